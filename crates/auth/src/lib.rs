@@ -1,0 +1,2 @@
+//! Accounts and authentication.
+#![forbid(unsafe_code)]

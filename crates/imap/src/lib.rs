@@ -1,0 +1,2 @@
+//! IMAP4rev1 codec and session state machine (sans-IO).
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Courier-compatible Maildir++ store.
+#![forbid(unsafe_code)]

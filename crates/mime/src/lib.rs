@@ -1,0 +1,2 @@
+//! Message parsing for IMAP: ENVELOPE, BODYSTRUCTURE, sections.
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! Listeners, TLS, limits and configuration.
+#![forbid(unsafe_code)]
