@@ -1,2 +1,61 @@
-//! Accounts and authentication.
+//! Accounts and authentication, compatible with Courier's authlib: the
+//! same userdb, the same stored passwords, the same account options.
+//!
+//! # Data flow
+//!
+//! ```text
+//!  client bytes ──► sasl::SaslServer ──► sasl::Credentials ─┐
+//!  (IMAP LOGIN / POP3 USER+PASS: login + password) ─────────┤
+//!                                                           ▼
+//!                           Authenticator::verify / authenticate / authenticate_cram
+//!                             │  normalises the login (DEFDOMAIN)
+//!                             │  tries each Backend in order
+//!                             ▼
+//!              Backend::authenticate ── default: lookup() → Entry → password::verify
+//!                   (userdb::UserdbBackend today; passwd/shadow, PAM, SQL, LDAP,
+//!                    authpipe, authdaemond later)
+//!                             ▼
+//!                   Account { login, uid, gid, home, maildir, quota, options }
+//!                   or AuthError::{Failed, Unavailable}
+//! ```
+//!
+//! # Main types
+//!
+//! * [`Account`] and [`Options`] — the account record (Courier's
+//!   `authinfo`) with typed access to `disableimap`, `group=`, `mailhost`…
+//! * [`Backend`], [`Entry`], [`Verdict`] — one account source and what it
+//!   returns; [`Authenticator`] — the ordered list of backends.
+//! * [`AuthError`] — `Failed` (wrong credentials or no such user: the
+//!   client's problem) versus `Unavailable` (temporary: `[UNAVAILABLE]`).
+//! * [`password`] — every stored scheme Courier accepts, and hashing for
+//!   `courser pw`; [`cram`] — CRAM HMACs and userdb's stored HMAC
+//!   contexts.
+//! * [`sasl`] — PLAIN, LOGIN and CRAM-* as sans-IO state machines.
+//! * [`userdb`] — Courier's userdb source read directly (file or
+//!   directory, reloaded on change) and edited like Courier's `userdb`
+//!   tool; [`tools`] — helpers for the command-line tools.
+//!
+//! All calls are blocking and some are CPU-heavy on purpose (bcrypt,
+//! yescrypt): an async server calls them through `spawn_blocking`.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod account;
+mod authenticator;
+pub mod backend;
+pub mod cram;
+mod error;
+mod hex;
+pub mod password;
+pub mod sasl;
+pub mod tools;
+pub mod userdb;
+
+pub use account::{Account, Options};
+pub use authenticator::{Authenticator, DefaultDomain, MAX_LOGIN_LEN};
+pub use backend::{Backend, CramResponse, Entry, Verdict};
+pub use cram::{CramHash, HmacContext};
+pub use error::{AuthError, Result};
+pub use password::Scheme;
+pub use sasl::{Credentials, Mechanism, SaslConfig, SaslServer, Step};
+pub use userdb::UserdbBackend;

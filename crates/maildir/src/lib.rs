@@ -1,2 +1,43 @@
-//! Courier-compatible Maildir++ store.
+//! Courier-compatible Maildir++ store for Courser.
+//!
+//! The on-disk formats follow Courier-IMAP exactly (see `spec/maildir.md`),
+//! so Courier and Courser can take turns on the same maildirs:
+//!
+//! * [`Store`]: one account's main maildir (INBOX) and its `.folder`
+//!   siblings — list, create, delete, rename, subscriptions, STATUS,
+//!   APPEND, quota.
+//! * [`Folder`]: an opened folder — a UID-sorted [`Message`] snapshot with
+//!   cheap change detection ([`Folder::refresh`]), STORE, EXPUNGE, COPY,
+//!   MOVE and message access.
+//! * UIDs live in `courierimapuiddb` ([`uiddb`]), keywords in
+//!   `courierimapkeywords/` ([`keywords`]), quota in `maildirsize`
+//!   ([`quota`]); folder scans and UID assignment are serialised with
+//!   Courier's `tmp/courier.lock` dot-lock ([`lock`]).
+//! * [`tools`]: the logic of `maildirmake` and `deliverquota`.
+//!
+//! The API is synchronous and blocking; async callers use
+//! `spawn_blocking`.
 #![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod error;
+pub mod filename;
+pub mod flags;
+mod folder;
+pub mod keywords;
+pub mod lock;
+pub mod names;
+pub mod quota;
+mod scan;
+mod store;
+pub mod tmpfile;
+pub mod tools;
+pub mod uiddb;
+
+pub use error::{Error, Result};
+pub use flags::{FlagOp, Flags};
+pub use folder::{Changes, CopyResult, Folder, Message};
+pub use quota::{QuotaLimits, QuotaUsage};
+pub use store::{
+    Appended, FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE,
+};

@@ -1,2 +1,66 @@
-//! Listeners, TLS, limits and configuration.
+//! The Courser server runtime: configuration, listeners, TLS, limits,
+//! privilege dropping, change notification, and the connection drivers
+//! that run the sans-IO protocol sessions over sockets.
+//!
+//! Data flow: [`runtime::run`] binds the [`config::Config`] listeners, drops
+//! root ([`privilege`]), and accepts connections; each takes a
+//! [`limits::ConnectionLimits`] slot and is served by [`imap::serve`], which
+//! feeds socket bytes to a `courser_imap::session::Session`, verifies
+//! credentials ([`login`]) and waits for folder changes in IDLE
+//! ([`watch::Watcher`]).
 #![forbid(unsafe_code)]
+
+pub mod config;
+pub mod imap;
+pub mod limits;
+pub mod login;
+pub mod privilege;
+pub mod runtime;
+pub mod tls;
+pub mod watch;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Why the server could not start or a setup step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The config file is unreadable or invalid.
+    #[error("{path}: {message}")]
+    Config {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A certificate or key is unusable.
+    #[error("TLS: {path}: {message}")]
+    Tls {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// A listener could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: SocketAddr,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// Switching users failed or was refused.
+    #[error("privileges: {0}")]
+    Privilege(String),
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The async runtime could not start.
+    #[error("runtime: {0}")]
+    Runtime(std::io::Error),
+}

@@ -1,0 +1,367 @@
+//! The [`Authenticator`]: backends in a configured order, the login
+//! normalisation Courier applies (`DEFDOMAIN`), `DEFAULTOPTIONS`, and the
+//! one entry point the protocol layers call.
+
+use std::sync::Arc;
+
+use crate::account::{Account, Options};
+use crate::backend::{Backend, CramResponse, Entry, Verdict};
+use crate::error::AuthError;
+use crate::sasl::Credentials;
+
+/// Longest login name accepted, in bytes.
+pub const MAX_LOGIN_LEN: usize = 512;
+
+/// Courier's `DEFDOMAIN`/`DOMAINSEP`: a suffix appended to login names
+/// that carry no domain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DefaultDomain {
+    /// Appended verbatim, so it includes the separator: `@example.com`.
+    pub suffix: String,
+    /// Characters that mark a login as already having a domain. `None`
+    /// means the suffix's first character (Courier's rule without
+    /// `DOMAINSEP`).
+    pub separators: Option<String>,
+}
+
+impl DefaultDomain {
+    /// Applies the rule to one login.
+    pub fn apply(&self, login: &str) -> String {
+        let has_domain = match &self.separators {
+            Some(seps) => login.contains(|c| seps.contains(c)),
+            None => self
+                .suffix
+                .chars()
+                .next()
+                .is_some_and(|c| login.contains(c)),
+        };
+        if has_domain || self.suffix.is_empty() {
+            login.to_owned()
+        } else {
+            format!("{login}{}", self.suffix)
+        }
+    }
+}
+
+/// Tries backends in order and turns their verdicts into an account or an
+/// [`AuthError`].
+///
+/// Order semantics:
+/// * A backend that does not know the login passes to the next one.
+/// * A backend that is unavailable stops the search with
+///   [`AuthError::Unavailable`] (Courier's authdaemond does the same:
+///   "TEMPFAIL - no more modules will be tried"), so a database outage
+///   never turns into "wrong password" or into a login through a later,
+///   different backend.
+/// * A backend that knows the login but rejects the credentials ends the
+///   search with [`AuthError::Failed`] — the first backend that knows the
+///   user wins. Courier's authdaemond instead tries the next module after
+///   a wrong password; [`Authenticator::courier_fallthrough`] turns that
+///   behaviour on for sites that rely on it (a user with different
+///   passwords in userdb and in /etc/shadow can log in with either).
+#[derive(Debug, Default, Clone)]
+pub struct Authenticator {
+    backends: Vec<Arc<dyn Backend>>,
+    courier_fallthrough: bool,
+    default_options: Options,
+    default_domain: Option<DefaultDomain>,
+}
+
+impl Authenticator {
+    /// An authenticator with no backends (it knows nobody).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Appends a backend (tried after those already added).
+    pub fn with_backend(mut self, backend: impl Backend + 'static) -> Self {
+        self.backends.push(Arc::new(backend));
+        self
+    }
+
+    /// Appends a shared backend.
+    pub fn push_backend(&mut self, backend: Arc<dyn Backend>) {
+        self.backends.push(backend);
+    }
+
+    /// The configured backends, in order.
+    pub fn backends(&self) -> &[Arc<dyn Backend>] {
+        &self.backends
+    }
+
+    /// After a wrong password, go on to the next backend as Courier's
+    /// authdaemond does (default: stop; see the type documentation).
+    pub fn courier_fallthrough(mut self, yes: bool) -> Self {
+        self.courier_fallthrough = yes;
+        self
+    }
+
+    /// Options merged into every account that lacks them (Courier's
+    /// `DEFAULTOPTIONS`).
+    pub fn default_options(mut self, options: Options) -> Self {
+        self.default_options = options;
+        self
+    }
+
+    /// Courier's `DEFDOMAIN`: appended to logins without a domain.
+    pub fn default_domain(mut self, domain: Option<DefaultDomain>) -> Self {
+        self.default_domain = domain;
+        self
+    }
+
+    /// True if some backend can answer CRAM-* (advertise the mechanisms
+    /// only then).
+    pub fn supports_cram(&self) -> bool {
+        self.backends.iter().any(|b| b.supports_cram())
+    }
+
+    /// Validates a login name from a client and applies the default
+    /// domain. Empty names, names with control characters and names over
+    /// [`MAX_LOGIN_LEN`] bytes fail as [`AuthError::Failed`].
+    pub fn normalize_login(&self, login: &str) -> Result<String, AuthError> {
+        if login.is_empty() || login.len() > MAX_LOGIN_LEN || login.chars().any(char::is_control) {
+            return Err(AuthError::Failed);
+        }
+        Ok(match &self.default_domain {
+            Some(d) => d.apply(login),
+            None => login.to_owned(),
+        })
+    }
+
+    fn finish(&self, mut account: Account) -> Account {
+        if !self.default_options.is_empty() {
+            account.options = account.options.with_defaults(&self.default_options);
+        }
+        account
+    }
+
+    /// Runs `check` over the backends with the order semantics above.
+    fn run(
+        &self,
+        mut check: impl FnMut(&dyn Backend) -> Result<Verdict, AuthError>,
+    ) -> Result<Account, AuthError> {
+        for backend in &self.backends {
+            match check(backend.as_ref())? {
+                Verdict::Accepted(account) => return Ok(self.finish(account)),
+                Verdict::Unknown => {}
+                Verdict::Rejected if !self.courier_fallthrough => return Err(AuthError::Failed),
+                Verdict::Rejected => {}
+            }
+        }
+        Err(AuthError::Failed)
+    }
+
+    /// Checks a password for `login` and `service` (`imap`, `pop3`, …).
+    ///
+    /// Returns the account, [`AuthError::Failed`] for a wrong password or
+    /// an unknown login, or [`AuthError::Unavailable`]. It does not check
+    /// `disableimap` and friends: that is the caller's business after a
+    /// successful login ([`Account::service_allowed`]), as in Courier.
+    /// Blocking; CPU-heavy for bcrypt and yescrypt.
+    pub fn authenticate(
+        &self,
+        service: &str,
+        login: &str,
+        password: impl AsRef<[u8]>,
+    ) -> Result<Account, AuthError> {
+        let login = self.normalize_login(login)?;
+        let password = password.as_ref();
+        self.run(|b| b.authenticate(service, &login, password))
+    }
+
+    /// Checks a CRAM-MD5/SHA1/SHA256 response.
+    pub fn authenticate_cram(
+        &self,
+        service: &str,
+        cram: &CramResponse,
+    ) -> Result<Account, AuthError> {
+        let cram = CramResponse {
+            login: self.normalize_login(&cram.login)?,
+            ..cram.clone()
+        };
+        self.run(|b| b.authenticate_cram(service, &cram))
+    }
+
+    /// Checks the credentials a SASL exchange produced.
+    pub fn verify(&self, service: &str, credentials: &Credentials) -> Result<Account, AuthError> {
+        match credentials {
+            Credentials::Password {
+                login, password, ..
+            } => self.authenticate(service, login, password),
+            Credentials::Cram(cram) => self.authenticate_cram(service, cram),
+        }
+    }
+
+    /// Looks an account up without a password (Courier's `PRE` request:
+    /// `authtest USER`, preauthenticated sessions, EXTERNAL).
+    pub fn lookup(&self, service: &str, login: &str) -> Result<Account, AuthError> {
+        self.lookup_entry(service, login)?
+            .map(|e| self.finish(e.account))
+            .ok_or(AuthError::Failed)
+    }
+
+    /// Like [`Authenticator::lookup`], returning the first backend's whole
+    /// entry (with stored secrets, for `authtest`) or `None`.
+    pub fn lookup_entry(&self, service: &str, login: &str) -> Result<Option<Entry>, AuthError> {
+        let login = self.normalize_login(login)?;
+        for backend in &self.backends {
+            if let Some(entry) = backend.lookup(service, &login)? {
+                return Ok(Some(entry));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cram::{CramHash, HmacContext};
+    use std::collections::HashMap;
+    use std::path::PathBuf;
+
+    #[derive(Debug, Default)]
+    struct Mem {
+        name: &'static str,
+        users: HashMap<String, Entry>,
+        down: bool,
+    }
+
+    impl Mem {
+        fn user(mut self, login: &str, password: &str) -> Self {
+            let mut e = Entry::new(Account {
+                login: login.into(),
+                uid: 1,
+                gid: 2,
+                home: PathBuf::from("/h").join(login),
+                maildir: None,
+                quota: None,
+                full_name: None,
+                options: Options::new("group=a"),
+            });
+            e.password = Some(password.into());
+            e.cram_keys
+                .push(HmacContext::from_password(CramHash::Md5, b"cram"));
+            self.users.insert(login.into(), e);
+            self
+        }
+    }
+
+    impl Backend for Mem {
+        fn name(&self) -> &str {
+            self.name
+        }
+        fn lookup(&self, _service: &str, login: &str) -> Result<Option<Entry>, AuthError> {
+            if self.down {
+                return Err(AuthError::unavailable(self.name, "down"));
+            }
+            Ok(self.users.get(login).cloned())
+        }
+        fn supports_cram(&self) -> bool {
+            true
+        }
+    }
+
+    // {MD5RAW} of "one" and "two".
+    const ONE: &str = "{MD5RAW}f97c5d29941bfb1b2fdab0874906ab82";
+    const TWO: &str = "{MD5RAW}b8a9f715dbb64fd5c56e7783c6820a61";
+
+    #[test]
+    fn order_and_first_known_wins() {
+        let a = Authenticator::new()
+            .with_backend(Mem::default().user("ann", ONE))
+            .with_backend(Mem::default().user("ann", TWO).user("bob", TWO));
+        assert_eq!(
+            a.authenticate("imap", "ann", "one").map(|x| x.login),
+            Ok("ann".into())
+        );
+        assert_eq!(a.authenticate("imap", "ann", "two"), Err(AuthError::Failed));
+        assert_eq!(a.authenticate("imap", "bob", "two").map(|x| x.uid), Ok(1));
+        assert_eq!(
+            a.authenticate("imap", "nobody", "two"),
+            Err(AuthError::Failed)
+        );
+        let a = a.courier_fallthrough(true);
+        assert!(a.authenticate("imap", "ann", "two").is_ok());
+        assert_eq!(
+            a.authenticate("imap", "ann", "three"),
+            Err(AuthError::Failed)
+        );
+    }
+
+    #[test]
+    fn unavailable_stops_the_search() {
+        let down = Mem {
+            name: "sql",
+            down: true,
+            ..Mem::default()
+        };
+        let a = Authenticator::new()
+            .with_backend(Mem::default().user("ann", ONE))
+            .with_backend(down)
+            .with_backend(Mem::default().user("bob", TWO));
+        assert!(a.authenticate("imap", "ann", "one").is_ok());
+        let err = a.authenticate("imap", "bob", "two").unwrap_err();
+        assert!(err.is_temporary(), "{err}");
+        assert!(a.lookup("imap", "bob").unwrap_err().is_temporary());
+    }
+
+    #[test]
+    fn bad_logins_and_default_domain() {
+        let a = Authenticator::new()
+            .with_backend(Mem::default().user("ann@example.com", ONE))
+            .default_domain(Some(DefaultDomain {
+                suffix: "@example.com".into(),
+                separators: None,
+            }))
+            .default_options(Options::new("disablepop3=1,group=b"));
+        let acct = a.authenticate("imap", "ann", "one").expect("login");
+        assert_eq!(acct.login, "ann@example.com");
+        assert_eq!(acct.options.as_str(), "group=a,disablepop3=1");
+        assert!(a.authenticate("imap", "ann@example.com", "one").is_ok());
+        assert_eq!(a.authenticate("imap", "", "one"), Err(AuthError::Failed));
+        assert_eq!(
+            a.authenticate("imap", "an\nn", "one"),
+            Err(AuthError::Failed)
+        );
+        let long = "a".repeat(MAX_LOGIN_LEN + 1);
+        assert_eq!(a.authenticate("imap", &long, "one"), Err(AuthError::Failed));
+        let d = DefaultDomain {
+            suffix: "@x".into(),
+            separators: Some("%@".into()),
+        };
+        assert_eq!(d.apply("u%y"), "u%y");
+        assert_eq!(d.apply("u"), "u@x");
+    }
+
+    #[test]
+    fn cram_through_authenticator() {
+        let a = Authenticator::new().with_backend(Mem::default().user("ann", ONE));
+        assert!(a.supports_cram());
+        let ch = b"<1.2@h>".to_vec();
+        let mac = HmacContext::from_password(CramHash::Md5, b"cram").mac(&ch);
+        let good = CramResponse {
+            hash: CramHash::Md5,
+            challenge: ch.clone(),
+            login: "ann".into(),
+            digest_hex: crate::hex::encode(&mac),
+        };
+        assert!(a.authenticate_cram("imap", &good).is_ok());
+        let wrong_hash = CramResponse {
+            hash: CramHash::Sha1,
+            ..good.clone()
+        };
+        assert_eq!(
+            a.authenticate_cram("imap", &wrong_hash),
+            Err(AuthError::Failed)
+        );
+        let unknown = CramResponse {
+            login: "zed".into(),
+            ..good
+        };
+        assert_eq!(
+            a.authenticate_cram("imap", &unknown),
+            Err(AuthError::Failed)
+        );
+    }
+}

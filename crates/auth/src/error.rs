@@ -1,0 +1,47 @@
+//! The error type of authentication.
+
+use thiserror::Error;
+
+/// Why an authentication or a lookup did not produce an account.
+///
+/// The split matters to the protocol layer: [`AuthError::Failed`] is the
+/// client's problem (IMAP `NO [AUTHENTICATIONFAILED]`, POP3 `-ERR [AUTH]`),
+/// [`AuthError::Unavailable`] is ours and temporary (IMAP
+/// `NO [UNAVAILABLE]`, POP3 `-ERR [SYS/TEMP]`). A backend that is down
+/// must never be reported as a wrong password.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum AuthError {
+    /// Wrong credentials, or no such user. The two are deliberately not
+    /// distinguished, so that a client cannot probe for account names.
+    #[error("authentication failed")]
+    Failed,
+    /// A backend could not answer (file unreadable or malformed, database
+    /// or directory down, helper process gone). Retrying later may work.
+    #[error("authentication backend {backend} temporarily unavailable: {reason}")]
+    Unavailable {
+        /// Name of the backend that failed (`userdb`, `ldap`, …).
+        backend: String,
+        /// What went wrong, for the log. Never contains a password.
+        reason: String,
+    },
+}
+
+impl AuthError {
+    /// Builds [`AuthError::Unavailable`].
+    pub fn unavailable(backend: impl Into<String>, reason: impl Into<String>) -> Self {
+        AuthError::Unavailable {
+            backend: backend.into(),
+            reason: reason.into(),
+        }
+    }
+
+    /// True for errors that are temporary and should be reported as such
+    /// (`[UNAVAILABLE]`, `[SYS/TEMP]`).
+    pub fn is_temporary(&self) -> bool {
+        matches!(self, AuthError::Unavailable { .. })
+    }
+}
+
+/// Result alias for this crate.
+pub type Result<T, E = AuthError> = std::result::Result<T, E>;

@@ -1,0 +1,167 @@
+use super::*;
+use crate::backend::Verdict;
+use crate::cram::CramHash;
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+
+fn write(path: &Path, text: &str) {
+    fs::write(path, text).expect("write");
+    fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+// {MD5RAW} of "secret" and of "imap-only".
+const SECRET: &str = "{MD5RAW}5ebe2294ecd0e0f08eab7690d2a6ee69";
+const IMAP_ONLY: &str = "$1$saltsalt$9xy1btjgzLYfb7hivXtC//"; // "secret" too, $1$
+
+#[test]
+fn lookup_and_authenticate() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("userdb");
+    write(
+        &path,
+        &format!(
+            "john\tuid=1000|gid=100|home=/home/john|systempw={SECRET}|gecos=John\n\
+             broken\tuid=abc|gid=1|home=/x|systempw={SECRET}\n"
+        ),
+    );
+    let b = UserdbBackend::new(&path);
+    let e = b.lookup("imap", "john").expect("ok").expect("found");
+    assert_eq!(e.account.uid, 1000);
+    assert_eq!(e.account.full_name.as_deref(), Some("John"));
+    assert_eq!(
+        b.authenticate("imap", "john", b"secret"),
+        Ok(Verdict::Accepted(e.account.clone()))
+    );
+    assert_eq!(
+        b.authenticate("imap", "john", b"wrong"),
+        Ok(Verdict::Rejected)
+    );
+    assert_eq!(
+        b.authenticate("imap", "John", b"secret"),
+        Ok(Verdict::Unknown),
+        "names are exact"
+    );
+    assert_eq!(
+        b.authenticate("imap", "broken", b"secret"),
+        Ok(Verdict::Unknown)
+    );
+    assert!(!b.supports_cram());
+    assert_eq!(b.accounts().expect("list").len(), 1);
+}
+
+#[test]
+fn reloads_on_change_and_keeps_last_good() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("userdb");
+    let b = UserdbBackend::new(&path);
+    // Missing file: nobody is known, no error.
+    assert_eq!(b.lookup("imap", "john"), Ok(None));
+    write(&path, "john\tuid=1|gid=1|home=/a\n");
+    assert_eq!(
+        b.lookup("imap", "john")
+            .expect("ok")
+            .map(|e| e.account.home),
+        Some(PathBuf::from("/a"))
+    );
+    // Same size, new content: the inode changes with an atomic rewrite,
+    // and the nanosecond mtime with an in-place one.
+    write(&path, "john\tuid=1|gid=1|home=/b\n");
+    assert_eq!(
+        b.lookup("imap", "john")
+            .expect("ok")
+            .map(|e| e.account.home),
+        Some(PathBuf::from("/b"))
+    );
+    // A broken edit (duplicate) keeps the last good database.
+    write(
+        &path,
+        "john\tuid=1|gid=1|home=/c\njohn\tuid=2|gid=2|home=/d\n",
+    );
+    assert_eq!(
+        b.lookup("imap", "john")
+            .expect("ok")
+            .map(|e| e.account.home),
+        Some(PathBuf::from("/b"))
+    );
+    // A broken file with no good version is a temporary failure.
+    let fresh = UserdbBackend::new(&path);
+    assert!(fresh.lookup("imap", "john").unwrap_err().is_temporary());
+    // Wrong permissions: refused (temporary failure, with a clear reason).
+    write(&path, "john\tuid=1|gid=1|home=/e\n");
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).expect("chmod");
+    let strict = UserdbBackend::new(&path);
+    let err = strict.lookup("imap", "john").unwrap_err();
+    assert!(err.to_string().contains("group or world"), "{err}");
+    let lenient = UserdbBackend::new(&path).allow_public_permissions();
+    assert!(lenient.lookup("imap", "john").expect("ok").is_some());
+}
+
+#[test]
+fn per_service_password_and_cram() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("userdb");
+    // hmac-md5pw = `echo secret | userdbpw -hmac-md5` (Courier 0.71.4).
+    write(
+        &path,
+        &format!(
+            "ann\tuid=1|gid=1|home=/a|systempw={SECRET}|pop3pw={IMAP_ONLY}|\
+             hmac-md5pw=cd3ba7deaad6e5ca23448ba42e379747a9e0f7f1fbc00c8a81bbaac395731b56\n"
+        ),
+    );
+    let b = UserdbBackend::new(&path);
+    assert!(b.supports_cram());
+    assert_eq!(
+        b.lookup("pop3", "ann")
+            .expect("ok")
+            .and_then(|e| e.password),
+        Some(IMAP_ONLY.into())
+    );
+    assert_eq!(
+        b.lookup("imap", "ann")
+            .expect("ok")
+            .and_then(|e| e.password),
+        Some(SECRET.into())
+    );
+    let auth = crate::Authenticator::new().with_backend(b);
+    assert!(auth.authenticate("pop3", "ann", "secret").is_ok());
+    // CRAM-MD5 from the stored context: the response a client computes
+    // with the password "secret".
+    let challenge = b"<0123456789ABCDEF0123456789ABCDEF@mail.example>".to_vec();
+    let digest = crate::cram::HmacContext::from_password(CramHash::Md5, b"secret").mac(&challenge);
+    let cram = crate::backend::CramResponse {
+        hash: CramHash::Md5,
+        challenge,
+        login: "ann".into(),
+        digest_hex: crate::hex::encode(&digest),
+    };
+    assert!(auth.authenticate_cram("imap", &cram).is_ok());
+    let sha1 = crate::backend::CramResponse {
+        hash: CramHash::Sha1,
+        ..cram
+    };
+    assert!(
+        auth.authenticate_cram("imap", &sha1).is_err(),
+        "no sha1 context stored"
+    );
+}
+
+#[test]
+fn directory_source() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let root = dir.path().join("userdb");
+    fs::create_dir(&root).expect("mkdir");
+    fs::set_permissions(&root, fs::Permissions::from_mode(0o700)).expect("chmod");
+    write(
+        &root.join("example.com"),
+        &format!("a@example.com\tuid=1|gid=1|home=/a|systempw={SECRET}\n"),
+    );
+    let b = UserdbBackend::new(&root);
+    assert!(b.lookup("imap", "a@example.com").expect("ok").is_some());
+    assert!(b.lookup("imap", "b@example.org").expect("ok").is_none());
+    // A new file in the directory is noticed.
+    write(
+        &root.join("example.org"),
+        "b@example.org\tuid=2|gid=2|home=/b\n",
+    );
+    assert!(b.lookup("imap", "b@example.org").expect("ok").is_some());
+}

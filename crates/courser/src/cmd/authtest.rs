@@ -1,0 +1,69 @@
+//! `courser authtest`: Courier's `authtest` — look an account up (one
+//! argument) or check a password (two) and print the account the way
+//! Courier's tool does:
+//!
+//! ```text
+//! Authentication succeeded.
+//!
+//!      Authenticated: john  (uid 1000, gid 1000)
+//!     Home Directory: /home/john
+//!            Maildir: (none)
+//!              Quota: (none)
+//! Encrypted Password: $y$j9T$...
+//! Cleartext Password: secret
+//!            Options: (none)
+//! ```
+//!
+//! On failure it prints `Authentication FAILED: …` and exits with 1. It
+//! reads the userdb directly (no daemon needed); other backends join when
+//! the server's `[auth]` configuration grows them.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use courser_auth::userdb::{UserdbBackend, DEFAULT_PATH};
+use courser_auth::{tools, Authenticator};
+
+/// Arguments of `courser authtest`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The userdb file or directory (Courier's text format).
+    #[arg(long, value_name = "FILE", default_value = DEFAULT_PATH)]
+    pub userdb: PathBuf,
+    /// Service name: selects `<service>pw` over `systempw` (Courier's
+    /// default is `login`; the servers use `imap` and `pop3`).
+    #[arg(short = 's', long, default_value = "login")]
+    pub service: String,
+    /// The login name.
+    pub user: String,
+    /// The password to check; without it the account is only looked up.
+    pub password: Option<String>,
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> ExitCode {
+    let auth = Authenticator::new().with_backend(UserdbBackend::new(&args.userdb));
+    let result = match &args.password {
+        None => auth
+            .lookup(&args.service, &args.user)
+            .map(|a| tools::authtest_report(&a, None, None)),
+        Some(pw) => auth.authenticate(&args.service, &args.user, pw).map(|a| {
+            let stored = auth
+                .lookup_entry(&args.service, &args.user)
+                .ok()
+                .flatten()
+                .and_then(|e| e.password);
+            tools::authtest_report(&a, stored.as_deref(), Some(pw))
+        }),
+    };
+    match result {
+        Ok(report) => {
+            print!("{report}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{}", tools::authtest_failure(&e));
+            ExitCode::FAILURE
+        }
+    }
+}

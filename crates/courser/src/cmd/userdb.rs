@@ -1,0 +1,92 @@
+//! `courser userdb`: Courier's `userdb` tool, same arguments:
+//!
+//! ```text
+//! courser userdb [path/.../ | -f file ]name set field=value field ...
+//! courser userdb [path/.../ | -f file ]name unset field ...
+//! courser userdb [path/.../ | -f file ]name del
+//! courser userdb -show [path/... | -f file ] [name]
+//! ```
+//!
+//! A `set` field given without `=value` reads its value from a line of
+//! standard input (`courser pw | courser userdb john set systempw`). The
+//! file is rewritten atomically under Courier's `.lock.<file>`, so both
+//! tools can be used on one userdb. No `makeuserdb` step is needed:
+//! Courser reads the source and notices the change.
+
+use std::path::Path;
+use std::process::ExitCode;
+
+use courser_auth::tools;
+use courser_auth::userdb::cli::{self, Command, SetField};
+use courser_auth::userdb::edit::UserdbFile;
+use courser_auth::userdb::DEFAULT_PATH;
+
+/// Arguments of `courser userdb` (parsed Courier-style; see the module
+/// documentation).
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// `[path/ | -f file] name set|unset|del ...` or `-show [-f file] [name]`.
+    /// The userdb defaults to /etc/courier/userdb.
+    #[arg(
+        value_name = "ARGS",
+        num_args = 0..,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    pub args: Vec<String>,
+}
+
+fn fail(e: impl std::fmt::Display) -> ExitCode {
+    eprintln!("userdb: {e}");
+    ExitCode::FAILURE
+}
+
+/// Runs the command.
+pub fn run(args: Args) -> ExitCode {
+    let command = match cli::parse(Path::new(DEFAULT_PATH), &args.args) {
+        Ok(c) => c,
+        Err(usage) => {
+            eprintln!("{usage}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match command {
+        Command::Show { file, name } => match UserdbFile::new(file).show(name.as_deref()) {
+            Ok(text) => {
+                print!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => fail(e),
+        },
+        Command::Set { file, name, fields } => {
+            let mut resolved = Vec::with_capacity(fields.len());
+            for f in fields {
+                match f {
+                    SetField::Value(k, v) => resolved.push((k, v)),
+                    SetField::FromStdin(k) => {
+                        let prompt = format!("{name}.{k}: ");
+                        match tools::read_line(Some(&prompt), k.ends_with("pw")) {
+                            Ok(Some(v)) => resolved.push((k, v)),
+                            Ok(None) => return fail(format!("no value for {k} on standard input")),
+                            Err(e) => return fail(e),
+                        }
+                    }
+                }
+            }
+            match UserdbFile::new(file).set(&name, &resolved) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::Unset { file, name, fields } => {
+            match UserdbFile::new(file).unset(&name, &fields) {
+                Ok(_) => ExitCode::SUCCESS,
+                Err(e) => fail(e),
+            }
+        }
+        Command::Del { file, name } => match UserdbFile::new(file).delete(&name) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => fail(e),
+        },
+    }
+}

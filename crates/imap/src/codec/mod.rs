@@ -1,0 +1,37 @@
+//! The IMAP codec: bytes in, [`Command`]s out; response values in, bytes out.
+//!
+//! Data flows through three stages (DESIGN.md, "Style"):
+//!
+//! 1. [`frame::Decoder`] — the framer. It alone owns line, literal and
+//!    continuation state (RFC 3501 §2.2, §7.5; LITERAL+ RFC 7888) and enforces
+//!    the one [`Limits`] value. It cuts the input stream into complete command
+//!    frames and emits [`frame::Event`]s: a parsed command, a request to send a
+//!    continuation (`+`), a `BAD` for a malformed or oversized command (with the
+//!    stream kept in sync), or "need more bytes".
+//! 2. [`parse`] — pure functions from one complete frame to a [`Command`]
+//!    (the AST in [`types`]), one file per command family.
+//! 3. [`respond`] — response writers that append wire bytes to a `Vec<u8>`,
+//!    choosing atom / quoted / literal encodings correctly.
+//!
+//! [`utf7`] implements the modified UTF-7 mailbox-name encoding of
+//! RFC 3501 §5.1.3. With the `validate` feature (and always in this crate's
+//! tests) [`validate`] checks responses with an independent parser.
+
+pub mod error;
+pub mod frame;
+pub mod limits;
+pub mod parse;
+pub mod respond;
+pub mod types;
+pub mod utf7;
+#[cfg(any(test, feature = "validate"))]
+pub mod validate;
+
+pub use error::Error;
+pub use frame::{Decoder, Event};
+pub use limits::Limits;
+pub use types::{
+    Address, BodyKind, BodyStructure, Command, Date, DateTime, Envelope, FetchAttr, Flag,
+    LiteralKind, Mailbox, Partial, SearchKey, Section, SectionText, SeqNum, SeqRange, SequenceSet,
+    SortCriterion, SortKey, StatusItem, StoreMode, Tag, ThreadAlgorithm,
+};

@@ -1,0 +1,664 @@
+//! Table-driven parser tests, including the RFC 3501 §8 sample session.
+
+use crate::codec::types::*;
+use crate::codec::{Decoder, Event, Limits};
+
+/// Feed `input` (whole, literals inline) and collect events, skipping
+/// continuation requests.
+pub(crate) fn events(input: &[u8]) -> Vec<Event> {
+    let mut d = Decoder::new(Limits::default());
+    let mut buf = input.to_vec();
+    let mut out = Vec::new();
+    loop {
+        match d.decode(&mut buf) {
+            Event::NeedMore => break,
+            Event::Continue => {}
+            e => out.push(e),
+        }
+    }
+    assert!(buf.is_empty(), "unconsumed input");
+    out
+}
+
+fn cmd(line: &str) -> Command {
+    let evs = events(line.as_bytes());
+    match evs.as_slice() {
+        [Event::Command { tag, command }] => {
+            assert_eq!(tag, "a1");
+            command.clone()
+        }
+        other => panic!("{line:?} gave {other:?}"),
+    }
+}
+
+fn bad(line: &str) -> String {
+    let evs = events(line.as_bytes());
+    match evs.as_slice() {
+        [Event::Bad { text, .. }] => text.clone(),
+        other => panic!("{line:?} should be BAD, gave {other:?}"),
+    }
+}
+
+fn mb(s: &str) -> Mailbox {
+    Mailbox::new(s)
+}
+
+fn set(s: &[(u32, u32)]) -> SequenceSet {
+    SequenceSet(
+        s.iter()
+            .map(|&(a, b)| SeqRange {
+                start: if a == 0 {
+                    SeqNum::Star
+                } else {
+                    SeqNum::Value(a)
+                },
+                end: if b == 0 {
+                    SeqNum::Star
+                } else {
+                    SeqNum::Value(b)
+                },
+            })
+            .collect(),
+    )
+}
+
+fn date(y: u16, m: u8, d: u8) -> Date {
+    Date::new(y, m, d).unwrap()
+}
+
+#[test]
+fn simple_commands() {
+    let table: &[(&str, Command)] = &[
+        ("a1 CAPABILITY\r\n", Command::Capability),
+        ("a1 noop\r\n", Command::Noop),
+        ("a1 LOGOUT\r\n", Command::Logout),
+        ("a1 STARTTLS\r\n", Command::StartTls),
+        ("a1 CHECK\r\n", Command::Check),
+        ("a1 CLOSE\r\n", Command::Close),
+        ("a1 UNSELECT\r\n", Command::Unselect),
+        ("a1 EXPUNGE\r\n", Command::Expunge { uids: None }),
+        ("a1 IDLE\r\n", Command::Idle),
+        ("a1 NAMESPACE\n", Command::Namespace),
+        (
+            "a1 UID EXPUNGE 3:5,7\r\n",
+            Command::Expunge {
+                uids: Some(set(&[(3, 5), (7, 7)])),
+            },
+        ),
+        (
+            "a1 LOGIN fred \"pass \\\"word\\\\\"\r\n",
+            Command::Login {
+                username: b"fred".to_vec(),
+                password: b"pass \"word\\".to_vec(),
+            },
+        ),
+        (
+            "a1 LOGIN {4+}\r\nfred {3+}\r\nx y\r\n",
+            Command::Login {
+                username: b"fred".to_vec(),
+                password: b"x y".to_vec(),
+            },
+        ),
+        (
+            "a1 AUTHENTICATE plain\r\n",
+            Command::Authenticate {
+                mechanism: "PLAIN".into(),
+                initial_response: None,
+            },
+        ),
+        (
+            "a1 AUTHENTICATE PLAIN AGZyZWQAc2VjcmV0\r\n",
+            Command::Authenticate {
+                mechanism: "PLAIN".into(),
+                initial_response: Some(b"\0fred\0secret".to_vec()),
+            },
+        ),
+        (
+            "a1 AUTHENTICATE EXTERNAL =\r\n",
+            Command::Authenticate {
+                mechanism: "EXTERNAL".into(),
+                initial_response: Some(vec![]),
+            },
+        ),
+        (
+            "a1 SELECT inbox\r\n",
+            Command::Select {
+                mailbox: mb("INBOX"),
+            },
+        ),
+        (
+            "a1 EXAMINE \"INBOX.Sent\"\r\n",
+            Command::Examine {
+                mailbox: mb("INBOX.Sent"),
+            },
+        ),
+        (
+            "a1 CREATE INBOX.&Jjo-\r\n",
+            Command::Create {
+                mailbox: mb("INBOX.☺"),
+            },
+        ),
+        (
+            "a1 DELETE {3}\r\nfoo\r\n",
+            Command::Delete { mailbox: mb("foo") },
+        ),
+        (
+            "a1 RENAME INBOX INBOX.old\r\n",
+            Command::Rename {
+                from: mb("INBOX"),
+                to: mb("INBOX.old"),
+            },
+        ),
+        (
+            "a1 SUBSCRIBE x\r\n",
+            Command::Subscribe { mailbox: mb("x") },
+        ),
+        (
+            "a1 UNSUBSCRIBE x\r\n",
+            Command::Unsubscribe { mailbox: mb("x") },
+        ),
+        (
+            "a1 LIST \"\" %\r\n",
+            Command::List {
+                reference: "".into(),
+                pattern: "%".into(),
+            },
+        ),
+        (
+            "a1 LIST INBOX. *\r\n",
+            Command::List {
+                reference: "INBOX.".into(),
+                pattern: "*".into(),
+            },
+        ),
+        (
+            "a1 LSUB \"#news.\" comp.mail.*\r\n",
+            Command::Lsub {
+                reference: "#news.".into(),
+                pattern: "comp.mail.*".into(),
+            },
+        ),
+        (
+            "a1 STATUS blurdybloop (UIDNEXT MESSAGES)\r\n",
+            Command::Status {
+                mailbox: mb("blurdybloop"),
+                items: vec![StatusItem::UidNext, StatusItem::Messages],
+            },
+        ),
+        (
+            "a1 COPY 2:4 MEETING\r\n",
+            Command::Copy {
+                uid: false,
+                set: set(&[(2, 4)]),
+                mailbox: mb("MEETING"),
+            },
+        ),
+        (
+            "a1 UID MOVE 1:* Trash\r\n",
+            Command::Move {
+                uid: true,
+                set: set(&[(1, 0)]),
+                mailbox: mb("Trash"),
+            },
+        ),
+        (
+            "a1 ENABLE UTF8=ACCEPT condstore\r\n",
+            Command::Enable {
+                capabilities: vec!["UTF8=ACCEPT".into(), "CONDSTORE".into()],
+            },
+        ),
+        ("a1 ID NIL\r\n", Command::Id { parameters: None }),
+        (
+            "a1 ID (\"name\" \"mutt\" \"version\" NIL)\r\n",
+            Command::Id {
+                parameters: Some(vec![
+                    ("name".into(), Some("mutt".into())),
+                    ("version".into(), None),
+                ]),
+            },
+        ),
+        (
+            "a1 GETQUOTA \"\"\r\n",
+            Command::GetQuota { root: "".into() },
+        ),
+        (
+            "a1 GETQUOTAROOT INBOX\r\n",
+            Command::GetQuotaRoot {
+                mailbox: mb("INBOX"),
+            },
+        ),
+        (
+            "a1 SETQUOTA \"\" (STORAGE 512)\r\n",
+            Command::SetQuota {
+                root: "".into(),
+                limits: vec![("STORAGE".into(), 512)],
+            },
+        ),
+        (
+            "a1 GETACL INBOX\r\n",
+            Command::GetAcl {
+                mailbox: mb("INBOX"),
+            },
+        ),
+        (
+            "a1 SETACL INBOX fred +lr\r\n",
+            Command::SetAcl {
+                mailbox: mb("INBOX"),
+                identifier: "fred".into(),
+                rights: "+lr".into(),
+            },
+        ),
+        (
+            "a1 DELETEACL INBOX fred\r\n",
+            Command::DeleteAcl {
+                mailbox: mb("INBOX"),
+                identifier: "fred".into(),
+            },
+        ),
+        (
+            "a1 MYRIGHTS INBOX\r\n",
+            Command::MyRights {
+                mailbox: mb("INBOX"),
+            },
+        ),
+        (
+            "a1 LISTRIGHTS INBOX fred\r\n",
+            Command::ListRights {
+                mailbox: mb("INBOX"),
+                identifier: "fred".into(),
+            },
+        ),
+        (
+            "a1 UID SORT (REVERSE DATE subject) UTF-8 ALL\r\n",
+            Command::Sort {
+                uid: true,
+                criteria: vec![
+                    SortCriterion {
+                        reverse: true,
+                        key: SortKey::Date,
+                    },
+                    SortCriterion {
+                        reverse: false,
+                        key: SortKey::Subject,
+                    },
+                ],
+                charset: "UTF-8".into(),
+                search: SearchKey::All,
+            },
+        ),
+        (
+            "a1 THREAD REFERENCES us-ascii SEEN 1:5\r\n",
+            Command::Thread {
+                uid: false,
+                algorithm: ThreadAlgorithm::References,
+                charset: "US-ASCII".into(),
+                search: SearchKey::And(vec![
+                    SearchKey::Seen,
+                    SearchKey::SequenceSet(set(&[(1, 5)])),
+                ]),
+            },
+        ),
+    ];
+    for (line, want) in table {
+        assert_eq!(&cmd(line), want, "{line:?}");
+    }
+}
+
+#[test]
+fn store_and_flags() {
+    assert_eq!(
+        cmd("a1 STORE 2:4 +FLAGS (\\Deleted)\r\n"),
+        Command::Store {
+            uid: false,
+            set: set(&[(2, 4)]),
+            mode: StoreMode::Add,
+            silent: false,
+            flags: vec![Flag::Deleted],
+        }
+    );
+    assert_eq!(
+        cmd("a1 UID STORE 1,3 -flags.silent \\Seen $Forwarded \\Custom\r\n"),
+        Command::Store {
+            uid: true,
+            set: set(&[(1, 1), (3, 3)]),
+            mode: StoreMode::Remove,
+            silent: true,
+            flags: vec![
+                Flag::Seen,
+                Flag::Keyword("$Forwarded".into()),
+                Flag::Extension("Custom".into())
+            ],
+        }
+    );
+    assert_eq!(
+        cmd("a1 STORE * FLAGS ()\r\n"),
+        Command::Store {
+            uid: false,
+            set: set(&[(0, 0)]),
+            mode: StoreMode::Replace,
+            silent: false,
+            flags: vec![],
+        }
+    );
+    bad("a1 STORE 1 FLAGS (\\*)\r\n");
+    bad("a1 STORE 0 FLAGS (\\Seen)\r\n");
+    bad("a1 STORE 1 XFLAGS (\\Seen)\r\n");
+}
+
+#[test]
+fn append() {
+    assert_eq!(
+        cmd("a1 APPEND saved-messages (\\Seen) \" 7-Feb-1994 21:52:25 -0800\" {5}\r\nHello\r\n"),
+        Command::Append {
+            mailbox: mb("saved-messages"),
+            flags: vec![Flag::Seen],
+            date: Some(DateTime {
+                date: date(1994, 2, 7),
+                hour: 21,
+                minute: 52,
+                second: 25,
+                zone_minutes: -480,
+            }),
+            message: b"Hello".to_vec(),
+            kind: LiteralKind::Plain,
+        }
+    );
+    assert_eq!(
+        cmd("a1 APPEND INBOX {3+}\r\na\r\n\r\n"),
+        Command::Append {
+            mailbox: mb("INBOX"),
+            flags: vec![],
+            date: None,
+            message: b"a\r\n".to_vec(),
+            kind: LiteralKind::Plain,
+        }
+    );
+    assert_eq!(
+        cmd("a1 APPEND INBOX UTF8 (~{2}\r\n\0x)\r\n"),
+        Command::Append {
+            mailbox: mb("INBOX"),
+            flags: vec![],
+            date: None,
+            message: b"\0x".to_vec(),
+            kind: LiteralKind::Utf8,
+        }
+    );
+    bad("a1 APPEND INBOX \"32-Feb-1994 21:52:25 -0800\" {1}\r\nx\r\n");
+    bad("a1 APPEND INBOX hello\r\n");
+}
+
+#[test]
+fn fetch() {
+    use FetchAttr::*;
+    let f = |line: &str| match cmd(line) {
+        Command::Fetch { items, .. } => items,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        f("a1 FETCH 1 ALL\r\n"),
+        vec![Flags, InternalDate, Rfc822Size, Envelope]
+    );
+    assert_eq!(
+        f("a1 FETCH 1 fast\r\n"),
+        vec![Flags, InternalDate, Rfc822Size]
+    );
+    assert_eq!(
+        f("a1 FETCH 1 FULL\r\n"),
+        vec![Flags, InternalDate, Rfc822Size, Envelope, Body]
+    );
+    assert_eq!(
+        f("a1 FETCH 1 (UID RFC822.SIZE RFC822 RFC822.HEADER RFC822.TEXT BODY BODYSTRUCTURE ENVELOPE)\r\n"),
+        vec![Uid, Rfc822Size, Rfc822, Rfc822Header, Rfc822Text, Body, BodyStructure, Envelope]
+    );
+    assert_eq!(
+        f("a1 FETCH 1 (BODY[] BODY.PEEK[1.2.MIME]<0.100> body[header.fields (From \"To\")] BODY[TEXT] BODY[3.HEADER.FIELDS.NOT (X)])\r\n"),
+        vec![
+            BodySection { peek: false, section: Section::default(), partial: None },
+            BodySection {
+                peek: true,
+                section: Section { part: vec![1, 2], text: Some(SectionText::Mime) },
+                partial: Some(Partial { origin: 0, count: 100 }),
+            },
+            BodySection {
+                peek: false,
+                section: Section {
+                    part: vec![],
+                    text: Some(SectionText::HeaderFields(vec!["From".into(), "To".into()])),
+                },
+                partial: None,
+            },
+            BodySection {
+                peek: false,
+                section: Section { part: vec![], text: Some(SectionText::Text) },
+                partial: None,
+            },
+            BodySection {
+                peek: false,
+                section: Section {
+                    part: vec![3],
+                    text: Some(SectionText::HeaderFieldsNot(vec!["X".into()])),
+                },
+                partial: None,
+            },
+        ]
+    );
+    assert_eq!(
+        f("a1 FETCH 1 BODY[4.2]\r\n"),
+        vec![BodySection {
+            peek: false,
+            section: Section {
+                part: vec![4, 2],
+                text: None
+            },
+            partial: None,
+        }]
+    );
+    match cmd("a1 UID FETCH 4827313:4828442 FLAGS\r\n") {
+        Command::Fetch { uid, set: s, items } => {
+            assert!(uid);
+            assert_eq!(s, set(&[(4827313, 4828442)]));
+            assert_eq!(items, vec![Flags]);
+        }
+        other => panic!("{other:?}"),
+    }
+    bad("a1 FETCH 1 (ALL)\r\n");
+    bad("a1 FETCH 1 BODY[MIME]\r\n");
+    bad("a1 FETCH 1 BODY[0]\r\n");
+    bad("a1 FETCH 1 BODY[1]<5.0>\r\n");
+    bad("a1 FETCH 1 (FLAGS\r\n");
+    bad("a1 FETCH 1 FOO\r\n");
+}
+
+#[test]
+fn search() {
+    use SearchKey::*;
+    let s = |line: &str| match cmd(line) {
+        Command::Search {
+            charset, criteria, ..
+        } => (charset, criteria),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        s("a1 SEARCH FLAGGED SINCE 1-Feb-1994 NOT FROM \"Smith\"\r\n"),
+        (
+            None,
+            And(vec![
+                Flagged,
+                Since(date(1994, 2, 1)),
+                Not(Box::new(From(b"Smith".to_vec())))
+            ])
+        )
+    );
+    assert_eq!(
+        s("a1 SEARCH CHARSET UTF-8 TEXT {6}\r\nXXXXXX\r\n"),
+        (Some("UTF-8".into()), Text(b"XXXXXX".to_vec()))
+    );
+    assert_eq!(
+        s("a1 SEARCH OR (SEEN 2:*) NOT UID 5 HEADER X-Foo bar\r\n"),
+        (
+            None,
+            And(vec![
+                Or(
+                    Box::new(And(vec![Seen, SequenceSet(set(&[(2, 0)]))])),
+                    Box::new(Not(Box::new(Uid(set(&[(5, 5)])))))
+                ),
+                Header("X-Foo".into(), b"bar".to_vec()),
+            ])
+        )
+    );
+    let all = "a1 SEARCH ALL ANSWERED BCC a BEFORE \"1-Jan-2000\" BODY b CC c DELETED DRAFT \
+               FLAGGED FROM d HEADER e f KEYWORD $g LARGER 1 NEW NOT SEEN OLD ON 2-Mar-2001 \
+               OR SEEN UNSEEN RECENT SEEN SENTBEFORE 1-Jan-2000 SENTON 1-Jan-2000 SENTSINCE \
+               1-Jan-2000 SINCE 1-Jan-2000 SMALLER 9 SUBJECT h TEXT i TO j UID 1:* UNANSWERED \
+               UNDELETED UNDRAFT UNFLAGGED UNKEYWORD k UNSEEN 1,2\r\n";
+    match s(all).1 {
+        And(keys) => assert_eq!(keys.len(), 36),
+        other => panic!("{other:?}"),
+    }
+    bad("a1 SEARCH\r\n");
+    bad("a1 SEARCH FOO\r\n");
+    bad("a1 SEARCH (SEEN\r\n");
+    bad("a1 SEARCH SINCE 1-Foo-2000\r\n");
+    bad("a1 SEARCH LARGER x\r\n");
+    // Nesting is bounded.
+    let deep = format!("a1 SEARCH {}ALL{}\r\n", "(".repeat(100), ")".repeat(100));
+    assert!(bad(&deep).contains("deep"));
+    let deep = format!("a1 SEARCH {}ALL\r\n", "NOT ".repeat(100));
+    assert!(bad(&deep).contains("deep"));
+}
+
+#[test]
+fn mailbox_names() {
+    assert_eq!(
+        cmd("a1 SELECT InBoX\r\n"),
+        Command::Select {
+            mailbox: mb("INBOX")
+        }
+    );
+    assert_eq!(
+        cmd("a1 SELECT \"~peter/mail/&U,BTFw-/&ZeVnLIqe-\"\r\n"),
+        Command::Select {
+            mailbox: mb("~peter/mail/台北/日本語")
+        }
+    );
+    // Invalid modified UTF-7.
+    assert!(bad("a1 SELECT &Jjo\r\n").contains("mailbox"));
+    // With UTF8=ACCEPT, names are UTF-8 as sent.
+    let mut d = Decoder::new(Limits::default());
+    d.set_utf8_accept(true);
+    let mut buf = "a1 SELECT \"INBOX.日本語\"\r\n".as_bytes().to_vec();
+    assert_eq!(
+        d.decode(&mut buf),
+        Event::Command {
+            tag: "a1".into(),
+            command: Command::Select {
+                mailbox: mb("INBOX.日本語")
+            }
+        }
+    );
+}
+
+#[test]
+fn syntax_errors_keep_tag() {
+    for line in [
+        "a1 FOO\r\n",
+        "a1 SELECT\r\n",
+        "a1 SELECT a b\r\n",
+        "a1 LOGIN a\r\n",
+        "a1  NOOP\r\n",
+        "a1 NOOP extra\r\n",
+        "a1 UID FOO 1\r\n",
+        "a1 STATUS x (FOO)\r\n",
+        "a1 LOGIN \"unterminated\r\n",
+    ] {
+        match events(line.as_bytes()).as_slice() {
+            [Event::Bad { tag: Some(t), .. }] => assert_eq!(t, "a1", "{line:?}"),
+            other => panic!("{line:?}: {other:?}"),
+        }
+    }
+    match events(b"+bad NOOP\r\n").as_slice() {
+        [Event::Bad { tag: None, .. }] => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+/// RFC 3501 §8: the client lines of the sample session.
+#[test]
+fn rfc3501_section8_session() {
+    let session = "a001 login mrc secret\r\n\
+                   a002 select inbox\r\n\
+                   a003 fetch 12 full\r\n\
+                   a004 fetch 12 body[header]\r\n\
+                   a005 store 12 +flags \\deleted\r\n\
+                   a006 logout\r\n";
+    let evs = events(session.as_bytes());
+    let names: Vec<_> = evs
+        .iter()
+        .map(|e| match e {
+            Event::Command { tag, command } => format!("{tag} {}", command.name()),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "a001 LOGIN",
+            "a002 SELECT",
+            "a003 FETCH",
+            "a004 FETCH",
+            "a005 STORE",
+            "a006 LOGOUT"
+        ]
+    );
+}
+
+#[test]
+fn sequence_set_limit() {
+    let mut d = Decoder::new(Limits {
+        max_sequence_ranges: 3,
+        ..Limits::default()
+    });
+    let mut buf = b"a1 FETCH 1,2,3 FLAGS\r\na2 FETCH 1,2,3,4 FLAGS\r\n".to_vec();
+    assert!(matches!(d.decode(&mut buf), Event::Command { .. }));
+    match d.decode(&mut buf) {
+        Event::Bad { tag, text } => {
+            assert_eq!(tag.as_deref(), Some("a2"));
+            assert!(text.contains("Sequence set"), "{text}");
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+/// Every command name the precheck knows parses (or fails with a syntax
+/// error, not "unknown command").
+#[test]
+fn known_commands_are_dispatched() {
+    for name in super::COMMANDS {
+        let line = format!("a1 {name} \r\n");
+        for e in events(line.as_bytes()) {
+            if let Event::Bad { text, .. } = e {
+                assert!(!text.starts_with("Unknown command"), "{name}: {text}");
+            }
+        }
+    }
+}
+
+/// `Command::name` is what a client writes (for logs).
+#[test]
+fn command_names() {
+    assert_eq!(cmd("a1 UID SEARCH ALL\r\n").name(), "UID SEARCH");
+    assert_eq!(cmd("a1 UID EXPUNGE 1\r\n").name(), "UID EXPUNGE");
+}
+
+#[test]
+fn owned_and_borrowed_parse_agree() {
+    let frame = b"a1 APPEND INBOX (\\Seen) {11}\r\nhello world\r\n".to_vec();
+    let limits = Limits::default();
+    let borrowed = super::parse_command(&frame, false, &limits).unwrap();
+    let owned = super::parse_command_owned(frame, false, &limits).unwrap();
+    assert_eq!(borrowed, owned);
+    match owned.1 {
+        Command::Append { message, .. } => assert_eq!(message, b"hello world"),
+        other => panic!("{other:?}"),
+    }
+}

@@ -1,0 +1,64 @@
+//! CAPABILITY (RFC 3501 §7.2.1), SEARCH (§7.2.5), SORT (RFC 5256 §4),
+//! ENABLED (RFC 5161 §3.2) and ID (RFC 2971 §3.2) responses.
+
+use super::{atom, nstring, string};
+
+/// `* CAPABILITY IMAP4rev1 ...`. Each capability is an atom.
+pub fn capability<S: AsRef<str>>(out: &mut Vec<u8>, caps: &[S]) {
+    out.extend_from_slice(b"* CAPABILITY");
+    for c in caps {
+        out.push(b' ');
+        atom(out, c.as_ref());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+fn numbers(out: &mut Vec<u8>, name: &str, ns: &[u32]) {
+    out.extend_from_slice(b"* ");
+    out.extend_from_slice(name.as_bytes());
+    for n in ns {
+        out.extend_from_slice(format!(" {n}").as_bytes());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `* SEARCH n...` (no trailing space when empty).
+pub fn search(out: &mut Vec<u8>, ns: &[u32]) {
+    numbers(out, "SEARCH", ns);
+}
+
+/// `* SORT n...` (RFC 5256 §4).
+pub fn sort(out: &mut Vec<u8>, ns: &[u32]) {
+    numbers(out, "SORT", ns);
+}
+
+/// `* ENABLED cap...` (RFC 5161 §3.2).
+pub fn enabled<S: AsRef<str>>(out: &mut Vec<u8>, caps: &[S]) {
+    out.extend_from_slice(b"* ENABLED");
+    for c in caps {
+        out.push(b' ');
+        atom(out, c.as_ref());
+    }
+    out.extend_from_slice(b"\r\n");
+}
+
+/// `* ID ("field" "value" ...)` or `* ID NIL` for `None`/empty (RFC 2971).
+pub fn id(out: &mut Vec<u8>, params: Option<&[(String, Option<String>)]>) {
+    out.extend_from_slice(b"* ID ");
+    match params {
+        Some(p) if !p.is_empty() => {
+            out.push(b'(');
+            for (i, (k, v)) in p.iter().enumerate() {
+                if i > 0 {
+                    out.push(b' ');
+                }
+                string(out, k.as_bytes());
+                out.push(b' ');
+                nstring(out, v.as_deref().map(str::as_bytes));
+            }
+            out.push(b')');
+        }
+        _ => out.extend_from_slice(b"NIL"),
+    }
+    out.extend_from_slice(b"\r\n");
+}

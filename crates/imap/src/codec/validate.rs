@@ -1,0 +1,118 @@
+//! Response validation with an independent parser (the `imap-codec` crate,
+//! strict: built without its "quirk" leniencies). Available with the
+//! `validate` feature and in this crate's tests. End-to-end tests use it to
+//! make malformed server output fail a test:
+//!
+//! ```toml
+//! [dev-dependencies]
+//! courser-imap = { workspace = true, features = ["validate"] }
+//! ```
+//!
+//! then `courser_imap::codec::validate::validate_stream(&bytes_received)`.
+
+use imap_codec::decode::{Decoder as _, GreetingDecodeError, ResponseDecodeError};
+use imap_codec::{GreetingCodec, ResponseCodec};
+
+/// Check that `bytes` starts with one complete, well-formed server response
+/// (RFC 3501 §9 `response-data`, `response-tagged`, `response-fatal` or
+/// `continue-req`); returns the number of octets it took.
+pub fn validate_response(bytes: &[u8]) -> Result<usize, String> {
+    on_big_stack(|| response_len(bytes))
+}
+
+/// imap-codec's recursive-descent parser can need a deep stack for nested
+/// BODYSTRUCTUREs in debug builds; run it on a thread with room to spare.
+fn on_big_stack<T: Send>(f: impl FnOnce() -> Result<T, String> + Send) -> Result<T, String> {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .stack_size(256 << 20)
+            .spawn_scoped(s, f)
+            .map_err(|e| format!("cannot start validator thread: {e}"))?
+            .join()
+            .map_err(|_| "validator panicked".to_string())?
+    })
+}
+
+fn response_len(bytes: &[u8]) -> Result<usize, String> {
+    match ResponseCodec::default().decode(bytes) {
+        Ok((rest, _)) => Ok(bytes.len() - rest.len()),
+        Err(ResponseDecodeError::Incomplete) => Err(format!(
+            "incomplete response: {:?}",
+            String::from_utf8_lossy(head(bytes))
+        )),
+        Err(e) => Err(format!(
+            "malformed response ({e:?}): {:?}",
+            String::from_utf8_lossy(head(bytes))
+        )),
+    }
+}
+
+/// Check that `bytes` is a server greeting (RFC 3501 §9 `greeting`);
+/// returns the octets it took.
+pub fn validate_greeting(bytes: &[u8]) -> Result<usize, String> {
+    on_big_stack(|| greeting_len(bytes))
+}
+
+fn greeting_len(bytes: &[u8]) -> Result<usize, String> {
+    match GreetingCodec::default().decode(bytes) {
+        Ok((rest, _)) => Ok(bytes.len() - rest.len()),
+        Err(GreetingDecodeError::Incomplete) => Err(format!(
+            "incomplete greeting: {:?}",
+            String::from_utf8_lossy(head(bytes))
+        )),
+        Err(e) => Err(format!(
+            "malformed greeting ({e:?}): {:?}",
+            String::from_utf8_lossy(head(bytes))
+        )),
+    }
+}
+
+/// Check that `bytes` consists entirely of well-formed responses, each
+/// complete; returns how many there were. An empty input is zero responses.
+pub fn validate_responses(mut bytes: &[u8]) -> Result<usize, String> {
+    let mut n = 0;
+    while !bytes.is_empty() {
+        let used = validate_response(bytes)?;
+        if used == 0 {
+            return Err("parser made no progress".into());
+        }
+        bytes = &bytes[used..];
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Like [`validate_responses`], for a whole session transcript from the
+/// server side: the first response must be a greeting.
+pub fn validate_stream(bytes: &[u8]) -> Result<usize, String> {
+    if bytes.is_empty() {
+        return Ok(0);
+    }
+    let used = validate_greeting(bytes)?;
+    Ok(1 + validate_responses(&bytes[used..])?)
+}
+
+fn head(bytes: &[u8]) -> &[u8] {
+    let end = bytes
+        .iter()
+        .position(|&b| b == b'\n')
+        .map_or(bytes.len(), |i| i + 1)
+        .min(300);
+    &bytes[..end]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_good_and_rejects_bad() {
+        let good = b"* OK [CAPABILITY IMAP4rev1] ready\r\n* 1 EXISTS\r\na OK done\r\n";
+        assert_eq!(validate_stream(good), Ok(3));
+        assert_eq!(validate_responses(b"+ go\r\n* SEARCH 1\r\n"), Ok(2));
+        assert!(validate_responses(b"* SEARCH \r\n").is_err());
+        assert!(validate_responses(b"a OK\r\n").is_err());
+        assert!(validate_responses(b"* 1 FETCH (UID 1\r\n").is_err());
+        assert!(validate_responses(b"a OK caf\xc3\xa9\r\n").is_err());
+    }
+}

@@ -1,0 +1,46 @@
+//! CAPABILITY (RFC 3501 §6.1.1, §7.2.1): what this session offers now.
+
+use super::{Session, State};
+
+/// A capability list, in the order it is advertised.
+pub type Capabilities = Vec<&'static str>;
+
+/// Extensions every authenticated session offers. Courier's defaults
+/// (UIDPLUS CHILDREN NAMESPACE IDLE) plus what Courier lacks and clients
+/// ask for (MOVE, UNSELECT, LITERAL+).
+const AUTHENTICATED: &[&str] = &[
+    "UIDPLUS",
+    "CHILDREN",
+    "NAMESPACE",
+    "IDLE",
+    "MOVE",
+    "UNSELECT",
+    "ENABLE",
+    "UTF8=ACCEPT",
+];
+
+impl Session {
+    /// The current capability list (it changes with TLS and login).
+    pub fn capabilities(&self) -> Capabilities {
+        let mut caps: Capabilities = vec!["IMAP4rev1", "LITERAL+", "SASL-IR", "ID"];
+        match self.state {
+            State::NotAuthenticated => {
+                if self.config.starttls_available && !self.config.tls_active {
+                    caps.push("STARTTLS");
+                }
+                if self.login_disabled() {
+                    caps.push("LOGINDISABLED");
+                } else {
+                    caps.extend(["AUTH=PLAIN", "AUTH=LOGIN"]);
+                }
+            }
+            _ => caps.extend(AUTHENTICATED),
+        }
+        caps
+    }
+
+    /// LOGIN and AUTHENTICATE are refused until TLS (RFC 3501 §6.2.3).
+    pub(crate) fn login_disabled(&self) -> bool {
+        self.config.login_requires_tls && !self.config.tls_active
+    }
+}

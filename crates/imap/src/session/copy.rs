@@ -1,0 +1,90 @@
+//! COPY, MOVE and their UID forms (RFC 3501 §6.4.7; MOVE RFC 6851; COPYUID
+//! RFC 4315 §3).
+
+use courser_maildir::{CopyResult, Error as StoreError};
+
+use super::reply::Reply;
+use super::Session;
+use crate::codec::SequenceSet;
+
+/// The `COPYUID` response code for a copy result, if anything was copied.
+fn copyuid(result: &CopyResult) -> Option<String> {
+    let src: Vec<u32> = result.pairs.iter().map(|p| p.0).collect();
+    let dst: Vec<u32> = result.pairs.iter().map(|p| p.1).collect();
+    let src = SequenceSet::from_numbers(&src)?;
+    let dst = SequenceSet::from_numbers(&dst)?;
+    Some(format!("COPYUID {} {src} {dst}", result.uidvalidity))
+}
+
+impl Session {
+    pub(super) fn copy(
+        &mut self,
+        tag: &str,
+        uid: bool,
+        set: &SequenceSet,
+        dest: &str,
+        move_: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let verb = match (uid, move_) {
+            (false, false) => "COPY",
+            (true, false) => "UID COPY",
+            (false, true) => "MOVE",
+            (true, true) => "UID MOVE",
+        };
+        let Some(store) = self.store.clone() else {
+            return;
+        };
+        self.in_selected(tag, out, |s, sel, out| {
+            if !uid && set.exceeds(sel.view.len()) {
+                return Reply::bad(out, tag, "Message sequence number out of range");
+            }
+            if move_ && !sel.folder.read_write() {
+                return Reply::no(out, tag, Some("READ-ONLY"), "Mailbox is read-only");
+            }
+            let uids: Vec<u32> = sel
+                .view
+                .select(set, uid)
+                .into_iter()
+                .map(|(_, u)| u)
+                .filter(|&u| !sel.view.is_expunged(u))
+                .collect();
+            let result = if move_ {
+                sel.folder.move_to(&uids, &store, dest)
+            } else {
+                sel.folder.copy_to(&uids, &store, dest)
+            };
+            match result {
+                Ok(result) => {
+                    let code = copyuid(&result);
+                    if move_ {
+                        // RFC 6851 §4.3: COPYUID in an untagged OK before
+                        // the EXPUNGEs.
+                        if let Some(code) = &code {
+                            Reply::untagged_ok_code(out, code, "Moved UIDs");
+                        }
+                        let moved: Vec<u32> = result.pairs.iter().map(|p| p.0).collect();
+                        sel.view.note_expunged(&moved);
+                        s.sync(sel, true, out);
+                        Reply::ok(out, tag, &format!("{verb} completed"));
+                    } else {
+                        s.sync(sel, uid, out);
+                        match code {
+                            Some(code) => {
+                                Reply::ok_code(out, tag, &code, &format!("{verb} completed"))
+                            }
+                            None => Reply::ok(out, tag, &format!("{verb} completed")),
+                        }
+                    }
+                }
+                Err(StoreError::NonExistent(_)) => Reply::no(
+                    out,
+                    tag,
+                    Some("TRYCREATE"),
+                    "Destination mailbox does not exist",
+                ),
+                Err(e) => s.store_error(tag, &e, out),
+            }
+        });
+    }
+}

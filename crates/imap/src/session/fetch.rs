@@ -1,0 +1,217 @@
+//! FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8, §7.4.2).
+
+use std::time::UNIX_EPOCH;
+
+use courser_maildir::{FlagOp, Flags, Message};
+
+use super::message::Loaded;
+use super::reply::Reply;
+use super::{Selected, Session};
+use crate::codec::respond::FetchWriter;
+use crate::codec::{DateTime, FetchAttr, Flag, SequenceSet};
+
+/// A message's flags as IMAP flags, `\Recent` included.
+pub(super) fn message_flags(m: &Message) -> Vec<Flag> {
+    let mut flags = Vec::with_capacity(5 + m.keywords.len());
+    for (bit, flag) in [
+        (Flags::ANSWERED, Flag::Answered),
+        (Flags::FLAGGED, Flag::Flagged),
+        (Flags::DELETED, Flag::Deleted),
+        (Flags::SEEN, Flag::Seen),
+        (Flags::DRAFT, Flag::Draft),
+    ] {
+        if m.flags.contains(bit) {
+            flags.push(flag);
+        }
+    }
+    if m.recent {
+        flags.push(Flag::Recent);
+    }
+    flags.extend(m.keywords.iter().cloned().map(Flag::Keyword));
+    flags
+}
+
+/// `* seq FETCH (FLAGS (...) [UID n])`, the unsolicited form.
+pub(super) fn write_flags(out: &mut Vec<u8>, seq: u32, m: &Message, with_uid: bool) {
+    let mut w = FetchWriter::new(out, seq);
+    w.flags(&message_flags(m));
+    if with_uid {
+        w.uid(m.uid);
+    }
+    w.finish();
+}
+
+/// INTERNALDATE from the file's mtime. Shown in UTC: the server's zone
+/// would need the tz database, and clients convert anyway.
+fn internal_date(m: &Message) -> DateTime {
+    let secs = m
+        .internal_date
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+        .unwrap_or(0);
+    DateTime::from_unix(secs, 0)
+        .or_else(|| DateTime::from_unix(0, 0))
+        .expect("the epoch is a valid date")
+}
+
+/// Whether fetching `attr` reads the message file.
+fn needs_content(attr: &FetchAttr) -> bool {
+    !matches!(
+        attr,
+        FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Uid
+    )
+}
+
+/// Whether fetching `attr` sets \Seen (RFC 3501 §6.4.5: BODY[] without
+/// .PEEK, RFC822, RFC822.TEXT).
+fn sets_seen(attr: &FetchAttr) -> bool {
+    matches!(
+        attr,
+        FetchAttr::BodySection { peek: false, .. } | FetchAttr::Rfc822 | FetchAttr::Rfc822Text
+    )
+}
+
+impl Session {
+    pub(super) fn fetch(
+        &mut self,
+        tag: &str,
+        uid: bool,
+        set: &SequenceSet,
+        attrs: &[FetchAttr],
+        out: &mut Vec<u8>,
+    ) {
+        self.in_selected(tag, out, |s, sel, out| {
+            if !uid && set.exceeds(sel.view.len()) {
+                return Reply::bad(out, tag, "Message sequence number out of range");
+            }
+            let mut attrs = attrs.to_vec();
+            if uid && !attrs.contains(&FetchAttr::Uid) {
+                // RFC 3501 §6.4.8: UID FETCH always returns UID.
+                attrs.insert(0, FetchAttr::Uid);
+            }
+            let mut missing = false;
+            for (seq, u) in sel.view.select(set, uid) {
+                if sel.view.is_expunged(u) || !fetch_one(sel, seq, u, &attrs, out) {
+                    missing = true;
+                }
+            }
+            // No EXPUNGE during FETCH; UID FETCH may have them (§7.4.1).
+            s.sync(sel, uid, out);
+            if missing {
+                Reply::no(
+                    out,
+                    tag,
+                    Some("EXPUNGEISSUED"),
+                    "Some messages were expunged",
+                );
+            } else {
+                Reply::ok(out, tag, "FETCH completed");
+            }
+        });
+    }
+}
+
+/// Writes one FETCH response; false when the message is gone.
+fn fetch_one(
+    sel: &mut Selected,
+    seq: u32,
+    uid: u32,
+    attrs: &[FetchAttr],
+    out: &mut Vec<u8>,
+) -> bool {
+    let mut report_flags = attrs.contains(&FetchAttr::Flags);
+    if sel.folder.read_write() && attrs.iter().any(sets_seen) {
+        let unseen = sel
+            .folder
+            .by_uid(uid)
+            .is_some_and(|m| !m.flags.contains(Flags::SEEN));
+        if unseen
+            && sel
+                .folder
+                .store(&[uid], FlagOp::Add, Flags::SEEN, &[])
+                .is_ok()
+        {
+            report_flags = true;
+        }
+    }
+    let loaded = if attrs.iter().any(needs_content) {
+        match sel
+            .folder
+            .open_message(uid)
+            .and_then(|f| Loaded::read(f, uid))
+        {
+            Ok(l) => Some(l),
+            Err(e) => {
+                tracing::debug!("fetch of uid {uid}: {e}");
+                return false;
+            }
+        }
+    } else {
+        None
+    };
+    let Some(m) = sel.folder.by_uid(uid) else {
+        return false;
+    };
+    let mut w = FetchWriter::new(out, seq);
+    for attr in attrs {
+        match (attr, &loaded) {
+            (FetchAttr::Uid, _) => {
+                w.uid(uid);
+            }
+            (FetchAttr::Flags, _) => {}
+            (FetchAttr::InternalDate, _) => {
+                w.internal_date(&internal_date(m));
+            }
+            (_, None) => {}
+            (FetchAttr::Rfc822Size, Some(l)) => {
+                w.rfc822_size(l.size());
+            }
+            (FetchAttr::Envelope, Some(l)) => {
+                w.envelope(&l.envelope());
+            }
+            (FetchAttr::Body, Some(l)) => {
+                w.body(&l.body_structure());
+            }
+            (FetchAttr::BodyStructure, Some(l)) => {
+                w.body_structure(&l.body_structure());
+            }
+            (FetchAttr::Rfc822, Some(l)) => {
+                w.rfc822(Some(&l.whole()));
+            }
+            (FetchAttr::Rfc822Header, Some(l)) => {
+                w.rfc822_header(Some(&l.header()));
+            }
+            (FetchAttr::Rfc822Text, Some(l)) => {
+                w.rfc822_text(Some(&l.text()));
+            }
+            (
+                FetchAttr::BodySection {
+                    section, partial, ..
+                },
+                Some(l),
+            ) => {
+                let data = l.section(section);
+                match partial {
+                    Some(p) => {
+                        let start = usize::try_from(p.origin)
+                            .unwrap_or(usize::MAX)
+                            .min(data.len());
+                        let end = start
+                            .saturating_add(usize::try_from(p.count).unwrap_or(usize::MAX))
+                            .min(data.len());
+                        w.body_section(section, Some(p.origin), Some(&data[start..end]));
+                    }
+                    None => {
+                        w.body_section(section, None, Some(&data));
+                    }
+                }
+            }
+        }
+    }
+    if report_flags {
+        w.flags(&message_flags(m));
+        sel.view.flags_reported(uid);
+    }
+    w.finish();
+    true
+}

@@ -1,0 +1,173 @@
+//! LIST and LSUB (RFC 3501 §6.3.8-9) with CHILDREN attributes (RFC 3348),
+//! over Courier's personal namespace `INBOX.` with `.` as delimiter.
+
+use std::collections::BTreeSet;
+
+use super::reply::Reply;
+use super::Session;
+
+impl Session {
+    pub(super) fn list(
+        &mut self,
+        tag: &str,
+        reference: &str,
+        pattern: &str,
+        lsub: bool,
+        out: &mut Vec<u8>,
+    ) {
+        let verb = if lsub { "LSUB" } else { "LIST" };
+        if pattern.is_empty() && !lsub {
+            // RFC 3501 §6.3.8: the hierarchy delimiter and root.
+            Reply::untagged(out, "LIST (\\Noselect) \".\" \"\"");
+            return self.finish_ok(tag, "LIST completed", out);
+        }
+        let full = normalize_inbox(&format!("{reference}{pattern}"));
+        let Some(store) = self.store_ref() else {
+            return;
+        };
+        let folders = match store.list_folders() {
+            Ok(f) => f,
+            Err(e) => return self.store_error(tag, &e, out),
+        };
+        let mut lines = Vec::new();
+        if lsub {
+            let subscribed = match store.subscriptions() {
+                Ok(s) => s,
+                Err(e) => return self.store_error(tag, &e, out),
+            };
+            let mut shown = BTreeSet::new();
+            for name in subscribed.iter().map(|n| normalize_inbox(n)) {
+                if matches(&full, &name) {
+                    shown.insert((name, false));
+                } else if let Some(parent) = matching_parent(&full, &name) {
+                    // A `%` pattern stops at a level whose child is
+                    // subscribed: show that level as \Noselect (§6.3.9).
+                    shown.insert((parent, true));
+                }
+            }
+            let names: BTreeSet<&str> = shown
+                .iter()
+                .filter(|(_, p)| !p)
+                .map(|(n, _)| n.as_str())
+                .collect();
+            for (name, implied) in &shown {
+                if *implied && names.contains(name.as_str()) {
+                    continue;
+                }
+                let attrs = if *implied { "\\Noselect" } else { "" };
+                lines.push(format!("LSUB ({attrs}) \".\" {}", self.mailbox_name(name)));
+            }
+        } else {
+            for f in &folders {
+                if !matches(&full, &f.name) {
+                    continue;
+                }
+                let mut attrs = Vec::new();
+                if !f.selectable {
+                    attrs.push("\\Noselect");
+                }
+                attrs.push(if f.has_children {
+                    "\\HasChildren"
+                } else {
+                    "\\HasNoChildren"
+                });
+                lines.push(format!(
+                    "LIST ({}) \".\" {}",
+                    attrs.join(" "),
+                    self.mailbox_name(&f.name)
+                ));
+            }
+        }
+        for line in lines {
+            Reply::untagged(out, &line);
+        }
+        self.finish_ok(tag, &format!("{verb} completed"), out);
+    }
+}
+
+/// Upper-cases a leading `INBOX` component: INBOX is case-insensitive,
+/// every other name is not (RFC 3501 §5.1).
+fn normalize_inbox(name: &str) -> String {
+    let head = name.split('.').next().unwrap_or("");
+    if head.eq_ignore_ascii_case("INBOX") {
+        format!("INBOX{}", &name[head.len()..])
+    } else {
+        name.to_owned()
+    }
+}
+
+/// LIST wildcard match: `*` matches anything, `%` anything but the
+/// delimiter. Dynamic programming keeps hostile patterns linear-ish
+/// (pattern length × name length), never exponential.
+fn matches(pattern: &str, name: &str) -> bool {
+    let p: Vec<char> = pattern.chars().collect();
+    let n: Vec<char> = name.chars().collect();
+    // row[j]: pattern prefix matches name prefix of length j.
+    let mut row = vec![false; n.len() + 1];
+    row[0] = true;
+    for &pc in &p {
+        let mut next = vec![false; n.len() + 1];
+        match pc {
+            '*' | '%' => {
+                let mut reach = false;
+                for j in 0..=n.len() {
+                    reach = reach || row[j];
+                    next[j] = reach;
+                    if j < n.len() && pc == '%' && n[j] == '.' {
+                        reach = false;
+                    }
+                }
+            }
+            c => {
+                for j in 0..n.len() {
+                    next[j + 1] = row[j] && n[j] == c;
+                }
+            }
+        }
+        row = next;
+    }
+    row[n.len()]
+}
+
+/// For LSUB with `%`: the ancestor of `name` that `pattern` matches, if any.
+fn matching_parent(pattern: &str, name: &str) -> Option<String> {
+    let mut end = name.len();
+    while let Some(dot) = name[..end].rfind('.') {
+        end = dot;
+        if matches(pattern, &name[..end]) {
+            return Some(name[..end].to_owned());
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcards() {
+        assert!(matches("*", "INBOX.a.b"));
+        assert!(matches("INBOX.%", "INBOX.a"));
+        assert!(!matches("INBOX.%", "INBOX.a.b"));
+        assert!(matches("%", "INBOX"));
+        assert!(!matches("%", "INBOX.a"));
+        assert!(matches("INBOX.*b", "INBOX.a.b"));
+        assert!(matches("INBOX", "INBOX"));
+        assert!(!matches("INBOX", "INBOX.a"));
+        assert!(matches("I%X.%", "INBOX.x"));
+        let hostile = "*%".repeat(500) + "x";
+        assert!(!matches(&hostile, &"a.".repeat(200)));
+    }
+
+    #[test]
+    fn inbox_is_case_insensitive_only_at_the_root() {
+        assert_eq!(normalize_inbox("inbox.Sent"), "INBOX.Sent");
+        assert_eq!(normalize_inbox("Inbox"), "INBOX");
+        assert_eq!(normalize_inbox("inboxes"), "inboxes");
+        assert_eq!(
+            matching_parent("INBOX.%", "INBOX.a.b").as_deref(),
+            Some("INBOX.a")
+        );
+    }
+}

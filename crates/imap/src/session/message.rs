@@ -1,0 +1,102 @@
+//! A message file read for FETCH or SEARCH, and what they ask of it,
+//! answered by `courser-mime`.
+
+use std::fs::File;
+use std::io::Read;
+
+use courser_maildir::Error as StoreError;
+use courser_mime::{BodyStructure, Envelope, ParsedMessage};
+
+use crate::codec::{Section, SectionText};
+
+/// The bytes of one message and its MIME structure.
+pub(super) struct Loaded {
+    bytes: Vec<u8>,
+    parsed: ParsedMessage,
+}
+
+impl Loaded {
+    /// Reads the whole file. Messages are bounded by the APPEND literal
+    /// limit and the MDA's size limit.
+    pub fn read(mut file: File, uid: u32) -> Result<Loaded, StoreError> {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes)
+            .map_err(|e| StoreError::io(format!("message uid {uid}"), e))?;
+        let parsed = courser_mime::parse(&bytes);
+        Ok(Loaded { bytes, parsed })
+    }
+
+    /// RFC822.SIZE: the size with CRLF line ends.
+    pub fn size(&self) -> u64 {
+        courser_mime::crlf_len(&self.bytes)
+    }
+
+    /// The ENVELOPE.
+    pub fn envelope(&self) -> Envelope {
+        courser_mime::envelope(&self.bytes, &self.parsed)
+    }
+
+    /// The BODYSTRUCTURE.
+    pub fn body_structure(&self) -> BodyStructure {
+        courser_mime::body_structure(&self.bytes, &self.parsed)
+    }
+
+    /// BODY[section], CRLF line ends.
+    pub fn section(&self, section: &Section) -> Vec<u8> {
+        let text = section.text.as_ref().map(|t| match t {
+            SectionText::Header => courser_mime::SectionText::Header,
+            SectionText::HeaderFields(f) => courser_mime::SectionText::HeaderFields(
+                f.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            ),
+            SectionText::HeaderFieldsNot(f) => courser_mime::SectionText::HeaderFieldsNot(
+                f.iter().map(|s| s.as_bytes().to_vec()).collect(),
+            ),
+            SectionText::Text => courser_mime::SectionText::Text,
+            SectionText::Mime => courser_mime::SectionText::Mime,
+        });
+        let spec = courser_mime::Section {
+            part: section.part.clone(),
+            text,
+        };
+        courser_mime::section_bytes(&self.bytes, &self.parsed, &spec)
+    }
+
+    /// RFC822 / BODY[].
+    pub fn whole(&self) -> Vec<u8> {
+        self.section(&Section::default())
+    }
+
+    /// RFC822.HEADER.
+    pub fn header(&self) -> Vec<u8> {
+        self.section(&Section {
+            part: Vec::new(),
+            text: Some(SectionText::Header),
+        })
+    }
+
+    /// RFC822.TEXT.
+    pub fn text(&self) -> Vec<u8> {
+        self.section(&Section {
+            part: Vec::new(),
+            text: Some(SectionText::Text),
+        })
+    }
+
+    /// SEARCH header keys: `needle` in the decoded field (any field with
+    /// that name); an empty needle matches a present field.
+    pub fn header_contains(&self, field: &str, needle: &str) -> bool {
+        courser_mime::header_contains(&self.bytes, &self.parsed, field, needle)
+    }
+
+    /// SEARCH BODY / TEXT.
+    pub fn text_contains(&self, needle: &str, include_headers: bool) -> bool {
+        courser_mime::text_contains(&self.bytes, &self.parsed, needle, include_headers)
+    }
+
+    /// Days since the epoch of the Date: header.
+    pub fn sent_day(&self) -> Option<i64> {
+        let values = courser_mime::header_values(&self.bytes, &self.parsed, "Date");
+        let secs = courser_mime::parse_date(values.first()?)?;
+        Some(secs.div_euclid(86_400))
+    }
+}

@@ -1,0 +1,407 @@
+//! The IMAP session state machine (RFC 3501 §3): bytes in, bytes out.
+//!
+//! A [`Session`] owns the [`Decoder`] and the state (not authenticated,
+//! authenticated, selected, logout). The server feeds it what it read with
+//! [`Session::receive`]; the session appends responses to an output buffer
+//! and returns an [`Action`] when the server has to do something only it can
+//! do: check credentials, start TLS, wait in IDLE, or close. Store calls are
+//! synchronous: the server runs `receive` where blocking is allowed.
+//!
+//! One command family per file, named as in `codec/parse` and
+//! `codec/respond`.
+
+mod append;
+mod auth;
+mod capability;
+mod copy;
+mod expunge;
+mod fetch;
+mod idle;
+mod list;
+mod mailbox;
+mod message;
+mod reply;
+mod search;
+mod select;
+mod status;
+mod store;
+mod view;
+
+use courser_auth::sasl::Credentials;
+use courser_maildir::{Folder, Store};
+
+use crate::codec::{Command, Decoder, Event, Limits, Tag};
+pub use capability::Capabilities;
+use reply::Reply;
+use view::View;
+
+/// What the server has to do after [`Session::receive`] returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Nothing special: send the output and read more.
+    Continue,
+    /// Check these credentials, then call [`Session::login_succeeded`] or
+    /// [`Session::login_failed`].
+    Login {
+        /// Tag of the LOGIN or AUTHENTICATE command.
+        tag: Tag,
+        /// What the client proved itself with.
+        credentials: Credentials,
+    },
+    /// Send the output, then start TLS on the connection, discarding any
+    /// bytes the client sent after STARTTLS (they were not protected), then
+    /// call [`Session::tls_started`].
+    StartTls,
+    /// The client is in IDLE: send the output, then wait for client input
+    /// or a change in the folder and call [`Session::idle_changed`].
+    Idle,
+    /// Send the output and close the connection.
+    Close,
+}
+
+/// Facts about the connection the session cannot know by itself.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The connection is already inside TLS.
+    pub tls_active: bool,
+    /// STARTTLS can be offered (TLS is configured and not yet active).
+    pub starttls_available: bool,
+    /// Refuse LOGIN/AUTHENTICATE until TLS (RFC 3501 §6.2.3 LOGINDISABLED).
+    pub login_requires_tls: bool,
+    /// Host name for the greeting.
+    pub hostname: String,
+    /// Codec limits.
+    pub limits: Limits,
+}
+
+/// Where the session is in RFC 3501 §3's state diagram.
+enum State {
+    NotAuthenticated,
+    Authenticated,
+    Selected(Box<Selected>),
+    Logout,
+}
+
+/// The selected folder and the client's view of it.
+pub(crate) struct Selected {
+    folder: Folder,
+    view: View,
+}
+
+/// One IMAP connection's protocol state.
+pub struct Session {
+    config: SessionConfig,
+    decoder: Decoder,
+    state: State,
+    store: Option<Store>,
+    user: Option<String>,
+    /// Tag of a command waiting for the server (login, IDLE) or for more
+    /// client data (AUTHENTICATE).
+    pending: Option<Pending>,
+    utf8_enabled: bool,
+}
+
+enum Pending {
+    Auth(auth::SaslState),
+    Login(Tag),
+    Idle(Tag),
+}
+
+impl Session {
+    /// A session in the not-authenticated state.
+    pub fn new(config: SessionConfig) -> Session {
+        Session {
+            decoder: Decoder::new(config.limits),
+            config,
+            state: State::NotAuthenticated,
+            store: None,
+            user: None,
+            pending: None,
+            utf8_enabled: false,
+        }
+    }
+
+    /// A session that starts authenticated as `user` (RFC 3501 §7.1.4
+    /// PREAUTH), for `courser imapd` run over a tunnel.
+    pub fn preauthenticated(config: SessionConfig, user: &str, store: Store) -> Session {
+        let mut session = Session::new(config);
+        session.user = Some(user.to_owned());
+        session.store = Some(store);
+        session.state = State::Authenticated;
+        session
+    }
+
+    /// Writes the server greeting (RFC 3501 §7.1.1, §7.1.4).
+    pub fn greeting(&self, out: &mut Vec<u8>) {
+        let caps = format!("CAPABILITY {}", self.capabilities().join(" "));
+        if self.is_authenticated() {
+            Reply::untagged_preauth(
+                out,
+                &caps,
+                &format!("Courser ready, logged in as {}", self.user().unwrap_or("")),
+            );
+        } else {
+            Reply::untagged_ok_code(
+                out,
+                &caps,
+                &format!("Courser IMAP4rev1 server ready on {}", self.config.hostname),
+            );
+        }
+    }
+
+    /// The logged-in user, if any.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// Whether the session has logged out (the server closes after output).
+    pub fn is_logged_out(&self) -> bool {
+        matches!(self.state, State::Logout)
+    }
+
+    /// Whether the client has logged in (for choosing the idle timeout).
+    pub fn is_authenticated(&self) -> bool {
+        matches!(self.state, State::Authenticated | State::Selected(_))
+    }
+
+    /// Decodes and runs every complete command in `input` (consuming what it
+    /// used), appending responses to `out`. Stops early when the server must
+    /// act.
+    pub fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Action {
+        loop {
+            if matches!(self.pending, Some(Pending::Login(_))) || self.is_logged_out() {
+                return Action::Continue;
+            }
+            let event = self.decoder.decode(input);
+            let action = match event {
+                Event::NeedMore => return Action::Continue,
+                Event::Continue => {
+                    Reply::continuation(out, "Ready for literal");
+                    Action::Continue
+                }
+                Event::Bad { tag, text } => {
+                    match (tag, &self.pending) {
+                        (_, Some(Pending::Idle(_))) => self.idle_broken(&text, out),
+                        (_, Some(Pending::Auth(_))) => self.auth_broken(&text, out),
+                        (Some(tag), _) => Reply::bad(out, &tag, &text),
+                        (None, _) => Reply::untagged_bad(out, &text),
+                    }
+                    Action::Continue
+                }
+                Event::AuthData(data) => self.auth_data(Some(data), out),
+                Event::AuthCancel => self.auth_data(None, out),
+                Event::IdleDone => self.idle_done(out),
+                Event::Command { tag, command } => self.command(tag, command, out),
+            };
+            if action != Action::Continue {
+                return action;
+            }
+        }
+    }
+
+    fn command(&mut self, tag: Tag, command: Command, out: &mut Vec<u8>) -> Action {
+        use Command as C;
+        let name = command.name();
+        // Commands valid in every state (RFC 3501 §6.1).
+        match command {
+            C::Capability => {
+                let caps = self.capabilities();
+                Reply::untagged(out, &format!("CAPABILITY {}", caps.join(" ")));
+                self.finish_ok(&tag, "CAPABILITY completed", out);
+                return Action::Continue;
+            }
+            C::Noop => {
+                self.finish_ok(&tag, "NOOP completed", out);
+                return Action::Continue;
+            }
+            C::Logout => {
+                Reply::untagged_bye(out, "Courser IMAP server logging out");
+                Reply::ok(out, &tag, "LOGOUT completed");
+                self.state = State::Logout;
+                return Action::Close;
+            }
+            C::Id { parameters } => {
+                self.id(&tag, parameters, out);
+                return Action::Continue;
+            }
+            command => match self.state {
+                State::NotAuthenticated => self.not_authenticated(tag, command, out),
+                State::Authenticated | State::Selected(_) => self.authenticated(tag, command, out),
+                State::Logout => {
+                    Reply::bad(out, &tag, &format!("{name} after LOGOUT"));
+                    Action::Continue
+                }
+            },
+        }
+    }
+
+    fn not_authenticated(&mut self, tag: Tag, command: Command, out: &mut Vec<u8>) -> Action {
+        use Command as C;
+        match command {
+            C::StartTls => self.starttls(tag, out),
+            C::Login { username, password } => self.login(tag, username, password, out),
+            C::Authenticate {
+                mechanism,
+                initial_response,
+            } => self.authenticate(tag, &mechanism, initial_response, out),
+            other => {
+                Reply::bad(
+                    out,
+                    &tag,
+                    &format!("{} is not valid before login", other.name()),
+                );
+                Action::Continue
+            }
+        }
+    }
+
+    fn authenticated(&mut self, tag: Tag, command: Command, out: &mut Vec<u8>) -> Action {
+        use Command as C;
+        match command {
+            C::StartTls | C::Login { .. } | C::Authenticate { .. } => {
+                Reply::bad(out, &tag, "Already logged in");
+            }
+            C::Select { mailbox } => self.select(&tag, mailbox.as_str(), true, out),
+            C::Examine { mailbox } => self.select(&tag, mailbox.as_str(), false, out),
+            C::Create { mailbox } => self.create(&tag, mailbox.as_str(), out),
+            C::Delete { mailbox } => self.delete(&tag, mailbox.as_str(), out),
+            C::Rename { from, to } => self.rename(&tag, from.as_str(), to.as_str(), out),
+            C::Subscribe { mailbox } => self.subscribe(&tag, mailbox.as_str(), true, out),
+            C::Unsubscribe { mailbox } => self.subscribe(&tag, mailbox.as_str(), false, out),
+            C::List { reference, pattern } => self.list(&tag, &reference, &pattern, false, out),
+            C::Lsub { reference, pattern } => self.list(&tag, &reference, &pattern, true, out),
+            C::Status { mailbox, items } => self.status(&tag, mailbox.as_str(), &items, out),
+            C::Append {
+                mailbox,
+                flags,
+                date,
+                message,
+                kind,
+            } => self.append(&tag, mailbox.as_str(), &flags, date, &message, kind, out),
+            C::Namespace => {
+                Reply::untagged(out, "NAMESPACE ((\"INBOX.\" \".\")) NIL NIL");
+                self.finish_ok(&tag, "NAMESPACE completed", out);
+            }
+            C::Enable { capabilities } => self.enable(&tag, &capabilities, out),
+            C::Idle => return self.idle(tag, out),
+            C::Check => self.in_selected(&tag, out, |s, sel, out| {
+                s.sync(sel, true, out);
+                Reply::ok(out, &tag, "CHECK completed");
+            }),
+            C::Close => self.close(&tag, true, out),
+            C::Unselect => self.close(&tag, false, out),
+            C::Expunge { uids } => self.expunge(&tag, uids.as_ref(), out),
+            C::Search {
+                uid,
+                charset,
+                criteria,
+            } => self.search(&tag, uid, charset.as_deref(), &criteria, out),
+            C::Fetch { uid, set, items } => self.fetch(&tag, uid, &set, &items, out),
+            C::Store {
+                uid,
+                set,
+                mode,
+                silent,
+                flags,
+            } => self.store(&tag, uid, &set, mode, silent, &flags, out),
+            C::Copy { uid, set, mailbox } => {
+                self.copy(&tag, uid, &set, mailbox.as_str(), false, out)
+            }
+            C::Move { uid, set, mailbox } => {
+                self.copy(&tag, uid, &set, mailbox.as_str(), true, out)
+            }
+            other => {
+                // Parsed for later extensions (QUOTA, ACL, SORT, THREAD) but
+                // not offered in CAPABILITY yet.
+                Reply::bad(
+                    out,
+                    &tag,
+                    &format!("{} is not supported by this server", other.name()),
+                );
+            }
+        }
+        Action::Continue
+    }
+
+    /// Runs `f` on the selected folder, or answers `BAD` when none is.
+    fn in_selected(
+        &mut self,
+        tag: &str,
+        out: &mut Vec<u8>,
+        f: impl FnOnce(&mut Session, &mut Selected, &mut Vec<u8>),
+    ) {
+        let state = std::mem::replace(&mut self.state, State::Authenticated);
+        match state {
+            State::Selected(mut sel) => {
+                f(self, &mut sel, out);
+                // `f` may have closed the folder (state changed meanwhile).
+                if matches!(self.state, State::Authenticated) {
+                    self.state = State::Selected(sel);
+                }
+            }
+            other => {
+                self.state = other;
+                Reply::bad(out, tag, "No mailbox selected");
+            }
+        }
+    }
+
+    /// Tagged OK after telling the client about changes, for commands that
+    /// allow EXPUNGE responses.
+    fn finish_ok(&mut self, tag: &str, text: &str, out: &mut Vec<u8>) {
+        if let State::Selected(_) = self.state {
+            self.in_selected(tag, out, |s, sel, out| s.sync(sel, true, out));
+        }
+        Reply::ok(out, tag, text);
+    }
+
+    fn store_ref(&self) -> Option<&Store> {
+        self.store.as_ref()
+    }
+
+    fn enable(&mut self, tag: &str, capabilities: &[String], out: &mut Vec<u8>) {
+        let mut enabled = Vec::new();
+        for cap in capabilities {
+            if cap == "UTF8=ACCEPT" && !self.utf8_enabled {
+                self.utf8_enabled = true;
+                self.decoder.set_utf8_accept(true);
+                enabled.push(cap.as_str());
+            }
+        }
+        Reply::untagged(
+            out,
+            &format!("ENABLED {}", enabled.join(" "))
+                .trim_end()
+                .to_string(),
+        );
+        Reply::ok(out, tag, "ENABLE completed");
+    }
+
+    fn id(
+        &mut self,
+        tag: &str,
+        parameters: Option<Vec<(String, Option<String>)>>,
+        out: &mut Vec<u8>,
+    ) {
+        if let Some(params) = parameters {
+            let fields: Vec<String> = params
+                .iter()
+                .take(30)
+                .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NIL")))
+                .collect();
+            tracing::info!(
+                user = self.user.as_deref().unwrap_or("-"),
+                "client ID: {}",
+                fields.join(", ")
+            );
+        }
+        Reply::untagged(
+            out,
+            &format!(
+                "ID (\"name\" \"Courser\" \"version\" \"{}\")",
+                env!("CARGO_PKG_VERSION")
+            ),
+        );
+        Reply::ok(out, tag, "ID completed");
+    }
+}

@@ -1,0 +1,164 @@
+//! SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8).
+
+use std::cell::OnceCell;
+use std::time::UNIX_EPOCH;
+
+use courser_maildir::{Flags, Message};
+
+use super::message::Loaded;
+use super::reply::Reply;
+use super::{Selected, Session};
+use crate::codec::respond;
+use crate::codec::{Date, SearchKey};
+
+/// Charsets SEARCH accepts (RFC 3501 §6.4.4 requires US-ASCII; UTF-8 is
+/// what clients send).
+const CHARSETS: &[&str] = &["UTF-8", "US-ASCII"];
+
+/// One message being tested, its content read on first need.
+struct Candidate<'a> {
+    seq: u32,
+    msg: &'a Message,
+    sel: &'a Selected,
+    loaded: OnceCell<Option<Loaded>>,
+}
+
+impl Candidate<'_> {
+    fn content(&self) -> Option<&Loaded> {
+        self.loaded
+            .get_or_init(|| {
+                let uid = self.msg.uid;
+                self.sel
+                    .folder
+                    .open_message(uid)
+                    .and_then(|f| Loaded::read(f, uid))
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    fn flag(&self, f: Flags) -> bool {
+        self.msg.flags.contains(f)
+    }
+
+    fn internal_day(&self) -> i64 {
+        let secs = self
+            .msg
+            .internal_date
+            .duration_since(UNIX_EPOCH)
+            .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            .unwrap_or(0);
+        secs.div_euclid(86_400)
+    }
+
+    /// The day of the Date: header, in the zone it was written in.
+    fn sent_day(&self) -> Option<i64> {
+        self.content()?.sent_day()
+    }
+
+    fn matches(&self, key: &SearchKey) -> bool {
+        use SearchKey as K;
+        let text = |needle: &[u8]| String::from_utf8_lossy(needle).into_owned();
+        match key {
+            K::And(keys) => keys.iter().all(|k| self.matches(k)),
+            K::Or(a, b) => self.matches(a) || self.matches(b),
+            K::Not(k) => !self.matches(k),
+            K::All => true,
+            K::SequenceSet(set) => set.contains(self.seq, self.sel.view.len()),
+            K::Uid(set) => set.contains(self.msg.uid, self.sel.view.max_uid()),
+            K::Answered => self.flag(Flags::ANSWERED),
+            K::Deleted => self.flag(Flags::DELETED),
+            K::Draft => self.flag(Flags::DRAFT),
+            K::Flagged => self.flag(Flags::FLAGGED),
+            K::Seen => self.flag(Flags::SEEN),
+            K::Unanswered => !self.flag(Flags::ANSWERED),
+            K::Undeleted => !self.flag(Flags::DELETED),
+            K::Undraft => !self.flag(Flags::DRAFT),
+            K::Unflagged => !self.flag(Flags::FLAGGED),
+            K::Unseen => !self.flag(Flags::SEEN),
+            K::Recent => self.msg.recent,
+            K::New => self.msg.recent && !self.flag(Flags::SEEN),
+            K::Old => !self.msg.recent,
+            K::Keyword(k) => self.msg.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)),
+            K::Unkeyword(k) => !self.msg.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)),
+            K::Before(d) => self.internal_day() < d.days_since_epoch(),
+            K::On(d) => self.internal_day() == d.days_since_epoch(),
+            K::Since(d) => self.internal_day() >= d.days_since_epoch(),
+            K::SentBefore(d) => self.sent_day().is_some_and(|s| s < day(d)),
+            K::SentOn(d) => self.sent_day().is_some_and(|s| s == day(d)),
+            K::SentSince(d) => self.sent_day().is_some_and(|s| s >= day(d)),
+            K::Larger(n) => self.content().is_some_and(|c| c.size() > u64::from(*n)),
+            K::Smaller(n) => self.content().is_some_and(|c| c.size() < u64::from(*n)),
+            K::From(s) => self.header("From", &text(s)),
+            K::To(s) => self.header("To", &text(s)),
+            K::Cc(s) => self.header("Cc", &text(s)),
+            K::Bcc(s) => self.header("Bcc", &text(s)),
+            K::Subject(s) => self.header("Subject", &text(s)),
+            K::Header(name, s) => self.header(name, &text(s)),
+            K::Body(s) => self
+                .content()
+                .is_some_and(|c| c.text_contains(&text(s), false)),
+            K::Text(s) => self
+                .content()
+                .is_some_and(|c| c.text_contains(&text(s), true)),
+        }
+    }
+
+    fn header(&self, name: &str, needle: &str) -> bool {
+        self.content()
+            .is_some_and(|c| c.header_contains(name, needle))
+    }
+}
+
+fn day(d: &Date) -> i64 {
+    d.days_since_epoch()
+}
+
+impl Session {
+    pub(super) fn search(
+        &mut self,
+        tag: &str,
+        uid: bool,
+        charset: Option<&str>,
+        criteria: &SearchKey,
+        out: &mut Vec<u8>,
+    ) {
+        if let Some(cs) = charset {
+            if !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(cs)) {
+                let code = format!("BADCHARSET ({})", CHARSETS.join(" "));
+                return Reply::no(out, tag, Some(&code), "Unsupported charset");
+            }
+        }
+        self.in_selected(tag, out, |s, sel, out| {
+            let hits = search_folder(sel, criteria, uid);
+            respond::search(out, &hits);
+            s.sync(sel, uid, out);
+            Reply::ok(out, tag, "SEARCH completed");
+        });
+    }
+}
+
+/// Sequence numbers (or UIDs) of the messages matching `key`, ascending.
+/// Messages expunged elsewhere but not yet announced are left out.
+pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u32> {
+    let mut hits = Vec::new();
+    for seq in 1..=sel.view.len() {
+        let Some(u) = sel.view.uid(seq) else { continue };
+        if sel.view.is_expunged(u) {
+            continue;
+        }
+        let Some(msg) = sel.folder.by_uid(u) else {
+            continue;
+        };
+        let candidate = Candidate {
+            seq,
+            msg,
+            sel,
+            loaded: OnceCell::new(),
+        };
+        if candidate.matches(key) {
+            hits.push(if uid { u } else { seq });
+        }
+    }
+    hits
+}

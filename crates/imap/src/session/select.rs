@@ -1,0 +1,159 @@
+//! SELECT, EXAMINE, CLOSE, UNSELECT (RFC 3501 §6.3.1-2, §6.4.2; RFC 3691)
+//! and the untagged updates that keep the client's view in step with the
+//! folder (RFC 3501 §7.3-7.4).
+
+use courser_maildir::Folder;
+
+use super::fetch::write_flags;
+use super::reply::Reply;
+use super::view::View;
+use super::{Selected, Session, State};
+
+impl Session {
+    pub(super) fn select(&mut self, tag: &str, name: &str, read_write: bool, out: &mut Vec<u8>) {
+        // Leaving the old folder first: a failed SELECT leaves none selected
+        // (RFC 3501 §6.3.1).
+        if let State::Selected(_) = self.state {
+            self.state = State::Authenticated;
+        }
+        let Some(store) = self.store_ref() else {
+            return;
+        };
+        let folder = match store.open_folder(name, read_write) {
+            Ok(f) => f,
+            Err(e) => return self.store_error(tag, &e, out),
+        };
+        let view = View::new(folder.messages().iter().map(|m| m.uid).collect());
+        let mut selected = Selected { folder, view };
+        self.announce_folder(&mut selected, out);
+        let rw = selected.folder.read_write();
+        self.state = State::Selected(Box::new(selected));
+        let (code, verb) = if rw {
+            ("READ-WRITE", "SELECT")
+        } else {
+            ("READ-ONLY", if read_write { "SELECT" } else { "EXAMINE" })
+        };
+        Reply::ok_code(out, tag, code, &format!("{verb} completed"));
+    }
+
+    /// The untagged data SELECT returns (RFC 3501 §6.3.1).
+    fn announce_folder(&self, sel: &mut Selected, out: &mut Vec<u8>) {
+        let folder = &sel.folder;
+        let keywords = folder.keywords();
+        let mut flags = String::from("\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+        for k in &keywords {
+            flags.push(' ');
+            flags.push_str(k);
+        }
+        Reply::untagged(out, &format!("FLAGS ({flags})"));
+        let permanent = if !folder.read_write() {
+            String::new()
+        } else if self.store_ref().is_some_and(|s| s.options().keywords) {
+            format!("{flags} \\*")
+        } else {
+            flags.clone()
+        };
+        Reply::untagged_ok_code(out, &format!("PERMANENTFLAGS ({permanent})"), "Limited");
+        Reply::untagged(out, &format!("{} EXISTS", sel.view.len()));
+        sel.view.exists_announced = sel.view.len();
+        let recent = recent_count(folder);
+        sel.view.recent_announced = recent;
+        Reply::untagged(out, &format!("{recent} RECENT"));
+        if let Some(pos) = folder
+            .messages()
+            .iter()
+            .position(|m| !m.flags.contains(courser_maildir::Flags::SEEN))
+        {
+            Reply::untagged_ok_code(out, &format!("UNSEEN {}", pos + 1), "First unseen");
+        }
+        Reply::untagged_ok_code(
+            out,
+            &format!("UIDVALIDITY {}", folder.uidvalidity()),
+            "UIDs valid",
+        );
+        Reply::untagged_ok_code(
+            out,
+            &format!("UIDNEXT {}", folder.uidnext()),
+            "Predicted next UID",
+        );
+    }
+
+    /// CLOSE (expunging when read-write) or UNSELECT.
+    pub(super) fn close(&mut self, tag: &str, expunge: bool, out: &mut Vec<u8>) {
+        match std::mem::replace(&mut self.state, State::Authenticated) {
+            State::Selected(mut sel) => {
+                if expunge && sel.folder.read_write() {
+                    // CLOSE sends no EXPUNGE responses (RFC 3501 §6.4.2).
+                    if let Err(e) = sel.folder.expunge(None) {
+                        return self.store_error(tag, &e, out);
+                    }
+                }
+                let verb = if expunge { "CLOSE" } else { "UNSELECT" };
+                Reply::ok(out, tag, &format!("{verb} completed"));
+            }
+            other => {
+                self.state = other;
+                Reply::bad(out, tag, "No mailbox selected");
+            }
+        }
+    }
+
+    /// Rescans the folder and tells the client what changed. EXPUNGE
+    /// responses only when `allow_expunge` (RFC 3501 §7.4.1).
+    pub(super) fn sync(&mut self, sel: &mut Selected, allow_expunge: bool, out: &mut Vec<u8>) {
+        match sel.folder.refresh() {
+            Ok(changes) => {
+                if changes.uidvalidity_changed {
+                    // The UID map was lost: the client's cache is invalid and
+                    // RFC 3501 §2.3.1.1 gives no way to say so mid-session.
+                    Reply::untagged_bye(out, "Folder UIDVALIDITY changed, please reconnect");
+                    self.state = State::Logout;
+                    return;
+                }
+                sel.view.note_expunged(&changes.expunged);
+                sel.view.add(&changes.added);
+                sel.view.note_flags(&changes.flags_changed);
+            }
+            Err(e) => {
+                tracing::warn!("refresh of {} failed: {e}", sel.folder.name());
+            }
+        }
+        self.announce_changes(sel, allow_expunge, out);
+    }
+
+    /// Sends what the view holds pending.
+    pub(super) fn announce_changes(
+        &self,
+        sel: &mut Selected,
+        allow_expunge: bool,
+        out: &mut Vec<u8>,
+    ) {
+        // EXISTS first: an EXPUNGE may name a message the client has not
+        // been told about yet.
+        if sel.view.len() != sel.view.exists_announced {
+            sel.view.exists_announced = sel.view.len();
+            Reply::untagged(out, &format!("{} EXISTS", sel.view.len()));
+        }
+        if allow_expunge {
+            for seq in sel.view.take_expunges() {
+                Reply::untagged(out, &format!("{seq} EXPUNGE"));
+                sel.view.exists_announced = sel.view.exists_announced.saturating_sub(1);
+            }
+        }
+        let recent = recent_count(&sel.folder);
+        if recent != sel.view.recent_announced {
+            sel.view.recent_announced = recent;
+            Reply::untagged(out, &format!("{recent} RECENT"));
+        }
+        for (seq, uid) in sel.view.take_flag_changes() {
+            if let Some(m) = sel.folder.by_uid(uid) {
+                write_flags(out, seq, m, false);
+            }
+        }
+    }
+}
+
+fn recent_count(folder: &Folder) -> u32 {
+    let n = folder.messages().iter().filter(|m| m.recent).count();
+    u32::try_from(n).unwrap_or(u32::MAX)
+}

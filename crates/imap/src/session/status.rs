@@ -1,0 +1,47 @@
+//! STATUS (RFC 3501 §6.3.10).
+
+use super::reply::Reply;
+use super::Session;
+use crate::codec::StatusItem;
+
+impl Session {
+    pub(super) fn status(
+        &mut self,
+        tag: &str,
+        name: &str,
+        items: &[StatusItem],
+        out: &mut Vec<u8>,
+    ) {
+        if items.contains(&StatusItem::Size) {
+            // STATUS=SIZE (RFC 8438) is not advertised.
+            return Reply::bad(out, tag, "Unknown STATUS item SIZE");
+        }
+        let Some(store) = self.store_ref() else {
+            return;
+        };
+        let st = match store.status(name) {
+            Ok(s) => s,
+            Err(e) => return self.store_error(tag, &e, out),
+        };
+        let mut seen = Vec::new();
+        let mut fields = Vec::new();
+        for item in items {
+            if seen.contains(item) {
+                continue;
+            }
+            seen.push(*item);
+            let value = match item {
+                StatusItem::Messages => st.messages,
+                StatusItem::Recent => st.recent,
+                StatusItem::UidNext => st.uidnext,
+                StatusItem::UidValidity => st.uidvalidity,
+                StatusItem::Unseen => st.unseen,
+                StatusItem::Size => continue,
+            };
+            fields.push(format!("{} {value}", item.as_str()));
+        }
+        let line = format!("STATUS {} ({})", self.mailbox_name(name), fields.join(" "));
+        Reply::untagged(out, &line);
+        self.finish_ok(tag, "STATUS completed", out);
+    }
+}

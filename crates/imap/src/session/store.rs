@@ -1,0 +1,101 @@
+//! STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8).
+
+use courser_maildir::{FlagOp, Flags};
+
+use super::fetch::write_flags;
+use super::reply::Reply;
+use super::Session;
+use crate::codec::{Flag, SequenceSet, StoreMode};
+
+/// System flags and keywords of a STORE or APPEND flag list.
+pub(super) struct FlagSet {
+    pub flags: Flags,
+    pub keywords: Vec<String>,
+}
+
+/// Splits a client flag list; `\Recent` is ignored (clients cannot set it,
+/// RFC 3501 §2.3.2) and unknown `\Extension` flags are refused.
+pub(super) fn split_flags(list: &[Flag]) -> Result<FlagSet, String> {
+    let mut set = FlagSet {
+        flags: Flags::default(),
+        keywords: Vec::new(),
+    };
+    for f in list {
+        match f {
+            Flag::Seen => set.flags.insert(Flags::SEEN),
+            Flag::Answered => set.flags.insert(Flags::ANSWERED),
+            Flag::Flagged => set.flags.insert(Flags::FLAGGED),
+            Flag::Deleted => set.flags.insert(Flags::DELETED),
+            Flag::Draft => set.flags.insert(Flags::DRAFT),
+            Flag::Recent => {}
+            Flag::Keyword(k) => {
+                if !set.keywords.contains(k) {
+                    set.keywords.push(k.clone());
+                }
+            }
+            Flag::Extension(e) => return Err(format!("Unknown system flag \\{e}")),
+        }
+    }
+    Ok(set)
+}
+
+impl Session {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn store(
+        &mut self,
+        tag: &str,
+        uid: bool,
+        set: &SequenceSet,
+        mode: StoreMode,
+        silent: bool,
+        flags: &[Flag],
+        out: &mut Vec<u8>,
+    ) {
+        let parsed = match split_flags(flags) {
+            Ok(p) => p,
+            Err(e) => return Reply::bad(out, tag, &e),
+        };
+        let keywords_on = self.store_ref().is_some_and(|s| s.options().keywords);
+        if !keywords_on && !parsed.keywords.is_empty() {
+            return Reply::no(
+                out,
+                tag,
+                Some("CANNOT"),
+                "Keywords are disabled on this server",
+            );
+        }
+        self.in_selected(tag, out, |s, sel, out| {
+            if !sel.folder.read_write() {
+                return Reply::no(out, tag, Some("READ-ONLY"), "Mailbox is read-only");
+            }
+            if !uid && set.exceeds(sel.view.len()) {
+                return Reply::bad(out, tag, "Message sequence number out of range");
+            }
+            let targets: Vec<(u32, u32)> = sel
+                .view
+                .select(set, uid)
+                .into_iter()
+                .filter(|&(_, u)| !sel.view.is_expunged(u))
+                .collect();
+            let uids: Vec<u32> = targets.iter().map(|&(_, u)| u).collect();
+            let op = match mode {
+                StoreMode::Replace => FlagOp::Replace,
+                StoreMode::Add => FlagOp::Add,
+                StoreMode::Remove => FlagOp::Remove,
+            };
+            if let Err(e) = sel.folder.store(&uids, op, parsed.flags, &parsed.keywords) {
+                return s.store_error(tag, &e, out);
+            }
+            if !silent {
+                for (seq, u) in &targets {
+                    if let Some(m) = sel.folder.by_uid(*u) {
+                        write_flags(out, *seq, m, uid);
+                        sel.view.flags_reported(*u);
+                    }
+                }
+            }
+            s.sync(sel, uid, out);
+            Reply::ok(out, tag, "STORE completed");
+        });
+    }
+}

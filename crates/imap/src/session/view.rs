@@ -1,0 +1,218 @@
+//! The client's view of the selected folder: sequence numbers ↔ UIDs, and
+//! the changes not yet told to the client.
+//!
+//! RFC 3501 §7.4.1 forbids EXPUNGE responses while the client may be using
+//! sequence numbers (during FETCH, STORE and SEARCH, and with no command in
+//! progress), so a message expunged by another process stays in the view,
+//! under its old sequence number, until a command lets us announce it.
+
+use std::collections::BTreeSet;
+
+use crate::codec::SequenceSet;
+
+/// Sequence-number map and pending announcements.
+#[derive(Debug, Default)]
+pub struct View {
+    /// UIDs in sequence order (ascending); index + 1 is the sequence number.
+    uids: Vec<u32>,
+    /// UIDs gone from the store whose EXPUNGE the client has not seen.
+    pending_expunge: BTreeSet<u32>,
+    /// UIDs whose flags changed elsewhere, to report as FETCH FLAGS.
+    pending_flags: BTreeSet<u32>,
+    /// The \Recent count last announced.
+    pub recent_announced: u32,
+    /// The EXISTS count the client has (after the EXPUNGEs it was sent).
+    pub exists_announced: u32,
+}
+
+impl View {
+    /// A view of `uids` (ascending).
+    pub fn new(uids: Vec<u32>) -> View {
+        View {
+            uids,
+            ..View::default()
+        }
+    }
+
+    /// Number of messages the client believes exist.
+    pub fn len(&self) -> u32 {
+        u32::try_from(self.uids.len()).unwrap_or(u32::MAX)
+    }
+
+    /// The UID at sequence number `seq` (1-based).
+    pub fn uid(&self, seq: u32) -> Option<u32> {
+        self.uids
+            .get(usize::try_from(seq).ok()?.checked_sub(1)?)
+            .copied()
+    }
+
+    /// The sequence number of `uid`.
+    pub fn seq(&self, uid: u32) -> Option<u32> {
+        self.uids
+            .binary_search(&uid)
+            .ok()
+            .and_then(|i| u32::try_from(i + 1).ok())
+    }
+
+    /// The highest UID in the view.
+    pub fn max_uid(&self) -> u32 {
+        self.uids.last().copied().unwrap_or(0)
+    }
+
+    /// Messages named by a sequence set, as `(seq, uid)`, ascending.
+    pub fn by_seq(&self, set: &SequenceSet) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for (lo, hi) in set.resolve(self.len()) {
+            for seq in lo..=hi {
+                if let Some(uid) = self.uid(seq) {
+                    out.push((seq, uid));
+                }
+            }
+        }
+        out
+    }
+
+    /// Messages named by a UID set, as `(seq, uid)`, ascending. `*` is the
+    /// highest UID in use, so `n:*` always names at least that message when
+    /// the folder is not empty (RFC 3501 §6.4.8).
+    pub fn by_uid(&self, set: &SequenceSet) -> Vec<(u32, u32)> {
+        let mut out = Vec::new();
+        for (lo, hi) in set.resolve(self.max_uid()) {
+            let start = self.uids.partition_point(|&u| u < lo);
+            for (i, &uid) in self.uids[start..].iter().enumerate() {
+                if uid > hi {
+                    break;
+                }
+                if let Ok(seq) = u32::try_from(start + i + 1) {
+                    out.push((seq, uid));
+                }
+            }
+        }
+        out
+    }
+
+    /// Messages named by a set, by UID or by sequence number.
+    pub fn select(&self, set: &SequenceSet, uid: bool) -> Vec<(u32, u32)> {
+        if uid {
+            self.by_uid(set)
+        } else {
+            self.by_seq(set)
+        }
+    }
+
+    /// Records messages that vanished from the store.
+    pub fn note_expunged(&mut self, uids: &[u32]) {
+        for &uid in uids {
+            if self.uids.binary_search(&uid).is_ok() {
+                self.pending_expunge.insert(uid);
+                self.pending_flags.remove(&uid);
+            }
+        }
+    }
+
+    /// Whether `uid` was expunged by someone else and not yet announced.
+    pub fn is_expunged(&self, uid: u32) -> bool {
+        self.pending_expunge.contains(&uid)
+    }
+
+    /// Records flag changes made elsewhere.
+    pub fn note_flags(&mut self, uids: &[u32]) {
+        for &uid in uids {
+            if self.uids.binary_search(&uid).is_ok() && !self.pending_expunge.contains(&uid) {
+                self.pending_flags.insert(uid);
+            }
+        }
+    }
+
+    /// Forgets a pending flag report (the client is getting FLAGS anyway).
+    pub fn flags_reported(&mut self, uid: u32) {
+        self.pending_flags.remove(&uid);
+    }
+
+    /// Appends new messages (UIDs above every UID in the view).
+    pub fn add(&mut self, uids: &[u32]) {
+        for &uid in uids {
+            if uid > self.max_uid() {
+                self.uids.push(uid);
+            }
+        }
+    }
+
+    /// Removes every pending expunge from the view and returns the
+    /// sequence numbers to announce, in the order to send them (each number
+    /// accounts for the EXPUNGEs sent before it, RFC 3501 §7.4.1).
+    pub fn take_expunges(&mut self) -> Vec<u32> {
+        if self.pending_expunge.is_empty() {
+            return Vec::new();
+        }
+        let gone = std::mem::take(&mut self.pending_expunge);
+        let mut announce = Vec::with_capacity(gone.len());
+        let mut removed = 0u32;
+        for (i, uid) in self.uids.iter().enumerate() {
+            if gone.contains(uid) {
+                let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                announce.push(seq - removed);
+                removed += 1;
+            }
+        }
+        self.uids.retain(|u| !gone.contains(u));
+        announce
+    }
+
+    /// Takes the pending flag reports as `(seq, uid)`.
+    pub fn take_flag_changes(&mut self) -> Vec<(u32, u32)> {
+        std::mem::take(&mut self.pending_flags)
+            .into_iter()
+            .filter_map(|uid| self.seq(uid).map(|seq| (seq, uid)))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::codec::{SeqNum, SeqRange};
+
+    fn set(ranges: &[(SeqNum, SeqNum)]) -> SequenceSet {
+        SequenceSet(
+            ranges
+                .iter()
+                .map(|&(start, end)| SeqRange { start, end })
+                .collect(),
+        )
+    }
+
+    #[test]
+    fn uid_star_range_names_the_last_message() {
+        let v = View::new(vec![3, 7, 9]);
+        let s = set(&[(SeqNum::Value(20), SeqNum::Star)]);
+        assert_eq!(v.by_uid(&s), vec![(3, 9)]);
+        let s = set(&[(SeqNum::Value(4), SeqNum::Value(9))]);
+        assert_eq!(v.by_uid(&s), vec![(2, 7), (3, 9)]);
+        assert_eq!(
+            v.by_seq(&set(&[(SeqNum::Value(2), SeqNum::Star)])),
+            vec![(2, 7), (3, 9)]
+        );
+        assert!(View::default().by_uid(&s).is_empty());
+    }
+
+    #[test]
+    fn expunges_are_numbered_as_sent() {
+        let mut v = View::new(vec![1, 2, 3, 4, 5]);
+        v.note_expunged(&[2, 4, 5, 99]);
+        assert!(v.is_expunged(4));
+        assert_eq!(v.len(), 5, "kept until announced");
+        assert_eq!(v.take_expunges(), vec![2, 3, 3]);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v.seq(3), Some(2));
+    }
+
+    #[test]
+    fn flag_reports_skip_expunged_messages() {
+        let mut v = View::new(vec![10, 20]);
+        v.note_expunged(&[10]);
+        v.note_flags(&[10, 20]);
+        v.take_expunges();
+        assert_eq!(v.take_flag_changes(), vec![(1, 20)]);
+    }
+}

@@ -1,0 +1,827 @@
+//! An opened folder: a UID-sorted snapshot of its messages, change
+//! detection, flag/keyword updates, expunge, copy and move.
+
+use std::collections::{HashMap, HashSet};
+use std::fs::{self, File};
+use std::io;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use crate::error::{Error, IoContext, Result};
+use crate::filename::{size_tag, UniqueStem};
+use crate::flags::{base_name, flags_of, merge_info, FlagOp, Flags};
+use crate::keywords::{self, KeywordMap, KEYWORD_DIR};
+use crate::quota;
+use crate::scan::{self, list_dir, Entry, ScanMode, Scanned};
+use crate::store::Store;
+use crate::uiddb::UIDDB_FILE;
+
+/// One message of a folder snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The message UID.
+    pub uid: u32,
+    /// System flags (from the file name's info).
+    pub flags: Flags,
+    /// Custom keywords, sorted and without duplicates (plain strings; most
+    /// messages have none, and an empty `Vec` does not allocate).
+    pub keywords: Vec<String>,
+    /// Size in bytes of the stored file (LF line endings).
+    pub size: u64,
+    /// INTERNALDATE: the file's mtime.
+    pub internal_date: SystemTime,
+    /// \Recent: this session moved the message from new/ to cur/.
+    pub recent: bool,
+    file: String,
+}
+
+impl Message {
+    /// The current file name in cur/ (`base:2,FLAGS`).
+    pub fn file_name(&self) -> &str {
+        &self.file
+    }
+
+    /// The base name (before `:`), the message's stable identity.
+    pub fn base_name(&self) -> &str {
+        base_name(&self.file)
+    }
+}
+
+/// What [`Folder::refresh`] found changed since the previous snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// UIDs that disappeared (ascending). Sequence numbers must be computed
+    /// against the snapshot *before* the refresh.
+    pub expunged: Vec<u32>,
+    /// New UIDs (ascending).
+    pub added: Vec<u32>,
+    /// UIDs whose flags or keywords changed (ascending).
+    pub flags_changed: Vec<u32>,
+    /// The folder's UIDVALIDITY changed (uiddb lost or rebuilt): every old
+    /// UID is reported expunged and every message added.
+    pub uidvalidity_changed: bool,
+}
+
+impl Changes {
+    /// True if nothing changed.
+    pub fn is_empty(&self) -> bool {
+        self.expunged.is_empty()
+            && self.added.is_empty()
+            && self.flags_changed.is_empty()
+            && !self.uidvalidity_changed
+    }
+}
+
+/// Result of a copy or move.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CopyResult {
+    /// UIDVALIDITY of the destination.
+    pub uidvalidity: u32,
+    /// `(source uid, destination uid)` for each message copied/moved.
+    pub pairs: Vec<(u32, u32)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Stamp {
+    cur: Option<SystemTime>,
+    new: Option<SystemTime>,
+    kw: Option<SystemTime>,
+    db: Option<(SystemTime, u64)>,
+}
+
+/// Within this window of the snapshot time a directory mtime is not
+/// trusted to reveal later changes (coarse timestamp granularity).
+const MTIME_SLACK: Duration = Duration::from_secs(2);
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+impl Stamp {
+    fn take(dir: &Path) -> Stamp {
+        Stamp {
+            cur: mtime(&dir.join("cur")),
+            new: mtime(&dir.join("new")),
+            kw: mtime(&dir.join(KEYWORD_DIR)),
+            db: fs::metadata(dir.join(UIDDB_FILE))
+                .ok()
+                .and_then(|m| m.modified().ok().map(|t| (t, m.len()))),
+        }
+    }
+
+    fn newest(&self) -> Option<SystemTime> {
+        [self.cur, self.new, self.kw, self.db.map(|d| d.0)]
+            .into_iter()
+            .flatten()
+            .max()
+    }
+}
+
+/// An opened folder.
+#[derive(Debug)]
+pub struct Folder {
+    store: Store,
+    name: String,
+    dir: PathBuf,
+    rw: bool,
+    uidvalidity: u32,
+    uidnext: u32,
+    messages: Vec<Message>,
+    stamp: Option<(Stamp, SystemTime)>,
+}
+
+impl Folder {
+    pub(crate) fn open(store: Store, name: &str, rw: bool) -> Result<Folder> {
+        let dir = store.inner.existing_dir(name)?;
+        let name = crate::names::canonical(name)?;
+        if rw {
+            crate::tmpfile::purge_tmp(&dir);
+        }
+        let mut f = Folder {
+            store,
+            name,
+            dir,
+            rw,
+            uidvalidity: 0,
+            uidnext: 1,
+            messages: Vec::new(),
+            stamp: None,
+        };
+        f.rescan()?;
+        for m in &mut f.messages {
+            if !rw {
+                m.recent = false;
+            }
+        }
+        Ok(f)
+    }
+
+    /// The folder's canonical IMAP name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The folder directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// UIDVALIDITY.
+    pub fn uidvalidity(&self) -> u32 {
+        self.uidvalidity
+    }
+
+    /// Next UID (as of the snapshot).
+    pub fn uidnext(&self) -> u32 {
+        self.uidnext
+    }
+
+    /// True if opened read-write (SELECT).
+    pub fn read_write(&self) -> bool {
+        self.rw
+    }
+
+    /// The snapshot, sorted by UID ascending.
+    pub fn messages(&self) -> &[Message] {
+        &self.messages
+    }
+
+    /// Index of a UID in [`Folder::messages`] (sequence number − 1).
+    pub fn index_of(&self, uid: u32) -> Option<usize> {
+        self.messages.binary_search_by_key(&uid, |m| m.uid).ok()
+    }
+
+    /// The message with this UID.
+    pub fn by_uid(&self, uid: u32) -> Option<&Message> {
+        self.index_of(uid).map(|i| &self.messages[i])
+    }
+
+    /// All keywords in use in the snapshot, sorted.
+    pub fn keywords(&self) -> Vec<String> {
+        let mut s: Vec<String> = self
+            .messages
+            .iter()
+            .flat_map(|m| m.keywords.iter().cloned())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        s.sort();
+        s
+    }
+
+    /// Directories to watch (inotify) for changes: new/, cur/ and the
+    /// keyword directory.
+    pub fn watch_paths(&self) -> Vec<PathBuf> {
+        vec![
+            self.dir.join("new"),
+            self.dir.join("cur"),
+            self.dir.join(KEYWORD_DIR),
+        ]
+    }
+
+    fn host(&self) -> &str {
+        self.store.inner.host()
+    }
+
+    fn do_scan(&self) -> Result<Scanned> {
+        scan::scan(
+            &self.dir,
+            self.host(),
+            ScanMode {
+                write: self.rw,
+                move_new: self.rw,
+                use_locks: self.store.inner.opts.use_locks,
+            },
+        )
+    }
+
+    /// Full rescan; replaces the snapshot and returns the differences.
+    fn rescan(&mut self) -> Result<Changes> {
+        let taken = SystemTime::now();
+        let stamp = Stamp::take(&self.dir);
+        let s = self.do_scan()?;
+        let mut entries = s.entries;
+        let mut uidnext = s.nextuid;
+        if !self.rw {
+            // provisional UIDs for files without one (not saved); keep the
+            // ones we handed out before for the same file
+            let prev: HashMap<&str, u32> = self
+                .messages
+                .iter()
+                .filter(|m| m.uid >= s.nextuid)
+                .map(|m| (m.base_name(), m.uid))
+                .collect();
+            let mut next = s.nextuid.max(if self.uidvalidity == s.uidvalidity {
+                self.uidnext
+            } else {
+                1
+            });
+            let same_v = self.uidvalidity == s.uidvalidity;
+            for f in s.pending {
+                let uid = match prev.get(base_name(&f)) {
+                    Some(u) if same_v => *u,
+                    _ => {
+                        let u = next;
+                        next = next.saturating_add(1);
+                        u
+                    }
+                };
+                entries.push(Entry {
+                    uid,
+                    file: f,
+                    recent: false,
+                });
+            }
+            entries.sort_by_key(|e| e.uid);
+            entries.dedup_by_key(|e| e.uid);
+            uidnext = next.saturating_add(s.new_count);
+            if !s.db_present && self.uidvalidity != 0 {
+                // keep the UIDVALIDITY we announced
+                return self.install(entries, self.uidvalidity, uidnext, stamp, taken);
+            }
+        }
+        self.install(entries, s.uidvalidity, uidnext, stamp, taken)
+    }
+
+    fn install(
+        &mut self,
+        entries: Vec<Entry>,
+        uidvalidity: u32,
+        uidnext: u32,
+        stamp: Stamp,
+        taken: SystemTime,
+    ) -> Result<Changes> {
+        let v_changed = self.uidvalidity != 0 && self.uidvalidity != uidvalidity;
+        let old: HashMap<u32, usize> = if v_changed {
+            HashMap::new()
+        } else {
+            self.messages
+                .iter()
+                .enumerate()
+                .map(|(i, m)| (m.uid, i))
+                .collect()
+        };
+        let cur = self.dir.join("cur");
+        let mut relisted: Option<HashMap<String, String>> = None;
+        let mut msgs = Vec::with_capacity(entries.len());
+        for e in entries {
+            let prev = old.get(&e.uid).map(|i| &self.messages[*i]);
+            let (size, date, file) = match prev {
+                Some(p) if p.base_name() == base_name(&e.file) => (p.size, p.internal_date, e.file),
+                _ => match fs::metadata(cur.join(&e.file)) {
+                    Ok(md) => (
+                        md.len(),
+                        md.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                        e.file,
+                    ),
+                    Err(_) => {
+                        // renamed meanwhile? look it up once by base name
+                        let map = match &relisted {
+                            Some(m) => m,
+                            None => relisted.insert(
+                                list_dir(&cur)?
+                                    .into_iter()
+                                    .map(|f| (base_name(&f).to_string(), f))
+                                    .collect(),
+                            ),
+                        };
+                        match map.get(base_name(&e.file)) {
+                            Some(f2) => match fs::metadata(cur.join(f2)) {
+                                Ok(md) => (
+                                    md.len(),
+                                    md.modified().unwrap_or(SystemTime::UNIX_EPOCH),
+                                    f2.clone(),
+                                ),
+                                Err(_) => continue,
+                            },
+                            None => continue, // gone
+                        }
+                    }
+                },
+            };
+            let recent = match prev {
+                Some(p) => p.recent || e.recent,
+                None => e.recent && self.rw,
+            };
+            msgs.push(Message {
+                uid: e.uid,
+                flags: flags_of(&file),
+                keywords: Vec::new(),
+                size,
+                internal_date: date,
+                recent,
+                file,
+            });
+        }
+        if self.store.inner.opts.keywords {
+            let present: HashSet<&str> = msgs.iter().map(|m| base_name(&m.file)).collect();
+            let mut kw: KeywordMap = keywords::load(&self.dir, self.host(), &present, self.rw)?;
+            for m in &mut msgs {
+                if let Some(k) = kw.remove(m.base_name()) {
+                    m.keywords = k;
+                }
+            }
+        }
+        let mut ch = Changes {
+            uidvalidity_changed: v_changed,
+            ..Changes::default()
+        };
+        let new_uids: HashSet<u32> = msgs.iter().map(|m| m.uid).collect();
+        if v_changed {
+            ch.expunged = self.messages.iter().map(|m| m.uid).collect();
+        } else {
+            ch.expunged = self
+                .messages
+                .iter()
+                .filter(|m| !new_uids.contains(&m.uid))
+                .map(|m| m.uid)
+                .collect();
+        }
+        for m in &msgs {
+            match old.get(&m.uid).map(|i| &self.messages[*i]) {
+                None => ch.added.push(m.uid),
+                Some(p) => {
+                    if p.flags != m.flags || p.keywords != m.keywords {
+                        ch.flags_changed.push(m.uid);
+                    }
+                }
+            }
+        }
+        self.messages = msgs;
+        self.uidvalidity = uidvalidity;
+        self.uidnext = uidnext.max(
+            self.messages
+                .last()
+                .map(|m| m.uid.saturating_add(1))
+                .unwrap_or(1),
+        );
+        self.stamp = Some((stamp, taken));
+        Ok(ch)
+    }
+
+    /// Re-reads the folder, including changes made by other processes.
+    /// Cheap (a few stat calls) when nothing changed since the last scan
+    /// and that scan is older than the file-system timestamp granularity.
+    pub fn refresh(&mut self) -> Result<Changes> {
+        if let Some((old, taken)) = &self.stamp {
+            let now = Stamp::take(&self.dir);
+            let trusted = match old.newest() {
+                Some(n) => taken
+                    .duration_since(n)
+                    .map(|d| d >= MTIME_SLACK)
+                    .unwrap_or(false),
+                None => true,
+            };
+            if trusted && now == *old {
+                return Ok(Changes::default());
+            }
+        }
+        self.rescan()
+    }
+
+    fn require_rw(&self) -> Result<()> {
+        if self.rw {
+            Ok(())
+        } else {
+            Err(Error::ReadOnly)
+        }
+    }
+
+    /// Finds a message's current file in cur/ by base name (it may have
+    /// been renamed by another process).
+    fn locate(
+        &self,
+        relist: &mut Option<HashMap<String, String>>,
+        file: &str,
+    ) -> Result<Option<String>> {
+        let cur = self.dir.join("cur");
+        if cur.join(file).exists() {
+            return Ok(Some(file.to_string()));
+        }
+        if relist.is_none() {
+            *relist = Some(
+                list_dir(&cur)?
+                    .into_iter()
+                    .map(|f| (base_name(&f).to_string(), f))
+                    .collect(),
+            );
+        }
+        Ok(relist
+            .as_ref()
+            .and_then(|m| m.get(base_name(file)).cloned()))
+    }
+
+    /// Changes flags and/or keywords of the given UIDs (STORE). Files are
+    /// renamed to `base:2,<sorted letters>`; keywords go through the
+    /// per-message update files. Returns the UIDs whose flags or keywords
+    /// actually changed. Clearing `\Deleted` counts the message toward the
+    /// quota again and may fail with [`Error::OverQuota`].
+    pub fn store(
+        &mut self,
+        uids: &[u32],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &[String],
+    ) -> Result<Vec<u32>> {
+        self.require_rw()?;
+        for k in keywords {
+            keywords::validate_keyword(k)?;
+        }
+        let use_kw = self.store.inner.opts.keywords;
+        let kwset: Vec<String> = keywords::normalize(keywords.to_vec());
+        let counted = self.store.inner.counted(&self.dir);
+        let root = self.store.inner.root.clone();
+        let host = self.host().to_string();
+        let want: HashSet<u32> = uids.iter().copied().collect();
+
+        let new_flags = |old: Flags| match op {
+            FlagOp::Add => old.union(flags),
+            FlagOp::Remove => old.difference(flags),
+            FlagOp::Replace => flags,
+        };
+        let new_kws = |old: &Vec<String>| -> Vec<String> {
+            match op {
+                FlagOp::Add => {
+                    keywords::normalize(old.iter().chain(kwset.iter()).cloned().collect())
+                }
+                FlagOp::Remove => old.iter().filter(|k| !kwset.contains(k)).cloned().collect(),
+                FlagOp::Replace => kwset.clone(),
+            }
+        };
+        // quota: undeleting is an addition, checked up front
+        if counted {
+            let mut add = (0i64, 0i64);
+            for m in self.messages.iter().filter(|m| want.contains(&m.uid)) {
+                if m.flags.contains(Flags::DELETED) && !new_flags(m.flags).contains(Flags::DELETED)
+                {
+                    add.0 += i64::try_from(m.size).unwrap_or(i64::MAX);
+                    add.1 += 1;
+                }
+            }
+            if add.1 > 0 && !quota::check(&root, &host, add.0, add.1)? {
+                return Err(Error::OverQuota);
+            }
+        }
+        let cur = self.dir.join("cur");
+        let mut relist = None;
+        let mut changed = Vec::new();
+        let mut qdelta = (0i64, 0i64);
+        let mut idxs: Vec<usize> = Vec::new();
+        for (i, m) in self.messages.iter().enumerate() {
+            if want.contains(&m.uid) {
+                idxs.push(i);
+            }
+        }
+        let mut result = Ok(());
+        for i in idxs {
+            let m = &self.messages[i];
+            let target_kws = if use_kw {
+                new_kws(&m.keywords)
+            } else {
+                m.keywords.clone()
+            };
+            let mut did = false;
+            let mut file = m.file.clone();
+            // the file may have been renamed by someone else: apply the
+            // change to its current flags
+            let Some(actual) = self.locate(&mut relist, &m.file)? else {
+                continue; // expunged by someone else
+            };
+            let target_flags = new_flags(flags_of(&actual));
+            if target_flags != flags_of(&actual) || actual != m.file || target_flags != m.flags {
+                let new_name = merge_info(&actual, target_flags);
+                if new_name != actual {
+                    match fs::rename(cur.join(&actual), cur.join(&new_name)) {
+                        Ok(()) => {}
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                        Err(e) => {
+                            result = Err(Error::io(cur.join(&actual), e));
+                            break;
+                        }
+                    }
+                }
+                file = new_name;
+                did = target_flags != m.flags;
+                if counted {
+                    let sz = i64::try_from(m.size).unwrap_or(i64::MAX);
+                    match (
+                        flags_of(&actual).contains(Flags::DELETED),
+                        target_flags.contains(Flags::DELETED),
+                    ) {
+                        (false, true) => {
+                            qdelta.0 -= sz;
+                            qdelta.1 -= 1;
+                        }
+                        (true, false) => {
+                            qdelta.0 += sz;
+                            qdelta.1 += 1;
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            let mut new_keywords = None;
+            if use_kw && target_kws != m.keywords {
+                if let Err(e) =
+                    keywords::save_update(&self.dir, &host, base_name(&file), &target_kws)
+                {
+                    result = Err(e);
+                }
+                new_keywords = Some(target_kws);
+                did = true;
+            }
+            let m = &mut self.messages[i];
+            m.file = file;
+            m.flags = target_flags;
+            if let Some(k) = new_keywords {
+                m.keywords = k;
+            }
+            if did {
+                changed.push(m.uid);
+            }
+            if result.is_err() {
+                break;
+            }
+        }
+        quota::record(&root, qdelta.0, qdelta.1)?;
+        result.map(|()| changed)
+    }
+
+    /// Removes messages flagged `\Deleted` (only those among `uids` if
+    /// given). Returns the expunged UIDs, ascending.
+    pub fn expunge(&mut self, uids: Option<&[u32]>) -> Result<Vec<u32>> {
+        self.require_rw()?;
+        let only: Option<HashSet<u32>> = uids.map(|u| u.iter().copied().collect());
+        // \Deleted messages are not counted toward the quota, so removing
+        // them needs no maildirsize update.
+        let cur = self.dir.join("cur");
+        let mut relist = None;
+        let mut gone: HashSet<u32> = HashSet::new();
+        let mut result = Ok(());
+        for m in &self.messages {
+            if !m.flags.contains(Flags::DELETED) {
+                continue;
+            }
+            if let Some(o) = &only {
+                if !o.contains(&m.uid) {
+                    continue;
+                }
+            }
+            let actual = match self.locate(&mut relist, &m.file) {
+                Ok(a) => a,
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
+            };
+            match actual {
+                None => {
+                    gone.insert(m.uid);
+                }
+                Some(f) => {
+                    let still_deleted = flags_of(&f).contains(Flags::DELETED);
+                    if !still_deleted {
+                        continue; // undeleted by someone else meanwhile
+                    }
+                    match fs::remove_file(cur.join(&f)) {
+                        Ok(()) => {
+                            gone.insert(m.uid);
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                            // renamed meanwhile: look again once
+                            let mut fresh = None;
+                            match self.locate(&mut fresh, &m.file) {
+                                Ok(Some(f2)) if flags_of(&f2).contains(Flags::DELETED) => {
+                                    if fs::remove_file(cur.join(&f2)).is_ok() {
+                                        gone.insert(m.uid);
+                                    }
+                                }
+                                Ok(Some(_)) => {}
+                                Ok(None) => {
+                                    gone.insert(m.uid);
+                                }
+                                Err(e) => {
+                                    result = Err(e);
+                                    break;
+                                }
+                            }
+                        }
+                        Err(e) => {
+                            result = Err(Error::io(cur.join(&f), e));
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+        self.messages.retain(|m| !gone.contains(&m.uid));
+        let mut v: Vec<u32> = gone.into_iter().collect();
+        v.sort_unstable();
+        result.map(|()| v)
+    }
+
+    /// Opens a message file for reading, even if it was renamed meanwhile.
+    pub fn open_message(&self, uid: u32) -> Result<File> {
+        let m = self.by_uid(uid).ok_or(Error::NotFound(uid))?;
+        let cur = self.dir.join("cur");
+        match File::open(cur.join(&m.file)) {
+            Ok(f) => Ok(f),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                let mut relist = None;
+                match self.locate(&mut relist, &m.file)? {
+                    Some(f) => File::open(cur.join(&f)).at(cur.join(&f)),
+                    None => Err(Error::NotFound(uid)),
+                }
+            }
+            Err(e) => Err(Error::io(cur.join(&m.file), e)),
+        }
+    }
+
+    /// Copies messages into folder `dest` of `store` (hard links where
+    /// possible), keeping flags and keywords. Quota is checked first for
+    /// the whole batch.
+    pub fn copy_to(&self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
+        self.transfer(uids, store, dest, false).map(|(r, _)| r)
+    }
+
+    /// Moves messages into folder `dest` (rename, keeping flags); they leave
+    /// this snapshot. Returns the UID pairs.
+    pub fn move_to(&mut self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
+        self.require_rw()?;
+        let (r, moved) = self.transfer(uids, store, dest, true)?;
+        let moved: HashSet<u32> = moved.into_iter().collect();
+        self.messages.retain(|m| !moved.contains(&m.uid));
+        Ok(r)
+    }
+
+    fn transfer(
+        &self,
+        uids: &[u32],
+        store: &Store,
+        dest: &str,
+        mv: bool,
+    ) -> Result<(CopyResult, Vec<u32>)> {
+        let ddir = store.inner.existing_dir(dest)?;
+        let host = store.inner.host().to_string();
+        let want: HashSet<u32> = uids.iter().copied().collect();
+        let msgs: Vec<&Message> = self
+            .messages
+            .iter()
+            .filter(|m| want.contains(&m.uid))
+            .collect();
+        let same_dir = ddir == self.dir;
+        let src_counted = self.store.inner.counted(&self.dir);
+        let dst_counted = store.inner.counted(&ddir);
+        let same_root = store.inner.root == self.store.inner.root;
+        // quota
+        let (mut add, mut sub) = ((0i64, 0i64), (0i64, 0i64));
+        for m in &msgs {
+            if m.flags.contains(Flags::DELETED) {
+                continue;
+            }
+            let sz = i64::try_from(m.size).unwrap_or(i64::MAX);
+            let counts_now = mv && src_counted && same_root;
+            if dst_counted && !counts_now {
+                add.0 += sz;
+                add.1 += 1;
+            }
+            if counts_now && !dst_counted {
+                sub.0 -= sz;
+                sub.1 -= 1;
+            }
+            if mv && src_counted && !same_root {
+                sub.0 -= sz;
+                sub.1 -= 1;
+            }
+        }
+        if add.1 > 0 && !quota::check(&store.inner.root, &host, add.0, add.1)? {
+            return Err(Error::OverQuota);
+        }
+        let cur = self.dir.join("cur");
+        let dcur = ddir.join("cur");
+        let mut relist = None;
+        // decide names and carry keywords before linking
+        let mut plan: Vec<(u32, String, String)> = Vec::new(); // uid, src file, dest file
+        for m in &msgs {
+            let Some(actual) = self.locate(&mut relist, &m.file)? else {
+                continue;
+            };
+            let dest_file = if mv && !same_dir {
+                actual.clone()
+            } else {
+                let md = fs::metadata(cur.join(&actual));
+                let (dev, ino) = md
+                    .as_ref()
+                    .map(|md| {
+                        use std::os::unix::fs::MetadataExt;
+                        (md.dev(), md.ino())
+                    })
+                    .unwrap_or((0, 0));
+                let size = size_tag(&actual).unwrap_or(m.size);
+                let base = UniqueStem::new(None).final_name(&host, dev, ino, Some(size));
+                let info = actual.find(':').map(|i| &actual[i..]).unwrap_or(":2,");
+                format!("{base}{info}")
+            };
+            if store.inner.opts.keywords && !m.keywords.is_empty() {
+                keywords::save_update(&ddir, &host, base_name(&dest_file), &m.keywords)?;
+            }
+            plan.push((m.uid, actual, dest_file));
+        }
+        let (uidvalidity, dest_uids) =
+            scan::place_with_uids(&ddir, &host, store.inner.opts.use_locks, plan.len(), |i| {
+                let (_, src, dst) = &plan[i];
+                let from = cur.join(src);
+                let to = dcur.join(dst);
+                if mv {
+                    match fs::rename(&from, &to) {
+                        Ok(()) => return Ok(Some(base_name(dst).to_string())),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                        Err(e)
+                            if e.raw_os_error() != Some(rustix::io::Errno::XDEV.raw_os_error()) =>
+                        {
+                            return Err(Error::io(&from, e))
+                        }
+                        Err(_) => {}
+                    }
+                }
+                match fs::hard_link(&from, &to) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        return Err(Error::io(&to, e))
+                    }
+                    Err(_) => {
+                        // different file system or no links: copy via dest tmp/
+                        let data = fs::read(&from).at(&from)?;
+                        let t = crate::tmpfile::TmpFile::with_contents(&ddir, &host, None, &data)?;
+                        if let Ok(mt) = fs::metadata(&from).and_then(|m| m.modified()) {
+                            let _ = File::options()
+                                .write(true)
+                                .open(&t.path)
+                                .and_then(|f| f.set_modified(mt));
+                        }
+                        crate::tmpfile::link_into_place(t, &to)?;
+                    }
+                }
+                if mv {
+                    let _ = fs::remove_file(&from);
+                }
+                Ok(Some(base_name(dst).to_string()))
+            })?;
+        let mut pairs = Vec::new();
+        let mut moved = Vec::new();
+        for (p, u) in plan.iter().zip(dest_uids) {
+            if let Some(u) = u {
+                pairs.push((p.0, u));
+                moved.push(p.0);
+            }
+        }
+        if add.1 > 0 {
+            quota::record(&store.inner.root, add.0, add.1)?;
+        }
+        if sub.1 < 0 {
+            quota::record(&self.store.inner.root, sub.0, sub.1)?;
+        }
+        Ok((CopyResult { uidvalidity, pairs }, moved))
+    }
+}

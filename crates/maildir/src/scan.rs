@@ -1,0 +1,273 @@
+//! Folder scans: reconcile `cur/`, `new/` and `courierimapuiddb` (spec §4
+//! rebuild algorithm), and placing new files with UIDs (UIDPLUS).
+
+use std::collections::HashMap;
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use crate::error::{Error, IoContext, Result};
+use crate::filename::compare_names;
+use crate::flags::base_name;
+use crate::lock::FolderLock;
+use crate::tmpfile::TmpFile;
+use crate::uiddb::{uidvalidity_for, UidDb, UIDDB_FILE};
+
+/// One message found by a scan.
+#[derive(Debug, Clone)]
+pub(crate) struct Entry {
+    pub uid: u32,
+    pub file: String,
+    /// Moved from new/ (or found in cur/ without a UID) by this scan.
+    pub recent: bool,
+}
+
+/// What a scan found.
+#[derive(Debug)]
+pub(crate) struct Scanned {
+    pub uidvalidity: u32,
+    pub nextuid: u32,
+    pub db_present: bool,
+    /// Messages with UIDs, sorted by UID.
+    pub entries: Vec<Entry>,
+    /// Read-only scans: files in cur/ without a UID, in Courier order.
+    pub pending: Vec<String>,
+    /// Read-only scans: number of files left in new/.
+    pub new_count: u32,
+}
+
+/// How to scan.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct ScanMode {
+    /// Assign UIDs and write the db (read-write open).
+    pub write: bool,
+    /// Move new/ to cur/ (read-write SELECT; not for STATUS).
+    pub move_new: bool,
+    /// Take the Courier dot-lock.
+    pub use_locks: bool,
+}
+
+/// Lists a directory's entries not starting with `.`; a missing directory
+/// is empty.
+pub(crate) fn list_dir(dir: &Path) -> Result<Vec<String>> {
+    let rd = match fs::read_dir(dir) {
+        Ok(rd) => rd,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut v = Vec::new();
+    for e in rd {
+        let e = e.at(dir)?;
+        let name = e.file_name();
+        let Some(n) = name.to_str() else { continue };
+        if n.starts_with('.') {
+            continue;
+        }
+        v.push(n.to_string());
+    }
+    Ok(v)
+}
+
+/// Reads the uiddb: `Ok(None)` when missing or unusable (corrupt header).
+pub(crate) fn read_db(dir: &Path) -> Result<Option<UidDb>> {
+    let p = dir.join(UIDDB_FILE);
+    match fs::read(&p) {
+        Ok(d) => Ok(UidDb::parse(&d)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(Error::io(&p, e)),
+    }
+}
+
+/// A fresh db: UIDVALIDITY from the mtime of the freshly created file.
+fn fresh_db(dir: &Path, host: &str) -> Result<(UidDb, TmpFile)> {
+    let (t, f) = TmpFile::create(dir, host, Some("imapuid_"), 0o600)?;
+    let mtime = f.metadata().and_then(|m| m.modified()).at(&t.path)?;
+    Ok((
+        UidDb {
+            uidvalidity: uidvalidity_for(mtime),
+            nextuid: 1,
+            entries: Vec::new(),
+        },
+        t,
+    ))
+}
+
+fn write_db(dir: &Path, host: &str, db: &UidDb, tmp: Option<TmpFile>) -> Result<()> {
+    let data = db.serialize();
+    let t = match tmp {
+        Some(t) => {
+            fs::write(&t.path, &data).at(&t.path)?;
+            t
+        }
+        None => {
+            // no fsync: like Courier; a lost db only means a new UIDVALIDITY
+            let (t, mut f) = TmpFile::create(dir, host, Some("imapuid_"), 0o600)?;
+            std::io::Write::write_all(&mut f, &data).at(&t.path)?;
+            t
+        }
+    };
+    let dest = dir.join(UIDDB_FILE);
+    fs::rename(&t.path, &dest).at(&dest)?;
+    t.keep();
+    Ok(())
+}
+
+/// Scans a folder directory.
+pub(crate) fn scan(dir: &Path, host: &str, mode: ScanMode) -> Result<Scanned> {
+    let _lock = if mode.write {
+        Some(FolderLock::acquire(dir, host, mode.use_locks)?)
+    } else {
+        None
+    };
+    let db = read_db(dir)?;
+    let db_present = db.is_some();
+    let (mut db, mut tmp) = match db {
+        Some(db) => (db, None),
+        None if mode.write => {
+            let (db, t) = fresh_db(dir, host)?;
+            (db, Some(t))
+        }
+        None => (
+            UidDb {
+                uidvalidity: uidvalidity_for(std::time::SystemTime::now()),
+                nextuid: 1,
+                entries: Vec::new(),
+            },
+            None,
+        ),
+    };
+    let mut changed = !db_present;
+
+    let cur = dir.join("cur");
+    let files = list_dir(&cur)?;
+    let mut by_base: HashMap<&str, u32> = HashMap::with_capacity(db.entries.len());
+    for (uid, name) in &db.entries {
+        by_base.insert(name.as_str(), *uid);
+    }
+    let mut entries: Vec<Entry> = Vec::with_capacity(files.len());
+    let mut unknown: Vec<(String, bool)> = Vec::new();
+    for f in files {
+        let b = base_name(&f);
+        match by_base.remove(b) {
+            Some(uid) => entries.push(Entry {
+                uid,
+                file: f,
+                recent: false,
+            }),
+            None => unknown.push((f, true)),
+        }
+    }
+    if !by_base.is_empty() {
+        changed = true; // entries whose file vanished
+    }
+    drop(by_base);
+
+    let mut new_count = 0u32;
+    let newdir = dir.join("new");
+    let new_files = list_dir(&newdir)?;
+    if mode.move_new {
+        for f in new_files {
+            let target = if f.contains(':') {
+                f.clone()
+            } else {
+                format!("{f}:2,")
+            };
+            match fs::rename(newdir.join(&f), cur.join(&target)) {
+                Ok(()) => unknown.push((target, true)),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io(newdir.join(&f), e)),
+            }
+        }
+    } else {
+        new_count = u32::try_from(new_files.len()).unwrap_or(u32::MAX);
+    }
+
+    unknown.sort_by(|a, b| compare_names(&a.0, &b.0));
+    entries.sort_by_key(|e| e.uid);
+    let mut pending = Vec::new();
+    if mode.write {
+        for (f, recent) in unknown {
+            if db.nextuid == u32::MAX {
+                return Err(Error::Corrupt {
+                    path: dir.join(UIDDB_FILE),
+                    reason: "UID space exhausted".into(),
+                });
+            }
+            entries.push(Entry {
+                uid: db.nextuid,
+                file: f,
+                recent,
+            });
+            db.nextuid += 1;
+            changed = true;
+        }
+        if changed {
+            db.entries = entries
+                .iter()
+                .map(|e| (e.uid, base_name(&e.file).to_string()))
+                .collect();
+            write_db(dir, host, &db, tmp.take())?;
+        }
+    } else {
+        pending = unknown.into_iter().map(|x| x.0).collect();
+    }
+    Ok(Scanned {
+        uidvalidity: db.uidvalidity,
+        nextuid: db.nextuid,
+        db_present,
+        entries,
+        pending,
+        new_count,
+    })
+}
+
+/// Places new files into a folder's cur/ and gives each a UID at that
+/// moment, under the folder lock (UIDPLUS). `place(i)` puts item `i` into
+/// place and returns its base name, or `None` if it was skipped. Returns
+/// the UIDVALIDITY and the UID of each item (None = skipped).
+pub(crate) fn place_with_uids(
+    dir: &Path,
+    host: &str,
+    use_locks: bool,
+    count: usize,
+    mut place: impl FnMut(usize) -> Result<Option<String>>,
+) -> Result<(u32, Vec<Option<u32>>)> {
+    let _lock = FolderLock::acquire(dir, host, use_locks)?;
+    let (mut db, tmp) = match read_db(dir)? {
+        Some(db) => (db, None),
+        None => {
+            let (db, t) = fresh_db(dir, host)?;
+            (db, Some(t))
+        }
+    };
+    let mut uids = Vec::with_capacity(count);
+    let mut failure = None;
+    for i in 0..count {
+        if db.nextuid == u32::MAX {
+            failure = Some(Error::Corrupt {
+                path: dir.join(UIDDB_FILE),
+                reason: "UID space exhausted".into(),
+            });
+            break;
+        }
+        match place(i) {
+            Ok(Some(base)) => {
+                uids.push(Some(db.nextuid));
+                db.entries.push((db.nextuid, base));
+                db.nextuid += 1;
+            }
+            Ok(None) => uids.push(None),
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
+    }
+    if uids.iter().any(Option::is_some) || tmp.is_some() {
+        write_db(dir, host, &db, tmp)?;
+    }
+    match failure {
+        Some(e) => Err(e),
+        None => Ok((db.uidvalidity, uids)),
+    }
+}

@@ -1,0 +1,297 @@
+//! Store API behaviour on a fresh maildir.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use courser_maildir::{tools, Error, FlagOp, Flags, Store, StoreOptions};
+
+fn opts() -> StoreOptions {
+    StoreOptions {
+        hostname: "testhost".into(),
+        ..StoreOptions::default()
+    }
+}
+
+fn new_store(dir: &Path) -> Store {
+    let root = dir.join("Maildir");
+    tools::make_maildir(&root, 0o700).unwrap();
+    Store::open(&root, opts()).unwrap()
+}
+
+fn deliver(root: &Path, name: &str, body: &str) {
+    fs::write(root.join("new").join(name), body).unwrap();
+}
+
+#[test]
+fn open_assigns_uids_and_moves_new() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    deliver(s.root(), "1001.M1P1.h", "bb\n");
+    let f = s.open_folder("INBOX", true).unwrap();
+    let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
+    assert_eq!(uids, vec![1, 2]);
+    assert!(f.messages().iter().all(|m| m.recent));
+    assert_eq!(f.messages()[1].size, 3);
+    assert!(s.root().join("cur/1000.M1P1.h:2,").exists());
+    let db = fs::read_to_string(s.root().join("courierimapuiddb")).unwrap();
+    let lines: Vec<&str> = db.lines().collect();
+    assert_eq!(lines[0], format!("1 {} 3", f.uidvalidity()));
+    assert_eq!(&lines[1..], &["1 1000.M1P1.h", "2 1001.M1P1.h"]);
+    // second open: same UIDs, nothing recent
+    let g = s.open_folder("inbox", true).unwrap();
+    assert_eq!(g.uidvalidity(), f.uidvalidity());
+    assert!(g.messages().iter().all(|m| !m.recent));
+}
+
+#[test]
+fn examine_is_read_only() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    let mut f = s.open_folder("INBOX", false).unwrap();
+    assert!(f.messages().is_empty());
+    assert!(s.root().join("new/1000.M1P1.h").exists());
+    assert!(!s.root().join("courierimapuiddb").exists());
+    assert!(matches!(
+        f.store(&[1], FlagOp::Add, Flags::SEEN, &[]),
+        Err(Error::ReadOnly)
+    ));
+    let st = s.status("INBOX").unwrap();
+    assert_eq!(
+        (st.messages, st.recent, st.unseen, st.uidnext),
+        (1, 1, 1, 2)
+    );
+}
+
+#[test]
+fn append_store_refresh_expunge() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    s.create_folder("INBOX.Work").unwrap();
+    let date = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    let a = s
+        .append(
+            "INBOX.Work",
+            b"Subject: x\n\nbody\n",
+            Flags::SEEN,
+            &["$Label1".into()],
+            Some(date),
+        )
+        .unwrap();
+    assert_eq!(a.uid, 1);
+    let b = s
+        .append("INBOX.Work", b"two\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    assert_eq!(b.uid, 2);
+    let mut f = s.open_folder("INBOX.Work", true).unwrap();
+    assert_eq!(f.uidvalidity(), a.uidvalidity);
+    let m = f.by_uid(1).unwrap();
+    assert_eq!(m.flags, Flags::SEEN);
+    assert_eq!(m.keywords, vec!["$Label1".to_string()]);
+    assert_eq!(m.internal_date, date);
+    assert!(m.file_name().contains(",S=17:2,S"));
+
+    let ch = f
+        .store(
+            &[1, 2],
+            FlagOp::Add,
+            Flags::FLAGGED | Flags::DELETED,
+            &["Work".into()],
+        )
+        .unwrap();
+    assert_eq!(ch, vec![1, 2]);
+    let ch = f.store(&[1], FlagOp::Add, Flags::FLAGGED, &[]).unwrap();
+    assert!(ch.is_empty());
+    // another session sees it
+    let mut g = s.open_folder("INBOX.Work", true).unwrap();
+    assert_eq!(g.by_uid(2).unwrap().keywords, vec!["Work".to_string()]);
+    assert_eq!(
+        g.by_uid(1).unwrap().keywords,
+        vec!["$Label1".to_string(), "Work".to_string()]
+    );
+    assert_eq!(g.by_uid(2).unwrap().flags, Flags::FLAGGED | Flags::DELETED);
+    let gone = f.expunge(Some(&[2])).unwrap();
+    assert_eq!(gone, vec![2]);
+    let ch = g.refresh().unwrap();
+    assert_eq!(ch.expunged, vec![2]);
+    deliver(&s.folder_dir("INBOX.Work").unwrap(), "2000.M1P1.h", "x\n");
+    let ch = g.refresh().unwrap();
+    assert_eq!(ch.added, vec![3]);
+    assert!(g.by_uid(3).unwrap().recent);
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![3]);
+    assert!(!f.by_uid(3).unwrap().recent);
+    // open_message after someone renamed the file
+    let cur = s.folder_dir("INBOX.Work").unwrap().join("cur");
+    let name = f.by_uid(3).unwrap().file_name().to_string();
+    fs::rename(cur.join(&name), cur.join(format!("{name}S"))).unwrap();
+    let mut buf = String::new();
+    use std::io::Read;
+    f.open_message(3).unwrap().read_to_string(&mut buf).unwrap();
+    assert_eq!(buf, "x\n");
+    // store finds the renamed file by base name and keeps the other letter
+    f.store(&[3], FlagOp::Add, Flags::ANSWERED, &[]).unwrap();
+    let names: Vec<String> = fs::read_dir(&cur)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n == "2000.M1P1.h:2,RS"), "{names:?}");
+}
+
+#[test]
+fn refresh_is_cheap_when_idle() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    assert!(f.refresh().unwrap().is_empty());
+    // flag change by another program
+    let cur = s.root().join("cur");
+    fs::rename(cur.join("1000.M1P1.h:2,"), cur.join("1000.M1P1.h:2,S")).unwrap();
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.flags_changed, vec![1]);
+    assert_eq!(f.by_uid(1).unwrap().flags, Flags::SEEN);
+}
+
+#[test]
+fn folders_list_rename_delete_subscribe() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    s.create_folder("INBOX.a.b").unwrap();
+    s.create_folder("INBOX.c").unwrap();
+    assert!(matches!(
+        s.create_folder("INBOX.c"),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(s.root().join(".a.b/maildirfolder").exists());
+    let l = s.list_folders().unwrap();
+    let names: Vec<(&str, bool, bool)> = l
+        .iter()
+        .map(|e| (e.name.as_str(), e.selectable, e.has_children))
+        .collect();
+    assert_eq!(
+        names,
+        vec![
+            ("INBOX", true, true),
+            ("INBOX.a", false, true),
+            ("INBOX.a.b", true, false),
+            ("INBOX.c", true, false)
+        ]
+    );
+    s.create_folder("INBOX.a").unwrap();
+    s.rename_folder("INBOX.a", "INBOX.x").unwrap();
+    assert!(s.root().join(".x.b/cur").is_dir());
+    assert!(!s.root().join(".a").exists());
+    assert!(matches!(
+        s.rename_folder("INBOX.x", "INBOX.c"),
+        Err(Error::AlreadyExists(_))
+    ));
+    assert!(matches!(
+        s.rename_folder("INBOX.x", "INBOX.x.y"),
+        Err(Error::InvalidName { .. })
+    ));
+    s.delete_folder("INBOX.x").unwrap();
+    assert!(s.root().join(".x.b/cur").is_dir());
+    assert!(matches!(
+        s.delete_folder("INBOX"),
+        Err(Error::NotPermitted(_))
+    ));
+    assert!(matches!(
+        s.delete_folder("INBOX.nope"),
+        Err(Error::NonExistent(_))
+    ));
+    s.subscribe("INBOX.c").unwrap();
+    s.subscribe("inbox.c").unwrap();
+    s.subscribe("INBOX.Ünïcode").unwrap();
+    assert_eq!(s.subscriptions().unwrap(), vec!["INBOX.c", "INBOX.Ünïcode"]);
+    s.unsubscribe("INBOX.c").unwrap();
+    assert_eq!(
+        fs::read_to_string(s.root().join("courierimapsubscribed")).unwrap(),
+        "INBOX.Ünïcode\n"
+    );
+    // rename INBOX
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    s.rename_folder("INBOX", "INBOX.Old").unwrap();
+    assert_eq!(s.status("INBOX").unwrap().messages, 0);
+    assert_eq!(s.status("INBOX.Old").unwrap().messages, 1);
+}
+
+#[test]
+fn copy_and_move() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    s.create_folder("INBOX.Dst").unwrap();
+    s.append("INBOX", b"one\n", Flags::SEEN, &["k1".into()], None)
+        .unwrap();
+    s.append("INBOX", b"two\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let c = f.copy_to(&[1, 2], &s, "INBOX.Dst").unwrap();
+    assert_eq!(c.pairs, vec![(1, 1), (2, 2)]);
+    let m = f.move_to(&[2], &s, "INBOX.Dst").unwrap();
+    assert_eq!(m.pairs, vec![(2, 3)]);
+    assert_eq!(f.messages().len(), 1);
+    let d = s.open_folder("INBOX.Dst", true).unwrap();
+    assert_eq!(d.messages().len(), 3);
+    assert_eq!(d.by_uid(1).unwrap().keywords, vec!["k1".to_string()]);
+    assert_eq!(d.by_uid(1).unwrap().flags, Flags::SEEN);
+    assert!(matches!(
+        f.copy_to(&[1], &s, "INBOX.None"),
+        Err(Error::NonExistent(_))
+    ));
+}
+
+#[test]
+fn quota_rules() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    tools::set_quota(s.root(), "10S,2C").unwrap();
+    s.append("INBOX", b"12345\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    assert!(matches!(
+        s.append("INBOX", b"123456\n", Flags::EMPTY, &[], None),
+        Err(Error::OverQuota)
+    ));
+    let q = s.quota().unwrap().unwrap();
+    assert_eq!((q.bytes, q.count), (6, 1));
+    // Trash is not counted
+    s.create_folder("INBOX.Trash").unwrap();
+    s.append("INBOX.Trash", b"123456789\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    // \Deleted stops counting, undelete counts again
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    f.store(&[1], FlagOp::Add, Flags::DELETED, &[]).unwrap();
+    assert_eq!(s.quota().unwrap().unwrap().bytes, 0);
+    s.append("INBOX", b"1234567\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    assert!(matches!(
+        f.store(&[1], FlagOp::Remove, Flags::DELETED, &[]),
+        Err(Error::OverQuota)
+    ));
+    let content = fs::read_to_string(s.root().join("maildirsize")).unwrap();
+    assert!(content.starts_with("10S,2C\n"));
+    assert!(content.lines().nth(1).unwrap().len() == 25, "{content}");
+    // recalculation agrees with the incremental lines
+    let q2 = tools::set_quota(s.root(), "10S,2C").unwrap();
+    assert_eq!((q2.bytes, q2.count), (8, 1));
+}
+
+#[test]
+fn deliver_tool() {
+    let t = tempfile::tempdir().unwrap();
+    let root = t.path().join("M");
+    let opts = tools::DeliverOptions {
+        create: true,
+        quota: Some("20S".into()),
+        ..Default::default()
+    };
+    let d = tools::deliver(&root, &b"hello world\n"[..], &opts).unwrap();
+    assert!(d.path.to_string_lossy().ends_with(",S=12"));
+    assert!(matches!(
+        tools::deliver(&root, &b"hello world\n"[..], &opts),
+        Err(Error::OverQuota)
+    ));
+    assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+}

@@ -1,0 +1,133 @@
+//! SEARCH helpers: header values, decoded text matching.
+
+use crate::decode::{charset_to_utf8, decode_header_text, decode_transfer};
+use crate::header;
+use crate::parse::{ParsedMessage, Part, PartKind};
+
+/// All values of header field `name` (case-insensitive) of the top-level
+/// message, in order, unfolded and trimmed (raw, not RFC 2047-decoded).
+pub fn header_values(msg: &[u8], parsed: &ParsedMessage, name: &str) -> Vec<Vec<u8>> {
+    parsed
+        .root
+        .fields(msg)
+        .iter()
+        .filter(|f| f.is(msg, name.as_bytes()))
+        .map(|f| header::trim(&header::unfold(f.raw_value(msg))).to_vec())
+        .collect()
+}
+
+/// Case-insensitive substring test on Unicode text (simple lowercase).
+pub fn contains_ci(haystack: &str, needle: &str) -> bool {
+    if needle.is_empty() {
+        return true;
+    }
+    haystack.to_lowercase().contains(&needle.to_lowercase())
+}
+
+/// Whether some occurrence of header `field_name` of the top-level
+/// message contains `needle` (case-insensitive, after RFC 2047
+/// decoding). An empty needle matches any message having the field
+/// (RFC 3501 SEARCH HEADER).
+pub fn header_contains(msg: &[u8], parsed: &ParsedMessage, field_name: &str, needle: &str) -> bool {
+    parsed
+        .root
+        .fields(msg)
+        .iter()
+        .filter(|f| f.is(msg, field_name.as_bytes()))
+        .any(|f| contains_ci(&decode_header_text(f.raw_value(msg)), needle))
+}
+
+/// Whether the message text contains `needle` (case-insensitive).
+///
+/// Searches the decoded body of every `text/*` part (transfer encoding
+/// and charset decoded), the headers of encapsulated messages, and with
+/// `include_headers` (SEARCH TEXT) the top-level header too (RFC 2047
+/// decoded). `include_headers = false` is SEARCH BODY.
+pub fn text_contains(
+    msg: &[u8],
+    parsed: &ParsedMessage,
+    needle: &str,
+    include_headers: bool,
+) -> bool {
+    let needle = needle.to_lowercase();
+    if include_headers && contains_ci(&header_text(msg, &parsed.root), &needle) {
+        return true;
+    }
+    part_contains(msg, &parsed.root, &needle)
+}
+
+fn header_text(msg: &[u8], part: &Part) -> String {
+    let mut s = String::new();
+    for f in part.fields(msg) {
+        s.push_str(&String::from_utf8_lossy(f.name(msg)));
+        s.push_str(": ");
+        s.push_str(&decode_header_text(f.raw_value(msg)));
+        s.push('\n');
+    }
+    s
+}
+
+/// Decoded text of a leaf part as UTF-8 (transfer encoding and charset).
+pub fn decoded_text(msg: &[u8], part: &Part) -> String {
+    let body = msg
+        .get(part.body_start..part.body_end.min(msg.len()))
+        .unwrap_or_default();
+    let bytes = decode_transfer(&part.encoding, body);
+    charset_to_utf8(part.param(b"charset").unwrap_or_default(), &bytes)
+}
+
+fn part_contains(msg: &[u8], part: &Part, needle: &str) -> bool {
+    match &part.kind {
+        PartKind::Multipart(children) => children.iter().any(|c| part_contains(msg, c, needle)),
+        PartKind::Message(inner) => {
+            contains_ci(&header_text(msg, inner), needle) || part_contains(msg, inner, needle)
+        }
+        PartKind::Leaf if part.media_type == b"text" => {
+            contains_ci(&decoded_text(msg, part), needle)
+        }
+        PartKind::Leaf => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse;
+
+    const M: &[u8] = b"Subject: =?utf-8?q?Caf=C3=A9?= menu\nX-Tag: one\nX-Tag:\n two\n\
+Content-Type: multipart/mixed; boundary=b\n\n\
+--b\nContent-Type: text/plain; charset=iso-8859-1\nContent-Transfer-Encoding: quoted-printable\n\n\
+cr=E8me br=FBl=\nee\n\
+--b\nContent-Type: text/html; charset=utf-8\nContent-Transfer-Encoding: base64\n\n\
+PGI+R3LDvMOfZTwvYj4=\n\
+--b\nContent-Type: application/octet-stream\n\nsecret\n\
+--b\nContent-Type: message/rfc822\n\nSubject: nested thing\n\nnested body\n\
+--b--\n";
+
+    #[test]
+    fn header_lookup() {
+        let p = parse(M);
+        assert_eq!(
+            header_values(M, &p, "x-tag"),
+            vec![b"one".to_vec(), b"two".to_vec()]
+        );
+        assert!(header_contains(M, &p, "subject", "CAFÉ"));
+        assert!(header_contains(M, &p, "Subject", "é men"));
+        assert!(header_contains(M, &p, "subject", ""));
+        assert!(!header_contains(M, &p, "cc", ""));
+        assert!(!header_contains(M, &p, "subject", "tea"));
+    }
+
+    #[test]
+    fn body_text() {
+        let p = parse(M);
+        assert!(text_contains(M, &p, "CRÈME BRÛLEE", false));
+        assert!(text_contains(M, &p, "grüße", false));
+        assert!(!text_contains(M, &p, "secret", false));
+        assert!(text_contains(M, &p, "nested thing", false));
+        assert!(text_contains(M, &p, "nested body", false));
+        assert!(!text_contains(M, &p, "café", false));
+        assert!(text_contains(M, &p, "café", true));
+        assert!(text_contains(M, &p, "", false));
+    }
+}

@@ -1,0 +1,360 @@
+//! The TOML configuration file (`courser serve --config FILE`).
+//!
+//! Every key has a documented default so `check-config` can print the
+//! effective configuration. Relative paths resolve against the folder that
+//! holds the config file.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::Error;
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Sockets to serve on.
+    #[serde(default, rename = "listener")]
+    pub listeners: Vec<ListenerConfig>,
+    /// Certificate and key for implicit TLS and STARTTLS.
+    #[serde(default)]
+    pub tls: Option<TlsConfig>,
+    /// Where accounts come from.
+    #[serde(default)]
+    pub auth: AuthConfig,
+    /// Connection limits.
+    #[serde(default)]
+    pub limits: LimitsConfig,
+    /// Process model and identity.
+    #[serde(default)]
+    pub server: ServerConfig,
+    /// IMAP behaviour.
+    #[serde(default)]
+    pub imap: ImapConfig,
+    /// Mail store behaviour.
+    #[serde(default)]
+    pub maildir: MaildirConfig,
+}
+
+/// The protocol a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Protocol {
+    /// IMAP on a plain socket, STARTTLS offered when TLS is configured.
+    Imap,
+    /// IMAP inside TLS from the first byte.
+    Imaps,
+    /// POP3 with STLS.
+    Pop3,
+    /// POP3 inside TLS from the first byte.
+    Pop3s,
+}
+
+impl Protocol {
+    /// Whether the connection starts with a TLS handshake.
+    pub fn implicit_tls(self) -> bool {
+        matches!(self, Protocol::Imaps | Protocol::Pop3s)
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Protocol::Imap => "imap",
+            Protocol::Imaps => "imaps",
+            Protocol::Pop3 => "pop3",
+            Protocol::Pop3s => "pop3s",
+        })
+    }
+}
+
+/// One `[[listener]]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListenerConfig {
+    /// Protocol spoken on this socket.
+    pub protocol: Protocol,
+    /// Address and port; `[::]:143` listens on both IPv6 and IPv4.
+    pub address: SocketAddr,
+}
+
+/// `[tls]`: PEM files.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
+}
+
+/// `[auth]`: account sources.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Courier userdb source file or directory.
+    pub userdb: Option<PathBuf>,
+    /// Delay before answering a failed login, in seconds (Courier waits 5).
+    #[serde(default = "default_failure_delay")]
+    pub failure_delay_secs: u64,
+}
+
+fn default_failure_delay() -> u64 {
+    3
+}
+
+/// `[limits]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Total concurrent connections (Courier `MAXDAEMONS`).
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Concurrent connections from one address (Courier `MAXPERIP`). The
+    /// default is higher than Courier's 4: a desktop client opens about five
+    /// connections and a household shares one address.
+    #[serde(default = "default_max_per_ip")]
+    pub max_connections_per_ip: usize,
+}
+
+fn default_max_connections() -> usize {
+    1000
+}
+fn default_max_per_ip() -> usize {
+    20
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            max_connections: default_max_connections(),
+            max_connections_per_ip: default_max_per_ip(),
+        }
+    }
+}
+
+/// How sessions are mapped onto processes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProcessModel {
+    /// One process serving every account under one uid.
+    #[default]
+    Shared,
+    /// One process per logged-in session, running as the account's uid.
+    PerUser,
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Process model.
+    #[serde(default)]
+    pub process_model: ProcessModel,
+    /// User to serve as when started as root in shared mode.
+    pub run_as: Option<String>,
+    /// Host name used in greetings and generated file names.
+    pub hostname: Option<String>,
+}
+
+/// `[imap]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImapConfig {
+    /// Seconds a connection may stay idle before logging in.
+    #[serde(default = "default_login_timeout")]
+    pub login_timeout_secs: u64,
+    /// Seconds an authenticated connection may stay idle (RFC 3501 §5.4:
+    /// at least 30 minutes).
+    #[serde(default = "default_autologout")]
+    pub autologout_secs: u64,
+    /// Seconds between checks for changes during IDLE when inotify cannot
+    /// watch the folder (NFS), and the keepalive interval.
+    #[serde(default = "default_idle_poll")]
+    pub idle_poll_secs: u64,
+    /// Refuse LOGIN and AUTHENTICATE on plaintext connections from
+    /// non-loopback addresses until STARTTLS (advertises LOGINDISABLED).
+    #[serde(default = "default_true")]
+    pub require_tls_for_login: bool,
+}
+
+fn default_login_timeout() -> u64 {
+    60
+}
+fn default_autologout() -> u64 {
+    30 * 60
+}
+fn default_idle_poll() -> u64 {
+    60
+}
+fn default_true() -> bool {
+    true
+}
+
+impl Default for ImapConfig {
+    fn default() -> Self {
+        ImapConfig {
+            login_timeout_secs: default_login_timeout(),
+            autologout_secs: default_autologout(),
+            idle_poll_secs: default_idle_poll(),
+            require_tls_for_login: true,
+        }
+    }
+}
+
+impl ImapConfig {
+    /// Timeout before login.
+    pub fn login_timeout(&self) -> Duration {
+        Duration::from_secs(self.login_timeout_secs)
+    }
+    /// Timeout once authenticated.
+    pub fn autologout(&self) -> Duration {
+        Duration::from_secs(self.autologout_secs)
+    }
+}
+
+/// `[maildir]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MaildirConfig {
+    /// Maildir path relative to the home directory when the account does
+    /// not name one (Courier `MAILDIRPATH`).
+    #[serde(default = "default_maildir_path")]
+    pub default_path: PathBuf,
+    /// Custom keywords in `courierimapkeywords/` (Courier `IMAP_KEYWORDS`).
+    #[serde(default = "default_true")]
+    pub keywords: bool,
+    /// Trash folder name (Courier `IMAP_TRASHFOLDERNAME`).
+    #[serde(default = "default_trash")]
+    pub trash: String,
+}
+
+fn default_maildir_path() -> PathBuf {
+    PathBuf::from("Maildir")
+}
+fn default_trash() -> String {
+    "Trash".into()
+}
+
+impl Default for MaildirConfig {
+    fn default() -> Self {
+        MaildirConfig {
+            default_path: default_maildir_path(),
+            keywords: true,
+            trash: default_trash(),
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a config file, resolving relative paths against
+    /// its folder.
+    pub fn load(path: &Path) -> Result<Config, Error> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let mut config: Config = toml::from_str(&text).map_err(|e| Error::Config {
+            path: path.to_owned(),
+            message: e.to_string(),
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        config.resolve_paths(base);
+        config.validate().map_err(|message| Error::Config {
+            path: path.to_owned(),
+            message,
+        })?;
+        Ok(config)
+    }
+
+    fn resolve_paths(&mut self, base: &Path) {
+        let resolve = |p: &mut PathBuf| {
+            if p.is_relative() {
+                *p = base.join(&*p);
+            }
+        };
+        if let Some(tls) = &mut self.tls {
+            resolve(&mut tls.certificate);
+            resolve(&mut tls.private_key);
+        }
+        if let Some(userdb) = &mut self.auth.userdb {
+            resolve(userdb);
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if self.listeners.is_empty() {
+            return Err("no [[listener]] configured".into());
+        }
+        for l in &self.listeners {
+            if l.protocol.implicit_tls() && self.tls.is_none() {
+                return Err(format!(
+                    "listener {} ({}) needs a [tls] section",
+                    l.address, l.protocol
+                ));
+            }
+            if matches!(l.protocol, Protocol::Pop3 | Protocol::Pop3s) {
+                return Err(format!(
+                    "listener {}: POP3 is not served yet by this build",
+                    l.address
+                ));
+            }
+        }
+        if self.auth.userdb.is_none() {
+            return Err("[auth] names no account source (userdb)".into());
+        }
+        if self.limits.max_connections == 0 || self.limits.max_connections_per_ip == 0 {
+            return Err("[limits] values must be at least 1".into());
+        }
+        if self.imap.autologout_secs < 30 * 60 {
+            return Err("[imap] autologout_secs must be at least 1800 (RFC 3501 §5.4)".into());
+        }
+        Ok(())
+    }
+
+    /// The effective configuration, defaults included, as TOML.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minimal_config_gets_defaults_and_resolved_paths() {
+        let dir = std::env::temp_dir().join(format!("courser-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("courser.toml");
+        std::fs::write(
+            &file,
+            "[[listener]]\nprotocol = \"imap\"\naddress = \"127.0.0.1:1143\"\n[auth]\nuserdb = \"userdb\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&file).unwrap();
+        assert_eq!(
+            config.auth.userdb.as_deref(),
+            Some(dir.join("userdb").as_path())
+        );
+        assert_eq!(config.limits.max_connections_per_ip, 20);
+        assert_eq!(config.imap.autologout_secs, 1800);
+        assert!(config.to_toml().contains("max_connections = 1000"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn unknown_keys_and_missing_tls_are_errors() {
+        let bad: Result<Config, _> = toml::from_str("[limits]\nmax_conections = 3\n");
+        assert!(bad.is_err());
+        let config: Config = toml::from_str(
+            "[[listener]]\nprotocol = \"imaps\"\naddress = \"127.0.0.1:1993\"\n[auth]\nuserdb = \"u\"\n",
+        )
+        .unwrap();
+        assert!(config.validate().unwrap_err().contains("[tls]"));
+    }
+}

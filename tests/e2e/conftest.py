@@ -1,0 +1,170 @@
+"""End-to-end fixtures: a real `courser serve` on loopback with a userdb,
+maildirs and a self-signed certificate made for the test."""
+
+import crypt
+import imaplib
+import os
+import shutil
+import socket
+import ssl
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+BIN = os.environ.get("COURSER_BIN") or str(
+    Path(__file__).resolve().parents[2] / "target" / "debug" / "courser"
+)
+
+USERS = {"alice": "alice-pw", "bob": "bob-pw"}
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"courser exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} never opened")
+
+
+class Server:
+    """A running server and the files behind it."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.imap_port = free_port()
+        self.imaps_port = free_port()
+        self.homes = {}
+        # As root the server refuses to serve sessions as root: it serves as
+        # nobody, who then owns the test files, as vmail would in production.
+        self.as_root = os.getuid() == 0
+        if self.as_root:
+            import pwd
+            nobody = pwd.getpwnam("nobody")
+            uid, gid = nobody.pw_uid, nobody.pw_gid
+        else:
+            uid, gid = os.getuid(), os.getgid()
+        self.uid, self.gid = uid, gid
+        lines = []
+        for user, pw in USERS.items():
+            home = root / "home" / user
+            maildir = home / "Maildir"
+            for sub in ("cur", "new", "tmp"):
+                (maildir / sub).mkdir(parents=True, exist_ok=True)
+            self.homes[user] = home
+            hashed = crypt.crypt(pw, crypt.mksalt(crypt.METHOD_SHA512))
+            lines.append(
+                f"{user}\tuid={uid}|gid={gid}|home={home}|mail={maildir}|systempw={hashed}\n"
+            )
+        userdb = root / "userdb"
+        userdb.write_text("".join(lines))
+        userdb.chmod(0o600)
+        subprocess.run(
+            [
+                "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+                "-keyout", str(root / "key.pem"), "-out", str(root / "cert.pem"),
+                "-days", "2", "-subj", "/CN=localhost",
+            ],
+            check=True, capture_output=True,
+        )
+        self.config = root / "courser.toml"
+        self.config.write_text(
+            f"""
+[[listener]]
+protocol = "imap"
+address = "127.0.0.1:{self.imap_port}"
+
+[[listener]]
+protocol = "imaps"
+address = "127.0.0.1:{self.imaps_port}"
+
+[tls]
+certificate = "cert.pem"
+private_key = "key.pem"
+
+[auth]
+userdb = "userdb"
+failure_delay_secs = 0
+"""
+            + ('\n[server]\nrun_as = "nobody"\n' if self.as_root else "")
+        )
+        self.chown()
+        self.log = open(root / "server.log", "wb")
+        self.proc = subprocess.Popen(
+            [BIN, "serve", "--config", str(self.config)],
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        wait_port(self.imap_port, self.proc)
+
+    def chown(self):
+        if not self.as_root:
+            return
+        for dirpath, dirnames, filenames in os.walk(self.root):
+            os.lchown(dirpath, self.uid, self.gid)
+            for f in filenames:
+                os.lchown(os.path.join(dirpath, f), self.uid, self.gid)
+
+    def maildir(self, user="alice"):
+        return self.homes[user] / "Maildir"
+
+    def deliver(self, data: bytes, user="alice", folder=""):
+        """An outside MDA: write into tmp/, rename into new/."""
+        base = self.maildir(user) / (f".{folder}" if folder else "")
+        name = f"{time.time():.6f}.P{os.getpid()}R{os.urandom(4).hex()}.test"
+        tmp = base / "tmp" / name
+        tmp.write_bytes(data)
+        if self.as_root:
+            os.lchown(tmp, self.uid, self.gid)
+        os.rename(tmp, base / "new" / name)
+        return name
+
+    def connect(self, user="alice", login=True):
+        c = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=30)
+        if login:
+            c.login(user, USERS[user])
+        return c
+
+    def connect_tls(self, user="alice"):
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port, ssl_context=ctx, timeout=30)
+        c.login(user, USERS[user])
+        return c
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        self.log.close()
+
+    def log_text(self):
+        return (self.root / "server.log").read_text(errors="replace")
+
+
+@pytest.fixture
+def server():
+    root = Path(tempfile.mkdtemp(prefix="courser-e2e-"))
+    s = Server(root)
+    try:
+        yield s
+        assert s.proc.poll() is None, "server died during the test:\n" + s.log_text()
+    finally:
+        s.stop()
+        shutil.rmtree(root, ignore_errors=True)
