@@ -46,7 +46,8 @@ impl Subscription {
 
 impl Drop for Subscription {
     fn drop(&mut self) {
-        self.watcher.unsubscribe(&self.wds, &Arc::downgrade(&self.notify));
+        self.watcher
+            .unsubscribe(&self.wds, &Arc::downgrade(&self.notify));
     }
 }
 
@@ -182,7 +183,7 @@ pub fn inotify_reliable(path: &Path) -> bool {
     const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
     match rustix::fs::statfs(path) {
         Ok(st) => !matches!(
-            st.f_type as i64,
+            st.f_type,
             NFS_SUPER_MAGIC | SMB_SUPER_MAGIC | CIFS_MAGIC | FUSE_SUPER_MAGIC
         ),
         Err(_) => false,

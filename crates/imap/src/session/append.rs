@@ -8,7 +8,8 @@ use courser_maildir::Error as StoreError;
 use super::reply::Reply;
 use super::store::split_flags;
 use super::{Session, State};
-use crate::codec::{DateTime, Flag, LiteralKind};
+use crate::codec::respond::Code;
+use crate::codec::{DateTime, Flag, LiteralKind, SequenceSet};
 
 /// An IMAP date-time as a file time (mtime), or `None` before 1970.
 fn system_time(date: &DateTime) -> Option<SystemTime> {
@@ -32,7 +33,7 @@ impl Session {
             return Reply::bad(out, tag, "UTF8 literal without ENABLE UTF8=ACCEPT");
         }
         if message.is_empty() {
-            return Reply::no(out, tag, Some("CANNOT"), "Empty message");
+            return Reply::no(out, tag, Some(Code::Cannot), "Empty message");
         }
         let parsed = match split_flags(flags) {
             Ok(p) => p,
@@ -59,12 +60,15 @@ impl Session {
                 Reply::ok_code(
                     out,
                     tag,
-                    &format!("APPENDUID {} {}", done.uidvalidity, done.uid),
+                    Code::AppendUid {
+                        uidvalidity: done.uidvalidity,
+                        uids: SequenceSet::single(done.uid),
+                    },
                     "APPEND completed",
                 );
             }
             Err(StoreError::NonExistent(_)) => {
-                Reply::no(out, tag, Some("TRYCREATE"), "Mailbox does not exist")
+                Reply::no(out, tag, Some(Code::TryCreate), "Mailbox does not exist")
             }
             Err(e) => self.store_error(tag, &e, out),
         }

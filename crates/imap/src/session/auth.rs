@@ -1,10 +1,11 @@
 //! STARTTLS, LOGIN and AUTHENTICATE (RFC 3501 §6.2; SASL-IR RFC 4959).
 
-use courser_auth::sasl::{encode_challenge, Credentials, Mechanism, SaslConfig, SaslServer, Step};
+use courser_auth::sasl::{Credentials, Mechanism, SaslConfig, SaslServer, Step};
 use courser_maildir::Store;
 
 use super::reply::Reply;
 use super::{Action, Pending, Session, State};
+use crate::codec::respond::{self, Code};
 use crate::codec::Tag;
 
 /// An AUTHENTICATE exchange waiting for the client's next response.
@@ -24,7 +25,12 @@ impl Session {
             return Action::Continue;
         }
         if !self.config.starttls_available {
-            Reply::no(out, &tag, None, "STARTTLS is not available here");
+            Reply::no(
+                out,
+                &tag,
+                Some(Code::Cannot),
+                "STARTTLS is not available here",
+            );
             return Action::Continue;
         }
         Reply::ok(out, &tag, "Begin TLS negotiation now");
@@ -50,7 +56,7 @@ impl Session {
             Reply::no(
                 out,
                 &tag,
-                Some("PRIVACYREQUIRED"),
+                Some(Code::PrivacyRequired),
                 "Use STARTTLS before LOGIN",
             );
             return Action::Continue;
@@ -59,7 +65,7 @@ impl Session {
             Reply::no(
                 out,
                 &tag,
-                Some("AUTHENTICATIONFAILED"),
+                Some(Code::AuthenticationFailed),
                 "Authentication failed",
             );
             return Action::Continue;
@@ -86,7 +92,7 @@ impl Session {
             Reply::no(
                 out,
                 &tag,
-                Some("PRIVACYREQUIRED"),
+                Some(Code::PrivacyRequired),
                 "Use STARTTLS before AUTHENTICATE",
             );
             return Action::Continue;
@@ -95,7 +101,7 @@ impl Session {
             Reply::no(
                 out,
                 &tag,
-                Some("CANNOT"),
+                Some(Code::Cannot),
                 "Unsupported authentication mechanism",
             );
             return Action::Continue;
@@ -139,7 +145,7 @@ impl Session {
     fn sasl_step(&mut self, state: SaslState, step: Step, out: &mut Vec<u8>) -> Action {
         match step {
             Step::Challenge(challenge) => {
-                Reply::continuation(out, &encode_challenge(&challenge));
+                respond::continuation_base64(out, &challenge);
                 self.decoder.expect_authenticate_data();
                 self.pending = Some(Pending::Auth(state));
                 Action::Continue
@@ -156,7 +162,7 @@ impl Session {
                 Action::Continue
             }
             _ => {
-                Reply::no(out, &state.tag, Some("CANNOT"), "AUTHENTICATE failed");
+                Reply::no(out, &state.tag, Some(Code::Cannot), "AUTHENTICATE failed");
                 Action::Continue
             }
         }
@@ -168,8 +174,8 @@ impl Session {
         self.user = Some(user.to_owned());
         self.store = Some(store);
         self.state = State::Authenticated;
-        let caps = self.capabilities().join(" ");
-        Reply::ok_code(out, &tag, &format!("CAPABILITY {caps}"), "LOGIN completed");
+        let caps = self.capabilities().iter().map(|c| c.to_string()).collect();
+        Reply::ok_code(out, &tag, Code::Capability(caps), "LOGIN completed");
     }
 
     /// The server refused the credentials. `temporary` when a backend was
@@ -180,14 +186,14 @@ impl Session {
             Reply::no(
                 out,
                 &tag,
-                Some("UNAVAILABLE"),
+                Some(Code::Unavailable),
                 "Temporary authentication failure, try again later",
             );
         } else {
             Reply::no(
                 out,
                 &tag,
-                Some("AUTHENTICATIONFAILED"),
+                Some(Code::AuthenticationFailed),
                 "Authentication failed",
             );
         }
@@ -196,7 +202,7 @@ impl Session {
     /// The account exists but may not use IMAP (e.g. `disableimap=1`).
     pub fn login_refused(&mut self, reason: &str, out: &mut Vec<u8>) {
         let tag = self.take_login_tag();
-        Reply::no(out, &tag, Some("CONTACTADMIN"), reason);
+        Reply::no(out, &tag, Some(Code::ContactAdmin), reason);
     }
 
     fn take_login_tag(&mut self) -> Tag {

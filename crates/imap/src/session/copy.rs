@@ -5,15 +5,18 @@ use courser_maildir::{CopyResult, Error as StoreError};
 
 use super::reply::Reply;
 use super::Session;
+use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
 
 /// The `COPYUID` response code for a copy result, if anything was copied.
-fn copyuid(result: &CopyResult) -> Option<String> {
+fn copyuid(result: &CopyResult) -> Option<Code> {
     let src: Vec<u32> = result.pairs.iter().map(|p| p.0).collect();
     let dst: Vec<u32> = result.pairs.iter().map(|p| p.1).collect();
-    let src = SequenceSet::from_numbers(&src)?;
-    let dst = SequenceSet::from_numbers(&dst)?;
-    Some(format!("COPYUID {} {src} {dst}", result.uidvalidity))
+    Some(Code::CopyUid {
+        uidvalidity: result.uidvalidity,
+        source: SequenceSet::from_numbers(&src)?,
+        dest: SequenceSet::from_numbers(&dst)?,
+    })
 }
 
 impl Session {
@@ -40,7 +43,7 @@ impl Session {
                 return Reply::bad(out, tag, "Message sequence number out of range");
             }
             if move_ && !sel.folder.read_write() {
-                return Reply::no(out, tag, Some("READ-ONLY"), "Mailbox is read-only");
+                return Reply::no(out, tag, Some(Code::ReadOnly), "Mailbox is read-only");
             }
             let uids: Vec<u32> = sel
                 .view
@@ -60,7 +63,7 @@ impl Session {
                     if move_ {
                         // RFC 6851 §4.3: COPYUID in an untagged OK before
                         // the EXPUNGEs.
-                        if let Some(code) = &code {
+                        if let Some(code) = code {
                             Reply::untagged_ok_code(out, code, "Moved UIDs");
                         }
                         let moved: Vec<u32> = result.pairs.iter().map(|p| p.0).collect();
@@ -71,7 +74,7 @@ impl Session {
                         s.sync(sel, uid, out);
                         match code {
                             Some(code) => {
-                                Reply::ok_code(out, tag, &code, &format!("{verb} completed"))
+                                Reply::ok_code(out, tag, code, &format!("{verb} completed"))
                             }
                             None => Reply::ok(out, tag, &format!("{verb} completed")),
                         }
@@ -80,7 +83,7 @@ impl Session {
                 Err(StoreError::NonExistent(_)) => Reply::no(
                     out,
                     tag,
-                    Some("TRYCREATE"),
+                    Some(Code::TryCreate),
                     "Destination mailbox does not exist",
                 ),
                 Err(e) => s.store_error(tag, &e, out),

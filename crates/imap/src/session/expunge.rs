@@ -2,13 +2,14 @@
 
 use super::reply::Reply;
 use super::Session;
+use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
 
 impl Session {
     pub(super) fn expunge(&mut self, tag: &str, uids: Option<&SequenceSet>, out: &mut Vec<u8>) {
         self.in_selected(tag, out, |s, sel, out| {
             if !sel.folder.read_write() {
-                return Reply::no(out, tag, Some("READ-ONLY"), "Mailbox is read-only");
+                return Reply::no(out, tag, Some(Code::ReadOnly), "Mailbox is read-only");
             }
             let only: Option<Vec<u32>> = uids.map(|set| {
                 sel.view

@@ -7,7 +7,7 @@ use courser_maildir::{FlagOp, Flags, Message};
 use super::message::Loaded;
 use super::reply::Reply;
 use super::{Selected, Session};
-use crate::codec::respond::FetchWriter;
+use crate::codec::respond::{Code, FetchWriter};
 use crate::codec::{DateTime, FetchAttr, Flag, SequenceSet};
 
 /// A message's flags as IMAP flags, `\Recent` included.
@@ -101,7 +101,7 @@ impl Session {
                 Reply::no(
                     out,
                     tag,
-                    Some("EXPUNGEISSUED"),
+                    Some(Code::ExpungeIssued),
                     "Some messages were expunged",
                 );
             } else {

@@ -3,8 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use super::reply::Reply;
 use super::Session;
+use crate::codec::respond::{self, ListAttr};
 
 impl Session {
     pub(super) fn list(
@@ -18,7 +18,7 @@ impl Session {
         let verb = if lsub { "LSUB" } else { "LIST" };
         if pattern.is_empty() && !lsub {
             // RFC 3501 §6.3.8: the hierarchy delimiter and root.
-            Reply::untagged(out, "LIST (\\Noselect) \".\" \"\"");
+            respond::list(out, &[ListAttr::NoSelect], Some('.'), "", false);
             return self.finish_ok(tag, "LIST completed", out);
         }
         let full = normalize_inbox(&format!("{reference}{pattern}"));
@@ -29,7 +29,6 @@ impl Session {
             Ok(f) => f,
             Err(e) => return self.store_error(tag, &e, out),
         };
-        let mut lines = Vec::new();
         if lsub {
             let subscribed = match store.subscriptions() {
                 Ok(s) => s,
@@ -54,8 +53,8 @@ impl Session {
                 if *implied && names.contains(name.as_str()) {
                     continue;
                 }
-                let attrs = if *implied { "\\Noselect" } else { "" };
-                lines.push(format!("LSUB ({attrs}) \".\" {}", self.mailbox_name(name)));
+                let attrs: &[ListAttr] = if *implied { &[ListAttr::NoSelect] } else { &[] };
+                respond::lsub(out, attrs, Some('.'), name, self.utf8_enabled);
             }
         } else {
             for f in &folders {
@@ -64,22 +63,15 @@ impl Session {
                 }
                 let mut attrs = Vec::new();
                 if !f.selectable {
-                    attrs.push("\\Noselect");
+                    attrs.push(ListAttr::NoSelect);
                 }
                 attrs.push(if f.has_children {
-                    "\\HasChildren"
+                    ListAttr::HasChildren
                 } else {
-                    "\\HasNoChildren"
+                    ListAttr::HasNoChildren
                 });
-                lines.push(format!(
-                    "LIST ({}) \".\" {}",
-                    attrs.join(" "),
-                    self.mailbox_name(&f.name)
-                ));
+                respond::list(out, &attrs, Some('.'), &f.name, self.utf8_enabled);
             }
-        }
-        for line in lines {
-            Reply::untagged(out, &line);
         }
         self.finish_ok(tag, &format!("{verb} completed"), out);
     }

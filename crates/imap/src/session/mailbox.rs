@@ -5,7 +5,7 @@ use courser_maildir::Error as StoreError;
 
 use super::reply::Reply;
 use super::{Session, State};
-use crate::codec::utf7;
+use crate::codec::respond::Code;
 
 impl Session {
     pub(super) fn create(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
@@ -13,7 +13,7 @@ impl Session {
         // inferiors; the name without it is what gets created.
         let name = name.strip_suffix('.').unwrap_or(name);
         if name.eq_ignore_ascii_case("INBOX") {
-            return Reply::no(out, tag, Some("ALREADYEXISTS"), "INBOX always exists");
+            return Reply::no(out, tag, Some(Code::AlreadyExists), "INBOX always exists");
         }
         let Some(store) = self.store_ref() else {
             return;
@@ -26,7 +26,7 @@ impl Session {
 
     pub(super) fn delete(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
         if name.eq_ignore_ascii_case("INBOX") {
-            return Reply::no(out, tag, Some("CANNOT"), "INBOX cannot be deleted");
+            return Reply::no(out, tag, Some(Code::Cannot), "INBOX cannot be deleted");
         }
         if self.is_selected(name) {
             // Deleting the open folder: leave it first, like Courier.
@@ -43,7 +43,7 @@ impl Session {
 
     pub(super) fn rename(&mut self, tag: &str, from: &str, to: &str, out: &mut Vec<u8>) {
         if to.eq_ignore_ascii_case("INBOX") {
-            return Reply::no(out, tag, Some("ALREADYEXISTS"), "INBOX already exists");
+            return Reply::no(out, tag, Some(Code::AlreadyExists), "INBOX already exists");
         }
         if self.is_selected(from) {
             self.state = State::Authenticated;
@@ -86,44 +86,24 @@ impl Session {
         }
     }
 
-    /// A mailbox name as the client must see it: modified UTF-7 unless
-    /// UTF8=ACCEPT is on (RFC 6855 §3), as a quoted string.
-    pub(super) fn mailbox_name(&self, name: &str) -> String {
-        let encoded = if self.utf8_enabled {
-            name.to_owned()
-        } else {
-            utf7::encode(name)
-        };
-        let mut q = String::with_capacity(encoded.len() + 2);
-        q.push('"');
-        for c in encoded.chars() {
-            if c == '"' || c == '\\' {
-                q.push('\\');
-            }
-            q.push(c);
-        }
-        q.push('"');
-        q
-    }
-
     /// Answers a failed store operation with NO and the RFC 5530 code that
     /// says what went wrong; our own failures are logged.
     pub(super) fn store_error(&self, tag: &str, e: &StoreError, out: &mut Vec<u8>) {
-        let (code, text): (&str, String) = match e {
-            StoreError::NonExistent(_) => ("NONEXISTENT", "No such mailbox".into()),
-            StoreError::AlreadyExists(_) => ("ALREADYEXISTS", "Mailbox already exists".into()),
+        let (code, text): (Code, String) = match e {
+            StoreError::NonExistent(_) => (Code::Nonexistent, "No such mailbox".into()),
+            StoreError::AlreadyExists(_) => (Code::AlreadyExists, "Mailbox already exists".into()),
             StoreError::InvalidName { reason, .. } => {
-                ("CANNOT", format!("Invalid mailbox name: {reason}"))
+                (Code::Cannot, format!("Invalid mailbox name: {reason}"))
             }
-            StoreError::InvalidKeyword(k) => ("CANNOT", format!("Invalid keyword {k}")),
-            StoreError::NotPermitted(what) => ("CANNOT", format!("Not permitted: {what}")),
-            StoreError::OverQuota => ("OVERQUOTA", "Mail quota exceeded".into()),
-            StoreError::ReadOnly => ("READ-ONLY", "Mailbox is read-only".into()),
-            StoreError::Locked(_) => ("INUSE", "Mailbox is busy, try again".into()),
-            StoreError::NotFound(_) => ("EXPUNGEISSUED", "Message no longer exists".into()),
+            StoreError::InvalidKeyword(k) => (Code::Cannot, format!("Invalid keyword {k}")),
+            StoreError::NotPermitted(what) => (Code::Cannot, format!("Not permitted: {what}")),
+            StoreError::OverQuota => (Code::OverQuota, "Mail quota exceeded".into()),
+            StoreError::ReadOnly => (Code::ReadOnly, "Mailbox is read-only".into()),
+            StoreError::Locked(_) => (Code::InUse, "Mailbox is busy, try again".into()),
+            StoreError::NotFound(_) => (Code::ExpungeIssued, "Message no longer exists".into()),
             other => {
                 tracing::error!(user = self.user().unwrap_or("-"), "store failure: {other}");
-                ("SERVERBUG", "Internal error, see the server log".into())
+                (Code::ServerBug, "Internal error, see the server log".into())
             }
         };
         Reply::no(out, tag, Some(code), &text);

@@ -30,6 +30,7 @@ mod view;
 use courser_auth::sasl::Credentials;
 use courser_maildir::{Folder, Store};
 
+use crate::codec::respond::{self, Code, NamespaceDesc, Status};
 use crate::codec::{Command, Decoder, Event, Limits, Tag};
 pub use capability::Capabilities;
 use reply::Reply;
@@ -133,17 +134,18 @@ impl Session {
 
     /// Writes the server greeting (RFC 3501 §7.1.1, §7.1.4).
     pub fn greeting(&self, out: &mut Vec<u8>) {
-        let caps = format!("CAPABILITY {}", self.capabilities().join(" "));
+        let caps = Code::Capability(self.capabilities().iter().map(|c| c.to_string()).collect());
         if self.is_authenticated() {
-            Reply::untagged_preauth(
+            respond::untagged(
                 out,
-                &caps,
+                Status::PreAuth,
+                Some(&caps),
                 &format!("Courser ready, logged in as {}", self.user().unwrap_or("")),
             );
         } else {
             Reply::untagged_ok_code(
                 out,
-                &caps,
+                caps,
                 &format!("Courser IMAP4rev1 server ready on {}", self.config.hostname),
             );
         }
@@ -206,23 +208,23 @@ impl Session {
         match command {
             C::Capability => {
                 let caps = self.capabilities();
-                Reply::untagged(out, &format!("CAPABILITY {}", caps.join(" ")));
+                respond::capability(out, &caps);
                 self.finish_ok(&tag, "CAPABILITY completed", out);
-                return Action::Continue;
+                Action::Continue
             }
             C::Noop => {
                 self.finish_ok(&tag, "NOOP completed", out);
-                return Action::Continue;
+                Action::Continue
             }
             C::Logout => {
                 Reply::untagged_bye(out, "Courser IMAP server logging out");
                 Reply::ok(out, &tag, "LOGOUT completed");
                 self.state = State::Logout;
-                return Action::Close;
+                Action::Close
             }
             C::Id { parameters } => {
                 self.id(&tag, parameters, out);
-                return Action::Continue;
+                Action::Continue
             }
             command => match self.state {
                 State::NotAuthenticated => self.not_authenticated(tag, command, out),
@@ -279,7 +281,11 @@ impl Session {
                 kind,
             } => self.append(&tag, mailbox.as_str(), &flags, date, &message, kind, out),
             C::Namespace => {
-                Reply::untagged(out, "NAMESPACE ((\"INBOX.\" \".\")) NIL NIL");
+                let personal = [NamespaceDesc {
+                    prefix: "INBOX.".into(),
+                    delimiter: Some('.'),
+                }];
+                respond::namespace(out, &personal, &[], &[], self.utf8_enabled);
                 self.finish_ok(&tag, "NAMESPACE completed", out);
             }
             C::Enable { capabilities } => self.enable(&tag, &capabilities, out),
@@ -368,12 +374,7 @@ impl Session {
                 enabled.push(cap.as_str());
             }
         }
-        Reply::untagged(
-            out,
-            &format!("ENABLED {}", enabled.join(" "))
-                .trim_end()
-                .to_string(),
-        );
+        respond::enabled(out, &enabled);
         Reply::ok(out, tag, "ENABLE completed");
     }
 
@@ -395,13 +396,14 @@ impl Session {
                 fields.join(", ")
             );
         }
-        Reply::untagged(
-            out,
-            &format!(
-                "ID (\"name\" \"Courser\" \"version\" \"{}\")",
-                env!("CARGO_PKG_VERSION")
+        let ours = [
+            ("name".to_string(), Some("Courser".to_string())),
+            (
+                "version".to_string(),
+                Some(env!("CARGO_PKG_VERSION").to_string()),
             ),
-        );
+        ];
+        respond::id(out, Some(&ours));
         Reply::ok(out, tag, "ID completed");
     }
 }

@@ -8,7 +8,7 @@ use courser_maildir::{Flags, Message};
 use super::message::Loaded;
 use super::reply::Reply;
 use super::{Selected, Session};
-use crate::codec::respond;
+use crate::codec::respond::{self, Code};
 use crate::codec::{Date, SearchKey};
 
 /// Charsets SEARCH accepts (RFC 3501 §6.4.4 requires US-ASCII; UTF-8 is
@@ -125,8 +125,8 @@ impl Session {
     ) {
         if let Some(cs) = charset {
             if !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(cs)) {
-                let code = format!("BADCHARSET ({})", CHARSETS.join(" "));
-                return Reply::no(out, tag, Some(&code), "Unsupported charset");
+                let code = Code::BadCharset(CHARSETS.iter().map(|c| c.to_string()).collect());
+                return Reply::no(out, tag, Some(code), "Unsupported charset");
             }
         }
         self.in_selected(tag, out, |s, sel, out| {

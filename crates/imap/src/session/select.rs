@@ -8,6 +8,8 @@ use super::fetch::write_flags;
 use super::reply::Reply;
 use super::view::View;
 use super::{Selected, Session, State};
+use crate::codec::respond::{self, Code};
+use crate::codec::Flag;
 
 impl Session {
     pub(super) fn select(&mut self, tag: &str, name: &str, read_write: bool, out: &mut Vec<u8>) {
@@ -29,9 +31,12 @@ impl Session {
         let rw = selected.folder.read_write();
         self.state = State::Selected(Box::new(selected));
         let (code, verb) = if rw {
-            ("READ-WRITE", "SELECT")
+            (Code::ReadWrite, "SELECT")
         } else {
-            ("READ-ONLY", if read_write { "SELECT" } else { "EXAMINE" })
+            (
+                Code::ReadOnly,
+                if read_write { "SELECT" } else { "EXAMINE" },
+            )
         };
         Reply::ok_code(out, tag, code, &format!("{verb} completed"));
     }
@@ -39,43 +44,40 @@ impl Session {
     /// The untagged data SELECT returns (RFC 3501 §6.3.1).
     fn announce_folder(&self, sel: &mut Selected, out: &mut Vec<u8>) {
         let folder = &sel.folder;
-        let keywords = folder.keywords();
-        let mut flags = String::from("\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-        for k in &keywords {
-            flags.push(' ');
-            flags.push_str(k);
-        }
-        Reply::untagged(out, &format!("FLAGS ({flags})"));
-        let permanent = if !folder.read_write() {
-            String::new()
-        } else if self.store_ref().is_some_and(|s| s.options().keywords) {
-            format!("{flags} \\*")
+        let mut flags = vec![
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Seen,
+            Flag::Draft,
+        ];
+        flags.extend(folder.keywords().into_iter().map(Flag::Keyword));
+        respond::flags(out, &flags);
+        let keywords = self.store_ref().is_some_and(|s| s.options().keywords);
+        let permanent = if folder.read_write() {
+            Code::PermanentFlags { flags, keywords }
         } else {
-            flags.clone()
+            Code::PermanentFlags {
+                flags: Vec::new(),
+                keywords: false,
+            }
         };
-        Reply::untagged_ok_code(out, &format!("PERMANENTFLAGS ({permanent})"), "Limited");
-        Reply::untagged(out, &format!("{} EXISTS", sel.view.len()));
+        Reply::untagged_ok_code(out, permanent, "Flags permitted");
+        respond::exists(out, sel.view.len());
         sel.view.exists_announced = sel.view.len();
         let recent = recent_count(folder);
         sel.view.recent_announced = recent;
-        Reply::untagged(out, &format!("{recent} RECENT"));
+        respond::recent(out, recent);
         if let Some(pos) = folder
             .messages()
             .iter()
             .position(|m| !m.flags.contains(courser_maildir::Flags::SEEN))
         {
-            Reply::untagged_ok_code(out, &format!("UNSEEN {}", pos + 1), "First unseen");
+            let seq = u32::try_from(pos + 1).unwrap_or(u32::MAX);
+            Reply::untagged_ok_code(out, Code::Unseen(seq), "First unseen");
         }
-        Reply::untagged_ok_code(
-            out,
-            &format!("UIDVALIDITY {}", folder.uidvalidity()),
-            "UIDs valid",
-        );
-        Reply::untagged_ok_code(
-            out,
-            &format!("UIDNEXT {}", folder.uidnext()),
-            "Predicted next UID",
-        );
+        Reply::untagged_ok_code(out, Code::UidValidity(folder.uidvalidity()), "UIDs valid");
+        Reply::untagged_ok_code(out, Code::UidNext(folder.uidnext()), "Predicted next UID");
     }
 
     /// CLOSE (expunging when read-write) or UNSELECT.
@@ -132,18 +134,18 @@ impl Session {
         // been told about yet.
         if sel.view.len() != sel.view.exists_announced {
             sel.view.exists_announced = sel.view.len();
-            Reply::untagged(out, &format!("{} EXISTS", sel.view.len()));
+            respond::exists(out, sel.view.len());
         }
         if allow_expunge {
             for seq in sel.view.take_expunges() {
-                Reply::untagged(out, &format!("{seq} EXPUNGE"));
+                respond::expunge(out, seq);
                 sel.view.exists_announced = sel.view.exists_announced.saturating_sub(1);
             }
         }
         let recent = recent_count(&sel.folder);
         if recent != sel.view.recent_announced {
             sel.view.recent_announced = recent;
-            Reply::untagged(out, &format!("{recent} RECENT"));
+            respond::recent(out, recent);
         }
         for (seq, uid) in sel.view.take_flag_changes() {
             if let Some(m) = sel.folder.by_uid(uid) {

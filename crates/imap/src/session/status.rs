@@ -2,6 +2,7 @@
 
 use super::reply::Reply;
 use super::Session;
+use crate::codec::respond;
 use crate::codec::StatusItem;
 
 impl Session {
@@ -24,7 +25,7 @@ impl Session {
             Err(e) => return self.store_error(tag, &e, out),
         };
         let mut seen = Vec::new();
-        let mut fields = Vec::new();
+        let mut fields: Vec<(StatusItem, u64)> = Vec::new();
         for item in items {
             if seen.contains(item) {
                 continue;
@@ -38,10 +39,9 @@ impl Session {
                 StatusItem::Unseen => st.unseen,
                 StatusItem::Size => continue,
             };
-            fields.push(format!("{} {value}", item.as_str()));
+            fields.push((*item, u64::from(value)));
         }
-        let line = format!("STATUS {} ({})", self.mailbox_name(name), fields.join(" "));
-        Reply::untagged(out, &line);
+        respond::status(out, name, &fields, self.utf8_enabled);
         self.finish_ok(tag, "STATUS completed", out);
     }
 }

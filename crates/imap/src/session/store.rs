@@ -5,6 +5,7 @@ use courser_maildir::{FlagOp, Flags};
 use super::fetch::write_flags;
 use super::reply::Reply;
 use super::Session;
+use crate::codec::respond::Code;
 use crate::codec::{Flag, SequenceSet, StoreMode};
 
 /// System flags and keywords of a STORE or APPEND flag list.
@@ -60,13 +61,13 @@ impl Session {
             return Reply::no(
                 out,
                 tag,
-                Some("CANNOT"),
+                Some(Code::Cannot),
                 "Keywords are disabled on this server",
             );
         }
         self.in_selected(tag, out, |s, sel, out| {
             if !sel.folder.read_write() {
-                return Reply::no(out, tag, Some("READ-ONLY"), "Mailbox is read-only");
+                return Reply::no(out, tag, Some(Code::ReadOnly), "Mailbox is read-only");
             }
             if !uid && set.exceeds(sel.view.len()) {
                 return Reply::bad(out, tag, "Message sequence number out of range");
