@@ -39,6 +39,10 @@ impl Session {
             return;
         };
         self.in_selected(tag, out, |s, sel, out| {
+            s.refresh_view(sel, out);
+            if s.is_logged_out() {
+                return;
+            }
             if !uid && set.exceeds(sel.view.len()) {
                 return Reply::bad(out, tag, "Message sequence number out of range");
             }
@@ -71,7 +75,7 @@ impl Session {
                         s.sync(sel, true, out);
                         Reply::ok(out, tag, &format!("{verb} completed"));
                     } else {
-                        s.sync(sel, uid, out);
+                        s.announce_changes(sel, uid, out);
                         match code {
                             Some(code) => {
                                 Reply::ok_code(out, tag, code, &format!("{verb} completed"))

@@ -81,6 +81,10 @@ impl Session {
         out: &mut Vec<u8>,
     ) {
         self.in_selected(tag, out, |s, sel, out| {
+            s.refresh_view(sel, out);
+            if s.is_logged_out() {
+                return;
+            }
             if !uid && set.exceeds(sel.view.len()) {
                 return Reply::bad(out, tag, "Message sequence number out of range");
             }
@@ -96,7 +100,7 @@ impl Session {
                 }
             }
             // No EXPUNGE during FETCH; UID FETCH may have them (§7.4.1).
-            s.sync(sel, uid, out);
+            s.announce_changes(sel, uid, out);
             if missing {
                 Reply::no(
                     out,

@@ -407,3 +407,6 @@ impl Session {
         Reply::ok(out, tag, "ID completed");
     }
 }
+
+#[cfg(test)]
+mod tests;

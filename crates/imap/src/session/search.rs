@@ -130,9 +130,13 @@ impl Session {
             }
         }
         self.in_selected(tag, out, |s, sel, out| {
+            s.refresh_view(sel, out);
+            if s.is_logged_out() {
+                return;
+            }
             let hits = search_folder(sel, criteria, uid);
             respond::search(out, &hits);
-            s.sync(sel, uid, out);
+            s.announce_changes(sel, uid, out);
             Reply::ok(out, tag, "SEARCH completed");
         });
     }

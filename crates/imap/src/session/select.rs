@@ -103,6 +103,15 @@ impl Session {
     /// Rescans the folder and tells the client what changed. EXPUNGE
     /// responses only when `allow_expunge` (RFC 3501 §7.4.1).
     pub(super) fn sync(&mut self, sel: &mut Selected, allow_expunge: bool, out: &mut Vec<u8>) {
+        self.refresh_view(sel, out);
+        if !matches!(self.state, State::Logout) {
+            self.announce_changes(sel, allow_expunge, out);
+        }
+    }
+
+    /// Rescans the folder and records the changes in the view without
+    /// telling the client yet, so a command works on the current state.
+    pub(super) fn refresh_view(&mut self, sel: &mut Selected, out: &mut Vec<u8>) {
         match sel.folder.refresh() {
             Ok(changes) => {
                 if changes.uidvalidity_changed {
@@ -120,7 +129,6 @@ impl Session {
                 tracing::warn!("refresh of {} failed: {e}", sel.folder.name());
             }
         }
-        self.announce_changes(sel, allow_expunge, out);
     }
 
     /// Sends what the view holds pending.

@@ -66,6 +66,10 @@ impl Session {
             );
         }
         self.in_selected(tag, out, |s, sel, out| {
+            s.refresh_view(sel, out);
+            if s.is_logged_out() {
+                return;
+            }
             if !sel.folder.read_write() {
                 return Reply::no(out, tag, Some(Code::ReadOnly), "Mailbox is read-only");
             }
@@ -95,7 +99,7 @@ impl Session {
                     }
                 }
             }
-            s.sync(sel, uid, out);
+            s.announce_changes(sel, uid, out);
             Reply::ok(out, tag, "STORE completed");
         });
     }

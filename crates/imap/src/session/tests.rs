@@ -1,0 +1,160 @@
+//! Session tests over a real maildir in a temporary folder: bytes in,
+//! bytes out, no network.
+
+use courser_maildir::{tools, Flags, Store, StoreOptions};
+
+use super::{Action, Session, SessionConfig};
+
+const MSG: &[u8] = b"From: a@example.org\nSubject: test\n\nbody\n";
+
+fn store(dir: &std::path::Path) -> Store {
+    let md = dir.join("Maildir");
+    if !md.exists() {
+        tools::make_maildir(&md, 0o700).unwrap();
+    }
+    Store::open(&md, StoreOptions::default()).unwrap()
+}
+
+fn session(store: Store) -> Session {
+    let config = SessionConfig {
+        tls_active: false,
+        starttls_available: false,
+        login_requires_tls: false,
+        hostname: "test".into(),
+        limits: Default::default(),
+    };
+    Session::preauthenticated(config, "u", store)
+}
+
+/// Sends `input`, returns everything the session answered.
+fn run(s: &mut Session, input: &str) -> String {
+    let mut buf = input.as_bytes().to_vec();
+    let mut out = Vec::new();
+    let action = s.receive(&mut buf, &mut out);
+    assert!(matches!(
+        action,
+        Action::Continue | Action::Idle | Action::Close
+    ));
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn expunge_by_another_session_waits_for_a_command_that_allows_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    for _ in 0..3 {
+        st.append("INBOX", MSG, Flags::default(), &[], None)
+            .unwrap();
+    }
+    let mut a = session(st.clone());
+    let mut b = session(st);
+    assert!(run(&mut a, "a1 SELECT INBOX\r\n").contains("* 3 EXISTS"));
+    run(&mut b, "b1 SELECT INBOX\r\n");
+    let out = run(&mut b, "b2 STORE 2 +FLAGS (\\Deleted)\r\nb3 EXPUNGE\r\n");
+    assert!(out.contains("* 2 EXPUNGE"), "{out}");
+    // FETCH, STORE and SEARCH by sequence number must not see EXPUNGE.
+    let out = run(&mut a, "a2 FETCH 1:3 (FLAGS)\r\n");
+    assert!(!out.contains(" EXPUNGE\r\n"), "{out}");
+    assert!(
+        out.contains("* 1 FETCH") && out.contains("* 3 FETCH"),
+        "{out}"
+    );
+    assert!(!out.contains("* 2 FETCH"), "{out}");
+    let out = run(&mut a, "a3 SEARCH ALL\r\n");
+    assert!(out.contains("* SEARCH 1 3\r\n"), "{out}");
+    assert!(!out.contains(" EXPUNGE\r\n"), "{out}");
+    let out = run(&mut a, "a4 NOOP\r\n");
+    assert!(out.contains("* 2 EXPUNGE\r\n"), "{out}");
+    let out = run(&mut a, "a5 FETCH 2 (UID)\r\n");
+    assert!(out.contains("* 2 FETCH (UID 3)"), "{out}");
+}
+
+#[test]
+fn recent_goes_to_one_session_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let md = st.root().to_path_buf();
+    std::fs::write(md.join("new").join("1.M1P1.test"), MSG).unwrap();
+    let mut a = session(st.clone());
+    let mut b = session(st);
+    let out = run(&mut a, "a1 SELECT INBOX\r\n");
+    assert!(out.contains("* 1 RECENT"), "{out}");
+    let out = run(&mut b, "b1 SELECT INBOX\r\n");
+    assert!(out.contains("* 0 RECENT"), "{out}");
+    let out = run(&mut a, "a2 FETCH 1 FLAGS\r\n");
+    assert!(out.contains("\\Recent"), "{out}");
+    let out = run(&mut b, "b2 SEARCH RECENT\r\n");
+    assert!(out.contains("* SEARCH\r\n"), "{out}");
+}
+
+#[test]
+fn literal_plus_append_and_idle_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let mut a = session(st.clone());
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    let append = format!("a2 APPEND INBOX (\\Seen) {{{}+}}\r\n", MSG.len());
+    let mut input = append.into_bytes();
+    input.extend_from_slice(MSG);
+    input.extend_from_slice(b"\r\n");
+    let mut out = Vec::new();
+    a.receive(&mut input, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.contains("a2 OK [APPENDUID "), "{out}");
+    assert!(out.contains("* 1 EXISTS"), "{out}");
+    let out = run(&mut a, "a3 IDLE\r\n");
+    assert!(out.starts_with("+ "), "{out}");
+    st.append("INBOX", MSG, Flags::default(), &[], None)
+        .unwrap();
+    let mut out = Vec::new();
+    a.idle_changed(&mut out);
+    assert!(String::from_utf8_lossy(&out).contains("* 2 EXISTS"));
+    let out = run(&mut a, "DONE\r\n");
+    assert!(out.contains("a3 OK"), "{out}");
+}
+
+#[test]
+fn read_only_examine_refuses_changes_and_bad_input_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    st.append("INBOX", MSG, Flags::default(), &[], None)
+        .unwrap();
+    let mut a = session(st);
+    let out = run(&mut a, "a1 EXAMINE INBOX\r\n");
+    assert!(out.contains("a1 OK [READ-ONLY]"), "{out}");
+    let out = run(&mut a, "a2 STORE 1 +FLAGS (\\Seen)\r\n");
+    assert!(out.contains("a2 NO [READ-ONLY]"), "{out}");
+    let out = run(&mut a, "a3 FETCH 1 BODY[]\r\n");
+    assert!(
+        !out.contains("\\Seen"),
+        "EXAMINE must not set \\Seen: {out}"
+    );
+    let out = run(&mut a, "a4 FETCH 9 FLAGS\r\n");
+    assert!(out.contains("a4 BAD"), "{out}");
+    let out = run(&mut a, "a5 FROB\r\n)(\r\n");
+    assert!(out.contains("a5 BAD"), "{out}");
+    let out = run(&mut a, "a6 SELECT INBOX.nope\r\n");
+    assert!(out.contains("a6 NO [NONEXISTENT]"), "{out}");
+    let out = run(&mut a, "a7 COPY 1 INBOX.nope\r\n");
+    assert!(out.contains("a7 BAD") || out.contains("a7 NO"), "{out}");
+}
+
+#[test]
+fn move_reports_copyuid_then_expunge() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    st.create_folder("INBOX.Archive").unwrap();
+    st.append("INBOX", MSG, Flags::default(), &[], None)
+        .unwrap();
+    st.append("INBOX", MSG, Flags::default(), &[], None)
+        .unwrap();
+    let mut a = session(st);
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    let out = run(&mut a, "a2 UID MOVE 2 INBOX.Archive\r\n");
+    let copyuid = out.find("* OK [COPYUID ").expect(&out);
+    let expunge = out.find("* 2 EXPUNGE").expect(&out);
+    assert!(copyuid < expunge, "{out}");
+    assert!(out.contains("a2 OK"), "{out}");
+    let out = run(&mut a, "a3 STATUS INBOX.Archive (MESSAGES UIDNEXT)\r\n");
+    assert!(out.contains("(MESSAGES 1 UIDNEXT 2)"), "{out}");
+}
