@@ -204,6 +204,9 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         if session.is_logged_out() {
             return Outcome::Closed;
         }
+        if session.has_pending_output() {
+            continue;
+        }
         let timeout = if session.is_authenticated() {
             shared.config.imap.autologout()
         } else {

@@ -6,7 +6,7 @@ use courser_maildir::{FlagOp, Flags, Message};
 
 use super::message::Loaded;
 use super::reply::Reply;
-use super::{Selected, Session};
+use super::{Pending, Selected, Session};
 use crate::codec::respond::{Code, FetchWriter};
 use crate::codec::{DateTime, FetchAttr, Flag, SequenceSet};
 
@@ -54,6 +54,22 @@ fn internal_date(m: &Message) -> DateTime {
         .expect("the epoch is a valid date")
 }
 
+/// Output size at which a FETCH pauses for the server to send it.
+const OUTPUT_HIGH_WATER: usize = 256 * 1024;
+
+/// A FETCH in progress.
+pub(crate) struct FetchJob {
+    tag: String,
+    uid: bool,
+    attrs: Vec<FetchAttr>,
+    /// `(seq, uid)` of every message named, ascending.
+    targets: Vec<(u32, u32)>,
+    /// Index of the next target to write.
+    next: usize,
+    /// Some target had been expunged.
+    missing: bool,
+}
+
 /// Whether fetching `attr` reads the message file.
 fn needs_content(attr: &FetchAttr) -> bool {
     !matches!(
@@ -93,25 +109,51 @@ impl Session {
                 // RFC 3501 §6.4.8: UID FETCH always returns UID.
                 attrs.insert(0, FetchAttr::Uid);
             }
-            let mut missing = false;
-            for (seq, u) in sel.view.select(set, uid) {
-                if sel.view.is_expunged(u) || !fetch_one(sel, seq, u, &attrs, out) {
-                    missing = true;
-                }
-            }
-            // No EXPUNGE during FETCH; UID FETCH may have them (§7.4.1).
-            s.announce_changes(sel, uid, out);
-            if missing {
-                Reply::no(
-                    out,
-                    tag,
-                    Some(Code::ExpungeIssued),
-                    "Some messages were expunged",
-                );
-            } else {
-                Reply::ok(out, tag, "FETCH completed");
-            }
+            let job = FetchJob {
+                tag: tag.to_owned(),
+                uid,
+                attrs,
+                targets: sel.view.select(set, uid),
+                next: 0,
+                missing: false,
+            };
+            s.run_fetch(sel, job, out);
         });
+    }
+
+    /// Continues a FETCH that stopped because its output filled the buffer.
+    pub(super) fn resume_fetch(&mut self, job: FetchJob, out: &mut Vec<u8>) {
+        let tag = job.tag.clone();
+        self.in_selected(&tag, out, |s, sel, out| s.run_fetch(sel, job, out));
+    }
+
+    /// Writes FETCH responses until done or until `out` holds
+    /// [`OUTPUT_HIGH_WATER`] bytes; then parks the job so the server can
+    /// send what is there first. A slow reader thus holds one buffer's
+    /// worth of memory, not a whole folder's.
+    fn run_fetch(&mut self, sel: &mut Selected, mut job: FetchJob, out: &mut Vec<u8>) {
+        while let Some(&(seq, u)) = job.targets.get(job.next) {
+            if out.len() >= OUTPUT_HIGH_WATER {
+                self.pending = Some(Pending::Fetch(job));
+                return;
+            }
+            job.next += 1;
+            if sel.view.is_expunged(u) || !fetch_one(sel, seq, u, &job.attrs, out) {
+                job.missing = true;
+            }
+        }
+        // No EXPUNGE during FETCH; UID FETCH may have them (§7.4.1).
+        self.announce_changes(sel, job.uid, out);
+        if job.missing {
+            Reply::no(
+                out,
+                &job.tag,
+                Some(Code::ExpungeIssued),
+                "Some messages were expunged",
+            );
+        } else {
+            Reply::ok(out, &job.tag, "FETCH completed");
+        }
     }
 }
 

@@ -104,6 +104,7 @@ pub struct Session {
 
 enum Pending {
     Auth(auth::SaslState),
+    Fetch(fetch::FetchJob),
     Login(Tag),
     Idle(Tag),
 }
@@ -151,6 +152,12 @@ impl Session {
         }
     }
 
+    /// A command stopped because its output filled the buffer: send the
+    /// output, then call [`Session::receive`] again before reading more.
+    pub fn has_pending_output(&self) -> bool {
+        matches!(self.pending, Some(Pending::Fetch(_)))
+    }
+
     /// The logged-in user, if any.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
@@ -170,8 +177,18 @@ impl Session {
     /// used), appending responses to `out`. Stops early when the server must
     /// act.
     pub fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Action {
+        if self.has_pending_output() {
+            if let Some(Pending::Fetch(job)) = self.pending.take() {
+                self.resume_fetch(job, out);
+            }
+            if self.has_pending_output() {
+                return Action::Continue;
+            }
+        }
         loop {
-            if matches!(self.pending, Some(Pending::Login(_))) || self.is_logged_out() {
+            if matches!(self.pending, Some(Pending::Login(_) | Pending::Fetch(_)))
+                || self.is_logged_out()
+            {
                 return Action::Continue;
             }
             let event = self.decoder.decode(input);

@@ -158,3 +158,34 @@ fn move_reports_copyuid_then_expunge() {
     let out = run(&mut a, "a3 STATUS INBOX.Archive (MESSAGES UIDNEXT)\r\n");
     assert!(out.contains("(MESSAGES 1 UIDNEXT 2)"), "{out}");
 }
+
+#[test]
+fn a_large_fetch_is_written_in_bounded_pieces() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let big = format!("Subject: big\n\n{}\n", "x".repeat(100_000));
+    for _ in 0..10 {
+        st.append("INBOX", big.as_bytes(), Flags::default(), &[], None)
+            .unwrap();
+    }
+    let mut a = session(st);
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    let mut input = b"a2 FETCH 1:* BODY.PEEK[]\r\na3 NOOP\r\n".to_vec();
+    let mut all = Vec::new();
+    let mut rounds = 0;
+    loop {
+        let mut out = Vec::new();
+        a.receive(&mut input, &mut out);
+        assert!(out.len() < 600_000, "one piece held {} bytes", out.len());
+        all.extend_from_slice(&out);
+        rounds += 1;
+        if !a.has_pending_output() {
+            break;
+        }
+    }
+    let text = String::from_utf8_lossy(&all);
+    assert!(rounds > 2, "{rounds}");
+    assert_eq!(text.matches(" FETCH (BODY[] {").count(), 10);
+    let ok = text.find("a2 OK").expect("FETCH completes");
+    assert!(ok < text.find("a3 OK").expect("pipelined NOOP runs after"));
+}
