@@ -43,7 +43,7 @@ def wait_port(port, proc, timeout=20):
 class Server:
     """A running server and the files behind it."""
 
-    def __init__(self, root: Path):
+    def __init__(self, root: Path, extra_config: str = ""):
         self.root = root
         self.imap_port = free_port()
         self.imaps_port = free_port()
@@ -100,6 +100,7 @@ userdb = "userdb"
 failure_delay_secs = 0
 """
             + ('\n[server]\nrun_as = "nobody"\n' if self.as_root else "")
+            + extra_config
         )
         self.chown()
         self.log = open(root / "server.log", "wb")
@@ -156,6 +157,23 @@ failure_delay_secs = 0
 
     def log_text(self):
         return (self.root / "server.log").read_text(errors="replace")
+
+
+@pytest.fixture
+def make_server():
+    """Starts servers with extra config text appended (TOML tables)."""
+    started = []
+
+    def make(extra_config=""):
+        root = Path(tempfile.mkdtemp(prefix="courser-e2e-"))
+        s = Server(root, extra_config)
+        started.append(s)
+        return s
+
+    yield make
+    for s in started:
+        s.stop()
+        shutil.rmtree(s.root, ignore_errors=True)
 
 
 @pytest.fixture

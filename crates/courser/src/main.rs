@@ -62,8 +62,8 @@ fn init_logging() {
 
 fn serve(config: PathBuf) -> ExitCode {
     init_logging();
-    let result =
-        courser_server::config::Config::load(&config).and_then(courser_server::runtime::run);
+    let result = courser_server::config::Config::load(&config)
+        .and_then(|c| courser_server::runtime::run(c, Some(config.clone())));
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -14,6 +14,8 @@ use crate::runtime::Shared;
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
+/// How long a client may leave our output unread.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often an idling client hears `* OK Still here` (keeps NAT state).
 const IDLE_KEEPALIVE: Duration = Duration::from_secs(120);
 
@@ -119,6 +121,9 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     run(stream, &mut session, &mut conn, &shared, true).await;
 }
 
+/// Sends `out`; false when the client is gone or leaves our output
+/// unread for [`WRITE_TIMEOUT`] (a stuck reader must not hold the session
+/// forever).
 async fn write_out<S: AsyncWrite + Unpin>(
     stream: &mut S,
     out: &mut Vec<u8>,
@@ -128,7 +133,10 @@ async fn write_out<S: AsyncWrite + Unpin>(
         return true;
     }
     conn.bytes_out += out.len() as u64;
-    let ok = stream.write_all(out).await.is_ok() && stream.flush().await.is_ok();
+    let send = async { stream.write_all(out).await.is_ok() && stream.flush().await.is_ok() };
+    let ok = tokio::time::timeout(WRITE_TIMEOUT, send)
+        .await
+        .unwrap_or(false);
     out.clear();
     ok
 }
@@ -212,7 +220,15 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         } else {
             shared.config.imap.login_timeout()
         };
-        match tokio::time::timeout(timeout, stream.read(&mut chunk)).await {
+        let read = tokio::select! {
+            r = tokio::time::timeout(timeout, stream.read(&mut chunk)) => r,
+            _ = shared.shutting_down() => {
+                out.extend_from_slice(b"* BYE Server shutting down\r\n");
+                write_out(&mut stream, &mut out, conn).await;
+                return Outcome::Closed;
+            }
+        };
+        match read {
             Ok(Ok(0)) | Ok(Err(_)) => return Outcome::Closed,
             Ok(Ok(n)) => {
                 conn.bytes_in += n as u64;
@@ -277,6 +293,11 @@ async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
             }
             _ = tokio::time::sleep_until(deadline) => {
                 out.extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
+                write_out(stream, out, conn).await;
+                return false;
+            }
+            _ = shared.shutting_down() => {
+                out.extend_from_slice(b"* BYE Server shutting down\r\n");
                 write_out(stream, out, conn).await;
                 return false;
             }

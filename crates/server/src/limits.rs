@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// Counts live connections; a [`Slot`] is held for each one.
 #[derive(Debug)]
 pub struct ConnectionLimits {
-    max_total: usize,
-    max_per_ip: usize,
+    max_total: AtomicUsize,
+    max_per_ip: AtomicUsize,
     state: Mutex<Counts>,
 }
 
@@ -49,8 +50,8 @@ impl ConnectionLimits {
     /// New counters with the given maxima.
     pub fn new(max_total: usize, max_per_ip: usize) -> Arc<Self> {
         Arc::new(ConnectionLimits {
-            max_total,
-            max_per_ip,
+            max_total: AtomicUsize::new(max_total),
+            max_per_ip: AtomicUsize::new(max_per_ip),
             state: Mutex::new(Counts::default()),
         })
     }
@@ -58,11 +59,11 @@ impl ConnectionLimits {
     /// Takes a slot for a new connection from `ip`, or says why not.
     pub fn acquire(self: &Arc<Self>, ip: IpAddr) -> Result<Slot, Refusal> {
         let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        if s.total >= self.max_total {
+        if s.total >= self.max_total.load(Ordering::Relaxed) {
             return Err(Refusal::ServerFull);
         }
         let n = s.per_ip.entry(ip).or_insert(0);
-        if *n >= self.max_per_ip {
+        if *n >= self.max_per_ip.load(Ordering::Relaxed) {
             return Err(Refusal::TooManyFromAddress);
         }
         *n += 1;
@@ -71,6 +72,12 @@ impl ConnectionLimits {
             limits: Arc::clone(self),
             ip,
         })
+    }
+
+    /// New maxima (after a reload); live connections are not cut.
+    pub fn set_maxima(&self, max_total: usize, max_per_ip: usize) {
+        self.max_total.store(max_total, Ordering::Relaxed);
+        self.max_per_ip.store(max_per_ip, Ordering::Relaxed);
     }
 
     /// Live connections in total.

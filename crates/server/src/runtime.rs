@@ -2,18 +2,24 @@
 //! connections on a tokio runtime until SIGTERM or SIGINT.
 
 use std::net::{SocketAddr, TcpListener as StdListener};
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use courser_auth::userdb::UserdbBackend;
 use courser_auth::Authenticator;
 use tokio::net::TcpListener;
+use tokio::signal::unix::{signal, SignalKind};
+use tokio::sync::watch;
 
 use crate::config::{Config, Protocol};
 use crate::limits::ConnectionLimits;
 use crate::watch::Watcher;
 use crate::{privilege, tls, Error};
 
-/// What every connection shares.
+/// What every connection shares. A SIGHUP builds a new one from the
+/// reloaded config; sessions keep the one they started with, new
+/// connections get the new one.
 pub struct Shared {
     /// The configuration.
     pub config: Config,
@@ -27,8 +33,47 @@ pub struct Shared {
     pub hostname: String,
     /// In shared mode after dropping root: the only account uid served.
     pub enforce_uid: Option<u32>,
-    /// Connection counters.
+    /// Connection counters (kept across reloads).
     pub limits: Arc<ConnectionLimits>,
+    /// Becomes `true` when the server shuts down.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+impl Shared {
+    /// Settings from `config`; the rest is carried over from `previous`
+    /// parts that live as long as the process.
+    fn build(config: Config, process: &ProcessParts) -> Result<Shared, Error> {
+        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+        process.limits.set_maxima(
+            config.limits.max_connections,
+            config.limits.max_connections_per_ip,
+        );
+        Ok(Shared {
+            tls,
+            auth: Arc::new(authenticator(&config)),
+            watcher: process.watcher.clone(),
+            hostname: hostname(&config),
+            enforce_uid: process.enforce_uid,
+            limits: Arc::clone(&process.limits),
+            shutdown: process.shutdown.clone(),
+            config,
+        })
+    }
+
+    /// Resolves once the server starts shutting down.
+    pub async fn shutting_down(&self) {
+        let mut rx = self.shutdown.clone();
+        // An error means the sender is gone: the process is ending anyway.
+        let _ = rx.wait_for(|down| *down).await;
+    }
+}
+
+/// What stays the same for the life of the process.
+struct ProcessParts {
+    watcher: Option<Arc<Watcher>>,
+    enforce_uid: Option<u32>,
+    limits: Arc<ConnectionLimits>,
+    shutdown: watch::Receiver<bool>,
 }
 
 fn bind(address: SocketAddr) -> Result<StdListener, Error> {
@@ -56,9 +101,15 @@ fn hostname(config: &Config) -> String {
     })
 }
 
-/// Runs the server in the foreground until it is told to stop.
-pub fn run(config: Config) -> Result<(), Error> {
-    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+/// How long a graceful shutdown waits for sessions to say goodbye.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Runs the server in the foreground until SIGTERM or SIGINT. SIGHUP
+/// reloads `config_path` (certificates, limits, authentication and the
+/// other settings; listeners stay as bound at start).
+pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
+    // Check certificates before binding anything.
+    config.tls.as_ref().map(tls::server_config).transpose()?;
     let mut bound = Vec::new();
     for l in &config.listeners {
         bound.push((bind(l.address)?, l.protocol));
@@ -66,18 +117,17 @@ pub fn run(config: Config) -> Result<(), Error> {
     // Ports are bound: give up root before any client byte is read.
     let enforce_uid = privilege::drop_root(&config)?;
     privilege::raise_open_files_limit();
-    let shared = Arc::new(Shared {
-        tls,
-        auth: Arc::new(authenticator(&config)),
+    let (stop, shutdown) = watch::channel(false);
+    let process = ProcessParts {
         watcher: Watcher::start(),
-        hostname: hostname(&config),
         enforce_uid,
         limits: ConnectionLimits::new(
             config.limits.max_connections,
             config.limits.max_connections_per_ip,
         ),
-        config,
-    });
+        shutdown,
+    };
+    let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, &process)?)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("courser")
@@ -88,32 +138,81 @@ pub fn run(config: Config) -> Result<(), Error> {
             let listener = TcpListener::from_std(listener).map_err(Error::Runtime)?;
             let addr = listener.local_addr().map_err(Error::Runtime)?;
             tracing::info!("listening on {addr} ({protocol})");
-            tokio::spawn(accept_loop(listener, protocol, Arc::clone(&shared)));
+            tokio::spawn(accept_loop(listener, protocol, Arc::clone(&current)));
         }
-        wait_for_shutdown().await;
-        tracing::info!("shutting down");
+        handle_signals(&current, &process, config_path.as_deref()).await;
+        tracing::info!("shutting down: telling sessions goodbye");
+        let _ = stop.send(true);
+        let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
+        while process.limits.total() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tracing::info!("stopped");
         Ok(())
     })
 }
 
-async fn wait_for_shutdown() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = match signal(SignalKind::terminate()) {
-        Ok(s) => s,
-        Err(e) => {
-            tracing::error!("cannot watch SIGTERM: {e}");
-            return std::future::pending().await;
-        }
+/// Serves signals until one says stop: SIGHUP reloads, SIGTERM and SIGINT
+/// return.
+async fn handle_signals(
+    current: &RwLock<Arc<Shared>>,
+    process: &ProcessParts,
+    config_path: Option<&Path>,
+) {
+    let (Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        tracing::error!("cannot watch signals; stop the server with SIGKILL");
+        return std::future::pending().await;
     };
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = tokio::signal::ctrl_c() => {}
+    loop {
+        tokio::select! {
+            _ = term.recv() => return,
+            _ = tokio::signal::ctrl_c() => return,
+            _ = hup.recv() => match config_path {
+                Some(path) => reload(current, process, path),
+                None => tracing::info!("SIGHUP: no config file to reload"),
+            },
+        }
     }
 }
 
-async fn accept_loop(listener: TcpListener, protocol: Protocol, shared: Arc<Shared>) {
+fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
+    let old_listeners = match current.read() {
+        Ok(s) => s.config.listeners.clone(),
+        Err(_) => return,
+    };
+    let built = Config::load(path).and_then(|config| Shared::build(config, process));
+    match built {
+        Ok(shared) => {
+            let moved = old_listeners.len() != shared.config.listeners.len()
+                || old_listeners
+                    .iter()
+                    .zip(&shared.config.listeners)
+                    .any(|(a, b)| a.address != b.address || a.protocol != b.protocol);
+            if moved {
+                tracing::warn!("SIGHUP: listener changes take effect only after a restart");
+            }
+            if let Ok(mut slot) = current.write() {
+                *slot = Arc::new(shared);
+            }
+            tracing::info!("SIGHUP: configuration reloaded from {}", path.display());
+        }
+        Err(e) => tracing::error!("SIGHUP: keeping the old configuration: {e}"),
+    }
+}
+
+async fn accept_loop(listener: TcpListener, protocol: Protocol, current: Arc<RwLock<Arc<Shared>>>) {
     loop {
-        let (stream, peer) = match listener.accept().await {
+        let Ok(shared) = current.read().map(|s| Arc::clone(&s)) else {
+            return;
+        };
+        let accepted = tokio::select! {
+            a = listener.accept() => a,
+            _ = shared.shutting_down() => return,
+        };
+        let (stream, peer) = match accepted {
             Ok(c) => c,
             Err(e) => {
                 // Out of descriptors and similar: back off instead of spinning.
@@ -130,7 +229,6 @@ async fn accept_loop(listener: TcpListener, protocol: Protocol, shared: Arc<Shar
                 continue;
             }
         };
-        let shared = Arc::clone(&shared);
         tokio::spawn(async move {
             let _slot = slot;
             match protocol {

@@ -172,7 +172,7 @@ pub fn run(args: Args) -> ExitCode {
     println!("  IMAP  {imap}  (STARTTLS)   user demo, password demo");
     println!("  IMAPS {imaps}  (self-signed certificate)");
     println!("  try:  curl -s --url 'imap://{imap}/INBOX' -u demo:demo -X 'FETCH 1:* ENVELOPE'");
-    match courser_server::runtime::run(config) {
+    match courser_server::runtime::run(config, None) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("courser demo: {e}");

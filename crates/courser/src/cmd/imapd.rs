@@ -53,7 +53,10 @@ pub fn run(args: Args) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    // Never signalled: the session ends with its input.
+    let (_stop, shutdown) = tokio::sync::watch::channel(false);
     let shared = Arc::new(Shared {
+        shutdown,
         tls: None,
         auth: Arc::new(courser_auth::Authenticator::new()),
         watcher: Watcher::start(),

@@ -182,6 +182,15 @@ impl Decoder {
         ev
     }
 
+    /// Like [`decode`](Self::decode) for callers that manage their own
+    /// buffer: returns the event and how many octets of `input` were used
+    /// (the caller discards them). Unused octets must be passed again.
+    pub fn decode_slice(&mut self, input: &[u8]) -> (Event, usize) {
+        let mut pos = 0;
+        let ev = self.step(input, &mut pos);
+        (ev, pos)
+    }
+
     fn reset_frame(&mut self) {
         self.frame.clear();
         // Give back memory a huge command (an APPEND) used.
@@ -695,6 +704,19 @@ mod tests {
         d.expect_idle_done();
         let ev = run(&mut d, &[b"a NOOP\r\nb NOOP\r\n"]);
         assert!(is_bad(&ev[0], None) && is_cmd(&ev[1], "b"), "{ev:?}");
+    }
+
+    #[test]
+    fn decode_slice_reports_consumption() {
+        let mut d = Decoder::new(small());
+        let input = b"a NOOP\r\nb NO";
+        let (ev, used) = d.decode_slice(input);
+        assert!(is_cmd(&ev, "a"));
+        assert_eq!(used, 8);
+        let (ev, used) = d.decode_slice(&input[8..]);
+        assert_eq!((ev, used), (Event::NeedMore, 4));
+        let (ev, _) = d.decode_slice(b"OP\r\n");
+        assert!(is_cmd(&ev, "b"));
     }
 
     #[test]

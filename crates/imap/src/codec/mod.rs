@@ -17,6 +17,31 @@
 //! RFC 3501 §5.1.3. With the `validate` feature (and always in this crate's
 //! tests) [`validate`] checks responses with an independent parser.
 
+//! ```
+//! use courser_imap::codec::{respond, Command, Decoder, Event, Limits};
+//!
+//! let mut decoder = Decoder::new(Limits::default());
+//! let mut input = b"a1 LOGIN {4}\r\n".to_vec(); // bytes read from the socket
+//! let mut output = Vec::new(); // bytes to write back
+//! loop {
+//!     match decoder.decode(&mut input) {
+//!         Event::NeedMore => break, // read more, append to `input`, loop again
+//!         Event::Continue => respond::continuation(&mut output, "Ready for literal"),
+//!         Event::Bad { tag, text } => respond::bad(&mut output, tag.as_deref(), &text),
+//!         Event::Command { tag, command } => {
+//!             if let Command::Idle = command {
+//!                 decoder.expect_idle_done();
+//!             }
+//!             respond::tagged(&mut output, &tag, respond::Status::Ok, None, "done");
+//!         }
+//!         Event::AuthData(_) | Event::AuthCancel | Event::IdleDone => {}
+//!     }
+//! }
+//! assert_eq!(output, b"+ Ready for literal\r\n");
+//! input.extend_from_slice(b"fred pw\r\n");
+//! assert!(matches!(decoder.decode(&mut input), Event::Command { command: Command::Login { .. }, .. }));
+//! ```
+
 pub mod error;
 pub mod frame;
 pub mod limits;

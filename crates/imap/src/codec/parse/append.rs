@@ -3,8 +3,8 @@
 use super::{Error, Parser};
 use crate::codec::types::{Command, LiteralKind};
 
-/// `APPEND SP mailbox [SP flag-list] [SP date-time] SP (literal / "UTF8"
-/// SP "(" literal8 ")")`.
+/// `APPEND SP mailbox [SP flag-list] [SP date-time] SP (literal / literal8 /
+/// "UTF8" SP "(" literal8 ")")`.
 pub(super) fn append(p: &mut Parser<'_>) -> Result<Command, Error> {
     p.sp()?;
     let mailbox = p.mailbox()?;
@@ -28,6 +28,7 @@ pub(super) fn append(p: &mut Parser<'_>) -> Result<Command, Error> {
     } else {
         match p.peek() {
             Some(b'{') => (message(p, false)?, LiteralKind::Plain),
+            Some(b'~') => (message(p, true)?, LiteralKind::Binary),
             _ => return Err(p.err("expected message literal")),
         }
     };

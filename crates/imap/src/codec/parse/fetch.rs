@@ -129,11 +129,9 @@ fn header_list(p: &mut Parser<'_>) -> Result<Vec<String>, Error> {
     p.expect(b'(')?;
     let mut names = Vec::new();
     loop {
-        let name = p.astring_utf8()?;
-        if name.is_empty() || name.bytes().any(|b| b <= b' ' || b == b':' || b >= 0x7f) {
-            return Err(Error::syntax("invalid header field name"));
-        }
-        names.push(name);
+        // RFC 3501 §9 `header-fld-name = astring`: any astring is
+        // grammatical; one that is no RFC 5322 field name matches nothing.
+        names.push(p.astring_utf8()?);
         if names.len() > 1024 {
             return Err(Error::syntax("too many header field names"));
         }

@@ -5,7 +5,8 @@ use crate::codec::types::Command;
 
 /// `ID SP ("(" string SP nstring *(SP string SP nstring) ")" / nil)`.
 /// RFC 2971 §3.3 caps the list at 30 pairs, field names at 30 octets and
-/// values at 1024 octets; longer input is refused.
+/// values at 1024 octets. Rather than refuse a client that overdoes it (ID is
+/// informational), pairs beyond those limits are dropped.
 pub(super) fn id(p: &mut Parser<'_>) -> Result<Command, Error> {
     p.sp()?;
     if p.eat_ci("NIL") {
@@ -18,15 +19,12 @@ pub(super) fn id(p: &mut Parser<'_>) -> Result<Command, Error> {
             let key = p.string()?;
             p.sp()?;
             let value = p.nstring()?;
-            if key.len() > 30 || value.as_ref().is_some_and(|v| v.len() > 1024) {
-                return Err(Error::syntax("ID field too long"));
-            }
-            params.push((
-                String::from_utf8_lossy(&key).into_owned(),
-                value.map(|v| String::from_utf8_lossy(&v).into_owned()),
-            ));
-            if params.len() > 30 {
-                return Err(Error::syntax("too many ID fields"));
+            let fits = key.len() <= 30 && value.as_ref().is_none_or(|v| v.len() <= 1024);
+            if fits && params.len() < 30 {
+                params.push((
+                    String::from_utf8_lossy(&key).into_owned(),
+                    value.map(|v| String::from_utf8_lossy(&v).into_owned()),
+                ));
             }
             if p.eat(b')') {
                 break;

@@ -48,6 +48,11 @@ pub(super) fn status(p: &mut Parser<'_>) -> Result<Command, Error> {
     p.sp()?;
     p.expect(b'(')?;
     let mut items = Vec::new();
+    // RFC 3501 §9 wants at least one item; an empty list is harmless and
+    // some client libraries send it, so it is accepted.
+    if p.eat(b')') {
+        return Ok(Command::Status { mailbox, items });
+    }
     loop {
         let item = match p.atom()?.to_ascii_uppercase().as_str() {
             "MESSAGES" => StatusItem::Messages,

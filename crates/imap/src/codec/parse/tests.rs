@@ -662,3 +662,165 @@ fn owned_and_borrowed_parse_agree() {
         other => panic!("{other:?}"),
     }
 }
+
+mod hostile {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn token() -> impl Strategy<Value = String> {
+        prop_oneof![
+            prop::sample::select(vec![
+                "FETCH",
+                "UID",
+                "STORE",
+                "SEARCH",
+                "APPEND",
+                "LOGIN",
+                "SELECT",
+                "LIST",
+                "STATUS",
+                "COPY",
+                "MOVE",
+                "SORT",
+                "THREAD",
+                "ID",
+                "ENABLE",
+                "AUTHENTICATE",
+                "SETQUOTA",
+                "SETACL",
+                "BODY[",
+                "BODY.PEEK[",
+                "HEADER.FIELDS",
+                "]",
+                "(",
+                ")",
+                "<",
+                ">",
+                "*",
+                ":",
+                ",",
+                ".",
+                "\"",
+                "\\",
+                "NOT",
+                "OR",
+                "+FLAGS",
+                "\\Seen",
+                "NIL",
+                "CHARSET",
+                "1-Jan-2000",
+                "\"01-Jan-2000 00:00:00 +0000\"",
+                "&Jjo-",
+                "&",
+                "~",
+                " ",
+                "  ",
+                "%",
+                "]",
+                "[",
+                "4294967296",
+                "0",
+                "1",
+                "\u{e9}",
+            ])
+            .prop_map(str::to_string),
+            "[ -~]{1,6}".prop_filter("no literal announcement", |s| !s.contains('{')),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+        /// Any single line without a literal announcement yields exactly one
+        /// answer, and the next command still decodes: the stream stays in
+        /// sync whatever the client sends.
+        #[test]
+        fn token_soup_stays_in_sync(tokens in proptest::collection::vec(token(), 0..20), tagged in any::<bool>()) {
+            let mut line = if tagged { "t ".to_string() } else { String::new() };
+            line.push_str(&tokens.concat());
+            prop_assume!(!line.contains('{') && !line.contains('\r') && !line.contains('\n'));
+            prop_assume!(!line.trim().is_empty());
+            let input = format!("{line}\r\nz NOOP\r\n");
+            let evs = events(input.as_bytes());
+            prop_assert_eq!(evs.len(), 2, "{:?}", evs);
+            prop_assert_eq!(
+                &evs[1],
+                &Event::Command { tag: "z".into(), command: Command::Noop }
+            );
+        }
+    }
+}
+
+/// Differential test: commands generated at random by imap-codec (an
+/// independent implementation) and encoded by it must parse here, except
+/// for extensions Courser does not implement.
+mod differential {
+    use super::*;
+    use arbitrary::{Arbitrary, Unstructured};
+    use imap_codec::encode::Encoder;
+    use imap_codec::imap_types::command::Command as Theirs;
+    use imap_codec::CommandCodec;
+
+    /// A small deterministic generator, so the test needs no seed file.
+    fn bytes(seed: u64, n: usize) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                (x >> 24) as u8
+            })
+            .collect()
+    }
+
+    /// Refusals that are deliberate: extensions not implemented, names that
+    /// are not valid modified UTF-7 (RFC 3501 §5.1.3), non-UTF-8 where text
+    /// is required, and the empty FETCH
+    /// item list RFC 3501 §9 does not allow (imap-codec encodes it anyway).
+    fn expected(wire: &[u8], evs: &[Event]) -> bool {
+        let [Event::Bad { text, .. }] = evs else {
+            return false;
+        };
+        let wire = String::from_utf8_lossy(wire);
+        text == "Invalid mailbox name encoding"
+            // Quota roots, ACL identifiers and header field names are text.
+            || text.contains("invalid UTF-8")
+            // RFC 9051 STATUS DELETED / DELETED-STORAGE.
+            || (text.contains("unknown STATUS item") && wire.contains("DELETED"))
+            || text.starts_with("Unknown command: COMPRESS")
+            || (text.contains("unknown FETCH item") && (wire.contains("BINARY") || wire.contains(" ()")))
+    }
+
+    /// `COURSER_DIFF_SEEDS` raises the number of cases for a longer run.
+    fn seeds() -> u64 {
+        std::env::var("COURSER_DIFF_SEEDS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(4000)
+    }
+
+    #[test]
+    fn imap_codec_commands_parse() {
+        let mut failures = Vec::new();
+        let mut tried = 0;
+        for seed in 0..seeds() {
+            let data = bytes(seed, 512);
+            let mut u = Unstructured::new(&data);
+            let Ok(cmd) = Theirs::arbitrary(&mut u) else {
+                continue;
+            };
+            let wire = CommandCodec::default().encode(&cmd).dump();
+            tried += 1;
+            let evs = events(&wire);
+            if !matches!(evs.as_slice(), [Event::Command { .. }]) && !expected(&wire, &evs) {
+                failures.push((String::from_utf8_lossy(&wire).into_owned(), evs));
+            }
+        }
+        for (wire, evs) in failures.iter().take(40) {
+            eprintln!("{wire:?}\n    {evs:?}");
+        }
+        assert!(tried > 100, "generator produced only {tried} commands");
+        assert!(failures.is_empty(), "{} of {tried} failed", failures.len());
+    }
+}

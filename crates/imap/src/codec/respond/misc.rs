@@ -1,5 +1,5 @@
-//! CAPABILITY (RFC 3501 §7.2.1), SEARCH (§7.2.5), SORT (RFC 5256 §4),
-//! ENABLED (RFC 5161 §3.2) and ID (RFC 2971 §3.2) responses.
+//! CAPABILITY (RFC 3501 §7.2.1), SEARCH (§7.2.5), ENABLED (RFC 5161 §3.2)
+//! and ID (RFC 2971 §3.2) responses.
 
 use super::{atom, nstring, string};
 
@@ -13,7 +13,7 @@ pub fn capability<S: AsRef<str>>(out: &mut Vec<u8>, caps: &[S]) {
     out.extend_from_slice(b"\r\n");
 }
 
-fn numbers(out: &mut Vec<u8>, name: &str, ns: &[u32]) {
+pub(super) fn numbers(out: &mut Vec<u8>, name: &str, ns: &[u32]) {
     out.extend_from_slice(b"* ");
     out.extend_from_slice(name.as_bytes());
     for n in ns {
@@ -25,11 +25,6 @@ fn numbers(out: &mut Vec<u8>, name: &str, ns: &[u32]) {
 /// `* SEARCH n...` (no trailing space when empty).
 pub fn search(out: &mut Vec<u8>, ns: &[u32]) {
     numbers(out, "SEARCH", ns);
-}
-
-/// `* SORT n...` (RFC 5256 §4).
-pub fn sort(out: &mut Vec<u8>, ns: &[u32]) {
-    numbers(out, "SORT", ns);
 }
 
 /// `* ENABLED cap...` (RFC 5161 §3.2).

@@ -9,15 +9,21 @@
 //!
 //! One file per command family, named as in [`parse`](super::parse).
 
+pub mod acl;
 pub mod fetch;
 pub mod mailbox;
 pub mod misc;
+pub mod quota;
+pub mod sort;
 
+pub use acl::{acl, listrights, myrights};
 pub use fetch::{fetch, FetchItem, FetchWriter};
 pub use mailbox::{
     exists, expunge, flags, list, lsub, namespace, recent, status, ListAttr, NamespaceDesc,
 };
-pub use misc::{capability, enabled, id, search, sort};
+pub use misc::{capability, enabled, id, search};
+pub use quota::{quota, quotaroot};
+pub use sort::{sort, thread, ThreadTree};
 
 use super::types::{Flag, SequenceSet};
 use super::utf7;

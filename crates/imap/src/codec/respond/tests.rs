@@ -229,7 +229,69 @@ fn misc_data() {
     );
     assert_eq!(w(|o| search(o, &[])), b"* SEARCH\r\n");
     assert_eq!(w(|o| search(o, &[2, 3, 6])), b"* SEARCH 2 3 6\r\n");
-    assert_eq!(sort_out(&[5, 1]), b"* SORT 5 1\r\n");
+    assert_eq!(w(|o| sort(o, &[5, 1])), b"* SORT 5 1\r\n");
+    assert_eq!(w(|o| sort(o, &[])), b"* SORT\r\n");
+    let leaf = |n: u32| ThreadTree {
+        message: Some(n),
+        children: vec![],
+    };
+    let node = |n: u32, children: Vec<ThreadTree>| ThreadTree {
+        message: Some(n),
+        children,
+    };
+    // RFC 5256 §4 example.
+    let roots = vec![
+        leaf(2),
+        node(
+            3,
+            vec![node(
+                6,
+                vec![
+                    node(4, vec![leaf(23)]),
+                    node(44, vec![node(7, vec![leaf(96)])]),
+                ],
+            )],
+        ),
+    ];
+    assert_eq!(
+        w(|o| thread(o, &roots)),
+        b"* THREAD (2)(3 6 (4 23)(44 7 96))\r\n"
+    );
+    let dummy = ThreadTree {
+        message: None,
+        children: vec![leaf(3), leaf(5)],
+    };
+    assert_eq!(
+        w(|o| thread(o, &[dummy, leaf(9)])),
+        b"* THREAD ((3)(5))(9)\r\n"
+    );
+    assert_eq!(w(|o| thread(o, &[])), b"* THREAD\r\n");
+    // A 100 000-message reply chain does not recurse.
+    let mut chain = leaf(100_000);
+    for n in (1..100_000).rev() {
+        chain = node(n, vec![chain]);
+    }
+    let mut o = Vec::new();
+    thread(&mut o, std::slice::from_ref(&chain));
+    assert!(o.starts_with(b"* THREAD (1 2 3 "));
+    std::mem::forget(chain); // dropping it would recurse
+    assert_eq!(
+        w(|o| quota(o, "", &[("STORAGE", 10, 512), ("MESSAGE", 1, 100)])),
+        b"* QUOTA \"\" (STORAGE 10 512 MESSAGE 1 100)\r\n"
+    );
+    assert_eq!(
+        w(|o| quotaroot(o, "INBOX", &["ROOT"], false)),
+        b"* QUOTAROOT \"INBOX\" ROOT\r\n"
+    );
+    // imap-codec has no ACL support: check the shape only.
+    let mut o = Vec::new();
+    acl(&mut o, "INBOX", &[("fred", "lrswipkxtea")], false);
+    myrights(&mut o, "INBOX", "lr", false);
+    listrights(&mut o, "INBOX", "fred", "", &["l", "r"], false);
+    assert_eq!(
+        o,
+        b"* ACL \"INBOX\" fred lrswipkxtea\r\n* MYRIGHTS \"INBOX\" lr\r\n* LISTRIGHTS \"INBOX\" fred \"\" l r\r\n"
+    );
     assert_eq!(
         w(|o| enabled(o, &["UTF8=ACCEPT"])),
         b"* ENABLED UTF8=ACCEPT\r\n"
@@ -243,13 +305,6 @@ fn misc_data() {
         )),
         b"* ID (\"name\" \"Courser\" \"x\" NIL)\r\n"
     );
-}
-
-fn sort_out(n: &[u32]) -> Vec<u8> {
-    // imap-codec is built without SORT; check the shape by hand.
-    let mut o = Vec::new();
-    sort(&mut o, n);
-    o
 }
 
 fn sample_envelope() -> Envelope {

@@ -104,6 +104,10 @@ pub enum LiteralKind {
     /// A `~{n}` literal8 inside `UTF8 (...)` (RFC 6855 §4) — only valid
     /// after `ENABLE UTF8=ACCEPT`; the session checks that.
     Utf8,
+    /// A bare `~{n}` literal8 (RFC 3516 §4.2, BINARY's APPEND form): the
+    /// message may contain NUL. Courier accepts it without advertising
+    /// BINARY; so does this parser.
+    Binary,
 }
 
 /// A client command (RFC 3501 §6 plus the extensions named per variant).
