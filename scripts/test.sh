@@ -7,8 +7,16 @@ cd "$(dirname "$0")/.."
 export DEBIAN_FRONTEND=noninteractive
 packages=(
   courier-imap       # differential and on-disk compatibility tests
+  courier-pop        # POP3 differential tests (its courierpop3d)
+  fetchmail          # a real POP3 client
+  dovecot-core       # differential tests (its imap binary: see below)
   isync offlineimap3 curl   # real IMAP clients
   whois              # mkpasswd, for password-scheme vectors
+  # Authentication backends (tests/e2e/test_auth_backends.py starts each in
+  # a throwaway directory on loopback and stops it at the end):
+  libpam0g-dev       # courser links libpam (PAM backend)
+  postgresql mariadb-server sqlite3 slapd ldap-utils
+  courier-authdaemon courier-authlib-userdb   # Courier's authdaemond, makeuserdb
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -22,13 +30,33 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+# Dovecot's imap binary for the differential tests: dovecot-imapd conflicts
+# with courier-imap, so it is unpacked beside dovecot-core, not installed.
+dovecot_dir=/opt/courser-test/dovecot-imapd
+if [ ! -x "$dovecot_dir/usr/lib/dovecot/imap" ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing $dovecot_dir (run as root to unpack dovecot-imapd there)" >&2
+    exit 1
+  fi
+  dl=$(mktemp -d)
+  chown _apt "$dl" 2>/dev/null || true
+  version=$(dpkg-query -W -f='${Version}' dovecot-core)
+  (cd "$dl" && { apt-get download -qq "dovecot-imapd=$version" 2>/dev/null ||
+    { apt-get update -qq && apt-get download -qq "dovecot-imapd=$version"; }; })
+  mkdir -p "$dovecot_dir"
+  dpkg -x "$dl"/dovecot-imapd_*.deb "$dovecot_dir"
+  rm -rf "$dl"
+fi
+export COURSER_DOVECOT_IMAP="$dovecot_dir/usr/lib/dovecot/imap"
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 
 # Tests that need the tools above fail instead of skipping when this is set.
 export COURSER_FULL_TESTS=1
 
 cargo build --workspace --all-targets
+# The response validator the end-to-end fixture runs over every transcript.
+cargo build -p courser-imap --features validate --examples
 cargo test --workspace
 if [ -d tests/e2e ]; then
-  COURSER_BIN="$PWD/target/debug/courser" python3 -m pytest -q tests/e2e
+  COURSER_BIN="${CARGO_TARGET_DIR:-$PWD/target}/debug/courser" python3 -m pytest -q tests/e2e
 fi

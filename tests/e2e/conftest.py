@@ -4,6 +4,7 @@ maildirs and a self-signed certificate made for the test."""
 import crypt
 import imaplib
 import os
+import poplib
 import shutil
 import socket
 import ssl
@@ -13,6 +14,8 @@ import time
 from pathlib import Path
 
 import pytest
+
+import recording
 
 BIN = os.environ.get("COURSER_BIN") or str(
     Path(__file__).resolve().parents[2] / "target" / "debug" / "courser"
@@ -47,6 +50,8 @@ class Server:
         self.root = root
         self.imap_port = free_port()
         self.imaps_port = free_port()
+        self.pop3_port = free_port()
+        self.pop3s_port = free_port()
         self.homes = {}
         # As root the server refuses to serve sessions as root: it serves as
         # nobody, who then owns the test files, as vmail would in production.
@@ -91,6 +96,14 @@ address = "127.0.0.1:{self.imap_port}"
 protocol = "imaps"
 address = "127.0.0.1:{self.imaps_port}"
 
+[[listener]]
+protocol = "pop3"
+address = "127.0.0.1:{self.pop3_port}"
+
+[[listener]]
+protocol = "pop3s"
+address = "127.0.0.1:{self.pop3s_port}"
+
 [tls]
 certificate = "cert.pem"
 private_key = "key.pem"
@@ -109,6 +122,10 @@ failure_delay_secs = 0
             stdout=self.log, stderr=subprocess.STDOUT,
         )
         wait_port(self.imap_port, self.proc)
+        # Clients made by connect()/raw() and the client tests go through a
+        # proxy that records what the server says, for the validator.
+        self.proxy = recording.RecordingProxy(self.imap_port)
+        self.proxy_port = self.proxy.port
 
     def chown(self):
         if not self.as_root:
@@ -133,7 +150,7 @@ failure_delay_secs = 0
         return name
 
     def connect(self, user="alice", login=True):
-        c = imaplib.IMAP4("127.0.0.1", self.imap_port, timeout=30)
+        c = imaplib.IMAP4("127.0.0.1", self.proxy_port, timeout=30)
         if login:
             c.login(user, USERS[user])
         return c
@@ -146,7 +163,44 @@ failure_delay_secs = 0
         c.login(user, USERS[user])
         return c
 
+    def pop3(self, user="alice", login=True):
+        """A poplib client on the plain POP3 port, logged in with USER/PASS."""
+        c = poplib.POP3("127.0.0.1", self.pop3_port, timeout=30)
+        if login:
+            c.user(user)
+            c.pass_(USERS[user])
+        return c
+
+    def pop3_tls(self, user="alice"):
+        """A poplib client over implicit TLS (POP3S), logged in."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        c = poplib.POP3_SSL("127.0.0.1", self.pop3s_port, context=ctx, timeout=30)
+        c.user(user)
+        c.pass_(USERS[user])
+        return c
+
+    def raw(self, login=None, timeout=10):
+        """A raw-socket client (recorded), optionally logged in as `login`."""
+        r = recording.Raw(self.proxy_port, timeout=timeout)
+        if login:
+            r.login(login)
+        return r
+
+    def recorder(self, name, greeting=True):
+        """A transcript for bytes read outside the proxy (TLS sessions)."""
+        return recording.Recorder(self.proxy.new_transcript(name, greeting))
+
+    def check_transcripts(self):
+        """Fails when anything the server sent does not parse as IMAP."""
+        self.proxy.close()
+        time.sleep(0.05)
+        err = recording.validate(self.proxy.transcripts, BIN, self.root / "transcripts")
+        assert err is None, "malformed server response:\n" + err
+
     def stop(self):
+        self.proxy.close()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -170,10 +224,14 @@ def make_server():
         started.append(s)
         return s
 
-    yield make
-    for s in started:
-        s.stop()
-        shutil.rmtree(s.root, ignore_errors=True)
+    try:
+        yield make
+        for s in started:
+            s.check_transcripts()
+    finally:
+        for s in started:
+            s.stop()
+            shutil.rmtree(s.root, ignore_errors=True)
 
 
 @pytest.fixture
@@ -183,6 +241,7 @@ def server():
     try:
         yield s
         assert s.proc.poll() is None, "server died during the test:\n" + s.log_text()
+        s.check_transcripts()
     finally:
         s.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -120,3 +120,97 @@ def _insecure():
     ctx.check_hostname = False
     ctx.verify_mode = ssl.CERT_NONE
     return ctx
+
+
+def test_access_rules_refuse_denied_addresses(make_server):
+    server = make_server('\n[access]\nrules = ["allow 127.0.0.2", "deny 127.0.0.0/8"]\n')
+    s, g = greeting(server.imap_port)
+    assert g.startswith(b"* BYE"), g
+    assert b"Access denied" in g
+    s.close()
+    assert "access rules deny this address" in server.log_text()
+
+
+def test_trusted_networks_skip_the_per_address_limit(make_server):
+    server = make_server(
+        '\n[limits]\nmax_connections_per_ip = 1\ntrusted_networks = ["127.0.0.0/8"]\n'
+    )
+    socks = [greeting(server.imap_port) for _ in range(3)]
+    assert all(g.startswith(b"* OK") for _, g in socks)
+    for s, _ in socks:
+        s.close()
+
+
+def test_per_user_limit_refuses_the_extra_login(make_server):
+    server = make_server("\n[limits]\nmax_connections_per_user_ip = 2\n")
+    a = server.connect()
+    b = server.connect()
+    c = server.connect(login=False)
+    try:
+        c.login("alice", "alice-pw")
+        raise AssertionError("third session of alice should be refused")
+    except imaplib.IMAP4.error as e:
+        assert "LIMIT" in str(e)
+    a.logout()
+    time.sleep(0.2)
+    c.login("alice", "alice-pw")
+    for x in (b, c):
+        x.logout()
+
+
+def proxy_v1(port, src="203.0.113.9", sport=4242):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(f"PROXY TCP4 {src} 127.0.0.1 {sport} {port}\r\n".encode())
+    return s, s.recv(4096)
+
+
+def test_proxy_protocol_gives_the_real_address(make_server):
+    server = make_server(
+        "\n[limits]\nmax_connections_per_ip = 1\n"
+        '\n[access]\nrules = ["deny 198.51.100.0/24"]\n'
+    )
+    # Turn the plain listener into a PROXY listener.
+    text = server.config.read_text().replace(
+        'protocol = "imap"\n', 'protocol = "imap"\nproxy_protocol = true\n', 1
+    )
+    server.config.write_text(text)
+    server.stop()
+    server.log = open(server.root / "server.log", "ab")
+    server.proc = subprocess.Popen(
+        [server.proc.args[0], "serve", "--config", str(server.config)],
+        stdout=server.log, stderr=subprocess.STDOUT,
+    )
+    deadline = time.time() + 20
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", server.imap_port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.05)
+    a, ga = proxy_v1(server.imap_port, "203.0.113.9")
+    assert ga.startswith(b"* OK"), ga
+    # The per-IP limit counts the proxied address, not the proxy's.
+    b, gb = proxy_v1(server.imap_port, "203.0.113.9", 5000)
+    assert gb.startswith(b"* BYE"), gb
+    c, gc = proxy_v1(server.imap_port, "203.0.113.10")
+    assert gc.startswith(b"* OK"), gc
+    d, gd = proxy_v1(server.imap_port, "198.51.100.7")
+    assert b"Access denied" in gd, gd
+    # No header: refused.
+    e = socket.create_connection(("127.0.0.1", server.imap_port), timeout=10)
+    e.sendall(b"a1 CAPABILITY\r\n")
+    try:
+        assert e.recv(4096) == b""
+    except ConnectionResetError:
+        pass  # closed with our bytes unread: also a refusal
+    # The proxied client is not on loopback: plaintext LOGIN is refused
+    # until STARTTLS, as for any remote client.
+    assert b"LOGINDISABLED" in ga
+    a.sendall(b"a1 LOGIN alice alice-pw\r\n")
+    assert b"a1 NO [PRIVACYREQUIRED]" in a.recv(4096)
+    time.sleep(0.3)
+    log = server.log_text()
+    assert "203.0.113.9" in log and "Too many connections from your address" in log
+    assert "198.51.100.7" in log
+    for s in (a, b, c, d, e):
+        s.close()

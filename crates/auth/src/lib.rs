@@ -12,8 +12,8 @@
 //!                             │  tries each Backend in order
 //!                             ▼
 //!              Backend::authenticate ── default: lookup() → Entry → password::verify
-//!                   (userdb::UserdbBackend today; passwd/shadow, PAM, SQL, LDAP,
-//!                    authpipe, authdaemond later)
+//!                   (userdb, passwd/shadow, SQL, LDAP look up and compare;
+//!                    PAM, LDAP bind, authpipe, authdaemond verify themselves)
 //!                             ▼
 //!                   Account { login, uid, gid, home, maildir, quota, options }
 //!                   or AuthError::{Failed, Unavailable}
@@ -35,21 +35,39 @@
 //!   directory, reloaded on change) and edited like Courier's `userdb`
 //!   tool; [`tools`] — helpers for the command-line tools.
 //!
+//! * Backends: [`userdb`], [`passwd`] (passwd + shadow files), [`pam`],
+//!   [`sql`] (PostgreSQL, MariaDB/MySQL, SQLite), [`ldap`], [`authpipe`]
+//!   (an external program) and [`authdaemond`] (a client of Courier's
+//!   daemon); [`wire`] is the authdaemond/authpipe protocol and
+//!   [`helper`] its server side, which the privileged helper process
+//!   runs (design in [`helper`]).
+//!
 //! All calls are blocking and some are CPU-heavy on purpose (bcrypt,
 //! yescrypt): an async server calls them through `spawn_blocking`.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
 pub mod account;
+pub mod authdaemond;
 mod authenticator;
+pub mod authpipe;
 pub mod backend;
 pub mod cram;
 mod error;
+pub mod helper;
 mod hex;
+#[cfg(feature = "ldap")]
+pub mod ldap;
+#[cfg(feature = "pam")]
+pub mod pam;
+pub mod passwd;
 pub mod password;
 pub mod sasl;
+#[cfg(feature = "sql")]
+pub mod sql;
 pub mod tools;
 pub mod userdb;
+pub mod wire;
 
 pub use account::{Account, Options};
 pub use authenticator::{Authenticator, DefaultDomain, MAX_LOGIN_LEN};

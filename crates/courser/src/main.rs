@@ -49,6 +49,20 @@ enum Command {
     Userdb(cmd::userdb::Args),
     /// Look up or authenticate one account (Courier's authtest).
     Authtest(cmd::authtest::Args),
+    /// Internal: the privileged authentication helper `courser serve`
+    /// starts for PAM and shadow (see courser_server::auth).
+    #[command(hide = true)]
+    AuthHelper {
+        /// The Unix socket to serve on.
+        #[arg(long)]
+        socket: PathBuf,
+        /// `uid:gid` that may use the socket.
+        #[arg(long)]
+        owner: String,
+        /// The backend's settings, as one `[[auth.backend]]` table in TOML.
+        #[arg(long)]
+        backend: String,
+    },
 }
 
 fn init_logging() {
@@ -107,5 +121,26 @@ fn main() -> ExitCode {
         Command::Pw(args) => cmd::pw::run(args),
         Command::Userdb(args) => cmd::userdb::run(args),
         Command::Authtest(args) => cmd::authtest::run(args),
+        Command::AuthHelper {
+            socket,
+            owner,
+            backend,
+        } => {
+            init_logging();
+            let owner = owner
+                .split_once(':')
+                .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)));
+            let result = match owner {
+                Some(owner) => courser_server::auth::helper_main(&socket, owner, &backend),
+                None => Err("--owner wants uid:gid".into()),
+            };
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("courser auth-helper: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

@@ -124,7 +124,7 @@ pub(crate) fn link_into_place(tmp: TmpFile, dest: &Path) -> Result<()> {
 
 /// Writes `data` to `path` atomically (tmp file in `<maildir>/tmp`, then
 /// rename over `path`).
-pub(crate) fn write_atomic(
+pub fn write_atomic(
     maildir: &Path,
     host: &str,
     word: &str,

@@ -2,7 +2,9 @@
 //!
 //! Tolerant: never fails; garbage yields fewer or odd addresses, never a
 //! panic. Names stay raw (RFC 2047 words are not decoded); quoted-string
-//! display names are unquoted, a quoted local part keeps its quotes.
+//! display names and local parts are unquoted: RFC 3501 defines
+//! addr-mailbox as the local-part "after removing RFC 2822 quoting" (as
+//! Dovecot does; Courier keeps the quotes).
 
 use crate::header::unfold;
 use crate::structure::Address;
@@ -134,13 +136,24 @@ fn phrase(toks: &[Token]) -> Option<Vec<u8>> {
     }
 }
 
-/// Local part or domain: tokens concatenated without whitespace; quoted
+/// Domain or route: tokens concatenated without whitespace; quoted
 /// strings keep (re-added) quotes.
 fn glue(toks: &[Token]) -> Vec<u8> {
+    glue_with(toks, true)
+}
+
+/// Local part: like [`glue`], but quoted strings lose their quoting
+/// (RFC 3501 addr-mailbox).
+fn glue_local(toks: &[Token]) -> Vec<u8> {
+    glue_with(toks, false)
+}
+
+fn glue_with(toks: &[Token], requote: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for t in toks {
         match &t.tok {
             Tok::Atom(a) | Tok::Literal(a) => out.extend_from_slice(a),
+            Tok::Quoted(q) if !requote => out.extend_from_slice(q),
             Tok::Quoted(q) => {
                 out.push(b'"');
                 for &c in q {
@@ -179,7 +192,7 @@ fn non_comment(toks: &[Token]) -> Vec<Token> {
 fn addr_spec(toks: &[Token]) -> (Vec<u8>, Vec<u8>) {
     let toks = non_comment(toks);
     match toks.iter().rposition(|t| t.tok == Tok::Special(b'@')) {
-        Some(at) => (glue(&toks[..at]), glue(&toks[at + 1..])),
+        Some(at) => (glue_local(&toks[..at]), glue(&toks[at + 1..])),
         None => {
             // No domain: keep the words as the mailbox, as written.
             let local = phrase(&toks).unwrap_or_default();
@@ -319,7 +332,11 @@ mod tests {
         );
         assert_eq!(
             parse_address_list(b"\"john q\"@example.com"),
-            vec![a(None, "\"john q\"", "example.com")]
+            vec![a(None, "john q", "example.com")]
+        );
+        assert_eq!(
+            parse_address_list(b"\"a\\\"b\".c@example.com"),
+            vec![a(None, "a\"b.c", "example.com")]
         );
         assert_eq!(
             parse_address_list(b"J.R.R. Tolkien <jrr@x.org>"),

@@ -39,7 +39,11 @@
 //!   fields occurring several times are concatenated (as Courier does);
 //!   sender/reply-to default to from when absent or empty (RFC 3501).
 //!   An address without a domain has host `""` (as Courier), keeping NIL
-//!   hosts for group markers.
+//!   hosts for group markers. A quoted local part is sent unquoted: RFC
+//!   3501 addr-mailbox is the local part "after removing RFC 2822 quoting"
+//!   (as Dovecot; Courier keeps the quotes).
+//! - `tests/e2e/test_differential.py` compares ENVELOPE and BODYSTRUCTURE
+//!   with Courier's and Dovecot's and lists every difference kept.
 #![forbid(unsafe_code)]
 
 mod address;

@@ -35,9 +35,25 @@ pub struct Config {
     /// IMAP behaviour.
     #[serde(default)]
     pub imap: ImapConfig,
+    /// POP3 behaviour.
+    #[serde(default)]
+    pub pop3: Pop3Config,
     /// Mail store behaviour.
     #[serde(default)]
     pub maildir: MaildirConfig,
+    /// Who may connect at all.
+    #[serde(default)]
+    pub access: AccessConfig,
+}
+
+/// `[access]`: Courier's imapaccess as an ordered rule list.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessConfig {
+    /// `"allow NET"` / `"deny NET"`, first match wins; unmatched addresses
+    /// are allowed. Example: `["allow 192.0.2.10", "deny 192.0.2.0/24"]`.
+    #[serde(default)]
+    pub rules: Vec<String>,
 }
 
 /// The protocol a listener speaks.
@@ -80,6 +96,11 @@ pub struct ListenerConfig {
     pub protocol: Protocol,
     /// Address and port; `[::]:143` listens on both IPv6 and IPv4.
     pub address: SocketAddr,
+    /// Every connection starts with a HAProxy PROXY protocol header (v1
+    /// or v2) naming the real client; connections without one are refused.
+    /// Enable only where nothing but the proxy can connect.
+    #[serde(default)]
+    pub proxy_protocol: bool,
 }
 
 /// `[tls]`: PEM files.
@@ -96,15 +117,36 @@ pub struct TlsConfig {
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
-    /// Courier userdb source file or directory.
+    /// Courier userdb source file or directory (tried before the
+    /// `[[auth.backend]]` list; shorthand for a `type = "userdb"` entry).
     pub userdb: Option<PathBuf>,
-    /// Delay before answering a failed login, in seconds (Courier waits 5).
+    /// Delay before answering a failed login, in seconds (Courier waits
+    /// 5). It grows with repeated failures from one address or for one
+    /// account, up to `failure_delay_max_secs`.
     #[serde(default = "default_failure_delay")]
     pub failure_delay_secs: u64,
+    /// Longest failure delay, in seconds.
+    #[serde(default = "default_failure_delay_max")]
+    pub failure_delay_max_secs: u64,
+    /// Courier's `DEFDOMAIN`: `@domain` appended to logins without one.
+    pub default_domain: Option<String>,
+    /// Courier's `DEFAULTOPTIONS`: options every account gets unless it
+    /// sets them itself (`disablepop3=1,...`).
+    pub default_options: Option<String>,
+    /// After a wrong password, try the next backend as authdaemond does
+    /// (default: the first backend that knows the login decides).
+    #[serde(default)]
+    pub courier_fallthrough: bool,
+    /// Account sources in the order they are tried (`[[auth.backend]]`).
+    #[serde(default, rename = "backend")]
+    pub backends: Vec<crate::auth::BackendConfig>,
 }
 
 fn default_failure_delay() -> u64 {
     3
+}
+fn default_failure_delay_max() -> u64 {
+    30
 }
 
 /// `[limits]`.
@@ -119,6 +161,19 @@ pub struct LimitsConfig {
     /// connections and a household shares one address.
     #[serde(default = "default_max_per_ip")]
     pub max_connections_per_ip: usize,
+    /// Concurrent sessions of one account, all addresses together.
+    #[serde(default = "default_max_per_user")]
+    pub max_connections_per_user: usize,
+    /// Concurrent sessions of one account from one address.
+    #[serde(default = "default_max_per_ip")]
+    pub max_connections_per_user_ip: usize,
+    /// New connections one address may open per minute (0: no limit).
+    #[serde(default = "default_rate")]
+    pub new_connections_per_ip_per_minute: usize,
+    /// Networks exempt from the per-address limits and rate (webmail
+    /// front ends, the office NAT), e.g. `["10.0.0.0/8", "2001:db8::/32"]`.
+    #[serde(default)]
+    pub trusted_networks: Vec<String>,
 }
 
 fn default_max_connections() -> usize {
@@ -127,12 +182,22 @@ fn default_max_connections() -> usize {
 fn default_max_per_ip() -> usize {
     20
 }
+fn default_max_per_user() -> usize {
+    50
+}
+fn default_rate() -> usize {
+    300
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
         LimitsConfig {
             max_connections: default_max_connections(),
             max_connections_per_ip: default_max_per_ip(),
+            max_connections_per_user: default_max_per_user(),
+            max_connections_per_user_ip: default_max_per_ip(),
+            new_connections_per_ip_per_minute: default_rate(),
+            trusted_networks: Vec::new(),
         }
     }
 }
@@ -217,6 +282,48 @@ impl ImapConfig {
     }
 }
 
+/// `[pop3]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pop3Config {
+    /// Seconds a connection may stay idle before logging in.
+    #[serde(default = "default_login_timeout")]
+    pub login_timeout_secs: u64,
+    /// Seconds a logged-in connection may stay idle (RFC 1939 §3: at least
+    /// 10 minutes). An idle session is closed without deleting anything.
+    #[serde(default = "default_pop3_autologout")]
+    pub autologout_secs: u64,
+    /// Refuse USER, PASS and AUTH on plaintext connections from
+    /// non-loopback addresses until STLS (CAPA then omits USER and SASL).
+    #[serde(default = "default_true")]
+    pub require_tls_for_login: bool,
+}
+
+fn default_pop3_autologout() -> u64 {
+    10 * 60
+}
+
+impl Default for Pop3Config {
+    fn default() -> Self {
+        Pop3Config {
+            login_timeout_secs: default_login_timeout(),
+            autologout_secs: default_pop3_autologout(),
+            require_tls_for_login: true,
+        }
+    }
+}
+
+impl Pop3Config {
+    /// Timeout before login.
+    pub fn login_timeout(&self) -> Duration {
+        Duration::from_secs(self.login_timeout_secs)
+    }
+    /// Timeout once logged in.
+    pub fn autologout(&self) -> Duration {
+        Duration::from_secs(self.autologout_secs)
+    }
+}
+
 /// `[maildir]`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -281,6 +388,9 @@ impl Config {
             resolve(&mut tls.certificate);
             resolve(&mut tls.private_key);
         }
+        for b in &mut self.auth.backends {
+            b.resolve_paths(base);
+        }
         if let Some(userdb) = &mut self.auth.userdb {
             resolve(userdb);
         }
@@ -297,23 +407,45 @@ impl Config {
                     l.address, l.protocol
                 ));
             }
-            if matches!(l.protocol, Protocol::Pop3 | Protocol::Pop3s) {
-                return Err(format!(
-                    "listener {}: POP3 is not served yet by this build",
-                    l.address
-                ));
-            }
         }
-        if self.auth.userdb.is_none() {
-            return Err("[auth] names no account source (userdb)".into());
+        if self.auth.userdb.is_none() && self.auth.backends.is_empty() {
+            return Err("[auth] names no account source (userdb or [[auth.backend]])".into());
         }
-        if self.limits.max_connections == 0 || self.limits.max_connections_per_ip == 0 {
-            return Err("[limits] values must be at least 1".into());
+        for b in &self.auth.backends {
+            b.validate().map_err(|e| format!("[[auth.backend]]: {e}"))?;
         }
+        let l = &self.limits;
+        if [
+            l.max_connections,
+            l.max_connections_per_ip,
+            l.max_connections_per_user,
+            l.max_connections_per_user_ip,
+        ]
+        .contains(&0)
+        {
+            return Err("[limits] connection maxima must be at least 1".into());
+        }
+        self.trusted_networks()?;
+        crate::access::AccessRules::parse(&self.access.rules)
+            .map_err(|e| format!("[access] {e}"))?;
         if self.imap.autologout_secs < 30 * 60 {
             return Err("[imap] autologout_secs must be at least 1800 (RFC 3501 §5.4)".into());
         }
+        if self.pop3.autologout_secs < 10 * 60 {
+            return Err("[pop3] autologout_secs must be at least 600 (RFC 1939 §3)".into());
+        }
         Ok(())
+    }
+
+    /// `[limits] trusted_networks`, parsed.
+    pub fn trusted_networks(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.limits
+            .trusted_networks
+            .iter()
+            .map(|n| {
+                crate::access::parse_net(n).map_err(|e| format!("[limits] trusted_networks: {e}"))
+            })
+            .collect()
     }
 
     /// The effective configuration, defaults included, as TOML.

@@ -7,15 +7,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use courser_imap::session::{Action, Session, SessionConfig};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::runtime::Shared;
+use crate::stream::Received;
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
-/// How long a client may leave our output unread.
-const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often an idling client hears `* OK Still here` (keeps NAT state).
 const IDLE_KEEPALIVE: Duration = Duration::from_secs(120);
 
@@ -26,6 +25,8 @@ struct Conn {
     bytes_in: u64,
     bytes_out: u64,
     tls: bool,
+    /// Held while logged in: the per-account connection count.
+    user_slot: Option<crate::limits::UserSlot>,
 }
 
 /// How a run over one stream ended.
@@ -47,12 +48,14 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
         limits: Default::default(),
     };
     let mut session = Session::new(config);
+    session.offer_cram(shared.auth.supports_cram());
     let mut conn = Conn {
         peer,
         started: Instant::now(),
         bytes_in: 0,
         bytes_out: 0,
         tls: implicit_tls,
+        user_slot: None,
     };
     if implicit_tls {
         let Some(tls) = tls_config else { return };
@@ -117,28 +120,20 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
         bytes_in: 0,
         bytes_out: 0,
         tls: false,
+        user_slot: None,
     };
     run(stream, &mut session, &mut conn, &shared, true).await;
 }
 
 /// Sends `out`; false when the client is gone or leaves our output
-/// unread for [`WRITE_TIMEOUT`] (a stuck reader must not hold the session
+/// unread for [`crate::stream::WRITE_TIMEOUT`] (a stuck reader must not hold the session
 /// forever).
 async fn write_out<S: AsyncWrite + Unpin>(
     stream: &mut S,
     out: &mut Vec<u8>,
     conn: &mut Conn,
 ) -> bool {
-    if out.is_empty() {
-        return true;
-    }
-    conn.bytes_out += out.len() as u64;
-    let send = async { stream.write_all(out).await.is_ok() && stream.flush().await.is_ok() };
-    let ok = tokio::time::timeout(WRITE_TIMEOUT, send)
-        .await
-        .unwrap_or(false);
-    out.clear();
-    ok
+    crate::stream::send(stream, out, &mut conn.bytes_out).await
 }
 
 /// Runs the session until the connection ends or asks for STARTTLS.
@@ -178,7 +173,7 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 tag: _,
                 credentials,
             } => {
-                crate::login::imap_login(
+                conn.user_slot = crate::login::imap_login(
                     session,
                     credentials,
                     conn.peer,
@@ -220,26 +215,24 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         } else {
             shared.config.imap.login_timeout()
         };
-        let read = tokio::select! {
-            r = tokio::time::timeout(timeout, stream.read(&mut chunk)) => r,
-            _ = shared.shutting_down() => {
-                out.extend_from_slice(b"* BYE Server shutting down\r\n");
-                write_out(&mut stream, &mut out, conn).await;
-                return Outcome::Closed;
-            }
+        let bye: &[u8] = match crate::stream::receive(
+            &mut stream,
+            &mut chunk,
+            &mut input,
+            &mut conn.bytes_in,
+            timeout,
+            shared,
+        )
+        .await
+        {
+            Received::Data => continue,
+            Received::Closed => return Outcome::Closed,
+            Received::ShuttingDown => b"* BYE Server shutting down\r\n",
+            Received::TimedOut => b"* BYE Autologout; idle for too long\r\n",
         };
-        match read {
-            Ok(Ok(0)) | Ok(Err(_)) => return Outcome::Closed,
-            Ok(Ok(n)) => {
-                conn.bytes_in += n as u64;
-                input.extend_from_slice(&chunk[..n]);
-            }
-            Err(_) => {
-                out.extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
-                write_out(&mut stream, &mut out, conn).await;
-                return Outcome::Closed;
-            }
-        }
+        out.extend_from_slice(bye);
+        write_out(&mut stream, &mut out, conn).await;
+        return Outcome::Closed;
     }
 }
 

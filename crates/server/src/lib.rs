@@ -10,12 +10,17 @@
 //! ([`watch::Watcher`]).
 #![forbid(unsafe_code)]
 
+pub mod access;
+pub mod auth;
 pub mod config;
 pub mod imap;
 pub mod limits;
 pub mod login;
+pub mod pop3;
 pub mod privilege;
+pub mod proxy;
 pub mod runtime;
+mod stream;
 pub mod tls;
 pub mod watch;
 

@@ -6,12 +6,16 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use courser_auth::sasl::Credentials;
+use courser_auth::Account;
 use courser_imap::session::Session;
 use courser_maildir::{Store, StoreOptions};
 
+use crate::limits::UserSlot;
 use crate::runtime::Shared;
 
-/// Verifies IMAP credentials and completes the session's login.
+/// Verifies IMAP credentials and completes the session's login. The
+/// returned slot counts the session against the per-account limits for as
+/// long as it is held.
 pub async fn imap_login(
     session: &mut Session,
     credentials: Credentials,
@@ -19,51 +23,29 @@ pub async fn imap_login(
     tls: bool,
     shared: &Arc<Shared>,
     out: &mut Vec<u8>,
-) {
-    let login = credentials.login().to_owned();
-    let auth = Arc::clone(&shared.auth);
-    let verified = tokio::task::spawn_blocking(move || auth.verify("imap", &credentials)).await;
-    let account = match verified {
-        Ok(Ok(account)) => account,
-        Ok(Err(e)) => {
-            let temporary = e.is_temporary();
-            if temporary {
-                tracing::warn!(user = %login, ip = %peer.ip(), "LOGIN FAILED (temporary): {e}");
-            } else {
-                tracing::info!(user = %login, ip = %peer.ip(), port = peer.port(), "LOGIN FAILED");
-                // Slow down password guessing (Courier waits 5 s).
-                let delay = std::time::Duration::from_secs(shared.config.auth.failure_delay_secs);
-                tokio::time::sleep(delay).await;
-            }
+) -> Option<UserSlot> {
+    let (account, user_slot) = match authenticate("imap", credentials, peer, tls, shared).await {
+        Ok(ok) => ok,
+        Err(Refused::Failed { temporary }) => {
             session.login_failed(temporary, out);
-            return;
+            return None;
         }
-        Err(e) => {
-            tracing::error!(user = %login, "authentication task failed: {e}");
-            session.login_failed(true, out);
-            return;
+        Err(Refused::ServiceDisabled) => {
+            session.login_refused("IMAP access is disabled for this account", out);
+            return None;
         }
-    };
-    if !account.service_allowed("imap", tls) {
-        tracing::info!(user = %account.login, ip = %peer.ip(), "LOGIN REFUSED: IMAP disabled for this account");
-        session.login_refused("IMAP access is disabled for this account", out);
-        return;
-    }
-    if let Some(uid) = shared.enforce_uid {
-        if account.uid != uid {
-            tracing::warn!(
-                user = %account.login,
-                account_uid = account.uid,
-                server_uid = uid,
-                "LOGIN REFUSED: the account's uid differs from the uid this shared-mode server runs as"
-            );
+        Err(Refused::WrongUid) => {
             session.login_refused(
                 "This account cannot be served here, contact the administrator",
                 out,
             );
-            return;
+            return None;
         }
-    }
+        Err(Refused::Limited(reason)) => {
+            session.login_limited(reason, out);
+            return None;
+        }
+    };
     let maildir = account.maildir_path_or(&shared.config.maildir.default_path);
     let options = StoreOptions {
         keywords: shared.config.maildir.keywords,
@@ -83,14 +65,227 @@ pub async fn imap_login(
                 "LOGIN"
             );
             session.login_succeeded(&account.login, store, out);
+            Some(user_slot)
         }
         Ok(Err(e)) => {
             tracing::error!(user = %account.login, "cannot open the maildir: {e}");
             session.login_failed(true, out);
+            None
         }
         Err(e) => {
             tracing::error!(user = %account.login, "maildir open task failed: {e}");
             session.login_failed(true, out);
+            None
         }
+    }
+}
+
+/// Why [`authenticate`] did not let a client in; each protocol words it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refused {
+    /// Wrong credentials (after the failure delay), or `temporary`: a
+    /// backend could not answer.
+    Failed {
+        /// A backend was unavailable; the password may be right.
+        temporary: bool,
+    },
+    /// The account may not use this service here (`disable<service>`,
+    /// `disableinsecure<service>` without TLS).
+    ServiceDisabled,
+    /// Shared mode: the account's uid is not the one this server runs as.
+    WrongUid,
+    /// A per-account connection limit.
+    Limited(&'static str),
+}
+
+/// The protocol-independent part of a login: verifies `credentials` for
+/// `service` (`imap`, `pop3`), slowing failures down; checks the account
+/// may use the service over this connection and can be served by this
+/// process; and counts the session against the per-account limits (the
+/// returned slot, held while logged in). Logs failures and refusals.
+pub async fn authenticate(
+    service: &'static str,
+    credentials: Credentials,
+    peer: SocketAddr,
+    tls: bool,
+    shared: &Arc<Shared>,
+) -> Result<(Account, UserSlot), Refused> {
+    let login = credentials.login().to_owned();
+    let auth = Arc::clone(&shared.auth);
+    let verified = tokio::task::spawn_blocking(move || auth.verify(service, &credentials)).await;
+    let account = match verified {
+        Ok(Ok(account)) => account,
+        Ok(Err(e)) => {
+            let temporary = e.is_temporary();
+            if temporary {
+                tracing::warn!(user = %login, ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
+            } else {
+                // Slow down password guessing, more with every failure
+                // from this address or for this account.
+                let failures = failures().record(peer.ip(), &login);
+                let delay = failure_delay(&shared.config.auth, failures);
+                tracing::info!(user = %login, ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, "LOGIN FAILED");
+                tokio::time::sleep(delay).await;
+            }
+            return Err(Refused::Failed { temporary });
+        }
+        Err(e) => {
+            tracing::error!(user = %login, "authentication task failed: {e}");
+            return Err(Refused::Failed { temporary: true });
+        }
+    };
+    failures().forget_account(&login);
+    if !account.service_allowed(service, tls) {
+        tracing::info!(user = %account.login, ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
+        return Err(Refused::ServiceDisabled);
+    }
+    if let Some(uid) = shared.enforce_uid {
+        if account.uid != uid {
+            tracing::warn!(
+                user = %account.login,
+                account_uid = account.uid,
+                server_uid = uid,
+                "LOGIN REFUSED: the account's uid differs from the uid this shared-mode server runs as"
+            );
+            return Err(Refused::WrongUid);
+        }
+    }
+    let trusted = crate::access::in_any(&shared.trusted, peer.ip());
+    match shared
+        .limits
+        .acquire_user(&account.login, peer.ip(), trusted)
+    {
+        Ok(slot) => Ok((account, slot)),
+        Err(refusal) => {
+            tracing::warn!(user = %account.login, ip = %peer.ip(), "LOGIN REFUSED: {}", refusal.reason());
+            Err(Refused::Limited(refusal.reason()))
+        }
+    }
+}
+
+/// Failed logins by address and by account, for the growing failure
+/// delay. Bounded: at most [`FailureCounts::MAX_ENTRIES`] entries; an
+/// entry is forgotten [`FailureCounts::FORGET_AFTER`] after its last
+/// failure, and when the table is full the stalest entry goes. Never
+/// holds a password.
+#[derive(Debug, Default)]
+pub struct FailureCounts {
+    entries: std::sync::Mutex<std::collections::HashMap<FailureKey, (u32, std::time::Instant)>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum FailureKey {
+    Address(std::net::IpAddr),
+    Account(String),
+}
+
+impl FailureCounts {
+    /// Most entries kept.
+    pub const MAX_ENTRIES: usize = 50_000;
+    /// Quiet time after which an address or account starts afresh.
+    pub const FORGET_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
+
+    /// Counts one failure and returns the larger of the address's and the
+    /// account's failure counts (at least 1).
+    pub fn record(&self, ip: std::net::IpAddr, login: &str) -> u32 {
+        let now = std::time::Instant::now();
+        let mut map = self
+            .entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut worst = 0;
+        // Long names are cut: the count is a throttle, not an identity.
+        let login: String = login.chars().take(128).collect();
+        for key in [FailureKey::Address(ip), FailureKey::Account(login)] {
+            if !map.contains_key(&key) && map.len() >= Self::MAX_ENTRIES {
+                map.retain(|_, (_, last)| now.duration_since(*last) < Self::FORGET_AFTER);
+                if map.len() >= Self::MAX_ENTRIES {
+                    let stalest = map
+                        .iter()
+                        .min_by_key(|(_, (_, last))| *last)
+                        .map(|(k, _)| k.clone());
+                    if let Some(k) = stalest {
+                        map.remove(&k);
+                    }
+                }
+            }
+            let e = map.entry(key).or_insert((0, now));
+            if now.duration_since(e.1) >= Self::FORGET_AFTER {
+                e.0 = 0;
+            }
+            e.0 = e.0.saturating_add(1);
+            e.1 = now;
+            worst = worst.max(e.0);
+        }
+        worst
+    }
+
+    /// A successful login clears the account's count (not the address's:
+    /// one good account must not hide guessing at others).
+    pub fn forget_account(&self, login: &str) {
+        let login: String = login.chars().take(128).collect();
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .remove(&FailureKey::Account(login));
+    }
+
+    /// Entries held (for tests).
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .len()
+    }
+
+    /// True when nothing is held.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The process-wide counts (they outlive configuration reloads).
+fn failures() -> &'static FailureCounts {
+    static COUNTS: std::sync::OnceLock<FailureCounts> = std::sync::OnceLock::new();
+    COUNTS.get_or_init(FailureCounts::default)
+}
+
+/// `failure_delay_secs` doubled for every earlier failure, at most
+/// `failure_delay_max_secs`.
+pub fn failure_delay(config: &crate::config::AuthConfig, failures: u32) -> std::time::Duration {
+    let base = config.failure_delay_secs;
+    let max = config.failure_delay_max_secs.max(base);
+    let factor = 1u64 << failures.saturating_sub(1).min(16);
+    std::time::Duration::from_secs(base.saturating_mul(factor).min(max))
+}
+
+#[cfg(test)]
+mod failure_tests {
+    use super::*;
+
+    #[test]
+    fn counts_grow_expire_and_stay_bounded() {
+        let c = FailureCounts::default();
+        let ip: std::net::IpAddr = "192.0.2.1".parse().unwrap();
+        let other: std::net::IpAddr = "192.0.2.2".parse().unwrap();
+        assert_eq!(c.record(ip, "ann"), 1);
+        assert_eq!(c.record(ip, "bob"), 2, "same address");
+        assert_eq!(c.record(other, "ann"), 2, "same account");
+        c.forget_account("ann");
+        assert_eq!(c.record(other, "cat"), 2, "the address still counts");
+        let config = crate::config::AuthConfig {
+            failure_delay_secs: 3,
+            failure_delay_max_secs: 30,
+            ..Default::default()
+        };
+        let secs: Vec<u64> = (1..=6)
+            .map(|n| failure_delay(&config, n).as_secs())
+            .collect();
+        assert_eq!(secs, [3, 6, 12, 24, 30, 30]);
+        assert_eq!(failure_delay(&config, u32::MAX).as_secs(), 30);
+        for i in 0..(FailureCounts::MAX_ENTRIES + 10) {
+            c.record(ip, &format!("user{i}"));
+        }
+        assert!(c.len() <= FailureCounts::MAX_ENTRIES);
     }
 }

@@ -6,16 +6,15 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use courser_auth::userdb::UserdbBackend;
-use courser_auth::Authenticator;
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use crate::config::{Config, Protocol};
+use crate::access::{self, AccessRules};
+use crate::config::{Config, ListenerConfig, Protocol};
 use crate::limits::ConnectionLimits;
 use crate::watch::Watcher;
-use crate::{privilege, tls, Error};
+use crate::{privilege, proxy, tls, Error};
 
 /// What every connection shares. A SIGHUP builds a new one from the
 /// reloaded config; sessions keep the one they started with, new
@@ -26,7 +25,7 @@ pub struct Shared {
     /// TLS settings, when configured.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Account lookup and password checks.
-    pub auth: Arc<Authenticator>,
+    pub auth: Arc<courser_auth::Authenticator>,
     /// The process's inotify watcher, if inotify works here.
     pub watcher: Option<Arc<Watcher>>,
     /// Host name for greetings and file names.
@@ -35,6 +34,10 @@ pub struct Shared {
     pub enforce_uid: Option<u32>,
     /// Connection counters (kept across reloads).
     pub limits: Arc<ConnectionLimits>,
+    /// Who may connect.
+    pub access: AccessRules,
+    /// Networks exempt from per-address limits.
+    pub trusted: Vec<ipnet::IpNet>,
     /// Becomes `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
 }
@@ -44,13 +47,25 @@ impl Shared {
     /// parts that live as long as the process.
     fn build(config: Config, process: &ProcessParts) -> Result<Shared, Error> {
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
-        process.limits.set_maxima(
-            config.limits.max_connections,
-            config.limits.max_connections_per_ip,
-        );
+        let invalid = |message: String| Error::Config {
+            path: "[access]/[limits]".into(),
+            message,
+        };
+        let access = AccessRules::parse(&config.access.rules).map_err(invalid)?;
+        let trusted = config.trusted_networks().map_err(invalid)?;
+        process.limits.set_maxima(&config.limits);
         Ok(Shared {
+            access,
+            trusted,
             tls,
-            auth: Arc::new(authenticator(&config)),
+            auth: Arc::new(
+                crate::auth::authenticator(&config.auth, &process.helpers).map_err(|message| {
+                    Error::Config {
+                        path: "[auth]".into(),
+                        message,
+                    }
+                })?,
+            ),
             watcher: process.watcher.clone(),
             hostname: hostname(&config),
             enforce_uid: process.enforce_uid,
@@ -70,6 +85,8 @@ impl Shared {
 
 /// What stays the same for the life of the process.
 struct ProcessParts {
+    /// Privileged helpers for PAM and shadow (started before dropping root).
+    helpers: crate::auth::Helpers,
     watcher: Option<Arc<Watcher>>,
     enforce_uid: Option<u32>,
     limits: Arc<ConnectionLimits>,
@@ -82,14 +99,6 @@ fn bind(address: SocketAddr) -> Result<StdListener, Error> {
         .set_nonblocking(true)
         .map_err(|e| Error::Bind { address, source: e })?;
     Ok(listener)
-}
-
-fn authenticator(config: &Config) -> Authenticator {
-    let mut auth = Authenticator::new();
-    if let Some(userdb) = &config.auth.userdb {
-        auth = auth.with_backend(UserdbBackend::new(userdb.clone()));
-    }
-    auth
 }
 
 fn hostname(config: &Config) -> String {
@@ -112,19 +121,23 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
     config.tls.as_ref().map(tls::server_config).transpose()?;
     let mut bound = Vec::new();
     for l in &config.listeners {
-        bound.push((bind(l.address)?, l.protocol));
+        bound.push((bind(l.address)?, l.clone()));
     }
+    // Helpers that keep root for PAM and shadow start before root goes.
+    let helpers = crate::auth::Helpers::start(&config.auth, crate::auth::run_as_ids(&config))
+        .map_err(|message| Error::Config {
+            path: "[auth]".into(),
+            message,
+        })?;
     // Ports are bound: give up root before any client byte is read.
     let enforce_uid = privilege::drop_root(&config)?;
     privilege::raise_open_files_limit();
     let (stop, shutdown) = watch::channel(false);
     let process = ProcessParts {
+        helpers,
         watcher: Watcher::start(),
         enforce_uid,
-        limits: ConnectionLimits::new(
-            config.limits.max_connections,
-            config.limits.max_connections_per_ip,
-        ),
+        limits: ConnectionLimits::new(&config.limits),
         shutdown,
     };
     let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, &process)?)));
@@ -134,13 +147,24 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         .build()
         .map_err(Error::Runtime)?;
     runtime.block_on(async move {
-        for (listener, protocol) in bound {
+        for (listener, config) in bound {
             let listener = TcpListener::from_std(listener).map_err(Error::Runtime)?;
             let addr = listener.local_addr().map_err(Error::Runtime)?;
-            tracing::info!("listening on {addr} ({protocol})");
-            tokio::spawn(accept_loop(listener, protocol, Arc::clone(&current)));
+            let proxy = if config.proxy_protocol {
+                ", PROXY protocol"
+            } else {
+                ""
+            };
+            tracing::info!("listening on {addr} ({}{proxy})", config.protocol);
+            tokio::spawn(accept_loop(listener, config, Arc::clone(&current)));
+        }
+        // systemd Type=notify: ready once every listener accepts. Outside
+        // systemd NOTIFY_SOCKET is unset and this does nothing.
+        if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
+            tracing::debug!("sd_notify: {e}");
         }
         handle_signals(&current, &process, config_path.as_deref()).await;
+        let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         tracing::info!("shutting down: telling sessions goodbye");
         let _ = stop.send(true);
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
@@ -171,7 +195,11 @@ async fn handle_signals(
             _ = term.recv() => return,
             _ = tokio::signal::ctrl_c() => return,
             _ = hup.recv() => match config_path {
-                Some(path) => reload(current, process, path),
+                Some(path) => {
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
+                    reload(current, process, path);
+                    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+                }
                 None => tracing::info!("SIGHUP: no config file to reload"),
             },
         }
@@ -203,7 +231,11 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
     }
 }
 
-async fn accept_loop(listener: TcpListener, protocol: Protocol, current: Arc<RwLock<Arc<Shared>>>) {
+async fn accept_loop(
+    listener: TcpListener,
+    config: ListenerConfig,
+    current: Arc<RwLock<Arc<Shared>>>,
+) {
     loop {
         let Ok(shared) = current.read().map(|s| Arc::clone(&s)) else {
             return;
@@ -212,36 +244,100 @@ async fn accept_loop(listener: TcpListener, protocol: Protocol, current: Arc<RwL
             a = listener.accept() => a,
             _ = shared.shutting_down() => return,
         };
-        let (stream, peer) = match accepted {
-            Ok(c) => c,
+        match accepted {
+            Ok((stream, peer)) => {
+                tokio::spawn(connection(stream, peer, config.clone(), shared));
+            }
             Err(e) => {
                 // Out of descriptors and similar: back off instead of spinning.
                 tracing::warn!("accept failed: {e}");
-                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                continue;
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
-        };
-        let slot = match shared.limits.acquire(peer.ip()) {
-            Ok(slot) => slot,
-            Err(refusal) => {
-                tracing::warn!(ip = %peer.ip(), "connection refused: {}", refusal.reason());
-                tokio::spawn(refuse(stream, protocol, refusal.reason()));
-                continue;
+        }
+    }
+}
+
+/// How long a proxy may take to send its PROXY header.
+const PROXY_HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads the PROXY protocol header byte-exactly (nothing behind it is
+/// consumed) and returns the client address it names.
+async fn read_proxy_header(
+    stream: &mut TcpStream,
+    socket_peer: SocketAddr,
+) -> Result<SocketAddr, String> {
+    use tokio::io::AsyncReadExt;
+    let mut buf = Vec::new();
+    loop {
+        match proxy::parse(&buf) {
+            proxy::Parsed::Done(proxy::Header::Proxied(addr), _) => return Ok(addr),
+            proxy::Parsed::Done(proxy::Header::Local, _) => return Ok(socket_peer),
+            proxy::Parsed::Invalid(why) => return Err(why.into()),
+            proxy::Parsed::NeedMore(total) => {
+                let start = buf.len();
+                buf.resize(total, 0);
+                stream
+                    .read_exact(&mut buf[start..])
+                    .await
+                    .map_err(|e| format!("reading the PROXY header: {e}"))?;
             }
-        };
-        tokio::spawn(async move {
-            let _slot = slot;
-            match protocol {
-                Protocol::Imap => crate::imap::serve(stream, peer, shared, false).await,
-                Protocol::Imaps => crate::imap::serve(stream, peer, shared, true).await,
-                Protocol::Pop3 | Protocol::Pop3s => {}
+        }
+    }
+}
+
+/// One accepted connection: PROXY header, access rules, limits, then the
+/// protocol.
+async fn connection(
+    mut stream: TcpStream,
+    socket_peer: SocketAddr,
+    listener: ListenerConfig,
+    shared: Arc<Shared>,
+) {
+    let protocol = listener.protocol;
+    let peer = if listener.proxy_protocol {
+        match tokio::time::timeout(
+            PROXY_HEADER_TIMEOUT,
+            read_proxy_header(&mut stream, socket_peer),
+        )
+        .await
+        {
+            Ok(Ok(peer)) => peer,
+            Ok(Err(why)) => {
+                tracing::warn!(proxy = %socket_peer, "connection refused: {why}");
+                return;
             }
-        });
+            Err(_) => {
+                tracing::warn!(proxy = %socket_peer, "connection refused: no PROXY header in time");
+                return;
+            }
+        }
+    } else {
+        socket_peer
+    };
+    if !shared.access.allows(peer.ip()) {
+        tracing::warn!(ip = %peer.ip(), "connection refused: access rules deny this address");
+        refuse(stream, protocol, "Access denied").await;
+        return;
+    }
+    let trusted = access::in_any(&shared.trusted, peer.ip());
+    let _slot = match shared.limits.acquire(peer.ip(), trusted) {
+        Ok(slot) => slot,
+        Err(refusal) => {
+            tracing::warn!(ip = %peer.ip(), "connection refused: {}", refusal.reason());
+            refuse(stream, protocol, refusal.reason()).await;
+            return;
+        }
+    };
+    match protocol {
+        Protocol::Imap => crate::imap::serve(stream, peer, shared, false).await,
+        Protocol::Imaps => crate::imap::serve(stream, peer, shared, true).await,
+        Protocol::Pop3 => crate::pop3::serve(stream, peer, shared, false).await,
+        Protocol::Pop3s => crate::pop3::serve(stream, peer, shared, true).await,
     }
 }
 
 /// Tells a refused client why, in its protocol, then closes.
-async fn refuse(mut stream: tokio::net::TcpStream, protocol: Protocol, reason: &str) {
+async fn refuse(mut stream: TcpStream, protocol: Protocol, reason: &str) {
     use tokio::io::AsyncWriteExt;
     // Over implicit TLS nothing readable can be sent before a handshake;
     // closing is the answer there.

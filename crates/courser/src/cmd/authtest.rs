@@ -14,9 +14,10 @@
 //!            Options: (none)
 //! ```
 //!
-//! On failure it prints `Authentication FAILED: …` and exits with 1. It
-//! reads the userdb directly (no daemon needed); other backends join when
-//! the server's `[auth]` configuration grows them.
+//! On failure it prints `Authentication FAILED: …` and exits with 1.
+//! With `--config FILE` it asks the server's `[auth]` backends in their
+//! order (in this process: PAM and shadow need root); otherwise it reads
+//! the userdb directly (no daemon needed).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,9 @@ pub struct Args {
     /// The userdb file or directory (Courier's text format).
     #[arg(long, value_name = "FILE", default_value = DEFAULT_PATH)]
     pub userdb: PathBuf,
+    /// Use the backends of this server configuration instead of --userdb.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
     /// Service name: selects `<service>pw` over `systempw` (Courier's
     /// default is `login`; the servers use `imap` and `pop3`).
     #[arg(short = 's', long, default_value = "login")]
@@ -42,7 +46,26 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    let auth = Authenticator::new().with_backend(UserdbBackend::new(&args.userdb));
+    let auth = match &args.config {
+        None => Authenticator::new().with_backend(UserdbBackend::new(&args.userdb)),
+        Some(path) => {
+            let built = courser_server::config::Config::load(path)
+                .map_err(|e| e.to_string())
+                .and_then(|c| {
+                    courser_server::auth::authenticator(
+                        &c.auth,
+                        &courser_server::auth::Helpers::default(),
+                    )
+                });
+            match built {
+                Ok(a) => a,
+                Err(e) => {
+                    eprintln!("courser authtest: {e}");
+                    return ExitCode::FAILURE;
+                }
+            }
+        }
+    };
     let result = match &args.password {
         None => auth
             .lookup(&args.service, &args.user)

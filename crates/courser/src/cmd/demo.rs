@@ -11,8 +11,8 @@ use courser_auth::password::{self};
 use courser_auth::Scheme;
 use courser_maildir::{tools, Flags, Store, StoreOptions};
 use courser_server::config::{
-    AuthConfig, Config, ImapConfig, LimitsConfig, ListenerConfig, MaildirConfig, Protocol,
-    ServerConfig, TlsConfig,
+    AccessConfig, AuthConfig, Config, ImapConfig, LimitsConfig, ListenerConfig, MaildirConfig,
+    Pop3Config, Protocol, ServerConfig, TlsConfig,
 };
 use nix::unistd::{Uid, User};
 
@@ -31,6 +31,12 @@ pub struct Args {
     /// IMAPS port (implicit TLS).
     #[arg(long, default_value_t = 1993)]
     imaps_port: u16,
+    /// POP3 port (STLS offered).
+    #[arg(long, default_value_t = 1110)]
+    pop3_port: u16,
+    /// POP3S port (implicit TLS).
+    #[arg(long, default_value_t = 1995)]
+    pop3s_port: u16,
 }
 
 /// Sample messages: (folder, seen, message).
@@ -141,15 +147,29 @@ pub fn run(args: Args) -> ExitCode {
     }
     let imap = SocketAddr::new(args.address, args.imap_port);
     let imaps = SocketAddr::new(args.address, args.imaps_port);
+    let pop3 = SocketAddr::new(args.address, args.pop3_port);
+    let pop3s = SocketAddr::new(args.address, args.pop3s_port);
     let config = Config {
         listeners: vec![
             ListenerConfig {
                 protocol: Protocol::Imap,
                 address: imap,
+                proxy_protocol: false,
             },
             ListenerConfig {
                 protocol: Protocol::Imaps,
                 address: imaps,
+                proxy_protocol: false,
+            },
+            ListenerConfig {
+                protocol: Protocol::Pop3,
+                address: pop3,
+                proxy_protocol: false,
+            },
+            ListenerConfig {
+                protocol: Protocol::Pop3s,
+                address: pop3s,
+                proxy_protocol: false,
             },
         ],
         tls: Some(TlsConfig {
@@ -159,6 +179,8 @@ pub fn run(args: Args) -> ExitCode {
         auth: AuthConfig {
             userdb: Some(dir.join("userdb")),
             failure_delay_secs: 1,
+            failure_delay_max_secs: 10,
+            ..AuthConfig::default()
         },
         limits: LimitsConfig::default(),
         server: ServerConfig {
@@ -166,11 +188,15 @@ pub fn run(args: Args) -> ExitCode {
             ..ServerConfig::default()
         },
         imap: ImapConfig::default(),
+        pop3: Pop3Config::default(),
         maildir: MaildirConfig::default(),
+        access: AccessConfig::default(),
     };
     println!("Courser demo: files in {}", dir.display());
     println!("  IMAP  {imap}  (STARTTLS)   user demo, password demo");
     println!("  IMAPS {imaps}  (self-signed certificate)");
+    println!("  POP3  {pop3}  (STLS)");
+    println!("  POP3S {pop3s}  (self-signed certificate)");
     println!("  try:  curl -s --url 'imap://{imap}/INBOX' -u demo:demo -X 'FETCH 1:* ENVELOPE'");
     match courser_server::runtime::run(config, None) {
         Ok(()) => ExitCode::SUCCESS,

@@ -62,7 +62,9 @@ pub fn run(args: Args) -> ExitCode {
         watcher: Watcher::start(),
         hostname: "localhost".into(),
         enforce_uid: None,
-        limits: ConnectionLimits::new(1, 1),
+        limits: ConnectionLimits::new(&config.limits),
+        access: Default::default(),
+        trusted: Vec::new(),
         config,
     });
     let session = Session::preauthenticated(

@@ -14,8 +14,8 @@ pub(crate) struct SaslState {
     server: SaslServer,
 }
 
-/// Mechanisms offered here; CRAM and SCRAM need backend support that the
-/// authentication issue adds.
+/// Mechanisms always offered; CRAM-* only with backend support
+/// ([`Session::offer_cram`]).
 const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
 
 impl Session {
@@ -97,7 +97,9 @@ impl Session {
             );
             return Action::Continue;
         }
-        let Some(mech) = Mechanism::from_name(mechanism).filter(|m| MECHANISMS.contains(m)) else {
+        let offered =
+            |m: &Mechanism| MECHANISMS.contains(m) || (self.cram && m.needs_cram_backend());
+        let Some(mech) = Mechanism::from_name(mechanism).filter(offered) else {
             Reply::no(
                 out,
                 &tag,
@@ -203,6 +205,12 @@ impl Session {
     pub fn login_refused(&mut self, reason: &str, out: &mut Vec<u8>) {
         let tag = self.take_login_tag();
         Reply::no(out, &tag, Some(Code::ContactAdmin), reason);
+    }
+
+    /// The account is at one of its connection limits.
+    pub fn login_limited(&mut self, reason: &str, out: &mut Vec<u8>) {
+        let tag = self.take_login_tag();
+        Reply::no(out, &tag, Some(Code::Limit), reason);
     }
 
     fn take_login_tag(&mut self) -> Tag {

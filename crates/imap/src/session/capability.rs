@@ -32,6 +32,9 @@ impl Session {
                     caps.push("LOGINDISABLED");
                 } else {
                     caps.extend(["AUTH=PLAIN", "AUTH=LOGIN"]);
+                    if self.cram {
+                        caps.extend(["AUTH=CRAM-SHA256", "AUTH=CRAM-SHA1", "AUTH=CRAM-MD5"]);
+                    }
                 }
             }
             _ => caps.extend(AUTHENTICATED),

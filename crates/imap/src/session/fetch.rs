@@ -144,7 +144,9 @@ impl Session {
         }
         // No EXPUNGE during FETCH; UID FETCH may have them (§7.4.1).
         self.announce_changes(sel, job.uid, out);
-        if job.missing {
+        // UID FETCH ignores UIDs that are gone (§6.4.8) and has just said
+        // EXPUNGE for them; only FETCH by number answers NO (RFC 2180 §4.1.2).
+        if job.missing && !job.uid {
             Reply::no(
                 out,
                 &job.tag,

@@ -100,6 +100,8 @@ pub struct Session {
     /// client data (AUTHENTICATE).
     pending: Option<Pending>,
     utf8_enabled: bool,
+    /// CRAM-* offered: the configured backends can serve it.
+    cram: bool,
 }
 
 enum Pending {
@@ -120,7 +122,15 @@ impl Session {
             user: None,
             pending: None,
             utf8_enabled: false,
+            cram: false,
         }
+    }
+
+    /// Offer CRAM-SHA256, CRAM-SHA1 and CRAM-MD5 (in CAPABILITY and
+    /// AUTHENTICATE): only when some backend can serve them
+    /// (`Authenticator::supports_cram`).
+    pub fn offer_cram(&mut self, yes: bool) {
+        self.cram = yes;
     }
 
     /// A session that starts authenticated as `user` (RFC 3501 §7.1.4

@@ -189,3 +189,29 @@ fn a_large_fetch_is_written_in_bounded_pieces() {
     let ok = text.find("a2 OK").expect("FETCH completes");
     assert!(ok < text.find("a3 OK").expect("pipelined NOOP runs after"));
 }
+
+/// Regression (e2e test_no_expunge_during_fetch_store_search): a UID FETCH
+/// over a message another session expunged said NO [EXPUNGEISSUED]; it
+/// must report the EXPUNGE and complete OK (sync clients treat NO as a
+/// failed sync).
+#[test]
+fn uid_fetch_over_an_expunged_message_is_ok() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    for _ in 0..3 {
+        st.append("INBOX", MSG, Flags::default(), &[], None)
+            .unwrap();
+    }
+    let mut a = session(st.clone());
+    let mut b = session(st);
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    run(
+        &mut b,
+        "b1 SELECT INBOX\r\nb2 STORE 2 +FLAGS (\\Deleted)\r\nb3 EXPUNGE\r\n",
+    );
+    let out = run(&mut a, "a2 FETCH 1:3 (FLAGS)\r\n");
+    assert!(out.contains("a2 NO [EXPUNGEISSUED]"), "{out}");
+    let out = run(&mut a, "a3 UID FETCH 1:* (FLAGS)\r\n");
+    assert!(out.contains("* 2 EXPUNGE\r\n"), "{out}");
+    assert!(out.contains("a3 OK"), "{out}");
+}

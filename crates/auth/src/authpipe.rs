@@ -1,0 +1,221 @@
+//! Courier's authpipe (spec §4): an external program, started once and
+//! kept running, answers authdaemond-format requests on its standard
+//! input and output. Requests are serialised (one at a time per backend,
+//! as one authdaemond worker does).
+//!
+//! A program that exits, or closes its output, without replying reports
+//! a temporary failure (authpipe's rule); so do a program that cannot be
+//! started and one that does not answer within the timeout. The program
+//! is (re)started on the next request. `FAIL` means unknown user or
+//! wrong password, and lets later backends try (see
+//! [`crate::authdaemond`]).
+
+use std::io::{self, BufReader, Read, Write};
+use std::os::fd::AsFd;
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::Mutex;
+use std::time::Instant;
+
+use crate::authdaemond::{wire_backend, wire_builders, WireClient, WireOptions};
+use crate::error::AuthError;
+use crate::wire::{self, Reply, Request};
+
+struct Running {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: BufReader<TimedReader>,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Reads a child's output, failing with `TimedOut` past a deadline.
+struct TimedReader {
+    inner: ChildStdout,
+    deadline: Instant,
+}
+
+impl Read for TimedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use rustix::event::{poll, PollFd, PollFlags, Timespec};
+        let left = self.deadline.saturating_duration_since(Instant::now());
+        let timeout = Timespec {
+            tv_sec: i64::try_from(left.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(left.subsec_nanos()),
+        };
+        let fd = self.inner.as_fd();
+        let mut fds = [PollFd::new(&fd, PollFlags::IN)];
+        if poll(&mut fds, Some(&timeout))? == 0 {
+            return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer in time"));
+        }
+        self.inner.read(buf)
+    }
+}
+
+/// The authpipe backend.
+pub struct AuthpipeBackend {
+    opts: WireOptions,
+    program: PathBuf,
+    args: Vec<String>,
+    running: Mutex<Option<Running>>,
+}
+
+impl std::fmt::Debug for AuthpipeBackend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthpipeBackend")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AuthpipeBackend {
+    /// A backend running `program` with `args`.
+    pub fn new(program: impl Into<PathBuf>, args: Vec<String>) -> Self {
+        AuthpipeBackend {
+            opts: WireOptions::new("authpipe"),
+            program: program.into(),
+            args,
+            running: Mutex::new(None),
+        }
+    }
+
+    wire_builders!();
+
+    /// The program.
+    pub fn program(&self) -> &Path {
+        &self.program
+    }
+
+    fn start(&self) -> Result<Running, String> {
+        let mut child = Command::new(&self.program)
+            .args(&self.args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot start {}: {e}", self.program.display()))?;
+        let (Some(stdin), Some(stdout)) = (child.stdin.take(), child.stdout.take()) else {
+            let _ = child.kill();
+            return Err("no pipes to the program".into());
+        };
+        Ok(Running {
+            child,
+            stdin,
+            stdout: BufReader::new(TimedReader {
+                inner: stdout,
+                deadline: Instant::now(),
+            }),
+        })
+    }
+}
+
+impl WireClient for AuthpipeBackend {
+    fn options(&self) -> &WireOptions {
+        &self.opts
+    }
+
+    fn call(&self, request: &Request) -> Result<Reply, AuthError> {
+        let encoded = request.encode().map_err(|_| AuthError::Failed)?;
+        let unavailable = |e: String| AuthError::unavailable("authpipe", e);
+        let mut guard = self
+            .running
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if guard
+            .as_mut()
+            .is_some_and(|r| matches!(r.child.try_wait(), Ok(Some(_))))
+        {
+            *guard = None;
+        }
+        if guard.is_none() {
+            *guard = Some(self.start().map_err(unavailable)?);
+        }
+        let Some(running) = guard.as_mut() else {
+            return Err(unavailable("not running".into()));
+        };
+        running.stdout.get_mut().deadline = Instant::now() + self.opts.timeout;
+        let result = running
+            .stdin
+            .write_all(&encoded)
+            .and_then(|()| running.stdin.flush())
+            .map_err(|e| e.to_string())
+            .and_then(|()| wire::read_reply(&mut running.stdout).map_err(|e| e.to_string()));
+        match result {
+            Ok(reply) => Ok(reply),
+            Err(e) => {
+                // Restart for the next request: the program's state is unknown.
+                *guard = None;
+                Err(unavailable(format!("{}: {e}", self.program.display())))
+            }
+        }
+    }
+}
+
+wire_backend!(AuthpipeBackend);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::{Backend, Verdict};
+    use std::time::Duration;
+
+    const PROGRAM: &str = r#"
+while IFS= read -r line; do
+  case "$line" in
+    "PRE . imap ann") printf 'UID=1\nGID=2\nHOME=/h\nADDRESS=ann\nPASSWD2=one\n.\n' ;;
+    PRE*) printf 'FAIL\n' ;;
+    AUTH*)
+      body=$(head -c "${line#AUTH }")
+      case "$body" in
+        *crash*) exit 0 ;;
+        *slow*) sleep 5 ;;
+        *"ann
+one") printf 'UID=1\nGID=2\nHOME=/h\nADDRESS=ann\n.\n' ;;
+        *) printf 'FAIL\n' ;;
+      esac ;;
+  esac
+done
+"#;
+
+    #[test]
+    fn program_answers_fails_and_restarts() {
+        let pipe = AuthpipeBackend::new("/bin/sh", vec!["-c".into(), PROGRAM.into()])
+            .timeout(Duration::from_millis(500));
+        let ok = pipe.authenticate("imap", "ann", b"one").unwrap();
+        assert!(matches!(ok, Verdict::Accepted(ref a) if a.uid == 1 && a.home == Path::new("/h")));
+        assert_eq!(
+            pipe.authenticate("imap", "ann", b"two"),
+            Ok(Verdict::Unknown)
+        );
+        let e = pipe.lookup("imap", "ann").unwrap().unwrap();
+        assert_eq!(e.clear_password.as_deref(), Some("one"));
+        assert_eq!(pipe.lookup("imap", "bob").unwrap(), None);
+        // Exits without answering: temporary; then restarted.
+        assert!(pipe
+            .authenticate("imap", "crash", b"x")
+            .unwrap_err()
+            .is_temporary());
+        assert!(matches!(
+            pipe.authenticate("imap", "ann", b"one"),
+            Ok(Verdict::Accepted(_))
+        ));
+        // Too slow: temporary.
+        assert!(pipe
+            .authenticate("imap", "slow", b"x")
+            .unwrap_err()
+            .is_temporary());
+        // A password the protocol cannot carry never matches.
+        assert_eq!(
+            pipe.authenticate("imap", "ann", b"o\nne"),
+            Ok(Verdict::Rejected)
+        );
+        let missing = AuthpipeBackend::new("/nonexistent/authProg", Vec::new());
+        assert!(missing.lookup("imap", "ann").unwrap_err().is_temporary());
+    }
+}

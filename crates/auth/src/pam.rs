@@ -1,0 +1,136 @@
+//! PAM (Courier's authpam): the password is checked by the system's PAM
+//! stack for a configurable service name (`/etc/pam.d/<service>`), the
+//! identity (uid, gid, home) comes from the passwd file, as authpam does.
+//!
+//! PAM is reached through the `nonstick` crate, whose safe API keeps
+//! every `unsafe` block inside that crate; this module has none. PAM
+//! modules such as pam_unix need root to read `/etc/shadow` and may
+//! block (pam_unix waits about two seconds after a wrong password), so a
+//! server that drops privileges runs this backend in its helper process
+//! (see [`crate::helper`]).
+//!
+//! Mapping: success of `pam_authenticate` + `pam_acct_mgmt` → accepted;
+//! `PAM_AUTH_ERR`, `PAM_USER_UNKNOWN`, `PAM_MAXTRIES`, expired or
+//! locked accounts, `PAM_PERM_DENIED` → rejected; anything else (no such
+//! service file, a module that cannot reach its directory,
+//! `PAM_AUTHINFO_UNAVAIL`, `PAM_TRY_AGAIN`…) → temporary failure. A
+//! login that is not in the passwd file is unknown to this backend.
+
+use std::ffi::{OsStr, OsString};
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+use nonstick::{AuthnFlags, ConversationAdapter, ErrorCode, Transaction as _, TransactionBuilder};
+
+use crate::backend::{Backend, Entry, Verdict};
+use crate::error::AuthError;
+use crate::passwd::{self, PasswdBackend, DEFAULT_PASSWD};
+
+/// The PAM backend.
+#[derive(Debug, Clone)]
+pub struct PamBackend {
+    service: Option<String>,
+    passwd: PathBuf,
+}
+
+impl PamBackend {
+    /// A backend using PAM service `service`, or the protocol's own
+    /// service name (`imap`, `pop3`) when `None`, as Courier does.
+    pub fn new(service: Option<String>) -> Self {
+        PamBackend {
+            service,
+            passwd: PathBuf::from(DEFAULT_PASSWD),
+        }
+    }
+
+    /// The passwd file that gives the account's identity.
+    pub fn passwd_file(mut self, path: impl Into<PathBuf>) -> Self {
+        self.passwd = path.into();
+        self
+    }
+}
+
+/// Answers PAM's prompts: the user name to a visible prompt, the
+/// password to a hidden one.
+struct Answers {
+    login: OsString,
+    password: OsString,
+}
+
+impl ConversationAdapter for Answers {
+    fn prompt(&self, _request: impl AsRef<OsStr>) -> nonstick::Result<OsString> {
+        Ok(self.login.clone())
+    }
+    fn masked_prompt(&self, _request: impl AsRef<OsStr>) -> nonstick::Result<OsString> {
+        Ok(self.password.clone())
+    }
+    fn error_msg(&self, message: impl AsRef<OsStr>) {
+        tracing::debug!("PAM: {}", message.as_ref().to_string_lossy());
+    }
+    fn info_msg(&self, message: impl AsRef<OsStr>) {
+        tracing::debug!("PAM: {}", message.as_ref().to_string_lossy());
+    }
+}
+
+fn is_rejection(code: ErrorCode) -> bool {
+    matches!(
+        code,
+        ErrorCode::AuthenticationError
+            | ErrorCode::UserUnknown
+            | ErrorCode::MaxTries
+            | ErrorCode::PermissionDenied
+            | ErrorCode::AccountExpired
+            | ErrorCode::NewAuthTokRequired
+            | ErrorCode::AuthTokExpired
+            | ErrorCode::CredentialsInsufficient
+    )
+}
+
+impl Backend for PamBackend {
+    fn name(&self) -> &str {
+        "pam"
+    }
+
+    fn lookup(&self, _service: &str, login: &str) -> Result<Option<Entry>, AuthError> {
+        Ok(passwd::getpwnam(&self.passwd, login)
+            .map_err(|e| AuthError::unavailable("pam", e))?
+            .map(|p| Entry::new(PasswdBackend::account(&p))))
+    }
+
+    fn authenticate(
+        &self,
+        service: &str,
+        login: &str,
+        password: &[u8],
+    ) -> Result<Verdict, AuthError> {
+        let Some(entry) = self.lookup(service, login)? else {
+            return Ok(Verdict::Unknown);
+        };
+        if password.contains(&0) || login.contains('\0') {
+            return Ok(Verdict::Rejected);
+        }
+        let pam_service = self.service.as_deref().unwrap_or(service);
+        if pam_service.is_empty() || pam_service.contains(['\0', '/']) {
+            return Err(AuthError::unavailable("pam", "bad PAM service name"));
+        }
+        let answers = Answers {
+            login: OsString::from(login),
+            password: OsStr::from_bytes(password).to_owned(),
+        };
+        let run = || -> nonstick::Result<()> {
+            let mut tx = TransactionBuilder::new_with_service(pam_service)
+                .username(login)
+                .build(answers.into_conversation())?;
+            tx.authenticate(AuthnFlags::SILENT | AuthnFlags::DISALLOW_NULL_AUTHTOK)?;
+            tx.account_management(AuthnFlags::SILENT)
+        };
+        match run() {
+            Ok(()) => Ok(Verdict::Accepted(entry.account)),
+            Err(code) if is_rejection(code) => Ok(Verdict::Rejected),
+            Err(code) => Err(AuthError::unavailable(
+                "pam",
+                format!("PAM service {pam_service}: {code:?}"),
+            )),
+        }
+    }
+}

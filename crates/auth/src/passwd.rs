@@ -1,0 +1,212 @@
+//! System accounts from `/etc/passwd` and `/etc/shadow` (Courier's
+//! authpwd and authshadow modules), read from files whose paths are
+//! configurable, parsed here rather than through libc's `getpwnam`, so
+//! that tests can use their own files and nothing depends on NSS.
+//!
+//! Formats (passwd(5), shadow(5)):
+//!
+//! ```text
+//! /etc/passwd  name:password:uid:gid:gecos:home:shell
+//! /etc/shadow  name:password:lastchange:min:max:warn:inactive:expire:
+//! ```
+//!
+//! The password is shadow's when a shadow file is configured and has the
+//! user, else passwd's own field (`x` there means "in shadow"). Locked
+//! (`!…`, `*…`) and empty passwords never verify. As with Courier, the
+//! account has no maildir, quota or options; the full name is the first
+//! comma-separated part of the gecos field.
+//!
+//! Reading `/etc/shadow` needs root: a server that drops privileges runs
+//! this backend in its helper process (`courser auth-helper`).
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use crate::account::{Account, Options};
+use crate::backend::{Backend, Entry};
+use crate::error::AuthError;
+
+/// Debian's locations.
+pub const DEFAULT_PASSWD: &str = "/etc/passwd";
+/// Debian's shadow file.
+pub const DEFAULT_SHADOW: &str = "/etc/shadow";
+
+/// One line of a passwd file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswdLine {
+    /// Login name.
+    pub name: String,
+    /// Password field (`x` when the real one is in shadow).
+    pub password: String,
+    /// User id.
+    pub uid: u32,
+    /// Primary group id.
+    pub gid: u32,
+    /// Gecos (full name, comma-separated extras).
+    pub gecos: String,
+    /// Home directory.
+    pub home: String,
+}
+
+/// Parses one passwd line; `None` for comments, NIS `+`/`-` entries and
+/// malformed lines.
+pub fn parse_passwd_line(line: &str) -> Option<PasswdLine> {
+    if line.starts_with(['#', '+', '-']) {
+        return None;
+    }
+    let f: Vec<&str> = line.split(':').collect();
+    if f.len() < 7 || f[0].is_empty() {
+        return None;
+    }
+    Some(PasswdLine {
+        name: f[0].to_owned(),
+        password: f[1].to_owned(),
+        uid: f[2].parse().ok()?,
+        gid: f[3].parse().ok()?,
+        gecos: f[4].to_owned(),
+        home: f[5].to_owned(),
+    })
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
+}
+
+/// Finds `name` in a passwd file. `Err` if the file cannot be read.
+pub fn getpwnam(passwd: &Path, name: &str) -> Result<Option<PasswdLine>, String> {
+    Ok(read(passwd)?
+        .lines()
+        .filter_map(parse_passwd_line)
+        .find(|p| p.name == name))
+}
+
+/// Finds `name`'s password in a shadow file.
+pub fn shadow_password(shadow: &Path, name: &str) -> Result<Option<String>, String> {
+    Ok(read(shadow)?.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next() == Some(name)).then(|| f.next().unwrap_or("").to_owned())
+    }))
+}
+
+/// Whether a stored system password can ever verify.
+fn usable(password: &str) -> bool {
+    !password.is_empty() && !password.starts_with(['!', '*']) && password != "x"
+}
+
+/// The passwd (+ shadow) backend. See the module documentation.
+#[derive(Debug, Clone)]
+pub struct PasswdBackend {
+    passwd: PathBuf,
+    shadow: Option<PathBuf>,
+}
+
+impl PasswdBackend {
+    /// A backend over `passwd` and, if given, `shadow`.
+    pub fn new(passwd: impl Into<PathBuf>, shadow: Option<PathBuf>) -> Self {
+        PasswdBackend {
+            passwd: passwd.into(),
+            shadow,
+        }
+    }
+
+    /// The passwd file.
+    pub fn passwd_path(&self) -> &Path {
+        &self.passwd
+    }
+
+    /// The account for a passwd line.
+    pub fn account(p: &PasswdLine) -> Account {
+        let full_name = p.gecos.split(',').next().unwrap_or("").to_owned();
+        Account {
+            login: p.name.clone(),
+            uid: p.uid,
+            gid: p.gid,
+            home: PathBuf::from(&p.home),
+            maildir: None,
+            quota: None,
+            full_name: Some(full_name).filter(|n| !n.is_empty()),
+            options: Options::default(),
+        }
+    }
+}
+
+impl Backend for PasswdBackend {
+    fn name(&self) -> &str {
+        if self.shadow.is_some() {
+            "shadow"
+        } else {
+            "passwd"
+        }
+    }
+
+    fn lookup(&self, _service: &str, login: &str) -> Result<Option<Entry>, AuthError> {
+        let unavailable = |e: String| AuthError::unavailable(self.name(), e);
+        let Some(p) = getpwnam(&self.passwd, login).map_err(unavailable)? else {
+            return Ok(None);
+        };
+        let mut password = p.password.clone();
+        if let Some(shadow) = &self.shadow {
+            if let Some(s) = shadow_password(shadow, login).map_err(unavailable)? {
+                password = s;
+            }
+        }
+        let mut entry = Entry::new(Self::account(&p));
+        // An unusable password is kept out: `check_password` then fails.
+        entry.password = Some(password).filter(|p| usable(p));
+        Ok(Some(entry))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::Verdict;
+
+    #[test]
+    fn passwd_and_shadow() {
+        let dir = tempfile::tempdir().unwrap();
+        let passwd = dir.path().join("passwd");
+        let shadow = dir.path().join("shadow");
+        // {MD5RAW} of "one".
+        fs::write(
+            &passwd,
+            "# comment\nroot:x:0:0:root:/root:/bin/bash\n+nis\nbad:x:notanumber:1::/:/bin/sh\n\
+             ann:x:1000:100:Ann Smith,,,:/home/ann:/bin/sh\n\
+             bob:{MD5RAW}f97c5d29941bfb1b2fdab0874906ab82:1001:100::/home/bob:/bin/sh\n\
+             cat:x:1002:100::/home/cat:/bin/sh\n",
+        )
+        .unwrap();
+        fs::write(
+            &shadow,
+            "ann:{MD5RAW}f97c5d29941bfb1b2fdab0874906ab82:19000:0:99999:7:::\n\
+             cat:!{MD5RAW}f97c5d29941bfb1b2fdab0874906ab82:19000::::::\n",
+        )
+        .unwrap();
+        let b = PasswdBackend::new(&passwd, Some(shadow.clone()));
+        let ann = b.lookup("imap", "ann").unwrap().unwrap();
+        assert_eq!(ann.account.uid, 1000);
+        assert_eq!(ann.account.full_name.as_deref(), Some("Ann Smith"));
+        assert!(matches!(
+            b.authenticate("imap", "ann", b"one"),
+            Ok(Verdict::Accepted(_))
+        ));
+        assert_eq!(b.authenticate("imap", "ann", b"two"), Ok(Verdict::Rejected));
+        // Not in shadow: passwd's own field.
+        assert!(matches!(
+            b.authenticate("imap", "bob", b"one"),
+            Ok(Verdict::Accepted(_))
+        ));
+        // Locked.
+        assert_eq!(b.authenticate("imap", "cat", b"one"), Ok(Verdict::Rejected));
+        assert_eq!(b.authenticate("imap", "zed", b"one"), Ok(Verdict::Unknown));
+        assert_eq!(b.lookup("imap", "bad").unwrap(), None);
+        // passwd only: "x" never verifies.
+        let p = PasswdBackend::new(&passwd, None);
+        assert_eq!(p.authenticate("imap", "ann", b"one"), Ok(Verdict::Rejected));
+        // Unreadable files are temporary failures.
+        let gone = PasswdBackend::new(dir.path().join("nope"), None);
+        assert!(gone.lookup("imap", "ann").unwrap_err().is_temporary());
+        let gone = PasswdBackend::new(&passwd, Some(dir.path().join("nope")));
+        assert!(gone.lookup("imap", "ann").unwrap_err().is_temporary());
+    }
+}

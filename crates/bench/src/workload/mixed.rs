@@ -1,0 +1,365 @@
+//! Workload 1: a mixed session profile in the manner of imaptest.
+//!
+//! N clients run concurrently for a fixed time. Each runs sessions:
+//! connect, LOGIN, SELECT, then a fixed number of operations drawn at
+//! random from a weighted mix, then LOGOUT, and again. Operations:
+//!
+//! | name       | command(s)                                             |
+//! |------------|--------------------------------------------------------|
+//! | `envelope` | `FETCH a:b (UID FLAGS ENVELOPE)` on 10 consecutive msgs |
+//! | `body`     | `FETCH n (UID RFC822.SIZE BODY.PEEK[])` on one message   |
+//! | `store`    | `STORE n +FLAGS (\Seen)` or `-FLAGS (\Flagged)`, etc.    |
+//! | `append`   | `APPEND INBOX (\Seen) {..}` of a ~1 KB message            |
+//! | `expunge`  | `STORE n +FLAGS.SILENT (\Deleted)` then `EXPUNGE`         |
+//! | `search`   | `SEARCH SUBJECT "<term>"`                                |
+//! | `noop`     | `NOOP`                                                   |
+//!
+//! Latency is recorded per operation (the expunge pair as one), plus
+//! CONNECT (TCP/TLS and greeting), LOGIN, SELECT and LOGOUT.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+
+use super::{Common, Outcome};
+use crate::gen::{self, Rng};
+use crate::imap::{self, Client};
+use crate::stats::Samples;
+
+/// One kind of operation in the mix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Op {
+    /// FETCH ENVELOPE of a range.
+    Envelope,
+    /// FETCH BODY.PEEK[] of one message.
+    Body,
+    /// STORE flags.
+    Store,
+    /// APPEND one message.
+    Append,
+    /// Mark one message deleted and EXPUNGE.
+    Expunge,
+    /// SEARCH SUBJECT.
+    Search,
+    /// NOOP.
+    Noop,
+}
+
+impl Op {
+    fn parse(name: &str) -> Option<Op> {
+        Some(match name {
+            "envelope" => Op::Envelope,
+            "body" => Op::Body,
+            "store" => Op::Store,
+            "append" => Op::Append,
+            "expunge" => Op::Expunge,
+            "search" => Op::Search,
+            "noop" => Op::Noop,
+            _ => return None,
+        })
+    }
+
+    /// The label latencies are recorded under.
+    pub fn label(self) -> &'static str {
+        match self {
+            Op::Envelope => "FETCH ENVELOPE",
+            Op::Body => "FETCH BODY",
+            Op::Store => "STORE",
+            Op::Append => "APPEND",
+            Op::Expunge => "EXPUNGE",
+            Op::Search => "SEARCH",
+            Op::Noop => "NOOP",
+        }
+    }
+}
+
+/// The default mix (weights, in any unit).
+pub const DEFAULT_MIX: &str = "envelope=30,body=20,store=20,append=10,expunge=10,noop=10";
+
+/// Parses `name=weight,...`.
+pub fn parse_mix(s: &str) -> Result<Vec<(Op, u32)>, String> {
+    let mut out = Vec::new();
+    for part in s.split(',').filter(|p| !p.is_empty()) {
+        let (name, w) = part
+            .split_once('=')
+            .ok_or_else(|| format!("mix entry {part:?}: expected name=weight"))?;
+        let op = Op::parse(name.trim()).ok_or_else(|| format!("unknown operation {name:?}"))?;
+        let w: u32 = w
+            .trim()
+            .parse()
+            .map_err(|_| format!("mix entry {part:?}: bad weight"))?;
+        out.push((op, w));
+    }
+    if out.iter().map(|(_, w)| w).sum::<u32>() == 0 {
+        return Err("the mix has no weight".into());
+    }
+    Ok(out)
+}
+
+/// Arguments of the mixed workload.
+pub struct Args {
+    /// Concurrent clients.
+    pub clients: usize,
+    /// Run time.
+    pub duration: Duration,
+    /// Weighted operations.
+    pub mix: Vec<(Op, u32)>,
+    /// Operations per session before LOGOUT and a new session.
+    pub ops_per_session: usize,
+    /// Mailbox to select.
+    pub mailbox: String,
+}
+
+type Stats = BTreeMap<&'static str, Samples>;
+
+/// Runs the workload.
+pub async fn run(common: &Common, args: Args) -> Outcome {
+    let common = Arc::new(common.clone());
+    let mix = Arc::new(args.mix);
+    let start = Instant::now();
+    let deadline = start + args.duration;
+    let mut tasks = Vec::new();
+    for id in 0..args.clients {
+        let common = common.clone();
+        let mix = mix.clone();
+        let mailbox = args.mailbox.clone();
+        let per = args.ops_per_session;
+        tasks.push(tokio::spawn(async move {
+            client(id, &common, &mix, per, &mailbox, deadline).await
+        }));
+    }
+    let mut stats = Stats::new();
+    let mut failures = 0u64;
+    let mut first_failure = None;
+    for t in tasks {
+        match t.await {
+            Ok((s, f, why)) => {
+                for (k, v) in s {
+                    stats.entry(k).or_default().merge(&v);
+                }
+                failures += f;
+                first_failure = first_failure.or(why);
+            }
+            Err(e) => {
+                failures += 1;
+                first_failure.get_or_insert(format!("client task: {e}"));
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let ops: u64 = stats
+        .iter()
+        .filter(|(k, _)| !matches!(**k, "CONNECT" | "LOGIN" | "SELECT" | "LOGOUT"))
+        .map(|(_, v)| v.count())
+        .sum();
+    let errors: u64 = stats.values().map(|v| v.errors()).sum();
+    println!(
+        "mixed: {} clients, {secs:.1} s, {ops} operations ({:.1}/s), {errors} failed, {failures} sessions broken",
+        args.clients,
+        ops as f64 / secs
+    );
+    println!(
+        "{:<16} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8}",
+        "command", "count", "err", "per s", "p50 ms", "p90 ms", "p99 ms", "max ms"
+    );
+    let mut per_cmd = serde_json::Map::new();
+    for (k, v) in &stats {
+        let s = v.summary(secs);
+        println!(
+            "{k:<16} {:>8} {:>6} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>8.2}",
+            s.count, s.errors, s.per_sec, s.p50_ms, s.p90_ms, s.p99_ms, s.max_ms
+        );
+        per_cmd.insert(k.to_string(), json!(s));
+    }
+    let mut problems = Vec::new();
+    if ops == 0 {
+        problems.push("no operation completed".to_string());
+    }
+    if common.quick && (errors > 0 || failures > 0) {
+        problems.push(format!(
+            "{errors} operations failed, {failures} sessions broke (first: {})",
+            first_failure.clone().unwrap_or_default()
+        ));
+    }
+    Outcome {
+        ok: problems.is_empty(),
+        problems,
+        result: json!({
+            "clients": args.clients,
+            "seconds": secs,
+            "operations": ops,
+            "ops_per_sec": ops as f64 / secs,
+            "errors": errors,
+            "broken_sessions": failures,
+            "first_failure": first_failure,
+            "commands": per_cmd,
+        }),
+    }
+}
+
+/// One client: sessions until the deadline. Returns its samples, broken
+/// sessions and the first reason a session broke.
+async fn client(
+    id: usize,
+    common: &Common,
+    mix: &[(Op, u32)],
+    per_session: usize,
+    mailbox: &str,
+    deadline: Instant,
+) -> (Stats, u64, Option<String>) {
+    let mut rng = Rng::new(0xC0FFEE ^ id as u64);
+    let mut stats = Stats::new();
+    let mut broken = 0;
+    let mut why = None;
+    while Instant::now() < deadline {
+        if let Err(e) = session(
+            id,
+            common,
+            mix,
+            per_session,
+            mailbox,
+            deadline,
+            &mut rng,
+            &mut stats,
+        )
+        .await
+        {
+            broken += 1;
+            why.get_or_insert_with(|| e.to_string());
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    (stats, broken, why)
+}
+
+/// Times one command; a NO/BAD counts as an error of that label.
+async fn timed(
+    stats: &mut Stats,
+    label: &'static str,
+    fut: impl std::future::Future<Output = imap::Result<imap::Response>>,
+) -> imap::Result<bool> {
+    let t = Instant::now();
+    match fut.await {
+        Ok(r) if r.ok() => {
+            stats.entry(label).or_default().record(t.elapsed());
+            Ok(true)
+        }
+        Ok(_) => {
+            stats.entry(label).or_default().error();
+            Ok(false)
+        }
+        Err(e) => {
+            stats.entry(label).or_default().error();
+            Err(e)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn session(
+    id: usize,
+    common: &Common,
+    mix: &[(Op, u32)],
+    per_session: usize,
+    mailbox: &str,
+    deadline: Instant,
+    rng: &mut Rng,
+    stats: &mut Stats,
+) -> imap::Result<()> {
+    let t = Instant::now();
+    let mut c = match Client::connect(&common.target, common.timeout).await {
+        Ok(c) => c,
+        Err(e) => {
+            stats.entry("CONNECT").or_default().error();
+            return Err(e);
+        }
+    };
+    stats.entry("CONNECT").or_default().record(t.elapsed());
+    let login = format!(
+        "LOGIN {} {}",
+        imap::quote(&common.user(id)),
+        imap::quote(&common.password)
+    );
+    if !timed(stats, "LOGIN", c.command(&login)).await? {
+        return Err(imap::Error::Refused("LOGIN refused".into()));
+    }
+    let select = format!("SELECT {}", imap::quote(mailbox));
+    if !timed(stats, "SELECT", c.command(&select)).await? {
+        return Err(imap::Error::Refused("SELECT refused".into()));
+    }
+    let total: u32 = mix.iter().map(|(_, w)| w).sum();
+    for _ in 0..per_session {
+        if Instant::now() >= deadline {
+            break;
+        }
+        let mut pick = rng.below(u64::from(total)) as u32;
+        let mut op = mix[0].0;
+        for &(o, w) in mix {
+            if pick < w {
+                op = o;
+                break;
+            }
+            pick -= w;
+        }
+        if c.exists == 0 && op != Op::Noop {
+            op = Op::Append;
+        }
+        let n = 1 + rng.below(u64::from(c.exists)) as u32;
+        match op {
+            Op::Envelope => {
+                let hi = (n + 9).min(c.exists);
+                let cmd = format!("FETCH {n}:{hi} (UID FLAGS ENVELOPE)");
+                timed(stats, op.label(), c.command(&cmd)).await?;
+            }
+            Op::Body => {
+                let cmd = format!("FETCH {n} (UID RFC822.SIZE BODY.PEEK[])");
+                timed(stats, op.label(), c.command(&cmd)).await?;
+            }
+            Op::Store => {
+                let change = [
+                    "+FLAGS (\\Seen)",
+                    "-FLAGS (\\Seen)",
+                    "+FLAGS (\\Flagged)",
+                    "-FLAGS (\\Flagged)",
+                    "+FLAGS (\\Answered)",
+                ];
+                let cmd = format!("STORE {n} {}", change[rng.below(5) as usize]);
+                timed(stats, op.label(), c.command(&cmd)).await?;
+            }
+            Op::Append => {
+                let msg = gen::message(1_000_000 + rng.below(1_000_000) as usize);
+                let prefix = format!("APPEND {} (\\Seen)", imap::quote(mailbox));
+                timed(stats, op.label(), c.command_literal(&prefix, &msg)).await?;
+            }
+            Op::Expunge => {
+                let t = Instant::now();
+                let mark = c
+                    .command(&format!("STORE {n} +FLAGS.SILENT (\\Deleted)"))
+                    .await;
+                let done = match mark {
+                    Ok(r) if r.ok() => c.command("EXPUNGE").await,
+                    other => other,
+                };
+                match done {
+                    Ok(r) if r.ok() => stats.entry(op.label()).or_default().record(t.elapsed()),
+                    Ok(_) => stats.entry(op.label()).or_default().error(),
+                    Err(e) => {
+                        stats.entry(op.label()).or_default().error();
+                        return Err(e);
+                    }
+                }
+            }
+            Op::Search => {
+                let cmd = format!("SEARCH SUBJECT {}", imap::quote(gen::SUBJECT_TERM));
+                timed(stats, op.label(), c.command(&cmd)).await?;
+            }
+            Op::Noop => {
+                timed(stats, op.label(), c.command("NOOP")).await?;
+            }
+        }
+    }
+    timed(stats, "LOGOUT", c.command("LOGOUT")).await?;
+    Ok(())
+}

@@ -1,0 +1,227 @@
+//! The AUTHORIZATION state: USER/PASS (RFC 1939 §7), AUTH (RFC 5034),
+//! STLS (RFC 2595 §4) and QUIT, and the server's answers to a login.
+
+use courser_auth::sasl::{
+    decode_initial_response, decode_response, encode_challenge, ClientResponse, Credentials,
+    Mechanism, SaslConfig, SaslServer, Step,
+};
+
+use super::{Action, Pending, Session, State};
+use crate::codec::respond;
+use crate::codec::{Code, Command};
+use crate::maildrop::Mailbox;
+
+/// Mechanisms offered; CRAM needs backend support not wired here yet.
+const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
+
+/// The CAPA `SASL` argument.
+pub(super) fn mechanism_names() -> String {
+    MECHANISMS
+        .iter()
+        .map(|m| m.name())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+const NEED_TLS: &str = "Plaintext login is disabled here; use STLS first";
+
+impl Session {
+    pub(super) fn authorization(&mut self, command: Command, out: &mut Vec<u8>) -> Action {
+        use Command as C;
+        match command {
+            C::Quit => {
+                respond::ok(out, "Courser POP3 server signing off");
+                self.state = State::Closed;
+                return Action::Close;
+            }
+            C::Stls => return self.stls(out),
+            C::User(name) => self.user_command(name, out),
+            C::Pass(password) => return self.pass(password, out),
+            C::Auth { mechanism, initial } => return self.auth(mechanism, initial, out),
+            C::Apop => respond::err(out, None, "APOP is not supported"),
+            _ => respond::err(out, None, "Command not valid before login"),
+        }
+        Action::Continue
+    }
+
+    fn stls(&mut self, out: &mut Vec<u8>) -> Action {
+        if self.config.tls_active {
+            respond::err(out, None, "TLS is already active");
+            return Action::Continue;
+        }
+        if !self.config.stls_available {
+            respond::err(out, None, "TLS support not available");
+            return Action::Continue;
+        }
+        respond::ok(out, "Begin TLS negotiation now");
+        Action::StartTls
+    }
+
+    /// The server finished the TLS handshake after STLS: start over in the
+    /// AUTHORIZATION state (RFC 2595 §4: forget what came before).
+    pub fn tls_started(&mut self) {
+        self.config.tls_active = true;
+        self.config.stls_available = false;
+        self.config.login_requires_tls = false;
+        self.decoder.expect_command();
+        self.pending = None;
+        self.state = State::Authorization { user: None };
+    }
+
+    fn user_command(&mut self, name: Vec<u8>, out: &mut Vec<u8>) {
+        if self.config.login_requires_tls {
+            respond::err(out, None, NEED_TLS);
+            return;
+        }
+        match String::from_utf8(name) {
+            Ok(name) => {
+                self.state = State::Authorization { user: Some(name) };
+                respond::ok(out, "Password required");
+            }
+            Err(_) => respond::err(out, None, "Invalid user name"),
+        }
+    }
+
+    fn pass(&mut self, password: Vec<u8>, out: &mut Vec<u8>) -> Action {
+        if self.config.login_requires_tls {
+            respond::err(out, None, NEED_TLS);
+            return Action::Continue;
+        }
+        let State::Authorization { user } = &mut self.state else {
+            return Action::Continue;
+        };
+        let Some(login) = user.take() else {
+            respond::err(out, None, "USER first");
+            return Action::Continue;
+        };
+        self.pending = Some(Pending::Login);
+        Action::Login {
+            credentials: Credentials::Password {
+                authzid: None,
+                login,
+                password,
+            },
+        }
+    }
+
+    fn auth(
+        &mut self,
+        mechanism: Option<String>,
+        initial: Option<Vec<u8>>,
+        out: &mut Vec<u8>,
+    ) -> Action {
+        if self.config.login_requires_tls {
+            respond::err(out, None, NEED_TLS);
+            return Action::Continue;
+        }
+        let Some(mechanism) = mechanism else {
+            // The pre-RFC 5034 listing some clients still ask for.
+            respond::ok(out, "Supported mechanisms follow");
+            for m in MECHANISMS {
+                respond::line(out, m.name());
+            }
+            respond::end(out);
+            return Action::Continue;
+        };
+        let Some(mech) = Mechanism::from_name(&mechanism).filter(|m| MECHANISMS.contains(m)) else {
+            respond::err(out, None, "Unsupported authentication mechanism");
+            return Action::Continue;
+        };
+        let initial = match initial.map(|i| decode_initial_response(&i)).transpose() {
+            Ok(i) => i,
+            Err(e) => {
+                respond::err(out, None, &format!("Authentication failed: {e}"));
+                return Action::Continue;
+            }
+        };
+        let config = SaslConfig {
+            hostname: self.config.hostname.clone(),
+        };
+        let mut server = SaslServer::new(mech, &config);
+        let step = server.start(initial.as_deref());
+        self.sasl_step(server, step, out)
+    }
+
+    /// The client's line during an AUTH exchange (`*` cancels).
+    pub(super) fn sasl_response(&mut self, line: &[u8], out: &mut Vec<u8>) -> Action {
+        self.decoder.expect_command();
+        let Some(Pending::Sasl(mut server)) = self.pending.take() else {
+            respond::err(out, None, "Unexpected authentication data");
+            return Action::Continue;
+        };
+        match decode_response(line) {
+            Ok(ClientResponse::Cancel) => {
+                respond::err(out, None, "Authentication cancelled");
+                Action::Continue
+            }
+            Ok(ClientResponse::Data(data)) => {
+                let step = server.step(&data);
+                self.sasl_step(server, step, out)
+            }
+            Err(e) => {
+                respond::err(out, None, &format!("Authentication failed: {e}"));
+                Action::Continue
+            }
+        }
+    }
+
+    fn sasl_step(&mut self, server: SaslServer, step: Step, out: &mut Vec<u8>) -> Action {
+        match step {
+            Step::Challenge(c) => {
+                respond::challenge(out, &encode_challenge(&c));
+                self.decoder.expect_sasl_response();
+                self.pending = Some(Pending::Sasl(server));
+                Action::Continue
+            }
+            Step::Done(credentials) => {
+                self.pending = Some(Pending::Login);
+                Action::Login { credentials }
+            }
+            Step::Failed(e) => {
+                respond::err(out, None, &format!("Authentication failed: {e}"));
+                Action::Continue
+            }
+            _ => {
+                respond::err(out, None, "Authentication failed");
+                Action::Continue
+            }
+        }
+    }
+
+    /// The credentials were right and the maildrop is open: enter the
+    /// TRANSACTION state (RFC 1939 §4).
+    pub fn login_succeeded(&mut self, user: &str, mailbox: Box<dyn Mailbox>, out: &mut Vec<u8>) {
+        self.pending = None;
+        let (n, octets) = mailbox
+            .messages()
+            .iter()
+            .fold((0u64, 0u64), |(n, o), m| (n + 1, o.saturating_add(m.size)));
+        self.enter_transaction(user, mailbox);
+        respond::ok(out, &format!("Logged in, {n} messages ({octets} octets)"));
+    }
+
+    /// The login failed: `temporary` when a backend or the maildrop was
+    /// unavailable (`[SYS/TEMP]`), else wrong credentials (`[AUTH]`, RFC
+    /// 3206). The client may try again.
+    pub fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>) {
+        self.pending = None;
+        self.state = State::Authorization { user: None };
+        if temporary {
+            respond::err(
+                out,
+                Some(Code::SysTemp),
+                "Temporary problem, please try again later",
+            );
+        } else {
+            respond::err(out, Some(Code::Auth), "Authentication failed");
+        }
+    }
+
+    /// The account may not use POP3 here (`disablepop3`, an account this
+    /// server cannot serve): `-ERR [code] reason`.
+    pub fn login_refused(&mut self, code: Code, reason: &str, out: &mut Vec<u8>) {
+        self.pending = None;
+        self.state = State::Authorization { user: None };
+        respond::err(out, Some(code), reason);
+    }
+}

@@ -1,0 +1,268 @@
+//! The POP3 session state machine (RFC 1939 §3: AUTHORIZATION,
+//! TRANSACTION, UPDATE): bytes in, bytes out.
+//!
+//! A [`Session`] owns the [`Decoder`] and the state. The server feeds it
+//! what it read with [`Session::receive`]; the session appends responses
+//! to an output buffer and returns an [`Action`] when the server must do
+//! something only it can: check credentials and open the maildrop, start
+//! TLS, or close. Maildrop calls are synchronous: the server runs
+//! `receive` where blocking is allowed once the client is logged in.
+//!
+//! RETR and TOP send messages in bounded pieces: when a piece fills the
+//! output, [`Session::has_pending_output`] is true and the server sends
+//! the output and calls `receive` again before reading more.
+
+mod auth;
+mod transaction;
+mod transfer;
+
+use courser_auth::sasl::{Credentials, SaslServer};
+
+use crate::codec::respond;
+use crate::codec::{Code, Command, Decoder, Event, Limits};
+use crate::maildrop::Mailbox;
+use transfer::Transfer;
+
+/// What the server has to do after [`Session::receive`] returned.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Action {
+    /// Send the output and read more.
+    Continue,
+    /// Check these credentials (with the failure delay), then call
+    /// [`Session::login_succeeded`], [`Session::login_failed`] or
+    /// [`Session::login_refused`], and `receive` again.
+    Login {
+        /// What the client proved itself with.
+        credentials: Credentials,
+    },
+    /// Send the output, discard any bytes the client sent after STLS (they
+    /// were not protected, RFC 2595 §4), start TLS, then call
+    /// [`Session::tls_started`].
+    StartTls,
+    /// Send the output and close the connection.
+    Close,
+}
+
+/// Facts about the connection the session cannot know by itself.
+#[derive(Debug, Clone)]
+pub struct SessionConfig {
+    /// The connection is already inside TLS.
+    pub tls_active: bool,
+    /// STLS can be offered (TLS is configured and not yet active).
+    pub stls_available: bool,
+    /// Refuse USER, PASS and AUTH until TLS (RFC 2595 §2.1 advice on
+    /// plaintext passwords).
+    pub login_requires_tls: bool,
+    /// Host name for the greeting and SASL.
+    pub hostname: String,
+    /// Line limits.
+    pub limits: Limits,
+}
+
+/// Counters for the logout log line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Messages sent by RETR.
+    pub retr: u64,
+    /// Messages sent (in part) by TOP.
+    pub top: u64,
+    /// Messages deleted at QUIT.
+    pub deleted: u64,
+}
+
+/// RFC 1939 §3 states.
+enum State {
+    Authorization {
+        /// The name given with USER, waiting for PASS.
+        user: Option<String>,
+    },
+    Transaction(Box<Transaction>),
+    /// After QUIT (UPDATE done) or a fatal error.
+    Closed,
+}
+
+/// The maildrop and the deletion marks.
+struct Transaction {
+    mailbox: Box<dyn Mailbox>,
+    deleted: Vec<bool>,
+}
+
+enum Pending {
+    /// An AUTH exchange waits for the client's response.
+    Sasl(SaslServer),
+    /// The server checks credentials.
+    Login,
+    /// A message is being sent.
+    Transfer(Transfer),
+}
+
+/// One POP3 connection's protocol state.
+pub struct Session {
+    config: SessionConfig,
+    decoder: Decoder,
+    state: State,
+    pending: Option<Pending>,
+    user: Option<String>,
+    stats: Stats,
+}
+
+impl Session {
+    /// A session in the AUTHORIZATION state.
+    pub fn new(config: SessionConfig) -> Session {
+        Session {
+            decoder: Decoder::new(config.limits),
+            config,
+            state: State::Authorization { user: None },
+            pending: None,
+            user: None,
+            stats: Stats::default(),
+        }
+    }
+
+    /// A session already logged in as `user` (for a preauthenticated
+    /// `courser pop3d` over a tunnel).
+    pub fn preauthenticated(
+        config: SessionConfig,
+        user: &str,
+        mailbox: Box<dyn Mailbox>,
+    ) -> Session {
+        let mut s = Session::new(config);
+        s.enter_transaction(user, mailbox);
+        s
+    }
+
+    /// The greeting (RFC 1939 §4).
+    pub fn greeting(&self, out: &mut Vec<u8>) {
+        if self.is_authenticated() {
+            respond::ok(out, "Courser POP3 server ready, logged in");
+        } else {
+            respond::ok(
+                out,
+                &format!("Courser POP3 server ready on {}", self.config.hostname),
+            );
+        }
+    }
+
+    /// The logged-in user, if any.
+    pub fn user(&self) -> Option<&str> {
+        self.user.as_deref()
+    }
+
+    /// Whether the client has logged in (for choosing the idle timeout).
+    pub fn is_authenticated(&self) -> bool {
+        matches!(self.state, State::Transaction(_))
+    }
+
+    /// Whether the session is over (the server closes after the output).
+    pub fn is_closed(&self) -> bool {
+        matches!(self.state, State::Closed)
+    }
+
+    /// A message is being sent: send the output, then call
+    /// [`Session::receive`] again before reading more.
+    pub fn has_pending_output(&self) -> bool {
+        matches!(self.pending, Some(Pending::Transfer(_)))
+    }
+
+    /// Counters for the logout log line.
+    pub fn stats(&self) -> Stats {
+        self.stats
+    }
+
+    /// Decodes and runs every complete command in `input` (consuming what
+    /// it used), appending responses to `out`. Stops early when the server
+    /// must act or a message transfer filled the output.
+    pub fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Action {
+        if self.has_pending_output() {
+            let Some(Pending::Transfer(t)) = self.pending.take() else {
+                return Action::Continue;
+            };
+            if let Some(action) = self.continue_transfer(t, out) {
+                return action;
+            }
+            if self.has_pending_output() {
+                return Action::Continue;
+            }
+        }
+        loop {
+            if matches!(self.pending, Some(Pending::Login)) || self.is_closed() {
+                return Action::Continue;
+            }
+            let action = match self.decoder.decode(input) {
+                Event::NeedMore => return Action::Continue,
+                Event::Bad(text) => {
+                    if matches!(self.pending, Some(Pending::Sasl(_))) {
+                        self.pending = None;
+                        self.decoder.expect_command();
+                        respond::err(out, None, &format!("Authentication failed: {text}"));
+                    } else {
+                        respond::err(out, None, &text);
+                    }
+                    Action::Continue
+                }
+                Event::SaslResponse(line) => self.sasl_response(&line, out),
+                Event::Command(command) => self.command(command, out),
+            };
+            if action != Action::Continue {
+                return action;
+            }
+            if self.has_pending_output() {
+                return Action::Continue;
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command, out: &mut Vec<u8>) -> Action {
+        use Command as C;
+        match command {
+            C::Capa => {
+                self.capa(out);
+                Action::Continue
+            }
+            command => match self.state {
+                State::Authorization { .. } => self.authorization(command, out),
+                State::Transaction(_) => self.transaction(command, out),
+                State::Closed => Action::Close,
+            },
+        }
+    }
+
+    /// CAPA (RFC 2449 §5); what is offered depends on the state (§6).
+    fn capa(&self, out: &mut Vec<u8>) {
+        respond::ok(out, "Capability list follows");
+        for cap in ["TOP", "UIDL", "RESP-CODES", "AUTH-RESP-CODE", "PIPELINING"] {
+            respond::line(out, cap);
+        }
+        if let State::Authorization { .. } = self.state {
+            if !self.config.login_requires_tls {
+                respond::line(out, "USER");
+                respond::line(out, &format!("SASL {}", auth::mechanism_names()));
+            }
+            if self.config.stls_available && !self.config.tls_active {
+                respond::line(out, "STLS");
+            }
+        }
+        respond::line(out, "IMPLEMENTATION Courser");
+        respond::end(out);
+    }
+
+    fn enter_transaction(&mut self, user: &str, mailbox: Box<dyn Mailbox>) {
+        let n = mailbox.messages().len();
+        self.user = Some(user.to_owned());
+        self.state = State::Transaction(Box::new(Transaction {
+            mailbox,
+            deleted: vec![false; n],
+        }));
+    }
+
+    /// Ends the session after an error the client cannot recover from.
+    fn fail(&mut self, code: Code, text: &str, out: &mut Vec<u8>) -> Action {
+        respond::err(out, Some(code), text);
+        self.pending = None;
+        self.state = State::Closed;
+        Action::Close
+    }
+}
+
+#[cfg(test)]
+mod tests;

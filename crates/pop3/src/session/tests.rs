@@ -1,0 +1,309 @@
+//! Session tests over an in-memory maildrop: pure functions of bytes in.
+
+use std::io::Read;
+use std::sync::{Arc, Mutex};
+
+use courser_auth::sasl::Credentials;
+
+use super::*;
+use crate::maildrop::{MaildropError, MessageInfo};
+
+/// What the fake maildrop was asked to do.
+#[derive(Default)]
+struct Log {
+    retrieved: Vec<usize>,
+    deleted: Vec<usize>,
+}
+
+struct Memory {
+    bodies: Vec<&'static [u8]>,
+    infos: Vec<MessageInfo>,
+    log: Arc<Mutex<Log>>,
+}
+
+fn memory(bodies: Vec<&'static [u8]>) -> (Box<dyn Mailbox>, Arc<Mutex<Log>>) {
+    let log = Arc::new(Mutex::new(Log::default()));
+    let infos = bodies
+        .iter()
+        .enumerate()
+        .map(|(i, b)| MessageInfo {
+            size: crate::maildrop::crlf_size(*b).unwrap().0,
+            uidl: format!("UID{}-7", i + 1),
+        })
+        .collect();
+    let m = Memory {
+        bodies,
+        infos,
+        log: Arc::clone(&log),
+    };
+    (Box::new(m), log)
+}
+
+impl Mailbox for Memory {
+    fn messages(&self) -> &[MessageInfo] {
+        &self.infos
+    }
+    fn open(&mut self, index: usize) -> Result<Box<dyn Read + Send>, MaildropError> {
+        self.bodies
+            .get(index)
+            .map(|b| Box::new(*b) as Box<dyn Read + Send>)
+            .ok_or(MaildropError::Gone)
+    }
+    fn retrieved(&mut self, index: usize) {
+        self.log.lock().unwrap().retrieved.push(index);
+    }
+    fn delete(&mut self, indexes: &[usize]) -> Result<usize, MaildropError> {
+        self.log.lock().unwrap().deleted.extend_from_slice(indexes);
+        Ok(0)
+    }
+}
+
+fn config() -> SessionConfig {
+    SessionConfig {
+        tls_active: false,
+        stls_available: true,
+        login_requires_tls: false,
+        hostname: "test.example".into(),
+        limits: Limits::default(),
+    }
+}
+
+/// Feeds `input`, returns the output as text and the action.
+fn run(s: &mut Session, input: &str) -> (String, Action) {
+    let mut inp = input.as_bytes().to_vec();
+    let mut out = Vec::new();
+    let mut action = s.receive(&mut inp, &mut out);
+    while action == Action::Continue && s.has_pending_output() {
+        action = s.receive(&mut inp, &mut out);
+    }
+    (String::from_utf8_lossy(&out).into_owned(), action)
+}
+
+const M1: &[u8] = b"Subject: one\n\nbody\n.dot\n";
+const M2: &[u8] = b"Subject: two\n\nline1\nline2\nline3";
+
+fn logged_in() -> (Session, Arc<Mutex<Log>>) {
+    let (mb, log) = memory(vec![M1, M2]);
+    (Session::preauthenticated(config(), "alice", mb), log)
+}
+
+#[test]
+fn user_pass_asks_the_server_and_enters_transaction() {
+    let mut s = Session::new(config());
+    let (out, a) = run(&mut s, "PASS x\r\nUSER alice\r\nPASS sec ret\r\nSTAT\r\n");
+    assert_eq!(out, "-ERR USER first\r\n+OK Password required\r\n");
+    assert_eq!(
+        a,
+        Action::Login {
+            credentials: Credentials::Password {
+                authzid: None,
+                login: "alice".into(),
+                password: b"sec ret".to_vec()
+            }
+        }
+    );
+    // Pipelined STAT waits for the login.
+    let mut inp = b"STAT\r\n".to_vec();
+    let mut out = Vec::new();
+    assert_eq!(s.receive(&mut inp, &mut out), Action::Continue);
+    assert!(out.is_empty());
+    let (mb, _) = memory(vec![M1]);
+    s.login_succeeded("alice", mb, &mut out);
+    assert_eq!(s.receive(&mut inp, &mut out), Action::Continue);
+    let out = String::from_utf8(out).unwrap();
+    assert!(
+        out.starts_with("+OK Logged in, 1 messages (28 octets)\r\n"),
+        "{out}"
+    );
+    assert!(out.ends_with("+OK 1 28\r\n"), "{out}");
+}
+
+#[test]
+fn failed_logins_carry_response_codes() {
+    let mut s = Session::new(config());
+    run(&mut s, "USER a\r\nPASS b\r\n");
+    let mut out = Vec::new();
+    s.login_failed(false, &mut out);
+    s.login_failed(true, &mut out);
+    s.login_refused(
+        Code::SysPerm,
+        "POP3 access disabled for this account",
+        &mut out,
+    );
+    assert_eq!(
+        String::from_utf8(out).unwrap(),
+        "-ERR [AUTH] Authentication failed\r\n\
+         -ERR [SYS/TEMP] Temporary problem, please try again later\r\n\
+         -ERR [SYS/PERM] POP3 access disabled for this account\r\n"
+    );
+    // USER must be given again.
+    assert_eq!(run(&mut s, "PASS b\r\n").0, "-ERR USER first\r\n");
+}
+
+#[test]
+fn auth_plain_initial_response_login_challenges_and_cancel() {
+    let mut s = Session::new(config());
+    // "\0alice\0pw"
+    let (_, a) = run(&mut s, "AUTH PLAIN AGFsaWNlAHB3\r\n");
+    assert!(matches!(a, Action::Login { credentials } if credentials.login() == "alice"));
+
+    let mut s = Session::new(config());
+    let (out, a) = run(&mut s, "AUTH LOGIN\r\n");
+    assert_eq!(
+        (out.as_str(), &a),
+        ("+ VXNlcm5hbWU6\r\n", &Action::Continue)
+    );
+    let (out, _) = run(&mut s, "Ym9i\r\n");
+    assert_eq!(out, "+ UGFzc3dvcmQ6\r\n");
+    let (_, a) = run(&mut s, "cHc=\r\n");
+    assert!(matches!(a, Action::Login { credentials } if credentials.login() == "bob"));
+
+    let mut s = Session::new(config());
+    let (out, _) = run(
+        &mut s,
+        "AUTH PLAIN\r\n*\r\nAUTH X\r\nAUTH PLAIN !!!\r\nAUTH\r\n",
+    );
+    assert_eq!(
+        out,
+        "+ \r\n-ERR Authentication cancelled\r\n\
+         -ERR Unsupported authentication mechanism\r\n\
+         -ERR Authentication failed: malformed SASL response: invalid base64\r\n\
+         +OK Supported mechanisms follow\r\nPLAIN\r\nLOGIN\r\n.\r\n"
+    );
+}
+
+#[test]
+fn capa_depends_on_state_and_tls() {
+    let mut s = Session::new(config());
+    let (out, _) = run(&mut s, "CAPA\r\n");
+    assert_eq!(
+        out,
+        "+OK Capability list follows\r\nTOP\r\nUIDL\r\nRESP-CODES\r\nAUTH-RESP-CODE\r\n\
+         PIPELINING\r\nUSER\r\nSASL PLAIN LOGIN\r\nSTLS\r\nIMPLEMENTATION Courser\r\n.\r\n"
+    );
+    let mut c = config();
+    c.login_requires_tls = true;
+    let mut s = Session::new(c);
+    let (out, _) = run(&mut s, "CAPA\r\nUSER a\r\nAUTH PLAIN\r\n");
+    assert!(!out.contains("USER\r\n") && !out.contains("SASL"));
+    assert!(out.contains("STLS\r\n"));
+    assert!(out.ends_with(
+        "-ERR Plaintext login is disabled here; use STLS first\r\n\
+         -ERR Plaintext login is disabled here; use STLS first\r\n"
+    ));
+    let (out, a) = run(&mut s, "STLS\r\nUSER a\r\n");
+    assert_eq!(
+        (out.as_str(), a),
+        ("+OK Begin TLS negotiation now\r\n", Action::StartTls)
+    );
+    s.tls_started();
+    let (out, _) = run(&mut s, "CAPA\r\nSTLS\r\n");
+    assert!(out.contains("USER\r\n") && !out.contains("STLS\r\n"));
+    assert!(out.ends_with("-ERR TLS is already active\r\n"));
+    let (out, _) = logged_in().0.receive_str("CAPA\r\n");
+    assert!(!out.contains("USER") && !out.contains("SASL") && out.contains("UIDL"));
+}
+
+impl Session {
+    fn receive_str(&mut self, input: &str) -> (String, Action) {
+        run(self, input)
+    }
+}
+
+#[test]
+fn stat_list_uidl_and_numbers_stay_after_dele() {
+    let (mut s, _) = logged_in();
+    let (out, _) = run(
+        &mut s,
+        "STAT\r\nLIST\r\nUIDL\r\nDELE 1\r\nDELE 1\r\nSTAT\r\nLIST\r\nUIDL 2\r\nLIST 1\r\nLIST 3\r\nLIST 0\r\nRSET\r\nSTAT\r\n",
+    );
+    assert_eq!(
+        out,
+        "+OK 2 65\r\n\
+         +OK 2 messages (65 octets)\r\n1 28\r\n2 37\r\n.\r\n\
+         +OK Unique-ID listing follows\r\n1 UID1-7\r\n2 UID2-7\r\n.\r\n\
+         +OK Message 1 deleted\r\n-ERR Message 1 is deleted\r\n+OK 1 37\r\n\
+         +OK 1 messages (37 octets)\r\n2 37\r\n.\r\n\
+         +OK 2 UID2-7\r\n-ERR Message 1 is deleted\r\n-ERR No such message\r\n-ERR No such message\r\n\
+         +OK 2 messages (65 octets)\r\n+OK 2 65\r\n"
+    );
+}
+
+#[test]
+fn retr_and_top_send_exact_sizes_and_mark_seen() {
+    let (mut s, log) = logged_in();
+    let (out, _) = run(&mut s, "RETR 1\r\n");
+    let body = "Subject: one\r\n\r\nbody\r\n..dot\r\n";
+    assert_eq!(out, format!("+OK 28 octets follow\r\n{body}.\r\n"));
+    // 28 = what was sent before dot-stuffing.
+    assert_eq!(body.len() - 1, 28);
+    let (out, _) = run(&mut s, "TOP 2 1\r\nRETR 2\r\n");
+    assert_eq!(
+        out,
+        "+OK Top of message follows\r\nSubject: two\r\n\r\nline1\r\n.\r\n\
+         +OK 37 octets follow\r\nSubject: two\r\n\r\nline1\r\nline2\r\nline3\r\n.\r\n"
+    );
+    assert_eq!(log.lock().unwrap().retrieved, vec![0, 1]);
+    assert_eq!(
+        s.stats(),
+        Stats {
+            retr: 2,
+            top: 1,
+            deleted: 0
+        }
+    );
+}
+
+#[test]
+fn quit_deletes_only_in_update_state() {
+    let (mut s, log) = logged_in();
+    let (_, a) = run(&mut s, "DELE 2\r\n");
+    assert_eq!(a, Action::Continue);
+    assert!(log.lock().unwrap().deleted.is_empty());
+    let (out, a) = run(&mut s, "QUIT\r\nSTAT\r\n");
+    assert_eq!(
+        (out.as_str(), a),
+        ("+OK Courser POP3 server signing off\r\n", Action::Close)
+    );
+    assert_eq!(log.lock().unwrap().deleted, vec![1]);
+    assert!(s.is_closed());
+    // A session dropped without QUIT never calls delete (nothing to test
+    // beyond: only `update` calls it).
+}
+
+#[test]
+fn commands_in_the_wrong_state_and_garbage_get_err() {
+    let mut s = Session::new(config());
+    let (out, _) = run(&mut s, "STAT\r\nRETR 1\r\nNOOP\r\nAPOP a b\r\nfoo\r\n\r\n");
+    assert_eq!(out.matches("-ERR").count(), 6, "{out}");
+    let (mut s, _) = logged_in();
+    let (out, _) = run(&mut s, "USER a\r\nSTLS\r\nRETR x\r\nTOP 1\r\nNOOP\r\n");
+    assert_eq!(
+        out,
+        "-ERR Already logged in\r\n-ERR Already logged in\r\n-ERR Invalid message number\r\n\
+         -ERR Missing argument\r\n+OK\r\n"
+    );
+}
+
+proptest::proptest! {
+    #[test]
+    fn random_input_never_panics_and_session_survives(lines: Vec<Vec<u8>>) {
+        let (mut s, _) = logged_in();
+        let mut inp = Vec::new();
+        for l in lines {
+            inp.extend_from_slice(&l);
+            inp.extend_from_slice(b"\r\n");
+        }
+        let mut out = Vec::new();
+        loop {
+            let a = s.receive(&mut inp, &mut out);
+            if a != Action::Continue || !s.has_pending_output() {
+                break;
+            }
+        }
+        if !s.is_closed() {
+            let (o, _) = run(&mut s, "NOOP\r\n");
+            proptest::prop_assert!(o.ends_with("+OK\r\n") || o.ends_with("-ERR Line too long\r\n"));
+        }
+    }
+}

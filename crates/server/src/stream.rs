@@ -1,0 +1,70 @@
+//! Socket I/O shared by the protocol drivers ([`crate::imap`],
+//! [`crate::pop3`]): sending a response buffer with a write timeout, and
+//! waiting for client bytes with an idle timeout and shutdown.
+
+use std::time::Duration;
+
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+
+use crate::runtime::Shared;
+
+/// How long a client may leave our output unread.
+pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
+
+/// Sends `out` and clears it, counting into `sent`; false when the client
+/// is gone or leaves the output unread for [`WRITE_TIMEOUT`] (a stuck
+/// reader must not hold the session forever).
+pub(crate) async fn send<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    out: &mut Vec<u8>,
+    sent: &mut u64,
+) -> bool {
+    if out.is_empty() {
+        return true;
+    }
+    *sent += out.len() as u64;
+    let write = async { stream.write_all(out).await.is_ok() && stream.flush().await.is_ok() };
+    let ok = tokio::time::timeout(WRITE_TIMEOUT, write)
+        .await
+        .unwrap_or(false);
+    out.clear();
+    ok
+}
+
+/// What [`receive`] saw.
+pub(crate) enum Received {
+    /// Bytes were appended to the input.
+    Data,
+    /// The client closed the connection or it failed.
+    Closed,
+    /// Nothing arrived within the timeout.
+    TimedOut,
+    /// The server is shutting down.
+    ShuttingDown,
+}
+
+/// Reads what the client sends next into `input` (through `chunk`),
+/// counting into `received`, unless `timeout` passes first or the server
+/// shuts down.
+pub(crate) async fn receive<S: AsyncRead + Unpin>(
+    stream: &mut S,
+    chunk: &mut [u8],
+    input: &mut Vec<u8>,
+    received: &mut u64,
+    timeout: Duration,
+    shared: &Shared,
+) -> Received {
+    let read = tokio::select! {
+        r = tokio::time::timeout(timeout, stream.read(chunk)) => r,
+        _ = shared.shutting_down() => return Received::ShuttingDown,
+    };
+    match read {
+        Ok(Ok(0)) | Ok(Err(_)) => Received::Closed,
+        Ok(Ok(n)) => {
+            *received += n as u64;
+            input.extend_from_slice(&chunk[..n]);
+            Received::Data
+        }
+        Err(_) => Received::TimedOut,
+    }
+}

@@ -1,0 +1,773 @@
+"""Logins through every authentication backend against real servers
+started here in throwaway directories: PostgreSQL, MariaDB, SQLite,
+OpenLDAP slapd, PAM (pam_unix with a test system user), an authpipe
+program, passwd/shadow files through the root helper, and Courier's own
+authdaemond over a userdb.
+
+Each backend: IMAP LOGIN and AUTHENTICATE PLAIN, POP3 USER/PASS and
+AUTH PLAIN, for users stored with every password scheme; CRAM-MD5 where
+the backend has clear passwords; wrong passwords and disabled services
+refused; the backend stopped gives a temporary failure (IMAP
+[UNAVAILABLE], POP3 [SYS/TEMP]).
+
+Servers and tools come from Debian packages that scripts/test.sh
+installs. With COURSER_FULL_TESTS=1 a missing one fails the test;
+otherwise it is skipped."""
+
+import base64
+import crypt
+import glob
+import hashlib
+import hmac
+import imaplib
+import json
+import os
+import poplib
+import pwd
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from conftest import free_port
+
+FULL = os.environ.get("COURSER_FULL_TESTS") == "1"
+HERE = Path(__file__).resolve().parent
+
+
+def need(*tools):
+    """The paths of `tools`; missing ones fail (full tests) or skip."""
+    found = []
+    for t in tools:
+        p = shutil.which(t) or (t if os.path.isabs(t) and os.access(t, os.X_OK) else None)
+        if not p:
+            msg = f"{t} is not installed (scripts/test.sh installs it)"
+            if FULL:
+                pytest.fail(msg)
+            pytest.skip(msg)
+        found.append(p)
+    return found
+
+
+def need_root():
+    if os.getuid() != 0:
+        if FULL:
+            pytest.fail("this test needs root")
+        pytest.skip("this test needs root")
+
+
+def wait_port(port, what, proc=None, timeout=30):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{what} never listened on {port}")
+
+
+class Daemon:
+    """A server process started for a test, logging to DIR/log."""
+
+    def __init__(self, cmd, port, what, d):
+        self.log = open(d / "log", "wb")
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        wait_port(port, what, self.proc)
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(30)
+        self.log.close()
+
+
+def serving_ids():
+    """uid/gid sessions run as: nobody when root (the server drops to it)."""
+    if os.getuid() == 0:
+        n = pwd.getpwnam("nobody")
+        return n.pw_uid, n.pw_gid
+    return os.getuid(), os.getgid()
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
+
+
+# ---------------------------------------------------------------- accounts
+
+def b64(data):
+    return base64.b64encode(data).decode()
+
+
+def stored_passwords(pw):
+    """(scheme, stored value) for every scheme the stores may hold."""
+    p = pw.encode()
+    salt = os.urandom(4)
+    schemes = [
+        ("sha512-crypt", crypt.crypt(pw, crypt.mksalt(crypt.METHOD_SHA512))),
+        ("sha256-crypt", crypt.crypt(pw, crypt.mksalt(crypt.METHOD_SHA256))),
+        ("md5-crypt", crypt.crypt(pw, crypt.mksalt(crypt.METHOD_MD5))),
+        ("bcrypt", crypt.crypt(pw, crypt.mksalt(crypt.METHOD_BLOWFISH, rounds=16))),
+        ("{MD5}", "{MD5}" + b64(hashlib.md5(p).digest())),
+        ("{MD5RAW}", "{MD5RAW}" + hashlib.md5(p).hexdigest()),
+        ("{SHA}", "{SHA}" + b64(hashlib.sha1(p).digest())),
+        ("{SSHA}", "{SSHA}" + b64(hashlib.sha1(p + salt).digest() + salt)),
+        ("{SHA256}", "{SHA256}" + b64(hashlib.sha256(p).digest())),
+        ("{SHA512}", "{SHA512}" + b64(hashlib.sha512(p).digest())),
+        ("{CRYPT}", "{CRYPT}" + crypt.crypt(pw, crypt.mksalt(crypt.METHOD_SHA512))),
+    ]
+    mkpasswd = shutil.which("mkpasswd")
+    if mkpasswd:
+        y = subprocess.run([mkpasswd, "-m", "yescrypt", pw], capture_output=True, text=True)
+        if y.returncode == 0 and y.stdout.startswith("$y$"):
+            schemes.append(("yescrypt", y.stdout.strip()))
+    elif FULL:
+        pytest.fail("mkpasswd (whois) is missing")
+    return schemes
+
+
+class Accounts:
+    """Test accounts with homes and maildirs owned by the serving user:
+    one per password scheme (`s0`…), `clear` with a clear-text password,
+    `noimap` (disableimap=1) and `nopop` (disablepop3=1)."""
+
+    def __init__(self, schemes=True):
+        self.root = Path(tempfile.mkdtemp(prefix="courser-auth-"))
+        self.root.chmod(0o755)
+        self.uid, self.gid = serving_ids()
+        self.users = {}
+        if schemes:
+            for i, (scheme, _) in enumerate(stored_passwords("x")):
+                self.add(f"s{i}", scheme=scheme)
+        self.add("clear", clear=True)
+        self.add("noimap", options="disableimap=1")
+        self.add("nopop", options="disablepop3=1")
+
+    def add(self, name, scheme="sha512-crypt", clear=False, options=""):
+        pw = f"{name}-Pw1"
+        stored = dict(stored_passwords(pw))[scheme] if not clear else None
+        home = self.root / name
+        for sub in ("cur", "new", "tmp"):
+            (home / "Maildir" / sub).mkdir(parents=True, exist_ok=True)
+        for d, _, files in os.walk(home):
+            os.chown(d, self.uid, self.gid)
+        self.users[name] = dict(password=pw, stored=stored, clear=clear,
+                                scheme=scheme, home=str(home), options=options)
+
+    def hashed(self):
+        return [u for u, v in self.users.items() if v["stored"] and not v["options"]]
+
+    def cleanup(self):
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture
+def accounts():
+    a = Accounts()
+    yield a
+    a.cleanup()
+
+
+# ---------------------------------------------------------------- checks
+
+def imap_login(server, user, pw, mech="LOGIN"):
+    c = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
+    try:
+        if mech == "LOGIN":
+            c.login(user, pw)
+        elif mech == "PLAIN":
+            c.authenticate("PLAIN", lambda _: f"\0{user}\0{pw}".encode())
+        elif mech.startswith("CRAM-"):
+            digest = {"CRAM-MD5": hashlib.md5, "CRAM-SHA1": hashlib.sha1,
+                      "CRAM-SHA256": hashlib.sha256}[mech]
+            c.authenticate(mech, lambda ch: (
+                user + " " + hmac.new(pw.encode(), ch, digest).hexdigest()).encode())
+        c.select("INBOX")
+        c.logout()
+        return "OK"
+    except imaplib.IMAP4.error as e:
+        return str(e)
+    finally:
+        try:
+            c.shutdown()
+        except Exception:
+            pass
+
+
+def imap_caps(server):
+    c = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
+    caps = c.capabilities
+    c.logout()
+    return caps
+
+
+def pop3_login(server, user, pw, mech="USER"):
+    c = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    try:
+        if mech == "USER":
+            c.user(user)
+            c.pass_(pw)
+        else:
+            r = c._shortcmd("AUTH PLAIN " + b64(f"\0{user}\0{pw}".encode()))
+            assert r.startswith(b"+OK"), r
+        c.stat()
+        c.quit()
+        return "OK"
+    except poplib.error_proto as e:
+        return str(e)
+    finally:
+        try:
+            c.close()
+        except Exception:
+            pass
+
+
+def check_logins(server, acc, cram=False, schemes=True, skip=()):
+    """Every scheme over IMAP and POP3, every mechanism, refusals. `cram`
+    None: whether CRAM is advertised is not checked; `skip`: schemes the
+    backend cannot hold."""
+    users = [u for u in acc.hashed() if acc.users[u]["scheme"] not in skip] if schemes else []
+    for u in users + ["clear"]:
+        pw = acc.users[u]["password"]
+        what = f"{u} ({acc.users[u]['scheme'] if acc.users[u]['stored'] else 'clear'})"
+        assert imap_login(server, u, pw) == "OK", what + "\n" + server.log_text()[-3000:]
+        assert pop3_login(server, u, pw) == "OK", what
+    one = users[0] if users else "clear"
+    pw = acc.users[one]["password"]
+    assert imap_login(server, one, pw, "PLAIN") == "OK"
+    assert pop3_login(server, one, pw, "PLAIN") == "OK"
+    # Wrong passwords and unknown users.
+    r = imap_login(server, one, pw + "x")
+    assert "AUTHENTICATIONFAILED" in r, r
+    assert "[AUTH]" in pop3_login(server, one, pw + "x")
+    assert "AUTHENTICATIONFAILED" in imap_login(server, "nosuchuser", "pw")
+    # Disabled services.
+    noimap, nopop = acc.users["noimap"]["password"], acc.users["nopop"]["password"]
+    r = imap_login(server, "noimap", noimap)
+    assert "CONTACTADMIN" in r, r
+    assert pop3_login(server, "noimap", noimap) == "OK"
+    r = pop3_login(server, "nopop", nopop)
+    assert r.startswith("b'-ERR") and "AUTH]" not in r, r
+    assert imap_login(server, "nopop", nopop) == "OK"
+    # CRAM only where the backend can serve it.
+    caps = imap_caps(server)
+    if cram:
+        assert "AUTH=CRAM-MD5" in caps, caps
+        for mech in ("CRAM-MD5", "CRAM-SHA1", "CRAM-SHA256"):
+            r = imap_login(server, "clear", acc.users["clear"]["password"], mech)
+            assert r == "OK", mech + ": " + r
+        r = imap_login(server, "clear", "wrong", "CRAM-MD5")
+        assert "AUTHENTICATIONFAILED" in r, r
+    elif cram is False:
+        assert "AUTH=CRAM-MD5" not in caps, caps
+
+
+def check_unavailable(server, acc):
+    u = "clear"
+    pw = acc.users[u]["password"]
+    r = imap_login(server, u, pw)
+    assert "UNAVAILABLE" in r, r + "\n" + server.log_text()[-2000:]
+    r = pop3_login(server, u, pw)
+    assert "SYS/TEMP" in r, r
+
+
+def toml_str(s):
+    return json.dumps(str(s))
+
+
+# ---------------------------------------------------------------- SQL
+
+SQL_TABLE = """CREATE TABLE passwd (
+  id VARCHAR(128) PRIMARY KEY, crypt VARCHAR(255), clear VARCHAR(255),
+  uid INTEGER, gid INTEGER, home VARCHAR(255), maildir VARCHAR(255),
+  name VARCHAR(128), options VARCHAR(255))"""
+
+
+def sql_rows(acc):
+    rows = []
+    for u, v in acc.users.items():
+        rows.append((f"{u}@example.com", v["stored"], v["password"] if v["clear"] else None,
+                     acc.uid, acc.gid, v["home"], v["home"] + "/Maildir", u, v["options"]))
+    return rows
+
+
+def sql_literal(v):
+    if v is None:
+        return "NULL"
+    if isinstance(v, int):
+        return str(v)
+    return "'" + str(v).replace("'", "''") + "'"
+
+
+def sql_inserts(acc):
+    return ";\n".join(
+        "INSERT INTO passwd VALUES (" + ", ".join(sql_literal(x) for x in r) + ")"
+        for r in sql_rows(acc)) + ";\n"
+
+
+def sql_backend(url, custom=False):
+    if custom:
+        return f"""
+[[auth.backend]]
+type = "sql"
+url = {toml_str(url)}
+default_domain = "example.com"
+select_clause = "SELECT id, crypt, clear, uid, gid, home, maildir, '', name, options FROM passwd WHERE id = '$(local_part)@$(domain)'"
+"""
+    return f"""
+[[auth.backend]]
+type = "sql"
+url = {toml_str(url)}
+default_domain = "example.com"
+clear_pwfield = "clear"
+maildir_field = "maildir"
+name_field = "name"
+auxoptions_field = "options"
+"""
+
+
+def test_sqlite(make_server, accounts):
+    import sqlite3
+    db = accounts.root / "users.db"
+    con = sqlite3.connect(db)
+    con.executescript(SQL_TABLE + ";\n" + sql_inserts(accounts))
+    con.commit()
+    con.close()
+    os.chmod(db, 0o644)
+    server = make_server(sql_backend(f"sqlite://{db}"))
+    check_logins(server, accounts, cram=True)
+    custom = make_server(sql_backend(f"sqlite://{db}", custom=True))
+    assert imap_login(custom, "clear", accounts.users["clear"]["password"]) == "OK"
+    assert "AUTHENTICATIONFAILED" in imap_login(custom, "x' OR '1'='1", "x", "PLAIN")
+    gone = make_server(sql_backend(f"sqlite://{accounts.root}/no/such/dir/users.db"))
+    check_unavailable(gone, accounts)
+
+
+@pytest.fixture
+def postgres():
+    (initdb,) = need(*(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1:] or ["initdb"]))
+    bindir = Path(initdb).parent
+    d = Path(tempfile.mkdtemp(prefix="courser-pg-"))
+    d.chmod(0o755)
+    as_pg = []
+    if os.getuid() == 0:
+        shutil.chown(d, "postgres", "postgres")
+        as_pg = ["runuser", "-u", "postgres", "--"]
+    port = free_port()
+    run(as_pg + [str(bindir / "initdb"), "-D", str(d / "data"), "-A", "trust",
+                 "-U", "postgres", "--no-sync"])
+    ctl = as_pg + [str(bindir / "pg_ctl"), "-D", str(d / "data"), "-l", str(d / "log")]
+    run(ctl + ["-w", "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {d} -c fsync=off",
+               "start"])
+
+    class Pg:
+        url = f"postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"
+
+        def psql(self, sql):
+            run([str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
+                 "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
+
+        def stop(self):
+            subprocess.run(ctl + ["-m", "immediate", "stop"], capture_output=True)
+
+    pg = Pg()
+    try:
+        yield pg
+    finally:
+        pg.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_postgresql(make_server, accounts, postgres):
+    postgres.psql(SQL_TABLE + ";" + sql_inserts(accounts))
+    server = make_server(sql_backend(postgres.url))
+    check_logins(server, accounts, cram=True)
+    custom = make_server(sql_backend(postgres.url, custom=True))
+    assert imap_login(custom, "clear", accounts.users["clear"]["password"]) == "OK"
+    assert pop3_login(custom, "s0", accounts.users["s0"]["password"]) == "OK"
+    postgres.stop()
+    check_unavailable(server, accounts)
+
+
+@pytest.fixture
+def mariadb():
+    install, mariadbd, client = need("mariadb-install-db", "mariadbd", "mariadb")
+    d = Path(tempfile.mkdtemp(prefix="courser-maria-"))
+    d.chmod(0o755)
+    user = []
+    if os.getuid() == 0:
+        shutil.chown(d, "mysql", "mysql")
+        user = ["--user=mysql"]
+    port = free_port()
+    run([install, "--no-defaults", f"--datadir={d}/data", "--skip-test-db",
+         "--auth-root-authentication-method=normal"] + user)
+    daemon = Daemon(
+        [mariadbd, "--no-defaults", f"--datadir={d}/data", f"--socket={d}/sock",
+         f"--port={port}", "--bind-address=127.0.0.1", "--skip-grant-tables",
+         f"--pid-file={d}/pid", "--innodb-flush-log-at-trx-commit=0", "--skip-log-bin"] + user,
+        port, "mariadbd", d)
+
+    class Maria:
+        url = f"mysql://root@127.0.0.1:{port}/courser"
+        stop = daemon.stop
+
+        def sql(self, text):
+            run([client, "-h127.0.0.1", f"-P{port}", "-uroot"], input=text)
+
+    try:
+        yield Maria()
+    finally:
+        daemon.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def test_mariadb(make_server, accounts, mariadb):
+    mariadb.sql("CREATE DATABASE courser; USE courser;\n" + SQL_TABLE + ";\n" + sql_inserts(accounts))
+    server = make_server(sql_backend(mariadb.url))
+    check_logins(server, accounts, cram=True)
+    custom = make_server(sql_backend(mariadb.url, custom=True))
+    assert imap_login(custom, "clear", accounts.users["clear"]["password"]) == "OK"
+    assert "AUTHENTICATIONFAILED" in imap_login(custom, "a\\' OR 1=1 -- ", "x", "PLAIN")
+    mariadb.stop()
+    check_unavailable(server, accounts)
+
+
+# ---------------------------------------------------------------- LDAP
+
+@pytest.fixture
+def slapd(accounts):
+    slapd, slapadd = need("/usr/sbin/slapd", "/usr/sbin/slapadd")
+    d = Path(tempfile.mkdtemp(prefix="courser-ldap-"))
+    (d / "db").mkdir()
+    port = free_port()
+    conf = d / "slapd.conf"
+    conf.write_text(f"""
+include /etc/ldap/schema/core.schema
+include /etc/ldap/schema/cosine.schema
+include /etc/ldap/schema/nis.schema
+include /etc/ldap/schema/inetorgperson.schema
+pidfile {d}/slapd.pid
+modulepath /usr/lib/ldap
+moduleload back_mdb
+database mdb
+suffix "dc=example,dc=com"
+rootdn "cn=admin,dc=example,dc=com"
+rootpw secret
+directory {d}/db
+access to attrs=userPassword by self read by anonymous auth by * none
+access to * by * read
+""")
+    ldif = ["dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\n"
+            "o: Example\ndc: example\n",
+            "dn: ou=people,dc=example,dc=com\nobjectClass: organizationalUnit\nou: people\n"]
+    for u, v in accounts.users.items():
+        entry = (f"dn: uid={u},ou=people,dc=example,dc=com\nobjectClass: inetOrgPerson\n"
+                 f"objectClass: posixAccount\nuid: {u}\ncn: {u}\nsn: {u}\n"
+                 f"mail: {u}@example.com\nuidNumber: {accounts.uid}\ngidNumber: {accounts.gid}\n"
+                 f"homeDirectory: {v['home']}\n")
+        salt = os.urandom(4)
+        stored = v["stored"] or "{SSHA}" + b64(
+            hashlib.sha1(v["password"].encode() + salt).digest() + salt)
+        if not stored.startswith("{"):
+            stored = "{CRYPT}" + stored
+        entry += f"userPassword: {stored}\n"
+        if v["clear"]:
+            entry += f"description: {v['password']}\n"
+        if v["options"] == "disableimap=1":
+            entry += "employeeType: 1\n"
+        if v["options"] == "disablepop3=1":
+            entry += "departmentNumber: 1\n"
+        ldif.append(entry)
+    (d / "users.ldif").write_text("\n".join(ldif))
+    run([slapadd, "-f", str(conf), "-l", str(d / "users.ldif")])
+    daemon = Daemon([slapd, "-d", "0", "-f", str(conf), "-h", f"ldap://127.0.0.1:{port}/"],
+                    port, "slapd", d)
+
+    class Slapd:
+        uri = f"ldap://127.0.0.1:{port}"
+        stop = daemon.stop
+
+    try:
+        yield Slapd()
+    finally:
+        daemon.stop()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def ldap_backend(uri, authbind):
+    return f"""
+[[auth.backend]]
+type = "ldap"
+uri = [{toml_str(uri)}]
+basedn = "ou=people,dc=example,dc=com"
+binddn = "cn=admin,dc=example,dc=com"
+bindpw = "secret"
+domain = "example.com"
+authbind = {str(authbind).lower()}
+auxoptions = "employeeType=disableimap,departmentNumber=disablepop3"
+{'' if authbind else 'clearpw = "description"'}
+"""
+
+
+def test_ldap_search_and_compare(make_server, accounts, slapd):
+    # {MD5RAW} is Courier's, not an LDAP userPassword scheme.
+    server = make_server(ldap_backend(slapd.uri, authbind=False))
+    check_logins(server, accounts, cram=True, skip={"{MD5RAW}"})
+    slapd.stop()
+    check_unavailable(server, accounts)
+
+
+def test_ldap_authbind(make_server, accounts, slapd):
+    # slapd itself checks the password: only the schemes it knows (no
+    # {SHA256}/{SHA512} without the pw-sha2 module, no {MD5RAW}).
+    server = make_server(ldap_backend(slapd.uri, authbind=True))
+    check_logins(server, accounts, cram=False, skip={"{MD5RAW}", "{SHA256}", "{SHA512}"})
+    slapd.stop()
+    check_unavailable(server, accounts)
+
+
+# ---------------------------------------------------------------- authpipe
+
+def test_authpipe(make_server, accounts):
+    users = {u: dict(password=v["password"], uid=accounts.uid, gid=accounts.gid,
+                     home=v["home"], options=v["options"])
+             for u, v in accounts.users.items()}
+    db = accounts.root / "authpipe.json"
+    db.write_text(json.dumps(users))
+    db.chmod(0o644)
+    prog = accounts.root / "authProg"
+    # The program runs as the serving user: a system Python it can reach.
+    python = "/usr/bin/python3" if os.path.exists("/usr/bin/python3") else sys.executable
+    prog.write_text(f"#!/bin/sh\nexec {python} {HERE / 'authpipe_prog.py'} {db}\n")
+    prog.chmod(0o755)
+    server = make_server(f'\n[[auth.backend]]\ntype = "authpipe"\nprogram = "{prog}"\ncram = true\n')
+    check_logins(server, accounts, cram=True, schemes=False)
+    assert "UNAVAILABLE" in imap_login(server, "tempfail", "x")
+    # Restarted after the temporary failure.
+    assert imap_login(server, "clear", accounts.users["clear"]["password"]) == "OK"
+    gone = make_server(f'\n[[auth.backend]]\ntype = "authpipe"\nprogram = "{prog}.missing"\n')
+    check_unavailable(gone, accounts)
+
+
+# ---------------------------------------------------------------- passwd, PAM
+
+def children(pid):
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def test_passwd_shadow_through_the_helper(make_server, accounts):
+    need_root()
+    passwd = accounts.root / "passwd"
+    shadow = accounts.root / "shadow"
+    pl, sl = [], []
+    for u, v in accounts.users.items():
+        pl.append(f"{u}:x:{accounts.uid}:{accounts.gid}:{u} User,,,:{v['home']}:/bin/sh")
+        sl.append(f"{u}:{v['stored'] or crypt.crypt(v['password'], crypt.mksalt(crypt.METHOD_SHA512))}:19000:0:99999:7:::")
+    passwd.write_text("\n".join(pl) + "\n")
+    shadow.write_text("\n".join(sl) + "\n")
+    shadow.chmod(0o600)
+    server = make_server(f'\n[[auth.backend]]\ntype = "passwd"\npasswd = "{passwd}"\n'
+                         f'shadow = "{shadow}"\n')
+    # Options are not part of passwd accounts: skip the disabled-service checks.
+    for u in accounts.hashed() + ["clear"]:
+        pw = accounts.users[u]["password"]
+        assert imap_login(server, u, pw) == "OK", u + server.log_text()[-2000:]
+        assert pop3_login(server, u, pw) == "OK", u
+    assert "AUTHENTICATIONFAILED" in imap_login(server, "clear", "wrong")
+    assert "AUTH=CRAM-MD5" not in imap_caps(server)
+    # The helper gone: a temporary failure, never a wrong password.
+    helpers = children(server.proc.pid)
+    assert helpers, "no helper process"
+    for h in helpers:
+        os.kill(h, 9)
+    time.sleep(0.2)
+    check_unavailable(server, accounts)
+
+
+PAM_USER = "courser-pamtest"
+PAM_PASSWORD = "Pam-Test-Pw1"
+
+
+def test_pam(make_server, accounts):
+    need_root()
+    need("useradd", "chpasswd")
+    if not Path("/lib/x86_64-linux-gnu/security/pam_unix.so").exists() and not glob.glob(
+            "/usr/lib/*/security/pam_unix.so") and not glob.glob("/lib/*/security/pam_unix.so"):
+        need("pam_unix.so")
+    try:
+        pwd.getpwnam(PAM_USER)
+    except KeyError:
+        run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", PAM_USER])
+    run(["chpasswd"], input=f"{PAM_USER}:{PAM_PASSWORD}\n")
+    service = "courser-test"
+    Path(f"/etc/pam.d/{service}").write_text(
+        "auth required pam_unix.so nodelay\naccount required pam_unix.so\n")
+    # Identity from a test passwd file (the serving uid), password from PAM.
+    home = accounts.users["clear"]["home"]
+    passwd = accounts.root / "pam-passwd"
+    passwd.write_text(f"{PAM_USER}:x:{accounts.uid}:{accounts.gid}:Pam:{home}:/bin/sh\n")
+    server = make_server(f'\n[[auth.backend]]\ntype = "pam"\nservice = "{service}"\n'
+                         f'passwd = "{passwd}"\n')
+    assert imap_login(server, PAM_USER, PAM_PASSWORD) == "OK", server.log_text()[-2000:]
+    assert imap_login(server, PAM_USER, PAM_PASSWORD, "PLAIN") == "OK"
+    assert pop3_login(server, PAM_USER, PAM_PASSWORD) == "OK"
+    assert "AUTHENTICATIONFAILED" in imap_login(server, PAM_USER, "wrong")
+    assert "[AUTH]" in pop3_login(server, PAM_USER, "wrong")
+    assert "AUTHENTICATIONFAILED" in imap_login(server, "nosuchuser", "wrong")
+    for h in children(server.proc.pid):
+        os.kill(h, 9)
+    time.sleep(0.2)
+    assert "UNAVAILABLE" in imap_login(server, PAM_USER, PAM_PASSWORD)
+    assert "SYS/TEMP" in pop3_login(server, PAM_USER, PAM_PASSWORD)
+
+
+# ---------------------------------------------------------------- authdaemond
+
+@pytest.fixture
+def courier_authdaemond(accounts):
+    """Courier's authdaemond from Debian over a userdb holding the test
+    accounts. Its paths are compiled in: /etc/courier is changed for the
+    test and restored after."""
+    need_root()
+    authdaemond, makeuserdb = need("/usr/sbin/authdaemond", "makeuserdb")
+    etc = Path("/etc/courier")
+    saved = {}
+    for name in ("authdaemonrc", "userdb", "userdb.dat", "userdbshadow.dat"):
+        p = etc / name
+        if p.exists() and p.is_file():
+            saved[name] = (p.read_bytes(), p.stat().st_mode)
+    lines = []
+    for u, v in accounts.users.items():
+        fields = [f"uid={accounts.uid}", f"gid={accounts.gid}", f"home={v['home']}",
+                  f"mail={v['home']}/Maildir"]
+        if v["stored"] and not v["stored"].startswith("{CRYPT}"):
+            fields.append(f"systempw={v['stored']}")
+        else:
+            fields.append(f"systempw={crypt.crypt(v['password'], crypt.mksalt(crypt.METHOD_MD5))}")
+        if v["clear"]:
+            h = run(["userdbpw", "-hmac-md5"], input=v["password"] + "\n").stdout.strip()
+            fields.append(f"hmac-md5pw={h}")
+        if v["options"]:
+            fields.append(f"options={v['options']}")
+        lines.append(f"{u}\t" + "|".join(fields))
+    userdb = etc / "userdb"
+    # Debian ships userdb as a directory (every file in it is read).
+    userdb_dir = userdb.is_dir()
+    source = userdb / "courser-test" if userdb_dir else userdb
+    userdb_stat = userdb.stat() if userdb.exists() else None
+    source.write_text("\n".join(lines) + "\n")
+    source.chmod(0o600)
+    run([makeuserdb])
+    rc = etc / "authdaemonrc"
+    text = rc.read_text() if rc.exists() else ""
+    kept = [l for l in text.splitlines() if not l.startswith("authmodulelist=")]
+    rc.write_text("\n".join(kept + ['authmodulelist="authuserdb"']) + "\n")
+    subprocess.run([authdaemond, "stop"], capture_output=True)
+    run([authdaemond, "start"])
+    socket_path = "/run/courier/authdaemon/socket"
+    deadline = time.time() + 20
+    while not os.path.exists(socket_path) and time.time() < deadline:
+        time.sleep(0.1)
+    assert os.path.exists(socket_path), "authdaemond did not start"
+    # The serving user (nobody) must reach the socket: Courier's servers
+    # run as root or in the daemon's group; grant it for the test.
+    os.chmod("/run/courier/authdaemon", 0o755)
+    os.chmod(socket_path, 0o777)
+
+    class Daemon:
+        socket = socket_path
+        path = userdb
+
+        owners = {}
+
+        def share_userdb(self, uid, gid):
+            """Lets the serving user read the userdb (restored after)."""
+            files = [userdb] + (list(userdb.iterdir()) if userdb_dir else [])
+            for f in files:
+                st = f.stat()
+                self.owners[f] = (st.st_uid, st.st_gid)
+                os.chown(f, uid, gid)
+
+        def stop(self):
+            subprocess.run([authdaemond, "stop"], capture_output=True)
+            deadline = time.time() + 10
+            while os.path.exists(socket_path) and time.time() < deadline:
+                time.sleep(0.1)
+
+    d = Daemon()
+    try:
+        yield d
+    finally:
+        d.stop()
+        for f, (uid, gid) in d.owners.items():
+            if f.exists():
+                os.chown(f, uid, gid)
+        if userdb_dir:
+            source.unlink(missing_ok=True)
+            os.chown(userdb, userdb_stat.st_uid, userdb_stat.st_gid)
+        for name in ("userdb.dat", "userdbshadow.dat") + (() if userdb_dir else ("userdb",)):
+            (etc / name).unlink(missing_ok=True)
+        for name, (data, mode) in saved.items():
+            (etc / name).write_bytes(data)
+            (etc / name).chmod(mode)
+
+
+def test_courier_authdaemond(make_server, accounts, courier_authdaemond):
+    server = make_server(f'\n[[auth.backend]]\ntype = "authdaemond"\n'
+                         f'socket = "{courier_authdaemond.socket}"\ncram = true\n')
+    # Clear user: CRAM-MD5 through Courier's stored HMAC context.
+    check_logins(server, accounts, cram=None)
+    r = imap_login(server, "clear", accounts.users["clear"]["password"], "CRAM-MD5")
+    assert r == "OK", r
+    # The same userdb read directly by Courser (as the serving user).
+    courier_authdaemond.share_userdb(accounts.uid, accounts.gid)
+    direct = make_server(f'\n[[auth.backend]]\ntype = "userdb"\npath = "{courier_authdaemond.path}"\n')
+    for u in accounts.hashed() + ["clear"]:
+        assert imap_login(direct, u, accounts.users[u]["password"]) == "OK", u
+    # The same users log into real Courier-IMAP through the same daemon.
+    with courier_imap() as port:
+        class Courier:
+            imap_port = port
+
+            def log_text(self):
+                return ""
+        for u in accounts.hashed() + ["clear"]:
+            assert imap_login(Courier, u, accounts.users[u]["password"]) == "OK", u
+        assert imap_login(Courier, "clear", "wrong") != "OK"
+        assert imap_login(Courier, "noimap", accounts.users["noimap"]["password"]) != "OK"
+    courier_authdaemond.stop()
+    check_unavailable(server, accounts)
+
+
+class courier_imap:
+    """Courier-IMAP's own login front end (couriertcpd + imaplogin +
+    imapd) on a loopback port, authenticating through authdaemond."""
+
+    def __enter__(self):
+        tcpd, login, imapd = need("/usr/sbin/couriertcpd", "/usr/lib/courier/courier/imaplogin",
+                                  "/usr/bin/imapd")
+        self.port = free_port()
+        env = {"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "IMAP_CAPABILITY": "IMAP4rev1",
+               "IMAP_TLS_REQUIRED": "0", "MAILDIRPATH": "Maildir", "IMAP_USELOCKS": "0",
+               "IMAP_ACL": "0", "IMAP_KEYWORDS": "1", "TCPDOPTS": ""}
+        self.proc = subprocess.Popen(
+            [tcpd, "-address=127.0.0.1", "-maxprocs=5", "-nodnslookup", "-noidentlookup",
+             str(self.port), login, imapd, "Maildir"],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_port(self.port, "couriertcpd", self.proc)
+        return self.port
+
+    def __exit__(self, *exc):
+        self.proc.terminate()
+        self.proc.wait(10)
