@@ -215,3 +215,14 @@ fn uid_fetch_over_an_expunged_message_is_ok() {
     assert!(out.contains("* 2 EXPUNGE\r\n"), "{out}");
     assert!(out.contains("a3 OK"), "{out}");
 }
+
+#[test]
+fn literal8_announcement_without_a_command_is_answered() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = session(store(dir.path()));
+    let out = run(&mut a, "t1 ~{3}\r\n");
+    assert!(out.contains("t1 BAD") || out.starts_with("+ "), "{out:?}");
+    run(&mut a, "e1 ENABLE UTF8=ACCEPT\r\n");
+    let out = run(&mut a, "t2 ~{3}\r\n");
+    assert!(out.contains("t2 BAD") || out.starts_with("+ "), "{out:?}");
+}
