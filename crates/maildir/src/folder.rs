@@ -90,8 +90,15 @@ struct Stamp {
 }
 
 /// Within this window of the snapshot time a directory mtime is not
-/// trusted to reveal later changes (coarse timestamp granularity).
+/// trusted to reveal later changes, on filesystems whose timestamps are
+/// whole seconds (or coarser).
 const MTIME_SLACK: Duration = Duration::from_secs(2);
+/// The same window where timestamps carry sub-second parts: Linux stamps
+/// files from a clock that ticks every 1-10 ms (jiffies), so a change in
+/// the same tick as our scan could share its mtime; 50 ms covers any
+/// tick. Without this, a folder changed within the last two seconds is
+/// rescanned on every command, which is most commands of a busy session.
+const FINE_MTIME_SLACK: Duration = Duration::from_millis(50);
 
 fn mtime(p: &Path) -> Option<SystemTime> {
     fs::metadata(p).and_then(|m| m.modified()).ok()
@@ -107,6 +114,19 @@ impl Stamp {
                 .ok()
                 .and_then(|m| m.modified().ok().map(|t| (t, m.len()))),
         }
+    }
+
+    /// Whether the filesystem keeps sub-second timestamps: some stamp has
+    /// a non-zero fraction (a whole-second value on a fine filesystem only
+    /// makes us fall back to the safe, coarse window).
+    fn fine_grained(&self) -> bool {
+        [self.cur, self.new, self.kw, self.db.map(|d| d.0)]
+            .into_iter()
+            .flatten()
+            .any(|t| {
+                t.duration_since(SystemTime::UNIX_EPOCH)
+                    .is_ok_and(|d| d.subsec_nanos() != 0)
+            })
     }
 
     fn newest(&self) -> Option<SystemTime> {
@@ -406,10 +426,14 @@ impl Folder {
         if let Some((old, taken)) = &self.stamp {
             let now = Stamp::take(&self.dir);
             let trusted = match old.newest() {
-                Some(n) => taken
-                    .duration_since(n)
-                    .map(|d| d >= MTIME_SLACK)
-                    .unwrap_or(false),
+                Some(n) => {
+                    let slack = if old.fine_grained() {
+                        FINE_MTIME_SLACK
+                    } else {
+                        MTIME_SLACK
+                    };
+                    taken.duration_since(n).map(|d| d >= slack).unwrap_or(false)
+                }
                 None => true,
             };
             if trusted && now == *old {
