@@ -30,7 +30,9 @@
 //! * [`password`] — every stored scheme Courier accepts, and hashing for
 //!   `courser pw`; [`cram`] — CRAM HMACs and userdb's stored HMAC
 //!   contexts.
-//! * [`sasl`] — PLAIN, LOGIN and CRAM-* as sans-IO state machines.
+//! * [`sasl`] — PLAIN, LOGIN and CRAM-* as sans-IO state machines;
+//!   [`scram`] — the SCRAM-SHA-1/256 exchange and key format (not yet
+//!   offered by the protocols).
 //! * [`userdb`] — Courier's userdb source read directly (file or
 //!   directory, reloaded on change) and edited like Courier's `userdb`
 //!   tool; [`tools`] — helpers for the command-line tools.
@@ -63,6 +65,7 @@ pub mod pam;
 pub mod passwd;
 pub mod password;
 pub mod sasl;
+pub mod scram;
 #[cfg(feature = "sql")]
 pub mod sql;
 pub mod tools;
