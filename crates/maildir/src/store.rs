@@ -265,25 +265,48 @@ impl Store {
         Ok(out)
     }
 
-    /// Creates a folder (`.a.b` with tmp/new/cur and `maildirfolder`).
-    /// Like Courier, only the leaf directory is made: missing parents are
-    /// implied (listed as non-selectable) and can be created later.
+    /// Creates a folder (`.a.b` with tmp/new/cur and `maildirfolder`) and
+    /// any missing parent folders.
     pub fn create_folder(&self, name: &str) -> Result<()> {
         if names::is_inbox(name) {
             return Err(Error::AlreadyExists(name.to_string()));
         }
         let dir = self.inner.folder_dir(name)?;
-        match mkdir(&dir, 0o700) {
+        // RFC 3501 §6.3.3: create the superior names too, as real folders.
+        // (Courier leaves them implied, listed as \Noselect; the RFC's
+        // SHOULD wins, and Courier reads either layout.)
+        let mut end = 0;
+        while let Some(dot) = name[end..].find('.') {
+            end += dot;
+            let parent = &name[..end];
+            if !names::is_inbox(parent) {
+                match self.make_folder(&self.inner.folder_dir(parent)?) {
+                    Ok(()) | Err(Error::AlreadyExists(_)) => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            end += 1;
+        }
+        self.make_folder(&dir).map_err(|e| match e {
+            Error::AlreadyExists(_) => Error::AlreadyExists(name.to_string()),
+            e => e,
+        })
+    }
+
+    /// Makes one folder directory with tmp/new/cur and the marker;
+    /// completes a half-made one.
+    fn make_folder(&self, dir: &Path) -> Result<()> {
+        match mkdir(dir, 0o700) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
                 if dir.join("cur").is_dir() {
-                    return Err(Error::AlreadyExists(name.to_string()));
+                    return Err(Error::AlreadyExists(dir.display().to_string()));
                 }
                 // a half-made folder: complete it
             }
-            Err(e) => return Err(Error::io(&dir, e)),
+            Err(e) => return Err(Error::io(dir, e)),
         }
-        make_subdirs(&dir, 0o700)?;
+        make_subdirs(dir, 0o700)?;
         let marker = dir.join(FOLDER_MARKER);
         fs::OpenOptions::new()
             .write(true)

@@ -175,12 +175,19 @@ fn folders_list_rename_delete_subscribe() {
         names,
         vec![
             ("INBOX", true, true),
-            ("INBOX.a", false, true),
+            ("INBOX.a", true, true),
             ("INBOX.a.b", true, false),
             ("INBOX.c", true, false)
         ]
     );
-    s.create_folder("INBOX.a").unwrap();
+    assert!(
+        s.root().join(".a/maildirfolder").exists(),
+        "parents are real folders"
+    );
+    assert!(matches!(
+        s.create_folder("INBOX.a"),
+        Err(Error::AlreadyExists(_))
+    ));
     s.rename_folder("INBOX.a", "INBOX.x").unwrap();
     assert!(s.root().join(".x.b/cur").is_dir());
     assert!(!s.root().join(".a").exists());
