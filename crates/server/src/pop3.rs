@@ -55,6 +55,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
             && !peer.ip().is_loopback(),
         hostname: shared.hostname.clone(),
         limits: Default::default(),
+        cram: shared.auth.supports_cram(),
     };
     let mut session = Session::new(config);
     let mut conn = Conn {

@@ -11,21 +11,32 @@ use crate::codec::respond;
 use crate::codec::{Code, Command};
 use crate::maildrop::Mailbox;
 
-/// Mechanisms offered; CRAM needs backend support not wired here yet.
+/// Mechanisms always offered; CRAM only where a backend can check it.
 const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
-
-/// The CAPA `SASL` argument.
-pub(super) fn mechanism_names() -> String {
-    MECHANISMS
-        .iter()
-        .map(|m| m.name())
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+/// The CRAM mechanisms, strongest first.
+const CRAM: &[&str] = &["CRAM-SHA256", "CRAM-SHA1", "CRAM-MD5"];
 
 const NEED_TLS: &str = "Plaintext login is disabled here; use STLS first";
 
 impl Session {
+    /// Mechanisms offered to this client.
+    fn mechanisms(&self) -> Vec<Mechanism> {
+        let mut all = MECHANISMS.to_vec();
+        if self.config.cram {
+            all.extend(CRAM.iter().filter_map(|n| Mechanism::from_name(n)));
+        }
+        all
+    }
+
+    /// The CAPA `SASL` argument.
+    pub(super) fn mechanism_names(&self) -> String {
+        self.mechanisms()
+            .iter()
+            .map(|m| m.name())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
     pub(super) fn authorization(&mut self, command: Command, out: &mut Vec<u8>) -> Action {
         use Command as C;
         match command {
@@ -117,13 +128,14 @@ impl Session {
         let Some(mechanism) = mechanism else {
             // The pre-RFC 5034 listing some clients still ask for.
             respond::ok(out, "Supported mechanisms follow");
-            for m in MECHANISMS {
+            for m in self.mechanisms() {
                 respond::line(out, m.name());
             }
             respond::end(out);
             return Action::Continue;
         };
-        let Some(mech) = Mechanism::from_name(&mechanism).filter(|m| MECHANISMS.contains(m)) else {
+        let offered = self.mechanisms();
+        let Some(mech) = Mechanism::from_name(&mechanism).filter(|m| offered.contains(m)) else {
             respond::err(out, None, "Unsupported authentication mechanism");
             return Action::Continue;
         };

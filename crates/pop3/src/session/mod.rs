@@ -57,6 +57,9 @@ pub struct SessionConfig {
     pub hostname: String,
     /// Line limits.
     pub limits: Limits,
+    /// Offer CRAM-MD5/SHA1/SHA256: some authentication backend can check
+    /// them (`Authenticator::supports_cram`).
+    pub cram: bool,
 }
 
 /// Counters for the logout log line.
@@ -236,7 +239,7 @@ impl Session {
         if let State::Authorization { .. } = self.state {
             if !self.config.login_requires_tls {
                 respond::line(out, "USER");
-                respond::line(out, &format!("SASL {}", auth::mechanism_names()));
+                respond::line(out, &format!("SASL {}", self.mechanism_names()));
             }
             if self.config.stls_available && !self.config.tls_active {
                 respond::line(out, "STLS");

@@ -65,6 +65,7 @@ fn config() -> SessionConfig {
         login_requires_tls: false,
         hostname: "test.example".into(),
         limits: Limits::default(),
+        cram: false,
     }
 }
 
@@ -306,4 +307,24 @@ proptest::proptest! {
             proptest::prop_assert!(o.ends_with("+OK\r\n") || o.ends_with("-ERR Line too long\r\n"));
         }
     }
+}
+
+#[test]
+fn cram_is_offered_only_when_a_backend_can_check_it() {
+    let mut plain = Session::new(config());
+    let (out, _) = run(&mut plain, "CAPA\r\n");
+    assert!(out.contains("SASL PLAIN LOGIN\r\n"), "{out}");
+    let (out, _) = run(&mut plain, "AUTH CRAM-MD5\r\n");
+    assert!(out.starts_with("-ERR"), "{out}");
+    let mut cram = Session::new(SessionConfig {
+        cram: true,
+        ..config()
+    });
+    let (out, _) = run(&mut cram, "CAPA\r\n");
+    assert!(
+        out.contains("SASL PLAIN LOGIN CRAM-SHA256 CRAM-SHA1 CRAM-MD5\r\n"),
+        "{out}"
+    );
+    let (out, _) = run(&mut cram, "AUTH CRAM-MD5\r\n");
+    assert!(out.starts_with("+ "), "a challenge: {out}");
 }
