@@ -5,7 +5,7 @@ use courser_maildir::Error as StoreError;
 
 use super::reply::Reply;
 use super::{Session, State};
-use crate::codec::respond::Code;
+use crate::codec::respond::{self, Code};
 
 impl Session {
     pub(super) fn create(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
@@ -106,6 +106,17 @@ impl Session {
                 (Code::ServerBug, "Internal error, see the server log".into())
             }
         };
+        if matches!(e, StoreError::OverQuota) {
+            // Courier says this with ALERT, which clients must show the
+            // user; OVERQUOTA (RFC 5530) on the tagged answer is for
+            // software.
+            respond::untagged(
+                out,
+                respond::Status::No,
+                Some(&Code::Alert),
+                "Your mailbox is over its quota: delete some mail",
+            );
+        }
         Reply::no(out, tag, Some(code), &text);
     }
 }

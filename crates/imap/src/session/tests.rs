@@ -226,3 +226,18 @@ fn literal8_announcement_without_a_command_is_answered() {
     let out = run(&mut a, "t2 ~{3}\r\n");
     assert!(out.contains("t2 BAD") || out.starts_with("+ "), "{out:?}");
 }
+
+#[test]
+fn over_quota_append_is_refused_with_an_alert() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    tools::set_quota(st.root(), "100S").unwrap();
+    let mut a = session(st);
+    let big = "x".repeat(200);
+    let input = format!("a1 APPEND INBOX {{{}+}}\r\n{big}\r\n", big.len());
+    let out = run(&mut a, &input);
+    assert!(out.contains("* NO [ALERT] "), "{out}");
+    assert!(out.contains("a1 NO [OVERQUOTA]"), "{out}");
+    let out = run(&mut a, "a2 STATUS INBOX (MESSAGES)\r\n");
+    assert!(out.contains("(MESSAGES 0)"), "nothing half-written: {out}");
+}

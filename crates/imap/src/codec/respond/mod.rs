@@ -271,6 +271,12 @@ fn sanitize_text(text: &str) -> String {
     if s.starts_with('[') {
         s.replace_range(0..1, "(");
     }
+    // A line ending in `{n}` reads as a literal announcement to most
+    // client parsers (Python's imaplib among them), and texts can echo
+    // client input such as an unknown command `~{3}`: never end with `}`.
+    if s.ends_with('}') {
+        s.push('.');
+    }
     s
 }
 

@@ -659,3 +659,10 @@ proptest! {
         w(|o| id(o, Some(&[(text.clone(), Some(name.clone()))])));
     }
 }
+
+#[test]
+fn text_never_ends_like_a_literal_announcement() {
+    let mut out = Vec::new();
+    tagged(&mut out, "t1", Status::Bad, None, "Unknown command: ~{3}");
+    assert_eq!(out, b"t1 BAD Unknown command: ~{3}.\r\n");
+}
