@@ -214,3 +214,79 @@ def test_proxy_protocol_gives_the_real_address(make_server):
     assert "198.51.100.7" in log
     for s in (a, b, c, d, e):
         s.close()
+
+
+def _self_signed(root, stem, cn):
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+            "-keyout", str(root / f"{stem}-key.pem"), "-out", str(root / f"{stem}.pem"),
+            "-days", "2", "-subj", f"/CN={cn}",
+        ],
+        check=True, capture_output=True,
+    )
+
+
+def _cert_for(port, server_hostname=None, max_version=None):
+    ctx = _insecure()
+    if max_version is not None:
+        ctx.maximum_version = max_version
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:
+        with ctx.wrap_socket(raw, server_hostname=server_hostname) as tls:
+            return tls.getpeercert(binary_form=True)
+
+
+def test_tls_certificate_by_sni_and_minimum_version(make_server):
+    # Readable by the user the server runs as (a reload reads as run_as).
+    import tempfile
+    from pathlib import Path
+    tmp_path = Path(tempfile.mkdtemp(prefix="courser-sni-"))
+    tmp_path.chmod(0o755)
+    _self_signed(tmp_path, "other", "other.example")
+    for f in tmp_path.iterdir():
+        f.chmod(0o644)
+    server = make_server(
+        "\n[[tls.sni]]\n"
+        'name = "other.example"\n'
+        f'certificate = "{tmp_path}/other.pem"\n'
+        f'private_key = "{tmp_path}/other-key.pem"\n'
+    )
+    default = _cert_for(server.imaps_port)
+    other = _cert_for(server.imaps_port, "other.example")
+    assert other != default
+    assert _cert_for(server.imaps_port, "unknown.example") == default
+    # TLS 1.2 is accepted by default ...
+    assert _cert_for(server.imaps_port, max_version=ssl.TLSVersion.TLSv1_2) == default
+    # ... and refused with min_version = "1.3".
+    text = server.config.read_text().replace(
+        'private_key = "key.pem"\n', 'private_key = "key.pem"\nmin_version = "1.3"\n', 1
+    )
+    server.config.write_text(text)
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    refused = False
+    while time.time() < deadline and not refused:
+        try:
+            _cert_for(server.imaps_port, max_version=ssl.TLSVersion.TLSv1_2)
+            time.sleep(0.1)
+        except (ssl.SSLError, OSError):
+            refused = True
+    assert refused, "a TLS 1.2-only client must be refused after min_version = 1.3"
+    assert _cert_for(server.imaps_port) == default
+
+
+def test_bad_certificate_is_an_error_at_start(tmp_path):
+    (tmp_path / "cert.pem").write_text("not a certificate\n")
+    (tmp_path / "key.pem").write_text("not a key\n")
+    (tmp_path / "userdb").write_text("")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(
+        '[[listener]]\nprotocol = "imaps"\naddress = "127.0.0.1:0"\n'
+        '[tls]\ncertificate = "cert.pem"\nprivate_key = "key.pem"\n'
+        '[auth]\nuserdb = "userdb"\n'
+    )
+    from conftest import BIN
+    r = subprocess.run([BIN, "check-config", "--config", str(cfg)], capture_output=True, text=True)
+    assert r.returncode != 0 and "cert.pem" in r.stderr, r.stderr
+    r = subprocess.run([BIN, "serve", "--config", str(cfg)], capture_output=True, text=True, timeout=20)
+    assert r.returncode != 0 and "cert.pem" in r.stderr, r.stderr

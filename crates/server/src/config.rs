@@ -107,9 +107,40 @@ pub struct ListenerConfig {
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct TlsConfig {
-    /// Certificate chain, leaf first.
+    /// Certificate chain, leaf first: the default certificate.
     pub certificate: PathBuf,
     /// Private key (PKCS#8, PKCS#1 or SEC1).
+    pub private_key: PathBuf,
+    /// Oldest TLS version accepted: "1.2" or "1.3".
+    #[serde(default)]
+    pub min_version: TlsVersion,
+    /// Certificates chosen by the name the client asks for (SNI); clients
+    /// that ask for another name, or none, get the default one.
+    #[serde(default)]
+    pub sni: Vec<SniCertificate>,
+}
+
+/// A TLS protocol version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum TlsVersion {
+    /// TLS 1.2 and 1.3.
+    #[default]
+    #[serde(rename = "1.2")]
+    Tls12,
+    /// TLS 1.3 only.
+    #[serde(rename = "1.3")]
+    Tls13,
+}
+
+/// One `[[tls.sni]]` table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SniCertificate {
+    /// The host name clients ask for, e.g. `mail.example.org`.
+    pub name: String,
+    /// Certificate chain, leaf first.
+    pub certificate: PathBuf,
+    /// Private key.
     pub private_key: PathBuf,
 }
 
@@ -387,6 +418,10 @@ impl Config {
         if let Some(tls) = &mut self.tls {
             resolve(&mut tls.certificate);
             resolve(&mut tls.private_key);
+            for sni in &mut tls.sni {
+                resolve(&mut sni.certificate);
+                resolve(&mut sni.private_key);
+            }
         }
         for b in &mut self.auth.backends {
             b.resolve_paths(base);

@@ -45,8 +45,11 @@ pub struct Shared {
 impl Shared {
     /// Settings from `config`; the rest is carried over from `previous`
     /// parts that live as long as the process.
-    fn build(config: Config, process: &ProcessParts) -> Result<Shared, Error> {
-        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+    fn build(
+        config: Config,
+        tls: Option<Arc<rustls::ServerConfig>>,
+        process: &ProcessParts,
+    ) -> Result<Shared, Error> {
         let invalid = |message: String| Error::Config {
             path: "[access]/[limits]".into(),
             message,
@@ -117,8 +120,10 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// reloads `config_path` (certificates, limits, authentication and the
 /// other settings; listeners stay as bound at start).
 pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
-    // Check certificates before binding anything.
-    config.tls.as_ref().map(tls::server_config).transpose()?;
+    // Certificates are read before binding anything and before dropping
+    // root, so keys readable only by root work at start. (A reload reads
+    // them as `run_as`.)
+    let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
     let mut bound = Vec::new();
     for l in &config.listeners {
         bound.push((bind(l.address)?, l.clone()));
@@ -140,7 +145,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         limits: ConnectionLimits::new(&config.limits),
         shutdown,
     };
-    let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, &process)?)));
+    let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, tls, &process)?)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("courser")
@@ -211,7 +216,10 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
         Ok(s) => s.config.listeners.clone(),
         Err(_) => return,
     };
-    let built = Config::load(path).and_then(|config| Shared::build(config, process));
+    let built = Config::load(path).and_then(|config| {
+        let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
+        Shared::build(config, tls, process)
+    });
     match built {
         Ok(shared) => {
             let moved = old_listeners.len() != shared.config.listeners.len()
@@ -237,12 +245,16 @@ async fn accept_loop(
     current: Arc<RwLock<Arc<Shared>>>,
 ) {
     loop {
-        let Ok(shared) = current.read().map(|s| Arc::clone(&s)) else {
+        let Ok(waiting) = current.read().map(|s| Arc::clone(&s)) else {
             return;
         };
         let accepted = tokio::select! {
             a = listener.accept() => a,
-            _ = shared.shutting_down() => return,
+            _ = waiting.shutting_down() => return,
+        };
+        // The settings in force now: a reload while we waited counts.
+        let Ok(shared) = current.read().map(|s| Arc::clone(&s)) else {
+            return;
         };
         match accepted {
             Ok((stream, peer)) => {

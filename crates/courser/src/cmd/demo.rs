@@ -175,6 +175,8 @@ pub fn run(args: Args) -> ExitCode {
         tls: Some(TlsConfig {
             certificate: dir.join("cert.pem"),
             private_key: dir.join("key.pem"),
+            min_version: Default::default(),
+            sni: Vec::new(),
         }),
         auth: AuthConfig {
             userdb: Some(dir.join("userdb")),
