@@ -142,6 +142,19 @@ fn mkdir(path: &Path, mode: u32) -> io::Result<()> {
 }
 
 /// Creates the `tmp/ new/ cur/` triple inside an existing directory.
+/// Creates the `maildirfolder` marker (mode 0600) in a folder directory.
+pub(crate) fn write_folder_marker(dir: &Path) -> Result<()> {
+    let marker = dir.join(FOLDER_MARKER);
+    fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .mode(0o600)
+        .open(&marker)
+        .at(&marker)?;
+    Ok(())
+}
+
 pub(crate) fn make_subdirs(dir: &Path, mode: u32) -> Result<()> {
     for sub in ["tmp", "new", "cur"] {
         let p = dir.join(sub);
@@ -307,15 +320,7 @@ impl Store {
             Err(e) => return Err(Error::io(dir, e)),
         }
         make_subdirs(dir, 0o700)?;
-        let marker = dir.join(FOLDER_MARKER);
-        fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .mode(0o600)
-            .open(&marker)
-            .at(&marker)?;
-        Ok(())
+        write_folder_marker(dir)
     }
 
     /// Deletes a folder and its messages; its children stay. INBOX cannot

@@ -3,7 +3,7 @@
 
 use std::fs::{self, DirBuilder, Permissions};
 use std::io::{self, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
@@ -61,15 +61,7 @@ pub fn make_folder(maildir: &Path, folder: &str, mode: Option<u32>) -> Result<()
             fs::set_permissions(&d, Permissions::from_mode(m)).at(&d)?;
         }
     }
-    let marker = dir.join(FOLDER_MARKER);
-    fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(false)
-        .mode(0o600)
-        .open(&marker)
-        .at(&marker)?;
-    Ok(())
+    crate::store::write_folder_marker(&dir)
 }
 
 /// Installs (or replaces) the quota line of a maildir and recalculates its
