@@ -14,7 +14,7 @@ def greeting(port):
 
 
 def test_per_ip_limit_refuses_then_accepts_again(make_server):
-    server = make_server("\n[limits]\nmax_connections_per_ip = 2\n")
+    server = make_server("\n[limits]\nmax_connections_per_ip = 2\ntrusted_networks = []\n")
     a, ga = greeting(server.imap_port)
     b, gb = greeting(server.imap_port)
     assert ga.startswith(b"* OK") and gb.startswith(b"* OK")
@@ -142,7 +142,7 @@ def test_trusted_networks_skip_the_per_address_limit(make_server):
 
 
 def test_per_user_limit_refuses_the_extra_login(make_server):
-    server = make_server("\n[limits]\nmax_connections_per_user_ip = 2\n")
+    server = make_server("\n[limits]\nmax_connections_per_user_ip = 2\ntrusted_networks = []\n")
     a = server.connect()
     b = server.connect()
     c = server.connect(login=False)

@@ -203,7 +203,8 @@ pub struct LimitsConfig {
     pub new_connections_per_ip_per_minute: usize,
     /// Networks exempt from the per-address limits and rate (webmail
     /// front ends, the office NAT), e.g. `["10.0.0.0/8", "2001:db8::/32"]`.
-    #[serde(default)]
+    /// Default: loopback, where a local webmail connects from.
+    #[serde(default = "default_trusted")]
     pub trusted_networks: Vec<String>,
 }
 
@@ -219,6 +220,9 @@ fn default_max_per_user() -> usize {
 fn default_rate() -> usize {
     300
 }
+fn default_trusted() -> Vec<String> {
+    vec!["127.0.0.0/8".into(), "::1/128".into()]
+}
 
 impl Default for LimitsConfig {
     fn default() -> Self {
@@ -228,7 +232,7 @@ impl Default for LimitsConfig {
             max_connections_per_user: default_max_per_user(),
             max_connections_per_user_ip: default_max_per_ip(),
             new_connections_per_ip_per_minute: default_rate(),
-            trusted_networks: Vec::new(),
+            trusted_networks: default_trusted(),
         }
     }
 }
