@@ -11,12 +11,18 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
 use crate::runtime::Shared;
-use crate::stream::Received;
+use crate::stream::Goodbyes;
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
 /// How often an idling client hears `* OK Still here` (keeps NAT state).
 const IDLE_KEEPALIVE: Duration = Duration::from_secs(120);
+
+/// How IMAP ends a waiting session (RFC 3501 §7.1.5).
+const GOODBYES: Goodbyes = Goodbyes {
+    shutting_down: b"* BYE Server shutting down\r\n",
+    timed_out: b"* BYE Autologout; idle for too long\r\n",
+};
 
 /// Per-connection facts for logs.
 struct Conn {
@@ -215,24 +221,21 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         } else {
             shared.config.imap.login_timeout()
         };
-        let bye: &[u8] = match crate::stream::receive(
+        let conn = &mut *conn;
+        if !crate::stream::receive_or_goodbye(
             &mut stream,
             &mut chunk,
             &mut input,
             &mut conn.bytes_in,
+            &mut conn.bytes_out,
             timeout,
             shared,
+            &GOODBYES,
         )
         .await
         {
-            Received::Data => continue,
-            Received::Closed => return Outcome::Closed,
-            Received::ShuttingDown => b"* BYE Server shutting down\r\n",
-            Received::TimedOut => b"* BYE Autologout; idle for too long\r\n",
-        };
-        out.extend_from_slice(bye);
-        write_out(&mut stream, &mut out, conn).await;
-        return Outcome::Closed;
+            return Outcome::Closed;
+        }
     }
 }
 

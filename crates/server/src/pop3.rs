@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 use crate::limits::UserSlot;
 use crate::login::{authenticate, Refused};
 use crate::runtime::Shared;
-use crate::stream::Received;
+use crate::stream::Goodbyes;
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 8 * 1024;
@@ -36,6 +36,13 @@ struct Conn {
     /// Held while logged in: the per-account connection count.
     user_slot: Option<UserSlot>,
 }
+
+/// How POP3 ends a waiting session; an autologout does not enter the
+/// UPDATE state, so nothing is deleted (RFC 1939 §3).
+const GOODBYES: Goodbyes = Goodbyes {
+    shutting_down: b"-ERR [SYS/TEMP] Server shutting down\r\n",
+    timed_out: b"-ERR Autologout; idle for too long\r\n",
+};
 
 /// How a run over one stream ended.
 enum Outcome<S> {
@@ -168,25 +175,21 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         } else {
             shared.config.pop3.login_timeout()
         };
-        let bye: &[u8] = match crate::stream::receive(
+        let conn = &mut *conn;
+        if !crate::stream::receive_or_goodbye(
             &mut stream,
             &mut chunk,
             &mut input,
             &mut conn.bytes_in,
+            &mut conn.bytes_out,
             timeout,
             shared,
+            &GOODBYES,
         )
         .await
         {
-            Received::Data => continue,
-            Received::Closed => return Outcome::Closed,
-            Received::ShuttingDown => b"-ERR [SYS/TEMP] Server shutting down\r\n",
-            // RFC 1939 §3: autologout without entering UPDATE.
-            Received::TimedOut => b"-ERR Autologout; idle for too long\r\n",
-        };
-        out.extend_from_slice(bye);
-        send(&mut stream, &mut out, conn).await;
-        return Outcome::Closed;
+            return Outcome::Closed;
+        }
     }
 }
 

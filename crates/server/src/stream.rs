@@ -68,3 +68,35 @@ pub(crate) async fn receive<S: AsyncRead + Unpin>(
         Err(_) => Received::TimedOut,
     }
 }
+
+/// What a protocol says when it ends a waiting session.
+pub(crate) struct Goodbyes {
+    /// Sent when the server shuts down.
+    pub shutting_down: &'static [u8],
+    /// Sent when the client stayed silent past the timeout.
+    pub timed_out: &'static [u8],
+}
+
+/// [`receive`], and when the wait ends the session (timeout, shutdown)
+/// the protocol's goodbye is sent. True when bytes arrived and the session
+/// goes on.
+#[allow(clippy::too_many_arguments)]
+pub(crate) async fn receive_or_goodbye<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: &mut S,
+    chunk: &mut [u8],
+    input: &mut Vec<u8>,
+    received: &mut u64,
+    sent: &mut u64,
+    timeout: Duration,
+    shared: &Shared,
+    goodbyes: &Goodbyes,
+) -> bool {
+    let bye = match receive(stream, chunk, input, received, timeout, shared).await {
+        Received::Data => return true,
+        Received::Closed => return false,
+        Received::ShuttingDown => goodbyes.shutting_down,
+        Received::TimedOut => goodbyes.timed_out,
+    };
+    send(stream, &mut bye.to_vec(), sent).await;
+    false
+}

@@ -45,6 +45,16 @@ impl Session {
         self.decoder.expect_command();
     }
 
+    /// Refuses a login command sent in the clear where TLS is required
+    /// (RFC 3501 §6.2.3 LOGINDISABLED); true when it did.
+    fn refuse_plaintext(&self, tag: &str, verb: &str, out: &mut Vec<u8>) -> bool {
+        if self.login_disabled() {
+            let text = format!("Use STARTTLS before {verb}");
+            Reply::no(out, tag, Some(Code::PrivacyRequired), &text);
+        }
+        self.login_disabled()
+    }
+
     pub(super) fn login(
         &mut self,
         tag: Tag,
@@ -52,13 +62,7 @@ impl Session {
         password: Vec<u8>,
         out: &mut Vec<u8>,
     ) -> Action {
-        if self.login_disabled() {
-            Reply::no(
-                out,
-                &tag,
-                Some(Code::PrivacyRequired),
-                "Use STARTTLS before LOGIN",
-            );
+        if self.refuse_plaintext(&tag, "LOGIN", out) {
             return Action::Continue;
         }
         let Ok(login) = String::from_utf8(username) else {
@@ -88,13 +92,7 @@ impl Session {
         initial_response: Option<Vec<u8>>,
         out: &mut Vec<u8>,
     ) -> Action {
-        if self.login_disabled() {
-            Reply::no(
-                out,
-                &tag,
-                Some(Code::PrivacyRequired),
-                "Use STARTTLS before AUTHENTICATE",
-            );
+        if self.refuse_plaintext(&tag, "AUTHENTICATE", out) {
             return Action::Continue;
         }
         let offered =
