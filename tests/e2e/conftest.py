@@ -22,6 +22,8 @@ BIN = os.environ.get("COURSER_BIN") or str(
 )
 
 USERS = {"alice": "alice-pw", "bob": "bob-pw"}
+# Per-user mode as root: alice's uid and gid; bob's is the next.
+PER_USER_FIRST_UID = 41001
 
 
 def free_port():
@@ -46,8 +48,10 @@ def wait_port(port, proc, timeout=20):
 class Server:
     """A running server and the files behind it."""
 
-    def __init__(self, root: Path, extra_config: str = ""):
+    def __init__(self, root: Path, extra_config: str = "", per_user: bool = False,
+                 tls_extra: str = ""):
         self.root = root
+        self.per_user = per_user
         self.imap_port = free_port()
         self.imaps_port = free_port()
         self.pop3_port = free_port()
@@ -63,8 +67,13 @@ class Server:
         else:
             uid, gid = os.getuid(), os.getgid()
         self.uid, self.gid = uid, gid
+        # Per-user mode as root: every account has its own uid and gid.
+        self.account_ids = {}
         lines = []
-        for user, pw in USERS.items():
+        for n, (user, pw) in enumerate(USERS.items()):
+            if per_user and self.as_root:
+                uid = gid = PER_USER_FIRST_UID + n
+            self.account_ids[user] = (uid, gid)
             home = root / "home" / user
             maildir = home / "Maildir"
             for sub in ("cur", "new", "tmp"):
@@ -107,12 +116,13 @@ address = "127.0.0.1:{self.pop3s_port}"
 [tls]
 certificate = "cert.pem"
 private_key = "key.pem"
+{tls_extra}
 
 [auth]
 userdb = "userdb"
 failure_delay_secs = 0
 """
-            + ('\n[server]\nrun_as = "nobody"\n' if self.as_root else "")
+            + self.server_section()
             + extra_config
         )
         self.chown()
@@ -127,13 +137,33 @@ failure_delay_secs = 0
         self.proxy = recording.RecordingProxy(self.imap_port)
         self.proxy_port = self.proxy.port
 
+    def server_section(self):
+        if self.per_user:
+            # The front end runs as nobody by default.
+            return '\n[server]\nprocess_model = "per-user"\n'
+        return '\n[server]\nrun_as = "nobody"\n' if self.as_root else ""
+
+    def owner(self, path):
+        """Who owns `path`: its account inside a home, else the server."""
+        for user, home in self.homes.items():
+            if Path(path).is_relative_to(home):
+                return self.account_ids[user]
+        return self.uid, self.gid
+
     def chown(self):
         if not self.as_root:
             return
         for dirpath, dirnames, filenames in os.walk(self.root):
-            os.lchown(dirpath, self.uid, self.gid)
+            os.lchown(dirpath, *self.owner(dirpath))
             for f in filenames:
-                os.lchown(os.path.join(dirpath, f), self.uid, self.gid)
+                path = os.path.join(dirpath, f)
+                os.lchown(path, *self.owner(path))
+        if self.per_user:
+            # Accounts pass through to their own homes, and only there.
+            self.root.chmod(0o711)
+            (self.root / "home").chmod(0o711)
+            for home in self.homes.values():
+                home.chmod(0o700)
 
     def maildir(self, user="alice"):
         return self.homes[user] / "Maildir"
@@ -145,7 +175,7 @@ failure_delay_secs = 0
         tmp = base / "tmp" / name
         tmp.write_bytes(data)
         if self.as_root:
-            os.lchown(tmp, self.uid, self.gid)
+            os.lchown(tmp, *self.owner(tmp))
         os.rename(tmp, base / "new" / name)
         return name
 
@@ -218,9 +248,9 @@ def make_server():
     """Starts servers with extra config text appended (TOML tables)."""
     started = []
 
-    def make(extra_config=""):
+    def make(extra_config="", per_user=False, tls_extra=""):
         root = Path(tempfile.mkdtemp(prefix="courser-e2e-"))
-        s = Server(root, extra_config)
+        s = Server(root, extra_config, per_user, tls_extra)
         started.append(s)
         return s
 

@@ -4,11 +4,12 @@ OpenLDAP slapd, PAM (pam_unix with a test system user), an authpipe
 program, passwd/shadow files through the root helper, and Courier's own
 authdaemond over a userdb.
 
-Each backend: IMAP LOGIN and AUTHENTICATE PLAIN, POP3 USER/PASS and
-AUTH PLAIN, for users stored with every password scheme; CRAM-MD5 where
-the backend has clear passwords; wrong passwords and disabled services
-refused; the backend stopped gives a temporary failure (IMAP
-[UNAVAILABLE], POP3 [SYS/TEMP]).
+Each backend: IMAP LOGIN and POP3 USER/PASS for users stored with every
+password scheme; AUTHENTICATE/AUTH PLAIN and LOGIN over both; CRAM-* and
+SCRAM-* over both where the backend can serve them (and not advertised
+where it cannot); wrong passwords and disabled services refused; the
+backend stopped gives a temporary failure (IMAP [UNAVAILABLE], POP3
+[SYS/TEMP]).
 
 Servers and tools come from Debian packages that scripts/test.sh
 installs. With COURSER_FULL_TESTS=1 a missing one fails the test;
@@ -35,6 +36,7 @@ from pathlib import Path
 import pytest
 
 from conftest import free_port
+from sasl_client import Scram, pop3_auth, pop3_scram
 
 FULL = os.environ.get("COURSER_FULL_TESTS") == "1"
 HERE = Path(__file__).resolve().parent
@@ -178,18 +180,31 @@ def accounts():
 
 # ---------------------------------------------------------------- checks
 
+def cram_answer(mech, user, pw):
+    digest = {"CRAM-MD5": hashlib.md5, "CRAM-SHA1": hashlib.sha1,
+              "CRAM-SHA256": hashlib.sha256}[mech]
+    return lambda ch: (user + " " + hmac.new(pw.encode(), ch, digest).hexdigest()).encode()
+
+
+def login_answer(user, pw):
+    """AUTHENTICATE LOGIN: the user name, then the password."""
+    return lambda ch: (user if ch == b"Username:" else pw).encode()
+
+
 def imap_login(server, user, pw, mech="LOGIN"):
+    """`mech`: LOGIN (the command) or a SASL mechanism (AUTHENTICATE)."""
     c = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
     try:
         if mech == "LOGIN":
             c.login(user, pw)
         elif mech == "PLAIN":
             c.authenticate("PLAIN", lambda _: f"\0{user}\0{pw}".encode())
+        elif mech == "SASL-LOGIN":
+            c.authenticate("LOGIN", login_answer(user, pw))
         elif mech.startswith("CRAM-"):
-            digest = {"CRAM-MD5": hashlib.md5, "CRAM-SHA1": hashlib.sha1,
-                      "CRAM-SHA256": hashlib.sha256}[mech]
-            c.authenticate(mech, lambda ch: (
-                user + " " + hmac.new(pw.encode(), ch, digest).hexdigest()).encode())
+            c.authenticate(mech, cram_answer(mech, user, pw))
+        elif mech.startswith("SCRAM-"):
+            c.authenticate(mech, Scram(mech, user, pw).callback())
         c.select("INBOX")
         c.logout()
         return "OK"
@@ -210,13 +225,21 @@ def imap_caps(server):
 
 
 def pop3_login(server, user, pw, mech="USER"):
+    """`mech`: USER (USER/PASS) or a SASL mechanism (AUTH)."""
     c = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
     try:
         if mech == "USER":
             c.user(user)
             c.pass_(pw)
         else:
-            r = c._shortcmd("AUTH PLAIN " + b64(f"\0{user}\0{pw}".encode()))
+            if mech == "PLAIN":
+                r = c._shortcmd("AUTH PLAIN " + b64(f"\0{user}\0{pw}".encode()))
+            elif mech == "SASL-LOGIN":
+                r = pop3_auth(c, "LOGIN", login_answer(user, pw))
+            elif mech.startswith("CRAM-"):
+                r = pop3_auth(c, mech, cram_answer(mech, user, pw))
+            else:
+                r = pop3_scram(c, mech, user, pw)
             assert r.startswith(b"+OK"), r
         c.stat()
         c.quit()
@@ -230,10 +253,10 @@ def pop3_login(server, user, pw, mech="USER"):
             pass
 
 
-def check_logins(server, acc, cram=False, schemes=True, skip=()):
-    """Every scheme over IMAP and POP3, every mechanism, refusals. `cram`
-    None: whether CRAM is advertised is not checked; `skip`: schemes the
-    backend cannot hold."""
+def check_logins(server, acc, cram=False, scram=False, schemes=True, skip=()):
+    """Every scheme over IMAP and POP3, every mechanism, refusals. `cram`,
+    `scram`: the backend serves them (False: they must not be advertised;
+    None: not checked); `skip`: schemes the backend cannot hold."""
     users = [u for u in acc.hashed() if acc.users[u]["scheme"] not in skip] if schemes else []
     for u in users + ["clear"]:
         pw = acc.users[u]["password"]
@@ -242,8 +265,11 @@ def check_logins(server, acc, cram=False, schemes=True, skip=()):
         assert pop3_login(server, u, pw) == "OK", what
     one = users[0] if users else "clear"
     pw = acc.users[one]["password"]
-    assert imap_login(server, one, pw, "PLAIN") == "OK"
-    assert pop3_login(server, one, pw, "PLAIN") == "OK"
+    for mech in ("PLAIN", "SASL-LOGIN"):
+        assert imap_login(server, one, pw, mech) == "OK", mech
+        assert pop3_login(server, one, pw, mech) == "OK", mech
+        assert "AUTHENTICATIONFAILED" in imap_login(server, one, pw + "x", mech), mech
+        assert "[AUTH]" in pop3_login(server, one, pw + "x", mech), mech
     # Wrong passwords and unknown users.
     r = imap_login(server, one, pw + "x")
     assert "AUTHENTICATIONFAILED" in r, r
@@ -259,15 +285,36 @@ def check_logins(server, acc, cram=False, schemes=True, skip=()):
     assert imap_login(server, "nopop", nopop) == "OK"
     # CRAM only where the backend can serve it.
     caps = imap_caps(server)
+    clear = acc.users["clear"]["password"]
     if cram:
         assert "AUTH=CRAM-MD5" in caps, caps
         for mech in ("CRAM-MD5", "CRAM-SHA1", "CRAM-SHA256"):
-            r = imap_login(server, "clear", acc.users["clear"]["password"], mech)
+            r = imap_login(server, "clear", clear, mech)
             assert r == "OK", mech + ": " + r
+            assert pop3_login(server, "clear", clear, mech) == "OK", mech
         r = imap_login(server, "clear", "wrong", "CRAM-MD5")
         assert "AUTHENTICATIONFAILED" in r, r
+        assert "[AUTH]" in pop3_login(server, "clear", "wrong", "CRAM-SHA256")
     elif cram is False:
         assert "AUTH=CRAM-MD5" not in caps, caps
+    # SCRAM: keys derived from the clear password; the client checks the
+    # server's signature.
+    if scram:
+        assert "AUTH=SCRAM-SHA-256" in caps and "AUTH=SCRAM-SHA-1" in caps, caps
+        for mech in ("SCRAM-SHA-256", "SCRAM-SHA-1"):
+            r = imap_login(server, "clear", clear, mech)
+            assert r == "OK", mech + ": " + r + server.log_text()[-2000:]
+            assert pop3_login(server, "clear", clear, mech) == "OK", mech
+            assert "AUTHENTICATIONFAILED" in imap_login(server, "clear", "wrong", mech)
+            assert "[AUTH]" in pop3_login(server, "clear", "wrong", mech)
+            assert "AUTHENTICATIONFAILED" in imap_login(server, "nosuchuser", "pw", mech)
+        # Users with only a hashed password cannot use SCRAM.
+        if users:
+            assert "AUTHENTICATIONFAILED" in imap_login(server, one, pw, "SCRAM-SHA-256")
+        r = imap_login(server, "noimap", noimap, "SCRAM-SHA-256")
+        assert "AUTHENTICATIONFAILED" in r or "CONTACTADMIN" in r, r
+    elif scram is False:
+        assert not any(c.startswith("AUTH=SCRAM") for c in caps), caps
 
 
 def check_unavailable(server, acc):
@@ -343,7 +390,7 @@ def test_sqlite(make_server, accounts):
     con.close()
     os.chmod(db, 0o644)
     server = make_server(sql_backend(f"sqlite://{db}"))
-    check_logins(server, accounts, cram=True)
+    check_logins(server, accounts, cram=True, scram=True)
     custom = make_server(sql_backend(f"sqlite://{db}", custom=True))
     assert imap_login(custom, "clear", accounts.users["clear"]["password"]) == "OK"
     assert "AUTHENTICATIONFAILED" in imap_login(custom, "x' OR '1'='1", "x", "PLAIN")
@@ -389,7 +436,7 @@ def postgres():
 def test_postgresql(make_server, accounts, postgres):
     postgres.psql(SQL_TABLE + ";" + sql_inserts(accounts))
     server = make_server(sql_backend(postgres.url))
-    check_logins(server, accounts, cram=True)
+    check_logins(server, accounts, cram=True, scram=True)
     custom = make_server(sql_backend(postgres.url, custom=True))
     assert imap_login(custom, "clear", accounts.users["clear"]["password"]) == "OK"
     assert pop3_login(custom, "s0", accounts.users["s0"]["password"]) == "OK"
@@ -432,7 +479,7 @@ def mariadb():
 def test_mariadb(make_server, accounts, mariadb):
     mariadb.sql("CREATE DATABASE courser; USE courser;\n" + SQL_TABLE + ";\n" + sql_inserts(accounts))
     server = make_server(sql_backend(mariadb.url))
-    check_logins(server, accounts, cram=True)
+    check_logins(server, accounts, cram=True, scram=True)
     custom = make_server(sql_backend(mariadb.url, custom=True))
     assert imap_login(custom, "clear", accounts.users["clear"]["password"]) == "OK"
     assert "AUTHENTICATIONFAILED" in imap_login(custom, "a\\' OR 1=1 -- ", "x", "PLAIN")
@@ -520,7 +567,7 @@ auxoptions = "employeeType=disableimap,departmentNumber=disablepop3"
 def test_ldap_search_and_compare(make_server, accounts, slapd):
     # {MD5RAW} is Courier's, not an LDAP userPassword scheme.
     server = make_server(ldap_backend(slapd.uri, authbind=False))
-    check_logins(server, accounts, cram=True, skip={"{MD5RAW}"})
+    check_logins(server, accounts, cram=True, scram=True, skip={"{MD5RAW}"})
     slapd.stop()
     check_unavailable(server, accounts)
 

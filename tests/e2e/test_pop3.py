@@ -512,3 +512,39 @@ def test_hostile_input_never_kills_the_server(server):
     assert c.stat()[0] == 1
     c.quit()
     assert server.proc.poll() is None
+
+
+def test_pop3d_on_standard_io_serves_a_fetchmail_tunnel(tmp_path):
+    """`courser pop3d` as a preauthenticated tunnel (what fetchmail runs
+    with `plugin` over ssh): fetch everything, delete on QUIT."""
+    from conftest import BIN
+    fetchmail = need_tool("fetchmail")
+    maildir = tmp_path / "Maildir"
+    subprocess.run([BIN, "maildirmake", str(maildir)], check=True)
+    for i in range(20):
+        subprocess.run([BIN, "deliver", str(maildir)], input=message(i), check=True)
+    out_dir = tmp_path / "got"
+    out_dir.mkdir()
+    rc = tmp_path / "fetchmailrc"
+    rc.write_text(
+        f"poll tunnel via localhost plugin \"{BIN} pop3d {maildir}\"\n"
+        "  protocol pop3 auth ssh uidl user me is root here\n"
+        "  sslproto '' nokeep fetchall\n"
+        f"  mda \"/bin/sh -c 'cat > $(mktemp {out_dir}/m.XXXXXX)'\"\n"
+    )
+    rc.chmod(0o600)
+    env = dict(os.environ, HOME=str(tmp_path), FETCHMAILHOME=str(tmp_path))
+    run = subprocess.run(
+        [fetchmail, "-f", str(rc), "--nodetach", "-v", "--nosyslog"],
+        capture_output=True, env=env, timeout=120,
+    )
+    assert run.returncode == 0, run.stdout.decode(errors="replace")[-3000:] + run.stderr.decode(errors="replace")[-3000:]
+    assert len(list(out_dir.iterdir())) == 20
+    assert not list((maildir / "cur").iterdir()) and not list((maildir / "new").iterdir())
+    # Without QUIT (input ends) nothing is deleted (RFC 1939 §6).
+    subprocess.run([BIN, "deliver", str(maildir)], input=message(99), check=True)
+    out = subprocess.run([BIN, "pop3d"], input=b"STAT\r\nDELE 1\r\n",
+                         env=dict(os.environ, MAILDIR=str(maildir)),
+                         capture_output=True, timeout=30).stdout
+    assert out.startswith(b"+OK") and b"+OK 1 " in out, out
+    assert len(list((maildir / "new").iterdir()) + list((maildir / "cur").iterdir())) == 1

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use crate::account::{Account, Options};
 use crate::backend::{Backend, CramResponse, Entry, Verdict};
 use crate::error::AuthError;
-use crate::sasl::Credentials;
+use crate::sasl::{Credentials, KeyRequest, Mechanism};
+use crate::scram::{ScramHash, ScramKeys};
 
 /// Longest login name accepted, in bytes.
 pub const MAX_LOGIN_LEN: usize = 512;
@@ -115,6 +116,28 @@ impl Authenticator {
         self.backends.iter().any(|b| b.supports_cram())
     }
 
+    /// True if some backend can give SCRAM keys for `hash`.
+    pub fn supports_scram(&self, hash: ScramHash) -> bool {
+        self.backends.iter().any(|b| b.supports_scram(hash))
+    }
+
+    /// The mechanisms the backends can serve, strongest first: SCRAM-*
+    /// and CRAM-* where some backend has the secrets they need, PLAIN and
+    /// LOGIN always. EXTERNAL is not among them: it depends on the
+    /// connection's client certificate, not on the backends.
+    pub fn mechanisms(&self) -> Vec<Mechanism> {
+        let cram = self.supports_cram();
+        Mechanism::ALL
+            .into_iter()
+            .filter(|m| match m {
+                Mechanism::Plain | Mechanism::Login => true,
+                Mechanism::Cram(_) => cram,
+                Mechanism::Scram(h) => self.supports_scram(*h),
+                Mechanism::External => false,
+            })
+            .collect()
+    }
+
     /// Validates a login name from a client and applies the default
     /// domain. Empty names, names with control characters and names over
     /// [`MAX_LOGIN_LEN`] bytes fail as [`AuthError::Failed`].
@@ -182,14 +205,39 @@ impl Authenticator {
         self.run(|b| b.authenticate_cram(service, &cram))
     }
 
-    /// Checks the credentials a SASL exchange produced.
+    /// Checks the credentials a SASL exchange produced. SCRAM proofs were
+    /// checked by the exchange and EXTERNAL by the TLS layer; for them this
+    /// is the account lookup (so a login removed meanwhile still fails).
     pub fn verify(&self, service: &str, credentials: &Credentials) -> Result<Account, AuthError> {
         match credentials {
             Credentials::Password {
                 login, password, ..
             } => self.authenticate(service, login, password),
             Credentials::Cram(cram) => self.authenticate_cram(service, cram),
+            Credentials::Scram {
+                login,
+                proven: true,
+            }
+            | Credentials::External { login } => self.lookup(service, login),
+            Credentials::Scram { proven: false, .. } => Err(AuthError::Failed),
         }
+    }
+
+    /// The SCRAM keys for a [`KeyRequest`], from the first backend that
+    /// knows the login: its stored secret, or keys derived from its clear
+    /// password. `Ok(None)` when no backend knows the login or the account
+    /// has neither (the exchange then goes on with decoy keys and fails).
+    /// Blocking; derivation costs 4096 HMAC rounds.
+    pub fn scram_keys(
+        &self,
+        service: &str,
+        request: &KeyRequest,
+    ) -> Result<Option<ScramKeys>, AuthError> {
+        let entry = match self.lookup_entry(service, &request.login) {
+            Err(AuthError::Failed) => return Ok(None),
+            other => other?,
+        };
+        Ok(entry.and_then(|e| e.scram_key(request.hash)))
     }
 
     /// Looks an account up without a password (Courier's `PRE` request:
@@ -259,6 +307,9 @@ mod tests {
         }
         fn supports_cram(&self) -> bool {
             true
+        }
+        fn supports_scram(&self, hash: ScramHash) -> bool {
+            hash == ScramHash::Sha256
         }
     }
 
@@ -363,5 +414,71 @@ mod tests {
             a.authenticate_cram("imap", &unknown),
             Err(AuthError::Failed)
         );
+    }
+
+    #[test]
+    fn scram_keys_mechanisms_and_verified_credentials() {
+        let mut clear = Mem::default().user("ann", ONE);
+        if let Some(e) = clear.users.get_mut("ann") {
+            e.clear_password = Some("one".into());
+        }
+        let down = Mem {
+            name: "sql",
+            down: true,
+            ..Mem::default()
+        };
+        let a = Authenticator::new()
+            .with_backend(clear)
+            .with_backend(Mem::default().user("bob", TWO))
+            .with_backend(down);
+        let ask = |login: &str| KeyRequest {
+            login: login.into(),
+            hash: ScramHash::Sha256,
+        };
+        let keys = a
+            .scram_keys("imap", &ask("ann"))
+            .expect("ok")
+            .expect("keys");
+        assert_eq!(keys, ScramKeys::derived(ScramHash::Sha256, "ann", b"one"));
+        // Bob has only a hashed password: no keys, and no error.
+        assert_eq!(a.scram_keys("imap", &ask("bob")), Ok(None));
+        assert_eq!(a.scram_keys("imap", &ask("")), Ok(None));
+        // Nobody else is known before the backend that is down.
+        assert!(a
+            .scram_keys("imap", &ask("zed"))
+            .unwrap_err()
+            .is_temporary());
+        assert_eq!(
+            a.mechanisms(),
+            [
+                Mechanism::Scram(ScramHash::Sha256),
+                Mechanism::Cram(crate::CramHash::Sha256),
+                Mechanism::Cram(crate::CramHash::Sha1),
+                Mechanism::Cram(crate::CramHash::Md5),
+                Mechanism::Plain,
+                Mechanism::Login
+            ]
+        );
+        assert_eq!(
+            Authenticator::new().mechanisms(),
+            [Mechanism::Plain, Mechanism::Login]
+        );
+        let scram = |proven| Credentials::Scram {
+            login: "ann".into(),
+            proven,
+        };
+        assert_eq!(
+            a.verify("imap", &scram(true)).map(|x| x.login),
+            Ok("ann".into())
+        );
+        assert_eq!(a.verify("imap", &scram(false)), Err(AuthError::Failed));
+        let external = |login: &str| Credentials::External {
+            login: login.into(),
+        };
+        assert!(a.verify("imap", &external("bob")).is_ok());
+        assert!(a
+            .verify("imap", &external("zed"))
+            .unwrap_err()
+            .is_temporary());
     }
 }

@@ -26,6 +26,7 @@ use crate::account::Account;
 use crate::cram::{CramHash, HmacContext};
 use crate::error::AuthError;
 use crate::password;
+use crate::scram::{ScramHash, ScramKeys};
 
 /// What a lookup backend knows about one account for one service.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,6 +43,9 @@ pub struct Entry {
     /// Precomputed CRAM keys (userdb `<service>-hmac-<hash>pw`, else
     /// `hmac-<hash>pw`), at most one per hash.
     pub cram_keys: Vec<HmacContext>,
+    /// Stored SCRAM secrets (userdb `<service>-scram-<hash>pw`, else
+    /// `scram-<hash>pw`), at most one per hash.
+    pub scram_keys: Vec<ScramKeys>,
 }
 
 impl Entry {
@@ -52,6 +56,7 @@ impl Entry {
             password: None,
             clear_password: None,
             cram_keys: Vec::new(),
+            scram_keys: Vec::new(),
         }
     }
 
@@ -80,6 +85,21 @@ impl Entry {
             })
     }
 
+    /// The keys for a SCRAM mechanism: the stored secret, or keys derived
+    /// from the clear-text password ([`ScramKeys::derived`]).
+    pub fn scram_key(&self, hash: ScramHash) -> Option<ScramKeys> {
+        self.scram_keys
+            .iter()
+            .find(|k| k.hash == hash)
+            .cloned()
+            .or_else(|| {
+                self.clear_password
+                    .as_deref()
+                    .filter(|c| !c.is_empty())
+                    .map(|c| ScramKeys::derived(hash, &self.account.login, c.as_bytes()))
+            })
+    }
+
     /// Checks a CRAM response (hex digest) against `challenge`.
     pub fn check_cram(&self, hash: CramHash, challenge: &[u8], digest_hex: &str) -> bool {
         self.cram_key(hash)
@@ -99,6 +119,10 @@ impl fmt::Debug for Entry {
             .field(
                 "cram_keys",
                 &self.cram_keys.iter().map(|k| k.hash()).collect::<Vec<_>>(),
+            )
+            .field(
+                "scram_keys",
+                &self.scram_keys.iter().map(|k| k.hash).collect::<Vec<_>>(),
             )
             .finish()
     }
@@ -180,6 +204,14 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// or clear passwords, or its protocol forwards CRAM). Used to decide
     /// which mechanisms to advertise. Defaults to `false`.
     fn supports_cram(&self) -> bool {
+        false
+    }
+
+    /// Whether this backend can ever give SCRAM keys for `hash` (it stores
+    /// SCRAM secrets or clear passwords). Used to decide which mechanisms
+    /// to advertise. Defaults to `false`.
+    fn supports_scram(&self, hash: ScramHash) -> bool {
+        let _ = hash;
         false
     }
 }

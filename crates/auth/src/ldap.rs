@@ -457,4 +457,9 @@ impl Backend for LdapBackend {
     fn supports_cram(&self) -> bool {
         !self.config.authbind && self.config.clearpw.is_some()
     }
+
+    /// Keys are derived from the clear password, as for CRAM.
+    fn supports_scram(&self, _hash: crate::scram::ScramHash) -> bool {
+        self.supports_cram()
+    }
 }

@@ -5,6 +5,7 @@
 //!
 //! ```text
 //!  client bytes ──► sasl::SaslServer ──► sasl::Credentials ─┐
+//!        SCRAM: Step::NeedKeys ⇄ Authenticator::scram_keys  │
 //!  (IMAP LOGIN / POP3 USER+PASS: login + password) ─────────┤
 //!                                                           ▼
 //!                           Authenticator::verify / authenticate / authenticate_cram
@@ -30,12 +31,14 @@
 //! * [`password`] — every stored scheme Courier accepts, and hashing for
 //!   `courser pw`; [`cram`] — CRAM HMACs and userdb's stored HMAC
 //!   contexts.
-//! * [`sasl`] — PLAIN, LOGIN and CRAM-* as sans-IO state machines;
-//!   [`scram`] — the SCRAM-SHA-1/256 exchange and key format (not yet
-//!   offered by the protocols).
+//! * [`sasl`] — PLAIN, LOGIN, CRAM-*, SCRAM-* and EXTERNAL as sans-IO
+//!   state machines; [`scram`] — the SCRAM-SHA-1/256 exchange, the RFC
+//!   5803 key format and where keys come from
+//!   ([`Authenticator::scram_keys`]).
 //! * [`userdb`] — Courier's userdb source read directly (file or
-//!   directory, reloaded on change) and edited like Courier's `userdb`
-//!   tool; [`tools`] — helpers for the command-line tools.
+//!   directory, reloaded on change) or compiled into a constant database
+//!   for large lists, and edited like Courier's `userdb` tool; [`tools`] —
+//!   helpers for the command-line tools.
 //!
 //! * Backends: [`userdb`], [`passwd`] (passwd + shadow files), [`pam`],
 //!   [`sql`] (PostgreSQL, MariaDB/MySQL, SQLite), [`ldap`], [`authpipe`]

@@ -34,6 +34,7 @@ use yescrypt::PasswordVerifier as _;
 
 use crate::cram::{CramHash, HmacContext};
 use crate::hex;
+use crate::scram::{ScramHash, ScramKeys};
 
 /// Verifies `password` against a stored hashed value in any supported
 /// format. `false` for a wrong password, an unknown or malformed format,
@@ -155,6 +156,9 @@ pub enum Scheme {
     /// HMAC context for CRAM (`userdbpw -hmac-md5` etc.): store it in
     /// `hmac-<hash>pw`, not `systempw`.
     Hmac(CramHash),
+    /// SCRAM secret in RFC 5803's form, random salt, 4096 iterations:
+    /// store it in `scram-sha-256pw` / `scram-sha-1pw`.
+    Scram(ScramHash),
 }
 
 impl Scheme {
@@ -178,11 +182,13 @@ impl Scheme {
             Scheme::Hmac(CramHash::Md5) => "hmac-md5",
             Scheme::Hmac(CramHash::Sha1) => "hmac-sha1",
             Scheme::Hmac(CramHash::Sha256) => "hmac-sha256",
+            Scheme::Scram(ScramHash::Sha1) => "scram-sha-1",
+            Scheme::Scram(ScramHash::Sha256) => "scram-sha-256",
         }
     }
 
     /// Every scheme, for help texts.
-    pub const ALL: [Scheme; 11] = [
+    pub const ALL: [Scheme; 13] = [
         Scheme::Yescrypt,
         Scheme::Bcrypt,
         Scheme::Sha512Crypt,
@@ -194,6 +200,8 @@ impl Scheme {
         Scheme::Hmac(CramHash::Md5),
         Scheme::Hmac(CramHash::Sha1),
         Scheme::Hmac(CramHash::Sha256),
+        Scheme::Scram(ScramHash::Sha1),
+        Scheme::Scram(ScramHash::Sha256),
     ];
 }
 
@@ -205,7 +213,7 @@ impl fmt::Display for Scheme {
 
 /// An unknown scheme name.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
-#[error("unknown password scheme {0:?} (known: yescrypt, bcrypt, sha512-crypt, sha256-crypt, md5, ssha, sha512, sha256, hmac-md5, hmac-sha1, hmac-sha256)")]
+#[error("unknown password scheme {0:?} (known: yescrypt, bcrypt, sha512-crypt, sha256-crypt, md5, ssha, sha512, sha256, hmac-md5, hmac-sha1, hmac-sha256, scram-sha-1, scram-sha-256)")]
 pub struct UnknownScheme(pub String);
 
 impl FromStr for Scheme {
@@ -231,6 +239,8 @@ impl FromStr for Scheme {
             "hmac-md5" => Scheme::Hmac(CramHash::Md5),
             "hmac-sha1" => Scheme::Hmac(CramHash::Sha1),
             "hmac-sha256" => Scheme::Hmac(CramHash::Sha256),
+            "scram-sha-1" | "scram-sha1" => Scheme::Scram(ScramHash::Sha1),
+            "scram-sha-256" | "scram-sha256" => Scheme::Scram(ScramHash::Sha256),
             _ => return Err(UnknownScheme(s.to_owned())),
         })
     }
@@ -302,6 +312,9 @@ pub fn hash(scheme: Scheme, password: &[u8]) -> Result<String, HashError> {
             B64.encode(Sha256::digest(password))
         )),
         Scheme::Hmac(h) => Ok(HmacContext::from_password(h, password).to_hex()),
+        Scheme::Scram(h) => ScramKeys::generate(h, password)
+            .map(|k| k.to_string())
+            .map_err(|e| HashError::Random(e.to_string())),
     }
 }
 
@@ -438,6 +451,16 @@ mod tests {
                     let ctx = HmacContext::from_hex(ch, &h).expect("hex");
                     assert_eq!(ctx, HmacContext::from_password(ch, "n3w päss".as_bytes()));
                 }
+                Scheme::Scram(sh) => {
+                    let keys = ScramKeys::parse(&h).expect("RFC 5803 form");
+                    let again = ScramKeys::from_password(
+                        sh,
+                        "n3w päss".as_bytes(),
+                        &keys.salt,
+                        keys.iterations,
+                    );
+                    assert_eq!(keys, again);
+                }
                 _ => {
                     assert!(verify("n3w päss".as_bytes(), &h), "{scheme}: {h}");
                     assert!(!verify(b"other", &h), "{scheme}: {h}");
@@ -453,6 +476,8 @@ mod tests {
                 Scheme::Sha512 => "{SHA512}",
                 Scheme::Sha256 => "{SHA256}",
                 Scheme::Hmac(_) => "",
+                Scheme::Scram(ScramHash::Sha1) => "SCRAM-SHA-1$4096:",
+                Scheme::Scram(ScramHash::Sha256) => "SCRAM-SHA-256$4096:",
             };
             assert!(h.starts_with(prefix), "{scheme}: {h}");
         }

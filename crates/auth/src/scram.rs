@@ -1,28 +1,39 @@
 //! SCRAM-SHA-1 and SCRAM-SHA-256 (RFC 5802, RFC 7677), server side,
 //! without channel binding (the `-PLUS` variants are not offered).
 //!
-//! # Where the keys come from (decision)
+//! # Where the keys come from
 //!
 //! SCRAM needs, per account, a salt, an iteration count, `StoredKey` and
-//! `ServerKey`. Courier stores none of these, so Courser is to accept two
-//! sources, in this order (the lookup side is not wired yet):
+//! `ServerKey`. Courier stores none of these; Courser takes them, through
+//! [`crate::Authenticator::scram_keys`], from the first backend that knows
+//! the login:
 //!
-//! 1. a stored SCRAM secret in RFC 5803's format,
+//! 1. a stored secret in RFC 5803's format,
 //!    `SCRAM-SHA-256$<iterations>:<base64 salt>$<base64 StoredKey>:<base64 ServerKey>`
-//!    — in userdb as the field `scram-sha-256pw` / `scram-sha-1pw`
-//!    (per service `<service>-scram-sha-256pw` first, like `hmac-*pw`),
-//!    produced by [`ScramKeys::from_password`] (`courser pw --scheme
-//!    scram-sha-256` is the intended front end);
-//! 2. a clear-text password (SQL/LDAP clear column, authpipe `PASSWD2`),
-//!    from which keys are derived on the spot with a salt derived from the
-//!    login, so that repeated exchanges look the same to the client.
+//!    — in userdb the fields `scram-sha-256pw` / `scram-sha-1pw` (per
+//!    service `<service>-scram-sha-256pw` first, like `hmac-*pw`; the `pw`
+//!    ending makes Courier's makeuserdb keep them in the shadow file),
+//!    made by `courser pw --scheme scram-sha-256` ([`ScramKeys::from_password`]);
+//! 2. a clear-text password (SQL/LDAP clear column, authdaemond or
+//!    authpipe `PASSWD2`), from which keys are derived on the spot
+//!    ([`ScramKeys::derived`], [`DEFAULT_ITERATIONS`]).
 //!
 //! A hashed password (`$6$…`, `{SSHA}`…) cannot serve SCRAM: SCRAM is
 //! advertised only where some backend has one of the two sources.
 //!
-//! This module is the sans-IO exchange ([`ScramServer`]) and the key
-//! format; wiring it into [`crate::sasl::SaslServer`] (a `NeedKey` step
-//! answered by the server after a backend lookup) is the next step.
+//! # Unknown users look like known ones
+//!
+//! The server must answer the client-first message with a salt before it
+//! can tell a wrong password from an unknown user. For a login without
+//! keys it answers [`ScramKeys::decoy`] keys and fails after the client's
+//! proof, through the same failure path as a wrong password. Salts that
+//! Courser makes up (decoys, and keys derived from clear passwords) are
+//! an HMAC of the login under a random per-process secret: stable for one
+//! login while the process runs, like a stored salt, so asking twice does
+//! not tell the cases apart (a random salt per exchange would).
+//!
+//! [`ScramServer`] is the sans-IO exchange after the keys are known;
+//! [`crate::sasl::SaslServer`] drives it as the SCRAM mechanisms.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -31,8 +42,11 @@ use sha1::Sha1;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-/// Iterations for newly made keys (RFC 7677 asks for at least 4096).
+/// Iterations for newly made and derived keys (RFC 7677 asks for at
+/// least 4096).
 pub const DEFAULT_ITERATIONS: u32 = 4096;
+/// Salt length for newly made and derived keys, in bytes.
+const SALT_LEN: usize = 16;
 /// Most iterations accepted from a stored secret (bounds CPU per login).
 pub const MAX_ITERATIONS: u32 = 1_000_000;
 
@@ -46,6 +60,9 @@ pub enum ScramHash {
 }
 
 impl ScramHash {
+    /// Both, strongest first.
+    pub const ALL: [ScramHash; 2] = [ScramHash::Sha256, ScramHash::Sha1];
+
     /// The SASL mechanism name.
     pub fn mechanism(self) -> &'static str {
         match self {
@@ -124,6 +141,33 @@ impl ScramKeys {
         }
     }
 
+    /// Keys with a fresh random salt and [`DEFAULT_ITERATIONS`], for
+    /// storing (`courser pw --scheme scram-sha-256`).
+    pub fn generate(hash: ScramHash, password: &[u8]) -> Result<Self, getrandom::Error> {
+        let mut salt = [0u8; SALT_LEN];
+        getrandom::fill(&mut salt)?;
+        Ok(Self::from_password(
+            hash,
+            password,
+            &salt,
+            DEFAULT_ITERATIONS,
+        ))
+    }
+
+    /// Keys derived from a clear-text password for one exchange, with the
+    /// per-process salt of `login` (see the module documentation).
+    pub fn derived(hash: ScramHash, login: &str, password: &[u8]) -> Self {
+        let salt = process_hmac(hash, "salt", login);
+        Self::from_password(hash, password, &salt[..SALT_LEN], DEFAULT_ITERATIONS)
+    }
+
+    /// Keys for a login that has none (unknown, or no SCRAM secret): the
+    /// per-process salt of `login`, and a password nobody knows. Costs what
+    /// [`ScramKeys::derived`] costs, so timing does not tell them apart.
+    pub fn decoy(hash: ScramHash, login: &str) -> Self {
+        Self::derived(hash, login, &process_hmac(hash, "decoy", login))
+    }
+
     /// Parses RFC 5803's `SCRAM-SHA-256$iter:salt$stored:server`.
     pub fn parse(text: &str) -> Option<ScramKeys> {
         let (scheme, rest) = text.split_once('$')?;
@@ -163,6 +207,31 @@ impl std::fmt::Display for ScramKeys {
             B64.encode(&self.server_key)
         )
     }
+}
+
+/// HMAC-SHA-256 of `purpose`, the mechanism and `login` under a random
+/// secret made once per process.
+fn process_hmac(hash: ScramHash, purpose: &str, login: &str) -> Vec<u8> {
+    static SECRET: std::sync::OnceLock<[u8; 32]> = std::sync::OnceLock::new();
+    let secret = SECRET.get_or_init(|| {
+        let mut s = [0u8; 32];
+        if getrandom::fill(&mut s).is_err() {
+            // No system randomness: still unpredictable enough to keep
+            // decoy salts from being computed from the outside.
+            let seed = format!("{:?}{}", std::time::SystemTime::now(), std::process::id());
+            s.copy_from_slice(&Sha256::digest(seed.as_bytes()));
+        }
+        s
+    });
+    let data = format!("{purpose}\0{}\0{login}", hash.mechanism());
+    ScramHash::Sha256.hmac(secret, data.as_bytes())
+}
+
+/// A fresh server nonce: 24 random bytes in base64 (printable, no comma).
+pub fn server_nonce() -> Result<String, getrandom::Error> {
+    let mut r = [0u8; 24];
+    getrandom::fill(&mut r)?;
+    Ok(B64.encode(r))
 }
 
 /// Why an exchange failed.
@@ -323,6 +392,42 @@ impl ScramServer {
     }
 }
 
+/// A SCRAM client for tests: the client-final message answering
+/// `server_first` for `client_first_bare` (gs2 header `n,,`), and the
+/// server-final message a server that knows `password` must send.
+#[cfg(test)]
+pub(crate) fn test_client_final(
+    hash: ScramHash,
+    password: &[u8],
+    client_first_bare: &str,
+    server_first: &str,
+) -> (String, String) {
+    let attr = |name: &str| {
+        server_first
+            .split(',')
+            .find_map(|a| a.strip_prefix(name))
+            .expect("attribute")
+            .to_owned()
+    };
+    let salt = B64.decode(attr("s=")).expect("salt");
+    let iterations: u32 = attr("i=").parse().expect("iterations");
+    let salted = hash.hi(password, &salt, iterations);
+    let client_key = hash.hmac(&salted, b"Client Key");
+    let without_proof = format!("c=biws,r={}", attr("r="));
+    let auth = format!("{client_first_bare},{server_first},{without_proof}");
+    let signature = hash.hmac(&hash.hash(&client_key), auth.as_bytes());
+    let proof: Vec<u8> = client_key
+        .iter()
+        .zip(&signature)
+        .map(|(a, b)| a ^ b)
+        .collect();
+    let server_signature = hash.hmac(&hash.hmac(&salted, b"Server Key"), auth.as_bytes());
+    (
+        format!("{without_proof},p={}", B64.encode(proof)),
+        format!("v={}", B64.encode(server_signature)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -399,5 +504,28 @@ mod tests {
         }
         assert_eq!(ScramKeys::parse("SCRAM-SHA-256$0:AA==$AA==:AA=="), None);
         assert_eq!(ScramKeys::parse("garbage"), None);
+    }
+
+    #[test]
+    fn made_up_salts_are_stable_per_login() {
+        let h = ScramHash::Sha256;
+        let a = ScramKeys::decoy(h, "ann");
+        assert_eq!(a, ScramKeys::decoy(h, "ann"));
+        assert_ne!(a.salt, ScramKeys::decoy(h, "bob").salt);
+        assert_ne!(a.salt, ScramKeys::decoy(ScramHash::Sha1, "ann").salt);
+        // Derived keys use the same salt as a decoy would, with the
+        // password making the difference.
+        let d = ScramKeys::derived(h, "ann", b"pw");
+        assert_eq!(
+            (d.salt.clone(), d.iterations),
+            (a.salt.clone(), a.iterations)
+        );
+        assert_ne!(d.stored_key, a.stored_key);
+        let g = ScramKeys::generate(h, b"pw").expect("random");
+        assert_ne!(g.salt, ScramKeys::generate(h, b"pw").expect("random").salt);
+        assert!(server_nonce()
+            .expect("random")
+            .chars()
+            .all(|c| c.is_ascii_graphic() && c != ','));
     }
 }

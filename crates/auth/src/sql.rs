@@ -356,6 +356,11 @@ impl Backend for SqlBackend {
     fn supports_cram(&self) -> bool {
         self.config.clear_pwfield.is_some() || self.config.select_clause.is_some()
     }
+
+    /// Keys are derived from the clear password, as for CRAM.
+    fn supports_scram(&self, _hash: crate::scram::ScramHash) -> bool {
+        self.supports_cram()
+    }
 }
 
 #[cfg(test)]

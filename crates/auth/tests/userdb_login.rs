@@ -7,6 +7,7 @@ use std::path::Path;
 
 use courser_auth::password::{self, Scheme};
 use courser_auth::sasl::{self, ClientResponse};
+use courser_auth::scram::ScramHash;
 use courser_auth::userdb::cli::{self, Command, SetField};
 use courser_auth::userdb::edit::UserdbFile;
 use courser_auth::{
@@ -36,6 +37,9 @@ fn userdb(db: &Path, line: &[&str], stdin: &[&str]) {
         Command::Del { file, name } => {
             UserdbFile::new(file).delete(&name).expect("del");
         }
+        Command::Compile { file } => {
+            courser_auth::userdb::compiled::compile(&file).expect("compile");
+        }
         Command::Show { .. } => panic!("not an edit"),
     }
 }
@@ -50,6 +54,7 @@ fn sasl_login(
 ) -> Result<courser_auth::Account, String> {
     let cfg = SaslConfig {
         hostname: "mail.example".into(),
+        tls_identity: None,
     };
     let mut s = SaslServer::new(Mechanism::from_name(mech).expect("mechanism"), &cfg);
     let initial = initial.map(|i| sasl::decode_initial_response(i.as_bytes()).expect("b64"));
@@ -70,6 +75,9 @@ fn sasl_login(
             }
             Step::Done(creds) => return auth.verify(service, &creds).map_err(|e| e.to_string()),
             Step::Failed(e) => return Err(e.to_string()),
+            Step::NeedKeys(request) => {
+                step = s.provide_keys(auth.scram_keys(service, &request).expect("keys"))
+            }
             _ => panic!("unexpected step"),
         }
     }
@@ -120,8 +128,29 @@ fn userdb_written_by_the_tools_logs_users_in() {
         &[],
     );
 
+    // courser pw --scheme scram-sha-256 | courser userdb john set scram-sha-256pw
+    let scram = password::hash(Scheme::Scram(ScramHash::Sha256), b"s3cret").expect("hash");
+    userdb(
+        &db,
+        &["john@example.com", "set", "scram-sha-256pw"],
+        &[&scram],
+    );
+
     let auth = Authenticator::new().with_backend(UserdbBackend::new(&db));
     assert!(auth.supports_cram());
+    let offered = auth.mechanisms();
+    assert!(offered.contains(&Mechanism::Scram(ScramHash::Sha256)));
+    assert!(!offered.contains(&Mechanism::Scram(ScramHash::Sha1)));
+    // The stored secret reaches the SCRAM exchange unchanged.
+    let request = sasl::KeyRequest {
+        login: "john@example.com".into(),
+        hash: ScramHash::Sha256,
+    };
+    let keys = auth
+        .scram_keys("imap", &request)
+        .expect("ok")
+        .expect("stored");
+    assert_eq!(keys.to_string(), scram);
 
     // PLAIN with SASL-IR.
     let ir = sasl::encode_challenge(b"\0john@example.com\0s3cret");
@@ -166,6 +195,15 @@ fn userdb_written_by_the_tools_logs_users_in() {
     let report = tools::authtest_report(&m, Some(&mary), Some("m4ry"));
     assert!(report.contains("     Authenticated: mary  (uid 1001, gid 1001)\n"));
     assert!(report.contains("           Options: disableimap=1\n"));
+
+    // Compiled (courser userdb compile): the same logins, from the file.
+    userdb(&db, &["compile"], &[]);
+    assert!(auth.authenticate("imap", "mary", "m4ry").is_ok());
+    assert!(auth.supports_cram());
+    assert!(auth
+        .mechanisms()
+        .contains(&Mechanism::Scram(ScramHash::Sha256)));
+    std::fs::remove_file(dir.path().join("userdb.cdb")).expect("rm");
 
     // Edits are picked up without a restart: delete mary, unset pop3pw.
     userdb(&db, &["mary", "del"], &[]);

@@ -37,7 +37,10 @@ enum Command {
     },
     /// One preauthenticated IMAP session on standard input and output for
     /// the invoking user's maildir (what ssh tunnels run).
-    Imapd(cmd::imapd::Args),
+    Imapd(cmd::preauth::Args),
+    /// One preauthenticated POP3 session on standard input and output for
+    /// the invoking user's maildir.
+    Pop3d(cmd::preauth::Args),
     /// Create maildirs and folders, set quotas (Courier's maildirmake).
     Maildirmake(cmd::maildirmake::Args),
     /// Deliver standard input into a maildir honouring its quota (Courier's
@@ -63,14 +66,39 @@ enum Command {
         #[arg(long)]
         backend: String,
     },
+    /// Internal: the per-user model's spawner (see
+    /// courser_server::peruser); its control socket is standard input.
+    #[command(hide = true)]
+    SessionSpawner,
+    /// Internal: one per-user session process; the session socket is
+    /// standard input.
+    #[command(hide = true)]
+    SessionWorker {
+        /// Switch to this uid (when started as root).
+        #[arg(long, requires = "gid")]
+        uid: Option<u32>,
+        /// Switch to this gid.
+        #[arg(long, requires = "uid")]
+        gid: Option<u32>,
+        /// The account's login.
+        #[arg(long)]
+        user: String,
+        /// The account's home directory.
+        #[arg(long)]
+        home: PathBuf,
+    },
 }
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("COURSER_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colours only for a person watching: log files and the journal get
+    // plain text.
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
 }
 
@@ -107,6 +135,17 @@ fn check_config(config: PathBuf) -> ExitCode {
     }
 }
 
+/// The exit of an internal process, its error on standard error.
+fn internal(name: &str, result: Result<(), String>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("courser {name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     match Cli::parse().command {
         Command::Serve { config } => serve(config),
@@ -115,12 +154,35 @@ fn main() -> ExitCode {
             cmd::demo::run(args)
         }
         Command::CheckConfig { config } => check_config(config),
-        Command::Imapd(args) => cmd::imapd::run(args),
+        Command::Imapd(args) => cmd::preauth::imapd(args),
+        Command::Pop3d(args) => cmd::preauth::pop3d(args),
         Command::Maildirmake(args) => cmd::maildirmake::run(args),
         Command::Deliver(args) => cmd::deliver::run(args),
         Command::Pw(args) => cmd::pw::run(args),
         Command::Userdb(args) => cmd::userdb::run(args),
         Command::Authtest(args) => cmd::authtest::run(args),
+        Command::SessionSpawner => {
+            init_logging();
+            internal(
+                "session-spawner",
+                courser_server::peruser::spawner::spawner_main(),
+            )
+        }
+        Command::SessionWorker {
+            uid,
+            gid,
+            user,
+            home,
+        } => {
+            init_logging();
+            let args = courser_server::peruser::WorkerArgs {
+                uid,
+                gid,
+                user,
+                home,
+            };
+            internal("session-worker", courser_server::peruser::worker_main(args))
+        }
         Command::AuthHelper {
             socket,
             owner,
@@ -134,13 +196,7 @@ fn main() -> ExitCode {
                 Some(owner) => courser_server::auth::helper_main(&socket, owner, &backend),
                 None => Err("--owner wants uid:gid".into()),
             };
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("courser auth-helper: {e}");
-                    ExitCode::FAILURE
-                }
-            }
+            internal("auth-helper", result)
         }
     }
 }

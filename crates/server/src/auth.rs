@@ -278,7 +278,7 @@ pub fn authenticator(config: &AuthConfig, helpers: &Helpers) -> Result<Authentic
 /// The uid and gid `[server] run_as` names, if any (the helpers' sockets
 /// are handed to that user).
 pub fn run_as_ids(config: &crate::config::Config) -> Option<(u32, u32)> {
-    let name = config.server.run_as.as_deref()?;
+    let name = crate::privilege::serving_user(config)?;
     let user = nix::unistd::User::from_name(name).ok().flatten()?;
     Some((user.uid.as_raw(), user.gid.as_raw()))
 }

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::Error;
 
 /// The whole configuration.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     /// Sockets to serve on.
@@ -44,6 +44,21 @@ pub struct Config {
     /// Who may connect at all.
     #[serde(default)]
     pub access: AccessConfig,
+    /// Prometheus metrics (absent: none are served).
+    #[serde(default)]
+    pub metrics: Option<MetricsConfig>,
+}
+
+/// `[metrics]`: Prometheus text format over HTTP, names in
+/// `crate::metrics`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Where to serve `/metrics`, e.g. `127.0.0.1:9143`. Loopback only:
+    /// the endpoint has no authentication (reach it from elsewhere through
+    /// a proxy or tunnel). It is bound after root is dropped, so use a
+    /// port above 1023.
+    pub address: SocketAddr,
 }
 
 /// `[access]`: Courier's imapaccess as an ordered rule list.
@@ -75,16 +90,21 @@ impl Protocol {
     pub fn implicit_tls(self) -> bool {
         matches!(self, Protocol::Imaps | Protocol::Pop3s)
     }
-}
 
-impl fmt::Display for Protocol {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
+    /// The name used in the config file, logs and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
             Protocol::Imap => "imap",
             Protocol::Imaps => "imaps",
             Protocol::Pop3 => "pop3",
             Protocol::Pop3s => "pop3s",
-        })
+        }
+    }
+}
+
+impl fmt::Display for Protocol {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -118,6 +138,30 @@ pub struct TlsConfig {
     /// that ask for another name, or none, get the default one.
     #[serde(default)]
     pub sni: Vec<SniCertificate>,
+    /// PEM bundle of the CAs that sign client certificates. When set,
+    /// every TLS client is asked for a certificate (optional: clients
+    /// without one connect and log in as before); one that does not verify
+    /// fails the handshake, one that does offers SASL EXTERNAL.
+    #[serde(default)]
+    pub client_ca: Option<PathBuf>,
+    /// Which field of a verified client certificate names the account.
+    #[serde(default)]
+    pub client_identity: ClientIdentity,
+}
+
+/// The client certificate field that names the account for SASL
+/// EXTERNAL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ClientIdentity {
+    /// The e-mail address (subjectAltName rfc822Name, else the subject's
+    /// emailAddress), else the subject CN.
+    #[default]
+    EmailOrCn,
+    /// Only the e-mail address (Courier's `TLS_EXTERNAL=emailaddress`).
+    Email,
+    /// Only the subject CN.
+    Cn,
 }
 
 /// A TLS protocol version.
@@ -262,7 +306,7 @@ pub struct ServerConfig {
 }
 
 /// `[imap]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ImapConfig {
     /// Seconds a connection may stay idle before logging in.
@@ -318,7 +362,7 @@ impl ImapConfig {
 }
 
 /// `[pop3]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pop3Config {
     /// Seconds a connection may stay idle before logging in.
@@ -360,7 +404,7 @@ impl Pop3Config {
 }
 
 /// `[maildir]`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct MaildirConfig {
     /// Maildir path relative to the home directory when the account does
@@ -422,6 +466,9 @@ impl Config {
         if let Some(tls) = &mut self.tls {
             resolve(&mut tls.certificate);
             resolve(&mut tls.private_key);
+            if let Some(ca) = &mut tls.client_ca {
+                resolve(ca);
+            }
             for sni in &mut tls.sni {
                 resolve(&mut sni.certificate);
                 resolve(&mut sni.private_key);
@@ -472,6 +519,15 @@ impl Config {
         }
         if self.pop3.autologout_secs < 10 * 60 {
             return Err("[pop3] autologout_secs must be at least 600 (RFC 1939 §3)".into());
+        }
+        if let Some(m) = &self.metrics {
+            if !m.address.ip().is_loopback() {
+                return Err(format!(
+                    "[metrics] address {} is not a loopback address: metrics have no \
+                     authentication; serve them on 127.0.0.1 or [::1]",
+                    m.address
+                ));
+            }
         }
         Ok(())
     }
@@ -527,5 +583,25 @@ mod tests {
         )
         .unwrap();
         assert!(config.validate().unwrap_err().contains("[tls]"));
+    }
+
+    #[test]
+    fn metrics_are_served_on_loopback_only() {
+        let base = "[[listener]]\nprotocol = \"imap\"\naddress = \"127.0.0.1:1143\"\n\
+                    [auth]\nuserdb = \"u\"\n[metrics]\n";
+        for ok in ["127.0.0.1:9143", "[::1]:9143", "127.0.0.2:9143"] {
+            let config: Config = toml::from_str(&format!("{base}address = \"{ok}\"\n")).unwrap();
+            assert_eq!(config.validate(), Ok(()), "{ok}");
+            assert!(config.to_toml().contains("[metrics]"));
+        }
+        for bad in [
+            "0.0.0.0:9143",
+            "[::]:9143",
+            "192.0.2.1:9143",
+            "[::ffff:127.0.0.1]:9143",
+        ] {
+            let config: Config = toml::from_str(&format!("{base}address = \"{bad}\"\n")).unwrap();
+            assert!(config.validate().unwrap_err().contains("loopback"), "{bad}");
+        }
     }
 }

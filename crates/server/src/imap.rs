@@ -10,8 +10,11 @@ use courser_imap::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
+use crate::login::LoginResult;
+use crate::peruser::handoff::{Handoff, Service};
+use crate::peruser::HandOff;
 use crate::runtime::Shared;
-use crate::stream::Goodbyes;
+use crate::stream::{Conn, Goodbyes};
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -24,21 +27,13 @@ const GOODBYES: Goodbyes = Goodbyes {
     timed_out: b"* BYE Autologout; idle for too long\r\n",
 };
 
-/// Per-connection facts for logs.
-struct Conn {
-    peer: SocketAddr,
-    started: Instant,
-    bytes_in: u64,
-    bytes_out: u64,
-    tls: bool,
-    /// Held while logged in: the per-account connection count.
-    user_slot: Option<crate::limits::UserSlot>,
-}
-
 /// How a run over one stream ended.
 enum Outcome<S> {
     Closed,
     StartTls(S),
+    /// Logged in; the session continues in a worker process (per-user
+    /// model).
+    HandOff(HandOff<S>),
 }
 
 /// Serves one accepted IMAP connection to its end.
@@ -54,50 +49,43 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
         limits: Default::default(),
     };
     let mut session = Session::new(config);
-    session.offer_cram(shared.auth.supports_cram());
-    let mut conn = Conn {
-        peer,
-        started: Instant::now(),
-        bytes_in: 0,
-        bytes_out: 0,
-        tls: implicit_tls,
-        user_slot: None,
-    };
+    session.offer_mechanisms(shared.auth.mechanisms());
+    let mut conn = Conn::new(peer, implicit_tls);
+    let handshake = shared.config.imap.login_timeout();
     if implicit_tls {
         let Some(tls) = tls_config else { return };
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        match tokio::time::timeout(shared.config.imap.login_timeout(), acceptor.accept(stream))
-            .await
-        {
-            Ok(Ok(tls_stream)) => {
-                run(tls_stream, &mut session, &mut conn, &shared, true).await;
+        match crate::tls::accept(stream, tls, &shared.config, handshake).await {
+            Ok(accepted) => {
+                session.set_tls_client_identity(accepted.identity);
+                let outcome = run(accepted.stream, &mut session, &mut conn, &shared, true).await;
+                finish(outcome, &mut conn, &shared).await;
             }
-            Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            Err(why) => tracing::debug!(%peer, "TLS handshake {why}"),
         }
     } else {
         match run(stream, &mut session, &mut conn, &shared, true).await {
-            Outcome::Closed => {}
             Outcome::StartTls(stream) => {
                 let Some(tls) = tls_config else { return };
-                let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-                match tokio::time::timeout(
-                    shared.config.imap.login_timeout(),
-                    acceptor.accept(stream),
-                )
-                .await
-                {
-                    Ok(Ok(tls_stream)) => {
+                match crate::tls::accept(stream, tls, &shared.config, handshake).await {
+                    Ok(accepted) => {
                         session.tls_started();
+                        session.set_tls_client_identity(accepted.identity);
                         conn.tls = true;
-                        run(tls_stream, &mut session, &mut conn, &shared, false).await;
+                        let outcome =
+                            run(accepted.stream, &mut session, &mut conn, &shared, false).await;
+                        finish(outcome, &mut conn, &shared).await;
                     }
-                    Ok(Err(e)) => tracing::debug!(%peer, "STARTTLS handshake failed: {e}"),
-                    Err(_) => tracing::debug!(%peer, "STARTTLS handshake timed out"),
+                    Err(why) => tracing::debug!(%peer, "STARTTLS handshake {why}"),
                 }
             }
+            outcome => finish(outcome, &mut conn, &shared).await,
         }
     }
+    log_logout(&session, &conn);
+}
+
+/// The LOGOUT line (Courier's), for a session that logged in.
+fn log_logout(session: &Session, conn: &Conn) {
     if let Some(user) = session.user() {
         tracing::info!(
             user,
@@ -113,6 +101,66 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
     }
 }
 
+/// After a run: a session that moved to a worker process is relayed to
+/// it until it ends (the worker logs its LOGOUT).
+async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
+    outcome: Outcome<S>,
+    conn: &mut Conn,
+    shared: &Shared,
+) {
+    if let Outcome::HandOff(handoff) = outcome {
+        crate::peruser::hand_over(handoff, Service::Imap, conn, shared).await;
+    }
+}
+
+/// Serves a session handed over by the front end (per-user model, in the
+/// worker process): opens the maildir as the account, answers the login
+/// command, and carries on over `stream`.
+pub async fn serve_handed_over(
+    stream: tokio::net::UnixStream,
+    record: Handoff,
+    connected: Instant,
+    shared: Arc<Shared>,
+) {
+    let config = SessionConfig {
+        tls_active: record.tls,
+        starttls_available: false,
+        login_requires_tls: false,
+        hostname: shared.hostname.clone(),
+        limits: Default::default(),
+    };
+    let mut session = Session::resume_login(config, record.tag.unwrap_or_default());
+    let mut conn = Conn::resumed(
+        record.peer,
+        record.tls,
+        connected,
+        record.bytes_in,
+        record.bytes_out,
+    );
+    let mut out = Vec::new();
+    let (peer, tls) = (conn.peer, conn.tls);
+    let mut stream = stream;
+    if crate::login::imap_open(
+        &mut session,
+        &record.login,
+        record.maildir,
+        peer,
+        tls,
+        &shared,
+        &mut out,
+    )
+    .await
+    {
+        write_out(&mut stream, &mut out, &mut conn).await;
+        run(stream, &mut session, &mut conn, &shared, false).await;
+        log_logout(&session, &conn);
+    } else {
+        // This process cannot authenticate anyone: the client reconnects.
+        out.extend_from_slice(b"* BYE Cannot open the mailbox\r\n");
+        write_out(&mut stream, &mut out, &mut conn).await;
+    }
+}
+
 /// Serves a session that is already authenticated over any stream (for
 /// `courser imapd` on standard input and output).
 pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
@@ -120,14 +168,7 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     mut session: Session,
     shared: Arc<Shared>,
 ) {
-    let mut conn = Conn {
-        peer: SocketAddr::from(([127, 0, 0, 1], 0)),
-        started: Instant::now(),
-        bytes_in: 0,
-        bytes_out: 0,
-        tls: false,
-        user_slot: None,
-    };
+    let mut conn = Conn::local();
     run(stream, &mut session, &mut conn, &shared, true).await;
 }
 
@@ -163,6 +204,10 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         } else {
             session.receive(&mut input, &mut out)
         };
+        // Also picks up a login finished since the last call.
+        for done in session.finished_commands() {
+            crate::metrics::command(crate::metrics::Service::Imap, done.command, done.busy);
+        }
         if !write_out(&mut stream, &mut out, conn).await {
             return Outcome::Closed;
         }
@@ -175,11 +220,8 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 input.clear();
                 return Outcome::StartTls(stream);
             }
-            Action::Login {
-                tag: _,
-                credentials,
-            } => {
-                conn.user_slot = crate::login::imap_login(
+            Action::Login { tag, credentials } => {
+                match crate::login::imap_login(
                     session,
                     credentials,
                     conn.peer,
@@ -187,7 +229,30 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                     shared,
                     &mut out,
                 )
-                .await;
+                .await
+                {
+                    LoginResult::Refused => {}
+                    LoginResult::Here(slot) => conn.user_slot = Some(slot),
+                    LoginResult::Worker(worker, slot) => {
+                        conn.user_slot = Some(slot);
+                        return Outcome::HandOff(HandOff {
+                            stream,
+                            worker,
+                            tag: Some(tag),
+                            pipelined: std::mem::take(&mut input),
+                        });
+                    }
+                }
+                if !write_out(&mut stream, &mut out, conn).await {
+                    return Outcome::Closed;
+                }
+                continue;
+            }
+            Action::LookupKeys(request) => {
+                match crate::login::scram_keys("imap", request, conn.peer, shared).await {
+                    Ok(keys) => session.provide_keys(keys, &mut out),
+                    Err(_) => session.login_failed(true, &mut out),
+                }
                 if !write_out(&mut stream, &mut out, conn).await {
                     return Outcome::Closed;
                 }
@@ -258,6 +323,12 @@ async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
         (Some(w), true) if !paths.is_empty() => Some(w.subscribe(&paths)),
         _ => None,
     };
+    // A change between the `+ idling` answer and the subscription would
+    // otherwise wait for the next one.
+    tokio::task::block_in_place(|| session.idle_changed(out));
+    if !write_out(stream, out, conn).await {
+        return false;
+    }
     let poll = Duration::from_secs(shared.config.imap.idle_poll_secs.max(1));
     let deadline = tokio::time::Instant::now() + shared.config.imap.autologout();
     let mut keepalive = tokio::time::interval(IDLE_KEEPALIVE);

@@ -16,6 +16,8 @@ pub mod config;
 pub mod imap;
 pub mod limits;
 pub mod login;
+pub mod metrics;
+pub mod peruser;
 pub mod pop3;
 pub mod privilege;
 pub mod proxy;

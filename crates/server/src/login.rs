@@ -3,19 +3,34 @@
 //! (one line per login, failed login and logout).
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use courser_auth::sasl::Credentials;
+use courser_auth::sasl::{Credentials, KeyRequest};
+use courser_auth::scram::ScramKeys;
 use courser_auth::Account;
 use courser_imap::session::Session;
 use courser_maildir::{Store, StoreOptions};
 
 use crate::limits::UserSlot;
+use crate::peruser::Worker;
 use crate::runtime::Shared;
 
-/// Verifies IMAP credentials and completes the session's login. The
-/// returned slot counts the session against the per-account limits for as
-/// long as it is held.
+/// How a login command ended.
+#[derive(Debug)]
+pub enum LoginResult {
+    /// Failed or refused; the session has answered.
+    Refused,
+    /// Logged in here (shared model). The slot counts the session
+    /// against the per-account limits for as long as it is held.
+    Here(UserSlot),
+    /// Logged in; the session moves to this worker process (per-user
+    /// model), which answers the command.
+    Worker(Worker, UserSlot),
+}
+
+/// Verifies IMAP credentials and completes the session's login here, or
+/// starts the worker process it moves to.
 pub async fn imap_login(
     session: &mut Session,
     credentials: Credentials,
@@ -23,30 +38,54 @@ pub async fn imap_login(
     tls: bool,
     shared: &Arc<Shared>,
     out: &mut Vec<u8>,
-) -> Option<UserSlot> {
-    let (account, user_slot) = match authenticate("imap", credentials, peer, tls, shared).await {
-        Ok(ok) => ok,
+) -> LoginResult {
+    let admitted = match admit("imap", credentials, peer, tls, shared).await {
+        Ok(admitted) => admitted,
         Err(Refused::Failed { temporary }) => {
             session.login_failed(temporary, out);
-            return None;
+            return LoginResult::Refused;
         }
         Err(Refused::ServiceDisabled) => {
             session.login_refused("IMAP access is disabled for this account", out);
-            return None;
+            return LoginResult::Refused;
         }
         Err(Refused::WrongUid) => {
             session.login_refused(
                 "This account cannot be served here, contact the administrator",
                 out,
             );
-            return None;
+            return LoginResult::Refused;
         }
         Err(Refused::Limited(reason)) => {
             session.login_limited(reason, out);
-            return None;
+            return LoginResult::Refused;
         }
     };
-    let maildir = account.maildir_path_or(&shared.config.maildir.default_path);
+    match admitted.worker {
+        Some(worker) => LoginResult::Worker(worker, admitted.slot),
+        None => {
+            let login = &admitted.account.login;
+            if imap_open(session, login, admitted.maildir, peer, tls, shared, out).await {
+                LoginResult::Here(admitted.slot)
+            } else {
+                LoginResult::Refused
+            }
+        }
+    }
+}
+
+/// Opens `login`'s maildir and completes the session's login, logging it
+/// the way Courier does; false (after answering) when the maildir cannot
+/// be opened.
+pub async fn imap_open(
+    session: &mut Session,
+    login: &str,
+    maildir: PathBuf,
+    peer: SocketAddr,
+    tls: bool,
+    shared: &Shared,
+    out: &mut Vec<u8>,
+) -> bool {
     let options = StoreOptions {
         keywords: shared.config.maildir.keywords,
         trash_name: shared.config.maildir.trash.clone(),
@@ -57,30 +96,94 @@ pub async fn imap_login(
     match opened {
         Ok(Ok(store)) => {
             tracing::info!(
-                user = %account.login,
+                user = %login,
                 ip = %peer.ip(),
                 port = peer.port(),
                 protocol = "IMAP",
                 tls,
                 "LOGIN"
             );
-            session.login_succeeded(&account.login, store, out);
-            Some(user_slot)
+            session.login_succeeded(login, store, out);
+            true
         }
         Ok(Err(e)) => {
-            tracing::error!(user = %account.login, "cannot open the maildir: {e}");
+            tracing::error!(user = %login, "cannot open the maildir: {e}");
             session.login_failed(true, out);
-            None
+            false
         }
         Err(e) => {
-            tracing::error!(user = %account.login, "maildir open task failed: {e}");
+            tracing::error!(user = %login, "maildir open task failed: {e}");
             session.login_failed(true, out);
-            None
+            false
         }
     }
 }
 
-/// Why [`authenticate`] did not let a client in; each protocol words it.
+/// A login [`admit`] let in.
+#[derive(Debug)]
+pub struct Admitted {
+    /// The account.
+    pub account: Account,
+    /// Its maildir.
+    pub maildir: PathBuf,
+    /// Its place in the per-account limits, held while logged in.
+    pub slot: UserSlot,
+    /// Per-user model: the worker process the session moves to.
+    pub worker: Option<Worker>,
+}
+
+/// The protocol-independent part of a login: verifies `credentials` for
+/// `service` (`imap`, `pop3`), slowing failures down; checks the account
+/// may use the service over this connection and can be served here;
+/// counts the session against the per-account limits (the returned slot,
+/// held while logged in); and in the per-user model starts the worker
+/// process the session continues in (a worker that cannot start is a
+/// temporary failure). Logs and counts the outcome.
+pub async fn admit(
+    service: &'static str,
+    credentials: Credentials,
+    peer: SocketAddr,
+    tls: bool,
+    shared: &Arc<Shared>,
+) -> Result<Admitted, Refused> {
+    let outcome = admit_uncounted(service, credentials, peer, tls, shared).await;
+    crate::metrics::login(service, outcome.as_ref().err().copied());
+    outcome
+}
+
+async fn admit_uncounted(
+    service: &'static str,
+    credentials: Credentials,
+    peer: SocketAddr,
+    tls: bool,
+    shared: &Arc<Shared>,
+) -> Result<Admitted, Refused> {
+    let (account, slot) = check_login(service, credentials, peer, tls, shared).await?;
+    let maildir = account.maildir_path_or(&shared.config.maildir.default_path);
+    let worker = match &shared.spawner {
+        None => None,
+        Some(spawner) => {
+            match crate::peruser::start_worker(spawner, &account, maildir.clone()).await {
+                Ok(worker) => {
+                    tracing::debug!(user = %account.login, pid = worker.pid, service, "session process started");
+                    Some(worker)
+                }
+                Err(e) => {
+                    tracing::error!(user = %account.login, service, "LOGIN FAILED (temporary): cannot start the session process: {e}");
+                    return Err(Refused::Failed { temporary: true });
+                }
+            }
+        }
+    };
+    Ok(Admitted {
+        account,
+        maildir,
+        slot,
+        worker,
+    })
+}
+
+/// Why [`admit`] did not let a client in; each protocol words it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refused {
     /// Wrong credentials (after the failure delay), or `temporary`: a
@@ -92,18 +195,50 @@ pub enum Refused {
     /// The account may not use this service here (`disable<service>`,
     /// `disableinsecure<service>` without TLS).
     ServiceDisabled,
-    /// Shared mode: the account's uid is not the one this server runs as.
+    /// Shared mode: the account's uid is not the one this server runs as;
+    /// per-user mode: the account has uid 0.
     WrongUid,
     /// A per-account connection limit.
     Limited(&'static str),
 }
 
-/// The protocol-independent part of a login: verifies `credentials` for
-/// `service` (`imap`, `pop3`), slowing failures down; checks the account
-/// may use the service over this connection and can be served by this
-/// process; and counts the session against the per-account limits (the
-/// returned slot, held while logged in). Logs failures and refusals.
-pub async fn authenticate(
+/// Answers a session's SCRAM key request (`Action::LookupKeys`) with
+/// [`courser_auth::Authenticator::scram_keys`]: the keys, or `None` for a
+/// login without any (the session goes on with decoy keys, and the
+/// exchange ends in [`admit`] like a wrong password). A backend
+/// that cannot answer is logged as a temporary login failure, and the
+/// driver answers with the session's `login_failed(true)`.
+pub async fn scram_keys(
+    service: &'static str,
+    request: KeyRequest,
+    peer: SocketAddr,
+    shared: &Arc<Shared>,
+) -> Result<Option<ScramKeys>, Refused> {
+    let auth = Arc::clone(&shared.auth);
+    let login = request.login.clone();
+    match tokio::task::spawn_blocking(move || auth.scram_keys(service, &request)).await {
+        Ok(Ok(keys)) => Ok(keys),
+        Ok(Err(e)) => {
+            log_temporary(&login, peer, service, &e);
+            crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
+            Err(Refused::Failed { temporary: true })
+        }
+        Err(e) => {
+            tracing::error!(user = %login, "SCRAM key lookup task failed: {e}");
+            crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
+            Err(Refused::Failed { temporary: true })
+        }
+    }
+}
+
+/// The log line of a login that failed because a backend could not
+/// answer.
+fn log_temporary(login: &str, peer: SocketAddr, service: &str, e: &courser_auth::AuthError) {
+    tracing::warn!(user = %login, ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
+}
+
+/// The credential, account and limit checks of [`admit`].
+async fn check_login(
     service: &'static str,
     credentials: Credentials,
     peer: SocketAddr,
@@ -112,13 +247,15 @@ pub async fn authenticate(
 ) -> Result<(Account, UserSlot), Refused> {
     let login = credentials.login().to_owned();
     let auth = Arc::clone(&shared.auth);
+    let started = std::time::Instant::now();
     let verified = tokio::task::spawn_blocking(move || auth.verify(service, &credentials)).await;
+    crate::metrics::login_checked(service, started.elapsed());
     let account = match verified {
         Ok(Ok(account)) => account,
         Ok(Err(e)) => {
             let temporary = e.is_temporary();
             if temporary {
-                tracing::warn!(user = %login, ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
+                log_temporary(&login, peer, service, &e);
             } else {
                 // Slow down password guessing, more with every failure
                 // from this address or for this account.
@@ -138,6 +275,10 @@ pub async fn authenticate(
     if !account.service_allowed(service, tls) {
         tracing::info!(user = %account.login, ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
         return Err(Refused::ServiceDisabled);
+    }
+    if shared.spawner.is_some() && account.uid == 0 {
+        tracing::warn!(user = %account.login, "LOGIN REFUSED: the account has uid 0; sessions never run as root");
+        return Err(Refused::WrongUid);
     }
     if let Some(uid) = shared.enforce_uid {
         if account.uid != uid {

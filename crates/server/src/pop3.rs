@@ -17,25 +17,14 @@ use courser_pop3::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::limits::UserSlot;
-use crate::login::{authenticate, Refused};
+use crate::login::{admit, LoginResult, Refused};
+use crate::peruser::handoff::{Handoff, Service};
+use crate::peruser::HandOff;
 use crate::runtime::Shared;
-use crate::stream::Goodbyes;
+use crate::stream::{Conn, Goodbyes};
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 8 * 1024;
-
-/// Per-connection facts for logs.
-struct Conn {
-    peer: SocketAddr,
-    started: Instant,
-    bytes_in: u64,
-    bytes_out: u64,
-    tls: bool,
-    stls: bool,
-    /// Held while logged in: the per-account connection count.
-    user_slot: Option<UserSlot>,
-}
 
 /// How POP3 ends a waiting session; an autologout does not enter the
 /// UPDATE state, so nothing is deleted (RFC 1939 §3).
@@ -48,6 +37,9 @@ const GOODBYES: Goodbyes = Goodbyes {
 enum Outcome<S> {
     Closed,
     StartTls(S),
+    /// Logged in; the session continues in a worker process (per-user
+    /// model).
+    HandOff(HandOff<S>),
 }
 
 /// Serves one accepted POP3 connection to its end.
@@ -62,43 +54,114 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
             && !peer.ip().is_loopback(),
         hostname: shared.hostname.clone(),
         limits: Default::default(),
-        cram: shared.auth.supports_cram(),
     };
     let mut session = Session::new(config);
-    let mut conn = Conn {
-        peer,
-        started: Instant::now(),
-        bytes_in: 0,
-        bytes_out: 0,
-        tls: implicit_tls,
-        stls: false,
-        user_slot: None,
-    };
+    session.offer_mechanisms(shared.auth.mechanisms());
+    let mut conn = Conn::new(peer, implicit_tls);
     let handshake = shared.config.pop3.login_timeout();
     if implicit_tls {
         let Some(tls) = tls_config else { return };
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
-            Ok(Ok(s)) => {
-                run(s, &mut session, &mut conn, &shared).await;
+        match crate::tls::accept(stream, tls, &shared.config, handshake).await {
+            Ok(accepted) => {
+                session.set_tls_client_identity(accepted.identity);
+                let outcome = run(accepted.stream, &mut session, &mut conn, &shared, true).await;
+                finish(outcome, &mut conn, &shared).await;
             }
-            Ok(Err(e)) => tracing::debug!(%peer, "TLS handshake failed: {e}"),
-            Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+            Err(why) => tracing::debug!(%peer, "TLS handshake {why}"),
         }
-    } else if let Outcome::StartTls(stream) = run(stream, &mut session, &mut conn, &shared).await {
-        let Some(tls) = tls_config else { return };
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        match tokio::time::timeout(handshake, acceptor.accept(stream)).await {
-            Ok(Ok(s)) => {
-                session.tls_started();
-                conn.tls = true;
-                conn.stls = true;
-                run(s, &mut session, &mut conn, &shared).await;
+    } else {
+        match run(stream, &mut session, &mut conn, &shared, true).await {
+            Outcome::StartTls(stream) => {
+                let Some(tls) = tls_config else { return };
+                match crate::tls::accept(stream, tls, &shared.config, handshake).await {
+                    Ok(accepted) => {
+                        session.tls_started();
+                        session.set_tls_client_identity(accepted.identity);
+                        conn.tls = true;
+                        conn.stls = true;
+                        let outcome =
+                            run(accepted.stream, &mut session, &mut conn, &shared, false).await;
+                        finish(outcome, &mut conn, &shared).await;
+                    }
+                    Err(why) => tracing::debug!(%peer, "STLS handshake {why}"),
+                }
             }
-            Ok(Err(e)) => tracing::debug!(%peer, "STLS handshake failed: {e}"),
-            Err(_) => tracing::debug!(%peer, "STLS handshake timed out"),
+            outcome => finish(outcome, &mut conn, &shared).await,
         }
     }
+    log_logout(&session, &conn);
+    drop(conn.user_slot.take());
+}
+
+/// After a run: a session that moved to a worker process is relayed to
+/// it until it ends (the worker logs its LOGOUT).
+async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
+    outcome: Outcome<S>,
+    conn: &mut Conn,
+    shared: &Shared,
+) {
+    if let Outcome::HandOff(handoff) = outcome {
+        crate::peruser::hand_over(handoff, Service::Pop3, conn, shared).await;
+    }
+}
+
+/// Serves a session handed over by the front end (per-user model, in the
+/// worker process): opens the maildrop as the account, answers the login
+/// command, and carries on over `stream`.
+pub async fn serve_handed_over(
+    mut stream: tokio::net::UnixStream,
+    record: Handoff,
+    connected: Instant,
+    shared: Arc<Shared>,
+) {
+    let config = SessionConfig {
+        tls_active: record.tls,
+        stls_available: false,
+        login_requires_tls: false,
+        hostname: shared.hostname.clone(),
+        limits: Default::default(),
+    };
+    let mut session = Session::new(config);
+    let mut conn = Conn::resumed(
+        record.peer,
+        record.tls,
+        connected,
+        record.bytes_in,
+        record.bytes_out,
+    );
+    conn.stls = record.stls;
+    let mut out = Vec::new();
+    let opened = open_maildrop(
+        &mut session,
+        &record.login,
+        record.maildir,
+        &conn,
+        &shared,
+        &mut out,
+    )
+    .await;
+    if !send(&mut stream, &mut out, &mut conn).await || !opened {
+        // This process cannot authenticate anyone: the client reconnects.
+        return;
+    }
+    run(stream, &mut session, &mut conn, &shared, false).await;
+    log_logout(&session, &conn);
+}
+
+/// Serves a session that is already logged in over any stream (for
+/// `courser pop3d` on standard input and output).
+pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
+    stream: S,
+    mut session: Session,
+    shared: Arc<Shared>,
+) {
+    let mut conn = Conn::local();
+    run(stream, &mut session, &mut conn, &shared, true).await;
+}
+
+/// The LOGOUT line (Courier's, with its POP3 counters), for a session
+/// that logged in.
+fn log_logout(session: &Session, conn: &Conn) {
     if let Some(user) = session.user() {
         let stats = session.stats();
         tracing::info!(
@@ -117,25 +180,25 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
             "LOGOUT"
         );
     }
-    drop(conn.user_slot.take());
 }
 
 async fn send<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Vec<u8>, conn: &mut Conn) -> bool {
     crate::stream::send(stream, out, &mut conn.bytes_out).await
 }
 
-/// Runs the session until the connection ends or asks for STLS.
+/// Runs the session until the connection ends or asks for STLS. `greet`
+/// is false after STLS (RFC 2595 §4) and after a hand-over.
 async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     mut stream: S,
     session: &mut Session,
     conn: &mut Conn,
     shared: &Arc<Shared>,
+    greet: bool,
 ) -> Outcome<S> {
     let mut input = Vec::new();
     let mut out = Vec::new();
     let mut chunk = vec![0u8; READ_CHUNK];
-    // A session restarted after STLS does not greet again (RFC 2595 §4).
-    if !conn.stls {
+    if greet {
         session.greeting(&mut out);
     }
     loop {
@@ -145,6 +208,10 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         } else {
             session.receive(&mut input, &mut out)
         };
+        // Also picks up a login finished since the last call.
+        for done in session.finished_commands() {
+            crate::metrics::command(crate::metrics::Service::Pop3, done.command, done.busy);
+        }
         if !send(&mut stream, &mut out, conn).await {
             return Outcome::Closed;
         }
@@ -157,7 +224,29 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
                 return Outcome::StartTls(stream);
             }
             Action::Login { credentials } => {
-                conn.user_slot = login(session, credentials, conn, shared, &mut out).await;
+                match login(session, credentials, conn, shared, &mut out).await {
+                    LoginResult::Refused => {}
+                    LoginResult::Here(slot) => conn.user_slot = Some(slot),
+                    LoginResult::Worker(worker, slot) => {
+                        conn.user_slot = Some(slot);
+                        return Outcome::HandOff(HandOff {
+                            stream,
+                            worker,
+                            tag: None,
+                            pipelined: std::mem::take(&mut input),
+                        });
+                    }
+                }
+                if !send(&mut stream, &mut out, conn).await {
+                    return Outcome::Closed;
+                }
+                continue;
+            }
+            Action::LookupKeys(request) => {
+                match crate::login::scram_keys("pop3", request, conn.peer, shared).await {
+                    Ok(keys) => session.provide_keys(keys, &mut out),
+                    Err(_) => session.login_failed(true, &mut out),
+                }
                 if !send(&mut stream, &mut out, conn).await {
                     return Outcome::Closed;
                 }
@@ -193,25 +282,24 @@ async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
-/// Verifies the credentials, opens the account's maildrop and completes
-/// the session's login. Returns the per-account slot on success.
+/// Verifies the credentials and completes the session's login here, or
+/// starts the worker process it moves to.
 async fn login(
     session: &mut Session,
     credentials: courser_auth::sasl::Credentials,
     conn: &Conn,
     shared: &Arc<Shared>,
     out: &mut Vec<u8>,
-) -> Option<UserSlot> {
-    let peer = conn.peer;
-    let (account, slot) = match authenticate("pop3", credentials, peer, conn.tls, shared).await {
-        Ok(ok) => ok,
+) -> LoginResult {
+    let admitted = match admit("pop3", credentials, conn.peer, conn.tls, shared).await {
+        Ok(admitted) => admitted,
         Err(Refused::Failed { temporary }) => {
             session.login_failed(temporary, out);
-            return None;
+            return LoginResult::Refused;
         }
         Err(Refused::ServiceDisabled) => {
             session.login_refused(Code::SysPerm, "POP3 access disabled for this account", out);
-            return None;
+            return LoginResult::Refused;
         }
         Err(Refused::WrongUid) => {
             session.login_refused(
@@ -219,15 +307,38 @@ async fn login(
                 "This account cannot be served here, contact the administrator",
                 out,
             );
-            return None;
+            return LoginResult::Refused;
         }
         Err(Refused::Limited(reason)) => {
             // RFC 2449 §8.1.1 IN-USE would claim a lock; this is a limit.
             session.login_refused(Code::SysTemp, reason, out);
-            return None;
+            return LoginResult::Refused;
         }
     };
-    let maildir = account.maildir_path_or(&shared.config.maildir.default_path);
+    match admitted.worker {
+        Some(worker) => LoginResult::Worker(worker, admitted.slot),
+        None => {
+            let login = &admitted.account.login;
+            if open_maildrop(session, login, admitted.maildir, conn, shared, out).await {
+                LoginResult::Here(admitted.slot)
+            } else {
+                LoginResult::Refused
+            }
+        }
+    }
+}
+
+/// Opens `login`'s maildrop and completes the session's login, logging
+/// it; false (after answering) when the maildrop cannot be opened.
+async fn open_maildrop(
+    session: &mut Session,
+    login: &str,
+    maildir: std::path::PathBuf,
+    conn: &Conn,
+    shared: &Shared,
+    out: &mut Vec<u8>,
+) -> bool {
+    let peer = conn.peer;
     let host = shared.hostname.clone();
     let opened =
         tokio::task::spawn_blocking(move || MaildirDrop::open(&maildir, &host, SystemTime::now()))
@@ -235,7 +346,7 @@ async fn login(
     match opened {
         Ok(Ok(drop)) => {
             tracing::info!(
-                user = %account.login,
+                user = %login,
                 ip = %peer.ip(),
                 port = peer.port(),
                 protocol = "POP3",
@@ -243,18 +354,18 @@ async fn login(
                 stls = conn.stls,
                 "LOGIN"
             );
-            session.login_succeeded(&account.login, Box::new(drop), out);
-            Some(slot)
+            session.login_succeeded(login, Box::new(drop), out);
+            true
         }
         Ok(Err(e)) => {
-            tracing::error!(user = %account.login, "cannot open the maildrop: {e}");
+            tracing::error!(user = %login, "cannot open the maildrop: {e}");
             session.login_failed(true, out);
-            None
+            false
         }
         Err(e) => {
-            tracing::error!(user = %account.login, "maildrop open task failed: {e}");
+            tracing::error!(user = %login, "maildrop open task failed: {e}");
             session.login_failed(true, out);
-            None
+            false
         }
     }
 }

@@ -11,8 +11,11 @@ use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
 use crate::access::{self, AccessRules};
-use crate::config::{Config, ListenerConfig, Protocol};
+use crate::config::{Config, ListenerConfig, ProcessModel, Protocol};
 use crate::limits::ConnectionLimits;
+use crate::metrics::{self, ConnectionRefusal};
+use crate::peruser::handoff::Handoff;
+use crate::peruser::spawner::Spawner;
 use crate::watch::Watcher;
 use crate::{privilege, proxy, tls, Error};
 
@@ -40,6 +43,9 @@ pub struct Shared {
     pub trusted: Vec<ipnet::IpNet>,
     /// Becomes `true` when the server shuts down.
     pub shutdown: watch::Receiver<bool>,
+    /// Per-user model: starts the worker processes sessions move to after
+    /// login.
+    pub spawner: Option<Arc<Spawner>>,
 }
 
 impl Shared {
@@ -74,8 +80,48 @@ impl Shared {
             enforce_uid: process.enforce_uid,
             limits: Arc::clone(&process.limits),
             shutdown: process.shutdown.clone(),
+            spawner: process.spawner.clone(),
             config,
         })
+    }
+
+    /// What a per-user worker process needs to serve the session in
+    /// `record`: its protocol settings and a shutdown signal fired by
+    /// SIGTERM. Call inside the tokio runtime.
+    pub fn for_worker(record: &Handoff) -> Shared {
+        let config = Config {
+            imap: record.imap.clone(),
+            pop3: record.pop3.clone(),
+            maildir: record.maildir_settings.clone(),
+            ..Config::default()
+        };
+        let (stop, shutdown) = watch::channel(false);
+        tokio::spawn(async move {
+            if let Ok(mut term) = signal(SignalKind::terminate()) {
+                term.recv().await;
+                let _ = stop.send(true);
+            }
+        });
+        Shared::standalone(config, record.hostname.clone(), shutdown)
+    }
+
+    /// For a process serving one session that is already logged in (a
+    /// per-user worker, `courser imapd`): its own inotify watcher, and
+    /// nothing to authenticate with.
+    pub fn standalone(config: Config, hostname: String, shutdown: watch::Receiver<bool>) -> Shared {
+        Shared {
+            tls: None,
+            auth: Arc::new(courser_auth::Authenticator::new()),
+            watcher: Watcher::start(),
+            hostname,
+            enforce_uid: None,
+            limits: ConnectionLimits::new(&config.limits),
+            access: AccessRules::default(),
+            trusted: Vec::new(),
+            shutdown,
+            spawner: None,
+            config,
+        }
     }
 
     /// Resolves once the server starts shutting down.
@@ -94,6 +140,7 @@ struct ProcessParts {
     enforce_uid: Option<u32>,
     limits: Arc<ConnectionLimits>,
     shutdown: watch::Receiver<bool>,
+    spawner: Option<Arc<Spawner>>,
 }
 
 fn bind(address: SocketAddr) -> Result<StdListener, Error> {
@@ -134,6 +181,22 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
             path: "[auth]".into(),
             message,
         })?;
+    // Per-user: the spawner keeps root for switching to accounts. Its
+    // workers send their command metrics back over a datagram socket.
+    let (spawner, forwarded_metrics) = match config.server.process_model {
+        ProcessModel::PerUser => {
+            let (ours, theirs) = match config.metrics {
+                Some(_) => {
+                    let (ours, theirs) =
+                        std::os::unix::net::UnixDatagram::pair().map_err(Error::Runtime)?;
+                    (Some(ours), Some(theirs))
+                }
+                None => (None, None),
+            };
+            (Some(Arc::new(Spawner::start(theirs)?)), ours)
+        }
+        ProcessModel::Shared => (None, None),
+    };
     // Ports are bound: give up root before any client byte is read.
     let enforce_uid = privilege::drop_root(&config)?;
     privilege::raise_open_files_limit();
@@ -144,7 +207,9 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         enforce_uid,
         limits: ConnectionLimits::new(&config.limits),
         shutdown,
+        spawner,
     };
+    let metrics_config = config.metrics.clone();
     let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, tls, &process)?)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -152,6 +217,13 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         .build()
         .map_err(Error::Runtime)?;
     runtime.block_on(async move {
+        // The exporter binds its own socket (and needs the runtime).
+        if let Some(m) = &metrics_config {
+            metrics::serve(m)?;
+        }
+        if let Some(socket) = forwarded_metrics {
+            metrics::replay_forwarded(socket).map_err(Error::Runtime)?;
+        }
         for (listener, config) in bound {
             let listener = TcpListener::from_std(listener).map_err(Error::Runtime)?;
             let addr = listener.local_addr().map_err(Error::Runtime)?;
@@ -172,6 +244,10 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         tracing::info!("shutting down: telling sessions goodbye");
         let _ = stop.send(true);
+        if let Some(spawner) = process.spawner.clone() {
+            // Workers say goodbye to their clients themselves.
+            let _ = tokio::task::spawn_blocking(move || spawner.stop_workers()).await;
+        }
         let deadline = tokio::time::Instant::now() + SHUTDOWN_GRACE;
         while process.limits.total() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -212,8 +288,8 @@ async fn handle_signals(
 }
 
 fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
-    let old_listeners = match current.read() {
-        Ok(s) => s.config.listeners.clone(),
+    let (old_listeners, old_metrics) = match current.read() {
+        Ok(s) => (s.config.listeners.clone(), s.config.metrics.clone()),
         Err(_) => return,
     };
     let built = Config::load(path).and_then(|config| {
@@ -229,6 +305,9 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
                     .any(|(a, b)| a.address != b.address || a.protocol != b.protocol);
             if moved {
                 tracing::warn!("SIGHUP: listener changes take effect only after a restart");
+            }
+            if old_metrics != shared.config.metrics {
+                tracing::warn!("SIGHUP: [metrics] changes take effect only after a restart");
             }
             if let Ok(mut slot) = current.write() {
                 *slot = Arc::new(shared);
@@ -306,6 +385,7 @@ async fn connection(
     shared: Arc<Shared>,
 ) {
     let protocol = listener.protocol;
+    let _open = metrics::connection_opened(protocol);
     let peer = if listener.proxy_protocol {
         match tokio::time::timeout(
             PROXY_HEADER_TIMEOUT,
@@ -316,10 +396,12 @@ async fn connection(
             Ok(Ok(peer)) => peer,
             Ok(Err(why)) => {
                 tracing::warn!(proxy = %socket_peer, "connection refused: {why}");
+                metrics::connection_refused(protocol, ConnectionRefusal::ProxyHeader);
                 return;
             }
             Err(_) => {
                 tracing::warn!(proxy = %socket_peer, "connection refused: no PROXY header in time");
+                metrics::connection_refused(protocol, ConnectionRefusal::ProxyHeader);
                 return;
             }
         }
@@ -328,6 +410,7 @@ async fn connection(
     };
     if !shared.access.allows(peer.ip()) {
         tracing::warn!(ip = %peer.ip(), "connection refused: access rules deny this address");
+        metrics::connection_refused(protocol, ConnectionRefusal::Access);
         refuse(stream, protocol, "Access denied").await;
         return;
     }
@@ -336,6 +419,7 @@ async fn connection(
         Ok(slot) => slot,
         Err(refusal) => {
             tracing::warn!(ip = %peer.ip(), "connection refused: {}", refusal.reason());
+            metrics::connection_refused(protocol, ConnectionRefusal::Limit(refusal));
             refuse(stream, protocol, refusal.reason()).await;
             return;
         }

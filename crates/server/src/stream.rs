@@ -8,6 +8,52 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::runtime::Shared;
 
+/// Per-connection facts for the LOGIN/LOGOUT lines and the hand-over to
+/// a per-user worker.
+pub(crate) struct Conn {
+    pub peer: std::net::SocketAddr,
+    pub started: std::time::Instant,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub tls: bool,
+    /// POP3: TLS was started with STLS (Courier logs it).
+    pub stls: bool,
+    /// Held while logged in: the per-account connection count.
+    pub user_slot: Option<crate::limits::UserSlot>,
+}
+
+impl Conn {
+    /// A connection from `peer` starting now.
+    pub fn new(peer: std::net::SocketAddr, tls: bool) -> Conn {
+        Conn::resumed(peer, tls, std::time::Instant::now(), 0, 0)
+    }
+
+    /// A connection that began at `started` and has moved `bytes_in` and
+    /// `bytes_out` bytes so far (a per-user worker's view).
+    pub fn resumed(
+        peer: std::net::SocketAddr,
+        tls: bool,
+        started: std::time::Instant,
+        bytes_in: u64,
+        bytes_out: u64,
+    ) -> Conn {
+        Conn {
+            peer,
+            started,
+            bytes_in,
+            bytes_out,
+            tls,
+            stls: false,
+            user_slot: None,
+        }
+    }
+
+    /// Standard input and output (`courser imapd`, `courser pop3d`).
+    pub fn local() -> Conn {
+        Conn::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), false)
+    }
+}
+
 /// How long a client may leave our output unread.
 pub(crate) const WRITE_TIMEOUT: Duration = Duration::from_secs(300);
 

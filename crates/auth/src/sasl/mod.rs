@@ -1,6 +1,7 @@
 //! SASL server mechanisms as sans-IO state machines: PLAIN (RFC 4616),
 //! LOGIN (draft-murchison-sasl-login), CRAM-MD5 (RFC 2195), CRAM-SHA1 and
-//! CRAM-SHA256 (Courier's extensions of RFC 2195).
+//! CRAM-SHA256 (Courier's extensions of RFC 2195), SCRAM-SHA-1 and
+//! SCRAM-SHA-256 (RFC 5802, RFC 7677) and EXTERNAL (RFC 4422 appendix A).
 //!
 //! A [`SaslServer`] never touches a socket or a backend. The protocol layer
 //! drives it:
@@ -24,14 +25,19 @@
 //! produces raw bytes, which keeps it usable for SMAP and for tests.
 //!
 //! Mechanisms produce [`Credentials`]; checking them is
-//! [`crate::Authenticator::verify`]. Future mechanisms fit the same shape:
-//! SCRAM-SHA-* needs the stored key in the middle of the exchange, so it
-//! will add a `Step::NeedKey(login)` variant answered by a `provide_key`
-//! call (hence `Step` is `#[non_exhaustive]`); EXTERNAL finishes in
-//! `start` with an authorisation identity checked against the TLS client
-//! certificate by the caller.
+//! [`crate::Authenticator::verify`]. SCRAM-SHA-* needs the account's keys
+//! in the middle of the exchange: after the client-first message the
+//! server returns [`Step::NeedKeys`], the caller asks
+//! [`crate::Authenticator::scram_keys`] (a backend lookup) and hands the
+//! answer to [`SaslServer::provide_keys`], which yields the next step. A
+//! wrong proof, or a login without keys, still ends in [`Step::Done`]
+//! (with `proven: false`), so that it takes the caller's normal
+//! failed-login path. EXTERNAL takes the identity the TLS layer verified
+//! ([`SaslConfig::tls_identity`]) and accepts an empty authorisation
+//! identity or that same one.
 
 mod cram;
+mod external;
 mod login;
 mod plain;
 
@@ -43,6 +49,7 @@ use thiserror::Error;
 
 use crate::backend::CramResponse;
 use crate::cram::CramHash;
+use crate::scram::{self, ClientFirst, ScramError, ScramHash, ScramKeys};
 
 /// Longest decoded client response accepted, in bytes.
 pub const MAX_RESPONSE_LEN: usize = 8192;
@@ -57,11 +64,19 @@ pub enum Mechanism {
     Login,
     /// CRAM-MD5, CRAM-SHA1 or CRAM-SHA256.
     Cram(CramHash),
+    /// SCRAM-SHA-1 or SCRAM-SHA-256.
+    Scram(ScramHash),
+    /// EXTERNAL: the TLS client certificate names the account.
+    External,
 }
 
 impl Mechanism {
-    /// Every implemented mechanism, in Courier's preference order.
-    pub const ALL: [Mechanism; 5] = [
+    /// Every implemented mechanism, strongest first (Courier's order for
+    /// the ones Courier has).
+    pub const ALL: [Mechanism; 8] = [
+        Mechanism::External,
+        Mechanism::Scram(ScramHash::Sha256),
+        Mechanism::Scram(ScramHash::Sha1),
         Mechanism::Cram(CramHash::Sha256),
         Mechanism::Cram(CramHash::Sha1),
         Mechanism::Cram(CramHash::Md5),
@@ -82,6 +97,8 @@ impl Mechanism {
             Mechanism::Plain => "PLAIN",
             Mechanism::Login => "LOGIN",
             Mechanism::Cram(h) => h.mechanism(),
+            Mechanism::Scram(h) => h.mechanism(),
+            Mechanism::External => "EXTERNAL",
         }
     }
 
@@ -90,12 +107,22 @@ impl Mechanism {
     pub fn sends_password(self) -> bool {
         matches!(self, Mechanism::Plain | Mechanism::Login)
     }
+}
 
-    /// True if the mechanism needs a backend that can serve CRAM
-    /// ([`crate::Authenticator::supports_cram`]).
-    pub fn needs_cram_backend(self) -> bool {
-        matches!(self, Mechanism::Cram(_))
-    }
+/// The mechanisms to offer on one connection: those the backends can
+/// serve ([`crate::Authenticator::mechanisms`]), plus EXTERNAL first when
+/// a verified TLS client certificate names an account.
+pub fn offered(backends: &[Mechanism], tls_identity: Option<&str>) -> Vec<Mechanism> {
+    let external = tls_identity.map(|_| Mechanism::External);
+    external
+        .into_iter()
+        .chain(
+            backends
+                .iter()
+                .copied()
+                .filter(|m| *m != Mechanism::External),
+        )
+        .collect()
 }
 
 impl fmt::Display for Mechanism {
@@ -109,6 +136,9 @@ impl fmt::Display for Mechanism {
 pub struct SaslConfig {
     /// Host name placed in CRAM challenges (`<random@hostname>`).
     pub hostname: String,
+    /// The account name from the connection's verified TLS client
+    /// certificate, for EXTERNAL (which fails without one).
+    pub tls_identity: Option<String>,
 }
 
 impl Default for SaslConfig {
@@ -123,6 +153,7 @@ impl Default for SaslConfig {
             } else {
                 hostname
             },
+            tls_identity: None,
         }
     }
 }
@@ -143,13 +174,31 @@ pub enum Credentials {
     },
     /// A CRAM response.
     Cram(CramResponse),
+    /// A finished SCRAM exchange: the mechanism itself checked the proof
+    /// against the keys [`crate::Authenticator::scram_keys`] gave.
+    Scram {
+        /// The user name from the client-first message.
+        login: String,
+        /// The proof was right. False for a wrong proof and for a login
+        /// that had no keys (decoy), so that both fail the same way.
+        proven: bool,
+    },
+    /// EXTERNAL: the TLS layer verified a client certificate naming this
+    /// account (no password is checked: only build this from a verified
+    /// certificate).
+    External {
+        /// The account name from the certificate.
+        login: String,
+    },
 }
 
 impl Credentials {
     /// The login name the client claims.
     pub fn login(&self) -> &str {
         match self {
-            Credentials::Password { login, .. } => login,
+            Credentials::Password { login, .. }
+            | Credentials::Scram { login, .. }
+            | Credentials::External { login } => login,
             Credentials::Cram(c) => &c.login,
         }
     }
@@ -164,6 +213,14 @@ impl fmt::Debug for Credentials {
                 .field("login", login)
                 .finish_non_exhaustive(),
             Credentials::Cram(c) => fmt::Debug::fmt(c, f),
+            Credentials::Scram { login, proven } => f
+                .debug_struct("Scram")
+                .field("login", login)
+                .field("proven", proven)
+                .finish(),
+            Credentials::External { login } => {
+                f.debug_struct("External").field("login", login).finish()
+            }
         }
     }
 }
@@ -180,10 +237,16 @@ pub enum SaslError {
     /// CRAM takes no initial response.
     #[error("initial response not allowed for this mechanism")]
     InitialResponseNotAllowed,
-    /// PLAIN with an authorisation identity other than the login; proxy
-    /// authorisation is not supported.
+    /// PLAIN, SCRAM or EXTERNAL with an authorisation identity other than
+    /// the login; proxy authorisation is not supported.
     #[error("authorization identity differs from authentication identity")]
     AuthzidNotPermitted,
+    /// EXTERNAL on a connection without a verified client certificate.
+    #[error("no TLS client certificate identifies this connection")]
+    NoExternalIdentity,
+    /// SCRAM channel binding or extensions were asked for.
+    #[error("{0}")]
+    Unsupported(String),
     /// `start` or `step` called out of order.
     #[error("SASL exchange already finished")]
     Finished,
@@ -201,8 +264,21 @@ pub enum Step {
     Challenge(Vec<u8>),
     /// The exchange is complete; verify these credentials.
     Done(Credentials),
+    /// SCRAM: look up this account's keys
+    /// ([`crate::Authenticator::scram_keys`]) and pass them to
+    /// [`SaslServer::provide_keys`].
+    NeedKeys(KeyRequest),
     /// The exchange failed.
     Failed(SaslError),
+}
+
+/// Which keys a SCRAM exchange needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRequest {
+    /// The user name from the client-first message.
+    pub login: String,
+    /// The mechanism's hash.
+    pub hash: ScramHash,
 }
 
 #[derive(Debug)]
@@ -212,6 +288,21 @@ enum State {
     LoginUser,
     LoginPassword(String),
     Cram(Vec<u8>),
+    External,
+    /// SCRAM: waiting for the client-first message.
+    ScramFirst(ScramHash),
+    /// SCRAM: waiting for [`SaslServer::provide_keys`].
+    ScramKeys(ScramHash, ClientFirst),
+    /// SCRAM: waiting for the client-final message; `decoy` when the
+    /// login had no keys.
+    ScramFinal {
+        server: Box<scram::ScramServer>,
+        login: String,
+        decoy: bool,
+    },
+    /// SCRAM: the proof was right and the server-final message sent;
+    /// waiting for the client's empty response (RFC 4422 §5).
+    ScramVerified(String),
     Finished,
 }
 
@@ -220,6 +311,7 @@ enum State {
 pub struct SaslServer {
     mechanism: Mechanism,
     hostname: String,
+    tls_identity: Option<String>,
     state: State,
 }
 
@@ -229,6 +321,7 @@ impl SaslServer {
         SaslServer {
             mechanism,
             hostname: config.hostname.clone(),
+            tls_identity: config.tls_identity.clone(),
             state: State::New,
         }
     }
@@ -277,6 +370,20 @@ impl SaslServer {
                     Err(e) => self.fail(e),
                 }
             }
+            Mechanism::Scram(hash) => match initial_response {
+                Some(r) => self.scram_first(hash, r),
+                None => {
+                    self.state = State::ScramFirst(hash);
+                    Step::Challenge(Vec::new())
+                }
+            },
+            Mechanism::External => match initial_response {
+                Some(r) => self.external(r),
+                None => {
+                    self.state = State::External;
+                    Step::Challenge(Vec::new())
+                }
+            },
         }
     }
 
@@ -316,8 +423,78 @@ impl SaslServer {
                 }
                 _ => self.fail(SaslError::Finished),
             },
-            State::New | State::Finished => self.fail(SaslError::Finished),
+            State::External => self.external(client_data),
+            State::ScramFirst(hash) => self.scram_first(hash, client_data),
+            State::ScramFinal {
+                server,
+                login,
+                decoy,
+            } => match server.finish(client_data) {
+                Ok(server_final) if !decoy => {
+                    self.state = State::ScramVerified(login);
+                    Step::Challenge(server_final)
+                }
+                Ok(_) | Err(ScramError::Failed) => self.finish(Ok(Credentials::Scram {
+                    login,
+                    proven: false,
+                })),
+                Err(e) => self.fail(scram_error(e)),
+            },
+            State::ScramVerified(login) if client_data.is_empty() => {
+                self.finish(Ok(Credentials::Scram {
+                    login,
+                    proven: true,
+                }))
+            }
+            State::ScramVerified(_) => {
+                self.fail(SaslError::Malformed("expected an empty response"))
+            }
+            State::New | State::ScramKeys(..) | State::Finished => self.fail(SaslError::Finished),
         }
+    }
+
+    /// Answers [`Step::NeedKeys`] with the account's keys, or `None` when
+    /// the login has none (unknown, or no SCRAM secret): the exchange then
+    /// goes on with decoy keys and ends with `proven: false`. Returns the
+    /// server-first challenge.
+    pub fn provide_keys(&mut self, keys: Option<ScramKeys>) -> Step {
+        let State::ScramKeys(hash, first) = std::mem::replace(&mut self.state, State::Finished)
+        else {
+            return self.fail(SaslError::Finished);
+        };
+        let decoy = keys.as_ref().is_none_or(|k| k.hash != hash);
+        let keys = match keys {
+            Some(k) if !decoy => k,
+            _ => ScramKeys::decoy(hash, &first.login),
+        };
+        let nonce = match scram::server_nonce() {
+            Ok(n) => n,
+            Err(e) => return self.fail(SaslError::Internal(e.to_string())),
+        };
+        let login = first.login.clone();
+        let (server, server_first) = scram::ScramServer::new(keys, first, &nonce);
+        self.state = State::ScramFinal {
+            server: Box::new(server),
+            login,
+            decoy,
+        };
+        Step::Challenge(server_first)
+    }
+
+    fn scram_first(&mut self, hash: ScramHash, data: &[u8]) -> Step {
+        match scram::parse_client_first(data) {
+            Ok(first) => {
+                let login = first.login.clone();
+                self.state = State::ScramKeys(hash, first);
+                Step::NeedKeys(KeyRequest { login, hash })
+            }
+            Err(e) => self.fail(scram_error(e)),
+        }
+    }
+
+    fn external(&mut self, authzid: &[u8]) -> Step {
+        let identity = self.tls_identity.clone();
+        self.finish(external::check(identity, authzid))
     }
 
     fn finish(&mut self, r: Result<Credentials, SaslError>) -> Step {
@@ -331,6 +508,16 @@ impl SaslServer {
     fn fail(&mut self, e: SaslError) -> Step {
         self.state = State::Finished;
         Step::Failed(e)
+    }
+}
+
+/// SCRAM's errors in SASL terms.
+fn scram_error(e: ScramError) -> SaslError {
+    match e {
+        ScramError::Malformed(what) => SaslError::Malformed(what),
+        ScramError::Unsupported("authorization identity") => SaslError::AuthzidNotPermitted,
+        ScramError::Unsupported(what) => SaslError::Unsupported(format!("{what} not supported")),
+        ScramError::Failed => SaslError::Malformed("SCRAM exchange out of order"),
     }
 }
 

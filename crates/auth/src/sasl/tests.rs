@@ -1,9 +1,11 @@
 use super::*;
 use crate::cram::HmacContext;
+use crate::scram::{ScramHash, ScramKeys};
 
 fn cfg() -> SaslConfig {
     SaslConfig {
         hostname: "mail.example".into(),
+        tls_identity: None,
     }
 }
 
@@ -24,10 +26,168 @@ fn names() {
     for m in Mechanism::ALL {
         assert_eq!(Mechanism::from_name(&m.name().to_lowercase()), Some(m));
     }
-    assert_eq!(Mechanism::from_name("SCRAM-SHA-1"), None);
+    assert_eq!(
+        Mechanism::from_name("scram-sha-1"),
+        Some(Mechanism::Scram(ScramHash::Sha1))
+    );
+    assert_eq!(Mechanism::from_name("SCRAM-SHA-1-PLUS"), None);
     assert!(Mechanism::Plain.sends_password());
     assert!(!Mechanism::Cram(CramHash::Md5).sends_password());
-    assert!(Mechanism::Cram(CramHash::Sha1).needs_cram_backend());
+}
+
+/// Runs the SCRAM exchange as far as the server lets it: `keys` answer
+/// the key request, the client proves `password`.
+fn scram_exchange(
+    hash: ScramHash,
+    initial: bool,
+    keys: Option<ScramKeys>,
+    password: &[u8],
+) -> (SaslServer, Step, String) {
+    let mut s = SaslServer::new(Mechanism::Scram(hash), &cfg());
+    let first = b"n,,n=tim,r=clientnonce";
+    let step = if initial {
+        s.start(Some(first))
+    } else {
+        assert_eq!(s.start(None), Step::Challenge(Vec::new()));
+        s.step(first)
+    };
+    assert_eq!(
+        step,
+        Step::NeedKeys(KeyRequest {
+            login: "tim".into(),
+            hash
+        })
+    );
+    let Step::Challenge(server_first) = s.provide_keys(keys) else {
+        panic!("server-first expected");
+    };
+    let server_first = String::from_utf8(server_first).expect("ascii");
+    assert!(server_first.starts_with("r=clientnonce"), "{server_first}");
+    let (client_final, server_final) =
+        crate::scram::test_client_final(hash, password, "n=tim,r=clientnonce", &server_first);
+    let step = s.step(client_final.as_bytes());
+    (s, step, server_final)
+}
+
+#[test]
+fn scram_flows() {
+    for hash in ScramHash::ALL {
+        for initial in [true, false] {
+            let keys = ScramKeys::from_password(hash, b"pencil", b"salt", 4096);
+            let (mut s, step, server_final) =
+                scram_exchange(hash, initial, Some(keys.clone()), b"pencil");
+            assert_eq!(step, Step::Challenge(server_final.into_bytes()));
+            assert_eq!(
+                s.step(b""),
+                Step::Done(Credentials::Scram {
+                    login: "tim".into(),
+                    proven: true
+                })
+            );
+            let refused = Step::Done(Credentials::Scram {
+                login: "tim".into(),
+                proven: false,
+            });
+            // Wrong password, unknown user, keys of the other hash: all
+            // end the same way, after the client's proof.
+            assert_eq!(scram_exchange(hash, initial, Some(keys), b"pen").1, refused);
+            assert_eq!(scram_exchange(hash, initial, None, b"pencil").1, refused);
+            let other = if hash == ScramHash::Sha1 {
+                ScramHash::Sha256
+            } else {
+                ScramHash::Sha1
+            };
+            let wrong = ScramKeys::from_password(other, b"pencil", b"salt", 4096);
+            assert_eq!(
+                scram_exchange(hash, initial, Some(wrong), b"pencil").1,
+                refused
+            );
+        }
+    }
+    // The decoy salt is the same on every try for one login.
+    let salt = |_| {
+        let mut s = server("SCRAM-SHA-256");
+        s.start(Some(b"n,,n=nobody,r=x"));
+        let Step::Challenge(c) = s.provide_keys(None) else {
+            panic!("challenge");
+        };
+        String::from_utf8(c)
+            .expect("ascii")
+            .split(',')
+            .nth(1)
+            .map(str::to_owned)
+    };
+    assert_eq!(salt(1), salt(2));
+}
+
+#[test]
+fn scram_errors() {
+    let mut s = server("SCRAM-SHA-256");
+    assert_eq!(
+        s.start(Some(b"p=tls-unique,,n=tim,r=x")),
+        Step::Failed(SaslError::Unsupported(
+            "channel binding not supported".into()
+        ))
+    );
+    let mut s = server("SCRAM-SHA-256");
+    assert_eq!(
+        s.start(Some(b"n,a=root,n=tim,r=x")),
+        Step::Failed(SaslError::AuthzidNotPermitted)
+    );
+    let mut s = server("SCRAM-SHA-1");
+    assert!(matches!(
+        s.start(Some(b"garbage")),
+        Step::Failed(SaslError::Malformed(_))
+    ));
+    // Keys before they were asked for, a step while they are awaited.
+    let mut s = server("SCRAM-SHA-1");
+    assert_eq!(s.provide_keys(None), Step::Failed(SaslError::Finished));
+    let mut s = server("SCRAM-SHA-1");
+    s.start(Some(b"n,,n=tim,r=x"));
+    assert_eq!(s.step(b"x"), Step::Failed(SaslError::Finished));
+    // A malformed client-final message; a non-empty answer to server-final.
+    let (_, step, _) = {
+        let mut s = server("SCRAM-SHA-1");
+        s.start(Some(b"n,,n=tim,r=x"));
+        s.provide_keys(None);
+        let step = s.step(b"c=biws,r=x");
+        (s, step, ())
+    };
+    assert!(matches!(step, Step::Failed(SaslError::Malformed(_))));
+    let keys = ScramKeys::from_password(ScramHash::Sha1, b"pw", b"salt", 4096);
+    let (mut s, _, _) = scram_exchange(ScramHash::Sha1, true, Some(keys), b"pw");
+    assert!(matches!(
+        s.step(b"x"),
+        Step::Failed(SaslError::Malformed(_))
+    ));
+}
+
+#[test]
+fn external() {
+    let with_cert = SaslConfig {
+        tls_identity: Some("tim@example.org".into()),
+        ..cfg()
+    };
+    let done = Step::Done(Credentials::External {
+        login: "tim@example.org".into(),
+    });
+    let mut s = SaslServer::new(Mechanism::External, &with_cert);
+    assert_eq!(s.start(Some(b"")), done);
+    let mut s = SaslServer::new(Mechanism::External, &with_cert);
+    assert_eq!(s.start(Some(b"tim@example.org")), done);
+    let mut s = SaslServer::new(Mechanism::External, &with_cert);
+    assert_eq!(s.start(None), Step::Challenge(Vec::new()));
+    assert_eq!(s.step(b""), done);
+    let mut s = SaslServer::new(Mechanism::External, &with_cert);
+    assert_eq!(
+        s.start(Some(b"root")),
+        Step::Failed(SaslError::AuthzidNotPermitted)
+    );
+    let mut s = server("EXTERNAL");
+    assert_eq!(
+        s.start(Some(b"")),
+        Step::Failed(SaslError::NoExternalIdentity)
+    );
 }
 
 #[test]

@@ -6,6 +6,7 @@
 //! userdb [path/.../ | -f file] name unset field ...
 //! userdb [path/.../ | -f file] name del
 //! userdb -show [path/... | -f file] [name]
+//! userdb [-f file] compile          (Courier's makeuserdb)
 //! ```
 //!
 //! `path/name` addresses the file `<userdb>/path` of a userdb directory.
@@ -60,6 +61,11 @@ pub enum Command {
         /// The account.
         name: String,
     },
+    /// `compile`: write the compiled form ([`super::compiled::compile`]).
+    Compile {
+        /// The source file or directory.
+        file: PathBuf,
+    },
 }
 
 /// The usage text (Courier's, with our command name).
@@ -67,12 +73,25 @@ pub const USAGE: &str = "\
 Usage: courser userdb [path/.../ | -f file ]name set field=value field=value...
        courser userdb [path/.../ | -f file ]name unset field field...
        courser userdb [path/.../ | -f file ]name del
-       courser userdb -show [path/... | -f file ] [name]";
+       courser userdb -show [path/... | -f file ] [name]
+       courser userdb [-f file ] compile";
 
 /// Parses the arguments after `userdb`. `default_userdb` is the userdb
 /// file or directory used without `-f`. `Err` carries the usage text.
 pub fn parse(default_userdb: &Path, args: &[String]) -> Result<Command, String> {
     let usage = || USAGE.to_owned();
+    let words: Vec<&str> = args.iter().map(String::as_str).collect();
+    if let ["compile", rest @ ..] = words.as_slice() {
+        return match rest {
+            [] => Ok(Command::Compile {
+                file: default_userdb.to_owned(),
+            }),
+            ["-f" | "--file", file] => Ok(Command::Compile {
+                file: PathBuf::from(file),
+            }),
+            _ => Err(usage()),
+        };
+    }
     let mut args = args.iter().map(String::as_str);
     let mut next = args.next();
     let show = matches!(next, Some("-show") | Some("--show"));
@@ -100,7 +119,12 @@ pub fn parse(default_userdb: &Path, args: &[String]) -> Result<Command, String> 
         });
     }
     let name = name.filter(|n| !n.is_empty()).ok_or_else(usage)?;
-    let verb = args.next().ok_or_else(usage)?;
+    let Some(verb) = args.next() else {
+        return match (next, name.as_str()) {
+            (Some("-f" | "--file"), "compile") => Ok(Command::Compile { file }),
+            _ => Err(usage()),
+        };
+    };
     let rest: Vec<&str> = args.collect();
     match verb {
         "set" if !rest.is_empty() => Ok(Command::Set {
@@ -162,6 +186,23 @@ mod tests {
             })
         );
         assert_eq!(
+            p(&["compile"]),
+            Ok(Command::Compile {
+                file: "/etc/courier/userdb".into()
+            })
+        );
+        for args in [
+            &["compile", "-f", "/tmp/u"][..],
+            &["-f", "/tmp/u", "compile"],
+        ] {
+            assert_eq!(
+                p(args),
+                Ok(Command::Compile {
+                    file: "/tmp/u".into()
+                })
+            );
+        }
+        assert_eq!(
             p(&["-show"]),
             Ok(Command::Show {
                 file: "/etc/courier/userdb".into(),
@@ -209,6 +250,8 @@ mod tests {
             &["-f", "/tmp/u"],
             &["users/", "del"],
             &["-show", "a", "b"],
+            &["compile", "x"],
+            &["users/compile"],
         ] {
             assert!(p(bad).is_err(), "{bad:?}");
         }

@@ -9,7 +9,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -136,10 +136,13 @@ impl UserdbFile {
     }
 
     /// Writes `lines` atomically (temp file + rename), keeping the old
-    /// file's permission bits (0600 for a new file).
+    /// file's permission bits (0600 for a new file) and, where allowed, its
+    /// owner (the server may read it as another user than this tool).
     fn write_lines(&self, lines: &[String]) -> Result<(), EditError> {
         let tmp = self.sibling(".tmp.");
-        let mode = fs::metadata(&self.path)
+        let old = fs::metadata(&self.path).ok();
+        let mode = old
+            .as_ref()
             .map(|m| m.permissions().mode() & 0o777)
             .unwrap_or(0o600);
         let result = (|| {
@@ -154,6 +157,10 @@ impl UserdbFile {
                 text.push('\n');
             }
             f.write_all(text.as_bytes())?;
+            if let Some(old) = &old {
+                // Without the right to give the file away it stays ours.
+                let _ = std::os::unix::fs::fchown(&f, Some(old.uid()), Some(old.gid()));
+            }
             f.set_permissions(fs::Permissions::from_mode(mode))?;
             f.sync_all()?;
             fs::rename(&tmp, &self.path)?;

@@ -1,20 +1,26 @@
 //! Courier's userdb: the text source (one file or a directory of files,
-//! spec §7.1) read directly, reloaded when it changes, plus the editing
-//! operations behind `courser userdb`.
+//! spec §7.1) read directly and reloaded when it changes, the compiled
+//! form for large user lists, and the editing operations behind
+//! `courser userdb`.
 //!
-//! Courier's servers read the compiled `userdb.dat`/`userdbshadow.dat`
-//! that `makeuserdb` builds from this source. Courser reads the source
-//! itself, so there is no compile step to forget; the result is the same
-//! as makeuserdb + authuserdb would give (same field lookup, same
-//! per-service passwords, same duplicate and directory rules). A compiled
-//! fast form for very large user lists is a later addition (issue 4).
+//! Courier's servers read only the compiled `userdb.dat`/`userdbshadow.dat`
+//! that `makeuserdb` builds from the source. Courser reads the source
+//! itself, so for ordinary lists there is no compile step to forget; the
+//! result is the same as makeuserdb + authuserdb would give (same field
+//! lookup, same per-service passwords, same duplicate and directory
+//! rules). For lists too large to parse on every change, `courser userdb
+//! compile` writes [`compiled`]'s constant database beside the source;
+//! when it exists the backend reads only it, as Courier does.
 //!
-//! * [`UserdbBackend`] — the [`Backend`](crate::Backend) over a source.
+//! * [`UserdbBackend`] — the [`Backend`] over a source.
 //! * [`Userdb`], [`Record`] — the parsed form.
+//! * [`compiled`] — `courser userdb compile` and its file format.
 //! * [`edit`] — `set`/`unset`/`del`/`show` with Courier's lock and temp
 //!   files; [`cli`] — the `userdb` command line.
 
+mod cdb;
 pub mod cli;
+pub mod compiled;
 pub mod edit;
 mod record;
 mod source;
@@ -22,49 +28,105 @@ mod source;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub use record::Record;
+pub use record::{Record, SecretKinds};
 pub use source::Userdb;
 
 use crate::account::Account;
 use crate::backend::{Backend, Entry};
 use crate::error::AuthError;
+use compiled::CompiledUserdb;
 use source::Stamp;
 
 /// Courier's default userdb location on Debian.
 pub const DEFAULT_PATH: &str = "/etc/courier/userdb";
 
+/// What lookups read: the parsed source or the compiled file.
+#[derive(Debug, Clone)]
+enum Db {
+    Text(Arc<Userdb>),
+    Compiled(Arc<CompiledUserdb>),
+}
+
+impl Db {
+    fn record(&self, name: &str) -> Result<Option<Record>, String> {
+        match self {
+            Db::Text(db) => Ok(db.get(name).cloned()),
+            Db::Compiled(db) => db.get(name).map_err(|e| e.to_string()),
+        }
+    }
+
+    fn secret_kinds(&self) -> SecretKinds {
+        match self {
+            Db::Text(db) => db.secret_kinds(),
+            Db::Compiled(db) => db.secret_kinds(),
+        }
+    }
+
+    fn records(&self) -> Result<Vec<(String, Record)>, String> {
+        match self {
+            Db::Text(db) => Ok(db
+                .names()
+                .filter_map(|n| Some((n.to_owned(), db.get(n)?.clone())))
+                .collect()),
+            Db::Compiled(db) => db.records().map_err(|e| e.to_string()),
+        }
+    }
+}
+
+/// Which form the cache holds, with the stamp it was read at.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Form {
+    Text(Stamp),
+    Compiled(Stamp),
+}
+
 #[derive(Debug, Default)]
 struct Cache {
-    /// Stamp of the source when `db` was read (or when reading failed).
-    stamp: Option<Stamp>,
+    /// The form and stamp `db` was read at (or reading failed at).
+    form: Option<Form>,
     /// Last successfully read database.
-    db: Option<Arc<Userdb>>,
-    /// Error from the last attempt at `stamp`, if it failed.
+    db: Option<Db>,
+    /// Error from the last attempt at `form`, if it failed.
     error: Option<String>,
+    /// Source stamp already warned about as newer than the compiled file.
+    stale_warned: Option<Stamp>,
 }
 
 /// The userdb backend. Cheap to call repeatedly: each call compares the
-/// source's size, mtime and inode (every file, for a directory) with the
+/// stamp (size, mtime and inode) of the compiled file, or of the source
+/// (every file, for a directory) when there is no compiled file, with the
 /// last read, and re-reads only on a change.
 ///
-/// If a changed source cannot be read or parsed (say, a duplicate name was
-/// just added), the last good version keeps serving and the error is
-/// logged — as Courier keeps serving the old `.dat` when makeuserdb fails.
-/// With no good version at all, lookups fail with
+/// **Compiled form.** When `<source>.cdb` exists it alone is read, as
+/// Courier reads only its `.dat` files: a lookup reads one record, and a
+/// replaced file (compile renames a new one into place) is noticed at the
+/// next lookup. A source edited after the last compile is *not* used —
+/// the change waits for `courser userdb compile`, as with Courier's
+/// makeuserdb — and a warning says so in the log, once per source change.
+/// Deleting the compiled file goes back to reading the source.
+///
+/// If a changed source or compiled file cannot be read (say, a duplicate
+/// name was just added), the last good version keeps serving and the error
+/// is logged — as Courier keeps serving the old `.dat` when makeuserdb
+/// fails. With no good version at all, lookups fail with
 /// [`AuthError::Unavailable`].
 #[derive(Debug)]
 pub struct UserdbBackend {
     path: PathBuf,
+    compiled: PathBuf,
     require_private: bool,
     cache: Mutex<Cache>,
 }
 
 impl UserdbBackend {
     /// A backend over the file or directory at `path`, which must not be
-    /// readable by group or others (as makeuserdb demands).
+    /// readable by group or others (as makeuserdb demands), nor may its
+    /// compiled form.
     pub fn new(path: impl Into<PathBuf>) -> Self {
+        let path = path.into();
         UserdbBackend {
-            path: path.into(),
+            compiled: compiled::compiled_path(&path),
+            path,
             require_private: true,
             cache: Mutex::new(Cache::default()),
         }
@@ -81,27 +143,45 @@ impl UserdbBackend {
         &self.path
     }
 
-    /// The current database, re-read if the source changed.
-    pub fn snapshot(&self) -> Result<Arc<Userdb>, AuthError> {
+    /// The current database, re-read if its file changed.
+    fn current(&self) -> Result<Db, AuthError> {
         let unavailable = |reason: String| AuthError::unavailable("userdb", reason);
-        let stamp = source::stamp(&self.path).map_err(unavailable)?;
+        let compiled = source::stamp(&self.compiled).map_err(unavailable)?;
+        let form = match compiled {
+            Stamp::Missing => Form::Text(source::stamp(&self.path).map_err(unavailable)?),
+            found => Form::Compiled(found),
+        };
         let mut cache = self
             .cache
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        if cache.stamp.as_ref() != Some(&stamp) {
-            match source::load(&self.path, self.require_private) {
+        if cache.form.as_ref() != Some(&form) {
+            let (loaded, file) = match &form {
+                Form::Text(_) => (
+                    source::load(&self.path, self.require_private).map(|db| Db::Text(Arc::new(db))),
+                    &self.path,
+                ),
+                Form::Compiled(_) => (
+                    CompiledUserdb::open(&self.compiled, self.require_private)
+                        .map(|db| Db::Compiled(Arc::new(db))),
+                    &self.compiled,
+                ),
+            };
+            match loaded {
                 Ok(db) => {
-                    tracing::debug!(path = %self.path.display(), accounts = db.len(), "userdb loaded");
-                    cache.db = Some(Arc::new(db));
+                    tracing::debug!(path = %file.display(), "userdb loaded");
+                    cache.db = Some(db);
                     cache.error = None;
                 }
                 Err(e) => {
-                    tracing::error!(path = %self.path.display(), error = %e, "userdb not reloaded");
+                    tracing::error!(path = %file.display(), error = %e, "userdb not reloaded");
                     cache.error = Some(e);
                 }
             }
-            cache.stamp = Some(stamp);
+            cache.form = Some(form.clone());
+        }
+        if let Form::Compiled(compiled) = &form {
+            self.warn_if_stale(&mut cache, compiled);
         }
         match (&cache.db, &cache.error) {
             (Some(db), _) => Ok(db.clone()),
@@ -110,13 +190,33 @@ impl UserdbBackend {
         }
     }
 
-    /// Every valid account, in file order (for `authenumerate`-style
+    /// Logs, once per source change, that the source is newer than the
+    /// compiled file being served.
+    fn warn_if_stale(&self, cache: &mut Cache, compiled: &Stamp) {
+        let Ok(source) = source::stamp(&self.path) else {
+            return;
+        };
+        let newer = source.newest_mtime() > compiled.newest_mtime();
+        if newer && cache.stale_warned.as_ref() != Some(&source) {
+            tracing::warn!(
+                source = %self.path.display(),
+                compiled = %self.compiled.display(),
+                "the userdb source changed after it was compiled; logins use the compiled file until `courser userdb compile` runs"
+            );
+            cache.stale_warned = Some(source);
+        }
+    }
+
+    /// Every valid account, in source order (for `authenumerate`-style
     /// listings and shared-folder indexes).
     pub fn accounts(&self) -> Result<Vec<Account>, AuthError> {
-        let db = self.snapshot()?;
-        Ok(db
-            .names()
-            .filter_map(|n| db.get(n).and_then(|r| r.account(n).ok()))
+        let records = self
+            .current()?
+            .records()
+            .map_err(|e| AuthError::unavailable("userdb", e))?;
+        Ok(records
+            .into_iter()
+            .filter_map(|(n, r)| r.account(&n).ok())
             .collect())
     }
 }
@@ -127,8 +227,11 @@ impl Backend for UserdbBackend {
     }
 
     fn lookup(&self, service: &str, login: &str) -> Result<Option<Entry>, AuthError> {
-        let db = self.snapshot()?;
-        let Some(record) = db.get(login) else {
+        let record = self
+            .current()?
+            .record(login)
+            .map_err(|e| AuthError::unavailable("userdb", e))?;
+        let Some(record) = record else {
             return Ok(None);
         };
         match record.entry(login, service) {
@@ -142,7 +245,11 @@ impl Backend for UserdbBackend {
     }
 
     fn supports_cram(&self) -> bool {
-        self.snapshot().is_ok_and(|db| db.has_cram())
+        self.current().is_ok_and(|db| db.secret_kinds().cram)
+    }
+
+    fn supports_scram(&self, hash: crate::scram::ScramHash) -> bool {
+        self.current().is_ok_and(|db| db.secret_kinds().scram(hash))
     }
 }
 

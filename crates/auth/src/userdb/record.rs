@@ -5,6 +5,41 @@ use std::path::PathBuf;
 use crate::account::{Account, Options};
 use crate::backend::Entry;
 use crate::cram::{CramHash, HmacContext};
+use crate::scram::{ScramHash, ScramKeys};
+
+/// Which challenge-response secrets some record holds: what a userdb can
+/// serve beyond plain passwords (decides which mechanisms to offer).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SecretKinds {
+    /// An HMAC context (`hmac-<hash>pw`): CRAM-*.
+    pub cram: bool,
+    /// A `scram-sha-1pw` secret.
+    pub scram_sha1: bool,
+    /// A `scram-sha-256pw` secret.
+    pub scram_sha256: bool,
+}
+
+impl SecretKinds {
+    /// Whether SCRAM with `hash` can be served.
+    pub fn scram(&self, hash: ScramHash) -> bool {
+        match hash {
+            ScramHash::Sha1 => self.scram_sha1,
+            ScramHash::Sha256 => self.scram_sha256,
+        }
+    }
+
+    /// Adds what `other` holds.
+    pub fn merge(&mut self, other: SecretKinds) {
+        self.cram |= other.cram;
+        self.scram_sha1 |= other.scram_sha1;
+        self.scram_sha256 |= other.scram_sha256;
+    }
+}
+
+/// The userdb field name part for a SCRAM hash: `scram-sha-256`.
+fn scram_field(hash: ScramHash) -> String {
+    hash.mechanism().to_ascii_lowercase()
+}
 
 /// The fields of one userdb line, in file order. A field written without
 /// `=` has no value (`None`); Courier reads it as an empty string.
@@ -97,10 +132,18 @@ impl Record {
             .and_then(|(_, v)| v)
     }
 
-    /// True if the record has an HMAC context for some hash.
-    pub fn has_cram(&self) -> bool {
-        self.fields()
-            .any(|(n, v)| Self::is_secret(n, v) && n.contains("hmac-"))
+    /// Which challenge-response secrets the record holds (by field name;
+    /// values are checked when used).
+    pub fn secret_kinds(&self) -> SecretKinds {
+        let has = |part: &str| {
+            self.fields()
+                .any(|(n, v)| Self::is_secret(n, v) && n.contains(part))
+        };
+        SecretKinds {
+            cram: has("hmac-"),
+            scram_sha1: has(&format!("{}pw", scram_field(ScramHash::Sha1))),
+            scram_sha256: has(&format!("{}pw", scram_field(ScramHash::Sha256))),
+        }
     }
 
     /// The account this record describes for login `login`.
@@ -133,7 +176,9 @@ impl Record {
 
     /// The entry for `service`: password `<service>pw`, else `systempw`;
     /// CRAM keys `<service>-hmac-<hash>pw`, else `hmac-<hash>pw` (Courier's
-    /// `authuserdb.c`). Malformed HMAC contexts are skipped.
+    /// `authuserdb.c`); SCRAM secrets `<service>-scram-<hash>pw`, else
+    /// `scram-<hash>pw` (Courser's, same pattern). Malformed HMAC contexts
+    /// and SCRAM secrets are skipped.
     pub(crate) fn entry(&self, login: &str, service: &str) -> Result<Entry, RecordProblem> {
         let mut entry = Entry::new(self.account(login)?);
         entry.password = self
@@ -146,6 +191,15 @@ impl Record {
                 .or_else(|| self.secret(&format!("hmac-{}pw", hash.name())));
             if let Some(ctx) = value.and_then(|v| HmacContext::from_hex(hash, v)) {
                 entry.cram_keys.push(ctx);
+            }
+        }
+        for hash in ScramHash::ALL {
+            let field = scram_field(hash);
+            let value = self
+                .secret(&format!("{service}-{field}pw"))
+                .or_else(|| self.secret(&format!("{field}pw")));
+            if let Some(keys) = value.and_then(ScramKeys::parse).filter(|k| k.hash == hash) {
+                entry.scram_keys.push(keys);
             }
         }
         Ok(entry)
@@ -224,10 +278,34 @@ mod tests {
         let r = Record::parse(&format!(
             "uid=1|gid=1|home=/h|hmac-md5pw={md5}|imap-hmac-sha1pw=bad|hmac-sha256pw=short"
         ));
-        assert!(r.has_cram());
+        assert!(r.secret_kinds().cram);
         let e = r.entry("u", "imap").expect("valid");
         assert_eq!(e.cram_keys.len(), 1);
         assert_eq!(e.cram_keys[0].hash(), CramHash::Md5);
-        assert!(!Record::parse("uid=1|gid=1|home=/h|systempw=x").has_cram());
+        assert_eq!(
+            Record::parse("uid=1|gid=1|home=/h|systempw=x").secret_kinds(),
+            SecretKinds::default()
+        );
+    }
+
+    #[test]
+    fn scram_fields() {
+        let k256 = ScramKeys::from_password(ScramHash::Sha256, b"pw", b"salt", 4096);
+        let k1 = ScramKeys::from_password(ScramHash::Sha1, b"pw", b"salt", 4096);
+        let imap1 = ScramKeys::from_password(ScramHash::Sha1, b"imap", b"salt", 4096);
+        let r = Record::parse(&format!(
+            "uid=1|gid=1|home=/h|scram-sha-256pw={k256}|scram-sha-1pw={k1}|imap-scram-sha-1pw={imap1}"
+        ));
+        let kinds = r.secret_kinds();
+        assert!(kinds.scram(ScramHash::Sha1) && kinds.scram(ScramHash::Sha256) && !kinds.cram);
+        let e = r.entry("u", "pop3").expect("valid");
+        assert_eq!(e.scram_keys, [k256.clone(), k1]);
+        let e = r.entry("u", "imap").expect("valid");
+        assert_eq!(e.scram_keys, [k256.clone(), imap1]);
+        // A secret of the wrong hash in a field, or garbage, is skipped.
+        let r = Record::parse(&format!(
+            "uid=1|gid=1|home=/h|scram-sha-1pw={k256}|scram-sha-256pw=x"
+        ));
+        assert!(r.entry("u", "imap").expect("valid").scram_keys.is_empty());
     }
 }

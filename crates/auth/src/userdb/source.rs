@@ -7,7 +7,7 @@ use std::io;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
-use super::record::Record;
+use super::record::{Record, SecretKinds};
 
 /// A parsed userdb.
 #[derive(Debug, Default, Clone)]
@@ -17,7 +17,7 @@ pub struct Userdb {
     reverse: HashMap<String, String>,
     /// Names in file order.
     order: Vec<String>,
-    has_cram: bool,
+    kinds: SecretKinds,
 }
 
 impl Userdb {
@@ -46,9 +46,14 @@ impl Userdb {
         self.reverse.get(&format!("{uid}=")).map(String::as_str)
     }
 
-    /// True if some record stores an HMAC context (CRAM possible).
-    pub fn has_cram(&self) -> bool {
-        self.has_cram
+    /// The reverse `uid=` entries as `(key, name)`, e.g. `("1000=", "john")`.
+    pub(crate) fn reverse_entries(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.reverse.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+    }
+
+    /// Which challenge-response secrets some record holds.
+    pub fn secret_kinds(&self) -> SecretKinds {
+        self.kinds
     }
 
     /// Adds the lines of one source file. `origin` names it in errors.
@@ -78,7 +83,7 @@ impl Userdb {
                 true
             } else {
                 let record = Record::parse(rest);
-                self.has_cram |= record.has_cram();
+                self.kinds.merge(record.secret_kinds());
                 self.records.insert(name.to_owned(), record);
                 self.order.push(name.to_owned());
                 false
@@ -101,6 +106,17 @@ pub(crate) enum Stamp {
     /// `(path, size, mtime seconds, mtime nanoseconds, inode)` of each
     /// file and directory.
     Files(Vec<(PathBuf, u64, i64, i64, u64)>),
+}
+
+impl Stamp {
+    /// The latest modification time `(seconds, nanoseconds)` of the files
+    /// and directories stamped; `None` when the path is missing.
+    pub(crate) fn newest_mtime(&self) -> Option<(i64, i64)> {
+        match self {
+            Stamp::Missing => None,
+            Stamp::Files(files) => files.iter().map(|f| (f.2, f.3)).max(),
+        }
+    }
 }
 
 fn stamp_of(path: &Path, meta: &fs::Metadata) -> (PathBuf, u64, i64, i64, u64) {

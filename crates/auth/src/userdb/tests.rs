@@ -165,3 +165,87 @@ fn directory_source() {
     );
     assert!(b.lookup("imap", "b@example.org").expect("ok").is_some());
 }
+
+#[test]
+fn compiled_form_is_used_when_present_and_replacements_are_seen() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("userdb");
+    write(
+        &path,
+        &format!("ann\tuid=1|gid=1|home=/a|systempw={SECRET}\n"),
+    );
+    let b = UserdbBackend::new(&path);
+    assert!(b.lookup("imap", "ann").expect("ok").is_some());
+    compiled::compile(&path).expect("compile");
+    // A source edit after the compile waits for the next compile.
+    fs::write(&path, "bob\tuid=2|gid=2|home=/b\n").expect("write");
+    assert!(b.lookup("imap", "ann").expect("ok").is_some());
+    assert!(b.lookup("imap", "bob").expect("ok").is_none());
+    compiled::compile(&path).expect("compile");
+    assert!(b.lookup("imap", "ann").expect("ok").is_none());
+    assert!(b.lookup("imap", "bob").expect("ok").is_some());
+    // A corrupt replacement keeps the last good file serving.
+    let cdb = dir.path().join("userdb.cdb");
+    fs::rename(&cdb, dir.path().join("good")).expect("mv");
+    write(&cdb, "not a cdb");
+    assert!(b.lookup("imap", "bob").expect("ok").is_some());
+    assert!(UserdbBackend::new(&path)
+        .lookup("imap", "bob")
+        .unwrap_err()
+        .is_temporary());
+    // Without the compiled file the source is read again.
+    fs::remove_file(&cdb).expect("rm");
+    assert!(b.lookup("imap", "bob").expect("ok").is_some());
+    assert_eq!(b.accounts().expect("list").len(), 1);
+}
+
+/// 100,000 accounts: lookups in the compiled file work, a replaced file
+/// is seen, and the time per lookup is printed beside the text form's
+/// (`cargo test --release -p courser-auth hundred_thousand -- --nocapture`;
+/// figures in docs/status.md, never asserted).
+#[test]
+fn hundred_thousand_users() {
+    use std::time::Instant;
+    const N: usize = 100_000;
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("userdb");
+    let mut text = String::with_capacity(N * 80);
+    for i in 0..N {
+        text.push_str(&format!(
+            "user{i}@example.com\tuid={i}|gid=100|home=/home/u{i}|systempw={SECRET}\n"
+        ));
+    }
+    write(&path, &text);
+    let probes: Vec<String> = (0..1000)
+        .map(|i| format!("user{}@example.com", i * 97))
+        .collect();
+    let time_lookups = |b: &UserdbBackend| {
+        let first = Instant::now();
+        assert!(b.lookup("imap", &probes[0]).expect("ok").is_some());
+        let first = first.elapsed();
+        let warm = Instant::now();
+        for p in &probes {
+            assert!(b.lookup("imap", p).expect("ok").is_some(), "{p}");
+        }
+        (first, warm.elapsed() / probes.len() as u32)
+    };
+    let (text_first, text_warm) = time_lookups(&UserdbBackend::new(&path));
+    let compile = Instant::now();
+    compiled::compile(&path).expect("compile");
+    let compile = compile.elapsed();
+    let b = UserdbBackend::new(&path);
+    let (cdb_first, cdb_warm) = time_lookups(&b);
+    assert!(b
+        .lookup("imap", "nobody@example.com")
+        .expect("ok")
+        .is_none());
+    println!(
+        "{N} users: text form first lookup {text_first:?}, then {text_warm:?} each; \
+         compile {compile:?}; compiled first lookup {cdb_first:?}, then {cdb_warm:?} each"
+    );
+    // A replaced compiled file is seen at the next lookup.
+    text.push_str("newcomer\tuid=1|gid=1|home=/n\n");
+    write(&path, &text);
+    compiled::compile(&path).expect("compile");
+    assert!(b.lookup("imap", "newcomer").expect("ok").is_some());
+}

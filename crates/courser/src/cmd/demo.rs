@@ -177,6 +177,8 @@ pub fn run(args: Args) -> ExitCode {
             private_key: dir.join("key.pem"),
             min_version: Default::default(),
             sni: Vec::new(),
+            client_ca: None,
+            client_identity: Default::default(),
         }),
         auth: AuthConfig {
             userdb: Some(dir.join("userdb")),
@@ -193,6 +195,7 @@ pub fn run(args: Args) -> ExitCode {
         pop3: Pop3Config::default(),
         maildir: MaildirConfig::default(),
         access: AccessConfig::default(),
+        metrics: None,
     };
     println!("Courser demo: files in {}", dir.display());
     println!("  IMAP  {imap}  (STARTTLS)   user demo, password demo");

@@ -3,7 +3,7 @@
 pub mod authtest;
 pub mod deliver;
 pub mod demo;
-pub mod imapd;
 pub mod maildirmake;
+pub mod preauth;
 pub mod pw;
 pub mod userdb;

@@ -7,6 +7,8 @@
 //! working with Courier. `--scheme md5` is `userdbpw -md5` (`$1$`), and
 //! `--scheme hmac-md5|hmac-sha1|hmac-sha256` prints the CRAM HMAC context
 //! for the `hmac-md5pw` (etc.) fields, like `userdbpw -hmac-md5`.
+//! `--scheme scram-sha-256|scram-sha-1` prints a SCRAM secret (RFC 5803)
+//! for the `scram-sha-256pw` / `scram-sha-1pw` fields.
 
 use std::process::ExitCode;
 
@@ -16,8 +18,9 @@ use courser_auth::{password, tools, Scheme};
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Hash scheme: yescrypt (default), bcrypt, sha512-crypt,
-    /// sha256-crypt, md5 (`$1$`), ssha, sha512, sha256, or hmac-md5,
-    /// hmac-sha1, hmac-sha256 (CRAM contexts).
+    /// sha256-crypt, md5 (`$1$`), ssha, sha512, sha256, hmac-md5,
+    /// hmac-sha1, hmac-sha256 (CRAM contexts), or scram-sha-256,
+    /// scram-sha-1 (SCRAM secrets).
     #[arg(long, short = 's', value_name = "SCHEME", default_value_t = Scheme::DEFAULT)]
     pub scheme: Scheme,
 }

@@ -1,10 +1,11 @@
 //! STARTTLS, LOGIN and AUTHENTICATE (RFC 3501 §6.2; SASL-IR RFC 4959).
 
-use courser_auth::sasl::{Credentials, Mechanism, SaslConfig, SaslServer, Step};
+use courser_auth::sasl::{self, Credentials, Mechanism, SaslConfig, SaslServer, Step};
+use courser_auth::scram::ScramKeys;
 use courser_maildir::Store;
 
 use super::reply::Reply;
-use super::{Action, Pending, Session, State};
+use super::{Action, Pending, Session, SessionConfig, State};
 use crate::codec::respond::{self, Code};
 use crate::codec::Tag;
 
@@ -14,11 +15,13 @@ pub(crate) struct SaslState {
     server: SaslServer,
 }
 
-/// Mechanisms always offered; CRAM-* only with backend support
-/// ([`Session::offer_cram`]).
-const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
-
 impl Session {
+    /// The mechanisms this connection offers: the backends' and, with a
+    /// verified client certificate, EXTERNAL.
+    pub(super) fn offered_mechanisms(&self) -> Vec<Mechanism> {
+        sasl::offered(&self.mechanisms, self.tls_identity.as_deref())
+    }
+
     pub(super) fn starttls(&mut self, tag: Tag, out: &mut Vec<u8>) -> Action {
         if self.config.tls_active {
             Reply::bad(out, &tag, "TLS is already active");
@@ -95,9 +98,8 @@ impl Session {
         if self.refuse_plaintext(&tag, "AUTHENTICATE", out) {
             return Action::Continue;
         }
-        let offered =
-            |m: &Mechanism| MECHANISMS.contains(m) || (self.cram && m.needs_cram_backend());
-        let Some(mech) = Mechanism::from_name(mechanism).filter(offered) else {
+        let offered = self.offered_mechanisms();
+        let Some(mech) = Mechanism::from_name(mechanism).filter(|m| offered.contains(m)) else {
             Reply::no(
                 out,
                 &tag,
@@ -108,6 +110,7 @@ impl Session {
         };
         let config = SaslConfig {
             hostname: self.config.hostname.clone(),
+            tls_identity: self.tls_identity.clone(),
         };
         let mut server = SaslServer::new(mech, &config);
         let step = server.start(initial_response.as_deref());
@@ -157,6 +160,10 @@ impl Session {
                     credentials,
                 }
             }
+            Step::NeedKeys(request) => {
+                self.pending = Some(Pending::Keys(state));
+                Action::LookupKeys(request)
+            }
             Step::Failed(e) => {
                 Reply::bad(out, &state.tag, &format!("AUTHENTICATE failed: {e}"));
                 Action::Continue
@@ -166,6 +173,28 @@ impl Session {
                 Action::Continue
             }
         }
+    }
+
+    /// The server's answer to [`Action::LookupKeys`]: the account's SCRAM
+    /// keys, or `None` when it has none (the exchange goes on and fails
+    /// at the end, as for a wrong password).
+    pub fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>) {
+        let Some(Pending::Keys(mut state)) = self.pending.take() else {
+            return;
+        };
+        let step = state.server.provide_keys(keys);
+        // Keys yield a challenge or a failure, both answered in `out`.
+        let _ = self.sasl_step(state, step, out);
+    }
+
+    /// A session whose LOGIN or AUTHENTICATE command `tag` another
+    /// process verified (the per-user model's hand-over): it answers with
+    /// [`Session::login_succeeded`] or [`Session::login_failed`] and goes on
+    /// from there.
+    pub fn resume_login(config: SessionConfig, tag: Tag) -> Session {
+        let mut session = Session::new(config);
+        session.pending = Some(Pending::Login(tag));
+        session
     }
 
     /// The server accepted the credentials: `user` now owns `store`.
@@ -214,7 +243,150 @@ impl Session {
     fn take_login_tag(&mut self) -> Tag {
         match self.pending.take() {
             Some(Pending::Login(tag)) => tag,
+            Some(Pending::Keys(state)) => state.tag,
             _ => "*".into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
+    use courser_auth::scram::ScramHash;
+
+    use super::super::{Action, Session, SessionConfig};
+
+    fn session(tls: bool) -> Session {
+        Session::new(SessionConfig {
+            tls_active: tls,
+            starttls_available: false,
+            login_requires_tls: false,
+            hostname: "test".into(),
+            limits: Default::default(),
+        })
+    }
+
+    fn send(s: &mut Session, input: &str) -> (Action, String) {
+        let mut buf = input.as_bytes().to_vec();
+        let mut out = Vec::new();
+        let action = s.receive(&mut buf, &mut out);
+        (action, String::from_utf8(out).expect("utf8"))
+    }
+
+    fn b64(data: &[u8]) -> String {
+        courser_auth::sasl::encode_challenge(data)
+    }
+
+    #[test]
+    fn scram_asks_the_server_for_keys_mid_exchange() {
+        let mut s = session(false);
+        let (_, caps) = send(&mut s, "c CAPABILITY\r\n");
+        assert!(!caps.contains("SCRAM"), "{caps}");
+        let (_, out) = send(&mut s, "a AUTHENTICATE SCRAM-SHA-256\r\n");
+        assert!(out.contains("a NO [CANNOT]"), "not offered: {out}");
+
+        s.offer_mechanisms(vec![Mechanism::Scram(ScramHash::Sha256), Mechanism::Plain]);
+        let (_, caps) = send(&mut s, "c CAPABILITY\r\n");
+        assert!(caps.contains("AUTH=SCRAM-SHA-256 AUTH=PLAIN"), "{caps}");
+        assert!(
+            !caps.contains("AUTH=LOGIN") && !caps.contains("EXTERNAL"),
+            "{caps}"
+        );
+
+        let first = b64(b"n,,n=ann,r=abc");
+        let (action, out) = send(&mut s, &format!("a AUTHENTICATE SCRAM-SHA-256 {first}\r\n"));
+        assert_eq!(
+            action,
+            Action::LookupKeys(KeyRequest {
+                login: "ann".into(),
+                hash: ScramHash::Sha256
+            })
+        );
+        assert_eq!(out, "");
+        // Nothing else runs while the keys are looked up.
+        let (_, out) = send(&mut s, "b NOOP\r\n");
+        assert_eq!(out, "");
+        let mut out = Vec::new();
+        s.provide_keys(None, &mut out);
+        let out = String::from_utf8(out).expect("utf8");
+        assert!(out.starts_with("+ "), "{out}");
+        let proof = b64(&[0u8; 32]);
+        let server_first = courser_auth::sasl::decode_response(out[2..].trim().as_bytes());
+        let Ok(courser_auth::sasl::ClientResponse::Data(server_first)) = server_first else {
+            panic!("{out}");
+        };
+        let nonce = String::from_utf8(server_first).expect("ascii");
+        let nonce = nonce.split(',').next().expect("r=");
+        let (action, _) = send(
+            &mut s,
+            &format!(
+                "{}\r\n",
+                b64(format!("c=biws,{nonce},p={proof}").as_bytes())
+            ),
+        );
+        assert_eq!(
+            action,
+            Action::Login {
+                tag: "a".into(),
+                credentials: Credentials::Scram {
+                    login: "ann".into(),
+                    proven: false
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn key_lookup_failure_answers_the_authenticate_command() {
+        let mut s = session(false);
+        s.offer_mechanisms(vec![Mechanism::Scram(ScramHash::Sha1)]);
+        let (action, _) = send(&mut s, "t1 AUTHENTICATE SCRAM-SHA-1\r\n");
+        assert_eq!(action, Action::Continue);
+        let (action, _) = send(&mut s, &format!("{}\r\n", b64(b"n,,n=ann,r=abc")));
+        assert!(matches!(action, Action::LookupKeys(_)));
+        let mut out = Vec::new();
+        s.login_failed(true, &mut out);
+        assert_eq!(
+            String::from_utf8(out).expect("utf8"),
+            "t1 NO [UNAVAILABLE] Temporary authentication failure, try again later\r\n"
+        );
+        let (_, out) = send(&mut s, "t2 NOOP\r\n");
+        assert!(out.starts_with("t2 OK"), "{out}");
+    }
+
+    #[test]
+    fn external_needs_a_client_certificate() {
+        let mut s = session(true);
+        let (_, caps) = send(&mut s, "c CAPABILITY\r\n");
+        assert!(!caps.contains("EXTERNAL"), "{caps}");
+        let (_, out) = send(&mut s, "a AUTHENTICATE EXTERNAL =\r\n");
+        assert!(out.contains("a NO [CANNOT]"), "{out}");
+
+        s.set_tls_client_identity(Some("ann@example.org".into()));
+        let (_, caps) = send(&mut s, "c CAPABILITY\r\n");
+        assert!(
+            caps.contains("AUTH=EXTERNAL AUTH=PLAIN AUTH=LOGIN"),
+            "{caps}"
+        );
+        let (action, _) = send(&mut s, "a AUTHENTICATE EXTERNAL =\r\n");
+        let login = Action::Login {
+            tag: "a".into(),
+            credentials: Credentials::External {
+                login: "ann@example.org".into(),
+            },
+        };
+        assert_eq!(action, login);
+        s.login_failed(false, &mut Vec::new());
+        // Without SASL-IR: an empty challenge, then the authzid.
+        let (_, out) = send(&mut s, "a AUTHENTICATE EXTERNAL\r\n");
+        assert_eq!(out, "+ \r\n");
+        let (action, _) = send(&mut s, &format!("{}\r\n", b64(b"ann@example.org")));
+        assert_eq!(action, login);
+        s.login_failed(false, &mut Vec::new());
+        let (_, out) = send(
+            &mut s,
+            &format!("b AUTHENTICATE EXTERNAL {}\r\n", b64(b"root")),
+        );
+        assert!(out.starts_with("b BAD"), "{out}");
     }
 }

@@ -1,5 +1,9 @@
 //! CAPABILITY (RFC 3501 §6.1.1, §7.2.1): what this session offers now.
 
+use courser_auth::sasl::Mechanism;
+use courser_auth::scram::ScramHash;
+use courser_auth::CramHash;
+
 use super::{Session, State};
 
 /// A capability list, in the order it is advertised.
@@ -19,6 +23,22 @@ const AUTHENTICATED: &[&str] = &[
     "UTF8=ACCEPT",
 ];
 
+/// The `AUTH=` capability of a mechanism (RFC 3501 §7.2.1).
+fn auth_capability(m: Mechanism) -> Option<&'static str> {
+    Some(match m {
+        Mechanism::External => "AUTH=EXTERNAL",
+        Mechanism::Scram(ScramHash::Sha256) => "AUTH=SCRAM-SHA-256",
+        Mechanism::Scram(ScramHash::Sha1) => "AUTH=SCRAM-SHA-1",
+        Mechanism::Cram(CramHash::Sha256) => "AUTH=CRAM-SHA256",
+        Mechanism::Cram(CramHash::Sha1) => "AUTH=CRAM-SHA1",
+        Mechanism::Cram(CramHash::Md5) => "AUTH=CRAM-MD5",
+        Mechanism::Plain => "AUTH=PLAIN",
+        Mechanism::Login => "AUTH=LOGIN",
+        // A mechanism added to courser-auth is offered once named here.
+        _ => return None,
+    })
+}
+
 impl Session {
     /// The current capability list (it changes with TLS and login).
     pub fn capabilities(&self) -> Capabilities {
@@ -31,10 +51,11 @@ impl Session {
                 if self.login_disabled() {
                     caps.push("LOGINDISABLED");
                 } else {
-                    caps.extend(["AUTH=PLAIN", "AUTH=LOGIN"]);
-                    if self.cram {
-                        caps.extend(["AUTH=CRAM-SHA256", "AUTH=CRAM-SHA1", "AUTH=CRAM-MD5"]);
-                    }
+                    caps.extend(
+                        self.offered_mechanisms()
+                            .into_iter()
+                            .filter_map(auth_capability),
+                    );
                 }
             }
             _ => caps.extend(AUTHENTICATED),

@@ -101,6 +101,12 @@ impl Session {
             StoreError::ReadOnly => (Code::ReadOnly, "Mailbox is read-only".into()),
             StoreError::Locked(_) => (Code::InUse, "Mailbox is busy, try again".into()),
             StoreError::NotFound(_) => (Code::ExpungeIssued, "Message no longer exists".into()),
+            // A folder the process may not read: another account's, in the
+            // per-user model, or a broken permission (RFC 5530 NOPERM).
+            e if e.io_kind() == Some(std::io::ErrorKind::PermissionDenied) => {
+                tracing::warn!(user = self.user().unwrap_or("-"), "store: {e}");
+                (Code::NoPerm, "Permission denied".into())
+            }
             other => {
                 tracing::error!(user = self.user().unwrap_or("-"), "store failure: {other}");
                 (Code::ServerBug, "Internal error, see the server log".into())

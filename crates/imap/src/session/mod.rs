@@ -9,6 +9,10 @@
 //!
 //! One command family per file, named as in `codec/parse` and
 //! `codec/respond`.
+//!
+//! For metrics the session times its commands: after each call the server
+//! drains [`Session::finished_commands`], one [`Finished`] per command with
+//! the time the session spent on it.
 
 mod append;
 mod auth;
@@ -27,7 +31,9 @@ mod status;
 mod store;
 mod view;
 
-use courser_auth::sasl::Credentials;
+use std::time::{Duration, Instant};
+
+use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
 use courser_maildir::{Folder, Store};
 
 use crate::codec::respond::{self, Code, NamespaceDesc, Status};
@@ -49,6 +55,11 @@ pub enum Action {
         /// What the client proved itself with.
         credentials: Credentials,
     },
+    /// SCRAM: look up the account's keys
+    /// (`Authenticator::scram_keys`), then call
+    /// [`Session::provide_keys`] — or [`Session::login_failed`] when a
+    /// backend could not answer.
+    LookupKeys(KeyRequest),
     /// Send the output, then start TLS on the connection, discarding any
     /// bytes the client sent after STARTTLS (they were not protected), then
     /// call [`Session::tls_started`].
@@ -75,6 +86,23 @@ pub struct SessionConfig {
     pub limits: Limits,
 }
 
+/// One command the session finished, for the server's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    /// [`Command::name`]; `None` for a line that was not a valid command.
+    pub command: Option<&'static str>,
+    /// Time the session itself worked on the command (decoding, running
+    /// it, writing the response), summed over the calls that did. Waiting
+    /// for the client (IDLE, AUTHENTICATE exchanges, literals, a slow
+    /// reader of FETCH output) and the server's credential check are not
+    /// in it, so an IDLE counts only the work of entering and leaving it.
+    pub busy: Duration,
+}
+
+/// Most [`Finished`] entries kept until drained; more are dropped (a
+/// driver that drains after every call never comes near it).
+const MAX_FINISHED: usize = 4096;
+
 /// Where the session is in RFC 3501 §3's state diagram.
 enum State {
     NotAuthenticated,
@@ -100,12 +128,21 @@ pub struct Session {
     /// client data (AUTHENTICATE).
     pending: Option<Pending>,
     utf8_enabled: bool,
-    /// CRAM-* offered: the configured backends can serve it.
-    cram: bool,
+    /// SASL mechanisms the configured backends can serve.
+    mechanisms: Vec<Mechanism>,
+    /// The account the connection's verified TLS client certificate names
+    /// (EXTERNAL is offered only with one).
+    tls_identity: Option<String>,
+    /// The command being worked on, with the time spent so far.
+    running: Option<Finished>,
+    /// Finished commands not yet drained.
+    finished: Vec<Finished>,
 }
 
 enum Pending {
     Auth(auth::SaslState),
+    /// An AUTHENTICATE exchange waits for the server's key lookup.
+    Keys(auth::SaslState),
     Fetch(fetch::FetchJob),
     Login(Tag),
     Idle(Tag),
@@ -122,15 +159,25 @@ impl Session {
             user: None,
             pending: None,
             utf8_enabled: false,
-            cram: false,
+            mechanisms: vec![Mechanism::Plain, Mechanism::Login],
+            tls_identity: None,
+            running: None,
+            finished: Vec::new(),
         }
     }
 
-    /// Offer CRAM-SHA256, CRAM-SHA1 and CRAM-MD5 (in CAPABILITY and
-    /// AUTHENTICATE): only when some backend can serve them
-    /// (`Authenticator::supports_cram`).
-    pub fn offer_cram(&mut self, yes: bool) {
-        self.cram = yes;
+    /// The SASL mechanisms the backends can serve
+    /// (`Authenticator::mechanisms`), offered in CAPABILITY and accepted
+    /// by AUTHENTICATE. Default: PLAIN and LOGIN.
+    pub fn offer_mechanisms(&mut self, mechanisms: Vec<Mechanism>) {
+        self.mechanisms = mechanisms;
+    }
+
+    /// The account named by the connection's verified TLS client
+    /// certificate, after the handshake (implicit TLS or STARTTLS):
+    /// AUTHENTICATE EXTERNAL is offered while there is one.
+    pub fn set_tls_client_identity(&mut self, identity: Option<String>) {
+        self.tls_identity = identity;
     }
 
     /// A session that starts authenticated as `user` (RFC 3501 §7.1.4
@@ -183,25 +230,74 @@ impl Session {
         matches!(self.state, State::Authenticated | State::Selected(_))
     }
 
+    /// Commands finished since the last call, oldest first. Drain after
+    /// every call into the session (at most 4,096 are kept).
+    pub fn finished_commands(&mut self) -> std::vec::Drain<'_, Finished> {
+        self.settle();
+        self.finished.drain(..)
+    }
+
+    /// Starts timing a command (`None`: a line that did not parse).
+    fn begin(&mut self, command: Option<&'static str>) {
+        self.settle();
+        self.running = Some(Finished {
+            command,
+            busy: Duration::ZERO,
+        });
+    }
+
+    /// Adds the time since `started` to the running command, and files it
+    /// once nothing of it is pending.
+    fn account(&mut self, started: Instant) {
+        if let Some(running) = &mut self.running {
+            running.busy += started.elapsed();
+        }
+        self.settle();
+    }
+
+    /// Files the running command if it is over (the server may have
+    /// completed a login since the last call).
+    fn settle(&mut self) {
+        if self.pending.is_none() {
+            if let Some(done) = self.running.take() {
+                if self.finished.len() < MAX_FINISHED {
+                    self.finished.push(done);
+                }
+            }
+        }
+    }
+
     /// Decodes and runs every complete command in `input` (consuming what it
     /// used), appending responses to `out`. Stops early when the server must
     /// act.
     pub fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Action {
         if self.has_pending_output() {
+            let started = Instant::now();
             if let Some(Pending::Fetch(job)) = self.pending.take() {
                 self.resume_fetch(job, out);
             }
+            self.account(started);
             if self.has_pending_output() {
                 return Action::Continue;
             }
         }
         loop {
-            if matches!(self.pending, Some(Pending::Login(_) | Pending::Fetch(_)))
-                || self.is_logged_out()
+            if matches!(
+                self.pending,
+                Some(Pending::Login(_) | Pending::Keys(_) | Pending::Fetch(_))
+            ) || self.is_logged_out()
             {
                 return Action::Continue;
             }
+            let started = Instant::now();
             let event = self.decoder.decode(input);
+            if self.pending.is_none() {
+                match &event {
+                    Event::Command { command, .. } => self.begin(Some(command.name())),
+                    Event::Bad { .. } => self.begin(None),
+                    _ => {}
+                }
+            }
             let action = match event {
                 Event::NeedMore => return Action::Continue,
                 Event::Continue => {
@@ -222,6 +318,7 @@ impl Session {
                 Event::IdleDone => self.idle_done(out),
                 Event::Command { tag, command } => self.command(tag, command, out),
             };
+            self.account(started);
             if action != Action::Continue {
                 return action;
             }

@@ -241,3 +241,31 @@ fn over_quota_append_is_refused_with_an_alert() {
     let out = run(&mut a, "a2 STATUS INBOX (MESSAGES)\r\n");
     assert!(out.contains("(MESSAGES 0)"), "nothing half-written: {out}");
 }
+
+#[test]
+fn finished_commands_wait_for_pieces_and_idle_and_name_bad_lines_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let big = format!("Subject: big\n\n{}\n", "x".repeat(400_000));
+    for _ in 0..3 {
+        st.append("INBOX", big.as_bytes(), Flags::default(), &[], None)
+            .unwrap();
+    }
+    let mut a = session(st);
+    let names = |s: &mut Session| -> Vec<Option<&'static str>> {
+        s.finished_commands().map(|f| f.command).collect()
+    };
+    run(&mut a, "a1 SELECT INBOX\r\na2 BOGUS\r\n");
+    assert_eq!(names(&mut a), [Some("SELECT"), None]);
+    run(&mut a, "a3 UID FETCH 1:* BODY.PEEK[]\r\n");
+    assert!(a.has_pending_output());
+    assert!(names(&mut a).is_empty(), "FETCH is still being written");
+    while a.has_pending_output() {
+        run(&mut a, "");
+    }
+    assert_eq!(names(&mut a), [Some("UID FETCH")]);
+    run(&mut a, "a4 IDLE\r\n");
+    assert!(names(&mut a).is_empty(), "IDLE counts when it ends");
+    run(&mut a, "DONE\r\na5 LOGOUT\r\n");
+    assert_eq!(names(&mut a), [Some("IDLE"), Some("LOGOUT")]);
+}

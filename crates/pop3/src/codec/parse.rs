@@ -49,6 +49,36 @@ pub enum Command {
     Uidl(Option<u32>),
 }
 
+impl Command {
+    /// Every name [`Command::name`] returns: a small fixed set, so the
+    /// server can use it as a metrics label.
+    pub const NAMES: &'static [&'static str] = &[
+        "CAPA", "QUIT", "STLS", "USER", "PASS", "AUTH", "APOP", "STAT", "LIST", "RETR", "DELE",
+        "NOOP", "RSET", "TOP", "UIDL",
+    ];
+
+    /// The command's keyword, upper case, for logs and metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Command::Capa => "CAPA",
+            Command::Quit => "QUIT",
+            Command::Stls => "STLS",
+            Command::User(_) => "USER",
+            Command::Pass(_) => "PASS",
+            Command::Auth { .. } => "AUTH",
+            Command::Apop => "APOP",
+            Command::Stat => "STAT",
+            Command::List(_) => "LIST",
+            Command::Retr(_) => "RETR",
+            Command::Dele(_) => "DELE",
+            Command::Noop => "NOOP",
+            Command::Rset => "RSET",
+            Command::Top(..) => "TOP",
+            Command::Uidl(_) => "UIDL",
+        }
+    }
+}
+
 /// Why a line is not a command; the text goes after `-ERR `.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
@@ -185,6 +215,20 @@ mod tests {
         assert_eq!(command(b""), Err(ParseError::Unknown));
         assert_eq!(command(b"XYZZY"), Err(ParseError::Unknown));
         assert_eq!(command(b"NOOP x"), Err(ParseError::TooMany));
+    }
+
+    #[test]
+    fn every_name_is_listed_and_is_the_keyword() {
+        for name in Command::NAMES {
+            let line = match *name {
+                "USER" | "PASS" | "APOP" => format!("{name} x y"),
+                "RETR" | "DELE" => format!("{name} 1"),
+                "TOP" => format!("{name} 1 2"),
+                _ => name.to_string(),
+            };
+            let parsed = command(line.to_ascii_lowercase().as_bytes());
+            assert_eq!(parsed.map(|c| c.name()), Ok(*name));
+        }
     }
 
     #[test]

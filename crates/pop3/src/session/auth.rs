@@ -2,30 +2,37 @@
 //! STLS (RFC 2595 §4) and QUIT, and the server's answers to a login.
 
 use courser_auth::sasl::{
-    decode_initial_response, decode_response, encode_challenge, ClientResponse, Credentials,
+    self, decode_initial_response, decode_response, encode_challenge, ClientResponse, Credentials,
     Mechanism, SaslConfig, SaslServer, Step,
 };
+use courser_auth::scram::ScramKeys;
 
 use super::{Action, Pending, Session, State};
 use crate::codec::respond;
 use crate::codec::{Code, Command};
 use crate::maildrop::Mailbox;
 
-/// Mechanisms always offered; CRAM only where a backend can check it.
-const MECHANISMS: &[Mechanism] = &[Mechanism::Plain, Mechanism::Login];
-/// The CRAM mechanisms, strongest first.
-const CRAM: &[&str] = &["CRAM-SHA256", "CRAM-SHA1", "CRAM-MD5"];
-
 const NEED_TLS: &str = "Plaintext login is disabled here; use STLS first";
 
 impl Session {
-    /// Mechanisms offered to this client.
+    /// The SASL mechanisms the backends can serve
+    /// (`Authenticator::mechanisms`), offered in CAPA and accepted by AUTH.
+    /// Default: PLAIN and LOGIN.
+    pub fn offer_mechanisms(&mut self, mechanisms: Vec<Mechanism>) {
+        self.mechanisms = mechanisms;
+    }
+
+    /// The account named by the connection's verified TLS client
+    /// certificate, after the handshake (implicit TLS or STLS): SASL
+    /// EXTERNAL is offered while there is one.
+    pub fn set_tls_client_identity(&mut self, identity: Option<String>) {
+        self.tls_identity = identity;
+    }
+
+    /// Mechanisms offered to this client: the backends' and, with a
+    /// verified client certificate, EXTERNAL.
     fn mechanisms(&self) -> Vec<Mechanism> {
-        let mut all = MECHANISMS.to_vec();
-        if self.config.cram {
-            all.extend(CRAM.iter().filter_map(|n| Mechanism::from_name(n)));
-        }
-        all
+        sasl::offered(&self.mechanisms, self.tls_identity.as_deref())
     }
 
     /// The CAPA `SASL` argument.
@@ -148,6 +155,7 @@ impl Session {
         };
         let config = SaslConfig {
             hostname: self.config.hostname.clone(),
+            tls_identity: self.tls_identity.clone(),
         };
         let mut server = SaslServer::new(mech, &config);
         let step = server.start(initial.as_deref());
@@ -189,6 +197,10 @@ impl Session {
                 self.pending = Some(Pending::Login);
                 Action::Login { credentials }
             }
+            Step::NeedKeys(request) => {
+                self.pending = Some(Pending::Keys(server));
+                Action::LookupKeys(request)
+            }
             Step::Failed(e) => {
                 respond::err(out, None, &format!("Authentication failed: {e}"));
                 Action::Continue
@@ -198,6 +210,18 @@ impl Session {
                 Action::Continue
             }
         }
+    }
+
+    /// The server's answer to [`Action::LookupKeys`]: the account's SCRAM
+    /// keys, or `None` when it has none (the exchange goes on and fails
+    /// at the end, as for a wrong password).
+    pub fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>) {
+        let Some(Pending::Keys(mut server)) = self.pending.take() else {
+            return;
+        };
+        let step = server.provide_keys(keys);
+        // Keys yield a challenge or a failure, both answered in `out`.
+        let _ = self.sasl_step(server, step, out);
     }
 
     /// The credentials were right and the maildrop is open: enter the
@@ -235,5 +259,83 @@ impl Session {
         self.pending = None;
         self.state = State::Authorization { user: None };
         respond::err(out, Some(code), reason);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use courser_auth::sasl::{encode_challenge, Credentials, KeyRequest, Mechanism};
+    use courser_auth::scram::ScramHash;
+
+    use super::super::{Action, Session, SessionConfig};
+    use crate::codec::Limits;
+
+    fn session() -> Session {
+        Session::new(SessionConfig {
+            tls_active: true,
+            stls_available: false,
+            login_requires_tls: false,
+            hostname: "test.example".into(),
+            limits: Limits::default(),
+        })
+    }
+
+    fn send(s: &mut Session, input: &str) -> (Action, String) {
+        let mut buf = input.as_bytes().to_vec();
+        let mut out = Vec::new();
+        let action = s.receive(&mut buf, &mut out);
+        (action, String::from_utf8(out).expect("utf8"))
+    }
+
+    #[test]
+    fn scram_keys_are_asked_for_and_a_lookup_failure_is_temporary() {
+        let mut s = session();
+        let (_, out) = send(&mut s, "AUTH SCRAM-SHA-1\r\n");
+        assert!(out.starts_with("-ERR"), "not offered: {out}");
+        s.offer_mechanisms(vec![Mechanism::Scram(ScramHash::Sha1), Mechanism::Plain]);
+        let (_, out) = send(&mut s, "CAPA\r\n");
+        assert!(out.contains("SASL SCRAM-SHA-1 PLAIN\r\n"), "{out}");
+        let first = encode_challenge(b"n,,n=ann,r=abc");
+        let (action, out) = send(&mut s, &format!("AUTH SCRAM-SHA-1 {first}\r\n"));
+        assert_eq!(
+            action,
+            Action::LookupKeys(KeyRequest {
+                login: "ann".into(),
+                hash: ScramHash::Sha1
+            })
+        );
+        assert_eq!(out, "");
+        let mut out = Vec::new();
+        s.provide_keys(None, &mut out);
+        assert!(out.starts_with(b"+ "), "server-first");
+        let (action, _) = send(&mut s, "*\r\n");
+        assert_eq!(action, Action::Continue);
+
+        let (action, _) = send(&mut s, "AUTH SCRAM-SHA-1\r\n");
+        assert_eq!(action, Action::Continue);
+        let (action, _) = send(&mut s, &format!("{first}\r\n"));
+        assert!(matches!(action, Action::LookupKeys(_)));
+        let mut out = Vec::new();
+        s.login_failed(true, &mut out);
+        assert!(out.starts_with(b"-ERR [SYS/TEMP]"));
+    }
+
+    #[test]
+    fn external_only_with_a_client_certificate() {
+        let mut s = session();
+        let (_, out) = send(&mut s, "CAPA\r\n");
+        assert!(out.contains("SASL PLAIN LOGIN\r\n"), "{out}");
+        s.set_tls_client_identity(Some("ann".into()));
+        let (_, out) = send(&mut s, "CAPA\r\n");
+        assert!(out.contains("SASL EXTERNAL PLAIN LOGIN\r\n"), "{out}");
+        let (action, _) = send(&mut s, "AUTH EXTERNAL =\r\n");
+        assert_eq!(
+            action,
+            Action::Login {
+                credentials: Credentials::External {
+                    login: "ann".into()
+                }
+            }
+        );
     }
 }

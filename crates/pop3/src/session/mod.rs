@@ -11,12 +11,18 @@
 //! RETR and TOP send messages in bounded pieces: when a piece fills the
 //! output, [`Session::has_pending_output`] is true and the server sends
 //! the output and calls `receive` again before reading more.
+//!
+//! For metrics the session times its commands: after each call the server
+//! drains [`Session::finished_commands`], one [`Finished`] per command with
+//! the time the session spent on it.
 
 mod auth;
 mod transaction;
 mod transfer;
 
-use courser_auth::sasl::{Credentials, SaslServer};
+use std::time::{Duration, Instant};
+
+use courser_auth::sasl::{Credentials, KeyRequest, Mechanism, SaslServer};
 
 use crate::codec::respond;
 use crate::codec::{Code, Command, Decoder, Event, Limits};
@@ -35,6 +41,10 @@ pub enum Action {
         /// What the client proved itself with.
         credentials: Credentials,
     },
+    /// SCRAM: look up the account's keys (`Authenticator::scram_keys`),
+    /// then call [`Session::provide_keys`] — or [`Session::login_failed`]
+    /// when a backend could not answer.
+    LookupKeys(KeyRequest),
     /// Send the output, discard any bytes the client sent after STLS (they
     /// were not protected, RFC 2595 §4), start TLS, then call
     /// [`Session::tls_started`].
@@ -57,9 +67,6 @@ pub struct SessionConfig {
     pub hostname: String,
     /// Line limits.
     pub limits: Limits,
-    /// Offer CRAM-MD5/SHA1/SHA256: some authentication backend can check
-    /// them (`Authenticator::supports_cram`).
-    pub cram: bool,
 }
 
 /// Counters for the logout log line.
@@ -72,6 +79,22 @@ pub struct Stats {
     /// Messages deleted at QUIT.
     pub deleted: u64,
 }
+
+/// One command the session finished, for the server's metrics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Finished {
+    /// [`Command::name`]; `None` for a line that was not a valid command.
+    pub command: Option<&'static str>,
+    /// Time the session itself worked on the command (decoding, running
+    /// it, writing the response), summed over the calls that did. Waiting
+    /// for the client (SASL exchanges, a slow reader of RETR) and the
+    /// server's credential check are not in it.
+    pub busy: Duration,
+}
+
+/// Most [`Finished`] entries kept until drained; more are dropped (a
+/// driver that drains after every call never comes near it).
+const MAX_FINISHED: usize = 4096;
 
 /// RFC 1939 §3 states.
 enum State {
@@ -93,6 +116,8 @@ struct Transaction {
 enum Pending {
     /// An AUTH exchange waits for the client's response.
     Sasl(SaslServer),
+    /// An AUTH exchange waits for the server's key lookup.
+    Keys(SaslServer),
     /// The server checks credentials.
     Login,
     /// A message is being sent.
@@ -107,6 +132,15 @@ pub struct Session {
     pending: Option<Pending>,
     user: Option<String>,
     stats: Stats,
+    /// SASL mechanisms the configured backends can serve.
+    mechanisms: Vec<Mechanism>,
+    /// The account the connection's verified TLS client certificate names
+    /// (EXTERNAL is offered only with one).
+    tls_identity: Option<String>,
+    /// The command being worked on, with the time spent so far.
+    running: Option<Finished>,
+    /// Finished commands not yet drained.
+    finished: Vec<Finished>,
 }
 
 impl Session {
@@ -119,6 +153,10 @@ impl Session {
             pending: None,
             user: None,
             stats: Stats::default(),
+            mechanisms: vec![Mechanism::Plain, Mechanism::Login],
+            tls_identity: None,
+            running: None,
+            finished: Vec::new(),
         }
     }
 
@@ -172,15 +210,55 @@ impl Session {
         self.stats
     }
 
+    /// Commands finished since the last call, oldest first. Drain after
+    /// every call into the session (at most 4,096 are kept).
+    pub fn finished_commands(&mut self) -> std::vec::Drain<'_, Finished> {
+        self.settle();
+        self.finished.drain(..)
+    }
+
+    /// Starts timing a command (`None`: a line that did not parse).
+    fn begin(&mut self, command: Option<&'static str>) {
+        self.settle();
+        self.running = Some(Finished {
+            command,
+            busy: Duration::ZERO,
+        });
+    }
+
+    /// Adds the time since `started` to the running command, and files it
+    /// once nothing of it is pending.
+    fn account(&mut self, started: Instant) {
+        if let Some(running) = &mut self.running {
+            running.busy += started.elapsed();
+        }
+        self.settle();
+    }
+
+    /// Files the running command if it is over (the server may have
+    /// completed a login since the last call).
+    fn settle(&mut self) {
+        if self.pending.is_none() {
+            if let Some(done) = self.running.take() {
+                if self.finished.len() < MAX_FINISHED {
+                    self.finished.push(done);
+                }
+            }
+        }
+    }
+
     /// Decodes and runs every complete command in `input` (consuming what
     /// it used), appending responses to `out`. Stops early when the server
     /// must act or a message transfer filled the output.
     pub fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Action {
         if self.has_pending_output() {
+            let started = Instant::now();
             let Some(Pending::Transfer(t)) = self.pending.take() else {
                 return Action::Continue;
             };
-            if let Some(action) = self.continue_transfer(t, out) {
+            let action = self.continue_transfer(t, out);
+            self.account(started);
+            if let Some(action) = action {
                 return action;
             }
             if self.has_pending_output() {
@@ -188,10 +266,19 @@ impl Session {
             }
         }
         loop {
-            if matches!(self.pending, Some(Pending::Login)) || self.is_closed() {
+            if matches!(self.pending, Some(Pending::Login | Pending::Keys(_))) || self.is_closed() {
                 return Action::Continue;
             }
-            let action = match self.decoder.decode(input) {
+            let started = Instant::now();
+            let event = self.decoder.decode(input);
+            if self.pending.is_none() {
+                match &event {
+                    Event::Command(command) => self.begin(Some(command.name())),
+                    Event::Bad(_) => self.begin(None),
+                    Event::SaslResponse(_) | Event::NeedMore => {}
+                }
+            }
+            let action = match event {
                 Event::NeedMore => return Action::Continue,
                 Event::Bad(text) => {
                     if matches!(self.pending, Some(Pending::Sasl(_))) {
@@ -206,6 +293,7 @@ impl Session {
                 Event::SaslResponse(line) => self.sasl_response(&line, out),
                 Event::Command(command) => self.command(command, out),
             };
+            self.account(started);
             if action != Action::Continue {
                 return action;
             }

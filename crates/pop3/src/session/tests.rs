@@ -4,6 +4,7 @@ use std::io::Read;
 use std::sync::{Arc, Mutex};
 
 use courser_auth::sasl::Credentials;
+use courser_auth::CramHash;
 
 use super::*;
 use crate::maildrop::{MaildropError, MessageInfo};
@@ -65,7 +66,6 @@ fn config() -> SessionConfig {
         login_requires_tls: false,
         hostname: "test.example".into(),
         limits: Limits::default(),
-        cram: false,
     }
 }
 
@@ -316,15 +316,44 @@ fn cram_is_offered_only_when_a_backend_can_check_it() {
     assert!(out.contains("SASL PLAIN LOGIN\r\n"), "{out}");
     let (out, _) = run(&mut plain, "AUTH CRAM-MD5\r\n");
     assert!(out.starts_with("-ERR"), "{out}");
-    let mut cram = Session::new(SessionConfig {
-        cram: true,
-        ..config()
-    });
+    let mut cram = Session::new(config());
+    cram.offer_mechanisms(vec![
+        Mechanism::Cram(CramHash::Sha256),
+        Mechanism::Cram(CramHash::Sha1),
+        Mechanism::Cram(CramHash::Md5),
+        Mechanism::Plain,
+        Mechanism::Login,
+    ]);
     let (out, _) = run(&mut cram, "CAPA\r\n");
     assert!(
-        out.contains("SASL PLAIN LOGIN CRAM-SHA256 CRAM-SHA1 CRAM-MD5\r\n"),
+        out.contains("SASL CRAM-SHA256 CRAM-SHA1 CRAM-MD5 PLAIN LOGIN\r\n"),
         "{out}"
     );
     let (out, _) = run(&mut cram, "AUTH CRAM-MD5\r\n");
     assert!(out.starts_with("+ "), "a challenge: {out}");
+}
+
+#[test]
+fn finished_commands_are_named_once_each_and_wait_for_logins_and_sasl() {
+    let names = |s: &mut Session| -> Vec<Option<&'static str>> {
+        s.finished_commands().map(|f| f.command).collect()
+    };
+    let mut s = Session::new(config());
+    run(&mut s, "CAPA\r\nXYZZY\r\nUSER a\r\nPASS b\r\n");
+    // PASS waits for the server's credential check.
+    assert_eq!(names(&mut s), [Some("CAPA"), None, Some("USER")]);
+    let (mb, _) = memory(vec![M1, M2]);
+    s.login_succeeded("a", mb, &mut Vec::new());
+    assert_eq!(names(&mut s), [Some("PASS")]);
+    run(&mut s, "STAT\r\nRETR 2\r\n");
+    assert_eq!(names(&mut s), [Some("STAT"), Some("RETR")]);
+    assert!(names(&mut s).is_empty(), "drained");
+
+    // An AUTH exchange is one command, finished by the login's answer.
+    let mut s = Session::new(config());
+    run(&mut s, "AUTH LOGIN\r\nYm9i\r\n");
+    assert!(names(&mut s).is_empty());
+    run(&mut s, "cHc=\r\n");
+    s.login_failed(false, &mut Vec::new());
+    assert_eq!(names(&mut s), [Some("AUTH")]);
 }

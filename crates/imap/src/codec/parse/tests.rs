@@ -824,3 +824,62 @@ mod differential {
         assert!(failures.is_empty(), "{} of {tried} failed", failures.len());
     }
 }
+
+#[test]
+fn every_command_name_is_listed_once() {
+    let lines = [
+        "CAPABILITY",
+        "NOOP",
+        "LOGOUT",
+        "STARTTLS",
+        "AUTHENTICATE PLAIN",
+        "LOGIN a b",
+        "SELECT INBOX",
+        "EXAMINE INBOX",
+        "CREATE a",
+        "DELETE a",
+        "RENAME a b",
+        "SUBSCRIBE a",
+        "UNSUBSCRIBE a",
+        "LIST \"\" *",
+        "LSUB \"\" *",
+        "STATUS INBOX (MESSAGES)",
+        "APPEND INBOX {1+}\r\nx",
+        "CHECK",
+        "CLOSE",
+        "UNSELECT",
+        "EXPUNGE",
+        "UID EXPUNGE 1",
+        "SEARCH ALL",
+        "UID SEARCH ALL",
+        "FETCH 1 FLAGS",
+        "UID FETCH 1 FLAGS",
+        "STORE 1 +FLAGS (\\Seen)",
+        "UID STORE 1 +FLAGS (\\Seen)",
+        "COPY 1 a",
+        "UID COPY 1 a",
+        "MOVE 1 a",
+        "UID MOVE 1 a",
+        "IDLE",
+        "NAMESPACE",
+        "ENABLE UTF8=ACCEPT",
+        "ID NIL",
+        "GETQUOTA \"\"",
+        "GETQUOTAROOT INBOX",
+        "SETQUOTA \"\" (STORAGE 1)",
+        "GETACL INBOX",
+        "SETACL INBOX fred lr",
+        "DELETEACL INBOX fred",
+        "LISTRIGHTS INBOX fred",
+        "MYRIGHTS INBOX",
+        "SORT (DATE) UTF-8 ALL",
+        "UID SORT (DATE) UTF-8 ALL",
+        "THREAD REFERENCES UTF-8 ALL",
+        "UID THREAD REFERENCES UTF-8 ALL",
+    ];
+    let names: Vec<&str> = lines
+        .iter()
+        .map(|l| cmd(&format!("a1 {l}\r\n")).name())
+        .collect();
+    assert_eq!(names, Command::NAMES);
+}

@@ -361,6 +361,59 @@ pub enum Command {
 }
 
 impl Command {
+    /// Every name [`Command::name`] returns: a small fixed set, so the
+    /// server can use it as a metrics label.
+    pub const NAMES: &'static [&'static str] = &[
+        "CAPABILITY",
+        "NOOP",
+        "LOGOUT",
+        "STARTTLS",
+        "AUTHENTICATE",
+        "LOGIN",
+        "SELECT",
+        "EXAMINE",
+        "CREATE",
+        "DELETE",
+        "RENAME",
+        "SUBSCRIBE",
+        "UNSUBSCRIBE",
+        "LIST",
+        "LSUB",
+        "STATUS",
+        "APPEND",
+        "CHECK",
+        "CLOSE",
+        "UNSELECT",
+        "EXPUNGE",
+        "UID EXPUNGE",
+        "SEARCH",
+        "UID SEARCH",
+        "FETCH",
+        "UID FETCH",
+        "STORE",
+        "UID STORE",
+        "COPY",
+        "UID COPY",
+        "MOVE",
+        "UID MOVE",
+        "IDLE",
+        "NAMESPACE",
+        "ENABLE",
+        "ID",
+        "GETQUOTA",
+        "GETQUOTAROOT",
+        "SETQUOTA",
+        "GETACL",
+        "SETACL",
+        "DELETEACL",
+        "LISTRIGHTS",
+        "MYRIGHTS",
+        "SORT",
+        "UID SORT",
+        "THREAD",
+        "UID THREAD",
+    ];
+
     /// The command's name as a client would write it (upper case, `UID `
     /// prefix where applicable), for logs and response texts.
     pub fn name(&self) -> &'static str {

@@ -1,0 +1,128 @@
+//! `courser imapd` and `courser pop3d`: one preauthenticated session on
+//! standard input and output, for the invoking user's maildir (Courier's
+//! imapd and pop3d run directly; what mutt, mbsync, offlineimap and
+//! fetchmail tunnels run over ssh).
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use courser_server::config::Config;
+use courser_server::runtime::Shared;
+use nix::unistd::{Uid, User};
+
+/// `courser imapd` / `courser pop3d` options.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// The maildir; default `$MAILDIR`, else `$HOME/Maildir`.
+    maildir: Option<PathBuf>,
+}
+
+fn maildir(args: &Args) -> Option<PathBuf> {
+    args.maildir
+        .clone()
+        .or_else(|| std::env::var_os("MAILDIR").map(PathBuf::from))
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Maildir")))
+}
+
+/// The invoking user's name (its uid when it has none).
+fn user() -> String {
+    User::from_uid(Uid::effective())
+        .ok()
+        .flatten()
+        .map(|u| u.name)
+        .unwrap_or_else(|| Uid::effective().to_string())
+}
+
+const HOSTNAME: &str = "localhost";
+
+/// Runs an IMAP session until the client logs out or the input ends.
+pub fn imapd(args: Args) -> ExitCode {
+    use courser_imap::session::{Session, SessionConfig};
+    use courser_maildir::{Store, StoreOptions};
+    let Some(path) = maildir(&args) else {
+        println!("* BYE No maildir: set MAILDIR or HOME");
+        return ExitCode::FAILURE;
+    };
+    let store = match Store::open(&path, StoreOptions::default()) {
+        Ok(s) => s,
+        Err(e) => {
+            println!("* BYE Cannot open the maildir: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = SessionConfig {
+        tls_active: false,
+        starttls_available: false,
+        login_requires_tls: false,
+        hostname: HOSTNAME.into(),
+        limits: Default::default(),
+    };
+    let session = Session::preauthenticated(config, &user(), store);
+    serve("imapd", |shared, stream| async move {
+        courser_server::imap::serve_preauthenticated(stream, session, shared).await;
+    })
+}
+
+/// Runs a POP3 session (in the TRANSACTION state) until QUIT or the end of
+/// the input; only QUIT deletes (RFC 1939 §6).
+pub fn pop3d(args: Args) -> ExitCode {
+    use courser_pop3::maildrop::MaildirDrop;
+    use courser_pop3::session::{Session, SessionConfig};
+    let Some(path) = maildir(&args) else {
+        println!("-ERR No maildir: set MAILDIR or HOME");
+        return ExitCode::FAILURE;
+    };
+    let drop = match MaildirDrop::open(Path::new(&path), HOSTNAME, std::time::SystemTime::now()) {
+        Ok(d) => d,
+        Err(e) => {
+            println!("-ERR [SYS/TEMP] Cannot open the maildrop: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let config = SessionConfig {
+        tls_active: false,
+        stls_available: false,
+        login_requires_tls: false,
+        hostname: HOSTNAME.into(),
+        limits: Default::default(),
+    };
+    let session = Session::preauthenticated(config, &user(), Box::new(drop));
+    serve("pop3d", |shared, stream| async move {
+        courser_server::pop3::serve_preauthenticated(stream, session, shared).await;
+    })
+}
+
+/// Standard input and output as one stream.
+type Stdio = tokio::io::Join<tokio::io::Stdin, tokio::io::Stdout>;
+
+/// Runs `session` over standard input and output on a small runtime.
+fn serve<F, Fut>(name: &str, session: F) -> ExitCode
+where
+    F: FnOnce(Arc<Shared>, Stdio) -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("courser {name}: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    runtime.block_on(async move {
+        // Never signalled: the session ends with its input.
+        let (_stop, shutdown) = tokio::sync::watch::channel(false);
+        let shared = Arc::new(Shared::standalone(
+            Config::default(),
+            HOSTNAME.into(),
+            shutdown,
+        ));
+        let stream = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
+        session(shared, stream).await;
+    });
+    ExitCode::SUCCESS
+}
