@@ -299,3 +299,27 @@ def test_bad_client_ca_is_an_error_and_sighup_keeps_the_old_one(make_server, cer
     assert c.authenticate("EXTERNAL", lambda _: b"")[0] == "OK"
     c.logout()
     assert server.proc.poll() is None
+
+
+def test_curl_logs_in_with_external_and_a_client_certificate(make_server, certs):
+    """A real client: curl's IMAP and POP3 over TLS with `AUTH=EXTERNAL`
+    and a client certificate."""
+    server = with_client_ca(make_server, certs)
+    server.deliver(b"From: a@example.org\r\nSubject: for curl\r\n\r\nhello\r\n")
+    cert = ["--cert", str(certs / "alice.pem"), "--key", str(certs / "alice.key"), "-k",
+            "--login-options", "AUTH=EXTERNAL", "--max-time", "30"]
+    out = subprocess.run(["curl", "-sS", *cert, "--request", "EXAMINE INBOX",
+                          f"imaps://alice@127.0.0.1:{server.imaps_port}/"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr + server.log_text()[-2000:]
+    assert "1 EXISTS" in out.stdout, out.stdout
+    out = subprocess.run(["curl", "-sS", *cert, f"pop3s://alice@127.0.0.1:{server.pop3s_port}/1"],
+                         capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr + server.log_text()[-2000:]
+    assert "Subject: for curl" in out.stdout, out.stdout
+    # Without the certificate curl cannot use EXTERNAL.
+    out = subprocess.run(["curl", "-sS", "-k", "--login-options", "AUTH=EXTERNAL",
+                          "--max-time", "30", "--request", "EXAMINE INBOX",
+                          f"imaps://alice@127.0.0.1:{server.imaps_port}/"],
+                         capture_output=True, text=True)
+    assert out.returncode != 0

@@ -1124,3 +1124,17 @@ def test_autologout_is_configurable_but_not_below_30_minutes(tmp_path, server):
         assert (res.returncode == 0) == ok, (value, res.stdout, res.stderr)
         if ok:
             assert f"autologout_secs = {value}" in res.stdout
+
+
+def test_examine_shows_new_mail_like_select(server):
+    """Regression: EXAMINE used to leave new/ unread, answering 0 EXISTS
+    with UIDNEXT already past the new message (found with curl)."""
+    server.deliver(b"From: a@example.org\r\nSubject: fresh\r\n\r\nhello\r\n")
+    c = server.connect()
+    assert c.select("INBOX", readonly=True) == ("OK", [b"1"])
+    typ, data = c.fetch("1", "(UID BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    assert typ == "OK" and b"fresh" in data[0][1]
+    c.logout()
+    c = server.connect()
+    assert c.select("INBOX") == ("OK", [b"1"])
+    c.logout()

@@ -3,6 +3,7 @@
 //! one entry point the protocol layers call.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use crate::account::{Account, Options};
 use crate::backend::{Backend, CramResponse, Entry, Verdict};
@@ -66,6 +67,38 @@ pub struct Authenticator {
     courier_fallthrough: bool,
     default_options: Options,
     default_domain: Option<DefaultDomain>,
+    password_checks: Arc<CheckTime>,
+}
+
+/// How long the backends usually take to check a password of a login
+/// they know (a moving average), so that an unknown login can take as
+/// long: otherwise a fast "no" names the accounts that do not exist
+/// (bcrypt and yescrypt take tens to hundreds of milliseconds). Timing
+/// the whole backend call covers hashes, PAM and LDAP binds alike.
+#[derive(Debug, Default)]
+struct CheckTime(std::sync::Mutex<Option<Duration>>);
+
+impl CheckTime {
+    /// Longest padding, whatever a slow backend once took.
+    const MAX: Duration = Duration::from_secs(2);
+
+    fn observe(&self, took: Duration) {
+        let mut typical = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let took = took.min(Self::MAX);
+        *typical = Some(match *typical {
+            None => took,
+            Some(t) => (t * 7 + took) / 8,
+        });
+    }
+
+    /// Sleeps until a check that began `took` ago has taken the usual
+    /// time.
+    fn pad(&self, took: Duration) {
+        let typical = *self.0.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(rest) = typical.and_then(|t| t.checked_sub(took)) {
+            std::thread::sleep(rest);
+        }
+    }
 }
 
 impl Authenticator {
@@ -189,7 +222,22 @@ impl Authenticator {
     ) -> Result<Account, AuthError> {
         let login = self.normalize_login(login)?;
         let password = password.as_ref();
-        self.run(|b| b.authenticate(service, &login, password))
+        let started = Instant::now();
+        let known = |v: &Verdict| !matches!(v, Verdict::Unknown);
+        let mut answered = false;
+        let result = self.run(|b| {
+            let verdict = b.authenticate(service, &login, password)?;
+            answered |= known(&verdict);
+            Ok(verdict)
+        });
+        match (&result, answered) {
+            (Err(AuthError::Failed), false) => self.password_checks.pad(started.elapsed()),
+            (Ok(_) | Err(AuthError::Failed), true) => {
+                self.password_checks.observe(started.elapsed())
+            }
+            _ => {}
+        }
+        result
     }
 
     /// Checks a CRAM-MD5/SHA1/SHA256 response.
@@ -316,6 +364,45 @@ mod tests {
     // {MD5RAW} of "one" and "two".
     const ONE: &str = "{MD5RAW}f97c5d29941bfb1b2fdab0874906ab82";
     const TWO: &str = "{MD5RAW}b8a9f715dbb64fd5c56e7783c6820a61";
+
+    /// Knows everybody it is asked about only after a slow check.
+    #[derive(Debug)]
+    struct Slow;
+
+    impl Backend for Slow {
+        fn name(&self) -> &str {
+            "slow"
+        }
+        fn lookup(&self, _service: &str, login: &str) -> Result<Option<Entry>, AuthError> {
+            Ok(
+                (login == "known")
+                    .then(|| Mem::default().user("known", ONE).users["known"].clone()),
+            )
+        }
+        fn authenticate(&self, _: &str, login: &str, _: &[u8]) -> Result<Verdict, AuthError> {
+            if login != "known" {
+                return Ok(Verdict::Unknown);
+            }
+            std::thread::sleep(Duration::from_millis(60));
+            Ok(Verdict::Rejected)
+        }
+    }
+
+    #[test]
+    fn unknown_logins_take_as_long_as_checked_passwords() {
+        let a = Authenticator::new().with_backend(Slow);
+        let started = Instant::now();
+        assert!(a.authenticate("imap", "known", "x").is_err());
+        let typical = started.elapsed();
+        let started = Instant::now();
+        assert!(a.authenticate("imap", "nobody", "x").is_err());
+        // Sleeping gives a lower bound, never an upper one.
+        assert!(
+            started.elapsed() >= typical * 7 / 8,
+            "{:?}",
+            started.elapsed()
+        );
+    }
 
     #[test]
     fn order_and_first_known_wins() {

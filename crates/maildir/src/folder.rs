@@ -249,7 +249,10 @@ impl Folder {
             self.host(),
             ScanMode {
                 write: self.rw,
-                move_new: self.rw,
+                // EXAMINE shows what SELECT shows (RFC 3501 §6.3.2), so
+                // new mail moves to cur/ here too, as Courier's imapd does;
+                // it just gets no saved UID.
+                move_new: true,
                 use_locks: self.store.inner.opts.use_locks,
             },
         )

@@ -175,6 +175,9 @@ pub(crate) fn scan(dir: &Path, host: &str, mode: ScanMode) -> Result<Scanned> {
             match fs::rename(newdir.join(&f), cur.join(&target)) {
                 Ok(()) => unknown.push((target, true)),
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                // A folder we may only read: the message stays unseen in
+                // new/ rather than failing the whole open.
+                Err(_) if !mode.write => new_count = new_count.saturating_add(1),
                 Err(e) => return Err(Error::io(newdir.join(&f), e)),
             }
         }

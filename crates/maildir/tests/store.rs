@@ -51,8 +51,12 @@ fn examine_is_read_only() {
     let s = new_store(t.path());
     deliver(s.root(), "1000.M1P1.h", "a\n");
     let mut f = s.open_folder("INBOX", false).unwrap();
-    assert!(f.messages().is_empty());
-    assert!(s.root().join("new/1000.M1P1.h").exists());
+    // EXAMINE sees new mail as SELECT would (moved to cur/ as Courier's
+    // imapd does), with a UID that is not saved.
+    let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
+    assert_eq!(uids, vec![1]);
+    assert!(!f.messages()[0].recent);
+    assert!(s.root().join("cur/1000.M1P1.h:2,").exists());
     assert!(!s.root().join("courierimapuiddb").exists());
     assert!(matches!(
         f.store(&[1], FlagOp::Add, Flags::SEEN, &[]),
