@@ -248,11 +248,13 @@ def test_sigterm_says_bye_from_the_workers(make_server):
     s.sendall(b"a LOGIN alice alice-pw\r\n")
     assert wait_line(f, b"a OK")
     assert wait_for(lambda: workers_of("alice"))
+    spawners = [p for p in processes("session-spawner") if parent(p) == server.proc.pid]
+    assert spawners
     server.proc.send_signal(signal.SIGTERM)
     assert wait_line(f, b"* BYE")
     server.proc.wait(20)
     assert wait_for(lambda: not workers_of("alice"))
-    assert not processes("session-spawner")
+    assert wait_for(lambda: not set(spawners) & set(processes("session-spawner")))
     s.close()
 
 

@@ -10,6 +10,7 @@ use courser_imap::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
+use crate::driver::{Driver, Outcome};
 use crate::login::LoginResult;
 use crate::peruser::handoff::{Handoff, Service};
 use crate::peruser::HandOff;
@@ -27,23 +28,35 @@ const GOODBYES: Goodbyes = Goodbyes {
     timed_out: b"* BYE Autologout; idle for too long\r\n",
 };
 
-/// How a run over one stream ended.
-enum Outcome<S> {
-    Closed,
-    StartTls(S),
-    /// Logged in; the session continues in a worker process (per-user
-    /// model).
-    HandOff(HandOff<S>),
+/// The IMAP connection driver.
+struct Imap;
+
+impl Driver for Imap {
+    type Session = Session;
+    const SERVICE: Service = Service::Imap;
+    const STARTTLS: &'static str = "STARTTLS";
+
+    fn handshake_timeout(shared: &Shared) -> Duration {
+        shared.config.imap.login_timeout()
+    }
+
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+        stream: S,
+        session: &mut Session,
+        conn: &mut Conn,
+        shared: &Arc<Shared>,
+        greet: bool,
+    ) -> Outcome<S> {
+        run(stream, session, conn, shared, greet).await
+    }
 }
 
 /// Serves one accepted IMAP connection to its end.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, implicit_tls: bool) {
-    let _ = stream.set_nodelay(true);
-    let tls_config = shared.tls.clone();
     let loopback = peer.ip().is_loopback();
     let config = SessionConfig {
         tls_active: implicit_tls,
-        starttls_available: tls_config.is_some() && !implicit_tls,
+        starttls_available: shared.tls.is_some() && !implicit_tls,
         login_requires_tls: shared.config.imap.require_tls_for_login && !loopback,
         hostname: shared.hostname.clone(),
         limits: Default::default(),
@@ -51,36 +64,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
     let mut conn = Conn::new(peer, implicit_tls);
-    let handshake = shared.config.imap.login_timeout();
-    if implicit_tls {
-        let Some(tls) = tls_config else { return };
-        match crate::tls::accept(stream, tls, &shared.config, handshake).await {
-            Ok(accepted) => {
-                session.set_tls_client_identity(accepted.identity);
-                let outcome = run(accepted.stream, &mut session, &mut conn, &shared, true).await;
-                finish(outcome, &mut conn, &shared).await;
-            }
-            Err(why) => tracing::debug!(%peer, "TLS handshake {why}"),
-        }
-    } else {
-        match run(stream, &mut session, &mut conn, &shared, true).await {
-            Outcome::StartTls(stream) => {
-                let Some(tls) = tls_config else { return };
-                match crate::tls::accept(stream, tls, &shared.config, handshake).await {
-                    Ok(accepted) => {
-                        session.tls_started();
-                        session.set_tls_client_identity(accepted.identity);
-                        conn.tls = true;
-                        let outcome =
-                            run(accepted.stream, &mut session, &mut conn, &shared, false).await;
-                        finish(outcome, &mut conn, &shared).await;
-                    }
-                    Err(why) => tracing::debug!(%peer, "STARTTLS handshake {why}"),
-                }
-            }
-            outcome => finish(outcome, &mut conn, &shared).await,
-        }
-    }
+    crate::driver::serve::<Imap>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
 }
 
@@ -98,18 +82,6 @@ fn log_logout(session: &Session, conn: &Conn) {
             time = conn.started.elapsed().as_secs(),
             "LOGOUT"
         );
-    }
-}
-
-/// After a run: a session that moved to a worker process is relayed to
-/// it until it ends (the worker logs its LOGOUT).
-async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
-    outcome: Outcome<S>,
-    conn: &mut Conn,
-    shared: &Shared,
-) {
-    if let Outcome::HandOff(handoff) = outcome {
-        crate::peruser::hand_over(handoff, Service::Imap, conn, shared).await;
     }
 }
 

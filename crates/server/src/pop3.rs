@@ -17,6 +17,7 @@ use courser_pop3::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use crate::driver::{Driver, Outcome};
 use crate::login::{admit, LoginResult, Refused};
 use crate::peruser::handoff::{Handoff, Service};
 use crate::peruser::HandOff;
@@ -33,22 +34,34 @@ const GOODBYES: Goodbyes = Goodbyes {
     timed_out: b"-ERR Autologout; idle for too long\r\n",
 };
 
-/// How a run over one stream ended.
-enum Outcome<S> {
-    Closed,
-    StartTls(S),
-    /// Logged in; the session continues in a worker process (per-user
-    /// model).
-    HandOff(HandOff<S>),
+/// The POP3 connection driver.
+struct Pop3;
+
+impl Driver for Pop3 {
+    type Session = Session;
+    const SERVICE: Service = Service::Pop3;
+    const STARTTLS: &'static str = "STLS";
+
+    fn handshake_timeout(shared: &Shared) -> std::time::Duration {
+        shared.config.pop3.login_timeout()
+    }
+
+    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
+        stream: S,
+        session: &mut Session,
+        conn: &mut Conn,
+        shared: &Arc<Shared>,
+        greet: bool,
+    ) -> Outcome<S> {
+        run(stream, session, conn, shared, greet).await
+    }
 }
 
 /// Serves one accepted POP3 connection to its end.
 pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, implicit_tls: bool) {
-    let _ = stream.set_nodelay(true);
-    let tls_config = shared.tls.clone();
     let config = SessionConfig {
         tls_active: implicit_tls,
-        stls_available: tls_config.is_some() && !implicit_tls,
+        stls_available: shared.tls.is_some() && !implicit_tls,
         login_requires_tls: shared.config.pop3.require_tls_for_login
             && !implicit_tls
             && !peer.ip().is_loopback(),
@@ -58,51 +71,9 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
     let mut conn = Conn::new(peer, implicit_tls);
-    let handshake = shared.config.pop3.login_timeout();
-    if implicit_tls {
-        let Some(tls) = tls_config else { return };
-        match crate::tls::accept(stream, tls, &shared.config, handshake).await {
-            Ok(accepted) => {
-                session.set_tls_client_identity(accepted.identity);
-                let outcome = run(accepted.stream, &mut session, &mut conn, &shared, true).await;
-                finish(outcome, &mut conn, &shared).await;
-            }
-            Err(why) => tracing::debug!(%peer, "TLS handshake {why}"),
-        }
-    } else {
-        match run(stream, &mut session, &mut conn, &shared, true).await {
-            Outcome::StartTls(stream) => {
-                let Some(tls) = tls_config else { return };
-                match crate::tls::accept(stream, tls, &shared.config, handshake).await {
-                    Ok(accepted) => {
-                        session.tls_started();
-                        session.set_tls_client_identity(accepted.identity);
-                        conn.tls = true;
-                        conn.stls = true;
-                        let outcome =
-                            run(accepted.stream, &mut session, &mut conn, &shared, false).await;
-                        finish(outcome, &mut conn, &shared).await;
-                    }
-                    Err(why) => tracing::debug!(%peer, "STLS handshake {why}"),
-                }
-            }
-            outcome => finish(outcome, &mut conn, &shared).await,
-        }
-    }
+    crate::driver::serve::<Pop3>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
     drop(conn.user_slot.take());
-}
-
-/// After a run: a session that moved to a worker process is relayed to
-/// it until it ends (the worker logs its LOGOUT).
-async fn finish<S: AsyncRead + AsyncWrite + Unpin>(
-    outcome: Outcome<S>,
-    conn: &mut Conn,
-    shared: &Shared,
-) {
-    if let Outcome::HandOff(handoff) = outcome {
-        crate::peruser::hand_over(handoff, Service::Pop3, conn, shared).await;
-    }
 }
 
 /// Serves a session handed over by the front end (per-user model, in the
