@@ -9,6 +9,8 @@
 //! userdb [-f file] compile          (Courier's makeuserdb)
 //! ```
 //!
+//! `list` is accepted for `-show` and `add` for `set`.
+//!
 //! `path/name` addresses the file `<userdb>/path` of a userdb directory.
 //! In `set`, a field given without `=value` takes its value from one line
 //! of standard input (for passwords: `courser pw | courser userdb john set
@@ -73,7 +75,7 @@ pub const USAGE: &str = "\
 Usage: courser userdb [path/.../ | -f file ]name set field=value field=value...
        courser userdb [path/.../ | -f file ]name unset field field...
        courser userdb [path/.../ | -f file ]name del
-       courser userdb -show [path/... | -f file ] [name]
+       courser userdb -show|list [path/... | -f file ] [name]
        courser userdb [-f file ] compile";
 
 /// Parses the arguments after `userdb`. `default_userdb` is the userdb
@@ -94,7 +96,8 @@ pub fn parse(default_userdb: &Path, args: &[String]) -> Result<Command, String> 
     }
     let mut args = args.iter().map(String::as_str);
     let mut next = args.next();
-    let show = matches!(next, Some("-show") | Some("--show"));
+    // `list` and `add` are DESIGN.md's names for `-show` and `set`.
+    let show = matches!(next, Some("-show" | "--show" | "list"));
     if show {
         next = args.next();
     }
@@ -127,7 +130,7 @@ pub fn parse(default_userdb: &Path, args: &[String]) -> Result<Command, String> 
     };
     let rest: Vec<&str> = args.collect();
     match verb {
-        "set" if !rest.is_empty() => Ok(Command::Set {
+        "set" | "add" if !rest.is_empty() => Ok(Command::Set {
             file,
             name,
             fields: rest
@@ -235,6 +238,13 @@ mod tests {
                 )],
             })
         );
+    }
+
+    #[test]
+    fn design_spellings_list_and_add() {
+        assert_eq!(p(&["list"]), p(&["-show"]));
+        assert_eq!(p(&["list", "-f", "/tmp/u"]), p(&["-show", "-f", "/tmp/u"]));
+        assert_eq!(p(&["john", "add", "uid=1"]), p(&["john", "set", "uid=1"]));
     }
 
     #[test]
