@@ -83,6 +83,12 @@ impl UidDb {
             }
             let name = crate::flags::base_name(name);
             max_uid = max_uid.max(u64::from(uid));
+            // `7 :2,S` has an empty base name: it would be written back as
+            // `7 ` and lost on the next read. Skip it (its UID still counts
+            // for nextuid, so it is never given out again).
+            if name.is_empty() {
+                continue;
+            }
             if !seen_uid.insert(uid) || !seen_name.insert(name.to_string()) {
                 continue;
             }
@@ -139,5 +145,16 @@ mod tests {
         let p = UidDb::parse(b"1 5 2\n7 a\n7 b\nzz c\n3 a:2,S\n9 ").unwrap();
         assert_eq!(p.entries, vec![(7, "a".to_string())]);
         assert_eq!(p.nextuid, 8);
+    }
+
+    /// Found by the fuzz corpus (`maildir_uiddb/info_only_name`): an entry
+    /// whose name is only info (`:2,S`) has an empty base name; it was kept
+    /// and then written back as `10 `, which the next read dropped.
+    #[test]
+    fn empty_base_name_is_skipped() {
+        let p = UidDb::parse(b"1 5 1\n10 :2,S\n11 b:2,\n").unwrap();
+        assert_eq!(p.entries, vec![(11, "b".to_string())]);
+        assert_eq!(p.nextuid, 12);
+        assert_eq!(UidDb::parse(&p.serialize()).unwrap(), p);
     }
 }
