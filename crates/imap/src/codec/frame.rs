@@ -219,7 +219,7 @@ impl Decoder {
 
     /// Make sure the frame holds the command's first octets (for the tag).
     fn keep_head(&mut self, input: &[u8]) {
-        const HEAD: usize = 256;
+        const HEAD: usize = parse::MAX_ECHOED_TAG + 1;
         if self.frame.len() < HEAD {
             let n = (HEAD - self.frame.len()).min(input.len());
             self.frame.extend_from_slice(&input[..n]);

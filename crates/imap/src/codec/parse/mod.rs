@@ -46,17 +46,25 @@ fn is_list_char(b: u8) -> bool {
     is_astring_char(b) || b == b'%' || b == b'*'
 }
 
+/// Longest tag echoed in an error answer; longer ones get an untagged
+/// `BAD` (the framer keeps this much of a discarded line, plus one octet
+/// for the delimiter).
+pub(crate) const MAX_ECHOED_TAG: usize = 255;
+
 /// The tag at the start of a frame, if it is a valid one.
 pub(crate) fn peek_tag(frame: &[u8]) -> Option<Tag> {
     let end = frame
         .iter()
         .position(|&b| !is_tag_char(b))
         .unwrap_or(frame.len());
-    if end == 0 || end > 1024 {
+    // A tag is known only with the delimiter after it: a frame cut short
+    // (the head of a discarded line) may have cut the tag too, and the
+    // answer must not depend on where reads happened to split the input.
+    if end == 0 || end > MAX_ECHOED_TAG {
         return None;
     }
     match frame.get(end) {
-        None | Some(b' ' | b'\r' | b'\n') => String::from_utf8(frame[..end].to_vec()).ok(),
+        Some(b' ' | b'\r' | b'\n') => String::from_utf8(frame[..end].to_vec()).ok(),
         _ => None,
     }
 }
