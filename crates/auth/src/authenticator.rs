@@ -68,6 +68,7 @@ pub struct Authenticator {
     default_options: Options,
     default_domain: Option<DefaultDomain>,
     password_checks: Arc<CheckTime>,
+    scram_lookups: Arc<CheckTime>,
 }
 
 /// How long the backends usually take to check a password of a login
@@ -281,11 +282,19 @@ impl Authenticator {
         service: &str,
         request: &KeyRequest,
     ) -> Result<Option<ScramKeys>, AuthError> {
+        let started = Instant::now();
         let entry = match self.lookup_entry(service, &request.login) {
-            Err(AuthError::Failed) => return Ok(None),
+            Err(AuthError::Failed) => None,
             other => other?,
         };
-        Ok(entry.and_then(|e| e.scram_key(request.hash)))
+        let Some(entry) = entry else {
+            // As long as a known login's lookup (and key derivation) takes.
+            self.scram_lookups.pad(started.elapsed());
+            return Ok(None);
+        };
+        let keys = entry.scram_key(request.hash);
+        self.scram_lookups.observe(started.elapsed());
+        Ok(keys)
     }
 
     /// Looks an account up without a password (Courier's `PRE` request:

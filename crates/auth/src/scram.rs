@@ -162,10 +162,23 @@ impl ScramKeys {
     }
 
     /// Keys for a login that has none (unknown, or no SCRAM secret): the
-    /// per-process salt of `login`, and a password nobody knows. Costs what
-    /// [`ScramKeys::derived`] costs, so timing does not tell them apart.
+    /// per-process salt of `login` and keys no password matches. Cheap to
+    /// make: [`crate::Authenticator::scram_keys`] makes unknown logins
+    /// take as long as known ones.
     pub fn decoy(hash: ScramHash, login: &str) -> Self {
-        Self::derived(hash, login, &process_hmac(hash, "decoy", login))
+        let len = hash.hash(b"").len();
+        let key = |purpose| {
+            let mut k = process_hmac(hash, purpose, login);
+            k.truncate(len);
+            k
+        };
+        ScramKeys {
+            hash,
+            iterations: DEFAULT_ITERATIONS,
+            salt: process_hmac(hash, "salt", login)[..SALT_LEN].to_vec(),
+            stored_key: key("decoy stored"),
+            server_key: key("decoy server"),
+        }
     }
 
     /// Parses RFC 5803's `SCRAM-SHA-256$iter:salt$stored:server`.
