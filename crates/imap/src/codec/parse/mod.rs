@@ -95,12 +95,10 @@ pub(crate) fn precheck(frame: &[u8]) -> Result<(), (Option<Tag>, Error)> {
     let Some(tag) = tag else {
         return Err((None, Error::InvalidTag));
     };
-    let known = |n: &[u8]| COMMANDS.iter().any(|c| c.as_bytes() == n);
+    // One list of names for parsing and for metrics labels.
+    let known = |n: &[u8]| Command::NAMES.iter().any(|c| c.as_bytes() == n);
     let ok = if name == b"UID" {
-        matches!(
-            &sub[..],
-            b"FETCH" | b"STORE" | b"COPY" | b"MOVE" | b"SEARCH" | b"EXPUNGE" | b"SORT" | b"THREAD"
-        )
+        known(&[&b"UID "[..], &sub].concat())
     } else {
         known(&name)
     };
@@ -113,50 +111,6 @@ pub(crate) fn precheck(frame: &[u8]) -> Result<(), (Option<Tag>, Error)> {
         ))
     }
 }
-
-/// Every command name [`parse_command`] knows (besides `UID`).
-pub const COMMANDS: &[&str] = &[
-    "CAPABILITY",
-    "NOOP",
-    "LOGOUT",
-    "STARTTLS",
-    "AUTHENTICATE",
-    "LOGIN",
-    "SELECT",
-    "EXAMINE",
-    "CREATE",
-    "DELETE",
-    "RENAME",
-    "SUBSCRIBE",
-    "UNSUBSCRIBE",
-    "LIST",
-    "LSUB",
-    "STATUS",
-    "APPEND",
-    "CHECK",
-    "CLOSE",
-    "UNSELECT",
-    "EXPUNGE",
-    "SEARCH",
-    "FETCH",
-    "STORE",
-    "COPY",
-    "MOVE",
-    "IDLE",
-    "NAMESPACE",
-    "ENABLE",
-    "ID",
-    "GETQUOTA",
-    "GETQUOTAROOT",
-    "SETQUOTA",
-    "GETACL",
-    "SETACL",
-    "DELETEACL",
-    "LISTRIGHTS",
-    "MYRIGHTS",
-    "SORT",
-    "THREAD",
-];
 
 /// Parse one complete command frame. On error, the tag (if readable) and
 /// the reason.

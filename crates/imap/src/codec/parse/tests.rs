@@ -633,7 +633,7 @@ fn sequence_set_limit() {
 /// error, not "unknown command").
 #[test]
 fn known_commands_are_dispatched() {
-    for name in super::COMMANDS {
+    for name in Command::NAMES.iter().filter(|n| !n.starts_with("UID ")) {
         let line = format!("a1 {name} \r\n");
         for e in events(line.as_bytes()) {
             if let Event::Bad { text, .. } = e {
