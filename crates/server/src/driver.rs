@@ -9,10 +9,14 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use courser_auth::sasl::{Credentials, KeyRequest};
+use courser_auth::scram::ScramKeys;
+
+use crate::login::LoginResult;
 use crate::peruser::handoff::Service;
 use crate::peruser::HandOff;
 use crate::runtime::Shared;
-use crate::stream::Conn;
+use crate::stream::{receive_or_goodbye, send, Conn, Goodbyes};
 
 /// How a run over one stream ended.
 pub(crate) enum Outcome<S> {
@@ -25,50 +29,228 @@ pub(crate) enum Outcome<S> {
     HandOff(HandOff<S>),
 }
 
-/// What a session needs to hear about TLS.
-pub(crate) trait TlsAware {
+/// What the driver asks of either protocol's session: the methods both
+/// sessions have, under one name.
+pub(crate) trait ProtocolSession {
     /// TLS started in-band: the session starts over (RFC 3501 §6.2.1,
     /// RFC 2595 §4).
     fn tls_started(&mut self);
     /// The account the client certificate names, if any (SASL EXTERNAL).
     fn set_tls_client_identity(&mut self, identity: Option<String>);
+    /// The greeting.
+    fn greeting(&self, out: &mut Vec<u8>);
+    /// Logged in (the store is open, work blocks).
+    fn is_authenticated(&self) -> bool;
+    /// More output to produce without new input.
+    fn has_pending_output(&self) -> bool;
+    /// Answers a SCRAM key lookup.
+    fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>);
+    /// A login failed (`temporary`: a backend could not answer).
+    fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>);
 }
 
-macro_rules! tls_aware {
+macro_rules! protocol_session {
     ($session:ty) => {
-        impl TlsAware for $session {
+        impl ProtocolSession for $session {
             fn tls_started(&mut self) {
                 <$session>::tls_started(self)
             }
             fn set_tls_client_identity(&mut self, identity: Option<String>) {
                 <$session>::set_tls_client_identity(self, identity)
             }
+            fn greeting(&self, out: &mut Vec<u8>) {
+                <$session>::greeting(self, out)
+            }
+            fn is_authenticated(&self) -> bool {
+                <$session>::is_authenticated(self)
+            }
+            fn has_pending_output(&self) -> bool {
+                <$session>::has_pending_output(self)
+            }
+            fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>) {
+                <$session>::provide_keys(self, keys, out)
+            }
+            fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>) {
+                <$session>::login_failed(self, temporary, out)
+            }
         }
     };
 }
-tls_aware!(courser_imap::session::Session);
-tls_aware!(courser_pop3::session::Session);
+protocol_session!(courser_imap::session::Session);
+protocol_session!(courser_pop3::session::Session);
+
+/// What a session asks of its driver after taking input: each protocol's
+/// `Action`, in the driver's terms.
+pub(crate) enum Step {
+    /// Read more input.
+    Continue,
+    /// The session is over.
+    Close,
+    /// Start TLS on the connection.
+    StartTls,
+    /// Verify credentials; `tag` is IMAP's login command tag.
+    Login {
+        /// IMAP: the LOGIN or AUTHENTICATE tag.
+        tag: Option<String>,
+        /// What the client proved.
+        credentials: Credentials,
+    },
+    /// SCRAM: fetch the account's keys.
+    LookupKeys(KeyRequest),
+    /// IMAP IDLE: report changes until the client speaks.
+    Idle,
+}
 
 /// One protocol's connection driver ([`crate::imap`], [`crate::pop3`]).
 pub(crate) trait Driver {
     /// The protocol's session.
-    type Session: TlsAware;
-    /// The protocol, for the hand-over record.
+    type Session: ProtocolSession;
+    /// The protocol, for the hand-over record and the metrics.
     const SERVICE: Service;
     /// The protocol's in-band TLS command, for the log.
     const STARTTLS: &'static str;
+    /// How the protocol ends a waiting session.
+    const GOODBYES: Goodbyes;
+    /// Bytes read from the socket at a time.
+    const READ_CHUNK: usize;
 
-    /// How long a TLS handshake may take.
-    fn handshake_timeout(shared: &Shared) -> Duration;
-    /// Runs the session over `stream` until it ends or changes streams;
-    /// `greet` is false after STARTTLS and after a hand-over.
-    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
-        stream: S,
+    /// How long a client may take to log in (and to finish a TLS
+    /// handshake).
+    fn login_timeout(shared: &Shared) -> Duration;
+    /// How long a logged-in client may stay silent.
+    fn autologout(shared: &Shared) -> Duration;
+    /// Feeds input to the session, answers into `out`.
+    fn receive(session: &mut Self::Session, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Step;
+    /// Records the commands the session finished (metrics).
+    fn record_finished(session: &mut Self::Session);
+    /// The session has ended.
+    fn is_over(session: &Self::Session) -> bool;
+    /// Verifies credentials and completes the login here, or starts the
+    /// worker the session moves to.
+    async fn login(
+        session: &mut Self::Session,
+        credentials: Credentials,
+        conn: &Conn,
+        shared: &Arc<Shared>,
+        out: &mut Vec<u8>,
+    ) -> LoginResult;
+    /// Waits in IDLE until the client speaks; false when the connection
+    /// is over. Only protocols that return [`Step::Idle`] need it.
+    async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
+        stream: &mut S,
         session: &mut Self::Session,
         conn: &mut Conn,
         shared: &Arc<Shared>,
-        greet: bool,
-    ) -> Outcome<S>;
+        input: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+        chunk: &mut [u8],
+    ) -> bool {
+        let _ = (stream, session, conn, shared, input, out, chunk);
+        true
+    }
+}
+
+/// Runs a session over `stream` until it ends, asks for TLS, or moves to
+/// a per-user worker; `greet` is false after STARTTLS/STLS (RFC 2595 §4)
+/// and after a hand-over.
+pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    session: &mut D::Session,
+    conn: &mut Conn,
+    shared: &Arc<Shared>,
+    greet: bool,
+) -> Outcome<S> {
+    let mut input = Vec::new();
+    let mut out = Vec::new();
+    let mut chunk = vec![0u8; D::READ_CHUNK];
+    if greet {
+        session.greeting(&mut out);
+    }
+    loop {
+        let step = if session.is_authenticated() {
+            // Store work is blocking file I/O.
+            tokio::task::block_in_place(|| D::receive(session, &mut input, &mut out))
+        } else {
+            D::receive(session, &mut input, &mut out)
+        };
+        // Also picks up a login finished since the last call.
+        D::record_finished(session);
+        if !send(&mut stream, &mut out, &mut conn.bytes_out).await {
+            return Outcome::Closed;
+        }
+        match step {
+            Step::Continue => {}
+            Step::Close => return Outcome::Closed,
+            Step::StartTls => {
+                // Bytes pipelined after STARTTLS/STLS were sent in the
+                // clear and must not be taken as protected commands.
+                input.clear();
+                return Outcome::StartTls(stream);
+            }
+            Step::Login { tag, credentials } => {
+                match D::login(session, credentials, conn, shared, &mut out).await {
+                    LoginResult::Refused => {}
+                    LoginResult::Here(slot) => conn.user_slot = Some(slot),
+                    LoginResult::Worker(worker, slot) => {
+                        conn.user_slot = Some(slot);
+                        return Outcome::HandOff(HandOff {
+                            stream,
+                            worker,
+                            tag,
+                            pipelined: std::mem::take(&mut input),
+                        });
+                    }
+                }
+                if !send(&mut stream, &mut out, &mut conn.bytes_out).await {
+                    return Outcome::Closed;
+                }
+                continue;
+            }
+            Step::LookupKeys(request) => {
+                let service = D::SERVICE.as_str();
+                match crate::login::scram_keys(service, request, conn.peer, shared).await {
+                    Ok(keys) => session.provide_keys(keys, &mut out),
+                    Err(_) => session.login_failed(true, &mut out),
+                }
+                if !send(&mut stream, &mut out, &mut conn.bytes_out).await {
+                    return Outcome::Closed;
+                }
+                continue;
+            }
+            Step::Idle => {
+                let (input, out, chunk) = (&mut input, &mut out, &mut chunk);
+                if D::idle(&mut stream, session, conn, shared, input, out, chunk).await {
+                    continue;
+                }
+                return Outcome::Closed;
+            }
+        }
+        if D::is_over(session) {
+            return Outcome::Closed;
+        }
+        if session.has_pending_output() {
+            continue;
+        }
+        let timeout = if session.is_authenticated() {
+            D::autologout(shared)
+        } else {
+            D::login_timeout(shared)
+        };
+        if !receive_or_goodbye(
+            &mut stream,
+            &mut chunk,
+            &mut input,
+            &mut conn.bytes_in,
+            &mut conn.bytes_out,
+            timeout,
+            shared,
+            &D::GOODBYES,
+        )
+        .await
+        {
+            return Outcome::Closed;
+        }
+    }
 }
 
 /// Serves an accepted connection: TLS first for implicit TLS or when the
@@ -82,7 +264,7 @@ pub(crate) async fn serve<D: Driver>(
     implicit_tls: bool,
 ) {
     let _ = stream.set_nodelay(true);
-    let handshake = D::handshake_timeout(shared);
+    let handshake = D::login_timeout(shared);
     let peer = conn.peer;
     if implicit_tls {
         let Some(tls) = shared.tls.clone() else {
@@ -91,14 +273,14 @@ pub(crate) async fn serve<D: Driver>(
         match crate::tls::accept(stream, tls, &shared.config, handshake).await {
             Ok(accepted) => {
                 session.set_tls_client_identity(accepted.identity);
-                let outcome = D::run(accepted.stream, session, conn, shared, true).await;
+                let outcome = run::<D, _>(accepted.stream, session, conn, shared, true).await;
                 finish::<D, _>(outcome, conn, shared).await;
             }
             Err(why) => tracing::debug!(%peer, "TLS handshake {why}"),
         }
         return;
     }
-    match D::run(stream, session, conn, shared, true).await {
+    match run::<D, _>(stream, session, conn, shared, true).await {
         Outcome::StartTls(stream) => {
             let Some(tls) = shared.tls.clone() else {
                 return;
@@ -109,7 +291,7 @@ pub(crate) async fn serve<D: Driver>(
                     session.set_tls_client_identity(accepted.identity);
                     conn.tls = true;
                     conn.stls = true;
-                    let outcome = D::run(accepted.stream, session, conn, shared, false).await;
+                    let outcome = run::<D, _>(accepted.stream, session, conn, shared, false).await;
                     finish::<D, _>(outcome, conn, shared).await;
                 }
                 Err(why) => tracing::debug!(%peer, "{} handshake {why}", D::STARTTLS),

@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use courser_auth::sasl::Credentials;
 use courser_imap::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::driver::{Driver, Outcome};
+use crate::driver::{Driver, Step};
 use crate::login::LoginResult;
 use crate::peruser::handoff::{Handoff, Service};
-use crate::peruser::HandOff;
 use crate::runtime::Shared;
 use crate::stream::{Conn, Goodbyes};
 
@@ -35,19 +35,61 @@ impl Driver for Imap {
     type Session = Session;
     const SERVICE: Service = Service::Imap;
     const STARTTLS: &'static str = "STARTTLS";
+    const GOODBYES: Goodbyes = GOODBYES;
+    const READ_CHUNK: usize = READ_CHUNK;
 
-    fn handshake_timeout(shared: &Shared) -> Duration {
+    fn login_timeout(shared: &Shared) -> Duration {
         shared.config.imap.login_timeout()
     }
 
-    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
-        stream: S,
+    fn autologout(shared: &Shared) -> Duration {
+        shared.config.imap.autologout()
+    }
+
+    fn receive(session: &mut Session, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Step {
+        match session.receive(input, out) {
+            Action::Continue => Step::Continue,
+            Action::Close => Step::Close,
+            Action::StartTls => Step::StartTls,
+            Action::Login { tag, credentials } => Step::Login {
+                tag: Some(tag),
+                credentials,
+            },
+            Action::LookupKeys(request) => Step::LookupKeys(request),
+            Action::Idle => Step::Idle,
+        }
+    }
+
+    fn record_finished(session: &mut Session) {
+        for done in session.finished_commands() {
+            crate::metrics::command(Service::Imap, done.command, done.busy);
+        }
+    }
+
+    fn is_over(session: &Session) -> bool {
+        session.is_logged_out()
+    }
+
+    async fn login(
+        session: &mut Session,
+        credentials: Credentials,
+        conn: &Conn,
+        shared: &Arc<Shared>,
+        out: &mut Vec<u8>,
+    ) -> LoginResult {
+        crate::login::imap_login(session, credentials, conn.peer, conn.tls, shared, out).await
+    }
+
+    async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
+        stream: &mut S,
         session: &mut Session,
         conn: &mut Conn,
         shared: &Arc<Shared>,
-        greet: bool,
-    ) -> Outcome<S> {
-        run(stream, session, conn, shared, greet).await
+        input: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+        chunk: &mut [u8],
+    ) -> bool {
+        idle(stream, session, conn, shared, input, out, chunk).await
     }
 }
 
@@ -124,7 +166,7 @@ pub async fn serve_handed_over(
     .await
     {
         write_out(&mut stream, &mut out, &mut conn).await;
-        run(stream, &mut session, &mut conn, &shared, false).await;
+        crate::driver::run::<Imap, _>(stream, &mut session, &mut conn, &shared, false).await;
         log_logout(&session, &conn);
     } else {
         // This process cannot authenticate anyone: the client reconnects.
@@ -141,7 +183,7 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     shared: Arc<Shared>,
 ) {
     let mut conn = Conn::local();
-    run(stream, &mut session, &mut conn, &shared, true).await;
+    crate::driver::run::<Imap, _>(stream, &mut session, &mut conn, &shared, true).await;
 }
 
 /// Sends `out`; false when the client is gone or leaves our output
@@ -153,127 +195,6 @@ async fn write_out<S: AsyncWrite + Unpin>(
     conn: &mut Conn,
 ) -> bool {
     crate::stream::send(stream, out, &mut conn.bytes_out).await
-}
-
-/// Runs the session until the connection ends or asks for STARTTLS.
-async fn run<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    session: &mut Session,
-    conn: &mut Conn,
-    shared: &Arc<Shared>,
-    greet: bool,
-) -> Outcome<S> {
-    let mut input = Vec::new();
-    let mut out = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
-    if greet {
-        session.greeting(&mut out);
-    }
-    loop {
-        let action = if session.is_authenticated() {
-            // Store work is blocking file I/O.
-            tokio::task::block_in_place(|| session.receive(&mut input, &mut out))
-        } else {
-            session.receive(&mut input, &mut out)
-        };
-        // Also picks up a login finished since the last call.
-        for done in session.finished_commands() {
-            crate::metrics::command(crate::metrics::Service::Imap, done.command, done.busy);
-        }
-        if !write_out(&mut stream, &mut out, conn).await {
-            return Outcome::Closed;
-        }
-        match action {
-            Action::Continue => {}
-            Action::Close => return Outcome::Closed,
-            Action::StartTls => {
-                // Bytes pipelined after STARTTLS were sent in the clear and
-                // must not be taken as protected commands.
-                input.clear();
-                return Outcome::StartTls(stream);
-            }
-            Action::Login { tag, credentials } => {
-                match crate::login::imap_login(
-                    session,
-                    credentials,
-                    conn.peer,
-                    conn.tls,
-                    shared,
-                    &mut out,
-                )
-                .await
-                {
-                    LoginResult::Refused => {}
-                    LoginResult::Here(slot) => conn.user_slot = Some(slot),
-                    LoginResult::Worker(worker, slot) => {
-                        conn.user_slot = Some(slot);
-                        return Outcome::HandOff(HandOff {
-                            stream,
-                            worker,
-                            tag: Some(tag),
-                            pipelined: std::mem::take(&mut input),
-                        });
-                    }
-                }
-                if !write_out(&mut stream, &mut out, conn).await {
-                    return Outcome::Closed;
-                }
-                continue;
-            }
-            Action::LookupKeys(request) => {
-                match crate::login::scram_keys("imap", request, conn.peer, shared).await {
-                    Ok(keys) => session.provide_keys(keys, &mut out),
-                    Err(_) => session.login_failed(true, &mut out),
-                }
-                if !write_out(&mut stream, &mut out, conn).await {
-                    return Outcome::Closed;
-                }
-                continue;
-            }
-            Action::Idle => {
-                match idle(
-                    &mut stream,
-                    session,
-                    conn,
-                    shared,
-                    &mut input,
-                    &mut out,
-                    &mut chunk,
-                )
-                .await
-                {
-                    true => continue,
-                    false => return Outcome::Closed,
-                }
-            }
-        }
-        if session.is_logged_out() {
-            return Outcome::Closed;
-        }
-        if session.has_pending_output() {
-            continue;
-        }
-        let timeout = if session.is_authenticated() {
-            shared.config.imap.autologout()
-        } else {
-            shared.config.imap.login_timeout()
-        };
-        let conn = &mut *conn;
-        if !crate::stream::receive_or_goodbye(
-            &mut stream,
-            &mut chunk,
-            &mut input,
-            &mut conn.bytes_in,
-            &mut conn.bytes_out,
-            timeout,
-            shared,
-            &GOODBYES,
-        )
-        .await
-        {
-            return Outcome::Closed;
-        }
-    }
 }
 
 /// Waits in IDLE until the client sends something (DONE), reporting

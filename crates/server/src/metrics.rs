@@ -46,30 +46,15 @@ const BUCKETS: &[f64] = &[
 /// one the protocol defines.
 pub const OTHER_COMMAND: &str = "other";
 
-/// A session protocol, as labelled on login and command metrics (STARTTLS
-/// and implicit TLS listeners count together).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    /// IMAP, `imap` and `imaps` listeners.
-    Imap,
-    /// POP3, `pop3` and `pop3s` listeners.
-    Pop3,
-}
+/// The session protocols, as labelled on login and command metrics
+/// (STARTTLS and implicit TLS listeners count together).
+pub use crate::peruser::handoff::Service;
 
-impl Service {
-    fn label(self) -> &'static str {
-        match self {
-            Service::Imap => "imap",
-            Service::Pop3 => "pop3",
-        }
-    }
-
-    /// The command names this protocol reports.
-    fn command_names(self) -> &'static [&'static str] {
-        match self {
-            Service::Imap => courser_imap::codec::Command::NAMES,
-            Service::Pop3 => courser_pop3::codec::Command::NAMES,
-        }
+/// The command names a protocol reports.
+fn command_names(service: Service) -> &'static [&'static str] {
+    match service {
+        Service::Imap => courser_imap::codec::Command::NAMES,
+        Service::Pop3 => courser_pop3::codec::Command::NAMES,
     }
 }
 
@@ -195,11 +180,11 @@ pub fn command(service: Service, name: Option<&str>, busy: Duration) {
     let command = command_label(service, name);
     if let Some(front_end) = FORWARD.get() {
         // Lost when the front end is behind: a metric is not worth a stall.
-        let line = format!("{}\t{command}\t{}", service.label(), busy.as_nanos());
+        let line = format!("{}\t{command}\t{}", service.as_str(), busy.as_nanos());
         let _ = front_end.send(line.as_bytes());
         return;
     }
-    histogram!(COMMAND_DURATION, "protocol" => service.label(), "command" => command).record(busy);
+    histogram!(COMMAND_DURATION, "protocol" => service.as_str(), "command" => command).record(busy);
 }
 
 /// Per-user worker processes: where their command records go.
@@ -251,8 +236,7 @@ fn parse_forwarded(record: &[u8]) -> Option<(Service, &str, Duration)> {
 /// set stays bounded whatever reports the name.
 fn command_label(service: Service, name: Option<&str>) -> &'static str {
     name.and_then(|name| {
-        service
-            .command_names()
+        command_names(service)
             .iter()
             .find(|known| known.eq_ignore_ascii_case(name))
     })

@@ -9,18 +9,18 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
+use courser_auth::sasl::Credentials;
 use courser_pop3::codec::Code;
 use courser_pop3::maildrop::MaildirDrop;
 use courser_pop3::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use crate::driver::{Driver, Outcome};
+use crate::driver::{Driver, Step};
 use crate::login::{admit, LoginResult, Refused};
 use crate::peruser::handoff::{Handoff, Service};
-use crate::peruser::HandOff;
 use crate::runtime::Shared;
 use crate::stream::{Conn, Goodbyes};
 
@@ -41,19 +41,48 @@ impl Driver for Pop3 {
     type Session = Session;
     const SERVICE: Service = Service::Pop3;
     const STARTTLS: &'static str = "STLS";
+    const GOODBYES: Goodbyes = GOODBYES;
+    const READ_CHUNK: usize = READ_CHUNK;
 
-    fn handshake_timeout(shared: &Shared) -> std::time::Duration {
+    fn login_timeout(shared: &Shared) -> Duration {
         shared.config.pop3.login_timeout()
     }
 
-    async fn run<S: AsyncRead + AsyncWrite + Unpin>(
-        stream: S,
+    fn autologout(shared: &Shared) -> Duration {
+        shared.config.pop3.autologout()
+    }
+
+    fn receive(session: &mut Session, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Step {
+        match session.receive(input, out) {
+            Action::Continue => Step::Continue,
+            Action::Close => Step::Close,
+            Action::StartTls => Step::StartTls,
+            Action::Login { credentials } => Step::Login {
+                tag: None,
+                credentials,
+            },
+            Action::LookupKeys(request) => Step::LookupKeys(request),
+        }
+    }
+
+    fn record_finished(session: &mut Session) {
+        for done in session.finished_commands() {
+            crate::metrics::command(Service::Pop3, done.command, done.busy);
+        }
+    }
+
+    fn is_over(session: &Session) -> bool {
+        session.is_closed()
+    }
+
+    async fn login(
         session: &mut Session,
-        conn: &mut Conn,
+        credentials: Credentials,
+        conn: &Conn,
         shared: &Arc<Shared>,
-        greet: bool,
-    ) -> Outcome<S> {
-        run(stream, session, conn, shared, greet).await
+        out: &mut Vec<u8>,
+    ) -> LoginResult {
+        login(session, credentials, conn, shared, out).await
     }
 }
 
@@ -115,7 +144,7 @@ pub async fn serve_handed_over(
         // This process cannot authenticate anyone: the client reconnects.
         return;
     }
-    run(stream, &mut session, &mut conn, &shared, false).await;
+    crate::driver::run::<Pop3, _>(stream, &mut session, &mut conn, &shared, false).await;
     log_logout(&session, &conn);
 }
 
@@ -127,7 +156,7 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     shared: Arc<Shared>,
 ) {
     let mut conn = Conn::local();
-    run(stream, &mut session, &mut conn, &shared, true).await;
+    crate::driver::run::<Pop3, _>(stream, &mut session, &mut conn, &shared, true).await;
 }
 
 /// The LOGOUT line (Courier's, with its POP3 counters), for a session
@@ -155,102 +184,6 @@ fn log_logout(session: &Session, conn: &Conn) {
 
 async fn send<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Vec<u8>, conn: &mut Conn) -> bool {
     crate::stream::send(stream, out, &mut conn.bytes_out).await
-}
-
-/// Runs the session until the connection ends or asks for STLS. `greet`
-/// is false after STLS (RFC 2595 §4) and after a hand-over.
-async fn run<S: AsyncRead + AsyncWrite + Unpin>(
-    mut stream: S,
-    session: &mut Session,
-    conn: &mut Conn,
-    shared: &Arc<Shared>,
-    greet: bool,
-) -> Outcome<S> {
-    let mut input = Vec::new();
-    let mut out = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
-    if greet {
-        session.greeting(&mut out);
-    }
-    loop {
-        let action = if session.is_authenticated() {
-            // Maildrop work is blocking file I/O.
-            tokio::task::block_in_place(|| session.receive(&mut input, &mut out))
-        } else {
-            session.receive(&mut input, &mut out)
-        };
-        // Also picks up a login finished since the last call.
-        for done in session.finished_commands() {
-            crate::metrics::command(crate::metrics::Service::Pop3, done.command, done.busy);
-        }
-        if !send(&mut stream, &mut out, conn).await {
-            return Outcome::Closed;
-        }
-        match action {
-            Action::Continue => {}
-            Action::Close => return Outcome::Closed,
-            Action::StartTls => {
-                // Bytes pipelined after STLS were sent in the clear.
-                input.clear();
-                return Outcome::StartTls(stream);
-            }
-            Action::Login { credentials } => {
-                match login(session, credentials, conn, shared, &mut out).await {
-                    LoginResult::Refused => {}
-                    LoginResult::Here(slot) => conn.user_slot = Some(slot),
-                    LoginResult::Worker(worker, slot) => {
-                        conn.user_slot = Some(slot);
-                        return Outcome::HandOff(HandOff {
-                            stream,
-                            worker,
-                            tag: None,
-                            pipelined: std::mem::take(&mut input),
-                        });
-                    }
-                }
-                if !send(&mut stream, &mut out, conn).await {
-                    return Outcome::Closed;
-                }
-                continue;
-            }
-            Action::LookupKeys(request) => {
-                match crate::login::scram_keys("pop3", request, conn.peer, shared).await {
-                    Ok(keys) => session.provide_keys(keys, &mut out),
-                    Err(_) => session.login_failed(true, &mut out),
-                }
-                if !send(&mut stream, &mut out, conn).await {
-                    return Outcome::Closed;
-                }
-                continue;
-            }
-        }
-        if session.is_closed() {
-            return Outcome::Closed;
-        }
-        if session.has_pending_output() {
-            continue;
-        }
-        let timeout = if session.is_authenticated() {
-            shared.config.pop3.autologout()
-        } else {
-            shared.config.pop3.login_timeout()
-        };
-        let conn = &mut *conn;
-        if !crate::stream::receive_or_goodbye(
-            &mut stream,
-            &mut chunk,
-            &mut input,
-            &mut conn.bytes_in,
-            &mut conn.bytes_out,
-            timeout,
-            shared,
-            &GOODBYES,
-        )
-        .await
-        {
-            return Outcome::Closed;
-        }
-    }
 }
 
 /// Verifies the credentials and completes the session's login here, or

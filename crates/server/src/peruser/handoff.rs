@@ -31,6 +31,16 @@ pub enum Service {
     Pop3,
 }
 
+impl Service {
+    /// The protocol's name in logs, metrics and authentication requests.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Service::Imap => "imap",
+            Service::Pop3 => "pop3",
+        }
+    }
+}
+
 /// A logged-in session moving to a worker process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Handoff {
