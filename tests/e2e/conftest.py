@@ -26,10 +26,20 @@ USERS = {"alice": "alice-pw", "bob": "bob-pw"}
 PER_USER_FIRST_UID = 41001
 
 
+_GIVEN_PORTS = set()
+
+
 def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port nothing listens on now, never the same twice in
+    one test run (the kernel may hand a just-closed port out again, and
+    two listeners of one server on one port fail its start)."""
+    while True:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _GIVEN_PORTS:
+            _GIVEN_PORTS.add(port)
+            return port
 
 
 def wait_port(port, proc, timeout=20):
