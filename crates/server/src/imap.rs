@@ -15,7 +15,7 @@ use crate::driver::{Driver, Step};
 use crate::login::LoginResult;
 use crate::peruser::handoff::{Handoff, Service};
 use crate::runtime::Shared;
-use crate::stream::{Conn, Goodbyes};
+use crate::stream::{send, Conn, Goodbyes};
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 16 * 1024;
@@ -80,6 +80,8 @@ impl Driver for Imap {
         crate::login::imap_login(session, credentials, conn.peer, conn.tls, shared, out).await
     }
 
+    /// Waits in IDLE until the client sends something (DONE), reporting
+    /// changes as they happen.
     async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
         stream: &mut S,
         session: &mut Session,
@@ -89,7 +91,64 @@ impl Driver for Imap {
         out: &mut Vec<u8>,
         chunk: &mut [u8],
     ) -> bool {
-        idle(stream, session, conn, shared, input, out, chunk).await
+        let paths = session.watch_paths();
+        let reliable = paths
+            .first()
+            .is_some_and(|p| crate::watch::inotify_reliable(p));
+        let subscription = match (&shared.watcher, reliable) {
+            (Some(w), true) if !paths.is_empty() => Some(w.subscribe(&paths)),
+            _ => None,
+        };
+        // A change between the `+ idling` answer and the subscription would
+        // otherwise wait for the next one.
+        tokio::task::block_in_place(|| session.idle_changed(out));
+        if !send(stream, out, &mut conn.bytes_out).await {
+            return false;
+        }
+        let poll = Duration::from_secs(shared.config.imap.idle_poll_secs.max(1));
+        let deadline = tokio::time::Instant::now() + shared.config.imap.autologout();
+        let mut keepalive = tokio::time::interval(IDLE_KEEPALIVE);
+        keepalive.tick().await;
+        let mut poll_timer = tokio::time::interval(poll);
+        poll_timer.tick().await;
+        loop {
+            tokio::select! {
+                read = stream.read(chunk) => {
+                    match read {
+                        Ok(0) | Err(_) => return false,
+                        Ok(n) => {
+                            conn.bytes_in += n as u64;
+                            input.extend_from_slice(&chunk[..n]);
+                            return true;
+                        }
+                    }
+                }
+                _ = async { match &subscription { Some(s) => s.changed().await, None => std::future::pending().await } } => {
+                    // Let a burst of deliveries settle into one report.
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::task::block_in_place(|| session.idle_changed(out));
+                }
+                _ = poll_timer.tick(), if subscription.is_none() => {
+                    tokio::task::block_in_place(|| session.idle_changed(out));
+                }
+                _ = keepalive.tick() => {
+                    out.extend_from_slice(b"* OK Still here\r\n");
+                }
+                _ = tokio::time::sleep_until(deadline) => {
+                    out.extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
+                    send(stream, out, &mut conn.bytes_out).await;
+                    return false;
+                }
+                _ = shared.shutting_down() => {
+                    out.extend_from_slice(b"* BYE Server shutting down\r\n");
+                    send(stream, out, &mut conn.bytes_out).await;
+                    return false;
+                }
+            }
+            if !send(stream, out, &mut conn.bytes_out).await || session.is_logged_out() {
+                return false;
+            }
+        }
     }
 }
 
@@ -165,13 +224,13 @@ pub async fn serve_handed_over(
     )
     .await
     {
-        write_out(&mut stream, &mut out, &mut conn).await;
+        send(&mut stream, &mut out, &mut conn.bytes_out).await;
         crate::driver::run::<Imap, _>(stream, &mut session, &mut conn, &shared, false).await;
         log_logout(&session, &conn);
     } else {
         // This process cannot authenticate anyone: the client reconnects.
         out.extend_from_slice(b"* BYE Cannot open the mailbox\r\n");
-        write_out(&mut stream, &mut out, &mut conn).await;
+        send(&mut stream, &mut out, &mut conn.bytes_out).await;
     }
 }
 
@@ -184,86 +243,4 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
 ) {
     let mut conn = Conn::local();
     crate::driver::run::<Imap, _>(stream, &mut session, &mut conn, &shared, true).await;
-}
-
-/// Sends `out`; false when the client is gone or leaves our output
-/// unread for [`crate::stream::WRITE_TIMEOUT`] (a stuck reader must not hold the session
-/// forever).
-async fn write_out<S: AsyncWrite + Unpin>(
-    stream: &mut S,
-    out: &mut Vec<u8>,
-    conn: &mut Conn,
-) -> bool {
-    crate::stream::send(stream, out, &mut conn.bytes_out).await
-}
-
-/// Waits in IDLE until the client sends something (DONE), reporting
-/// changes as they happen. Returns false when the connection is over.
-async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
-    stream: &mut S,
-    session: &mut Session,
-    conn: &mut Conn,
-    shared: &Arc<Shared>,
-    input: &mut Vec<u8>,
-    out: &mut Vec<u8>,
-    chunk: &mut [u8],
-) -> bool {
-    let paths = session.watch_paths();
-    let reliable = paths
-        .first()
-        .is_some_and(|p| crate::watch::inotify_reliable(p));
-    let subscription = match (&shared.watcher, reliable) {
-        (Some(w), true) if !paths.is_empty() => Some(w.subscribe(&paths)),
-        _ => None,
-    };
-    // A change between the `+ idling` answer and the subscription would
-    // otherwise wait for the next one.
-    tokio::task::block_in_place(|| session.idle_changed(out));
-    if !write_out(stream, out, conn).await {
-        return false;
-    }
-    let poll = Duration::from_secs(shared.config.imap.idle_poll_secs.max(1));
-    let deadline = tokio::time::Instant::now() + shared.config.imap.autologout();
-    let mut keepalive = tokio::time::interval(IDLE_KEEPALIVE);
-    keepalive.tick().await;
-    let mut poll_timer = tokio::time::interval(poll);
-    poll_timer.tick().await;
-    loop {
-        tokio::select! {
-            read = stream.read(chunk) => {
-                match read {
-                    Ok(0) | Err(_) => return false,
-                    Ok(n) => {
-                        conn.bytes_in += n as u64;
-                        input.extend_from_slice(&chunk[..n]);
-                        return true;
-                    }
-                }
-            }
-            _ = async { match &subscription { Some(s) => s.changed().await, None => std::future::pending().await } } => {
-                // Let a burst of deliveries settle into one report.
-                tokio::time::sleep(Duration::from_millis(50)).await;
-                tokio::task::block_in_place(|| session.idle_changed(out));
-            }
-            _ = poll_timer.tick(), if subscription.is_none() => {
-                tokio::task::block_in_place(|| session.idle_changed(out));
-            }
-            _ = keepalive.tick() => {
-                out.extend_from_slice(b"* OK Still here\r\n");
-            }
-            _ = tokio::time::sleep_until(deadline) => {
-                out.extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
-                write_out(stream, out, conn).await;
-                return false;
-            }
-            _ = shared.shutting_down() => {
-                out.extend_from_slice(b"* BYE Server shutting down\r\n");
-                write_out(stream, out, conn).await;
-                return false;
-            }
-        }
-        if !write_out(stream, out, conn).await || session.is_logged_out() {
-            return false;
-        }
-    }
 }

@@ -22,7 +22,7 @@ use crate::driver::{Driver, Step};
 use crate::login::{admit, LoginResult, Refused};
 use crate::peruser::handoff::{Handoff, Service};
 use crate::runtime::Shared;
-use crate::stream::{Conn, Goodbyes};
+use crate::stream::{send, Conn, Goodbyes};
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK: usize = 8 * 1024;
@@ -82,7 +82,41 @@ impl Driver for Pop3 {
         shared: &Arc<Shared>,
         out: &mut Vec<u8>,
     ) -> LoginResult {
-        login(session, credentials, conn, shared, out).await
+        let admitted = match admit("pop3", credentials, conn.peer, conn.tls, shared).await {
+            Ok(admitted) => admitted,
+            Err(Refused::Failed { temporary }) => {
+                session.login_failed(temporary, out);
+                return LoginResult::Refused;
+            }
+            Err(Refused::ServiceDisabled) => {
+                session.login_refused(Code::SysPerm, "POP3 access disabled for this account", out);
+                return LoginResult::Refused;
+            }
+            Err(Refused::WrongUid) => {
+                session.login_refused(
+                    Code::SysPerm,
+                    "This account cannot be served here, contact the administrator",
+                    out,
+                );
+                return LoginResult::Refused;
+            }
+            Err(Refused::Limited(reason)) => {
+                // RFC 2449 §8.1.1 IN-USE would claim a lock; this is a limit.
+                session.login_refused(Code::SysTemp, reason, out);
+                return LoginResult::Refused;
+            }
+        };
+        match admitted.worker {
+            Some(worker) => LoginResult::Worker(worker, admitted.slot),
+            None => {
+                let login = &admitted.account.login;
+                if open_maildrop(session, login, admitted.maildir, conn, shared, out).await {
+                    LoginResult::Here(admitted.slot)
+                } else {
+                    LoginResult::Refused
+                }
+            }
+        }
     }
 }
 
@@ -102,7 +136,6 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
     let mut conn = Conn::new(peer, implicit_tls);
     crate::driver::serve::<Pop3>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
-    drop(conn.user_slot.take());
 }
 
 /// Serves a session handed over by the front end (per-user model, in the
@@ -140,7 +173,7 @@ pub async fn serve_handed_over(
         &mut out,
     )
     .await;
-    if !send(&mut stream, &mut out, &mut conn).await || !opened {
+    if !send(&mut stream, &mut out, &mut conn.bytes_out).await || !opened {
         // This process cannot authenticate anyone: the client reconnects.
         return;
     }
@@ -179,56 +212,6 @@ fn log_logout(session: &Session, conn: &Conn) {
             time = conn.started.elapsed().as_secs(),
             "LOGOUT"
         );
-    }
-}
-
-async fn send<S: AsyncWrite + Unpin>(stream: &mut S, out: &mut Vec<u8>, conn: &mut Conn) -> bool {
-    crate::stream::send(stream, out, &mut conn.bytes_out).await
-}
-
-/// Verifies the credentials and completes the session's login here, or
-/// starts the worker process it moves to.
-async fn login(
-    session: &mut Session,
-    credentials: courser_auth::sasl::Credentials,
-    conn: &Conn,
-    shared: &Arc<Shared>,
-    out: &mut Vec<u8>,
-) -> LoginResult {
-    let admitted = match admit("pop3", credentials, conn.peer, conn.tls, shared).await {
-        Ok(admitted) => admitted,
-        Err(Refused::Failed { temporary }) => {
-            session.login_failed(temporary, out);
-            return LoginResult::Refused;
-        }
-        Err(Refused::ServiceDisabled) => {
-            session.login_refused(Code::SysPerm, "POP3 access disabled for this account", out);
-            return LoginResult::Refused;
-        }
-        Err(Refused::WrongUid) => {
-            session.login_refused(
-                Code::SysPerm,
-                "This account cannot be served here, contact the administrator",
-                out,
-            );
-            return LoginResult::Refused;
-        }
-        Err(Refused::Limited(reason)) => {
-            // RFC 2449 §8.1.1 IN-USE would claim a lock; this is a limit.
-            session.login_refused(Code::SysTemp, reason, out);
-            return LoginResult::Refused;
-        }
-    };
-    match admitted.worker {
-        Some(worker) => LoginResult::Worker(worker, admitted.slot),
-        None => {
-            let login = &admitted.account.login;
-            if open_maildrop(session, login, admitted.maildir, conn, shared, out).await {
-                LoginResult::Here(admitted.slot)
-            } else {
-                LoginResult::Refused
-            }
-        }
     }
 }
 
