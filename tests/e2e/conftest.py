@@ -5,6 +5,7 @@ import crypt
 import imaplib
 import os
 import poplib
+import random
 import shutil
 import socket
 import ssl
@@ -27,32 +28,64 @@ PER_USER_FIRST_UID = 41001
 
 
 _GIVEN_PORTS = set()
+# Below Linux's ephemeral range (32768-60999 by default): a port taken
+# from there can be claimed by some client's outgoing connection between
+# the check here and the server's bind.
+_PORT_RANGE = (20000, 32000)
+_PORTS = random.Random()
 
 
 def free_port():
-    """A loopback port nothing listens on now, never the same twice in
-    one test run (the kernel may hand a just-closed port out again, and
-    two listeners of one server on one port fail its start)."""
+    """A loopback port nothing is bound to now, outside the ephemeral
+    range, never the same twice in one test run."""
     while True:
+        port = _PORTS.randrange(*_PORT_RANGE)
+        if port in _GIVEN_PORTS:
+            continue
+        _GIVEN_PORTS.add(port)
         with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _GIVEN_PORTS:
-            _GIVEN_PORTS.add(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
 
 
-def wait_port(port, proc, timeout=20):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"courser exited with {proc.returncode}")
+class ReadyNotice:
+    """A systemd-style NOTIFY_SOCKET: `courser serve` sends READY=1 once
+    every listener (and the metrics endpoint) accepts, which an open
+    IMAP port alone does not prove."""
+
+    def __init__(self, directory):
+        self.path = str(Path(directory) / "notify.sock")
+        if os.path.exists(self.path):
+            os.unlink(self.path)  # left by an earlier start
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.path)
+        os.chmod(self.path, 0o666)  # the server may already be nobody
+
+    def env(self):
+        return dict(os.environ, NOTIFY_SOCKET=self.path)
+
+    def wait(self, proc, log_path, timeout=30):
+        deadline = time.time() + timeout
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"port {port} never opened")
+            while time.time() < deadline:
+                if proc.poll() is not None:
+                    break
+                self.sock.settimeout(0.1)
+                try:
+                    message = self.sock.recv(4096)
+                except socket.timeout:
+                    continue
+                if b"READY=1" in message.split(b"\n"):
+                    return
+        finally:
+            self.sock.close()
+        tail = Path(log_path).read_text(errors="replace")[-3000:]
+        state = ("exited with %s" % proc.returncode if proc.poll() is not None
+                 else "never said READY=1")
+        raise RuntimeError(f"courser {state}; its log ends:\n{tail}")
 
 
 class Server:
@@ -136,12 +169,19 @@ failure_delay_secs = 0
             + extra_config
         )
         self.chown()
-        self.log = open(root / "server.log", "wb")
+        self.start()
+
+    def start(self):
+        """Starts `courser serve` on the config and waits until it is
+        ready (the log is appended to across restarts)."""
+        log_path = self.root / "server.log"
+        self.log = open(log_path, "ab")
+        ready = ReadyNotice(self.root)
         self.proc = subprocess.Popen(
             [BIN, "serve", "--config", str(self.config)],
-            stdout=self.log, stderr=subprocess.STDOUT,
+            stdout=self.log, stderr=subprocess.STDOUT, env=ready.env(),
         )
-        wait_port(self.imap_port, self.proc)
+        ready.wait(self.proc, log_path)
         # Clients made by connect()/raw() and the client tests go through a
         # proxy that records what the server says, for the validator.
         self.proxy = recording.RecordingProxy(self.imap_port)

@@ -175,18 +175,7 @@ def test_proxy_protocol_gives_the_real_address(make_server):
     )
     server.config.write_text(text)
     server.stop()
-    server.log = open(server.root / "server.log", "ab")
-    server.proc = subprocess.Popen(
-        [server.proc.args[0], "serve", "--config", str(server.config)],
-        stdout=server.log, stderr=subprocess.STDOUT,
-    )
-    deadline = time.time() + 20
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", server.imap_port), timeout=1).close()
-            break
-        except OSError:
-            time.sleep(0.05)
+    server.start()
     a, ga = proxy_v1(server.imap_port, "203.0.113.9")
     assert ga.startswith(b"* OK"), ga
     # The per-IP limit counts the proxied address, not the proxy's.
