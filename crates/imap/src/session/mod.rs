@@ -31,7 +31,10 @@ mod status;
 mod store;
 mod view;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use courser_protocol::CommandClock;
+pub use courser_protocol::Finished;
 
 use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
 use courser_maildir::{Folder, Store};
@@ -86,23 +89,6 @@ pub struct SessionConfig {
     pub limits: Limits,
 }
 
-/// One command the session finished, for the server's metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Finished {
-    /// [`Command::name`]; `None` for a line that was not a valid command.
-    pub command: Option<&'static str>,
-    /// Time the session itself worked on the command (decoding, running
-    /// it, writing the response), summed over the calls that did. Waiting
-    /// for the client (IDLE, AUTHENTICATE exchanges, literals, a slow
-    /// reader of FETCH output) and the server's credential check are not
-    /// in it, so an IDLE counts only the work of entering and leaving it.
-    pub busy: Duration,
-}
-
-/// Most [`Finished`] entries kept until drained; more are dropped (a
-/// driver that drains after every call never comes near it).
-const MAX_FINISHED: usize = 4096;
-
 /// Where the session is in RFC 3501 §3's state diagram.
 enum State {
     NotAuthenticated,
@@ -134,9 +120,7 @@ pub struct Session {
     /// (EXTERNAL is offered only with one).
     tls_identity: Option<String>,
     /// The command being worked on, with the time spent so far.
-    running: Option<Finished>,
-    /// Finished commands not yet drained.
-    finished: Vec<Finished>,
+    clock: CommandClock,
 }
 
 enum Pending {
@@ -161,8 +145,7 @@ impl Session {
             utf8_enabled: false,
             mechanisms: vec![Mechanism::Plain, Mechanism::Login],
             tls_identity: None,
-            running: None,
-            finished: Vec::new(),
+            clock: CommandClock::default(),
         }
     }
 
@@ -233,38 +216,7 @@ impl Session {
     /// Commands finished since the last call, oldest first. Drain after
     /// every call into the session (at most 4,096 are kept).
     pub fn finished_commands(&mut self) -> std::vec::Drain<'_, Finished> {
-        self.settle();
-        self.finished.drain(..)
-    }
-
-    /// Starts timing a command (`None`: a line that did not parse).
-    fn begin(&mut self, command: Option<&'static str>) {
-        self.settle();
-        self.running = Some(Finished {
-            command,
-            busy: Duration::ZERO,
-        });
-    }
-
-    /// Adds the time since `started` to the running command, and files it
-    /// once nothing of it is pending.
-    fn account(&mut self, started: Instant) {
-        if let Some(running) = &mut self.running {
-            running.busy += started.elapsed();
-        }
-        self.settle();
-    }
-
-    /// Files the running command if it is over (the server may have
-    /// completed a login since the last call).
-    fn settle(&mut self) {
-        if self.pending.is_none() {
-            if let Some(done) = self.running.take() {
-                if self.finished.len() < MAX_FINISHED {
-                    self.finished.push(done);
-                }
-            }
-        }
+        self.clock.drain(self.pending.is_none())
     }
 
     /// Decodes and runs every complete command in `input` (consuming what it
@@ -276,7 +228,7 @@ impl Session {
             if let Some(Pending::Fetch(job)) = self.pending.take() {
                 self.resume_fetch(job, out);
             }
-            self.account(started);
+            self.clock.add(started, self.pending.is_none());
             if self.has_pending_output() {
                 return Action::Continue;
             }
@@ -293,8 +245,10 @@ impl Session {
             let event = self.decoder.decode(input);
             if self.pending.is_none() {
                 match &event {
-                    Event::Command { command, .. } => self.begin(Some(command.name())),
-                    Event::Bad { .. } => self.begin(None),
+                    Event::Command { command, .. } => self
+                        .clock
+                        .begin(Some(command.name()), self.pending.is_none()),
+                    Event::Bad { .. } => self.clock.begin(None, self.pending.is_none()),
                     _ => {}
                 }
             }
@@ -318,7 +272,7 @@ impl Session {
                 Event::IdleDone => self.idle_done(out),
                 Event::Command { tag, command } => self.command(tag, command, out),
             };
-            self.account(started);
+            self.clock.add(started, self.pending.is_none());
             if action != Action::Continue {
                 return action;
             }

@@ -20,7 +20,10 @@ mod auth;
 mod transaction;
 mod transfer;
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
+
+use courser_protocol::CommandClock;
+pub use courser_protocol::Finished;
 
 use courser_auth::sasl::{Credentials, KeyRequest, Mechanism, SaslServer};
 
@@ -80,22 +83,6 @@ pub struct Stats {
     pub deleted: u64,
 }
 
-/// One command the session finished, for the server's metrics.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Finished {
-    /// [`Command::name`]; `None` for a line that was not a valid command.
-    pub command: Option<&'static str>,
-    /// Time the session itself worked on the command (decoding, running
-    /// it, writing the response), summed over the calls that did. Waiting
-    /// for the client (SASL exchanges, a slow reader of RETR) and the
-    /// server's credential check are not in it.
-    pub busy: Duration,
-}
-
-/// Most [`Finished`] entries kept until drained; more are dropped (a
-/// driver that drains after every call never comes near it).
-const MAX_FINISHED: usize = 4096;
-
 /// RFC 1939 §3 states.
 enum State {
     Authorization {
@@ -138,9 +125,7 @@ pub struct Session {
     /// (EXTERNAL is offered only with one).
     tls_identity: Option<String>,
     /// The command being worked on, with the time spent so far.
-    running: Option<Finished>,
-    /// Finished commands not yet drained.
-    finished: Vec<Finished>,
+    clock: CommandClock,
 }
 
 impl Session {
@@ -155,8 +140,7 @@ impl Session {
             stats: Stats::default(),
             mechanisms: vec![Mechanism::Plain, Mechanism::Login],
             tls_identity: None,
-            running: None,
-            finished: Vec::new(),
+            clock: CommandClock::default(),
         }
     }
 
@@ -213,38 +197,7 @@ impl Session {
     /// Commands finished since the last call, oldest first. Drain after
     /// every call into the session (at most 4,096 are kept).
     pub fn finished_commands(&mut self) -> std::vec::Drain<'_, Finished> {
-        self.settle();
-        self.finished.drain(..)
-    }
-
-    /// Starts timing a command (`None`: a line that did not parse).
-    fn begin(&mut self, command: Option<&'static str>) {
-        self.settle();
-        self.running = Some(Finished {
-            command,
-            busy: Duration::ZERO,
-        });
-    }
-
-    /// Adds the time since `started` to the running command, and files it
-    /// once nothing of it is pending.
-    fn account(&mut self, started: Instant) {
-        if let Some(running) = &mut self.running {
-            running.busy += started.elapsed();
-        }
-        self.settle();
-    }
-
-    /// Files the running command if it is over (the server may have
-    /// completed a login since the last call).
-    fn settle(&mut self) {
-        if self.pending.is_none() {
-            if let Some(done) = self.running.take() {
-                if self.finished.len() < MAX_FINISHED {
-                    self.finished.push(done);
-                }
-            }
-        }
+        self.clock.drain(self.pending.is_none())
     }
 
     /// Decodes and runs every complete command in `input` (consuming what
@@ -257,7 +210,7 @@ impl Session {
                 return Action::Continue;
             };
             let action = self.continue_transfer(t, out);
-            self.account(started);
+            self.clock.add(started, self.pending.is_none());
             if let Some(action) = action {
                 return action;
             }
@@ -273,8 +226,10 @@ impl Session {
             let event = self.decoder.decode(input);
             if self.pending.is_none() {
                 match &event {
-                    Event::Command(command) => self.begin(Some(command.name())),
-                    Event::Bad(_) => self.begin(None),
+                    Event::Command(command) => self
+                        .clock
+                        .begin(Some(command.name()), self.pending.is_none()),
+                    Event::Bad(_) => self.clock.begin(None, self.pending.is_none()),
                     Event::SaslResponse(_) | Event::NeedMore => {}
                 }
             }
@@ -293,7 +248,7 @@ impl Session {
                 Event::SaslResponse(line) => self.sasl_response(&line, out),
                 Event::Command(command) => self.command(command, out),
             };
-            self.account(started);
+            self.clock.add(started, self.pending.is_none());
             if action != Action::Continue {
                 return action;
             }
