@@ -33,7 +33,7 @@ fn open_assigns_uids_and_moves_new() {
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
     assert_eq!(uids, vec![1, 2]);
     assert!(f.messages().iter().all(|m| m.recent));
-    assert_eq!(f.messages()[1].size, 3);
+    assert_eq!(f.stored_size(&f.messages()[1]), 3);
     assert!(s.root().join("cur/1000.M1P1.h:2,").exists());
     let db = fs::read_to_string(s.root().join("courierimapuiddb")).unwrap();
     let lines: Vec<&str> = db.lines().collect();
@@ -94,7 +94,7 @@ fn append_store_refresh_expunge() {
     let m = f.by_uid(1).unwrap();
     assert_eq!(m.flags, Flags::SEEN);
     assert_eq!(m.keywords, vec!["$Label1".to_string()]);
-    assert_eq!(m.internal_date, date);
+    assert_eq!(f.internal_date(m), date);
     assert!(m.file_name().contains(",S=17:2,S"));
 
     let ch = f
@@ -305,4 +305,30 @@ fn deliver_tool() {
         Err(Error::OverQuota)
     ));
     assert_eq!(fs::read_dir(root.join("tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn size_and_date_are_read_when_asked_even_after_a_rename_elsewhere() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "hello\n");
+    deliver(s.root(), "1001.M1P1.h,S=99", "sized by name\n");
+    let f = s.open_folder("INBOX", true).unwrap();
+    // Another client flags the message after our snapshot, and the file's
+    // mtime is the INTERNALDATE it was appended with.
+    let date = SystemTime::UNIX_EPOCH + Duration::from_secs(1_600_000_000);
+    let cur = s.root().join("cur");
+    fs::rename(cur.join("1000.M1P1.h:2,"), cur.join("1000.M1P1.h:2,S")).unwrap();
+    fs::File::options()
+        .write(true)
+        .open(cur.join("1000.M1P1.h:2,S"))
+        .unwrap()
+        .set_modified(date)
+        .unwrap();
+    let m = f.by_uid(1).unwrap();
+    assert_eq!(m.file_name(), "1000.M1P1.h:2,");
+    assert_eq!(f.internal_date(m), date);
+    assert_eq!(f.stored_size(m), 6);
+    // Quota counts a Maildir++ S= size, as Courier does.
+    assert_eq!(f.stored_size(f.by_uid(2).unwrap()), 99);
 }

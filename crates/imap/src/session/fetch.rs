@@ -2,7 +2,7 @@
 
 use std::time::UNIX_EPOCH;
 
-use courser_maildir::{FlagOp, Flags, Message};
+use courser_maildir::{FlagOp, Flags, Folder, Message};
 
 use super::message::Loaded;
 use super::reply::Reply;
@@ -43,9 +43,9 @@ pub(super) fn write_flags(out: &mut Vec<u8>, seq: u32, m: &Message, with_uid: bo
 
 /// INTERNALDATE from the file's mtime. Shown in UTC: the server's zone
 /// would need the tz database, and clients convert anyway.
-fn internal_date(m: &Message) -> DateTime {
-    let secs = m
-        .internal_date
+fn internal_date(folder: &Folder, m: &Message) -> DateTime {
+    let secs = folder
+        .internal_date(m)
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0);
@@ -208,7 +208,7 @@ fn fetch_one(
             }
             (FetchAttr::Flags, _) => {}
             (FetchAttr::InternalDate, _) => {
-                w.internal_date(&internal_date(m));
+                w.internal_date(&internal_date(&sel.folder, m));
             }
             (_, None) => {}
             (FetchAttr::Rfc822Size, Some(l)) => {

@@ -43,8 +43,9 @@ impl Candidate<'_> {
 
     fn internal_day(&self) -> i64 {
         let secs = self
-            .msg
-            .internal_date
+            .sel
+            .folder
+            .internal_date(self.msg)
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             .unwrap_or(0);
