@@ -1,7 +1,7 @@
 //! An opened folder: a UID-sorted snapshot of its messages, change
 //! detection, flag/keyword updates, expunge, copy and move.
 
-use std::collections::{HashMap, HashSet};
+use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};

@@ -1,7 +1,9 @@
 //! `courierimapkeywords/`: custom IMAP keywords (spec §5): the `:list`
 //! master file and per-message update files.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::BTreeSet;
+
+use foldhash::{HashMap, HashMapExt, HashSet};
 use std::fs;
 use std::io;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};

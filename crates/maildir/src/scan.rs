@@ -1,7 +1,7 @@
 //! Folder scans: reconcile `cur/`, `new/` and `courierimapuiddb` (spec §4
 //! rebuild algorithm), and placing new files with UIDs (UIDPLUS).
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 use std::fs;
 use std::io;
 use std::path::Path;
@@ -58,12 +58,13 @@ pub(crate) fn list_dir(dir: &Path) -> Result<Vec<String>> {
     let mut v = Vec::new();
     for e in rd {
         let e = e.at(dir)?;
-        let name = e.file_name();
-        let Some(n) = name.to_str() else { continue };
-        if n.starts_with('.') {
+        let Ok(name) = e.file_name().into_string() else {
+            continue;
+        };
+        if name.starts_with('.') {
             continue;
         }
-        v.push(n.to_string());
+        v.push(name);
     }
     Ok(v)
 }

@@ -5,7 +5,7 @@
 //! <uid> <basename>
 //! ```
 
-use std::collections::HashSet;
+use foldhash::{HashSet, HashSetExt};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// File name of the UID map inside a folder directory.
@@ -66,9 +66,10 @@ impl UidDb {
         if uidv == 0 {
             return None;
         }
-        let mut entries = Vec::new();
-        let mut seen_uid = HashSet::new();
-        let mut seen_name = HashSet::new();
+        let lines_guess = data.len() / 48;
+        let mut entries = Vec::with_capacity(lines_guess);
+        let mut seen_uid = HashSet::with_capacity(lines_guess);
+        let mut seen_name: HashSet<&str> = HashSet::with_capacity(lines_guess);
         let mut max_uid: u64 = 0;
         for line in lines {
             let Some((u, name)) = line.split_once(' ') else {
@@ -89,7 +90,7 @@ impl UidDb {
             if name.is_empty() {
                 continue;
             }
-            if !seen_uid.insert(uid) || !seen_name.insert(name.to_string()) {
+            if !seen_uid.insert(uid) || !seen_name.insert(name) {
                 continue;
             }
             entries.push((uid, name.to_string()));
