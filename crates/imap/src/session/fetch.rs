@@ -4,11 +4,11 @@ use std::time::UNIX_EPOCH;
 
 use courser_maildir::{FlagOp, Flags, Folder, Message};
 
-use super::message::Loaded;
+use super::message::{Extent, Loaded};
 use super::reply::Reply;
 use super::{Pending, Selected, Session};
 use crate::codec::respond::{Code, FetchWriter};
-use crate::codec::{DateTime, FetchAttr, Flag, SequenceSet};
+use crate::codec::{DateTime, FetchAttr, Flag, SectionText, SequenceSet};
 
 /// A message's flags as IMAP flags, `\Recent` included.
 pub(super) fn message_flags(m: &Message) -> Vec<Flag> {
@@ -71,11 +71,30 @@ pub(crate) struct FetchJob {
 }
 
 /// Whether fetching `attr` reads the message file.
-fn needs_content(attr: &FetchAttr) -> bool {
-    !matches!(
-        attr,
-        FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Uid
-    )
+/// How much of the message file `attrs` need (`None`: nothing).
+fn extent(attrs: &[FetchAttr]) -> Option<Extent> {
+    attrs
+        .iter()
+        .map(|attr| match attr {
+            FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Uid => None,
+            FetchAttr::Envelope | FetchAttr::Rfc822Header => Some(Extent::Header),
+            FetchAttr::BodySection { section, .. }
+                if section.part.is_empty()
+                    && matches!(
+                        section.text,
+                        Some(
+                            SectionText::Header
+                                | SectionText::HeaderFields(_)
+                                | SectionText::HeaderFieldsNot(_)
+                        )
+                    ) =>
+            {
+                Some(Extent::Header)
+            }
+            _ => Some(Extent::Whole),
+        })
+        .max()
+        .flatten()
 }
 
 /// Whether fetching `attr` sets \Seen (RFC 3501 §6.4.5: BODY[] without
@@ -182,11 +201,11 @@ fn fetch_one(
             report_flags = true;
         }
     }
-    let loaded = if attrs.iter().any(needs_content) {
+    let loaded = if let Some(extent) = extent(attrs) {
         match sel
             .folder
             .open_message(uid)
-            .and_then(|f| Loaded::read(f, uid))
+            .and_then(|f| Loaded::read(f, uid, extent))
         {
             Ok(l) => Some(l),
             Err(e) => {

@@ -5,7 +5,7 @@ use std::time::UNIX_EPOCH;
 
 use courser_maildir::{Flags, Message};
 
-use super::message::Loaded;
+use super::message::{Extent, Loaded};
 use super::reply::Reply;
 use super::{Selected, Session};
 use crate::codec::respond::{self, Code};
@@ -15,26 +15,36 @@ use crate::codec::{Date, SearchKey};
 /// what clients send).
 const CHARSETS: &[&str] = &["UTF-8", "US-ASCII"];
 
-/// One message being tested, its content read on first need.
+/// One message being tested, its file read on first need: the header
+/// alone while only header keys ask, the whole file once another does.
 struct Candidate<'a> {
     seq: u32,
     msg: &'a Message,
     sel: &'a Selected,
-    loaded: OnceCell<Option<Loaded>>,
+    head: OnceCell<Option<Loaded>>,
+    whole: OnceCell<Option<Loaded>>,
 }
 
 impl Candidate<'_> {
+    fn load(&self, extent: Extent) -> Option<Loaded> {
+        let uid = self.msg.uid;
+        self.sel
+            .folder
+            .open_message(uid)
+            .and_then(|f| Loaded::read(f, uid, extent))
+            .ok()
+    }
+
     fn content(&self) -> Option<&Loaded> {
-        self.loaded
-            .get_or_init(|| {
-                let uid = self.msg.uid;
-                self.sel
-                    .folder
-                    .open_message(uid)
-                    .and_then(|f| Loaded::read(f, uid))
-                    .ok()
-            })
-            .as_ref()
+        self.whole.get_or_init(|| self.load(Extent::Whole)).as_ref()
+    }
+
+    /// The header (of the whole file if that was read already).
+    fn head(&self) -> Option<&Loaded> {
+        match self.whole.get() {
+            Some(whole) => whole.as_ref(),
+            None => self.head.get_or_init(|| self.load(Extent::Header)).as_ref(),
+        }
     }
 
     fn flag(&self, f: Flags) -> bool {
@@ -54,7 +64,7 @@ impl Candidate<'_> {
 
     /// The day of the Date: header, in the zone it was written in.
     fn sent_day(&self) -> Option<i64> {
-        self.content()?.sent_day()
+        self.head()?.sent_day()
     }
 
     fn matches(&self, key: &SearchKey) -> bool {
@@ -106,8 +116,7 @@ impl Candidate<'_> {
     }
 
     fn header(&self, name: &str, needle: &str) -> bool {
-        self.content()
-            .is_some_and(|c| c.header_contains(name, needle))
+        self.head().is_some_and(|c| c.header_contains(name, needle))
     }
 }
 
@@ -159,7 +168,8 @@ pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u
             seq,
             msg,
             sel,
-            loaded: OnceCell::new(),
+            head: OnceCell::new(),
+            whole: OnceCell::new(),
         };
         if candidate.matches(key) {
             hits.push(if uid { u } else { seq });
