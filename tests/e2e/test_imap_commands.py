@@ -1138,3 +1138,46 @@ def test_examine_shows_new_mail_like_select(server):
     c = server.connect()
     assert c.select("INBOX") == ("OK", [b"1"])
     c.logout()
+
+
+def test_big_folder_shared_scan_never_hides_changes(server):
+    """Sessions of one process share the scan of a big folder (10,000
+    messages and more); a delivery, a flag change or an expunge by anyone
+    must still show in the next SELECT."""
+    cur = server.maildir() / "cur"
+    for i in range(10_000):
+        (cur / f"{1_600_000_000 + i}.M{i}P1.big:2,").write_bytes(b"Subject: x\n\nx\n")
+    server.chown()
+    # Let the timestamps age past the window in which they are not trusted.
+    time.sleep(2.2)
+
+    def select(conn):
+        typ, data = conn.select("INBOX")
+        assert typ == "OK", data
+        return int(data[0])
+
+    a = server.connect()
+    first = select(a)
+    assert first >= 10_000
+    b = server.connect()
+    assert select(b) == first  # a copy of a's scan
+    b.logout()
+
+    server.deliver(b"Subject: late\n\nhello\n")
+    c = server.connect()
+    assert select(c) == first + 1
+    c.store("1", "+FLAGS", "(\\Flagged)")
+    c.logout()
+
+    time.sleep(2.2)
+    d = server.connect()
+    assert select(d) == first + 1
+    typ, data = d.fetch("1", "(FLAGS)")
+    assert b"\\Flagged" in data[0], data
+    d.store("2", "+FLAGS", "(\\Deleted)")
+    d.expunge()
+    d.logout()
+    e = server.connect()
+    assert select(e) == first
+    e.logout()
+    a.logout()

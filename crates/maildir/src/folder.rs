@@ -5,7 +5,7 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, IoContext, Result};
@@ -14,6 +14,7 @@ use crate::flags::{base_name, flags_of, merge_info, FlagOp, Flags};
 use crate::keywords::{self, KeywordMap, KEYWORD_DIR};
 use crate::quota;
 use crate::scan::{self, list_dir, Entry, ScanMode, Scanned};
+use crate::snapshots::Snapshot;
 use crate::store::Store;
 use crate::uiddb::UIDDB_FILE;
 
@@ -105,8 +106,10 @@ pub struct CopyResult {
     pub pairs: Vec<(u32, u32)>,
 }
 
+/// The mtimes (and the UID list's length) that reveal a change of a
+/// folder.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Stamp {
+pub(crate) struct Stamp {
     cur: Option<SystemTime>,
     new: Option<SystemTime>,
     kw: Option<SystemTime>,
@@ -159,6 +162,24 @@ impl Stamp {
             .flatten()
             .max()
     }
+
+    /// Whether a scan that saw this stamp at `taken` still describes
+    /// `dir`: nothing changed, and the scan came late enough after the
+    /// newest change that a later one would have moved a timestamp.
+    fn still_describes(&self, taken: SystemTime, dir: &Path) -> bool {
+        let trusted = match self.newest() {
+            Some(n) => {
+                let slack = if self.fine_grained() {
+                    FINE_MTIME_SLACK
+                } else {
+                    MTIME_SLACK
+                };
+                taken.duration_since(n).map(|d| d >= slack).unwrap_or(false)
+            }
+            None => true,
+        };
+        trusted && Stamp::take(dir) == *self
+    }
 }
 
 /// An opened folder.
@@ -191,13 +212,66 @@ impl Folder {
             messages: Vec::new(),
             stamp: None,
         };
-        f.rescan()?;
+        if !f.copy_shared_scan() {
+            f.rescan()?;
+        }
         for m in &mut f.messages {
             if !rw {
                 m.recent = false;
             }
         }
         Ok(f)
+    }
+
+    /// Takes the scan another session of this process left, if it still
+    /// describes the folder (see [`crate::snapshots`]).
+    fn copy_shared_scan(&mut self) -> bool {
+        let Some(cache) = &self.store.inner.opts.snapshots else {
+            return false;
+        };
+        let Some(shared) = cache.get(&self.dir) else {
+            return false;
+        };
+        if !shared.stamp.still_describes(shared.taken, &self.dir) {
+            return false;
+        }
+        self.messages = shared.messages.as_ref().clone();
+        self.uidvalidity = shared.uidvalidity;
+        self.uidnext = shared.uidnext;
+        self.stamp = Some((shared.stamp, shared.taken));
+        true
+    }
+
+    /// Offers a read-write scan of a big folder to the process's other
+    /// sessions.
+    fn share_scan(&self) {
+        let Some(cache) = &self.store.inner.opts.snapshots else {
+            return;
+        };
+        let Some((stamp, taken)) = &self.stamp else {
+            return;
+        };
+        if !self.rw || !cache.wants(self.messages.len()) {
+            return;
+        }
+        let messages = self
+            .messages
+            .iter()
+            .map(|m| Message {
+                recent: false,
+                ..m.clone()
+            })
+            .collect();
+        cache.put(
+            &self.dir,
+            Snapshot {
+                stamp: stamp.clone(),
+                taken: *taken,
+                uidvalidity: self.uidvalidity,
+                uidnext: self.uidnext,
+                messages: Arc::new(messages),
+            },
+        );
     }
 
     /// The folder's canonical IMAP name.
@@ -411,6 +485,7 @@ impl Folder {
                 .unwrap_or(1),
         );
         self.stamp = Some((stamp, taken));
+        self.share_scan();
         Ok(ch)
     }
 
@@ -418,20 +493,8 @@ impl Folder {
     /// Cheap (a few stat calls) when nothing changed since the last scan
     /// and that scan is older than the file-system timestamp granularity.
     pub fn refresh(&mut self) -> Result<Changes> {
-        if let Some((old, taken)) = &self.stamp {
-            let now = Stamp::take(&self.dir);
-            let trusted = match old.newest() {
-                Some(n) => {
-                    let slack = if old.fine_grained() {
-                        FINE_MTIME_SLACK
-                    } else {
-                        MTIME_SLACK
-                    };
-                    taken.duration_since(n).map(|d| d >= slack).unwrap_or(false)
-                }
-                None => true,
-            };
-            if trusted && now == *old {
+        if let Some((stamp, taken)) = &self.stamp {
+            if stamp.still_describes(*taken, &self.dir) {
                 return Ok(Changes::default());
             }
         }
@@ -446,8 +509,6 @@ impl Folder {
         }
     }
 
-    /// Finds a message's current file in cur/ by base name (it may have
-    /// been renamed by another process).
     /// Size in bytes of the stored message (LF line endings), as quota
     /// counts it: the Maildir++ `,S=` of its name, else the file's size.
     pub fn stored_size(&self, m: &Message) -> u64 {
@@ -476,6 +537,8 @@ impl Folder {
         })
     }
 
+    /// Finds a message's current file in cur/ by base name (it may have
+    /// been renamed by another process).
     fn locate(
         &self,
         relist: &mut Option<HashMap<String, String>>,

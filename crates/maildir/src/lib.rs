@@ -13,6 +13,9 @@
 //!   `courierimapkeywords/` ([`keywords`]), quota in `maildirsize`
 //!   ([`quota`]); folder scans and UID assignment are serialised with
 //!   Courier's `tmp/courier.lock` dot-lock ([`lock`]).
+//! * [`SnapshotCache`]: scans of big folders shared by the sessions of one
+//!   process, so that another connection's SELECT of an unchanged folder
+//!   does not read it again.
 //! * [`tools`]: the logic of `maildirmake` and `deliverquota`.
 //!
 //! The API is synchronous and blocking; async callers use
@@ -29,6 +32,7 @@ pub mod lock;
 pub mod names;
 pub mod quota;
 mod scan;
+pub mod snapshots;
 mod store;
 pub mod tmpfile;
 pub mod tools;
@@ -38,6 +42,7 @@ pub use error::{Error, Result};
 pub use flags::{FlagOp, Flags};
 pub use folder::{Changes, CopyResult, Folder, Message};
 pub use quota::{QuotaLimits, QuotaUsage};
+pub use snapshots::SnapshotCache;
 pub use store::{
     Appended, FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE,
 };

@@ -17,6 +17,7 @@ use crate::keywords;
 use crate::names;
 use crate::quota::{self, QuotaUsage, TRASH_DIR};
 use crate::scan::{self, ScanMode};
+use crate::snapshots::SnapshotCache;
 use crate::tmpfile::{purge_tmp, write_atomic, TmpFile};
 use crate::uiddb::{uidvalidity_for, UIDDB_FILE};
 
@@ -38,6 +39,9 @@ pub struct StoreOptions {
     /// Use Courier's `tmp/courier.lock` dot-lock (`IMAP_USELOCKS`); default
     /// true.
     pub use_locks: bool,
+    /// Scans of big folders shared with the process's other stores
+    /// ([`SnapshotCache`]); default none.
+    pub snapshots: Option<SnapshotCache>,
 }
 
 impl Default for StoreOptions {
@@ -47,6 +51,7 @@ impl Default for StoreOptions {
             trash_name: "Trash".into(),
             hostname: crate::filename::default_hostname(),
             use_locks: true,
+            snapshots: None,
         }
     }
 }

@@ -417,6 +417,16 @@ pub struct MaildirConfig {
     /// Trash folder name (Courier `IMAP_TRASHFOLDERNAME`).
     #[serde(default = "default_trash")]
     pub trash: String,
+    /// Messages of big folders (10,000 and more) whose scans sessions of
+    /// one process share, so another connection's SELECT of an unchanged
+    /// folder does not read it again; 0 turns sharing off. About 150
+    /// bytes each.
+    #[serde(default = "default_scan_cache_messages")]
+    pub scan_cache_messages: usize,
+}
+
+fn default_scan_cache_messages() -> usize {
+    500_000
 }
 
 fn default_maildir_path() -> PathBuf {
@@ -432,6 +442,7 @@ impl Default for MaildirConfig {
             default_path: default_maildir_path(),
             keywords: true,
             trash: default_trash(),
+            scan_cache_messages: default_scan_cache_messages(),
         }
     }
 }

@@ -90,6 +90,7 @@ pub async fn imap_open(
         keywords: shared.config.maildir.keywords,
         trash_name: shared.config.maildir.trash.clone(),
         hostname: shared.hostname.clone(),
+        snapshots: shared.scans.clone(),
         ..StoreOptions::default()
     };
     let opened = tokio::task::spawn_blocking(move || Store::open(&maildir, options)).await;

@@ -18,6 +18,7 @@ use crate::peruser::handoff::Handoff;
 use crate::peruser::spawner::Spawner;
 use crate::watch::Watcher;
 use crate::{privilege, proxy, tls, Error};
+use courser_maildir::SnapshotCache;
 
 /// What every connection shares. A SIGHUP builds a new one from the
 /// reloaded config; sessions keep the one they started with, new
@@ -46,6 +47,8 @@ pub struct Shared {
     /// Per-user model: starts the worker processes sessions move to after
     /// login.
     pub spawner: Option<Arc<Spawner>>,
+    /// Folder scans shared by the process's sessions (shared model).
+    pub scans: Option<SnapshotCache>,
 }
 
 impl Shared {
@@ -81,6 +84,7 @@ impl Shared {
             limits: Arc::clone(&process.limits),
             shutdown: process.shutdown.clone(),
             spawner: process.spawner.clone(),
+            scans: process.scans(&config),
             config,
         })
     }
@@ -120,6 +124,7 @@ impl Shared {
             trusted: Vec::new(),
             shutdown,
             spawner: None,
+            scans: None,
             config,
         }
     }
@@ -141,6 +146,22 @@ struct ProcessParts {
     limits: Arc<ConnectionLimits>,
     shutdown: watch::Receiver<bool>,
     spawner: Option<Arc<Spawner>>,
+    /// Lives as long as the process; reloads change its limits.
+    scans: SnapshotCache,
+}
+
+impl ProcessParts {
+    /// The shared scans with `config`'s budget (none in the per-user
+    /// model, where a process serves one session).
+    fn scans(&self, config: &Config) -> Option<SnapshotCache> {
+        let budget = match config.server.process_model {
+            ProcessModel::Shared => config.maildir.scan_cache_messages,
+            ProcessModel::PerUser => 0,
+        };
+        self.scans
+            .set_limits(courser_maildir::snapshots::MIN_MESSAGES, budget);
+        (budget > 0).then(|| self.scans.clone())
+    }
 }
 
 fn bind(address: SocketAddr) -> Result<StdListener, Error> {
@@ -208,6 +229,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         limits: ConnectionLimits::new(&config.limits),
         shutdown,
         spawner,
+        scans: SnapshotCache::new(0, 0),
     };
     let metrics_config = config.metrics.clone();
     let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, tls, &process)?)));
