@@ -9,7 +9,8 @@ password scheme; AUTHENTICATE/AUTH PLAIN and LOGIN over both; CRAM-* and
 SCRAM-* over both where the backend can serve them (and not advertised
 where it cannot); wrong passwords and disabled services refused; the
 backend stopped gives a temporary failure (IMAP [UNAVAILABLE], POP3
-[SYS/TEMP]).
+[SYS/TEMP]). The SQL and LDAP backends also once more from Courier-style
+rc files (`courier_rc`), on the same running servers.
 
 Servers and tools come from Debian packages that scripts/test.sh
 installs. With COURSER_FULL_TESTS=1 a missing one fails the test;
@@ -18,6 +19,7 @@ otherwise it is skipped."""
 import base64
 import crypt
 import glob
+import grp
 import hashlib
 import hmac
 import imaplib
@@ -26,6 +28,7 @@ import os
 import poplib
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -35,7 +38,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import free_port
+from conftest import BIN, free_port
 from sasl_client import Scram, pop3_auth, pop3_scram
 
 FULL = os.environ.get("COURSER_FULL_TESTS") == "1"
@@ -381,6 +384,75 @@ auxoptions_field = "options"
 """
 
 
+# ------------------------------------------------ Courier rc files
+
+def courier_rc(path, settings):
+    """Writes `settings` ((name, value) pairs; a value may continue over
+    lines ending in backslash) as Courier's sysconftool leaves an rc file:
+    version line, comments, sections, the marker. Readable by the serving
+    user, who reads it again on SIGHUP."""
+    text = "##VERSION: $Id: e2e $\n#\n# Courier-style rc file written by the e2e tests.\n\n"
+    for name, value in settings:
+        text += f"##NAME: {name}:0\n#\n# The {name} setting.\n\n{name}\t\t{value}\n\n"
+    text += "##NAME: MARKER:0\n#\n# Do not remove this section.\n"
+    path.write_text(text)
+    path.chmod(0o644)
+    return path
+
+
+def rc_backend(kind, rc, extra=""):
+    """A backend table taking its settings from `rc`; `extra`: keys that
+    override the file's."""
+    return f"""
+[[auth.backend]]
+type = "{kind}"
+courier_rc = {toml_str(rc)}
+{extra}"""
+
+
+def sql_rc_settings(prefix):
+    """sql_backend()'s columns in rc form, the WHERE clause continued
+    over two lines, plus a key Courser ignores with a warning."""
+    return [
+        ("DEFAULT_DOMAIN", "example.com"),
+        (f"{prefix}_USER_TABLE", "passwd"),
+        (f"{prefix}_CRYPT_PWFIELD", "crypt"),
+        (f"{prefix}_CLEAR_PWFIELD", "clear"),
+        (f"{prefix}_MAILDIR_FIELD", "maildir"),
+        (f"{prefix}_NAME_FIELD", "name"),
+        (f"{prefix}_AUXOPTIONS_FIELD", "options"),
+        (f"{prefix}_WHERE_CLAUSE", "uid > 0 \\\n\t\t\tAND home <> ''"),
+        (f"{prefix}_CHPASS_CLAUSE", "UPDATE passwd SET clear = '$(newpass)'"),
+    ]
+
+
+def check_sql_rc(make_server, accounts, prefix, connection):
+    """A `type = "sql"` backend from nothing but an rc file with the
+    `connection` settings: the same logins as from TOML; a TOML key
+    overrides the file's. Returns the server and the rc file."""
+    rc = courier_rc(accounts.root / f"auth{prefix.lower()}rc",
+                    connection + sql_rc_settings(prefix))
+    server = make_server(rc_backend("sql", rc))
+    check_logins(server, accounts, cram=True, scram=True)
+    assert f"{prefix}_CHPASS_CLAUSE: ignored" in server.log_text()
+    # The table's where_clause replaces the file's: only `clear` is left.
+    only_clear = make_server(rc_backend("sql", rc, "where_clause = \"name = 'clear'\"\n"))
+    assert imap_login(only_clear, "clear", accounts.users["clear"]["password"]) == "OK"
+    r = imap_login(only_clear, "s0", accounts.users["s0"]["password"])
+    assert "AUTHENTICATIONFAILED" in r, r
+    return server, rc
+
+
+def sighup(server):
+    """Sends SIGHUP and waits until the server has said how it went."""
+    before = server.log_text().count("SIGHUP:")
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while server.log_text().count("SIGHUP:") == before:
+        assert time.time() < deadline, "no answer to SIGHUP:\n" + server.log_text()[-2000:]
+        time.sleep(0.05)
+
+
 def test_sqlite(make_server, accounts):
     import sqlite3
     db = accounts.root / "users.db"
@@ -396,6 +468,27 @@ def test_sqlite(make_server, accounts):
     assert "AUTHENTICATIONFAILED" in imap_login(custom, "x' OR '1'='1", "x", "PLAIN")
     gone = make_server(sql_backend(f"sqlite://{accounts.root}/no/such/dir/users.db"))
     check_unavailable(gone, accounts)
+    # From authsqliterc: check-config shows the merged settings; SIGHUP
+    # reads the file again, and keeps the old settings if it is broken.
+    server, rc = check_sql_rc(make_server, accounts, "SQLITE", [("SQLITE_DATABASE", db)])
+    r = subprocess.run([BIN, "check-config", "--config", str(server.config)],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert f'url = "sqlite://{db}"' in r.stdout and "where_clause = \"uid > 0  AND home <> ''\"" \
+        in r.stdout, r.stdout
+    assert 'crypt_pwfield = "crypt"' in r.stdout and "courier_rc" not in r.stdout, r.stdout
+    assert "warning:" in r.stderr and "SQLITE_CHPASS_CLAUSE" in r.stderr, r.stderr
+    s0, clear = accounts.users["s0"]["password"], accounts.users["clear"]["password"]
+    rc.write_text(rc.read_text().replace("uid > 0", "id <> 's0@example.com'"))
+    sighup(server)
+    assert "AUTHENTICATIONFAILED" in imap_login(server, "s0", s0)
+    assert pop3_login(server, "clear", clear) == "OK"
+    rc.write_text(rc.read_text().replace("SQLITE_DATABASE", "#SQLITE_DATABASE"))
+    sighup(server)
+    assert "keeping the old configuration" in server.log_text()
+    assert "SQLITE_DATABASE: missing" in server.log_text()
+    assert "AUTHENTICATIONFAILED" in imap_login(server, "s0", s0)
+    assert imap_login(server, "clear", clear) == "OK"
 
 
 @pytest.fixture
@@ -417,6 +510,8 @@ def postgres():
 
     class Pg:
         url = f"postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"
+        socket_dir = d
+        tcp_port = port
 
         def psql(self, sql):
             run([str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
@@ -440,6 +535,13 @@ def test_postgresql(make_server, accounts, postgres):
     custom = make_server(sql_backend(postgres.url, custom=True))
     assert imap_login(custom, "clear", accounts.users["clear"]["password"]) == "OK"
     assert pop3_login(custom, "s0", accounts.users["s0"]["password"]) == "OK"
+    # authpgsqlrc: a libpq conninfo string over several lines, through
+    # the Unix socket, with a quoted value.
+    check_sql_rc(make_server, accounts, "PGSQL", [
+        ("PGSQL_CONNECTION", f"host={postgres.socket_dir} port={postgres.tcp_port} \\\n"
+                             "\t\t\tdbname=postgres user=postgres sslmode=disable \\\n"
+                             "\t\t\tapplication_name='courser \\'rc\\' test'"),
+    ])
     postgres.stop()
     check_unavailable(server, accounts)
 
@@ -464,6 +566,7 @@ def mariadb():
 
     class Maria:
         url = f"mysql://root@127.0.0.1:{port}/courser"
+        socket = d / "sock"
         stop = daemon.stop
 
         def sql(self, text):
@@ -483,6 +586,13 @@ def test_mariadb(make_server, accounts, mariadb):
     custom = make_server(sql_backend(mariadb.url, custom=True))
     assert imap_login(custom, "clear", accounts.users["clear"]["password"]) == "OK"
     assert "AUTHENTICATIONFAILED" in imap_login(custom, "a\\' OR 1=1 -- ", "x", "PLAIN")
+    # authmysqlrc: server localhost means the Unix socket, as for
+    # libmysqlclient.
+    check_sql_rc(make_server, accounts, "MYSQL", [
+        ("MYSQL_SERVER", "localhost"), ("MYSQL_USERNAME", "root"), ("MYSQL_PASSWORD", ""),
+        ("MYSQL_SOCKET", mariadb.socket), ("MYSQL_PORT", "0"), ("MYSQL_OPT", "0"),
+        ("MYSQL_DATABASE", "courser"),
+    ])
     mariadb.stop()
     check_unavailable(server, accounts)
 
@@ -568,8 +678,46 @@ def test_ldap_search_and_compare(make_server, accounts, slapd):
     # {MD5RAW} is Courier's, not an LDAP userPassword scheme.
     server = make_server(ldap_backend(slapd.uri, authbind=False))
     check_logins(server, accounts, cram=True, scram=True, skip={"{MD5RAW}"})
+    check_ldap_rc(make_server, accounts, slapd)
     slapd.stop()
     check_unavailable(server, accounts)
+
+
+def check_ldap_rc(make_server, accounts, slapd):
+    """The same directory from an authldaprc: a URI list (the first one
+    refuses connections) continued over two lines, the bind DN used
+    because of LDAP_INITBIND, the global uid and gid by name; a TOML key
+    overrides the file's."""
+    rc = courier_rc(accounts.root / "authldaprc", [
+        ("LDAP_URI", f"ldap://127.0.0.1:{free_port()}, \\\n\t\t\t{slapd.uri}"),
+        ("LDAP_PROTOCOL_VERSION", "3"),
+        ("LDAP_BASEDN", "ou=people,dc=example,dc=com"),
+        ("LDAP_BINDDN", "cn=admin,dc=example,dc=com"),
+        ("LDAP_BINDPW", "secret"),
+        ("LDAP_TIMEOUT", "5"),
+        ("LDAP_INITBIND", "1"),
+        ("LDAP_MAIL", "mail"),
+        ("LDAP_DOMAIN", "example.com"),
+        ("LDAP_GLOB_UID", pwd.getpwuid(accounts.uid).pw_name),
+        ("LDAP_GLOB_GID", grp.getgrgid(accounts.gid).gr_name),
+        ("LDAP_HOMEDIR", "homeDirectory"),
+        ("LDAP_FULLNAME", "cn"),
+        ("LDAP_CLEARPW", "description"),
+        ("LDAP_CRYPTPW", "userPassword"),
+        ("LDAP_AUXOPTIONS", "employeeType=disableimap,departmentNumber=disablepop3"),
+        ("LDAP_DEFAULTDELIVERY", "mailbox"),
+        ("LDAP_DEREF", "never"),
+        ("LDAP_TLS", "0"),
+    ])
+    server = make_server(rc_backend("ldap", rc))
+    check_logins(server, accounts, cram=True, scram=True, skip={"{MD5RAW}"})
+    assert "LDAP_DEFAULTDELIVERY: ignored" in server.log_text()
+    # The table's domain replaces the file's.
+    other = make_server(rc_backend("ldap", rc, 'domain = "example.net"\n'))
+    pw = accounts.users["s0"]["password"]
+    assert "AUTHENTICATIONFAILED" in imap_login(other, "s0", pw)
+    assert imap_login(other, "s0@example.com", pw) == "OK"
+    assert pop3_login(other, "s0@example.com", pw + "x").startswith("b'-ERR")
 
 
 def test_ldap_authbind(make_server, accounts, slapd):

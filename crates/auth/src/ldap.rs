@@ -52,9 +52,11 @@ pub struct LdapConfig {
     pub glob_uid: Option<u32>,
     /// `LDAP_GLOB_GID`.
     pub glob_gid: Option<u32>,
-    /// `LDAP_UID` attribute (default `uidNumber`).
+    /// `LDAP_UID` attribute (default `uidNumber`; `""` for none).
+    #[serde(with = "crate::none_as_empty")]
     pub uid: Option<String>,
-    /// `LDAP_GID` attribute (default `gidNumber`).
+    /// `LDAP_GID` attribute (default `gidNumber`; `""` for none).
+    #[serde(with = "crate::none_as_empty")]
     pub gid: Option<String>,
     /// `LDAP_HOMEDIR` attribute (default `homeDirectory`).
     pub homedir: String,
@@ -68,7 +70,8 @@ pub struct LdapConfig {
     pub fullname: Option<String>,
     /// `LDAP_CLEARPW` attribute.
     pub clearpw: Option<String>,
-    /// `LDAP_CRYPTPW` attribute (default `userPassword`).
+    /// `LDAP_CRYPTPW` attribute (default `userPassword`; `""` for none).
+    #[serde(with = "crate::none_as_empty")]
     pub cryptpw: Option<String>,
     /// `LDAP_AUXOPTIONS`: `attr=option,attr2` (a bare name is its own
     /// option name).

@@ -45,7 +45,9 @@
 //!   (an external program) and [`authdaemond`] (a client of Courier's
 //!   daemon); [`wire`] is the authdaemond/authpipe protocol and
 //!   [`helper`] its server side, which the privileged helper process
-//!   runs (design in [`helper`]).
+//!   runs (design in [`helper`]). [`courier_rc`] reads Courier's
+//!   authmysqlrc/authpgsqlrc/authsqliterc/authldaprc into SQL and LDAP
+//!   settings.
 //!
 //! All calls are blocking and some are CPU-heavy on purpose (bcrypt,
 //! yescrypt): an async server calls them through `spawn_blocking`.
@@ -57,12 +59,16 @@ pub mod authdaemond;
 mod authenticator;
 pub mod authpipe;
 pub mod backend;
+#[cfg(any(feature = "sql", feature = "ldap"))]
+pub mod courier_rc;
 pub mod cram;
 mod error;
 pub mod helper;
 mod hex;
 #[cfg(feature = "ldap")]
 pub mod ldap;
+#[cfg(any(feature = "sql", feature = "ldap"))]
+mod none_as_empty;
 #[cfg(feature = "pam")]
 pub mod pam;
 pub mod passwd;

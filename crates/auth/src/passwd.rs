@@ -30,6 +30,8 @@ use crate::error::AuthError;
 pub const DEFAULT_PASSWD: &str = "/etc/passwd";
 /// Debian's shadow file.
 pub const DEFAULT_SHADOW: &str = "/etc/shadow";
+/// Debian's group file.
+pub const DEFAULT_GROUP: &str = "/etc/group";
 
 /// One line of a passwd file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -78,6 +80,17 @@ pub fn getpwnam(passwd: &Path, name: &str) -> Result<Option<PasswdLine>, String>
         .lines()
         .filter_map(parse_passwd_line)
         .find(|p| p.name == name))
+}
+
+/// The gid of group `name` in a group file (group(5):
+/// `name:password:gid:members`). `Err` if the file cannot be read.
+pub fn getgrnam(group: &Path, name: &str) -> Result<Option<u32>, String> {
+    Ok(read(group)?.lines().find_map(|l| {
+        let mut f = l.split(':');
+        (f.next() == Some(name))
+            .then(|| f.nth(1).and_then(|gid| gid.parse().ok()))
+            .flatten()
+    }))
 }
 
 /// Finds `name`'s password in a shadow file.

@@ -48,7 +48,8 @@ pub struct SqlConfig {
     pub user_table: String,
     /// `*_LOGIN_FIELD` (default `id`).
     pub login_field: String,
-    /// `*_CRYPT_PWFIELD` (default `crypt`).
+    /// `*_CRYPT_PWFIELD` (default `crypt`; `""` for none).
+    #[serde(with = "crate::none_as_empty")]
     pub crypt_pwfield: Option<String>,
     /// `*_CLEAR_PWFIELD` (default none).
     pub clear_pwfield: Option<String>,

@@ -116,8 +116,12 @@ fn serve(config: PathBuf) -> ExitCode {
 }
 
 fn check_config(config: PathBuf) -> ExitCode {
-    let loaded = courser_server::config::Config::load(&config);
-    let checked = loaded.and_then(|c| {
+    let loaded = courser_server::config::Config::load_with_warnings(&config);
+    let checked = loaded.and_then(|(c, warnings)| {
+        // No logging here: the warnings go straight to standard error.
+        for w in warnings {
+            eprintln!("courser: warning: {w}");
+        }
         if let Some(tls) = &c.tls {
             courser_server::tls::server_config(tls)?;
         }

@@ -449,23 +449,43 @@ impl Default for MaildirConfig {
 
 impl Config {
     /// Reads and validates a config file, resolving relative paths against
-    /// its folder.
+    /// its folder. Warnings about settings read from Courier rc files
+    /// (`courier_rc`) are logged.
     pub fn load(path: &Path) -> Result<Config, Error> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::Config {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-        let mut config: Config = toml::from_str(&text).map_err(|e| Error::Config {
-            path: path.to_owned(),
-            message: e.to_string(),
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
-        config.resolve_paths(base);
-        config.validate().map_err(|message| Error::Config {
+        let (config, warnings) = Config::load_with_warnings(path)?;
+        for w in &warnings {
+            tracing::warn!("{w}");
+        }
+        Ok(config)
+    }
+
+    /// [`Config::load`], handing the warnings back instead of logging
+    /// them.
+    pub fn load_with_warnings(path: &Path) -> Result<(Config, Vec<String>), Error> {
+        let error = |message: String| Error::Config {
             path: path.to_owned(),
             message,
-        })?;
-        Ok(config)
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut table: toml::Table = toml::from_str(&text).map_err(|e| error(e.to_string()))?;
+        let (mut config, warnings): (Config, _) =
+            match crate::courier_rc::expand(&mut table, base).map_err(error)? {
+                // Straight from the text, whose errors name the line.
+                None => (
+                    toml::from_str(&text).map_err(|e| error(e.to_string()))?,
+                    Vec::new(),
+                ),
+                Some(warnings) => (
+                    toml::Value::Table(table)
+                        .try_into()
+                        .map_err(|e: toml::de::Error| error(e.to_string()))?,
+                    warnings,
+                ),
+            };
+        config.resolve_paths(base);
+        config.validate().map_err(error)?;
+        Ok((config, warnings))
     }
 
     fn resolve_paths(&mut self, base: &Path) {
@@ -583,6 +603,67 @@ mod tests {
         assert_eq!(config.imap.autologout_secs, 1800);
         assert!(config.to_toml().contains("max_connections = 1000"));
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn courier_rc_files_fill_backends() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("courier")).unwrap();
+        std::fs::write(
+            dir.path().join("courier/authldaprc"),
+            "##NAME: MARKER:0\nLDAP_URI ldap://a, ldap://b\nLDAP_BASEDN dc=example,dc=com\n\
+             LDAP_GLOB_UID 5000\nLDAP_GLOB_GID 5000\nLDAP_AUTHBIND 1\nLDAP_TIMEOUT 7\n\
+             LDAP_DEREF always\n",
+        )
+        .unwrap();
+        let file = dir.path().join("courser.toml");
+        let text = "[[listener]]\nprotocol = \"imap\"\naddress = \"127.0.0.1:1143\"\n\
+                    [[auth.backend]]\ntype = \"ldap\"\ncourier_rc = \"courier/authldaprc\"\n\
+                    ca_certificate = \"ca.pem\"\ntimeout_secs = 3\n";
+        std::fs::write(&file, text).unwrap();
+        let (config, warnings) = Config::load_with_warnings(&file).unwrap();
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert!(
+            warnings[0].contains("authldaprc: LDAP_DEREF"),
+            "{warnings:?}"
+        );
+        let crate::auth::BackendConfig::Ldap(ldap) = &config.auth.backends[0] else {
+            panic!("{:?}", config.auth.backends);
+        };
+        assert_eq!(ldap.uri, ["ldap://a", "ldap://b"]);
+        assert_eq!(ldap.homedir, "homeDir");
+        assert_eq!((ldap.uid.as_deref(), ldap.cryptpw.as_deref()), (None, None));
+        assert_eq!(ldap.glob_uid, Some(5000));
+        assert!(ldap.authbind);
+        // The table's keys win; its paths resolve as usual.
+        assert_eq!(ldap.timeout_secs, 3);
+        assert_eq!(
+            ldap.ca_certificate.as_deref(),
+            Some(dir.path().join("ca.pem").as_path())
+        );
+        // What check-config prints reads back the same, "no attribute"
+        // included.
+        let printed = config.to_toml();
+        assert!(printed.contains("uid = \"\""), "{printed}");
+        let again: Config = toml::from_str(&printed).unwrap();
+        assert_eq!(again.auth.backends, config.auth.backends);
+        // Errors name the config file, the backend, the rc file and key.
+        std::fs::write(dir.path().join("courier/authldaprc"), "LDAP_URI ldap://a\n").unwrap();
+        let e = Config::load(&file).unwrap_err().to_string();
+        assert!(
+            e.contains("courser.toml")
+                && e.contains("[[auth.backend]] #1")
+                && e.contains("authldaprc: LDAP_BASEDN"),
+            "{e}"
+        );
+        std::fs::write(&file, text.replace("timeout_secs", "timeout")).unwrap();
+        std::fs::write(
+            dir.path().join("courier/authldaprc"),
+            "LDAP_URI ldap://a\nLDAP_BASEDN o=x\n",
+        )
+        .unwrap();
+        let e = Config::load(&file).unwrap_err().to_string();
+        assert!(e.contains("timeout"), "{e}");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 pub mod access;
 pub mod auth;
 pub mod config;
+pub mod courier_rc;
 mod driver;
 pub mod imap;
 pub mod limits;
