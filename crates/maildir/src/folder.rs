@@ -191,7 +191,11 @@ pub struct Folder {
     rw: bool,
     uidvalidity: u32,
     uidnext: u32,
-    messages: Vec<Message>,
+    /// Shared with other sessions' folders and the process's
+    /// [`SnapshotCache`](crate::SnapshotCache) until this one changes it
+    /// (copy on write): connections that only read a big folder hold one
+    /// copy of it between them.
+    messages: Arc<Vec<Message>>,
     stamp: Option<(Stamp, SystemTime)>,
 }
 
@@ -209,14 +213,14 @@ impl Folder {
             rw,
             uidvalidity: 0,
             uidnext: 1,
-            messages: Vec::new(),
+            messages: Arc::default(),
             stamp: None,
         };
         if !f.copy_shared_scan() {
             f.rescan()?;
         }
-        for m in &mut f.messages {
-            if !rw {
+        if !rw && f.messages.iter().any(|m| m.recent) {
+            for m in Arc::make_mut(&mut f.messages) {
                 m.recent = false;
             }
         }
@@ -235,7 +239,7 @@ impl Folder {
         if !shared.stamp.still_describes(shared.taken, &self.dir) {
             return false;
         }
-        self.messages = shared.messages.as_ref().clone();
+        self.messages = shared.messages;
         self.uidvalidity = shared.uidvalidity;
         self.uidnext = shared.uidnext;
         self.stamp = Some((shared.stamp, shared.taken));
@@ -254,14 +258,19 @@ impl Folder {
         if !self.rw || !cache.wants(self.messages.len()) {
             return;
         }
-        let messages = self
-            .messages
-            .iter()
-            .map(|m| Message {
-                recent: false,
-                ..m.clone()
-            })
-            .collect();
+        let messages = if self.messages.iter().any(|m| m.recent) {
+            Arc::new(
+                self.messages
+                    .iter()
+                    .map(|m| Message {
+                        recent: false,
+                        ..m.clone()
+                    })
+                    .collect(),
+            )
+        } else {
+            Arc::clone(&self.messages)
+        };
         cache.put(
             &self.dir,
             Snapshot {
@@ -269,7 +278,7 @@ impl Folder {
                 taken: *taken,
                 uidvalidity: self.uidvalidity,
                 uidnext: self.uidnext,
-                messages: Arc::new(messages),
+                messages,
             },
         );
     }
@@ -476,7 +485,7 @@ impl Folder {
                 }
             }
         }
-        self.messages = msgs;
+        self.messages = Arc::new(msgs);
         self.uidvalidity = uidvalidity;
         self.uidnext = uidnext.max(
             self.messages
@@ -680,14 +689,18 @@ impl Folder {
                 new_keywords = Some(target_kws);
                 did = true;
             }
-            let m = &mut self.messages[i];
-            m.file = file;
-            m.flags = target_flags;
-            if let Some(k) = new_keywords {
-                m.keywords = k;
-            }
+            let m = &self.messages[i];
             if did {
                 changed.push(m.uid);
+            }
+            if m.file != file || m.flags != target_flags || new_keywords.is_some() {
+                // The first change copies a snapshot shared with others.
+                let m = &mut Arc::make_mut(&mut self.messages)[i];
+                m.file = file;
+                m.flags = target_flags;
+                if let Some(k) = new_keywords {
+                    m.keywords = k;
+                }
             }
             if result.is_err() {
                 break;
@@ -708,7 +721,7 @@ impl Folder {
         let mut relist = None;
         let mut gone: HashSet<u32> = HashSet::new();
         let mut result = Ok(());
-        for m in &self.messages {
+        for m in self.messages.iter() {
             if !m.flags.contains(Flags::DELETED) {
                 continue;
             }
@@ -764,7 +777,9 @@ impl Folder {
                 }
             }
         }
-        self.messages.retain(|m| !gone.contains(&m.uid));
+        if !gone.is_empty() {
+            Arc::make_mut(&mut self.messages).retain(|m| !gone.contains(&m.uid));
+        }
         let mut v: Vec<u32> = gone.into_iter().collect();
         v.sort_unstable();
         result.map(|()| v)
@@ -800,7 +815,9 @@ impl Folder {
         self.require_rw()?;
         let (r, moved) = self.transfer(uids, store, dest, true)?;
         let moved: HashSet<u32> = moved.into_iter().collect();
-        self.messages.retain(|m| !moved.contains(&m.uid));
+        if !moved.is_empty() {
+            Arc::make_mut(&mut self.messages).retain(|m| !moved.contains(&m.uid));
+        }
         Ok(r)
     }
 

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use courser_maildir::{tools, SnapshotCache, Store, StoreOptions};
+use courser_maildir::{tools, FlagOp, Flags, SnapshotCache, Store, StoreOptions};
 
 fn store(root: &Path, cache: &SnapshotCache) -> Store {
     let opts = StoreOptions {
@@ -118,4 +118,28 @@ fn a_read_only_open_shares_nothing_but_may_copy() {
     let a = store(&root, &cache).open_folder("INBOX", true).unwrap();
     let b = store(&root, &cache).open_folder("INBOX", false).unwrap();
     assert_eq!(a.messages(), b.messages());
+}
+
+#[test]
+fn a_change_copies_the_shared_scan_first() {
+    let t = tempfile::tempdir().unwrap();
+    let root = maildir(t.path(), 20);
+    let cache = SnapshotCache::new(10, 1_000);
+    let a = store(&root, &cache).open_folder("INBOX", true).unwrap();
+    let mut b = store(&root, &cache).open_folder("INBOX", true).unwrap();
+    assert_eq!(
+        b.store(&[1], FlagOp::Add, Flags::FLAGGED, &[]).unwrap(),
+        vec![1]
+    );
+    assert!(b.by_uid(1).unwrap().flags.contains(Flags::FLAGGED));
+    // The other session's snapshot is its own until it refreshes.
+    assert!(!a.by_uid(1).unwrap().flags.contains(Flags::FLAGGED));
+    let mut expunger = store(&root, &cache).open_folder("INBOX", true).unwrap();
+    assert!(expunger.by_uid(1).unwrap().flags.contains(Flags::FLAGGED));
+    expunger
+        .store(&[2], FlagOp::Add, Flags::DELETED, &[])
+        .unwrap();
+    assert_eq!(expunger.expunge(None).unwrap(), vec![2]);
+    assert_eq!(a.messages().len(), 20);
+    assert_eq!(b.messages().len(), 20);
 }
