@@ -48,9 +48,10 @@ pub struct LdapConfig {
     pub filter: Option<String>,
     /// `LDAP_DOMAIN`: appended as `@domain` to logins without `@`.
     pub domain: Option<String>,
-    /// `LDAP_GLOB_UID`.
+    /// `LDAP_GLOB_UID`: the uid of entries without a usable `uid`
+    /// attribute (Courier: the entry's attribute wins).
     pub glob_uid: Option<u32>,
-    /// `LDAP_GLOB_GID`.
+    /// `LDAP_GLOB_GID`: the same for the gid.
     pub glob_gid: Option<u32>,
     /// `LDAP_UID` attribute (default `uidNumber`; `""` for none).
     #[serde(with = "crate::none_as_empty")]
@@ -60,7 +61,8 @@ pub struct LdapConfig {
     pub gid: Option<String>,
     /// `LDAP_HOMEDIR` attribute (default `homeDirectory`).
     pub homedir: String,
-    /// `LDAP_MAILROOT`: prefix for relative home directories.
+    /// `LDAP_MAILROOT`: put before every home directory, as Courier does
+    /// (`<mailroot>/<home>`, an absolute home included).
     pub mailroot: Option<PathBuf>,
     /// `LDAP_MAILDIR` attribute.
     pub maildir: Option<String>,
@@ -353,8 +355,11 @@ impl LdapBackend {
                 .filter(|v| !v.is_empty())
                 .cloned()
         };
+        // As Courier: the entry's attribute, else the global id.
         let number = |glob: Option<u32>, attr: &Option<String>, what: &str| {
-            glob.or_else(|| first(attr).and_then(|v| v.trim().parse().ok()))
+            first(attr)
+                .and_then(|v| v.trim().parse().ok())
+                .or(glob)
                 .ok_or_else(|| {
                     AuthError::unavailable("ldap", format!("{}: no usable {what}", e.dn))
                 })
@@ -363,9 +368,11 @@ impl LdapBackend {
             tracing::warn!(dn = %e.dn, "LDAP entry without a home directory");
             return Ok(None);
         };
+        // Courier joins the two with a slash whatever the home is; an
+        // absolute home then lands below the mail root too.
         let home = match &c.mailroot {
-            Some(root) if !home.starts_with('/') => root.join(home),
-            _ => PathBuf::from(home),
+            Some(root) => PathBuf::from(format!("{}/{home}", root.display())),
+            None => PathBuf::from(home),
         };
         let options: Vec<String> = c
             .aux_pairs()
@@ -464,5 +471,49 @@ impl Backend for LdapBackend {
     /// Keys are derived from the clear password, as for CRAM.
     fn supports_scram(&self, _hash: crate::scram::ScramHash) -> bool {
         self.supports_cram()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn entry_of(config: LdapConfig, attrs: &[(&str, &str)]) -> Account {
+        let backend = LdapBackend::new(config).unwrap();
+        let e = SearchEntry {
+            dn: "uid=a,dc=x".into(),
+            attrs: attrs
+                .iter()
+                .map(|(k, v)| (k.to_string(), vec![v.to_string()]))
+                .collect::<HashMap<_, _>>(),
+            bin_attrs: HashMap::new(),
+        };
+        backend.entry("a", &e).unwrap().unwrap().account
+    }
+
+    #[test]
+    fn ids_and_home_as_courier_builds_them() {
+        let mut c = LdapConfig::new("ldap://127.0.0.1:1", "dc=x");
+        c.glob_uid = Some(5000);
+        c.glob_gid = Some(5001);
+        c.mailroot = Some(PathBuf::from("/var/mail"));
+        // The entry's attributes win over the global ids.
+        let a = entry_of(
+            c.clone(),
+            &[
+                ("homeDirectory", "a"),
+                ("uidNumber", "7"),
+                ("gidNumber", "8"),
+            ],
+        );
+        assert_eq!((a.uid, a.gid), (7, 8));
+        assert_eq!(a.home, PathBuf::from("/var/mail/a"));
+        // Without them the global ids; the mail root goes before an
+        // absolute home too.
+        let a = entry_of(c, &[("homeDirectory", "/home/a")]);
+        assert_eq!((a.uid, a.gid), (5000, 5001));
+        assert_eq!(a.home, PathBuf::from("/var/mail//home/a"));
     }
 }
