@@ -103,8 +103,10 @@ impl SnapshotCache {
     /// The scan of `dir`, if one is kept (the caller checks it is current).
     pub(crate) fn get(&self, dir: &Path) -> Option<Snapshot> {
         let mut entries = self.lock();
+        let now = Instant::now();
+        entries.expire(now);
         let (snapshot, used) = entries.by_dir.get_mut(dir)?;
-        *used = Instant::now();
+        *used = now;
         Some(snapshot.clone())
     }
 
@@ -125,10 +127,7 @@ impl SnapshotCache {
             return;
         }
         let now = Instant::now();
-        entries
-            .by_dir
-            .retain(|_, (_, used)| now.duration_since(*used) < UNUSED_TTL);
-        entries.total = entries.by_dir.values().map(|(s, _)| s.messages.len()).sum();
+        entries.expire(now);
         let room = entries.max_messages - size;
         entries.evict_down_to(room);
         entries.total += size;
@@ -141,6 +140,14 @@ impl Entries {
         if let Some((s, _)) = self.by_dir.remove(dir) {
             self.total -= s.messages.len();
         }
+    }
+
+    /// Drops the folders unused for [`UNUSED_TTL`] (checked whenever the
+    /// cache is used; until then the budget bounds what they hold).
+    fn expire(&mut self, now: Instant) {
+        self.by_dir
+            .retain(|_, (_, used)| now.duration_since(*used) < UNUSED_TTL);
+        self.total = self.by_dir.values().map(|(s, _)| s.messages.len()).sum();
     }
 
     /// Drops the least recently used folders until at most `total`
