@@ -164,8 +164,13 @@ private_key = "key.pem"
 userdb = "userdb"
 
 [limits]
+# The idle workload holds hundreds of sessions of one account from one
+# address (Dovecot's mail_max_userip_connections and Courier's MAXPERIP
+# are raised the same way).
 max_connections = 20000
 max_connections_per_ip = 20000
+max_connections_per_user = 20000
+max_connections_per_user_ip = 20000
 
 [server]
 run_as = "nobody"
