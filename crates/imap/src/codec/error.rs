@@ -31,9 +31,6 @@ pub enum Error {
     /// [`Limits::max_sequence_ranges`](super::Limits::max_sequence_ranges) elements.
     #[error("Sequence set too long")]
     TooManyRanges,
-    /// A mailbox name is not valid modified UTF-7 (RFC 3501 §5.1.3) or UTF-8.
-    #[error("Invalid mailbox name encoding")]
-    InvalidMailboxName,
     /// A SASL response or initial response is not valid base64 (RFC 4648 §4).
     #[error("Invalid base64 data")]
     InvalidBase64,

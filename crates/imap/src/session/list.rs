@@ -10,12 +10,16 @@ impl Session {
     pub(super) fn list(
         &mut self,
         tag: &str,
-        reference: &str,
-        pattern: &str,
+        reference: Option<String>,
+        pattern: Option<String>,
         lsub: bool,
         out: &mut Vec<u8>,
     ) {
         let verb = if lsub { "LSUB" } else { "LIST" };
+        let (Some(reference), Some(pattern)) = (reference, pattern) else {
+            // Not valid modified UTF-7: no mailbox name matches it.
+            return self.finish_ok(tag, &format!("{verb} completed"), out);
+        };
         if pattern.is_empty() && !lsub {
             // RFC 3501 §6.3.8: the hierarchy delimiter and root.
             respond::list(out, &[ListAttr::NoSelect], Some('.'), "", false);

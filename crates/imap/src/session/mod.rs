@@ -337,6 +337,14 @@ impl Session {
 
     fn authenticated(&mut self, tag: Tag, command: Command, out: &mut Vec<u8>) -> Action {
         use Command as C;
+        if let Some(refusal) = undecodable_name(&command) {
+            if matches!(command, C::Select { .. } | C::Examine { .. }) {
+                // A failed SELECT leaves no folder selected (§6.3.1).
+                self.state = State::Authenticated;
+            }
+            Reply::no(out, &tag, Some(refusal.0), refusal.1);
+            return Action::Continue;
+        }
         match command {
             C::StartTls | C::Login { .. } | C::Authenticate { .. } => {
                 Reply::bad(out, &tag, "Already logged in");
@@ -348,8 +356,8 @@ impl Session {
             C::Rename { from, to } => self.rename(&tag, from.as_str(), to.as_str(), out),
             C::Subscribe { mailbox } => self.subscribe(&tag, mailbox.as_str(), true, out),
             C::Unsubscribe { mailbox } => self.subscribe(&tag, mailbox.as_str(), false, out),
-            C::List { reference, pattern } => self.list(&tag, &reference, &pattern, false, out),
-            C::Lsub { reference, pattern } => self.list(&tag, &reference, &pattern, true, out),
+            C::List { reference, pattern } => self.list(&tag, reference, pattern, false, out),
+            C::Lsub { reference, pattern } => self.list(&tag, reference, pattern, true, out),
             C::Status { mailbox, items } => self.status(&tag, mailbox.as_str(), &items, out),
             C::Append {
                 mailbox,
@@ -483,6 +491,35 @@ impl Session {
         ];
         respond::id(out, Some(&ours));
         Reply::ok(out, tag, "ID completed");
+    }
+}
+
+/// The `NO` for a command naming a mailbox that is not valid modified
+/// UTF-7: it is well-formed, so not `BAD`; no mailbox has such a name, and
+/// none may be made with it (RFC 3501 §5.1.3).
+fn undecodable_name(command: &Command) -> Option<(Code, &'static str)> {
+    use Command as C;
+    let (name, creates) = match command {
+        C::Create { mailbox } => (mailbox, true),
+        C::Rename { from, to } if from.is_decodable() => (to, true),
+        C::Rename { from, .. } => (from, false),
+        C::Select { mailbox }
+        | C::Examine { mailbox }
+        | C::Delete { mailbox }
+        | C::Subscribe { mailbox }
+        | C::Unsubscribe { mailbox }
+        | C::Status { mailbox, .. }
+        | C::Append { mailbox, .. }
+        | C::Copy { mailbox, .. }
+        | C::Move { mailbox, .. } => (mailbox, false),
+        _ => return None,
+    };
+    if name.is_decodable() {
+        None
+    } else if creates {
+        Some((Code::Cannot, "Mailbox name is not valid modified UTF-7"))
+    } else {
+        Some((Code::Nonexistent, "No such mailbox"))
     }
 }
 

@@ -496,22 +496,28 @@ impl<'a> Parser<'a> {
     /// UTF-8 under UTF8=ACCEPT), INBOX normalized.
     pub(crate) fn mailbox(&mut self) -> Result<Mailbox, Error> {
         let raw = self.astring()?;
-        Ok(Mailbox::new(self.decode_name(raw)?))
+        Ok(match self.decode_name(&raw) {
+            Some(name) => Mailbox::new(name),
+            None => Mailbox::undecodable(&raw),
+        })
     }
 
-    /// Decode a mailbox name or pattern per the UTF8=ACCEPT setting.
-    fn decode_name(&self, raw: Vec<u8>) -> Result<String, Error> {
+    /// Decode a mailbox name or pattern per the UTF8=ACCEPT setting;
+    /// `None` when it is not valid in that encoding.
+    fn decode_name(&self, raw: &[u8]) -> Option<String> {
         if self.utf8 {
             // RFC 6855 §3: names are UTF-8; a client may still send modified
             // UTF-7, which is also valid UTF-8 and is taken literally.
-            String::from_utf8(raw).map_err(|_| Error::InvalidMailboxName)
+            String::from_utf8(raw.to_vec()).ok()
         } else {
-            utf7::decode(&raw).ok_or(Error::InvalidMailboxName)
+            utf7::decode(raw)
         }
     }
 
-    /// RFC 3501 §9 `list-mailbox`: 1*list-char or string, decoded like a name.
-    pub(crate) fn list_mailbox(&mut self) -> Result<String, Error> {
+    /// RFC 3501 §9 `list-mailbox`: 1*list-char or string, decoded like a
+    /// name; `None` when it is not valid modified UTF-7 (no name matches
+    /// it).
+    pub(crate) fn list_mailbox(&mut self) -> Result<Option<String>, Error> {
         let raw = match self.peek() {
             Some(b'"' | b'{') => self.string()?,
             _ => {
@@ -522,7 +528,7 @@ impl<'a> Parser<'a> {
                 a.to_vec()
             }
         };
-        self.decode_name(raw)
+        Ok(self.decode_name(&raw))
     }
 
     /// RFC 3501 §9 `flag-list` contents' single `flag` (also `\*` when

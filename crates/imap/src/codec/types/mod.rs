@@ -178,17 +178,19 @@ pub enum Command {
     },
     /// `LIST reference pattern` (§6.3.8)
     List {
-        /// Reference name, decoded like a mailbox name (not INBOX-normalized).
-        reference: String,
-        /// Pattern with `%` and `*` wildcards, decoded like a mailbox name.
-        pattern: String,
+        /// Reference name, decoded like a mailbox name (not
+        /// INBOX-normalized); `None` if not valid modified UTF-7.
+        reference: Option<String>,
+        /// Pattern with `%` and `*` wildcards, decoded like a mailbox name;
+        /// `None` if not valid modified UTF-7 (it matches nothing).
+        pattern: Option<String>,
     },
     /// `LSUB reference pattern` (§6.3.9)
     Lsub {
         /// Reference name.
-        reference: String,
+        reference: Option<String>,
         /// Pattern.
-        pattern: String,
+        pattern: Option<String>,
     },
     /// `STATUS mailbox (items)` (§6.3.10)
     Status {
