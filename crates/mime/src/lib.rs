@@ -11,7 +11,8 @@
 //!   [`Envelope`] and [`BodyStructure`] (the IMAP crate serializes them).
 //! - [`section_bytes`] cuts out `BODY[section]` CRLF-normalized;
 //!   [`partial`] applies `<origin.len>`; [`crlf_len`] gives RFC822.SIZE.
-//! - [`header_values`], [`header_contains`], [`text_contains`],
+//! - [`header_values`], [`header_contains`], [`address_header_contains`],
+//!   [`text_contains`],
 //!   [`decode_header_text`] and [`parse_date`] serve SEARCH and SORT.
 //! - [`corpus`] generates a varied test corpus for any crate's tests.
 //!
@@ -66,6 +67,9 @@ mod section;
 pub use section::{partial, resolve, section_bytes, try_section_bytes, Section, SectionText};
 mod date;
 mod search;
-pub use date::parse_date;
-pub use search::{contains_ci, decoded_text, header_contains, header_values, text_contains};
+pub use date::{parse_date, parse_date_day};
+pub use search::{
+    address_header_contains, contains_ci, decoded_text, header_contains, header_values,
+    text_contains,
+};
 pub mod corpus;

@@ -37,6 +37,45 @@ pub fn header_contains(msg: &[u8], parsed: &ParsedMessage, field_name: &str, nee
         .any(|f| contains_ci(&decode_header_text(f.raw_value(msg)), needle))
 }
 
+/// SEARCH FROM, TO, CC and BCC: like [`header_contains`], and also
+/// matched against each address as `name <mailbox@host>` with comments and
+/// folding gone, so `<user (c)@ (c) example.org>` is found by
+/// `user@example.org` (as Dovecot matches addresses).
+pub fn address_header_contains(
+    msg: &[u8],
+    parsed: &ParsedMessage,
+    field_name: &str,
+    needle: &str,
+) -> bool {
+    if header_contains(msg, parsed, field_name, needle) {
+        return true;
+    }
+    parsed
+        .root
+        .fields(msg)
+        .iter()
+        .filter(|f| f.is(msg, field_name.as_bytes()))
+        .flat_map(|f| crate::address::parse_address_list(f.raw_value(msg)))
+        .any(|a| {
+            let mut text = String::new();
+            if let Some(name) = &a.name {
+                text.push_str(&decode_header_text(name));
+                text.push_str(" <");
+            }
+            if let Some(mailbox) = &a.mailbox {
+                text.push_str(&String::from_utf8_lossy(mailbox));
+            }
+            if let Some(host) = &a.host {
+                text.push('@');
+                text.push_str(&String::from_utf8_lossy(host));
+            }
+            if a.name.is_some() {
+                text.push('>');
+            }
+            contains_ci(&text, needle)
+        })
+}
+
 /// Whether the message text contains `needle` (case-insensitive).
 ///
 /// Searches the decoded body of every `text/*` part (transfer encoding
@@ -103,6 +142,21 @@ PGI+R3LDvMOfZTwvYj4=\n\
 --b\nContent-Type: application/octet-stream\n\nsecret\n\
 --b\nContent-Type: message/rfc822\n\nSubject: nested thing\n\nnested body\n\
 --b--\n";
+
+    #[test]
+    fn addresses_match_without_their_comments() {
+        let msg = b"From: <user-from (comment)@ (comment) domain.org>\nTo: Real <a@b.c>\n\nbody\n";
+        let p = crate::parse(msg);
+        assert!(address_header_contains(
+            msg,
+            &p,
+            "From",
+            "user-from@domain.org"
+        ));
+        assert!(!header_contains(msg, &p, "From", "user-from@domain.org"));
+        assert!(address_header_contains(msg, &p, "To", "real <a@b"));
+        assert!(!address_header_contains(msg, &p, "To", "user-from"));
+    }
 
     #[test]
     fn header_lookup() {

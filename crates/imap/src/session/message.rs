@@ -147,16 +147,21 @@ impl Loaded {
         courser_mime::header_contains(&self.bytes, &self.parsed, field, needle)
     }
 
+    /// SEARCH FROM / TO / CC / BCC.
+    pub fn address_contains(&self, field: &str, needle: &str) -> bool {
+        courser_mime::address_header_contains(&self.bytes, &self.parsed, field, needle)
+    }
+
     /// SEARCH BODY / TEXT.
     pub fn text_contains(&self, needle: &str, include_headers: bool) -> bool {
         courser_mime::text_contains(&self.bytes, &self.parsed, needle, include_headers)
     }
 
-    /// Days since the epoch of the Date: header.
+    /// The day the Date: header was written on (days since the epoch,
+    /// its time and zone disregarded, RFC 3501 §6.4.4).
     pub fn sent_day(&self) -> Option<i64> {
         let values = courser_mime::header_values(&self.bytes, &self.parsed, "Date");
-        let secs = courser_mime::parse_date(values.first()?)?;
-        Some(secs.div_euclid(86_400))
+        courser_mime::parse_date_day(values.first()?)
     }
 }
 

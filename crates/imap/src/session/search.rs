@@ -100,10 +100,10 @@ impl Candidate<'_> {
             K::SentSince(d) => self.sent_day().is_some_and(|s| s >= day(d)),
             K::Larger(n) => self.content().is_some_and(|c| c.size() > u64::from(*n)),
             K::Smaller(n) => self.content().is_some_and(|c| c.size() < u64::from(*n)),
-            K::From(s) => self.header("From", &text(s)),
-            K::To(s) => self.header("To", &text(s)),
-            K::Cc(s) => self.header("Cc", &text(s)),
-            K::Bcc(s) => self.header("Bcc", &text(s)),
+            K::From(s) => self.address("From", &text(s)),
+            K::To(s) => self.address("To", &text(s)),
+            K::Cc(s) => self.address("Cc", &text(s)),
+            K::Bcc(s) => self.address("Bcc", &text(s)),
             K::Subject(s) => self.header("Subject", &text(s)),
             K::Header(name, s) => self.header(name, &text(s)),
             K::Body(s) => self
@@ -117,6 +117,11 @@ impl Candidate<'_> {
 
     fn header(&self, name: &str, needle: &str) -> bool {
         self.head().is_some_and(|c| c.header_contains(name, needle))
+    }
+
+    fn address(&self, name: &str, needle: &str) -> bool {
+        self.head()
+            .is_some_and(|c| c.address_contains(name, needle))
     }
 }
 
