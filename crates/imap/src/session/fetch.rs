@@ -164,13 +164,18 @@ impl Session {
         // No EXPUNGE during FETCH; UID FETCH may have them (§7.4.1).
         self.announce_changes(sel, job.uid, out);
         // UID FETCH ignores UIDs that are gone (§6.4.8) and has just said
-        // EXPUNGE for them; only FETCH by number answers NO (RFC 2180 §4.1.2).
+        // EXPUNGE for them; only FETCH by number answers NO (RFC 2180
+        // §4.1.2: the others are answered, the tagged NO says some are
+        // gone). The content of a message another session expunged is gone
+        // from the maildir, so §4.1.1 (keep serving it) is not open to us.
+        // Dovecot words it the same way, and clients (imaptest among them)
+        // recognise the text.
         if job.missing && !job.uid {
             Reply::no(
                 out,
                 &job.tag,
                 Some(Code::ExpungeIssued),
-                "Some messages were expunged",
+                "Some of the requested messages no longer exist",
             );
         } else {
             Reply::ok(out, &job.tag, "FETCH completed");

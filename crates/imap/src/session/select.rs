@@ -43,26 +43,8 @@ impl Session {
 
     /// The untagged data SELECT returns (RFC 3501 §6.3.1).
     fn announce_folder(&self, sel: &mut Selected, out: &mut Vec<u8>) {
+        self.announce_flags(sel, out);
         let folder = &sel.folder;
-        let mut flags = vec![
-            Flag::Answered,
-            Flag::Flagged,
-            Flag::Deleted,
-            Flag::Seen,
-            Flag::Draft,
-        ];
-        flags.extend(folder.keywords().into_iter().map(Flag::Keyword));
-        respond::flags(out, &flags);
-        let keywords = self.store_ref().is_some_and(|s| s.options().keywords);
-        let permanent = if folder.read_write() {
-            Code::PermanentFlags { flags, keywords }
-        } else {
-            Code::PermanentFlags {
-                flags: Vec::new(),
-                keywords: false,
-            }
-        };
-        Reply::untagged_ok_code(out, permanent, "Flags permitted");
         respond::exists(out, sel.view.len());
         sel.view.exists_announced = sel.view.len();
         let recent = recent_count(folder);
@@ -78,6 +60,58 @@ impl Session {
         }
         Reply::untagged_ok_code(out, Code::UidValidity(folder.uidvalidity()), "UIDs valid");
         Reply::untagged_ok_code(out, Code::UidNext(folder.uidnext()), "Predicted next UID");
+    }
+
+    /// FLAGS and PERMANENTFLAGS with every keyword in use in the folder
+    /// (RFC 3501 §7.2.6, §7.1): at SELECT, and again whenever a keyword
+    /// the client was not told of is about to appear in a FETCH.
+    fn announce_flags(&self, sel: &mut Selected, out: &mut Vec<u8>) {
+        // Keywords once announced stay: a client may hold them in its cache.
+        let mut keywords = sel.folder.keywords();
+        keywords.extend(sel.view.announced_keywords().cloned());
+        keywords.sort();
+        keywords.dedup();
+        let mut flags = vec![
+            Flag::Answered,
+            Flag::Flagged,
+            Flag::Deleted,
+            Flag::Seen,
+            Flag::Draft,
+        ];
+        flags.extend(keywords.iter().cloned().map(Flag::Keyword));
+        respond::flags(out, &flags);
+        let keywords_on = self.store_ref().is_some_and(|s| s.options().keywords);
+        let permanent = if sel.folder.read_write() {
+            Code::PermanentFlags {
+                flags,
+                keywords: keywords_on,
+            }
+        } else {
+            Code::PermanentFlags {
+                flags: Vec::new(),
+                keywords: false,
+            }
+        };
+        Reply::untagged_ok_code(out, permanent, "Flags permitted");
+        sel.view.keywords_announced(keywords);
+    }
+
+    /// Sends FLAGS again if a message in `uids` carries a keyword the
+    /// client was not given yet; call before FETCH responses show them.
+    pub(super) fn announce_new_keywords(
+        &self,
+        sel: &mut Selected,
+        uids: impl IntoIterator<Item = u32>,
+        out: &mut Vec<u8>,
+    ) {
+        let unknown = uids.into_iter().any(|u| {
+            sel.folder
+                .by_uid(u)
+                .is_some_and(|m| m.keywords.iter().any(|k| !sel.view.knows_keyword(k)))
+        });
+        if unknown {
+            self.announce_flags(sel, out);
+        }
     }
 
     /// CLOSE (expunging when read-write) or UNSELECT.
@@ -124,6 +158,8 @@ impl Session {
                 sel.view.note_expunged(&changes.expunged);
                 sel.view.add(&changes.added);
                 sel.view.note_flags(&changes.flags_changed);
+                let touched = changes.added.iter().chain(&changes.flags_changed);
+                self.announce_new_keywords(sel, touched.copied(), out);
             }
             Err(e) => {
                 tracing::warn!("refresh of {} failed: {e}", sel.folder.name());
@@ -138,17 +174,18 @@ impl Session {
         allow_expunge: bool,
         out: &mut Vec<u8>,
     ) {
-        // EXISTS first: an EXPUNGE may name a message the client has not
-        // been told about yet.
-        if sel.view.len() != sel.view.exists_announced {
-            sel.view.exists_announced = sel.view.len();
-            respond::exists(out, sel.view.len());
-        }
+        // EXPUNGEs before EXISTS (RFC 6851 §4.3 shows a MOVE into the
+        // selected folder as EXPUNGE then EXISTS): the EXPUNGEs name only
+        // messages the client was told of, so they never need the EXISTS.
         if allow_expunge {
-            for seq in sel.view.take_expunges() {
+            for seq in sel.view.take_expunges(sel.view.exists_announced) {
                 respond::expunge(out, seq);
                 sel.view.exists_announced = sel.view.exists_announced.saturating_sub(1);
             }
+        }
+        if sel.view.len() != sel.view.exists_announced {
+            sel.view.exists_announced = sel.view.len();
+            respond::exists(out, sel.view.len());
         }
         let recent = recent_count(&sel.folder);
         if recent != sel.view.recent_announced {

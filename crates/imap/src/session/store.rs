@@ -91,6 +91,10 @@ impl Session {
             if let Err(e) = sel.folder.store(&uids, op, parsed.flags, &parsed.keywords) {
                 return s.store_error(tag, &e, out);
             }
+            if parsed.keywords.iter().any(|k| !sel.view.knows_keyword(k)) {
+                // Even with .SILENT: another message's FETCH may show it.
+                s.announce_new_keywords(sel, uids.iter().copied(), out);
+            }
             if !silent {
                 for (seq, u) in &targets {
                     if let Some(m) = sel.folder.by_uid(*u) {

@@ -6,7 +6,7 @@
 //! progress), so a message expunged by another process stays in the view,
 //! under its old sequence number, until a command lets us announce it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 
 use crate::codec::SequenceSet;
 
@@ -23,6 +23,9 @@ pub struct View {
     pub recent_announced: u32,
     /// The EXISTS count the client has (after the EXPUNGEs it was sent).
     pub exists_announced: u32,
+    /// Keywords the client was given in a FLAGS response: a keyword may
+    /// appear in a FETCH only after that (RFC 3501 §7.2.6).
+    keywords_announced: HashSet<String>,
 }
 
 impl View {
@@ -140,16 +143,20 @@ impl View {
 
     /// Removes every pending expunge from the view and returns the
     /// sequence numbers to announce, in the order to send them (each number
-    /// accounts for the EXPUNGEs sent before it, RFC 3501 §7.4.1).
-    pub fn take_expunges(&mut self) -> Vec<u32> {
+    /// accounts for the EXPUNGEs sent before it, RFC 3501 §7.4.1). Only
+    /// the first `known` messages were announced to the client (its last
+    /// EXISTS); a message past them that is already gone is dropped
+    /// without a word, as the client never learnt of it.
+    pub fn take_expunges(&mut self, known: u32) -> Vec<u32> {
         if self.pending_expunge.is_empty() {
             return Vec::new();
         }
         let gone = std::mem::take(&mut self.pending_expunge);
+        let known = usize::try_from(known).unwrap_or(usize::MAX);
         let mut announce = Vec::with_capacity(gone.len());
         let mut removed = 0u32;
         for (i, uid) in self.uids.iter().enumerate() {
-            if gone.contains(uid) {
+            if gone.contains(uid) && i < known {
                 let seq = u32::try_from(i + 1).unwrap_or(u32::MAX);
                 announce.push(seq - removed);
                 removed += 1;
@@ -157,6 +164,21 @@ impl View {
         }
         self.uids.retain(|u| !gone.contains(u));
         announce
+    }
+
+    /// Records the keywords of the FLAGS response just sent.
+    pub fn keywords_announced(&mut self, keywords: impl IntoIterator<Item = String>) {
+        self.keywords_announced = keywords.into_iter().collect();
+    }
+
+    /// The keywords of the last FLAGS response.
+    pub fn announced_keywords(&self) -> impl Iterator<Item = &String> {
+        self.keywords_announced.iter()
+    }
+
+    /// Whether a FETCH may show `keyword` without a new FLAGS response.
+    pub fn knows_keyword(&self, keyword: &str) -> bool {
+        self.keywords_announced.contains(keyword)
     }
 
     /// Takes the pending flag reports as `(seq, uid)`.
@@ -202,7 +224,7 @@ mod tests {
         v.note_expunged(&[2, 4, 5, 99]);
         assert!(v.is_expunged(4));
         assert_eq!(v.len(), 5, "kept until announced");
-        assert_eq!(v.take_expunges(), vec![2, 3, 3]);
+        assert_eq!(v.take_expunges(5), vec![2, 3, 3]);
         assert_eq!(v.len(), 2);
         assert_eq!(v.seq(3), Some(2));
     }
@@ -212,7 +234,18 @@ mod tests {
         let mut v = View::new(vec![10, 20]);
         v.note_expunged(&[10]);
         v.note_flags(&[10, 20]);
-        v.take_expunges();
+        v.take_expunges(2);
         assert_eq!(v.take_flag_changes(), vec![(1, 20)]);
+    }
+
+    #[test]
+    fn messages_gone_before_their_exists_are_not_announced() {
+        let mut v = View::new(vec![1, 2]);
+        v.add(&[3, 4]);
+        v.note_expunged(&[1, 3]);
+        // The client knows of 1 and 2 only.
+        assert_eq!(v.take_expunges(2), vec![1]);
+        assert_eq!(v.len(), 2);
+        assert_eq!(v.uid(2), Some(4));
     }
 }
