@@ -28,7 +28,9 @@ pub struct Message {
     /// Custom keywords, sorted and without duplicates (plain strings; most
     /// messages have none, and an empty `Vec` does not allocate).
     pub keywords: Vec<String>,
-    /// \Recent: this session moved the message from new/ to cur/.
+    /// \Recent: this session is the first to see the message (see
+    /// [`crate::recent`]); a read-only session shows what nobody claimed
+    /// yet, without claiming it.
     pub recent: bool,
     file: String,
     /// The file's size and mtime, read on first need: opening a folder
@@ -219,11 +221,6 @@ impl Folder {
         if !f.copy_shared_scan() {
             f.rescan()?;
         }
-        if !rw && f.messages.iter().any(|m| m.recent) {
-            for m in Arc::make_mut(&mut f.messages) {
-                m.recent = false;
-            }
-        }
         Ok(f)
     }
 
@@ -360,6 +357,7 @@ impl Folder {
                 // new mail moves to cur/ here too, as Courier's imapd does;
                 // it just gets no saved UID.
                 move_new: true,
+                claim_recent: self.rw,
                 use_locks: self.store.inner.opts.use_locks,
             },
         )
@@ -396,10 +394,11 @@ impl Folder {
                         u
                     }
                 };
+                // Not numbered yet, so nobody claimed it.
                 entries.push(Entry {
                     uid,
                     file: f,
-                    recent: false,
+                    recent: true,
                 });
             }
             entries.sort_by_key(|e| e.uid);
@@ -438,9 +437,10 @@ impl Folder {
                 Some(p) if p.base_name() == base_name(&e.file) => p.stat.clone(),
                 _ => OnceLock::new(),
             };
+            // Once recent in a session, recent for the rest of it.
             let recent = match prev {
                 Some(p) => p.recent || e.recent,
-                None => e.recent && self.rw,
+                None => e.recent,
             };
             msgs.push(Message {
                 uid: e.uid,

@@ -12,7 +12,8 @@
 //! * UIDs live in `courierimapuiddb` ([`uiddb`]), keywords in
 //!   `courierimapkeywords/` ([`keywords`]), quota in `maildirsize`
 //!   ([`quota`]); folder scans and UID assignment are serialised with
-//!   Courier's `tmp/courier.lock` dot-lock ([`lock`]).
+//!   Courier's `tmp/courier.lock` dot-lock ([`lock`]). Which session gets
+//!   a message as \Recent is decided under that lock too ([`recent`]).
 //! * [`SnapshotCache`]: scans of big folders shared by the sessions of one
 //!   process, so that another connection's SELECT of an unchanged folder
 //!   does not read it again.
@@ -31,6 +32,7 @@ pub mod keywords;
 pub mod lock;
 pub mod names;
 pub mod quota;
+pub mod recent;
 mod scan;
 pub mod snapshots;
 mod store;

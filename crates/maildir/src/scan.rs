@@ -10,6 +10,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::filename::compare_names;
 use crate::flags::base_name;
 use crate::lock::FolderLock;
+use crate::recent;
 use crate::tmpfile::TmpFile;
 use crate::uiddb::{uidvalidity_for, UidDb, UIDDB_FILE};
 
@@ -18,7 +19,8 @@ use crate::uiddb::{uidvalidity_for, UidDb, UIDDB_FILE};
 pub(crate) struct Entry {
     pub uid: u32,
     pub file: String,
-    /// Moved from new/ (or found in cur/ without a UID) by this scan.
+    /// \Recent as this scan sees it: numbered by this scan, or listed as
+    /// unclaimed (see [`crate::recent`]).
     pub recent: bool,
 }
 
@@ -43,6 +45,10 @@ pub(crate) struct ScanMode {
     pub write: bool,
     /// Move new/ to cur/ (read-write SELECT; not for STATUS).
     pub move_new: bool,
+    /// Claim \Recent for this scan's session (read-write SELECT): take the
+    /// folder's list of unclaimed UIDs ([`crate::recent`]). A writing
+    /// scan that does not claim lists the UIDs it hands out instead.
+    pub claim_recent: bool,
     /// Take the Courier dot-lock.
     pub use_locks: bool,
 }
@@ -212,8 +218,24 @@ pub(crate) fn scan(dir: &Path, host: &str, mode: ScanMode) -> Result<Scanned> {
                 .collect();
             write_db(dir, host, &db, tmp.take())?;
         }
+        if mode.claim_recent {
+            mark_recent(&mut entries, &recent::take(dir, db.uidvalidity)?);
+        } else {
+            // Numbered here, but the session that claims them is still to
+            // come (STATUS of a folder without a uiddb).
+            let numbered: Vec<u32> = entries.iter().filter(|e| e.recent).map(|e| e.uid).collect();
+            recent::record(dir, db.uidvalidity, &numbered)?;
+            mark_recent(
+                &mut entries,
+                &recent::read(dir, db.uidvalidity).unwrap_or_default(),
+            );
+        }
     } else {
         pending = unknown.into_iter().map(|x| x.0).collect();
+        mark_recent(
+            &mut entries,
+            &recent::read(dir, db.uidvalidity).unwrap_or_default(),
+        );
     }
     Ok(Scanned {
         uidvalidity: db.uidvalidity,
@@ -225,8 +247,22 @@ pub(crate) fn scan(dir: &Path, host: &str, mode: ScanMode) -> Result<Scanned> {
     })
 }
 
+/// Marks the entries (sorted by UID) whose UID is in `uids` (sorted) as
+/// recent.
+fn mark_recent(entries: &mut [Entry], uids: &[u32]) {
+    if uids.is_empty() {
+        return;
+    }
+    for e in entries.iter_mut() {
+        if uids.binary_search(&e.uid).is_ok() {
+            e.recent = true;
+        }
+    }
+}
+
 /// Places new files into a folder's cur/ and gives each a UID at that
-/// moment, under the folder lock (UIDPLUS). `place(i)` puts item `i` into
+/// moment, under the folder lock (UIDPLUS). Their UIDs are listed as not
+/// yet claimed \Recent ([`crate::recent`]). `place(i)` puts item `i` into
 /// place and returns its base name, or `None` if it was skipped. Returns
 /// the UIDVALIDITY and the UID of each item (None = skipped).
 pub(crate) fn place_with_uids(
@@ -269,6 +305,8 @@ pub(crate) fn place_with_uids(
     }
     if uids.iter().any(Option::is_some) || tmp.is_some() {
         write_db(dir, host, &db, tmp)?;
+        let placed: Vec<u32> = uids.iter().flatten().copied().collect();
+        recent::record(dir, db.uidvalidity, &placed)?;
     }
     match failure {
         Some(e) => Err(e),

@@ -487,9 +487,10 @@ impl Store {
         Ok(())
     }
 
-    /// STATUS counters, computed without taking messages out of new/ (so
-    /// \Recent stays for the session that selects the folder). A folder
-    /// without a uiddb gets one so its UIDVALIDITY is stable.
+    /// STATUS counters, computed without taking messages out of new/ or
+    /// claiming \Recent (it stays for the session that selects the folder,
+    /// see [`crate::recent`]). A folder without a uiddb gets one so its
+    /// UIDVALIDITY is stable.
     pub fn status(&self, name: &str) -> Result<FolderStatus> {
         let dir = self.inner.existing_dir(name)?;
         let has_db = dir.join(UIDDB_FILE).exists();
@@ -499,6 +500,7 @@ impl Store {
             ScanMode {
                 write: !has_db,
                 move_new: false,
+                claim_recent: false,
                 use_locks: self.inner.opts.use_locks,
             },
         )?;

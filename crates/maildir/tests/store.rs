@@ -52,10 +52,11 @@ fn examine_is_read_only() {
     deliver(s.root(), "1000.M1P1.h", "a\n");
     let mut f = s.open_folder("INBOX", false).unwrap();
     // EXAMINE sees new mail as SELECT would (moved to cur/ as Courier's
-    // imapd does), with a UID that is not saved.
+    // imapd does), with a UID that is not saved, and \Recent that it does
+    // not claim.
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
     assert_eq!(uids, vec![1]);
-    assert!(!f.messages()[0].recent);
+    assert!(f.messages()[0].recent);
     assert!(s.root().join("cur/1000.M1P1.h:2,").exists());
     assert!(!s.root().join("courierimapuiddb").exists());
     assert!(matches!(
@@ -67,6 +68,70 @@ fn examine_is_read_only() {
         (st.messages, st.recent, st.unseen, st.uidnext),
         (1, 1, 1, 2)
     );
+}
+
+fn recent(f: &courser_maildir::Folder) -> Vec<u32> {
+    f.messages()
+        .iter()
+        .filter(|m| m.recent)
+        .map(|m| m.uid)
+        .collect()
+}
+
+/// RFC 3501 §2.3.2: a message is \Recent to exactly one session, the first
+/// read-write one to see it, whether an MDA delivered it or Courser placed
+/// it (APPEND, COPY); read-only views and STATUS show it without claiming.
+#[test]
+fn recent_goes_to_the_first_selecting_session_only() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    s.create_folder("INBOX.Box").unwrap();
+    deliver(&s.root().join(".Box"), "1000.M1P1.h", "a\n");
+    let a = s
+        .append("INBOX.Box", b"b\n", Flags::SEEN, &[], None)
+        .unwrap();
+    assert_eq!(s.status("INBOX.Box").unwrap().recent, 2);
+    let ro = s.open_folder("INBOX.Box", false).unwrap();
+    assert_eq!(ro.messages().len(), 2);
+    assert_eq!(recent(&ro).len(), 2, "EXAMINE shows both");
+    assert_eq!(s.status("INBOX.Box").unwrap().recent, 2, "and claims none");
+    let mut first = s.open_folder("INBOX.Box", true).unwrap();
+    assert_eq!(recent(&first).len(), 2);
+    assert!(recent(&first).contains(&a.uid));
+    let second = s.open_folder("INBOX.Box", true).unwrap();
+    assert!(recent(&second).is_empty());
+    assert_eq!(s.status("INBOX.Box").unwrap().recent, 0);
+
+    // Placed into the folder a session has selected: its next refresh
+    // claims them (COPY within the folder, and APPEND).
+    let c = first.copy_to(&[a.uid], &s, "INBOX.Box").unwrap();
+    let b = s
+        .append("INBOX.Box", b"c\n", Flags::default(), &[], None)
+        .unwrap();
+    assert_eq!(s.status("INBOX.Box").unwrap().recent, 2);
+    first.refresh().unwrap();
+    assert_eq!((c.pairs[0].1, b.uid), (3, 4));
+    assert_eq!(recent(&first), vec![1, 2, 3, 4]);
+    let mut second = second;
+    second.refresh().unwrap();
+    assert!(recent(&second).is_empty(), "claimed by the first session");
+
+    // STATUS of a folder without a uiddb numbers its messages but leaves
+    // them recent for the session to come.
+    s.create_folder("INBOX.Fresh").unwrap();
+    deliver(&s.root().join(".Fresh"), "1001.M1P1.h", "d\n");
+    fs::rename(
+        s.root().join(".Fresh/new/1001.M1P1.h"),
+        s.root().join(".Fresh/cur/1001.M1P1.h:2,"),
+    )
+    .unwrap();
+    assert_eq!(s.status("INBOX.Fresh").unwrap().recent, 1);
+    assert_eq!(s.status("INBOX.Fresh").unwrap().recent, 1);
+    assert_eq!(
+        recent(&s.open_folder("INBOX.Fresh", true).unwrap()),
+        vec![1]
+    );
+    assert_eq!(s.status("INBOX.Fresh").unwrap().recent, 0);
 }
 
 #[test]
