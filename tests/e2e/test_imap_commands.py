@@ -561,8 +561,8 @@ SEARCHES = {
     "SEEN": [1, 4], "UNSEEN": [2, 3],
     "KEYWORD $Work": [2], "UNKEYWORD $Work": [1, 3, 4],
     "KEYWORD $Nothing": [],
-    # APPENDed messages go to cur/ (as with Courier): not \Recent.
-    "RECENT": [], "NEW": [], "OLD": [1, 2, 3, 4],
+    # APPENDed by another session: \Recent to this first SELECT.
+    "RECENT": [1, 2, 3, 4], "NEW": [2, 3], "OLD": [],
     "BCC dave": [1], "CC carol": [1], "FROM bob": [2], "FROM example.org": [1, 2, 3, 4],
     "TO alice": [2], "SUBJECT report": [1], "SUBJECT REPORT": [1],
     "BODY lazy": [2], "BODY subject": [], "TEXT lazy": [2], "TEXT alpha": [1],
