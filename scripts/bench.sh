@@ -12,6 +12,15 @@
 #
 #   scripts/bench.sh [--quick] [--messages N] [--idle N] [--clients N]
 #                    [--secs S] [--servers "courser dovecot courier"] [--no-build]
+#                    [--imaptest PATH]
+#
+# --imaptest (or IMAPTEST=PATH) also runs Dovecot's imaptest stress profile
+# (random LOGIN/SELECT/FETCH/STORE/APPEND/EXPUNGE with every session's view
+# of the mailbox tracked) against each server with 10 and 50 clients on one
+# account, after the warm pass: its operations/s and error count land in
+# the report side by side. imaptest is not packaged: build it from its
+# public sources against Debian's dovecot-dev, outside this repository; the
+# binary's own tests/default.mbox is the message source (IMAPTEST_MBOX).
 #
 # --no-build uses the release binaries already in $CARGO_TARGET_DIR (or
 # $COURSER_BIN / $COURSER_BENCH_BIN).
@@ -42,6 +51,7 @@ LOGIN_SECS=10
 SMALL=1000         # messages in each mixed-workload user's INBOX
 SERVERS="courser dovecot courier"
 BUILD=1
+IMAPTEST=${IMAPTEST:-}
 while [ $# -gt 0 ]; do
   case $1 in
     --quick) QUICK=1; MESSAGES=2000; IDLE=20; CLIENTS=4; SECS=3; LOGIN_SECS=3; SMALL=200 ;;
@@ -51,7 +61,8 @@ while [ $# -gt 0 ]; do
     --secs) SECS=$2; shift ;;
     --servers) SERVERS=$2; shift ;;
     --no-build) BUILD=0 ;;
-    *) echo "usage: $0 [--quick] [--messages N] [--idle N] [--clients N] [--secs S] [--servers LIST] [--no-build]" >&2; exit 2 ;;
+    --imaptest) IMAPTEST=$2; shift ;;
+    *) echo "usage: $0 [--quick] [--messages N] [--idle N] [--clients N] [--secs S] [--servers LIST] [--no-build] [--imaptest PATH]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -106,7 +117,7 @@ generate_seed() {
   touch "$stamp"
 }
 
-users() { echo big; for i in $(seq 1 "$CLIENTS"); do echo "user$i"; done; }
+users() { echo big; echo stress; for i in $(seq 1 "$CLIENTS"); do echo "user$i"; done; }
 
 # A fresh copy of the seed for one server, owned by nobody.
 fresh_homes() { # name
@@ -114,6 +125,7 @@ fresh_homes() { # name
   rm -rf "$home"; mkdir -p "$home"
   cp -a "$WORK/seed/." "$home/"
   rm -f "$home"/.done-*
+  mkdir -p "$home/stress/Maildir/"{cur,new,tmp}   # imaptest's account
   chown -R "$NUID:$NGID" "$home"
 }
 
@@ -301,6 +313,22 @@ pass() { # server pass
   bench "$s" "$p" logins --port "$sp" --tls --users "$CLIENTS" --clients 8 --secs "$LOGIN_SECS"
 }
 
+# imaptest's stress profile on an emptied account, 10 then 50 clients; the
+# raw output goes to RESULTS for bench_report.py.
+imaptest_stress() { # server
+  local s=$1 mbox=${IMAPTEST_MBOX:-$(dirname "$IMAPTEST")/tests/default.mbox}
+  local md=$WORK/$s/home/stress/Maildir
+  for c in 10 50; do
+    find "$md" -mindepth 1 -maxdepth 1 ! -name cur ! -name new ! -name tmp -exec rm -rf {} +
+    find "$md/cur" "$md/new" "$md/tmp" -type f -delete
+    echo "--- $s imaptest stress, $c clients"
+    LD_LIBRARY_PATH=/usr/lib/dovecot timeout $((SECS + 120)) "$IMAPTEST" host=127.0.0.1 \
+      port="${IMAP_PORT[$s]}" user=stress pass="$PASSWORD" mbox="$mbox" clients="$c" \
+      secs="$SECS" > "$RESULTS/$s-warm-imaptest$c.txt" 2>&1 || true
+    tail -3 "$RESULTS/$s-warm-imaptest$c.txt"
+  done
+}
+
 main() {
   mkdir -p "$WORK"
   log "installing packages"
@@ -327,6 +355,7 @@ main() {
     "${s}_start"
     pass "$s" cold
     pass "$s" warm
+    [ -n "$IMAPTEST" ] && imaptest_stress "$s"
     "${s}_stop"
   done
   log "versions"

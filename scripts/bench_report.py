@@ -4,8 +4,9 @@ plots (latency percentiles, memory per connection, big-folder timings).
 
     scripts/bench_report.py RESULTS_DIR OUT_DIR
 
-RESULTS_DIR holds SERVER-PASS-WORKLOAD.json (pass: first, cold, warm) and
-machine.txt. Ratios are Courser / peer: below 1 is better for times and
+RESULTS_DIR holds SERVER-PASS-WORKLOAD.json (pass: first, cold, warm),
+SERVER-warm-imaptestN.txt (imaptest's stress output with N clients, when
+bench.sh was given --imaptest) and machine.txt. Ratios are Courser / peer: below 1 is better for times and
 memory, above 1 is better for rates."""
 
 import json
@@ -33,6 +34,51 @@ def load(results):
         except ValueError:
             pass
     return data
+
+
+def imaptest_runs(results):
+    """{(server, clients): (operations/s, errors, secs)} from imaptest's
+    stress output: the counts line of its Totals block summed over the
+    run, and its "Error:" lines."""
+    runs = {}
+    for f in results.glob("*-warm-imaptest*.txt"):
+        server, _, rest = f.stem.split("-", 2)
+        clients = int(rest[len("imaptest"):])
+        text = f.read_text(errors="replace").splitlines()
+        errors = sum(1 for ln in text if ln.startswith("Error:"))
+        total = None
+        if "Totals:" in text:
+            for ln in text[text.index("Totals:") + 1:]:
+                cells = ln.split()
+                if cells and all(c.isdigit() for c in cells):
+                    total = sum(int(c) for c in cells)
+        secs = None
+        m = machine(results).get("params", "")
+        for kv in m.split():
+            if kv.startswith("secs="):
+                secs = int(kv[5:])
+        ops = total / secs if total is not None and secs else None
+        runs[(server, clients)] = (ops, errors)
+    return runs
+
+
+def imaptest_table(results, servers, out):
+    runs = imaptest_runs(results)
+    if not runs:
+        return
+    out.append("### imaptest stress profile (warm; one account, random commands, every "
+               "session's view checked)\n")
+    out.append("Throughput counts only where errors are 0.\n")
+    line = "| clients | " + " | ".join(f"{s} ops/s | {s} errors" for s in servers) + " |"
+    out.append(line)
+    out.append("|---" * (1 + 2 * len(servers)) + "|")
+    for c in sorted({k[1] for k in runs}):
+        cells = []
+        for s in servers:
+            ops, errs = runs.get((s, c), (None, None))
+            cells += [fmt(ops), "n/a" if errs is None else str(errs)]
+        out.append(f"| {c} | " + " | ".join(cells) + " |")
+    out.append("")
 
 
 def machine(results):
@@ -302,6 +348,7 @@ def main():
     idle_table(data, servers, out)
     mixed_table(data, servers, out)
     login_table(data, servers, out)
+    imaptest_table(results, servers, out)
     problems(data, out)
     made = plots(data, servers, outdir)
     if made:
