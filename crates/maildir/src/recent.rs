@@ -27,7 +27,7 @@
 //! crash (no newline) is ignored.
 
 use std::fs::{self, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 use std::path::Path;
 
 use crate::error::{IoContext, Result};
@@ -45,10 +45,12 @@ pub(crate) fn record(dir: &Path, uidvalidity: u32, uids: &[u32]) -> Result<()> {
         return Ok(());
     }
     let path = dir.join(RECENT_FILE);
-    let current = read(dir, uidvalidity).is_some();
+    // Only the header is read: a list that grows with every APPEND to a
+    // folder nobody selects (Sent) must not be re-read each time.
+    let current = list_header_is(&path, uidvalidity);
     let mut text = String::new();
     if !current {
-        text.push_str(&format!("1 {uidvalidity}\n"));
+        text.push_str(&header(uidvalidity));
     }
     for u in uids {
         text.push_str(&format!("{u}\n"));
@@ -64,6 +66,19 @@ pub(crate) fn record(dir: &Path, uidvalidity: u32, uids: &[u32]) -> Result<()> {
     }
     .at(&path)?;
     f.write_all(text.as_bytes()).at(&path)
+}
+
+fn header(uidvalidity: u32) -> String {
+    format!("1 {uidvalidity}\n")
+}
+
+/// Whether the list at `path` is one for `uidvalidity`.
+fn list_header_is(path: &Path, uidvalidity: u32) -> bool {
+    let want = header(uidvalidity);
+    let mut got = vec![0u8; want.len()];
+    fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut got))
+        .is_ok_and(|()| got == want.as_bytes())
 }
 
 /// The listed UIDs (sorted, deduplicated), or `None` when there is no
@@ -93,8 +108,7 @@ fn parse(data: &[u8], uidvalidity: u32) -> Option<Vec<u32>> {
     let text = std::str::from_utf8(data).ok()?;
     // Only lines that end in a newline were written whole.
     let mut lines = text.split_inclusive('\n').filter(|l| l.ends_with('\n'));
-    let header = lines.next()?.trim_end();
-    if header != format!("1 {uidvalidity}") {
+    if lines.next()? != header(uidvalidity) {
         return None;
     }
     let mut uids: Vec<u32> = lines
