@@ -272,3 +272,48 @@ def test_fetch_of_a_message_expunged_elsewhere(server):
     assert not any(b"EXPUNGE" in r for r in u)
     u, _ = a.cmd("NOOP", ok=True)
     assert b"* 2 EXPUNGE\r\n" in u
+
+
+def test_answers_never_name_a_number_beyond_the_last_exists(server):
+    """imaptest stress ("SEARCH reply seq > EXISTS"): mail that arrived
+    since the last EXISTS is announced before a SEARCH or FETCH answer
+    that numbers it (RFC 3501 §7.3.1, §7.2.5)."""
+    c = server.connect()
+    append(c, "INBOX", msg("first"))
+    c.logout()
+    a = server.raw(login="alice")
+    a.cmd("SELECT INBOX", ok=True)
+    server.deliver(msg("second"))
+    u, _ = a.cmd("SEARCH ALL", ok=True)
+    assert u.index(b"* 2 EXISTS\r\n") < u.index(b"* SEARCH 1 2\r\n"), u
+    server.deliver(msg("third"))
+    u, _ = a.cmd("FETCH 1:* UID", ok=True)
+    assert b"* 3 EXISTS\r\n" in u
+    assert u.index(b"* 3 EXISTS\r\n") < next(i for i, r in enumerate(u) if r.startswith(b"* 3 FETCH")), u
+
+
+def test_search_still_numbers_messages_expunged_elsewhere(server):
+    """RFC 2180 §4.1 / imaptest stress ("SEARCH result missing seq"): until
+    the client may be told of the EXPUNGE, a message another session
+    expunged keeps its number for keys that need no file: sequence sets,
+    flags as last seen, and an INTERNALDATE this session already read."""
+    c = server.connect()
+    for i in range(3):
+        append(c, "INBOX", msg(f"m{i}"), "(\\Flagged)", '"01-Jan-2020 00:00:00 +0000"')
+    c.logout()
+    a = server.raw(login="alice")
+    b = server.raw(login="alice")
+    a.cmd("SELECT INBOX", ok=True)
+    a.cmd("FETCH 1:3 INTERNALDATE", ok=True)
+    b.cmd("SELECT INBOX", ok=True)
+    b.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)", ok=True)
+    b.cmd("EXPUNGE", ok=True)
+    for crit in ("1:3", "FLAGGED", "BEFORE 2-Jan-2020", "ALL"):
+        u, _ = a.cmd(f"SEARCH {crit}", ok=True)
+        assert search_result(u) == [1, 2, 3], (crit, u)
+        assert not any(b"EXPUNGE" in r for r in u)
+    # Its text is gone: keys that need it do not match it.
+    assert search_result(a.cmd("SEARCH SUBJECT m", ok=True)[0]) == [1, 3]
+    u, _ = a.cmd("NOOP", ok=True)
+    assert b"* 2 EXPUNGE\r\n" in u
+    assert search_result(a.cmd("SEARCH ALL", ok=True)[0]) == [1, 2]

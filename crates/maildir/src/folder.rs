@@ -72,6 +72,15 @@ impl Message {
     pub fn base_name(&self) -> &str {
         base_name(&self.file)
     }
+
+    /// INTERNALDATE if it was read already, without touching the file (a
+    /// message whose file is gone can still say what it was).
+    pub fn known_internal_date(&self) -> Option<SystemTime> {
+        self.stat
+            .get()
+            .filter(|s| **s != FileStat::GONE)
+            .map(|s| s.modified)
+    }
 }
 
 /// What [`Folder::refresh`] found changed since the previous snapshot.
@@ -80,6 +89,10 @@ pub struct Changes {
     /// UIDs that disappeared (ascending). Sequence numbers must be computed
     /// against the snapshot *before* the refresh.
     pub expunged: Vec<u32>,
+    /// The last snapshot's records of the messages in `expunged` (flags
+    /// and keywords as last seen; their files are gone), for a session that
+    /// must keep answering about them until it may announce the EXPUNGE.
+    pub gone: Vec<Message>,
     /// New UIDs (ascending).
     pub added: Vec<u32>,
     /// UIDs whose flags or keywords changed (ascending).
@@ -468,12 +481,13 @@ impl Folder {
         if v_changed {
             ch.expunged = self.messages.iter().map(|m| m.uid).collect();
         } else {
-            ch.expunged = self
+            ch.gone = self
                 .messages
                 .iter()
                 .filter(|m| !new_uids.contains(&m.uid))
-                .map(|m| m.uid)
+                .cloned()
                 .collect();
+            ch.expunged = ch.gone.iter().map(|m| m.uid).collect();
         }
         for m in &msgs {
             match old.get(&m.uid).map(|i| &self.messages[*i]) {

@@ -116,7 +116,7 @@ impl Session {
         out: &mut Vec<u8>,
     ) {
         self.in_selected(tag, out, |s, sel, out| {
-            s.refresh_view(sel, out);
+            s.refresh_for_numbers(sel, out);
             if s.is_logged_out() {
                 return;
             }

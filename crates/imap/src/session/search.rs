@@ -23,10 +23,17 @@ struct Candidate<'a> {
     sel: &'a Selected,
     head: OnceCell<Option<Loaded>>,
     whole: OnceCell<Option<Loaded>>,
+    /// Expunged elsewhere, not announced yet: only its number, UID, last
+    /// flags and (if read before) INTERNALDATE are known; keys that need
+    /// its file fail.
+    gone: bool,
 }
 
 impl Candidate<'_> {
     fn load(&self, extent: Extent) -> Option<Loaded> {
+        if self.gone {
+            return None;
+        }
         let uid = self.msg.uid;
         self.sel
             .folder
@@ -51,15 +58,17 @@ impl Candidate<'_> {
         self.msg.flags.contains(f)
     }
 
-    fn internal_day(&self) -> i64 {
-        let secs = self
-            .sel
-            .folder
-            .internal_date(self.msg)
+    fn internal_day(&self) -> Option<i64> {
+        let date = if self.gone {
+            self.msg.known_internal_date()?
+        } else {
+            self.sel.folder.internal_date(self.msg)
+        };
+        let secs = date
             .duration_since(UNIX_EPOCH)
             .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
             .unwrap_or(0);
-        secs.div_euclid(86_400)
+        Some(secs.div_euclid(86_400))
     }
 
     /// The day of the Date: header, in the zone it was written in.
@@ -92,9 +101,9 @@ impl Candidate<'_> {
             K::Old => !self.msg.recent,
             K::Keyword(k) => self.msg.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)),
             K::Unkeyword(k) => !self.msg.keywords.iter().any(|x| x.eq_ignore_ascii_case(k)),
-            K::Before(d) => self.internal_day() < d.days_since_epoch(),
-            K::On(d) => self.internal_day() == d.days_since_epoch(),
-            K::Since(d) => self.internal_day() >= d.days_since_epoch(),
+            K::Before(d) => self.internal_day().is_some_and(|i| i < day(d)),
+            K::On(d) => self.internal_day().is_some_and(|i| i == day(d)),
+            K::Since(d) => self.internal_day().is_some_and(|i| i >= day(d)),
             K::SentBefore(d) => self.sent_day().is_some_and(|s| s < day(d)),
             K::SentOn(d) => self.sent_day().is_some_and(|s| s == day(d)),
             K::SentSince(d) => self.sent_day().is_some_and(|s| s >= day(d)),
@@ -145,7 +154,7 @@ impl Session {
             }
         }
         self.in_selected(tag, out, |s, sel, out| {
-            s.refresh_view(sel, out);
+            s.refresh_for_numbers(sel, out);
             if s.is_logged_out() {
                 return;
             }
@@ -158,15 +167,21 @@ impl Session {
 }
 
 /// Sequence numbers (or UIDs) of the messages matching `key`, ascending.
-/// Messages expunged elsewhere but not yet announced are left out.
+/// A message expunged elsewhere whose EXPUNGE the client has not had yet
+/// still counts for the keys that need no file (sequence set, UID, flags
+/// as last seen): a client that searches `1:5` gets all five numbers it
+/// holds (RFC 2180 §4.1).
 pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u32> {
     let mut hits = Vec::new();
     for seq in 1..=sel.view.len() {
         let Some(u) = sel.view.uid(seq) else { continue };
-        if sel.view.is_expunged(u) {
-            continue;
-        }
-        let Some(msg) = sel.folder.by_uid(u) else {
+        let gone = sel.view.is_expunged(u);
+        let record = if gone {
+            sel.view.gone(u)
+        } else {
+            sel.folder.by_uid(u)
+        };
+        let Some(msg) = record else {
             continue;
         };
         let candidate = Candidate {
@@ -175,6 +190,7 @@ pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u
             sel,
             head: OnceCell::new(),
             whole: OnceCell::new(),
+            gone,
         };
         if candidate.matches(key) {
             hits.push(if uid { u } else { seq });

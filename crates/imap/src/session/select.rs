@@ -143,6 +143,18 @@ impl Session {
         }
     }
 
+    /// Rescans the folder for a command that answers with sequence
+    /// numbers (FETCH, STORE, SEARCH, COPY): new messages are announced
+    /// with EXISTS at once (allowed at any time, RFC 3501 §7.3.1), so no
+    /// answer names a number beyond the client's last EXISTS.
+    pub(super) fn refresh_for_numbers(&mut self, sel: &mut Selected, out: &mut Vec<u8>) {
+        self.refresh_view(sel, out);
+        if sel.view.len() > sel.view.exists_announced {
+            sel.view.exists_announced = sel.view.len();
+            respond::exists(out, sel.view.len());
+        }
+    }
+
     /// Rescans the folder and records the changes in the view without
     /// telling the client yet, so a command works on the current state.
     pub(super) fn refresh_view(&mut self, sel: &mut Selected, out: &mut Vec<u8>) {
@@ -156,6 +168,7 @@ impl Session {
                     return;
                 }
                 sel.view.note_expunged(&changes.expunged);
+                sel.view.keep_gone(changes.gone);
                 sel.view.add(&changes.added);
                 sel.view.note_flags(&changes.flags_changed);
                 let touched = changes.added.iter().chain(&changes.flags_changed);

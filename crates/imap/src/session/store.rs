@@ -66,7 +66,7 @@ impl Session {
             );
         }
         self.in_selected(tag, out, |s, sel, out| {
-            s.refresh_view(sel, out);
+            s.refresh_for_numbers(sel, out);
             if s.is_logged_out() {
                 return;
             }

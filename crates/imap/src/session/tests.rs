@@ -60,8 +60,9 @@ fn expunge_by_another_session_waits_for_a_command_that_allows_it() {
         "{out}"
     );
     assert!(!out.contains("* 2 FETCH"), "{out}");
+    // SEARCH still numbers it (RFC 2180 §4.1): the client holds three.
     let out = run(&mut a, "a3 SEARCH ALL\r\n");
-    assert!(out.contains("* SEARCH 1 3\r\n"), "{out}");
+    assert!(out.contains("* SEARCH 1 2 3\r\n"), "{out}");
     assert!(!out.contains(" EXPUNGE\r\n"), "{out}");
     let out = run(&mut a, "a4 NOOP\r\n");
     assert!(out.contains("* 2 EXPUNGE\r\n"), "{out}");

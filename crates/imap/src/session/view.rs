@@ -6,7 +6,9 @@
 //! progress), so a message expunged by another process stays in the view,
 //! under its old sequence number, until a command lets us announce it.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use courser_maildir::Message;
 
 use crate::codec::SequenceSet;
 
@@ -17,6 +19,8 @@ pub struct View {
     uids: Vec<u32>,
     /// UIDs gone from the store whose EXPUNGE the client has not seen.
     pending_expunge: BTreeSet<u32>,
+    /// The last records of those messages, where the store still had them.
+    gone: HashMap<u32, Message>,
     /// UIDs whose flags changed elsewhere, to report as FETCH FLAGS.
     pending_flags: BTreeSet<u32>,
     /// The \Recent count last announced.
@@ -113,6 +117,23 @@ impl View {
         }
     }
 
+    /// Keeps the last records of messages expunged elsewhere (see
+    /// [`View::gone`]).
+    pub fn keep_gone(&mut self, records: Vec<Message>) {
+        for m in records {
+            if self.pending_expunge.contains(&m.uid) {
+                self.gone.insert(m.uid, m);
+            }
+        }
+    }
+
+    /// The last record of a message expunged elsewhere and not yet
+    /// announced: SEARCH still answers for it by sequence number, UID and
+    /// flags (its content is gone), as RFC 2180 §4.1 lets a server do.
+    pub fn gone(&self, uid: u32) -> Option<&Message> {
+        self.gone.get(&uid)
+    }
+
     /// Whether `uid` was expunged by someone else and not yet announced.
     pub fn is_expunged(&self, uid: u32) -> bool {
         self.pending_expunge.contains(&uid)
@@ -163,6 +184,7 @@ impl View {
             }
         }
         self.uids.retain(|u| !gone.contains(u));
+        self.gone.clear();
         announce
     }
 
