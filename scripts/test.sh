@@ -53,6 +53,9 @@ python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
 # Tests that need the tools above fail instead of skipping when this is set.
 export COURSER_FULL_TESTS=1
 
+# Style gates first: they fail fast and cost little.
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
 cargo build --workspace --all-targets
 # The response validator the end-to-end fixture runs over every transcript.
 cargo build -p courser-imap --features validate --examples
