@@ -11,6 +11,8 @@ use courser_imap::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
 
+use courser_protocol::Untrusted;
+
 use crate::driver::{Driver, Step};
 use crate::login::LoginResult;
 use crate::peruser::handoff::{Handoff, Service};
@@ -173,7 +175,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
 fn log_logout(session: &Session, conn: &Conn) {
     if let Some(user) = session.user() {
         tracing::info!(
-            user,
+            user = %Untrusted(user),
             ip = %conn.peer.ip(),
             port = conn.peer.port(),
             protocol = "IMAP",

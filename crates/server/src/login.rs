@@ -11,6 +11,7 @@ use courser_auth::scram::ScramKeys;
 use courser_auth::Account;
 use courser_imap::session::Session;
 use courser_maildir::{Store, StoreOptions};
+use courser_protocol::Untrusted;
 
 use crate::limits::UserSlot;
 use crate::peruser::Worker;
@@ -97,7 +98,7 @@ pub async fn imap_open(
     match opened {
         Ok(Ok(store)) => {
             tracing::info!(
-                user = %login,
+                user = %Untrusted(login),
                 ip = %peer.ip(),
                 port = peer.port(),
                 protocol = "IMAP",
@@ -108,12 +109,12 @@ pub async fn imap_open(
             true
         }
         Ok(Err(e)) => {
-            tracing::error!(user = %login, "cannot open the maildir: {e}");
+            tracing::error!(user = %Untrusted(login), "cannot open the maildir: {e}");
             session.login_failed(true, out);
             false
         }
         Err(e) => {
-            tracing::error!(user = %login, "maildir open task failed: {e}");
+            tracing::error!(user = %Untrusted(login), "maildir open task failed: {e}");
             session.login_failed(true, out);
             false
         }
@@ -166,11 +167,11 @@ async fn admit_uncounted(
         Some(spawner) => {
             match crate::peruser::start_worker(spawner, &account, maildir.clone()).await {
                 Ok(worker) => {
-                    tracing::debug!(user = %account.login, pid = worker.pid, service, "session process started");
+                    tracing::debug!(user = %Untrusted(&account.login), pid = worker.pid, service, "session process started");
                     Some(worker)
                 }
                 Err(e) => {
-                    tracing::error!(user = %account.login, service, "LOGIN FAILED (temporary): cannot start the session process: {e}");
+                    tracing::error!(user = %Untrusted(&account.login), service, "LOGIN FAILED (temporary): cannot start the session process: {e}");
                     return Err(Refused::Failed { temporary: true });
                 }
             }
@@ -225,7 +226,7 @@ pub async fn scram_keys(
             Err(Refused::Failed { temporary: true })
         }
         Err(e) => {
-            tracing::error!(user = %login, "SCRAM key lookup task failed: {e}");
+            tracing::error!(user = %Untrusted(&login), "SCRAM key lookup task failed: {e}");
             crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
             Err(Refused::Failed { temporary: true })
         }
@@ -235,7 +236,7 @@ pub async fn scram_keys(
 /// The log line of a login that failed because a backend could not
 /// answer.
 fn log_temporary(login: &str, peer: SocketAddr, service: &str, e: &courser_auth::AuthError) {
-    tracing::warn!(user = %login, ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
+    tracing::warn!(user = %Untrusted(login), ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
 }
 
 /// The credential, account and limit checks of [`admit`].
@@ -262,29 +263,29 @@ async fn check_login(
                 // from this address or for this account.
                 let failures = failures().record(peer.ip(), &login);
                 let delay = failure_delay(&shared.config.auth, failures);
-                tracing::info!(user = %login, ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, "LOGIN FAILED");
+                tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, "LOGIN FAILED");
                 tokio::time::sleep(delay).await;
             }
             return Err(Refused::Failed { temporary });
         }
         Err(e) => {
-            tracing::error!(user = %login, "authentication task failed: {e}");
+            tracing::error!(user = %Untrusted(&login), "authentication task failed: {e}");
             return Err(Refused::Failed { temporary: true });
         }
     };
     failures().forget_account(&login);
     if !account.service_allowed(service, tls) {
-        tracing::info!(user = %account.login, ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
+        tracing::info!(user = %Untrusted(&account.login), ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
         return Err(Refused::ServiceDisabled);
     }
     if shared.spawner.is_some() && account.uid == 0 {
-        tracing::warn!(user = %account.login, "LOGIN REFUSED: the account has uid 0; sessions never run as root");
+        tracing::warn!(user = %Untrusted(&account.login), "LOGIN REFUSED: the account has uid 0; sessions never run as root");
         return Err(Refused::WrongUid);
     }
     if let Some(uid) = shared.enforce_uid {
         if account.uid != uid {
             tracing::warn!(
-                user = %account.login,
+                user = %Untrusted(&account.login),
                 account_uid = account.uid,
                 server_uid = uid,
                 "LOGIN REFUSED: the account's uid differs from the uid this shared-mode server runs as"
@@ -299,7 +300,7 @@ async fn check_login(
     {
         Ok(slot) => Ok((account, slot)),
         Err(refusal) => {
-            tracing::warn!(user = %account.login, ip = %peer.ip(), "LOGIN REFUSED: {}", refusal.reason());
+            tracing::warn!(user = %Untrusted(&account.login), ip = %peer.ip(), "LOGIN REFUSED: {}", refusal.reason());
             Err(Refused::Limited(refusal.reason()))
         }
     }

@@ -18,6 +18,8 @@ use courser_pop3::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use courser_protocol::Untrusted;
+
 use crate::driver::{Driver, Step};
 use crate::login::{admit, LoginResult, Refused};
 use crate::peruser::handoff::{Handoff, Service};
@@ -198,7 +200,7 @@ fn log_logout(session: &Session, conn: &Conn) {
     if let Some(user) = session.user() {
         let stats = session.stats();
         tracing::info!(
-            user,
+            user = %Untrusted(user),
             ip = %conn.peer.ip(),
             port = conn.peer.port(),
             protocol = "POP3",
@@ -233,7 +235,7 @@ async fn open_maildrop(
     match opened {
         Ok(Ok(drop)) => {
             tracing::info!(
-                user = %login,
+                user = %Untrusted(login),
                 ip = %peer.ip(),
                 port = peer.port(),
                 protocol = "POP3",
@@ -245,12 +247,12 @@ async fn open_maildrop(
             true
         }
         Ok(Err(e)) => {
-            tracing::error!(user = %login, "cannot open the maildrop: {e}");
+            tracing::error!(user = %Untrusted(login), "cannot open the maildrop: {e}");
             session.login_failed(true, out);
             false
         }
         Err(e) => {
-            tracing::error!(user = %login, "maildrop open task failed: {e}");
+            tracing::error!(user = %Untrusted(login), "maildrop open task failed: {e}");
             session.login_failed(true, out);
             false
         }

@@ -3,6 +3,7 @@
 //! folder (RFC 3501 §7.3-7.4).
 
 use courser_maildir::Folder;
+use courser_protocol::Untrusted;
 
 use super::fetch::write_flags;
 use super::reply::Reply;
@@ -126,7 +127,11 @@ impl Session {
                 sel.view.note_flags(&changes.flags_changed);
             }
             Err(e) => {
-                tracing::warn!("refresh of {} failed: {e}", sel.folder.name());
+                tracing::warn!(
+                    folder = %Untrusted(sel.folder.name()),
+                    error = %Untrusted(&e.to_string()),
+                    "folder refresh failed"
+                );
             }
         }
     }
