@@ -189,7 +189,7 @@ pub struct SniCertificate {
 }
 
 /// `[auth]`: account sources.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// Courier userdb source file or directory (tried before the
@@ -203,6 +203,19 @@ pub struct AuthConfig {
     /// Longest failure delay, in seconds.
     #[serde(default = "default_failure_delay_max")]
     pub failure_delay_max_secs: u64,
+    /// Longest password checked, in bytes. Longer ones fail like a wrong
+    /// password without being hashed (SHA-crypt's cost grows with the
+    /// square of the length), and the log says why.
+    #[serde(default = "default_max_password_length")]
+    pub max_password_length: usize,
+    /// Threads that check passwords (hashing, PAM, SQL, LDAP); 0: twice
+    /// the number of CPUs. Read at start only.
+    #[serde(default)]
+    pub login_threads: usize,
+    /// Logins that may wait for a free thread; beyond that a login fails
+    /// as temporarily unavailable. Read at start only.
+    #[serde(default = "default_login_queue")]
+    pub login_queue: usize,
     /// Courier's `DEFDOMAIN`: `@domain` appended to logins without one.
     pub default_domain: Option<String>,
     /// Courier's `DEFAULTOPTIONS`: options every account gets unless it
@@ -222,6 +235,29 @@ fn default_failure_delay() -> u64 {
 }
 fn default_failure_delay_max() -> u64 {
     30
+}
+fn default_max_password_length() -> usize {
+    courser_auth::DEFAULT_MAX_PASSWORD_LEN
+}
+fn default_login_queue() -> usize {
+    256
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            userdb: None,
+            failure_delay_secs: default_failure_delay(),
+            failure_delay_max_secs: default_failure_delay_max(),
+            max_password_length: default_max_password_length(),
+            login_threads: 0,
+            login_queue: default_login_queue(),
+            default_domain: None,
+            default_options: None,
+            courier_fallthrough: false,
+            backends: Vec::new(),
+        }
+    }
 }
 
 /// `[limits]`.
@@ -524,6 +560,9 @@ impl Config {
                     l.address, l.protocol
                 ));
             }
+        }
+        if self.auth.max_password_length == 0 || self.auth.login_queue == 0 {
+            return Err("[auth] max_password_length and login_queue must be at least 1".into());
         }
         if self.auth.userdb.is_none() && self.auth.backends.is_empty() {
             return Err("[auth] names no account source (userdb or [[auth.backend]])".into());

@@ -14,6 +14,7 @@ use courser_maildir::{Store, StoreOptions};
 use courser_protocol::Untrusted;
 
 use crate::limits::UserSlot;
+use crate::login_pool::Busy;
 use crate::peruser::Worker;
 use crate::runtime::Shared;
 
@@ -218,19 +219,27 @@ pub async fn scram_keys(
 ) -> Result<Option<ScramKeys>, Refused> {
     let auth = Arc::clone(&shared.auth);
     let login = request.login.clone();
-    match tokio::task::spawn_blocking(move || auth.scram_keys(service, &request)).await {
-        Ok(Ok(keys)) => Ok(keys),
-        Ok(Err(e)) => {
-            log_temporary(&login, peer, service, &e);
-            crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
-            Err(Refused::Failed { temporary: true })
+    let looked_up = shared
+        .logins
+        .run(move || auth.scram_keys_unpadded(service, &request))
+        .await;
+    let result = match looked_up {
+        Ok(checked) => {
+            tokio::time::sleep(checked.pad).await;
+            checked.result
         }
-        Err(e) => {
-            tracing::error!(user = %Untrusted(&login), "SCRAM key lookup task failed: {e}");
-            crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
-            Err(Refused::Failed { temporary: true })
-        }
-    }
+        Err(Busy) => Err(busy()),
+    };
+    result.map_err(|e| {
+        log_temporary(&login, peer, service, &e);
+        crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
+        Refused::Failed { temporary: true }
+    })
+}
+
+/// The error of a login the pool had no room for.
+fn busy() -> courser_auth::AuthError {
+    courser_auth::AuthError::unavailable("server", "too many logins in progress")
 }
 
 /// The log line of a login that failed because a backend could not
@@ -250,11 +259,22 @@ async fn check_login(
     let login = credentials.login().to_owned();
     let auth = Arc::clone(&shared.auth);
     let started = std::time::Instant::now();
-    let verified = tokio::task::spawn_blocking(move || auth.verify(service, &credentials)).await;
+    let checked = shared
+        .logins
+        .run(move || auth.verify_unpadded(service, &credentials))
+        .await;
     crate::metrics::login_checked(service, started.elapsed());
+    let verified = match checked {
+        Ok(checked) => {
+            // An unknown login takes as long as a known one, asleep.
+            tokio::time::sleep(checked.pad).await;
+            checked.result
+        }
+        Err(Busy) => Err(busy()),
+    };
     let account = match verified {
-        Ok(Ok(account)) => account,
-        Ok(Err(e)) => {
+        Ok(account) => account,
+        Err(e) => {
             let temporary = e.is_temporary();
             if temporary {
                 log_temporary(&login, peer, service, &e);
@@ -263,14 +283,10 @@ async fn check_login(
                 // from this address or for this account.
                 let failures = failures().record(peer.ip(), &login);
                 let delay = failure_delay(&shared.config.auth, failures);
-                tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, "LOGIN FAILED");
+                tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, reason = %e, "LOGIN FAILED");
                 tokio::time::sleep(delay).await;
             }
             return Err(Refused::Failed { temporary });
-        }
-        Err(e) => {
-            tracing::error!(user = %Untrusted(&login), "authentication task failed: {e}");
-            return Err(Refused::Failed { temporary: true });
         }
     };
     failures().forget_account(&login);

@@ -13,6 +13,7 @@ use tokio::sync::watch;
 use crate::access::{self, AccessRules};
 use crate::config::{Config, ListenerConfig, ProcessModel, Protocol};
 use crate::limits::ConnectionLimits;
+use crate::login_pool::LoginPool;
 use crate::metrics::{self, ConnectionRefusal};
 use crate::peruser::handoff::Handoff;
 use crate::peruser::spawner::Spawner;
@@ -49,6 +50,8 @@ pub struct Shared {
     pub spawner: Option<Arc<Spawner>>,
     /// Folder scans shared by the process's sessions (shared model).
     pub scans: Option<SnapshotCache>,
+    /// The threads that check credentials (kept across reloads).
+    pub logins: Arc<LoginPool>,
 }
 
 impl Shared {
@@ -85,6 +88,7 @@ impl Shared {
             shutdown: process.shutdown.clone(),
             spawner: process.spawner.clone(),
             scans: process.scans(&config),
+            logins: Arc::clone(&process.logins),
             config,
         })
     }
@@ -113,6 +117,8 @@ impl Shared {
     /// per-user worker, `courser imapd`): its own inotify watcher, and
     /// nothing to authenticate with.
     pub fn standalone(config: Config, hostname: String, shutdown: watch::Receiver<bool>) -> Shared {
+        // Nothing logs in here: the pool never starts a thread.
+        let logins = LoginPool::new(1, 1);
         Shared {
             tls: None,
             auth: Arc::new(courser_auth::Authenticator::new()),
@@ -125,6 +131,7 @@ impl Shared {
             shutdown,
             spawner: None,
             scans: None,
+            logins,
             config,
         }
     }
@@ -148,6 +155,7 @@ struct ProcessParts {
     spawner: Option<Arc<Spawner>>,
     /// Lives as long as the process; reloads change its limits.
     scans: SnapshotCache,
+    logins: Arc<LoginPool>,
 }
 
 impl ProcessParts {
@@ -230,6 +238,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         shutdown,
         spawner,
         scans: SnapshotCache::new(0, 0),
+        logins: LoginPool::new(config.auth.login_threads, config.auth.login_queue),
     };
     let metrics_config = config.metrics.clone();
     let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, tls, &process)?)));
