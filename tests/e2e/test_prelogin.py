@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from conftest import BIN, free_port
+
 FILTER = Path(__file__).resolve().parents[2] / "contrib" / "fail2ban" / "courser.conf"
 
 
@@ -122,3 +124,133 @@ def test_huge_passwords_are_refused_before_hashing(make_server):
     # The right password still works, and a failure counted as one.
     c = server.connect()
     c.logout()
+
+
+def proxied(port, src, sport=4000, family=None):
+    """A connection through a PROXY v1 header naming `src`."""
+    family = family or ("TCP6" if ":" in src else "TCP4")
+    dst = "::1" if family == "TCP6" else "127.0.0.1"
+    s = socket.create_connection(("127.0.0.1", port), timeout=20)
+    s.sendall(f"PROXY {family} {src} {dst} {sport} {port}\r\n".encode())
+    return s
+
+
+def proxy_listener(port, sources='["127.0.0.0/8"]'):
+    return (f'\n[[listener]]\nprotocol = "imap"\naddress = "127.0.0.1:{port}"\n'
+            f"proxy_protocol = true\nproxy_protocol_from = {sources}\n")
+
+
+def test_slow_drip_is_closed_at_the_login_deadline(make_server):
+    """The login timeout counts from the connection's start: a byte a
+    second (each read well inside the timeout) does not keep it open."""
+    server = make_server("\n[imap]\nlogin_timeout_secs = 3\n"
+                         "\n[pop3]\nlogin_timeout_secs = 3\n")
+    for port, bye in ((server.imap_port, b"* BYE"), (server.pop3_port, b"-ERR")):
+        s = socket.create_connection(("127.0.0.1", port), timeout=20)
+        got = read_until(s, b"\r\n")
+        closed = False
+        for _ in range(15):
+            try:
+                s.sendall(b"x")
+            except OSError:
+                closed = True
+                break
+            s.settimeout(1)
+            try:
+                data = s.recv(4096)
+            except socket.timeout:
+                continue
+            except OSError:
+                closed = True
+                break
+            got += data
+            if not data:
+                closed = True
+                break
+        s.close()
+        assert closed, f"still open after 15 s of dripping: {got!r}"
+        assert bye in got.split(b"\r\n", 1)[1], got
+
+
+def test_a_crowd_from_one_ipv6_network_does_not_keep_a_client_out(make_server):
+    """1,000 connections that never log in, from 1,000 addresses of one
+    /64 (presented through a PROXY listener), against max_connections =
+    10: the newest client still gets a greeting and logs in, because the
+    oldest connections not logged in give way."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 4096)), hard))
+    port = free_port()
+    server = make_server(proxy_listener(port) +
+                         "\n[limits]\nmax_connections = 10\n"
+                         "new_connections_per_ip_per_minute = 0\n")
+    crowd = []
+    for i in range(1000):
+        crowd.append(proxied(port, f"2001:db8:1:2::{i + 1:x}", 1024 + i))
+        if len(crowd) >= 100:  # ours to close: the server closed them
+            for s in crowd[:50]:
+                s.close()
+            crowd = crowd[50:]
+    # A new client (from loopback, on the ordinary listener) gets in.
+    c = server.connect()
+    c.select("INBOX")
+    c.logout()
+    # Of the crowd, at most the per-address limit of the /64 remains.
+    open_ones = 0
+    for s in crowd:
+        try:
+            data = read_until(s, b"give way\r\n", timeout=0.5)
+        except (socket.timeout, OSError):
+            data = b"* OK"
+        if b"give way" not in data:
+            open_ones += 1
+        s.close()
+    assert open_ones <= 20, open_ones
+    assert "gave way to a newer connection" in server.log_text()
+
+
+def test_ipv6_networks_and_ipv4_mapped_addresses_count_as_one_address(make_server):
+    port = free_port()
+    server = make_server(proxy_listener(port) +
+                         "\n[limits]\nmax_connections_per_ip = 1\n"
+                         "\n[imap]\nrequire_tls_for_login = false\n")
+    for first, second in (("203.0.113.9", "::ffff:203.0.113.9"),
+                          ("2001:db8:5:5::1", "2001:db8:5:5:ffff::2")):
+        a = proxied(port, first)
+        assert read_until(a, b"\r\n").startswith(b"* OK")
+        a.sendall(b"a1 LOGIN alice alice-pw\r\n")
+        assert b"a1 OK" in read_until(a, b"a1 ")
+        # The logged-in session holds the address's only place.
+        b = proxied(port, second, family="TCP6")
+        answer = read_until(b, b"\r\n")
+        assert b"Too many connections from your address" in answer, (second, answer)
+        a.close()
+        b.close()
+        time.sleep(0.3)
+    # The mapped address is logged as the IPv4 address.
+    assert "ip=203.0.113.9" in server.log_text()
+    assert "::ffff:203.0.113.9" not in server.log_text()
+
+
+def test_proxy_headers_only_from_the_configured_networks(make_server):
+    trusted, stranger = free_port(), free_port()
+    server = make_server(proxy_listener(trusted) +
+                         proxy_listener(stranger, '["192.0.2.0/24"]'))
+    ok = proxied(trusted, "198.51.100.20")
+    assert read_until(ok, b"\r\n").startswith(b"* OK")
+    ok.close()
+    refused = proxied(stranger, "198.51.100.21")
+    try:
+        assert read_until(refused, b"\r\n") == b""
+    except ConnectionResetError:
+        pass  # closed with our header unread: also a refusal
+    refused.close()
+    assert wait_for(lambda: "not in proxy_protocol_from" in server.log_text())
+    assert "198.51.100.21" not in server.log_text()
+    # A proxy_protocol listener without proxy_protocol_from: no start.
+    bad = server.root / "bad.toml"
+    bad.write_text(server.config.read_text().replace(
+        'proxy_protocol_from = ["192.0.2.0/24"]\n', ""))
+    res = subprocess.run([BIN, "check-config", "--config", str(bad)],
+                         capture_output=True, text=True)
+    assert res.returncode != 0 and "proxy_protocol_from" in res.stderr + res.stdout

@@ -14,6 +14,7 @@ use tokio::net::TcpStream;
 use courser_protocol::Untrusted;
 
 use crate::driver::{Driver, Step};
+use crate::limits::Slot;
 use crate::login::LoginResult;
 use crate::peruser::handoff::{Handoff, Service};
 use crate::runtime::Shared;
@@ -28,6 +29,7 @@ const IDLE_KEEPALIVE: Duration = Duration::from_secs(120);
 const GOODBYES: Goodbyes = Goodbyes {
     shutting_down: b"* BYE Server shutting down\r\n",
     timed_out: b"* BYE Autologout; idle for too long\r\n",
+    evicted: b"* BYE [UNAVAILABLE] Too many connections; the oldest not logged in give way\r\n",
 };
 
 /// The IMAP connection driver.
@@ -154,8 +156,14 @@ impl Driver for Imap {
     }
 }
 
-/// Serves one accepted IMAP connection to its end.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, implicit_tls: bool) {
+/// Serves one accepted IMAP connection, counted by `slot`, to its end.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    shared: Arc<Shared>,
+    implicit_tls: bool,
+) {
     let loopback = peer.ip().is_loopback();
     let config = SessionConfig {
         tls_active: implicit_tls,
@@ -167,6 +175,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
     let mut conn = Conn::new(peer, implicit_tls);
+    conn.slot = Some(slot);
     crate::driver::serve::<Imap>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
 }

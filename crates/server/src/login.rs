@@ -281,7 +281,7 @@ async fn check_login(
             } else {
                 // Slow down password guessing, more with every failure
                 // from this address or for this account.
-                let failures = failures().record(peer.ip(), &login);
+                let failures = failures().record(shared.limits.key(peer.ip()), &login);
                 let delay = failure_delay(&shared.config.auth, failures);
                 tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, reason = %e, "LOGIN FAILED");
                 tokio::time::sleep(delay).await;
@@ -345,7 +345,9 @@ impl FailureCounts {
     pub const FORGET_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
     /// Counts one failure and returns the larger of the address's and the
-    /// account's failure counts (at least 1).
+    /// account's failure counts (at least 1). `ip` is the address's key
+    /// in the limits ([`crate::limits::address_key`]): a /64 counts as
+    /// one address.
     pub fn record(&self, ip: std::net::IpAddr, login: &str) -> u32 {
         let now = std::time::Instant::now();
         let mut map = self

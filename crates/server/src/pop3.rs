@@ -21,6 +21,7 @@ use tokio::net::TcpStream;
 use courser_protocol::Untrusted;
 
 use crate::driver::{Driver, Step};
+use crate::limits::Slot;
 use crate::login::{admit, LoginResult, Refused};
 use crate::peruser::handoff::{Handoff, Service};
 use crate::runtime::Shared;
@@ -34,6 +35,7 @@ const READ_CHUNK: usize = 8 * 1024;
 const GOODBYES: Goodbyes = Goodbyes {
     shutting_down: b"-ERR [SYS/TEMP] Server shutting down\r\n",
     timed_out: b"-ERR Autologout; idle for too long\r\n",
+    evicted: b"-ERR [SYS/TEMP] Too many connections; the oldest not logged in give way\r\n",
 };
 
 /// The POP3 connection driver.
@@ -122,8 +124,14 @@ impl Driver for Pop3 {
     }
 }
 
-/// Serves one accepted POP3 connection to its end.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, implicit_tls: bool) {
+/// Serves one accepted POP3 connection, counted by `slot`, to its end.
+pub async fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    slot: Slot,
+    shared: Arc<Shared>,
+    implicit_tls: bool,
+) {
     let config = SessionConfig {
         tls_active: implicit_tls,
         stls_available: shared.tls.is_some() && !implicit_tls,
@@ -136,6 +144,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
     let mut conn = Conn::new(peer, implicit_tls);
+    conn.slot = Some(slot);
     crate::driver::serve::<Pop3>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
 }

@@ -354,6 +354,8 @@ async fn accept_loop(
     config: ListenerConfig,
     current: Arc<RwLock<Arc<Shared>>>,
 ) {
+    // Validated with the config; listeners keep their start settings.
+    let proxies: Arc<[ipnet::IpNet]> = config.proxies().unwrap_or_default().into();
     loop {
         let Ok(waiting) = current.read().map(|s| Arc::clone(&s)) else {
             return;
@@ -368,7 +370,8 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                tokio::spawn(connection(stream, peer, config.clone(), shared));
+                let listener = (config.clone(), Arc::clone(&proxies));
+                tokio::spawn(connection(stream, peer, listener, shared));
             }
             Err(e) => {
                 // Out of descriptors and similar: back off instead of spinning.
@@ -407,17 +410,22 @@ async fn read_proxy_header(
     }
 }
 
-/// One accepted connection: PROXY header, access rules, limits, then the
-/// protocol.
+/// One accepted connection: PROXY header (only from `proxies`), access
+/// rules, limits, then the protocol.
 async fn connection(
     mut stream: TcpStream,
     socket_peer: SocketAddr,
-    listener: ListenerConfig,
+    (listener, proxies): (ListenerConfig, Arc<[ipnet::IpNet]>),
     shared: Arc<Shared>,
 ) {
     let protocol = listener.protocol;
     let _open = metrics::connection_opened(protocol);
     let peer = if listener.proxy_protocol {
+        if !access::in_any(&proxies, socket_peer.ip()) {
+            tracing::warn!(proxy = %socket_peer, "connection refused: not in proxy_protocol_from, may not send a PROXY header");
+            metrics::connection_refused(protocol, ConnectionRefusal::ProxyHeader);
+            return;
+        }
         match tokio::time::timeout(
             PROXY_HEADER_TIMEOUT,
             read_proxy_header(&mut stream, socket_peer),
@@ -439,6 +447,9 @@ async fn connection(
     } else {
         socket_peer
     };
+    // A dual-stack listener's IPv4 client is an IPv4 client everywhere
+    // (access rules, trusted networks, limits, logs).
+    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     if !shared.access.allows(peer.ip()) {
         tracing::warn!(ip = %peer.ip(), "connection refused: access rules deny this address");
         metrics::connection_refused(protocol, ConnectionRefusal::Access);
@@ -446,7 +457,7 @@ async fn connection(
         return;
     }
     let trusted = access::in_any(&shared.trusted, peer.ip());
-    let _slot = match shared.limits.acquire(peer.ip(), trusted) {
+    let slot = match shared.limits.acquire(peer.ip(), trusted) {
         Ok(slot) => slot,
         Err(refusal) => {
             tracing::warn!(ip = %peer.ip(), "connection refused: {}", refusal.reason());
@@ -456,10 +467,10 @@ async fn connection(
         }
     };
     match protocol {
-        Protocol::Imap => crate::imap::serve(stream, peer, shared, false).await,
-        Protocol::Imaps => crate::imap::serve(stream, peer, shared, true).await,
-        Protocol::Pop3 => crate::pop3::serve(stream, peer, shared, false).await,
-        Protocol::Pop3s => crate::pop3::serve(stream, peer, shared, true).await,
+        Protocol::Imap => crate::imap::serve(stream, peer, slot, shared, false).await,
+        Protocol::Imaps => crate::imap::serve(stream, peer, slot, shared, true).await,
+        Protocol::Pop3 => crate::pop3::serve(stream, peer, slot, shared, false).await,
+        Protocol::Pop3s => crate::pop3::serve(stream, peer, slot, shared, true).await,
     }
 }
 

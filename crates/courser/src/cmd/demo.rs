@@ -151,26 +151,10 @@ pub fn run(args: Args) -> ExitCode {
     let pop3s = SocketAddr::new(args.address, args.pop3s_port);
     let config = Config {
         listeners: vec![
-            ListenerConfig {
-                protocol: Protocol::Imap,
-                address: imap,
-                proxy_protocol: false,
-            },
-            ListenerConfig {
-                protocol: Protocol::Imaps,
-                address: imaps,
-                proxy_protocol: false,
-            },
-            ListenerConfig {
-                protocol: Protocol::Pop3,
-                address: pop3,
-                proxy_protocol: false,
-            },
-            ListenerConfig {
-                protocol: Protocol::Pop3s,
-                address: pop3s,
-                proxy_protocol: false,
-            },
+            ListenerConfig::new(Protocol::Imap, imap),
+            ListenerConfig::new(Protocol::Imaps, imaps),
+            ListenerConfig::new(Protocol::Pop3, pop3),
+            ListenerConfig::new(Protocol::Pop3s, pop3s),
         ],
         tls: Some(TlsConfig {
             certificate: dir.join("cert.pem"),
