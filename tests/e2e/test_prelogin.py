@@ -254,3 +254,53 @@ def test_proxy_headers_only_from_the_configured_networks(make_server):
     res = subprocess.run([BIN, "check-config", "--config", str(bad)],
                          capture_output=True, text=True)
     assert res.returncode != 0 and "proxy_protocol_from" in res.stderr + res.stdout
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the demo's root mode needs root")
+def test_demo_as_root_uses_a_fresh_private_directory(tmp_path):
+    import imaplib
+    import pwd
+    import shutil
+    # Where the demo used to put its files, prepared by someone else.
+    old = Path(f"/tmp/courser-demo-{os.getuid()}")
+    planted = not old.exists()
+    if planted:
+        old.mkdir(mode=0o777)
+        os.chmod(old, 0o777)
+    marker = set(os.listdir(old))
+    ports = [free_port() for _ in range(4)]
+    proc = subprocess.Popen(
+        [BIN, "demo", "--imap-port", str(ports[0]), "--imaps-port", str(ports[1]),
+         "--pop3-port", str(ports[2]), "--pop3s-port", str(ports[3])],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    directory = None
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("Courser demo: files in "), line
+        directory = Path(line.split(" files in ", 1)[1].strip())
+        assert directory != old and directory.parent == Path("/tmp"), directory
+        assert set(os.listdir(old)) == marker, "the predictable path was used"
+        st = directory.stat()
+        assert st.st_mode & 0o777 == 0o700, oct(st.st_mode)
+        assert st.st_uid == pwd.getpwnam("nobody").pw_uid
+        deadline = time.time() + 30
+        while True:
+            try:
+                c = imaplib.IMAP4("127.0.0.1", ports[0], timeout=10)
+                break
+            except OSError:
+                assert time.time() < deadline, "the demo never listened"
+                time.sleep(0.2)
+        c.login("demo", "demo")
+        c.logout()
+        # As root an existing --dir is refused: it is never reused.
+        res = subprocess.run([BIN, "demo", "--dir", str(tmp_path)],
+                             capture_output=True, text=True, timeout=30)
+        assert res.returncode != 0 and "File exists" in res.stderr, res.stderr
+    finally:
+        proc.terminate()
+        proc.wait(10)
+        if directory and directory != old:
+            shutil.rmtree(directory, ignore_errors=True)
+        if planted:
+            shutil.rmtree(old, ignore_errors=True)
