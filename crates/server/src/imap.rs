@@ -2,7 +2,6 @@
 //! and does what the session cannot: authentication, STARTTLS, IDLE waits,
 //! timeouts, and the login/logout log lines.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,6 @@ use tokio::net::TcpStream;
 use courser_protocol::Untrusted;
 
 use crate::driver::{Driver, Step};
-use crate::limits::Slot;
 use crate::login::LoginResult;
 use crate::peruser::handoff::{Handoff, Service};
 use crate::runtime::Shared;
@@ -156,15 +154,11 @@ impl Driver for Imap {
     }
 }
 
-/// Serves one accepted IMAP connection, counted by `slot`, to its end.
-pub async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    slot: Slot,
-    shared: Arc<Shared>,
-    implicit_tls: bool,
-) {
-    let loopback = peer.ip().is_loopback();
+/// Serves one accepted IMAP connection (`conn.tls`: implicit TLS) to its
+/// end.
+pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>) {
+    let implicit_tls = conn.tls;
+    let loopback = conn.peer.ip().is_loopback();
     let config = SessionConfig {
         tls_active: implicit_tls,
         starttls_available: shared.tls.is_some() && !implicit_tls,
@@ -174,8 +168,6 @@ pub async fn serve(
     };
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
-    let mut conn = Conn::new(peer, implicit_tls);
-    conn.slot = Some(slot);
     crate::driver::serve::<Imap>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
 }

@@ -7,7 +7,6 @@
 //! A connection that drops or times out never reaches the UPDATE state
 //! (RFC 1939 §6): nothing is deleted.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -21,7 +20,6 @@ use tokio::net::TcpStream;
 use courser_protocol::Untrusted;
 
 use crate::driver::{Driver, Step};
-use crate::limits::Slot;
 use crate::login::{admit, LoginResult, Refused};
 use crate::peruser::handoff::{Handoff, Service};
 use crate::runtime::Shared;
@@ -124,14 +122,10 @@ impl Driver for Pop3 {
     }
 }
 
-/// Serves one accepted POP3 connection, counted by `slot`, to its end.
-pub async fn serve(
-    stream: TcpStream,
-    peer: SocketAddr,
-    slot: Slot,
-    shared: Arc<Shared>,
-    implicit_tls: bool,
-) {
+/// Serves one accepted POP3 connection (`conn.tls`: implicit TLS) to its
+/// end.
+pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>) {
+    let (peer, implicit_tls) = (conn.peer, conn.tls);
     let config = SessionConfig {
         tls_active: implicit_tls,
         stls_available: shared.tls.is_some() && !implicit_tls,
@@ -143,8 +137,6 @@ pub async fn serve(
     };
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
-    let mut conn = Conn::new(peer, implicit_tls);
-    conn.slot = Some(slot);
     crate::driver::serve::<Pop3>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
 }

@@ -17,6 +17,7 @@ use crate::login_pool::LoginPool;
 use crate::metrics::{self, ConnectionRefusal};
 use crate::peruser::handoff::Handoff;
 use crate::peruser::spawner::Spawner;
+use crate::stream::Conn;
 use crate::watch::Watcher;
 use crate::{privilege, proxy, tls, Error};
 use courser_maildir::SnapshotCache;
@@ -466,11 +467,10 @@ async fn connection(
             return;
         }
     };
+    let conn = Conn::accepted(peer, protocol.implicit_tls(), slot);
     match protocol {
-        Protocol::Imap => crate::imap::serve(stream, peer, slot, shared, false).await,
-        Protocol::Imaps => crate::imap::serve(stream, peer, slot, shared, true).await,
-        Protocol::Pop3 => crate::pop3::serve(stream, peer, slot, shared, false).await,
-        Protocol::Pop3s => crate::pop3::serve(stream, peer, slot, shared, true).await,
+        Protocol::Imap | Protocol::Imaps => crate::imap::serve(stream, conn, shared).await,
+        Protocol::Pop3 | Protocol::Pop3s => crate::pop3::serve(stream, conn, shared).await,
     }
 }
 

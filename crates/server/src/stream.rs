@@ -77,6 +77,18 @@ impl Conn {
         self.slot.as_ref().is_none_or(|s| s.logged_in())
     }
 
+    /// A connection accepted now, counted by `slot`.
+    pub fn accepted(
+        peer: std::net::SocketAddr,
+        implicit_tls: bool,
+        slot: crate::limits::Slot,
+    ) -> Conn {
+        Conn {
+            slot: Some(slot),
+            ..Conn::new(peer, implicit_tls)
+        }
+    }
+
     /// Standard input and output (`courser imapd`, `courser pop3d`).
     pub fn local() -> Conn {
         Conn::new(std::net::SocketAddr::from(([127, 0, 0, 1], 0)), false)
