@@ -12,6 +12,7 @@ packages=(
   dovecot-core       # differential tests (its imap binary: see below)
   isync offlineimap3 curl   # real IMAP clients
   whois              # mkpasswd, for password-scheme vectors
+  fail2ban           # fail2ban-regex: log lines cannot be forged (test_prelogin.py)
   # Authentication backends (tests/e2e/test_auth_backends.py starts each in
   # a throwaway directory on loopback and stops it at the end):
   libpam0g-dev       # courser links libpam (PAM backend)

@@ -92,7 +92,7 @@ class Server:
     """A running server and the files behind it."""
 
     def __init__(self, root: Path, extra_config: str = "", per_user: bool = False,
-                 tls_extra: str = ""):
+                 tls_extra: str = "", auth_extra: str = ""):
         self.root = root
         self.per_user = per_user
         self.imap_port = free_port()
@@ -164,6 +164,7 @@ private_key = "key.pem"
 [auth]
 userdb = "userdb"
 failure_delay_secs = 0
+{auth_extra}
 """
             + self.server_section()
             + extra_config
@@ -298,9 +299,9 @@ def make_server():
     """Starts servers with extra config text appended (TOML tables)."""
     started = []
 
-    def make(extra_config="", per_user=False, tls_extra=""):
+    def make(extra_config="", per_user=False, tls_extra="", auth_extra=""):
         root = Path(tempfile.mkdtemp(prefix="courser-e2e-"))
-        s = Server(root, extra_config, per_user, tls_extra)
+        s = Server(root, extra_config, per_user, tls_extra, auth_extra)
         started.append(s)
         return s
 

@@ -18,6 +18,10 @@ def test_per_ip_limit_refuses_then_accepts_again(make_server):
     a, ga = greeting(server.imap_port)
     b, gb = greeting(server.imap_port)
     assert ga.startswith(b"* OK") and gb.startswith(b"* OK")
+    # Logged-in sessions never give way to new connections.
+    for s in (a, b):
+        s.sendall(b"a1 LOGIN alice alice-pw\r\n")
+        assert b"a1 OK" in s.recv(4096)
     c, gc = greeting(server.imap_port)
     assert gc.startswith(b"* BYE"), gc
     assert b"Too many connections from your address" in gc
@@ -171,16 +175,21 @@ def test_proxy_protocol_gives_the_real_address(make_server):
     )
     # Turn the plain listener into a PROXY listener.
     text = server.config.read_text().replace(
-        'protocol = "imap"\n', 'protocol = "imap"\nproxy_protocol = true\n', 1
+        'protocol = "imap"\n',
+        'protocol = "imap"\nproxy_protocol = true\nproxy_protocol_from = ["127.0.0.0/8"]\n',
+        1,
     )
     server.config.write_text(text)
     server.stop()
     server.start()
     a, ga = proxy_v1(server.imap_port, "203.0.113.9")
     assert ga.startswith(b"* OK"), ga
-    # The per-IP limit counts the proxied address, not the proxy's.
+    # The per-IP limit counts the proxied address, not the proxy's: the
+    # address is full, and its connection that has not logged in gives
+    # way to the new one.
     b, gb = proxy_v1(server.imap_port, "203.0.113.9", 5000)
-    assert gb.startswith(b"* BYE"), gb
+    assert gb.startswith(b"* OK"), gb
+    assert a.recv(4096).startswith(b"* BYE [UNAVAILABLE] Too many connections")
     c, gc = proxy_v1(server.imap_port, "203.0.113.10")
     assert gc.startswith(b"* OK"), gc
     d, gd = proxy_v1(server.imap_port, "198.51.100.7")
@@ -194,12 +203,12 @@ def test_proxy_protocol_gives_the_real_address(make_server):
         pass  # closed with our bytes unread: also a refusal
     # The proxied client is not on loopback: plaintext LOGIN is refused
     # until STARTTLS, as for any remote client.
-    assert b"LOGINDISABLED" in ga
-    a.sendall(b"a1 LOGIN alice alice-pw\r\n")
-    assert b"a1 NO [PRIVACYREQUIRED]" in a.recv(4096)
+    assert b"LOGINDISABLED" in gb
+    b.sendall(b"a1 LOGIN alice alice-pw\r\n")
+    assert b"a1 NO [PRIVACYREQUIRED]" in b.recv(4096)
     time.sleep(0.3)
     log = server.log_text()
-    assert "203.0.113.9" in log and "Too many connections from your address" in log
+    assert "ip=203.0.113.9" in log and "gave way to a newer connection" in log
     assert "198.51.100.7" in log
     for s in (a, b, c, d, e):
         s.close()

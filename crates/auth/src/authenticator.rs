@@ -14,6 +14,10 @@ use crate::scram::{ScramHash, ScramKeys};
 /// Longest login name accepted, in bytes.
 pub const MAX_LOGIN_LEN: usize = 512;
 
+/// Longest password checked unless configured otherwise, in bytes
+/// ([`Authenticator::max_password_length`]).
+pub const DEFAULT_MAX_PASSWORD_LEN: usize = 1024;
+
 /// Courier's `DEFDOMAIN`/`DOMAINSEP`: a suffix appended to login names
 /// that carry no domain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,8 +71,40 @@ pub struct Authenticator {
     courier_fallthrough: bool,
     default_options: Options,
     default_domain: Option<DefaultDomain>,
+    /// `None`: [`DEFAULT_MAX_PASSWORD_LEN`].
+    max_password_len: Option<usize>,
     password_checks: Arc<CheckTime>,
     scram_lookups: Arc<CheckTime>,
+}
+
+/// A check's outcome and how much longer the caller should wait before
+/// answering, so that an unknown login takes as long as a known one.
+/// The wait is the caller's: an async server sleeps without holding a
+/// thread ([`Checked::waited`] sleeps the calling thread).
+#[derive(Debug)]
+#[must_use]
+pub struct Checked<T> {
+    /// The outcome.
+    pub result: Result<T, AuthError>,
+    /// How long to wait before answering.
+    pub pad: Duration,
+}
+
+impl<T> Checked<T> {
+    fn now(result: Result<T, AuthError>) -> Self {
+        Checked {
+            result,
+            pad: Duration::ZERO,
+        }
+    }
+
+    /// Sleeps the padding on this thread and returns the outcome.
+    pub fn waited(self) -> Result<T, AuthError> {
+        if !self.pad.is_zero() {
+            std::thread::sleep(self.pad);
+        }
+        self.result
+    }
 }
 
 /// How long the backends usually take to check a password of a login
@@ -92,13 +128,13 @@ impl CheckTime {
         });
     }
 
-    /// Sleeps until a check that began `took` ago has taken the usual
-    /// time.
-    fn pad(&self, took: Duration) {
+    /// How much longer a check that began `took` ago must wait to take
+    /// the usual time.
+    fn pad(&self, took: Duration) -> Duration {
         let typical = *self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(rest) = typical.and_then(|t| t.checked_sub(took)) {
-            std::thread::sleep(rest);
-        }
+        typical
+            .and_then(|t| t.checked_sub(took))
+            .unwrap_or_default()
     }
 }
 
@@ -135,6 +171,15 @@ impl Authenticator {
     /// `DEFAULTOPTIONS`).
     pub fn default_options(mut self, options: Options) -> Self {
         self.default_options = options;
+        self
+    }
+
+    /// Passwords longer than `bytes` fail at once, before any backend
+    /// sees them (a hash's cost grows with the password's length: SHA-crypt
+    /// quadratically, so a megabyte pins a thread for minutes). Default
+    /// [`DEFAULT_MAX_PASSWORD_LEN`].
+    pub fn max_password_length(mut self, bytes: usize) -> Self {
+        self.max_password_len = Some(bytes);
         self
     }
 
@@ -214,15 +259,39 @@ impl Authenticator {
     /// an unknown login, or [`AuthError::Unavailable`]. It does not check
     /// `disableimap` and friends: that is the caller's business after a
     /// successful login ([`Account::service_allowed`]), as in Courier.
-    /// Blocking; CPU-heavy for bcrypt and yescrypt.
+    /// A password over [`Authenticator::max_password_length`] fails with
+    /// [`AuthError::PasswordTooLong`] before any backend sees it.
+    /// Blocking; CPU-heavy for bcrypt and yescrypt; an unknown login
+    /// sleeps as long as checking a known one takes.
     pub fn authenticate(
         &self,
         service: &str,
         login: &str,
         password: impl AsRef<[u8]>,
     ) -> Result<Account, AuthError> {
-        let login = self.normalize_login(login)?;
-        let password = password.as_ref();
+        self.authenticate_unpadded(service, login, password.as_ref())
+            .waited()
+    }
+
+    /// [`Authenticator::authenticate`], leaving the wait of an unknown
+    /// login to the caller.
+    pub fn authenticate_unpadded(
+        &self,
+        service: &str,
+        login: &str,
+        password: &[u8],
+    ) -> Checked<Account> {
+        let login = match self.normalize_login(login) {
+            Ok(login) => login,
+            Err(e) => return Checked::now(Err(e)),
+        };
+        let max = self.max_password_len.unwrap_or(DEFAULT_MAX_PASSWORD_LEN);
+        if password.len() > max {
+            return Checked::now(Err(AuthError::PasswordTooLong {
+                length: password.len(),
+                max,
+            }));
+        }
         let started = Instant::now();
         let known = |v: &Verdict| !matches!(v, Verdict::Unknown);
         let mut answered = false;
@@ -231,14 +300,15 @@ impl Authenticator {
             answered |= known(&verdict);
             Ok(verdict)
         });
-        match (&result, answered) {
+        let pad = match (&result, answered) {
             (Err(AuthError::Failed), false) => self.password_checks.pad(started.elapsed()),
             (Ok(_) | Err(AuthError::Failed), true) => {
-                self.password_checks.observe(started.elapsed())
+                self.password_checks.observe(started.elapsed());
+                Duration::ZERO
             }
-            _ => {}
-        }
-        result
+            _ => Duration::ZERO,
+        };
+        Checked { result, pad }
     }
 
     /// Checks a CRAM-MD5/SHA1/SHA256 response.
@@ -258,17 +328,23 @@ impl Authenticator {
     /// checked by the exchange and EXTERNAL by the TLS layer; for them this
     /// is the account lookup (so a login removed meanwhile still fails).
     pub fn verify(&self, service: &str, credentials: &Credentials) -> Result<Account, AuthError> {
+        self.verify_unpadded(service, credentials).waited()
+    }
+
+    /// [`Authenticator::verify`], leaving the wait of an unknown login to
+    /// the caller.
+    pub fn verify_unpadded(&self, service: &str, credentials: &Credentials) -> Checked<Account> {
         match credentials {
             Credentials::Password {
                 login, password, ..
-            } => self.authenticate(service, login, password),
-            Credentials::Cram(cram) => self.authenticate_cram(service, cram),
+            } => self.authenticate_unpadded(service, login, password.as_ref()),
+            Credentials::Cram(cram) => Checked::now(self.authenticate_cram(service, cram)),
             Credentials::Scram {
                 login,
                 proven: true,
             }
-            | Credentials::External { login } => self.lookup(service, login),
-            Credentials::Scram { proven: false, .. } => Err(AuthError::Failed),
+            | Credentials::External { login } => Checked::now(self.lookup(service, login)),
+            Credentials::Scram { proven: false, .. } => Checked::now(Err(AuthError::Failed)),
         }
     }
 
@@ -282,19 +358,32 @@ impl Authenticator {
         service: &str,
         request: &KeyRequest,
     ) -> Result<Option<ScramKeys>, AuthError> {
+        self.scram_keys_unpadded(service, request).waited()
+    }
+
+    /// [`Authenticator::scram_keys`], leaving the wait of an unknown
+    /// login to the caller.
+    pub fn scram_keys_unpadded(
+        &self,
+        service: &str,
+        request: &KeyRequest,
+    ) -> Checked<Option<ScramKeys>> {
         let started = Instant::now();
         let entry = match self.lookup_entry(service, &request.login) {
             Err(AuthError::Failed) => None,
-            other => other?,
+            Err(e) => return Checked::now(Err(e)),
+            Ok(entry) => entry,
         };
         let Some(entry) = entry else {
             // As long as a known login's lookup (and key derivation) takes.
-            self.scram_lookups.pad(started.elapsed());
-            return Ok(None);
+            return Checked {
+                result: Ok(None),
+                pad: self.scram_lookups.pad(started.elapsed()),
+            };
         };
         let keys = entry.scram_key(request.hash);
         self.scram_lookups.observe(started.elapsed());
-        Ok(keys)
+        Checked::now(Ok(keys))
     }
 
     /// Looks an account up without a password (Courier's `PRE` request:
@@ -411,6 +500,45 @@ mod tests {
             "{:?}",
             started.elapsed()
         );
+    }
+
+    #[test]
+    fn long_passwords_fail_before_any_backend() {
+        /// Fails the test if asked anything.
+        #[derive(Debug)]
+        struct Untouchable;
+        impl Backend for Untouchable {
+            fn name(&self) -> &str {
+                "untouchable"
+            }
+            fn lookup(&self, _: &str, _: &str) -> Result<Option<Entry>, AuthError> {
+                panic!("a backend saw an over-long password");
+            }
+        }
+        let a = Authenticator::new().with_backend(Untouchable);
+        let long = vec![b'x'; DEFAULT_MAX_PASSWORD_LEN + 1];
+        let err = a.authenticate("imap", "ann", &long).unwrap_err();
+        assert!(matches!(
+            err,
+            AuthError::PasswordTooLong {
+                length: 1025,
+                max: 1024
+            }
+        ));
+        assert!(!err.is_temporary(), "an ordinary failed login");
+        let a = a.max_password_length(4);
+        assert!(matches!(
+            a.verify_unpadded(
+                "imap",
+                &Credentials::Password {
+                    login: "ann".into(),
+                    password: b"12345".to_vec(),
+                    authzid: None,
+                }
+            )
+            .result,
+            Err(AuthError::PasswordTooLong { length: 5, max: 4 })
+        ));
     }
 
     #[test]

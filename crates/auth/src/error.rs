@@ -16,6 +16,16 @@ pub enum AuthError {
     /// distinguished, so that a client cannot probe for account names.
     #[error("authentication failed")]
     Failed,
+    /// The password is longer than the configured maximum; it was not
+    /// checked (hashing it could take minutes). Clients see an ordinary
+    /// failed login; the log says why.
+    #[error("password of {length} bytes refused unchecked (longer than {max})")]
+    PasswordTooLong {
+        /// Its length in bytes.
+        length: usize,
+        /// The configured maximum.
+        max: usize,
+    },
     /// A backend could not answer (file unreadable or malformed, database
     /// or directory down, helper process gone). Retrying later may work.
     #[error("authentication backend {backend} temporarily unavailable: {reason}")]

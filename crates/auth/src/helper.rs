@@ -33,7 +33,6 @@ use std::time::Duration;
 
 use crate::authenticator::Authenticator;
 use crate::backend::Entry;
-use crate::error::AuthError;
 use crate::wire::{self, Request};
 
 /// Connections served at once.
@@ -92,7 +91,7 @@ pub fn handle(mut stream: UnixStream, auth: &Authenticator) {
     };
     let reply = match result {
         Ok(entry) => wire::encode_entry(&entry, false),
-        Err(AuthError::Failed) => b"FAIL\n".to_vec(),
+        Err(e) if !e.is_temporary() => b"FAIL\n".to_vec(),
         Err(e) => {
             tracing::warn!(?request, "auth helper: {e}");
             return; // no reply = temporary failure

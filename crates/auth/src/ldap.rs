@@ -339,7 +339,7 @@ impl LdapBackend {
                     .next()
                     .map_or(Found::None, |e| Found::One(Box::new(SearchEntry::construct(e)))),
                 n => {
-                    tracing::warn!(%filter, matches = n, "LDAP: login matches several entries; refused");
+                    tracing::warn!(filter = %courser_protocol::Untrusted(&filter), matches = n, "LDAP: login matches several entries; refused");
                     Found::None
                 }
             })

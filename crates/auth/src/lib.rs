@@ -82,7 +82,9 @@ pub mod userdb;
 pub mod wire;
 
 pub use account::{Account, Options};
-pub use authenticator::{Authenticator, DefaultDomain, MAX_LOGIN_LEN};
+pub use authenticator::{
+    Authenticator, Checked, DefaultDomain, DEFAULT_MAX_PASSWORD_LEN, MAX_LOGIN_LEN,
+};
 pub use backend::{Backend, CramResponse, Entry, Verdict};
 pub use cram::{CramHash, HmacContext};
 pub use error::{AuthError, Result};

@@ -335,7 +335,7 @@ impl Backend for SqlBackend {
             })
         };
         let Some(home) = col(5) else {
-            tracing::warn!(login = %full, "SQL account without a home directory");
+            tracing::warn!(login = %courser_protocol::Untrusted(&full), "SQL account without a home directory");
             return Ok(None);
         };
         let account = Account {

@@ -37,7 +37,9 @@ pub fn authtest_report(account: &Account, encrypted: Option<&str>, clear: Option
 /// `EAGAIN` for a temporary failure, to which we add the reason).
 pub fn authtest_failure(err: &AuthError) -> String {
     match err {
-        AuthError::Failed => "Authentication FAILED: Operation not permitted".into(),
+        AuthError::Failed | AuthError::PasswordTooLong { .. } => {
+            "Authentication FAILED: Operation not permitted".into()
+        }
         AuthError::Unavailable { backend, reason } => {
             format!("Authentication FAILED: Resource temporarily unavailable ({backend}: {reason})")
         }

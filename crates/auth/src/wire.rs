@@ -21,6 +21,7 @@ use std::path::PathBuf;
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
+use courser_protocol::Untrusted;
 
 use crate::account::{Account, Options};
 use crate::backend::{CramResponse, Entry};
@@ -61,13 +62,21 @@ pub enum Request {
     },
 }
 
+/// Logins are client text: escaped ([`Untrusted`]), as in every log line.
 impl std::fmt::Debug for Request {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Request::Pre { service, login } => write!(f, "PRE {service} {login}"),
-            Request::Login { service, login, .. } => write!(f, "AUTH {service} login {login}"),
+            Request::Pre { service, login } => write!(f, "PRE {service} {}", Untrusted(login)),
+            Request::Login { service, login, .. } => {
+                write!(f, "AUTH {service} login {}", Untrusted(login))
+            }
             Request::Cram { service, cram } => {
-                write!(f, "AUTH {service} {} {}", cram.hash.name(), cram.login)
+                write!(
+                    f,
+                    "AUTH {service} {} {}",
+                    cram.hash.name(),
+                    Untrusted(&cram.login)
+                )
             }
         }
     }

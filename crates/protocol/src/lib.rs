@@ -5,9 +5,13 @@
 //!   spends on each command, across the calls the driver makes into it,
 //!   and hands the server [`Finished`] records for its metrics. The
 //!   protocol crates stay free of any metrics library.
+//! * [`log_text`]: [`Untrusted`], the one way client-supplied text enters
+//!   a log line (quoted and escaped, so it cannot forge lines).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod log_text;
 pub mod timing;
 
+pub use log_text::{untrusted_bytes, Untrusted};
 pub use timing::{CommandClock, Finished};

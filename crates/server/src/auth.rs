@@ -240,7 +240,9 @@ pub fn backend_list(config: &AuthConfig) -> Vec<BackendConfig> {
 /// Builds the authenticator. Backends that have a running helper (same
 /// settings) are reached through it.
 pub fn authenticator(config: &AuthConfig, helpers: &Helpers) -> Result<Authenticator, String> {
-    let mut auth = Authenticator::new().courier_fallthrough(config.courier_fallthrough);
+    let mut auth = Authenticator::new()
+        .courier_fallthrough(config.courier_fallthrough)
+        .max_password_length(config.max_password_length);
     if let Some(o) = &config.default_options {
         auth = auth.default_options(Options::new(o.clone()));
     }
@@ -379,7 +381,9 @@ pub fn helper_main(socket: &Path, owner: (u32, u32), backend: &str) -> Result<()
     let config: BackendConfig =
         toml::from_str(backend).map_err(|e| format!("backend settings: {e}"))?;
     let built = config.build()?;
-    let mut auth = Authenticator::new();
+    // The server refused over-long passwords before asking (its limit is
+    // the configured one, which a reload may raise).
+    let mut auth = Authenticator::new().max_password_length(usize::MAX);
     auth.push_backend(built);
     let _ = std::fs::remove_file(socket);
     let listener = std::os::unix::net::UnixListener::bind(socket)

@@ -118,9 +118,37 @@ pub struct ListenerConfig {
     pub address: SocketAddr,
     /// Every connection starts with a HAProxy PROXY protocol header (v1
     /// or v2) naming the real client; connections without one are refused.
-    /// Enable only where nothing but the proxy can connect.
     #[serde(default)]
     pub proxy_protocol: bool,
+    /// The proxies' networks: with `proxy_protocol`, connections from
+    /// anywhere else are refused (closed and logged) before a byte is
+    /// read, so nobody else can claim an address. Required (not empty) on
+    /// a `proxy_protocol` listener: the server does not start without it.
+    #[serde(default)]
+    pub proxy_protocol_from: Vec<String>,
+}
+
+impl ListenerConfig {
+    /// A listener for `protocol` on `address`, without PROXY protocol.
+    pub fn new(protocol: Protocol, address: SocketAddr) -> ListenerConfig {
+        ListenerConfig {
+            protocol,
+            address,
+            proxy_protocol: false,
+            proxy_protocol_from: Vec::new(),
+        }
+    }
+
+    /// `proxy_protocol_from`, parsed.
+    pub fn proxies(&self) -> Result<Vec<ipnet::IpNet>, String> {
+        self.proxy_protocol_from
+            .iter()
+            .map(|n| {
+                crate::access::parse_net(n)
+                    .map_err(|e| format!("listener {}: proxy_protocol_from: {e}", self.address))
+            })
+            .collect()
+    }
 }
 
 /// `[tls]`: PEM files.
@@ -189,7 +217,7 @@ pub struct SniCertificate {
 }
 
 /// `[auth]`: account sources.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthConfig {
     /// Courier userdb source file or directory (tried before the
@@ -203,6 +231,19 @@ pub struct AuthConfig {
     /// Longest failure delay, in seconds.
     #[serde(default = "default_failure_delay_max")]
     pub failure_delay_max_secs: u64,
+    /// Longest password checked, in bytes. Longer ones fail like a wrong
+    /// password without being hashed (SHA-crypt's cost grows with the
+    /// square of the length), and the log says why.
+    #[serde(default = "default_max_password_length")]
+    pub max_password_length: usize,
+    /// Threads that check passwords (hashing, PAM, SQL, LDAP); 0: twice
+    /// the number of CPUs. Read at start only.
+    #[serde(default)]
+    pub login_threads: usize,
+    /// Logins that may wait for a free thread; beyond that a login fails
+    /// as temporarily unavailable. Read at start only.
+    #[serde(default = "default_login_queue")]
+    pub login_queue: usize,
     /// Courier's `DEFDOMAIN`: `@domain` appended to logins without one.
     pub default_domain: Option<String>,
     /// Courier's `DEFAULTOPTIONS`: options every account gets unless it
@@ -222,6 +263,29 @@ fn default_failure_delay() -> u64 {
 }
 fn default_failure_delay_max() -> u64 {
     30
+}
+fn default_max_password_length() -> usize {
+    courser_auth::DEFAULT_MAX_PASSWORD_LEN
+}
+fn default_login_queue() -> usize {
+    256
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig {
+            userdb: None,
+            failure_delay_secs: default_failure_delay(),
+            failure_delay_max_secs: default_failure_delay_max(),
+            max_password_length: default_max_password_length(),
+            login_threads: 0,
+            login_queue: default_login_queue(),
+            default_domain: None,
+            default_options: None,
+            courier_fallthrough: false,
+            backends: Vec::new(),
+        }
+    }
 }
 
 /// `[limits]`.
@@ -250,6 +314,12 @@ pub struct LimitsConfig {
     /// Default: loopback, where a local webmail connects from.
     #[serde(default = "default_trusted")]
     pub trusted_networks: Vec<String>,
+    /// IPv6 clients count as one address per network of this prefix
+    /// length for every per-address limit and the failed-login delay
+    /// (one subscriber gets a whole /64). IPv4-mapped IPv6 addresses
+    /// always count as their IPv4 address.
+    #[serde(default = "default_ipv6_prefix")]
+    pub ipv6_prefix: u8,
 }
 
 fn default_max_connections() -> usize {
@@ -264,6 +334,9 @@ fn default_max_per_user() -> usize {
 fn default_rate() -> usize {
     300
 }
+fn default_ipv6_prefix() -> u8 {
+    64
+}
 fn default_trusted() -> Vec<String> {
     vec!["127.0.0.0/8".into(), "::1/128".into()]
 }
@@ -277,6 +350,7 @@ impl Default for LimitsConfig {
             max_connections_per_user_ip: default_max_per_ip(),
             new_connections_per_ip_per_minute: default_rate(),
             trusted_networks: default_trusted(),
+            ipv6_prefix: default_ipv6_prefix(),
         }
     }
 }
@@ -518,12 +592,23 @@ impl Config {
             return Err("no [[listener]] configured".into());
         }
         for l in &self.listeners {
+            l.proxies()?;
+            if l.proxy_protocol && l.proxy_protocol_from.is_empty() {
+                return Err(format!(
+                    "listener {} has proxy_protocol = true but no proxy_protocol_from: \
+                     name the proxies' networks, e.g. proxy_protocol_from = [\"10.0.0.5\"]",
+                    l.address
+                ));
+            }
             if l.protocol.implicit_tls() && self.tls.is_none() {
                 return Err(format!(
                     "listener {} ({}) needs a [tls] section",
                     l.address, l.protocol
                 ));
             }
+        }
+        if self.auth.max_password_length == 0 || self.auth.login_queue == 0 {
+            return Err("[auth] max_password_length and login_queue must be at least 1".into());
         }
         if self.auth.userdb.is_none() && self.auth.backends.is_empty() {
             return Err("[auth] names no account source (userdb or [[auth.backend]])".into());
@@ -541,6 +626,9 @@ impl Config {
         .contains(&0)
         {
             return Err("[limits] connection maxima must be at least 1".into());
+        }
+        if !(1..=128).contains(&l.ipv6_prefix) {
+            return Err("[limits] ipv6_prefix must be between 1 and 128".into());
         }
         self.trusted_networks()?;
         crate::access::AccessRules::parse(&self.access.rules)

@@ -188,7 +188,24 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                 return Outcome::StartTls(stream);
             }
             Step::Login { tag, credentials } => {
-                match D::login(session, credentials, conn, shared, &mut out).await {
+                let evicted = conn.evicted();
+                let result = tokio::select! {
+                    result = D::login(session, credentials, conn, shared, &mut out) => Some(result),
+                    () = evicted => None,
+                };
+                // A connection that gave way to a newer one ends here, even
+                // when its login succeeded meanwhile.
+                let result = match result {
+                    Some(LoginResult::Refused) => LoginResult::Refused,
+                    Some(done) if conn.logged_in() => done,
+                    _ => {
+                        out.clear();
+                        out.extend_from_slice(D::GOODBYES.evicted);
+                        send(&mut stream, &mut out, &mut conn.bytes_out).await;
+                        return Outcome::Closed;
+                    }
+                };
+                match result {
                     LoginResult::Refused => {}
                     LoginResult::Here(slot) => conn.user_slot = Some(slot),
                     LoginResult::Worker(worker, slot) => {
@@ -234,14 +251,13 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
         let timeout = if session.is_authenticated() {
             D::autologout(shared)
         } else {
-            D::login_timeout(shared)
+            conn.login_time_left(D::login_timeout(shared))
         };
         if !receive_or_goodbye(
             &mut stream,
             &mut chunk,
             &mut input,
-            &mut conn.bytes_in,
-            &mut conn.bytes_out,
+            conn,
             timeout,
             shared,
             &D::GOODBYES,
@@ -264,12 +280,12 @@ pub(crate) async fn serve<D: Driver>(
     implicit_tls: bool,
 ) {
     let _ = stream.set_nodelay(true);
-    let handshake = D::login_timeout(shared);
     let peer = conn.peer;
     if implicit_tls {
         let Some(tls) = shared.tls.clone() else {
             return;
         };
+        let handshake = conn.login_time_left(D::login_timeout(shared));
         match crate::tls::accept(stream, tls, &shared.config, handshake).await {
             Ok(accepted) => {
                 session.set_tls_client_identity(accepted.identity);
@@ -285,6 +301,7 @@ pub(crate) async fn serve<D: Driver>(
             let Some(tls) = shared.tls.clone() else {
                 return;
             };
+            let handshake = conn.login_time_left(D::login_timeout(shared));
             match crate::tls::accept(stream, tls, &shared.config, handshake).await {
                 Ok(accepted) => {
                     session.tls_started();

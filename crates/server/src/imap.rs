@@ -2,7 +2,6 @@
 //! and does what the session cannot: authentication, STARTTLS, IDLE waits,
 //! timeouts, and the login/logout log lines.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -10,6 +9,8 @@ use courser_auth::sasl::Credentials;
 use courser_imap::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
 use tokio::net::TcpStream;
+
+use courser_protocol::Untrusted;
 
 use crate::driver::{Driver, Step};
 use crate::login::LoginResult;
@@ -26,6 +27,7 @@ const IDLE_KEEPALIVE: Duration = Duration::from_secs(120);
 const GOODBYES: Goodbyes = Goodbyes {
     shutting_down: b"* BYE Server shutting down\r\n",
     timed_out: b"* BYE Autologout; idle for too long\r\n",
+    evicted: b"* BYE [UNAVAILABLE] Too many connections; the oldest not logged in give way\r\n",
 };
 
 /// The IMAP connection driver.
@@ -152,9 +154,11 @@ impl Driver for Imap {
     }
 }
 
-/// Serves one accepted IMAP connection to its end.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, implicit_tls: bool) {
-    let loopback = peer.ip().is_loopback();
+/// Serves one accepted IMAP connection (`conn.tls`: implicit TLS) to its
+/// end.
+pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>) {
+    let implicit_tls = conn.tls;
+    let loopback = conn.peer.ip().is_loopback();
     let config = SessionConfig {
         tls_active: implicit_tls,
         starttls_available: shared.tls.is_some() && !implicit_tls,
@@ -164,7 +168,6 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
     };
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
-    let mut conn = Conn::new(peer, implicit_tls);
     crate::driver::serve::<Imap>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
 }
@@ -173,7 +176,7 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
 fn log_logout(session: &Session, conn: &Conn) {
     if let Some(user) = session.user() {
         tracing::info!(
-            user,
+            user = %Untrusted(user),
             ip = %conn.peer.ip(),
             port = conn.peer.port(),
             protocol = "IMAP",

@@ -18,6 +18,7 @@ mod driver;
 pub mod imap;
 pub mod limits;
 pub mod login;
+pub mod login_pool;
 pub mod metrics;
 pub mod peruser;
 pub mod pop3;

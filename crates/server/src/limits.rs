@@ -2,10 +2,20 @@
 //! account and address (Courier's MAXDAEMONS and MAXPERIP, plus what
 //! Courier lacks), and the rate of new connections per address.
 //! Addresses in trusted networks are exempt from the per-address checks.
+//!
+//! An "address" here is an [`address_key`]: IPv4-mapped IPv6 addresses
+//! count as the IPv4 address they carry, and IPv6 addresses count by
+//! their network prefix (`[limits] ipv6_prefix`, default /64: one
+//! subscriber's LAN, which an attacker gets whole from any provider).
+//!
+//! When the server or an address is full, the oldest connection that has
+//! not logged in yet gives way to the new one (it is told so and closed):
+//! otherwise a few slow clients that never log in keep everyone out.
+//! Logged-in sessions never give way.
 
-use std::collections::HashMap;
-use std::net::IpAddr;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::collections::{BTreeMap, HashMap};
+use std::net::{IpAddr, Ipv6Addr};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -19,6 +29,24 @@ struct Maxima {
     per_user: AtomicUsize,
     per_user_ip: AtomicUsize,
     per_ip_per_minute: AtomicUsize,
+    ipv6_prefix: AtomicUsize,
+}
+
+/// The key `ip` is counted under: the IPv4 address of an IPv4-mapped
+/// IPv6 address, the first `ipv6_prefix` bits of another IPv6 address,
+/// an IPv4 address itself.
+pub fn address_key(ip: IpAddr, ipv6_prefix: u8) -> IpAddr {
+    match ip {
+        IpAddr::V4(_) => ip,
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let bits = u32::from(ipv6_prefix.min(128));
+                let mask = u128::MAX.checked_shl(128 - bits).unwrap_or(0);
+                IpAddr::V6(Ipv6Addr::from(u128::from(v6) & mask))
+            }
+        },
+    }
 }
 
 /// Counts live connections and sessions.
@@ -36,6 +64,50 @@ struct Counts {
     per_user_ip: HashMap<(String, IpAddr), usize>,
     /// Start of the current one-minute window and connections in it.
     recent: HashMap<IpAddr, (Instant, usize)>,
+    /// Connections not logged in yet, by sequence number: oldest first.
+    waiting: BTreeMap<u64, Waiting>,
+    next_seq: u64,
+}
+
+/// A connection that may give way.
+#[derive(Debug)]
+struct Waiting {
+    ip: IpAddr,
+    per_ip: bool,
+    eviction: Arc<Eviction>,
+}
+
+/// Tells a connection it gave way to a newer one.
+#[derive(Debug, Default)]
+struct Eviction {
+    done: AtomicBool,
+    notify: tokio::sync::Notify,
+}
+
+impl Counts {
+    /// The oldest waiting connection that `pick` accepts.
+    fn oldest(&self, pick: impl Fn(u64, &Waiting) -> bool) -> Option<u64> {
+        self.waiting
+            .iter()
+            .find(|(seq, w)| pick(**seq, w))
+            .map(|(seq, _)| *seq)
+    }
+
+    /// Frees the slot of waiting connection `seq` and tells it to go.
+    fn evict(&mut self, seq: u64) {
+        if let Some(w) = self.waiting.remove(&seq) {
+            self.release(w.ip, w.per_ip);
+            w.eviction.done.store(true, Ordering::SeqCst);
+            w.eviction.notify.notify_one();
+        }
+    }
+
+    fn release(&mut self, ip: IpAddr, per_ip: bool) {
+        self.total = self.total.saturating_sub(1);
+        if per_ip {
+            decrement(&mut self.per_ip, &ip);
+        }
+    }
 }
 
 /// The rate window.
@@ -71,12 +143,35 @@ impl Refusal {
     }
 }
 
-/// A connection's place in the counts, released on drop.
+/// A connection's place in the counts, released on drop (or when the
+/// connection gives way before logging in: [`Slot::evicted`]).
 #[derive(Debug)]
 pub struct Slot {
     limits: Arc<ConnectionLimits>,
     ip: IpAddr,
     per_ip: bool,
+    seq: u64,
+    eviction: Arc<Eviction>,
+}
+
+impl Slot {
+    /// The connection logged in: from now on it never gives way. False
+    /// when it already gave way (the login must not go on).
+    pub fn logged_in(&self) -> bool {
+        self.limits.counts().waiting.remove(&self.seq);
+        !self.eviction.done.load(Ordering::SeqCst)
+    }
+
+    /// Resolves once the connection has given way to a newer one; its
+    /// place is no longer counted, and it should say goodbye and close.
+    pub fn evicted(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let eviction = Arc::clone(&self.eviction);
+        async move {
+            while !eviction.done.load(Ordering::SeqCst) {
+                eviction.notify.notified().await;
+            }
+        }
+    }
 }
 
 /// A logged-in session's place in the per-account counts.
@@ -119,6 +214,14 @@ impl ConnectionLimits {
             .store(config.max_connections_per_user_ip, Ordering::Relaxed);
         m.per_ip_per_minute
             .store(config.new_connections_per_ip_per_minute, Ordering::Relaxed);
+        m.ipv6_prefix
+            .store(usize::from(config.ipv6_prefix), Ordering::Relaxed);
+    }
+
+    /// The key `ip` is counted under now ([`address_key`]).
+    pub fn key(&self, ip: IpAddr) -> IpAddr {
+        let prefix = self.max.ipv6_prefix.load(Ordering::Relaxed);
+        address_key(ip, u8::try_from(prefix).unwrap_or(128))
     }
 
     fn counts(&self) -> std::sync::MutexGuard<'_, Counts> {
@@ -126,16 +229,24 @@ impl ConnectionLimits {
     }
 
     /// Takes a slot for a new connection from `ip`, or says why not.
-    /// `trusted` addresses skip the per-address limit and rate.
+    /// `trusted` addresses skip the per-address limit and rate. When the
+    /// address or the server is full, the oldest connection of the
+    /// address (or of all) that has not logged in gives way.
     pub fn acquire(self: &Arc<Self>, ip: IpAddr, trusted: bool) -> Result<Slot, Refusal> {
+        let ip = self.key(ip);
         let mut s = self.counts();
-        if s.total >= self.max.total.load(Ordering::Relaxed) {
-            return Err(Refusal::ServerFull);
+        let mut victims = Vec::new();
+        if !trusted
+            && s.per_ip.get(&ip).copied().unwrap_or(0) >= self.max.per_ip.load(Ordering::Relaxed)
+        {
+            let same = s.oldest(|_, w| w.per_ip && w.ip == ip);
+            victims.push(same.ok_or(Refusal::TooManyFromAddress)?);
+        }
+        if s.total - victims.len() >= self.max.total.load(Ordering::Relaxed) {
+            let any = s.oldest(|seq, _| !victims.contains(&seq));
+            victims.push(any.ok_or(Refusal::ServerFull)?);
         }
         if !trusted {
-            if s.per_ip.get(&ip).copied().unwrap_or(0) >= self.max.per_ip.load(Ordering::Relaxed) {
-                return Err(Refusal::TooManyFromAddress);
-            }
             let rate = self.max.per_ip_per_minute.load(Ordering::Relaxed);
             if rate > 0 {
                 let now = Instant::now();
@@ -152,13 +263,31 @@ impl ConnectionLimits {
                 }
                 entry.1 += 1;
             }
+        }
+        for seq in victims {
+            s.evict(seq);
+        }
+        if !trusted {
             *s.per_ip.entry(ip).or_insert(0) += 1;
         }
         s.total += 1;
+        let seq = s.next_seq;
+        s.next_seq += 1;
+        let eviction = Arc::new(Eviction::default());
+        s.waiting.insert(
+            seq,
+            Waiting {
+                ip,
+                per_ip: !trusted,
+                eviction: Arc::clone(&eviction),
+            },
+        );
         Ok(Slot {
             limits: Arc::clone(self),
             ip,
             per_ip: !trusted,
+            seq,
+            eviction,
         })
     }
 
@@ -169,6 +298,7 @@ impl ConnectionLimits {
         ip: IpAddr,
         trusted: bool,
     ) -> Result<UserSlot, Refusal> {
+        let ip = self.key(ip);
         let mut s = self.counts();
         if s.per_user.get(user).copied().unwrap_or(0) >= self.max.per_user.load(Ordering::Relaxed) {
             return Err(Refusal::TooManyForUser);
@@ -198,9 +328,10 @@ impl ConnectionLimits {
 impl Drop for Slot {
     fn drop(&mut self) {
         let mut s = self.limits.counts();
-        s.total = s.total.saturating_sub(1);
-        if self.per_ip {
-            decrement(&mut s.per_ip, &self.ip);
+        s.waiting.remove(&self.seq);
+        // A connection that gave way was released then.
+        if !self.eviction.done.load(Ordering::SeqCst) {
+            s.release(self.ip, self.per_ip);
         }
     }
 }
@@ -229,22 +360,61 @@ mod tests {
         }
     }
 
+    /// Acquires and logs in at once (a slot that never gives way).
+    fn logged_in(limits: &Arc<ConnectionLimits>, ip: IpAddr) -> Result<Slot, Refusal> {
+        let slot = limits.acquire(ip, false)?;
+        assert!(slot.logged_in());
+        Ok(slot)
+    }
+
     #[test]
     fn per_ip_and_total_limits_refuse_and_release() {
         let limits = ConnectionLimits::new(&config(3, 2));
         let a: IpAddr = "10.0.0.1".parse().unwrap();
         let b: IpAddr = "::1".parse().unwrap();
-        let s1 = limits.acquire(a, false).unwrap();
-        let _s2 = limits.acquire(a, false).unwrap();
+        let s1 = logged_in(&limits, a).unwrap();
+        let _s2 = logged_in(&limits, a).unwrap();
         assert_eq!(
             limits.acquire(a, false).unwrap_err(),
             Refusal::TooManyFromAddress
         );
-        let _s3 = limits.acquire(b, false).unwrap();
+        let _s3 = logged_in(&limits, b).unwrap();
         assert_eq!(limits.acquire(b, false).unwrap_err(), Refusal::ServerFull);
         drop(s1);
         let _s4 = limits.acquire(a, false).unwrap();
         assert_eq!(limits.total(), 3);
+    }
+
+    #[tokio::test]
+    async fn the_oldest_waiting_connection_gives_way() {
+        let limits = ConnectionLimits::new(&config(3, 2));
+        let a: IpAddr = "192.0.2.1".parse().unwrap();
+        let b: IpAddr = "192.0.2.2".parse().unwrap();
+        let session = logged_in(&limits, a).unwrap();
+        let old = limits.acquire(a, false).unwrap();
+        // The address is full: its oldest waiting connection goes, not
+        // the logged-in session.
+        let new = limits.acquire(a, false).unwrap();
+        old.evicted().await;
+        assert!(!old.logged_in(), "gone before it logged in");
+        drop(old);
+        assert_eq!(limits.total(), 2);
+        // The server is full: the oldest waiting connection of any
+        // address goes.
+        let third = limits.acquire(b, false).unwrap();
+        let fourth = limits.acquire(b, false).unwrap();
+        new.evicted().await;
+        drop(new);
+        assert_eq!(limits.total(), 3);
+        // Nobody waits any more: refused.
+        assert!(third.logged_in() && fourth.logged_in());
+        let c: IpAddr = "192.0.2.3".parse().unwrap();
+        assert_eq!(limits.acquire(c, false).unwrap_err(), Refusal::ServerFull);
+        drop(session);
+        assert_eq!(
+            limits.acquire(b, false).unwrap_err(),
+            Refusal::TooManyFromAddress
+        );
     }
 
     #[test]
@@ -258,6 +428,55 @@ mod tests {
         assert!(
             limits.acquire(a, true).is_ok(),
             "trusted networks are exempt"
+        );
+    }
+
+    #[test]
+    fn addresses_are_keyed_by_ipv4_and_ipv6_prefix() {
+        let key = |ip: &str, prefix| address_key(ip.parse().unwrap(), prefix).to_string();
+        assert_eq!(key("::ffff:192.0.2.1", 64), "192.0.2.1");
+        assert_eq!(key("192.0.2.1", 64), "192.0.2.1");
+        assert_eq!(
+            key("2001:db8:1:2:aaaa:bbbb:cccc:dddd", 64),
+            "2001:db8:1:2::"
+        );
+        assert_eq!(key("2001:db8:1:2:aaaa::1", 48), "2001:db8:1::");
+        assert_eq!(key("2001:db8::1", 128), "2001:db8::1");
+        assert_eq!(key("2001:db8::1", 0), "::");
+        // One /64 shares one per-address count, one rate and one
+        // per-account count; a mapped address is its IPv4 address.
+        let limits = ConnectionLimits::new(&config(100, 2));
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        let _a = logged_in(&limits, ip("2001:db8:0:7::1")).unwrap();
+        let _b = logged_in(&limits, ip("2001:db8:0:7::2")).unwrap();
+        assert_eq!(
+            limits
+                .acquire(ip("2001:db8:0:7:ffff::3"), false)
+                .unwrap_err(),
+            Refusal::TooManyFromAddress
+        );
+        assert!(limits.acquire(ip("2001:db8:0:8::1"), false).is_ok());
+        let _c = logged_in(&limits, ip("192.0.2.5")).unwrap();
+        let _d = logged_in(&limits, ip("::ffff:192.0.2.5")).unwrap();
+        assert_eq!(
+            limits.acquire(ip("192.0.2.5"), false).unwrap_err(),
+            Refusal::TooManyFromAddress
+        );
+        let _u = limits
+            .acquire_user("ann", ip("2001:db8:0:7::1"), false)
+            .unwrap();
+        assert_eq!(
+            limits
+                .acquire_user("ann", ip("2001:db8:0:7::9"), false)
+                .unwrap_err(),
+            Refusal::TooManyForUserFromAddress
+        );
+        let _v = limits.acquire_user("bob", ip("192.0.2.5"), false).unwrap();
+        assert_eq!(
+            limits
+                .acquire_user("bob", ip("::ffff:192.0.2.5"), false)
+                .unwrap_err(),
+            Refusal::TooManyForUserFromAddress
         );
     }
 

@@ -11,8 +11,10 @@ use courser_auth::scram::ScramKeys;
 use courser_auth::Account;
 use courser_imap::session::Session;
 use courser_maildir::{Store, StoreOptions};
+use courser_protocol::Untrusted;
 
 use crate::limits::UserSlot;
+use crate::login_pool::Busy;
 use crate::peruser::Worker;
 use crate::runtime::Shared;
 
@@ -97,7 +99,7 @@ pub async fn imap_open(
     match opened {
         Ok(Ok(store)) => {
             tracing::info!(
-                user = %login,
+                user = %Untrusted(login),
                 ip = %peer.ip(),
                 port = peer.port(),
                 protocol = "IMAP",
@@ -108,12 +110,12 @@ pub async fn imap_open(
             true
         }
         Ok(Err(e)) => {
-            tracing::error!(user = %login, "cannot open the maildir: {e}");
+            tracing::error!(user = %Untrusted(login), "cannot open the maildir: {e}");
             session.login_failed(true, out);
             false
         }
         Err(e) => {
-            tracing::error!(user = %login, "maildir open task failed: {e}");
+            tracing::error!(user = %Untrusted(login), "maildir open task failed: {e}");
             session.login_failed(true, out);
             false
         }
@@ -166,11 +168,11 @@ async fn admit_uncounted(
         Some(spawner) => {
             match crate::peruser::start_worker(spawner, &account, maildir.clone()).await {
                 Ok(worker) => {
-                    tracing::debug!(user = %account.login, pid = worker.pid, service, "session process started");
+                    tracing::debug!(user = %Untrusted(&account.login), pid = worker.pid, service, "session process started");
                     Some(worker)
                 }
                 Err(e) => {
-                    tracing::error!(user = %account.login, service, "LOGIN FAILED (temporary): cannot start the session process: {e}");
+                    tracing::error!(user = %Untrusted(&account.login), service, "LOGIN FAILED (temporary): cannot start the session process: {e}");
                     return Err(Refused::Failed { temporary: true });
                 }
             }
@@ -217,25 +219,33 @@ pub async fn scram_keys(
 ) -> Result<Option<ScramKeys>, Refused> {
     let auth = Arc::clone(&shared.auth);
     let login = request.login.clone();
-    match tokio::task::spawn_blocking(move || auth.scram_keys(service, &request)).await {
-        Ok(Ok(keys)) => Ok(keys),
-        Ok(Err(e)) => {
-            log_temporary(&login, peer, service, &e);
-            crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
-            Err(Refused::Failed { temporary: true })
+    let looked_up = shared
+        .logins
+        .run(move || auth.scram_keys_unpadded(service, &request))
+        .await;
+    let result = match looked_up {
+        Ok(checked) => {
+            tokio::time::sleep(checked.pad).await;
+            checked.result
         }
-        Err(e) => {
-            tracing::error!(user = %login, "SCRAM key lookup task failed: {e}");
-            crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
-            Err(Refused::Failed { temporary: true })
-        }
-    }
+        Err(Busy) => Err(busy()),
+    };
+    result.map_err(|e| {
+        log_temporary(&login, peer, service, &e);
+        crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
+        Refused::Failed { temporary: true }
+    })
+}
+
+/// The error of a login the pool had no room for.
+fn busy() -> courser_auth::AuthError {
+    courser_auth::AuthError::unavailable("server", "too many logins in progress")
 }
 
 /// The log line of a login that failed because a backend could not
 /// answer.
 fn log_temporary(login: &str, peer: SocketAddr, service: &str, e: &courser_auth::AuthError) {
-    tracing::warn!(user = %login, ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
+    tracing::warn!(user = %Untrusted(login), ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
 }
 
 /// The credential, account and limit checks of [`admit`].
@@ -249,42 +259,49 @@ async fn check_login(
     let login = credentials.login().to_owned();
     let auth = Arc::clone(&shared.auth);
     let started = std::time::Instant::now();
-    let verified = tokio::task::spawn_blocking(move || auth.verify(service, &credentials)).await;
+    let checked = shared
+        .logins
+        .run(move || auth.verify_unpadded(service, &credentials))
+        .await;
     crate::metrics::login_checked(service, started.elapsed());
+    let verified = match checked {
+        Ok(checked) => {
+            // An unknown login takes as long as a known one, asleep.
+            tokio::time::sleep(checked.pad).await;
+            checked.result
+        }
+        Err(Busy) => Err(busy()),
+    };
     let account = match verified {
-        Ok(Ok(account)) => account,
-        Ok(Err(e)) => {
+        Ok(account) => account,
+        Err(e) => {
             let temporary = e.is_temporary();
             if temporary {
                 log_temporary(&login, peer, service, &e);
             } else {
                 // Slow down password guessing, more with every failure
                 // from this address or for this account.
-                let failures = failures().record(peer.ip(), &login);
+                let failures = failures().record(shared.limits.key(peer.ip()), &login);
                 let delay = failure_delay(&shared.config.auth, failures);
-                tracing::info!(user = %login, ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, "LOGIN FAILED");
+                tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, reason = %e, "LOGIN FAILED");
                 tokio::time::sleep(delay).await;
             }
             return Err(Refused::Failed { temporary });
         }
-        Err(e) => {
-            tracing::error!(user = %login, "authentication task failed: {e}");
-            return Err(Refused::Failed { temporary: true });
-        }
     };
     failures().forget_account(&login);
     if !account.service_allowed(service, tls) {
-        tracing::info!(user = %account.login, ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
+        tracing::info!(user = %Untrusted(&account.login), ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
         return Err(Refused::ServiceDisabled);
     }
     if shared.spawner.is_some() && account.uid == 0 {
-        tracing::warn!(user = %account.login, "LOGIN REFUSED: the account has uid 0; sessions never run as root");
+        tracing::warn!(user = %Untrusted(&account.login), "LOGIN REFUSED: the account has uid 0; sessions never run as root");
         return Err(Refused::WrongUid);
     }
     if let Some(uid) = shared.enforce_uid {
         if account.uid != uid {
             tracing::warn!(
-                user = %account.login,
+                user = %Untrusted(&account.login),
                 account_uid = account.uid,
                 server_uid = uid,
                 "LOGIN REFUSED: the account's uid differs from the uid this shared-mode server runs as"
@@ -299,7 +316,7 @@ async fn check_login(
     {
         Ok(slot) => Ok((account, slot)),
         Err(refusal) => {
-            tracing::warn!(user = %account.login, ip = %peer.ip(), "LOGIN REFUSED: {}", refusal.reason());
+            tracing::warn!(user = %Untrusted(&account.login), ip = %peer.ip(), "LOGIN REFUSED: {}", refusal.reason());
             Err(Refused::Limited(refusal.reason()))
         }
     }
@@ -328,7 +345,9 @@ impl FailureCounts {
     pub const FORGET_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
 
     /// Counts one failure and returns the larger of the address's and the
-    /// account's failure counts (at least 1).
+    /// account's failure counts (at least 1). `ip` is the address's key
+    /// in the limits ([`crate::limits::address_key`]): a /64 counts as
+    /// one address.
     pub fn record(&self, ip: std::net::IpAddr, login: &str) -> u32 {
         let now = std::time::Instant::now();
         let mut map = self

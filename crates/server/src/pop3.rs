@@ -7,7 +7,6 @@
 //! A connection that drops or times out never reaches the UPDATE state
 //! (RFC 1939 §6): nothing is deleted.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
@@ -17,6 +16,8 @@ use courser_pop3::maildrop::MaildirDrop;
 use courser_pop3::session::{Action, Session, SessionConfig};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+
+use courser_protocol::Untrusted;
 
 use crate::driver::{Driver, Step};
 use crate::login::{admit, LoginResult, Refused};
@@ -32,6 +33,7 @@ const READ_CHUNK: usize = 8 * 1024;
 const GOODBYES: Goodbyes = Goodbyes {
     shutting_down: b"-ERR [SYS/TEMP] Server shutting down\r\n",
     timed_out: b"-ERR Autologout; idle for too long\r\n",
+    evicted: b"-ERR [SYS/TEMP] Too many connections; the oldest not logged in give way\r\n",
 };
 
 /// The POP3 connection driver.
@@ -120,8 +122,10 @@ impl Driver for Pop3 {
     }
 }
 
-/// Serves one accepted POP3 connection to its end.
-pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, implicit_tls: bool) {
+/// Serves one accepted POP3 connection (`conn.tls`: implicit TLS) to its
+/// end.
+pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>) {
+    let (peer, implicit_tls) = (conn.peer, conn.tls);
     let config = SessionConfig {
         tls_active: implicit_tls,
         stls_available: shared.tls.is_some() && !implicit_tls,
@@ -133,7 +137,6 @@ pub async fn serve(stream: TcpStream, peer: SocketAddr, shared: Arc<Shared>, imp
     };
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
-    let mut conn = Conn::new(peer, implicit_tls);
     crate::driver::serve::<Pop3>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
 }
@@ -198,7 +201,7 @@ fn log_logout(session: &Session, conn: &Conn) {
     if let Some(user) = session.user() {
         let stats = session.stats();
         tracing::info!(
-            user,
+            user = %Untrusted(user),
             ip = %conn.peer.ip(),
             port = conn.peer.port(),
             protocol = "POP3",
@@ -233,7 +236,7 @@ async fn open_maildrop(
     match opened {
         Ok(Ok(drop)) => {
             tracing::info!(
-                user = %login,
+                user = %Untrusted(login),
                 ip = %peer.ip(),
                 port = peer.port(),
                 protocol = "POP3",
@@ -245,12 +248,12 @@ async fn open_maildrop(
             true
         }
         Ok(Err(e)) => {
-            tracing::error!(user = %login, "cannot open the maildrop: {e}");
+            tracing::error!(user = %Untrusted(login), "cannot open the maildrop: {e}");
             session.login_failed(true, out);
             false
         }
         Err(e) => {
-            tracing::error!(user = %login, "maildrop open task failed: {e}");
+            tracing::error!(user = %Untrusted(login), "maildrop open task failed: {e}");
             session.login_failed(true, out);
             false
         }

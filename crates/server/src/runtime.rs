@@ -13,9 +13,11 @@ use tokio::sync::watch;
 use crate::access::{self, AccessRules};
 use crate::config::{Config, ListenerConfig, ProcessModel, Protocol};
 use crate::limits::ConnectionLimits;
+use crate::login_pool::LoginPool;
 use crate::metrics::{self, ConnectionRefusal};
 use crate::peruser::handoff::Handoff;
 use crate::peruser::spawner::Spawner;
+use crate::stream::Conn;
 use crate::watch::Watcher;
 use crate::{privilege, proxy, tls, Error};
 use courser_maildir::SnapshotCache;
@@ -49,6 +51,8 @@ pub struct Shared {
     pub spawner: Option<Arc<Spawner>>,
     /// Folder scans shared by the process's sessions (shared model).
     pub scans: Option<SnapshotCache>,
+    /// The threads that check credentials (kept across reloads).
+    pub logins: Arc<LoginPool>,
 }
 
 impl Shared {
@@ -85,6 +89,7 @@ impl Shared {
             shutdown: process.shutdown.clone(),
             spawner: process.spawner.clone(),
             scans: process.scans(&config),
+            logins: Arc::clone(&process.logins),
             config,
         })
     }
@@ -113,6 +118,8 @@ impl Shared {
     /// per-user worker, `courser imapd`): its own inotify watcher, and
     /// nothing to authenticate with.
     pub fn standalone(config: Config, hostname: String, shutdown: watch::Receiver<bool>) -> Shared {
+        // Nothing logs in here: the pool never starts a thread.
+        let logins = LoginPool::new(1, 1);
         Shared {
             tls: None,
             auth: Arc::new(courser_auth::Authenticator::new()),
@@ -125,6 +132,7 @@ impl Shared {
             shutdown,
             spawner: None,
             scans: None,
+            logins,
             config,
         }
     }
@@ -148,6 +156,7 @@ struct ProcessParts {
     spawner: Option<Arc<Spawner>>,
     /// Lives as long as the process; reloads change its limits.
     scans: SnapshotCache,
+    logins: Arc<LoginPool>,
 }
 
 impl ProcessParts {
@@ -230,6 +239,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         shutdown,
         spawner,
         scans: SnapshotCache::new(0, 0),
+        logins: LoginPool::new(config.auth.login_threads, config.auth.login_queue),
     };
     let metrics_config = config.metrics.clone();
     let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, tls, &process)?)));
@@ -345,6 +355,8 @@ async fn accept_loop(
     config: ListenerConfig,
     current: Arc<RwLock<Arc<Shared>>>,
 ) {
+    // Validated with the config; listeners keep their start settings.
+    let proxies: Arc<[ipnet::IpNet]> = config.proxies().unwrap_or_default().into();
     loop {
         let Ok(waiting) = current.read().map(|s| Arc::clone(&s)) else {
             return;
@@ -359,7 +371,8 @@ async fn accept_loop(
         };
         match accepted {
             Ok((stream, peer)) => {
-                tokio::spawn(connection(stream, peer, config.clone(), shared));
+                let listener = (config.clone(), Arc::clone(&proxies));
+                tokio::spawn(connection(stream, peer, listener, shared));
             }
             Err(e) => {
                 // Out of descriptors and similar: back off instead of spinning.
@@ -398,17 +411,22 @@ async fn read_proxy_header(
     }
 }
 
-/// One accepted connection: PROXY header, access rules, limits, then the
-/// protocol.
+/// One accepted connection: PROXY header (only from `proxies`), access
+/// rules, limits, then the protocol.
 async fn connection(
     mut stream: TcpStream,
     socket_peer: SocketAddr,
-    listener: ListenerConfig,
+    (listener, proxies): (ListenerConfig, Arc<[ipnet::IpNet]>),
     shared: Arc<Shared>,
 ) {
     let protocol = listener.protocol;
     let _open = metrics::connection_opened(protocol);
     let peer = if listener.proxy_protocol {
+        if !access::in_any(&proxies, socket_peer.ip()) {
+            tracing::warn!(proxy = %socket_peer, "connection refused: not in proxy_protocol_from, may not send a PROXY header");
+            metrics::connection_refused(protocol, ConnectionRefusal::ProxyHeader);
+            return;
+        }
         match tokio::time::timeout(
             PROXY_HEADER_TIMEOUT,
             read_proxy_header(&mut stream, socket_peer),
@@ -430,6 +448,9 @@ async fn connection(
     } else {
         socket_peer
     };
+    // A dual-stack listener's IPv4 client is an IPv4 client everywhere
+    // (access rules, trusted networks, limits, logs).
+    let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
     if !shared.access.allows(peer.ip()) {
         tracing::warn!(ip = %peer.ip(), "connection refused: access rules deny this address");
         metrics::connection_refused(protocol, ConnectionRefusal::Access);
@@ -437,7 +458,7 @@ async fn connection(
         return;
     }
     let trusted = access::in_any(&shared.trusted, peer.ip());
-    let _slot = match shared.limits.acquire(peer.ip(), trusted) {
+    let slot = match shared.limits.acquire(peer.ip(), trusted) {
         Ok(slot) => slot,
         Err(refusal) => {
             tracing::warn!(ip = %peer.ip(), "connection refused: {}", refusal.reason());
@@ -446,11 +467,10 @@ async fn connection(
             return;
         }
     };
+    let conn = Conn::accepted(peer, protocol.implicit_tls(), slot);
     match protocol {
-        Protocol::Imap => crate::imap::serve(stream, peer, shared, false).await,
-        Protocol::Imaps => crate::imap::serve(stream, peer, shared, true).await,
-        Protocol::Pop3 => crate::pop3::serve(stream, peer, shared, false).await,
-        Protocol::Pop3s => crate::pop3::serve(stream, peer, shared, true).await,
+        Protocol::Imap | Protocol::Imaps => crate::imap::serve(stream, conn, shared).await,
+        Protocol::Pop3 | Protocol::Pop3s => crate::pop3::serve(stream, conn, shared).await,
     }
 }
 

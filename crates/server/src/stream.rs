@@ -20,6 +20,9 @@ pub(crate) struct Conn {
     pub stls: bool,
     /// Held while logged in: the per-account connection count.
     pub user_slot: Option<crate::limits::UserSlot>,
+    /// The connection's place in the server's counts (none for a session
+    /// handed over or on standard I/O, counted elsewhere).
+    pub slot: Option<crate::limits::Slot>,
 }
 
 impl Conn {
@@ -45,6 +48,44 @@ impl Conn {
             tls,
             stls: false,
             user_slot: None,
+            slot: None,
+        }
+    }
+
+    /// What is left of `limit` counted from the connection's start: the
+    /// login timeout is a deadline, not a pause between reads (one byte a
+    /// minute must not hold a connection forever).
+    pub fn login_time_left(&self, limit: Duration) -> Duration {
+        limit.saturating_sub(self.started.elapsed())
+    }
+
+    /// Resolves once the connection has given way to a newer one
+    /// ([`crate::limits::Slot::evicted`]); never without a slot.
+    pub fn evicted(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let evicted = self.slot.as_ref().map(|s| s.evicted());
+        async move {
+            match evicted {
+                Some(evicted) => evicted.await,
+                None => std::future::pending().await,
+            }
+        }
+    }
+
+    /// The connection logged in and no longer gives way; false when it
+    /// already gave way (the session must end).
+    pub fn logged_in(&self) -> bool {
+        self.slot.as_ref().is_none_or(|s| s.logged_in())
+    }
+
+    /// A connection accepted now, counted by `slot`.
+    pub fn accepted(
+        peer: std::net::SocketAddr,
+        implicit_tls: bool,
+        slot: crate::limits::Slot,
+    ) -> Conn {
+        Conn {
+            slot: Some(slot),
+            ..Conn::new(peer, implicit_tls)
         }
     }
 
@@ -87,27 +128,34 @@ pub(crate) enum Received {
     TimedOut,
     /// The server is shutting down.
     ShuttingDown,
+    /// The connection gave way to a newer one before logging in.
+    Evicted,
 }
 
 /// Reads what the client sends next into `input` (through `chunk`),
-/// counting into `received`, unless `timeout` passes first or the server
-/// shuts down.
+/// counting into `conn`, unless `timeout` passes first (a zero timeout
+/// reads nothing: the deadline is past), the server shuts down or the
+/// connection gives way.
 pub(crate) async fn receive<S: AsyncRead + Unpin>(
     stream: &mut S,
     chunk: &mut [u8],
     input: &mut Vec<u8>,
-    received: &mut u64,
+    conn: &mut Conn,
     timeout: Duration,
     shared: &Shared,
 ) -> Received {
+    if timeout.is_zero() {
+        return Received::TimedOut;
+    }
     let read = tokio::select! {
         r = tokio::time::timeout(timeout, stream.read(chunk)) => r,
         _ = shared.shutting_down() => return Received::ShuttingDown,
+        _ = conn.evicted() => return Received::Evicted,
     };
     match read {
         Ok(Ok(0)) | Ok(Err(_)) => Received::Closed,
         Ok(Ok(n)) => {
-            *received += n as u64;
+            conn.bytes_in += n as u64;
             input.extend_from_slice(&chunk[..n]);
             Received::Data
         }
@@ -121,28 +169,33 @@ pub(crate) struct Goodbyes {
     pub shutting_down: &'static [u8],
     /// Sent when the client stayed silent past the timeout.
     pub timed_out: &'static [u8],
+    /// Sent when a connection that had not logged in gives way to a
+    /// newer one.
+    pub evicted: &'static [u8],
 }
 
-/// [`receive`], and when the wait ends the session (timeout, shutdown)
-/// the protocol's goodbye is sent. True when bytes arrived and the session
-/// goes on.
-#[allow(clippy::too_many_arguments)]
+/// [`receive`], and when the wait ends the session (timeout, shutdown,
+/// eviction) the protocol's goodbye is sent. True when bytes arrived and
+/// the session goes on.
 pub(crate) async fn receive_or_goodbye<S: AsyncRead + AsyncWrite + Unpin>(
     stream: &mut S,
     chunk: &mut [u8],
     input: &mut Vec<u8>,
-    received: &mut u64,
-    sent: &mut u64,
+    conn: &mut Conn,
     timeout: Duration,
     shared: &Shared,
     goodbyes: &Goodbyes,
 ) -> bool {
-    let bye = match receive(stream, chunk, input, received, timeout, shared).await {
+    let bye = match receive(stream, chunk, input, conn, timeout, shared).await {
         Received::Data => return true,
         Received::Closed => return false,
         Received::ShuttingDown => goodbyes.shutting_down,
         Received::TimedOut => goodbyes.timed_out,
+        Received::Evicted => {
+            tracing::info!(ip = %conn.peer.ip(), "not logged in yet: gave way to a newer connection");
+            goodbyes.evicted
+        }
     };
-    send(stream, &mut bye.to_vec(), sent).await;
+    send(stream, &mut bye.to_vec(), &mut conn.bytes_out).await;
     false
 }

@@ -238,7 +238,7 @@ impl Backend for UserdbBackend {
             Ok(entry) => Ok(Some(entry)),
             Err(problem) => {
                 // Courier's userdb_creates fails and the module declines.
-                tracing::warn!(path = %self.path.display(), login, %problem, "unusable userdb entry");
+                tracing::warn!(path = %self.path.display(), login = %courser_protocol::Untrusted(login), %problem, "unusable userdb entry");
                 Ok(None)
             }
         }

@@ -1,6 +1,13 @@
 //! `courser demo`: a ready-to-try server. Creates (once) a folder with a
 //! userdb holding `demo`/`demo`, a maildir with sample mail, a self-signed
 //! certificate and a config, then serves it on loopback.
+//!
+//! The folder is private and never one another user could have prepared:
+//! as root always a new one (a fresh `mkdtemp` directory, or a `--dir`
+//! that must not exist yet), whose files root writes before handing them
+//! to `nobody`; otherwise `--dir` or a per-user folder in the temporary
+//! directory, created with mode 0700, or reused only when it is a real
+//! directory of ours that nobody else can enter.
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -19,7 +26,8 @@ use nix::unistd::{Uid, User};
 /// `courser demo` options.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Where to keep the demo files (reused on the next run).
+    /// Where to keep the demo files (reused on the next run; as root it
+    /// must not exist yet).
     #[arg(long)]
     dir: Option<PathBuf>,
     /// Address to listen on.
@@ -58,13 +66,58 @@ const SAMPLES: &[(&str, bool, &str)] = &[
     ),
 ];
 
-fn default_dir() -> PathBuf {
-    std::env::temp_dir().join(format!("courser-demo-{}", Uid::effective()))
+/// The demo folder: see the module documentation.
+fn private_dir(dir: Option<PathBuf>, root: bool) -> Result<PathBuf, String> {
+    let create = |dir: &Path| {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))
+    };
+    match dir {
+        None if root => tempfile::Builder::new()
+            .prefix("courser-demo-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .tempdir()
+            .map(tempfile::TempDir::keep)
+            .map_err(|e| format!("cannot create a private folder: {e}")),
+        Some(dir) if root => {
+            // Root reuses nothing: a folder that exists may hold links
+            // planted by whoever could write there.
+            create(&dir)?;
+            Ok(dir)
+        }
+        dir => {
+            let dir = dir.unwrap_or_else(|| {
+                std::env::temp_dir().join(format!("courser-demo-{}", Uid::effective()))
+            });
+            match std::fs::symlink_metadata(&dir) {
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => create(&dir)?,
+                Err(e) => return Err(format!("{}: {e}", dir.display())),
+                Ok(meta) => check_ours(&dir, &meta)?,
+            }
+            Ok(dir)
+        }
+    }
+}
+
+/// An existing demo folder is reused only when it is a directory (not a
+/// link) of the invoking user that nobody else may enter.
+fn check_ours(dir: &Path, meta: &std::fs::Metadata) -> Result<(), String> {
+    use std::os::unix::fs::MetadataExt;
+    if !meta.is_dir() || meta.uid() != Uid::effective().as_raw() || meta.mode() & 0o077 != 0 {
+        return Err(format!(
+            "{} exists but is not a private directory of yours (mode 0700); \
+             remove it or choose another --dir",
+            dir.display()
+        ));
+    }
+    Ok(())
 }
 
 fn setup(dir: &Path, uid: u32, gid: u32) -> Result<(), String> {
     let err = |what: &str, e: &dyn std::fmt::Display| format!("{what}: {e}");
-    std::fs::create_dir_all(dir).map_err(|e| err("create the demo folder", &e))?;
     let home = dir.join("home").join("demo");
     let maildir = home.join("Maildir");
     if !maildir.join("cur").exists() {
@@ -117,8 +170,14 @@ fn write_private(path: &Path, data: &[u8]) -> std::io::Result<()> {
 
 /// Runs `courser demo`.
 pub fn run(args: Args) -> ExitCode {
-    let dir = args.dir.unwrap_or_else(default_dir);
     let root = Uid::effective().is_root();
+    let dir = match private_dir(args.dir, root) {
+        Ok(dir) => dir,
+        Err(e) => {
+            eprintln!("courser demo: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     // Started as root the demo serves as `nobody`, which must own the files.
     let (uid, gid, run_as) = if root {
         match User::from_name("nobody") {
@@ -151,26 +210,10 @@ pub fn run(args: Args) -> ExitCode {
     let pop3s = SocketAddr::new(args.address, args.pop3s_port);
     let config = Config {
         listeners: vec![
-            ListenerConfig {
-                protocol: Protocol::Imap,
-                address: imap,
-                proxy_protocol: false,
-            },
-            ListenerConfig {
-                protocol: Protocol::Imaps,
-                address: imaps,
-                proxy_protocol: false,
-            },
-            ListenerConfig {
-                protocol: Protocol::Pop3,
-                address: pop3,
-                proxy_protocol: false,
-            },
-            ListenerConfig {
-                protocol: Protocol::Pop3s,
-                address: pop3s,
-                proxy_protocol: false,
-            },
+            ListenerConfig::new(Protocol::Imap, imap),
+            ListenerConfig::new(Protocol::Imaps, imaps),
+            ListenerConfig::new(Protocol::Pop3, pop3),
+            ListenerConfig::new(Protocol::Pop3s, pop3s),
         ],
         tls: Some(TlsConfig {
             certificate: dir.join("cert.pem"),

@@ -2,6 +2,7 @@
 //! how store errors become responses (DESIGN.md: errors say who was wrong).
 
 use courser_maildir::Error as StoreError;
+use courser_protocol::Untrusted;
 
 use super::reply::Reply;
 use super::{Session, State};
@@ -104,11 +105,19 @@ impl Session {
             // A folder the process may not read: another account's, in the
             // per-user model, or a broken permission (RFC 5530 NOPERM).
             e if e.io_kind() == Some(std::io::ErrorKind::PermissionDenied) => {
-                tracing::warn!(user = self.user().unwrap_or("-"), "store: {e}");
+                tracing::warn!(
+                    user = %Untrusted(self.user().unwrap_or("-")),
+                    error = %Untrusted(&e.to_string()),
+                    "store: permission denied"
+                );
                 (Code::NoPerm, "Permission denied".into())
             }
             other => {
-                tracing::error!(user = self.user().unwrap_or("-"), "store failure: {other}");
+                tracing::error!(
+                    user = %Untrusted(self.user().unwrap_or("-")),
+                    error = %Untrusted(&other.to_string()),
+                    "store failure"
+                );
                 (Code::ServerBug, "Internal error, see the server log".into())
             }
         };

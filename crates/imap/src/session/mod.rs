@@ -33,8 +33,8 @@ mod view;
 
 use std::time::Instant;
 
-use courser_protocol::CommandClock;
 pub use courser_protocol::Finished;
+use courser_protocol::{CommandClock, Untrusted};
 
 use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
 use courser_maildir::{Folder, Store};
@@ -474,10 +474,13 @@ impl Session {
             let fields: Vec<String> = params
                 .iter()
                 .take(30)
-                .map(|(k, v)| format!("{k}={}", v.as_deref().unwrap_or("NIL")))
+                .map(|(k, v)| match v {
+                    Some(v) => format!("{}={}", Untrusted(k), Untrusted(v)),
+                    None => format!("{}=NIL", Untrusted(k)),
+                })
                 .collect();
             tracing::info!(
-                user = self.user.as_deref().unwrap_or("-"),
+                user = %Untrusted(self.user.as_deref().unwrap_or("-")),
                 "client ID: {}",
                 fields.join(", ")
             );

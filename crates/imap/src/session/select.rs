@@ -3,6 +3,7 @@
 //! folder (RFC 3501 §7.3-7.4).
 
 use courser_maildir::Folder;
+use courser_protocol::Untrusted;
 
 use super::fetch::write_flags;
 use super::reply::Reply;
@@ -175,7 +176,11 @@ impl Session {
                 self.announce_new_keywords(sel, touched.copied(), out);
             }
             Err(e) => {
-                tracing::warn!("refresh of {} failed: {e}", sel.folder.name());
+                tracing::warn!(
+                    folder = %Untrusted(sel.folder.name()),
+                    error = %Untrusted(&e.to_string()),
+                    "folder refresh failed"
+                );
             }
         }
     }

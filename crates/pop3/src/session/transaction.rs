@@ -5,6 +5,8 @@
 //! renumbers the listings after a DELE, which the RFC forbids; Courser
 //! does not.
 
+use courser_protocol::Untrusted;
+
 use super::transfer::Transfer;
 use super::{Action, Pending, Session, State, Transaction};
 use crate::codec::respond;
@@ -132,7 +134,7 @@ impl Session {
             }
             Err(e) => {
                 tracing::error!(
-                    user = self.user.as_deref().unwrap_or(""),
+                    user = %Untrusted(self.user.as_deref().unwrap_or("")),
                     "cannot read message: {e}"
                 );
                 respond::err(out, Some(Code::SysTemp), "Cannot read the message");
@@ -178,7 +180,7 @@ impl Session {
                 // Half a message was sent: all we can do is drop the
                 // connection (as Courier does); nothing is deleted.
                 tracing::error!(
-                    user = self.user.as_deref().unwrap_or(""),
+                    user = %Untrusted(self.user.as_deref().unwrap_or("")),
                     "message read failed mid-transfer: {e}"
                 );
                 self.pending = None;
@@ -218,7 +220,7 @@ impl Session {
             }
             Err(e) => {
                 tracing::error!(
-                    user = self.user.as_deref().unwrap_or(""),
+                    user = %Untrusted(self.user.as_deref().unwrap_or("")),
                     "POP3 update failed: {e}"
                 );
                 self.fail(Code::SysTemp, "Some deleted messages not removed", out)

@@ -135,7 +135,7 @@ pub(crate) async fn hand_over<S: AsyncRead + AsyncWrite + Unpin>(
         .await
         .unwrap_or_else(|_| Err(std::io::ErrorKind::TimedOut.into()))
     {
-        tracing::error!(user = %worker.login, pid = worker.pid, "hand-over to the worker failed: {e}");
+        tracing::error!(user = %courser_protocol::Untrusted(&worker.login), pid = worker.pid, "hand-over to the worker failed: {e}");
         return;
     }
     relay(
