@@ -247,13 +247,24 @@ def test_proxy_headers_only_from_the_configured_networks(make_server):
     refused.close()
     assert wait_for(lambda: "not in proxy_protocol_from" in server.log_text())
     assert "198.51.100.21" not in server.log_text()
-    # A proxy_protocol listener without proxy_protocol_from: no start.
+    # A proxy_protocol listener with no proxy_protocol_from refuses
+    # everyone (DESIGN.md), and check-config warns that nothing gets in.
     bad = server.root / "bad.toml"
     bad.write_text(server.config.read_text().replace(
         'proxy_protocol_from = ["192.0.2.0/24"]\n', ""))
     res = subprocess.run([BIN, "check-config", "--config", str(bad)],
                          capture_output=True, text=True)
-    assert res.returncode != 0 and "proxy_protocol_from" in res.stderr + res.stdout
+    assert res.returncode == 0, res.stderr
+    assert "warning" in res.stderr and "every connection to it is refused" in res.stderr
+    closed = free_port()
+    nobody_trusted = make_server(proxy_listener(closed, "[]"))
+    refused = proxied(closed, "198.51.100.22")
+    try:
+        assert read_until(refused, b"\r\n") == b""
+    except ConnectionResetError:
+        pass
+    refused.close()
+    assert wait_for(lambda: "not in proxy_protocol_from" in nobody_trusted.log_text())
 
 
 @pytest.mark.skipif(os.getuid() != 0, reason="the demo's root mode needs root")

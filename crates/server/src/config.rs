@@ -543,7 +543,7 @@ impl Config {
         let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let mut table: toml::Table = toml::from_str(&text).map_err(|e| error(e.to_string()))?;
-        let (mut config, warnings): (Config, _) =
+        let (mut config, mut warnings): (Config, _) =
             match crate::courier_rc::expand(&mut table, base).map_err(error)? {
                 // Straight from the text, whose errors name the line.
                 None => (
@@ -559,7 +559,27 @@ impl Config {
             };
         config.resolve_paths(base);
         config.validate().map_err(error)?;
+        warnings.extend(config.doubtful());
         Ok((config, warnings))
+    }
+
+    /// Settings that are valid but almost surely not meant.
+    fn doubtful(&self) -> Vec<String> {
+        // DESIGN.md: an empty proxy_protocol_from refuses every PROXY
+        // header. That keeps the listener closed rather than trusting
+        // anyone; say so, since nothing will get through.
+        self.listeners
+            .iter()
+            .filter(|l| l.proxy_protocol && l.proxy_protocol_from.is_empty())
+            .map(|l| {
+                format!(
+                    "listener {} has proxy_protocol = true but an empty proxy_protocol_from: \
+                     every connection to it is refused; name the proxies' networks, \
+                     e.g. proxy_protocol_from = [\"10.0.0.5\"]",
+                    l.address
+                )
+            })
+            .collect()
     }
 
     fn resolve_paths(&mut self, base: &Path) {
@@ -593,13 +613,6 @@ impl Config {
         }
         for l in &self.listeners {
             l.proxies()?;
-            if l.proxy_protocol && l.proxy_protocol_from.is_empty() {
-                return Err(format!(
-                    "listener {} has proxy_protocol = true but no proxy_protocol_from: \
-                     name the proxies' networks, e.g. proxy_protocol_from = [\"10.0.0.5\"]",
-                    l.address
-                ));
-            }
             if l.protocol.implicit_tls() && self.tls.is_none() {
                 return Err(format!(
                     "listener {} ({}) needs a [tls] section",
