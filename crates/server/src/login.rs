@@ -12,6 +12,7 @@ use courser_auth::Account;
 use courser_imap::session::Session;
 use courser_maildir::{Store, StoreOptions};
 
+use crate::authd::Verified;
 use crate::limits::UserSlot;
 use crate::peruser::Worker;
 use crate::runtime::Shared;
@@ -159,12 +160,17 @@ async fn admit_uncounted(
     tls: bool,
     shared: &Arc<Shared>,
 ) -> Result<Admitted, Refused> {
-    let (account, slot) = check_login(service, credentials, peer, tls, shared).await?;
+    let (verified, slot) = check_login(service, credentials, peer, tls, shared).await?;
+    let account = verified.account;
     let maildir = account.maildir_path_or(&shared.config.maildir.default_path);
-    let worker = match &shared.spawner {
-        None => None,
-        Some(spawner) => {
-            match crate::peruser::start_worker(spawner, &account, maildir.clone()).await {
+    let worker = match (&shared.spawner, verified.ticket) {
+        (None, _) => None,
+        (Some(_), None) => {
+            tracing::error!(user = %account.login, service, "LOGIN FAILED (temporary): the authentication process issued no ticket");
+            return Err(Refused::Failed { temporary: true });
+        }
+        (Some(spawner), Some(ticket)) => {
+            match crate::peruser::start_worker(spawner, ticket, &account.login).await {
                 Ok(worker) => {
                     tracing::debug!(user = %account.login, pid = worker.pid, service, "session process started");
                     Some(worker)
@@ -204,7 +210,8 @@ pub enum Refused {
 }
 
 /// Answers a session's SCRAM key request (`Action::LookupKeys`) with
-/// [`courser_auth::Authenticator::scram_keys`]: the keys, or `None` for a
+/// the authentication process ([`courser_auth::Authenticator::scram_keys`]
+/// there): the keys, or `None` for a
 /// login without any (the session goes on with decoy keys, and the
 /// exchange ends in [`admit`] like a wrong password). A backend
 /// that cannot answer is logged as a temporary login failure, and the
@@ -238,21 +245,24 @@ fn log_temporary(login: &str, peer: SocketAddr, service: &str, e: &courser_auth:
     tracing::warn!(user = %login, ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
 }
 
-/// The credential, account and limit checks of [`admit`].
+/// The credential, account and limit checks of [`admit`]; per-user, the
+/// verdict carries the spawner's ticket.
 async fn check_login(
     service: &'static str,
     credentials: Credentials,
     peer: SocketAddr,
     tls: bool,
     shared: &Arc<Shared>,
-) -> Result<(Account, UserSlot), Refused> {
+) -> Result<(Verified, UserSlot), Refused> {
     let login = credentials.login().to_owned();
     let auth = Arc::clone(&shared.auth);
     let started = std::time::Instant::now();
-    let verified = tokio::task::spawn_blocking(move || auth.verify(service, &credentials)).await;
+    let ticket = shared.spawner.is_some();
+    let verified =
+        tokio::task::spawn_blocking(move || auth.verify(service, &credentials, ticket)).await;
     crate::metrics::login_checked(service, started.elapsed());
-    let account = match verified {
-        Ok(Ok(account)) => account,
+    let verified = match verified {
+        Ok(Ok(verified)) => verified,
         Ok(Err(e)) => {
             let temporary = e.is_temporary();
             if temporary {
@@ -273,6 +283,7 @@ async fn check_login(
         }
     };
     failures().forget_account(&login);
+    let account = &verified.account;
     if !account.service_allowed(service, tls) {
         tracing::info!(user = %account.login, ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
         return Err(Refused::ServiceDisabled);
@@ -297,7 +308,7 @@ async fn check_login(
         .limits
         .acquire_user(&account.login, peer.ip(), trusted)
     {
-        Ok(slot) => Ok((account, slot)),
+        Ok(slot) => Ok((verified, slot)),
         Err(refusal) => {
             tracing::warn!(user = %account.login, ip = %peer.ip(), "LOGIN REFUSED: {}", refusal.reason());
             Err(Refused::Limited(refusal.reason()))
