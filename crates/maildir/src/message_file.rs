@@ -49,8 +49,12 @@ mod tests {
         assert!(open(&link).is_err(), "a symlink is not followed");
         assert!(open(dir.path()).is_err(), "a directory is not a message");
         let fifo = dir.path().join("fifo");
-        rustix::fs::mkfifoat(rustix::fs::CWD, &fifo, rustix::fs::Mode::from_raw_mode(0o600))
-            .unwrap();
+        rustix::fs::mkfifoat(
+            rustix::fs::CWD,
+            &fifo,
+            rustix::fs::Mode::from_raw_mode(0o600),
+        )
+        .unwrap();
         assert!(open(&fifo).is_err(), "a FIFO neither opens nor blocks");
         assert_eq!(
             open(&dir.path().join("none")).unwrap_err().kind(),

@@ -344,7 +344,9 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
             // hold secrets this process cannot read).
             let auth = Arc::clone(&process.auth);
             if let Err(e) = tokio::task::block_in_place(move || auth.reload()) {
-                tracing::error!("SIGHUP: the authentication process keeps its old configuration: {e}");
+                tracing::error!(
+                    "SIGHUP: the authentication process keeps its old configuration: {e}"
+                );
             }
             tracing::info!("SIGHUP: configuration reloaded from {}", path.display());
         }

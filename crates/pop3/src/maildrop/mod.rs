@@ -179,7 +179,9 @@ impl MaildirDrop {
                 Known::New { uid, uidv } => {
                     let path = cur.join(std::ffi::OsStr::from_bytes(&name));
                     // A file that vanished meanwhile sizes as 0, as in Courier.
-                    let (size, utf8) = courser_maildir::message_file::open(&path).and_then(crlf_size).unwrap_or((0, false));
+                    let (size, utf8) = courser_maildir::message_file::open(&path)
+                        .and_then(crlf_size)
+                        .unwrap_or((0, false));
                     Entry {
                         name,
                         size,

@@ -226,7 +226,10 @@ fn read_answers(mut reader: FrameReader<UnixStream>, pending: &Pending) {
 pub fn redeem(channel: &UnixStream, ticket: &str) -> Result<WorkerAccount, String> {
     let mut writer = channel;
     writer
-        .write_all(&wire::encode_request(0, &Request::Redeem(ticket.to_owned())))
+        .write_all(&wire::encode_request(
+            0,
+            &Request::Redeem(ticket.to_owned()),
+        ))
         .map_err(|e| format!("auth server unreachable: {e}"))?;
     let frame = FrameReader::new(channel)
         .next()

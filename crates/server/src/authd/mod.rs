@@ -80,9 +80,9 @@ impl AuthProcess {
         }
         command
             .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
-            .stdout(spawner.map_or_else(Stdio::null, |s| {
-                Stdio::from(std::os::fd::OwnedFd::from(s))
-            }))
+            .stdout(
+                spawner.map_or_else(Stdio::null, |s| Stdio::from(std::os::fd::OwnedFd::from(s))),
+            )
             .stderr(Stdio::inherit())
             .current_dir("/");
         crate::peruser::spawner::keep_only_log_env(&mut command);

@@ -176,7 +176,9 @@ fn read_front_end(
                 send(writer, id, &Response::Ready(served.auth.mechanisms()));
             }
             Ok((id, Request::Configure(_) | Request::Redeem(_))) => {
-                tracing::warn!("auth server: refused a configuration or ticket request from the front end");
+                tracing::warn!(
+                    "auth server: refused a configuration or ticket request from the front end"
+                );
                 send(writer, id, &failed(false, "not allowed here"));
             }
             Ok(job) => {

@@ -520,7 +520,9 @@ impl<'a> Reader<'a> {
                 login: self.text()?,
                 proven: self.flag()?,
             },
-            EXTERNAL => Credentials::External { login: self.text()? },
+            EXTERNAL => Credentials::External {
+                login: self.text()?,
+            },
             _ => return Err(WireError::Malformed("unknown credentials kind")),
         })
     }

@@ -325,17 +325,19 @@ pub fn spawner_main(valid: ValidIds) -> Result<(), String> {
                 signal_all(&workers, Signal::TERM);
                 "ok".to_owned()
             }
-            (request, Some(session)) => match start_worker(request, session, root, &authd, &valid) {
-                Ok(child) => {
-                    let answer = format!("ok {}", child.id());
-                    workers.push(child);
-                    answer
+            (request, Some(session)) => {
+                match start_worker(request, session, root, &authd, &valid) {
+                    Ok(child) => {
+                        let answer = format!("ok {}", child.id());
+                        workers.push(child);
+                        answer
+                    }
+                    Err(e) => {
+                        tracing::warn!("spawner: refused: {e}");
+                        format!("error {e}")
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!("spawner: refused: {e}");
-                    format!("error {e}")
-                }
-            },
+            }
             (_, None) => "error malformed request".to_owned(),
         };
         if let Err(e) = send(&control, answer.as_bytes(), None) {
