@@ -23,12 +23,17 @@
 //!   front end never names the ids a worker runs as.
 //!
 //! SASL: PLAIN and LOGIN send the password, CRAM-* the challenge and the
-//! digest; the check happens here. SCRAM-* asks this process for the
-//! account's keys (salt, iterations, StoredKey, ServerKey) and runs the
-//! exchange in the front end; EXTERNAL sends the name from the verified
-//! client certificate, accepted only when `[tls] client_ca` is set.
-//! Password hashes, clear passwords and CRAM secrets never leave this
-//! process. The front end keeps the failure delay (it knows the client's
+//! digest; the check happens here. SCRAM-* runs the exchange in the
+//! front end with the account's keys from this process (salt,
+//! iterations, StoredKey, ServerKey — what RFC 5802 servers hold, and
+//! what the exchange needs to answer with `v=`), then sends the client's
+//! proof and `AuthMessage`, which this process checks again with keys it
+//! looks up itself before it issues a ticket: a front end cannot claim a
+//! SCRAM login it did not see. EXTERNAL sends the name from the
+//! verified client certificate, accepted only when `[tls] client_ca` is
+//! set (the certificate itself is checked in the front end, where TLS
+//! ends). Password hashes, clear passwords and CRAM secrets never leave
+//! this process. The front end keeps the failure delay (it knows the client's
 //! address); the unknown-login padding stays with the backends, here.
 //!
 //! The process exits when the front end's socket closes. When the server

@@ -317,3 +317,102 @@ fn send(writer: &Mutex<UnixStream>, id: u32, response: &Response) {
         tracing::warn!("auth server: cannot answer: {e}");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::peruser::handoff::Service;
+    use courser_auth::scram::{ScramHash, ScramProof};
+    use std::os::unix::fs::PermissionsExt;
+
+    /// The process's state over a userdb holding ann (password "one").
+    fn state(dir: &Path) -> State {
+        let userdb = dir.join("userdb");
+        std::fs::write(
+            &userdb,
+            "ann\tuid=1000|gid=1000|home=/home/ann|systempw={MD5RAW}f97c5d29941bfb1b2fdab0874906ab82\n",
+        )
+        .unwrap();
+        std::fs::set_permissions(&userdb, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let text = format!(
+            "[[listener]]\nprotocol = \"imap\"\naddress = \"127.0.0.1:1143\"\n\
+             [server]\nprocess_model = \"per-user\"\n[auth]\nuserdb = \"{}\"\n",
+            userdb.display()
+        );
+        let config: Config = toml::from_str(&text).unwrap();
+        State {
+            served: RwLock::new(Arc::new(Served::new(&config).unwrap())),
+            tickets: Mutex::new(Tickets::default()),
+            config_path: None,
+        }
+    }
+
+    fn verify(state: &State, credentials: Credentials) -> Response {
+        answer(
+            state,
+            Request::Verify {
+                service: Service::Imap,
+                credentials,
+                ticket: true,
+            },
+        )
+    }
+
+    #[test]
+    fn logins_get_tickets_and_claims_are_checked_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let password = |p: &[u8]| Credentials::Password {
+            authzid: None,
+            login: "ann".into(),
+            password: p.to_vec(),
+        };
+        let Response::Account { account, ticket } = verify(&state, password(b"one")) else {
+            panic!("ann logs in");
+        };
+        assert_eq!(account.uid, 1000);
+        let ticket = ticket.expect("per-user: a ticket");
+        let redeemed = state
+            .tickets
+            .lock()
+            .unwrap()
+            .redeem(&ticket, Instant::now())
+            .unwrap();
+        assert_eq!(redeemed.maildir, Path::new("/home/ann/Maildir"));
+        assert!(matches!(
+            verify(&state, password(b"two")),
+            Response::Failed {
+                temporary: false,
+                ..
+            }
+        ));
+        // What a front end could claim without the client's help: a
+        // SCRAM proof it made up, an EXTERNAL login without client
+        // certificates configured.
+        let forged = Credentials::Scram {
+            login: "ann".into(),
+            proof: Some(ScramProof {
+                hash: ScramHash::Sha256,
+                auth_message: "n=ann,r=x".into(),
+                client_proof: vec![0; 32],
+            }),
+        };
+        let external = Credentials::External {
+            login: "ann".into(),
+        };
+        for claim in [forged, external] {
+            assert!(
+                matches!(verify(&state, claim), Response::Failed { .. }),
+                "a claim passed"
+            );
+        }
+        assert!(matches!(
+            answer(&state, Request::Redeem(ticket)),
+            Response::Failed { .. }
+        ));
+        assert!(matches!(
+            answer(&state, Request::Configure(String::new())),
+            Response::Failed { .. }
+        ));
+    }
+}

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 
 use courser_auth::backend::CramResponse;
 use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
-use courser_auth::scram::{ScramHash, ScramKeys};
+use courser_auth::scram::{ScramHash, ScramKeys, ScramProof};
 use courser_auth::{Account, CramHash, Options};
 
 use crate::peruser::handoff::Service;
@@ -395,7 +395,13 @@ impl Writer {
                     .text(&cram.login)
                     .text(&cram.digest_hex)
             }
-            Credentials::Scram { login, proven } => self.byte(SCRAM).text(login).flag(*proven),
+            Credentials::Scram { login, proof } => {
+                self.byte(SCRAM).text(login).option(proof.as_ref(), |w, p| {
+                    w.scram_hash(p.hash)
+                        .text(&p.auth_message)
+                        .bytes(&p.client_proof)
+                })
+            }
             Credentials::External { login } => self.byte(EXTERNAL).text(login),
         }
     }
@@ -518,7 +524,13 @@ impl<'a> Reader<'a> {
             }),
             SCRAM => Credentials::Scram {
                 login: self.text()?,
-                proven: self.flag()?,
+                proof: self.option(|r| {
+                    Ok(ScramProof {
+                        hash: r.scram_hash()?,
+                        auth_message: r.text()?,
+                        client_proof: r.bytes()?.to_vec(),
+                    })
+                })?,
             },
             EXTERNAL => Credentials::External {
                 login: self.text()?,
@@ -576,7 +588,15 @@ mod tests {
             })),
             verify(Credentials::Scram {
                 login: "ann".into(),
-                proven: true,
+                proof: Some(ScramProof {
+                    hash: ScramHash::Sha256,
+                    auth_message: "n=ann,r=c,r=cs,s=c2FsdA==,i=4096,c=biws,r=cs".into(),
+                    client_proof: vec![7; 32],
+                }),
+            }),
+            verify(Credentials::Scram {
+                login: "ann".into(),
+                proof: None,
             }),
             verify(Credentials::External {
                 login: "ann".into(),
