@@ -23,8 +23,12 @@ use super::tickets::Tickets;
 use super::wire::{self, Request, Response, WorkerAccount};
 use crate::config::{Config, ProcessModel};
 
-/// Threads checking credentials at once.
-const CHECKERS: usize = 8;
+/// Threads checking credentials at once: a few per core, since LDAP,
+/// SQL and PAM mostly wait, but bounded.
+fn checkers() -> usize {
+    let cores = std::thread::available_parallelism().map_or(2, usize::from);
+    (cores * 4).clamp(8, 64)
+}
 /// Requests waiting for a checker before the reader stops reading.
 const QUEUE: usize = 1024;
 
@@ -129,7 +133,7 @@ pub fn authd_main(config_path: Option<PathBuf>) -> Result<(), String> {
     }
     let (jobs, queue) = sync_channel::<(u32, Request)>(QUEUE);
     let queue = Arc::new(Mutex::new(queue));
-    for n in 0..CHECKERS {
+    for n in 0..checkers() {
         let (state, queue, writer) = (Arc::clone(&state), Arc::clone(&queue), Arc::clone(&writer));
         std::thread::Builder::new()
             .name(format!("authd-{n}"))
