@@ -1,7 +1,5 @@
 //! A client of Courier's authdaemond socket (spec §3), so that a site can
-//! keep its running authdaemond and every module configured in it. The
-//! same client talks to Courser's own helper process
-//! ([`crate::helper`]), which speaks the same protocol.
+//! keep its running authdaemond and every module configured in it.
 //!
 //! One connection per request, as Courier's client library does: connect,
 //! write the request, read the reply, close. Timeouts follow Courier's

@@ -324,9 +324,11 @@ impl Authenticator {
         self.run(|b| b.authenticate_cram(service, &cram))
     }
 
-    /// Checks the credentials a SASL exchange produced. SCRAM proofs were
-    /// checked by the exchange and EXTERNAL by the TLS layer; for them this
-    /// is the account lookup (so a login removed meanwhile still fails).
+    /// Checks the credentials a SASL exchange produced. A SCRAM proof is
+    /// checked again against the account's keys (the exchange may have
+    /// run in a less trusted process); EXTERNAL was checked by the TLS
+    /// layer, and for it this is the account lookup (so a login removed
+    /// meanwhile still fails).
     pub fn verify(&self, service: &str, credentials: &Credentials) -> Result<Account, AuthError> {
         self.verify_unpadded(service, credentials).waited()
     }
@@ -341,10 +343,25 @@ impl Authenticator {
             Credentials::Cram(cram) => Checked::now(self.authenticate_cram(service, cram)),
             Credentials::Scram {
                 login,
-                proven: true,
+                proof: Some(proof),
+            } => {
+                let request = KeyRequest {
+                    login: login.clone(),
+                    hash: proof.hash,
+                };
+                let keys = self.scram_keys_unpadded(service, &request);
+                let result = match keys.result {
+                    Ok(Some(k)) if proof.verify(&k) => self.lookup(service, login),
+                    Ok(_) => Err(AuthError::Failed),
+                    Err(e) => Err(e),
+                };
+                Checked {
+                    result,
+                    pad: keys.pad,
+                }
             }
-            | Credentials::External { login } => Checked::now(self.lookup(service, login)),
-            Credentials::Scram { proven: false, .. } => Checked::now(Err(AuthError::Failed)),
+            Credentials::External { login } => Checked::now(self.lookup(service, login)),
+            Credentials::Scram { proof: None, .. } => Checked::now(Err(AuthError::Failed)),
         }
     }
 
@@ -687,15 +704,43 @@ mod tests {
             Authenticator::new().mechanisms(),
             [Mechanism::Plain, Mechanism::Login]
         );
-        let scram = |proven| Credentials::Scram {
-            login: "ann".into(),
-            proven,
+        // A proof made with ann's password, over keys the authenticator
+        // derives itself.
+        let proof = |password: &[u8]| {
+            let keys = a.scram_keys("imap", &ask("ann")).unwrap().unwrap();
+            let first = crate::scram::parse_client_first(b"n,,n=ann,r=c").unwrap();
+            let (server, server_first) = crate::scram::ScramServer::new(keys, first, "s");
+            let (client_final, _) = crate::scram::test_client_final(
+                ScramHash::Sha256,
+                password,
+                "n=ann,r=c",
+                std::str::from_utf8(&server_first).unwrap(),
+            );
+            let proof = match server.finish(client_final.as_bytes()) {
+                Ok((_, proof)) => proof,
+                // A wrong password: the exchange refuses it; a lying
+                // front end would send some proof anyway.
+                Err(_) => crate::scram::ScramProof {
+                    hash: ScramHash::Sha256,
+                    auth_message: "n=ann,r=c".into(),
+                    client_proof: vec![0; 32],
+                },
+            };
+            Credentials::Scram {
+                login: "ann".into(),
+                proof: Some(proof),
+            }
         };
         assert_eq!(
-            a.verify("imap", &scram(true)).map(|x| x.login),
+            a.verify("imap", &proof(b"one")).map(|x| x.login),
             Ok("ann".into())
         );
-        assert_eq!(a.verify("imap", &scram(false)), Err(AuthError::Failed));
+        assert_eq!(a.verify("imap", &proof(b"two")), Err(AuthError::Failed));
+        let unproven = Credentials::Scram {
+            login: "ann".into(),
+            proof: None,
+        };
+        assert_eq!(a.verify("imap", &unproven), Err(AuthError::Failed));
         let external = |login: &str| Credentials::External {
             login: login.into(),
         };

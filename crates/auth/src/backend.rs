@@ -14,8 +14,8 @@
 //!   CRAM, as authdaemond's and authpipe's do) and answer `lookup` without
 //!   secrets.
 //!
-//! Calls are synchronous: the server runs them with `spawn_blocking` (or,
-//! for PAM and shadow, in a privileged helper process, see DESIGN.md). A
+//! Calls are synchronous: the server runs them in its authentication
+//! process, on a pool of threads (see DESIGN.md, "Process model"). A
 //! backend must be `Send + Sync`; one that holds a connection pool guards
 //! it internally. A temporary failure (file unreadable, database down) is
 //! [`AuthError::Unavailable`], never a wrong password.

@@ -43,9 +43,8 @@
 //! * Backends: [`userdb`], [`passwd`] (passwd + shadow files), [`pam`],
 //!   [`sql`] (PostgreSQL, MariaDB/MySQL, SQLite), [`ldap`], [`authpipe`]
 //!   (an external program) and [`authdaemond`] (a client of Courier's
-//!   daemon); [`wire`] is the authdaemond/authpipe protocol and
-//!   [`helper`] its server side, which the privileged helper process
-//!   runs (design in [`helper`]). [`courier_rc`] reads Courier's
+//!   daemon); [`wire`] is the authdaemond/authpipe protocol.
+//!   [`courier_rc`] reads Courier's
 //!   authmysqlrc/authpgsqlrc/authsqliterc/authldaprc into SQL and LDAP
 //!   settings.
 //!
@@ -63,7 +62,6 @@ pub mod backend;
 pub mod courier_rc;
 pub mod cram;
 mod error;
-pub mod helper;
 mod hex;
 #[cfg(feature = "ldap")]
 pub mod ldap;

@@ -6,8 +6,11 @@
 //! every `unsafe` block inside that crate; this module has none. PAM
 //! modules such as pam_unix need root to read `/etc/shadow` and may
 //! block (pam_unix waits about two seconds after a wrong password), so a
-//! server that drops privileges runs this backend in its helper process
-//! (see [`crate::helper`]).
+//! server that drops privileges runs this backend in its authentication
+//! process, which keeps root. PAM modules are not thread-safe: every
+//! transaction in a process runs one at a time ([`one_at_a_time`]). The
+//! PAM service name is the configured one, or the protocol's (`imap`,
+//! `pop3`) — never a name a client or the front end chose.
 //!
 //! Mapping: success of `pam_authenticate` + `pam_acct_mgmt` → accepted;
 //! `PAM_AUTH_ERR`, `PAM_USER_UNKNOWN`, `PAM_MAXTRIES`, expired or
@@ -124,7 +127,7 @@ impl Backend for PamBackend {
             tx.authenticate(AuthnFlags::SILENT | AuthnFlags::DISALLOW_NULL_AUTHTOK)?;
             tx.account_management(AuthnFlags::SILENT)
         };
-        match run() {
+        match one_at_a_time(run) {
             Ok(()) => Ok(Verdict::Accepted(entry.account)),
             Err(code) if is_rejection(code) => Ok(Verdict::Rejected),
             Err(code) => Err(AuthError::unavailable(
@@ -132,5 +135,40 @@ impl Backend for PamBackend {
                 format!("PAM service {pam_service}: {code:?}"),
             )),
         }
+    }
+}
+
+/// Runs `f` while no other PAM transaction runs in this process: PAM
+/// modules keep global state and are not thread-safe, and the
+/// authentication process checks other backends' passwords on several
+/// threads.
+fn one_at_a_time<T>(f: impl FnOnce() -> T) -> T {
+    static PAM: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    let _only_us = PAM.lock().unwrap_or_else(|e| e.into_inner());
+    f()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    #[test]
+    fn transactions_run_one_at_a_time() {
+        let running = AtomicUsize::new(0);
+        let most = AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for _ in 0..8 {
+                s.spawn(|| {
+                    one_at_a_time(|| {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                    })
+                });
+            }
+        });
+        assert_eq!(most.load(Ordering::SeqCst), 1);
     }
 }

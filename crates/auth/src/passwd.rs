@@ -16,8 +16,8 @@
 //! account has no maildir, quota or options; the full name is the first
 //! comma-separated part of the gecos field.
 //!
-//! Reading `/etc/shadow` needs root: a server that drops privileges runs
-//! this backend in its helper process (`courser auth-helper`).
+//! Reading `/etc/shadow` needs root: a server started as root runs this
+//! backend in its authentication process, which keeps root.
 
 use std::fs;
 use std::path::{Path, PathBuf};

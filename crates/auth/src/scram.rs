@@ -365,8 +365,8 @@ impl ScramServer {
 
     /// Checks `client-final-message`; on success returns
     /// `server-final-message` (`v=…`), which proves the server knew the
-    /// keys.
-    pub fn finish(&self, msg: &[u8]) -> Result<Vec<u8>, ScramError> {
+    /// keys, and the proof for whoever checks the login again.
+    pub fn finish(&self, msg: &[u8]) -> Result<(Vec<u8>, ScramProof), ScramError> {
         let text = std::str::from_utf8(msg).map_err(|_| ScramError::Malformed("not UTF-8"))?;
         let (without_proof, proof) = text
             .rsplit_once(",p=")
@@ -387,21 +387,70 @@ impl ScramServer {
         if nonce != Some(self.nonce.as_str()) {
             return Err(ScramError::Failed);
         }
-        let proof = B64
+        let client_proof = B64
             .decode(proof)
             .map_err(|_| ScramError::Malformed("bad proof base64"))?;
-        let auth_message = format!("{},{},{without_proof}", self.first.bare, self.server_first);
+        let proof = ScramProof {
+            hash: self.keys.hash,
+            auth_message: format!("{},{},{without_proof}", self.first.bare, self.server_first),
+            client_proof,
+        };
+        if !proof.verify(&self.keys) {
+            return Err(ScramError::Failed);
+        }
         let h = self.keys.hash;
-        let signature = h.hmac(&self.keys.stored_key, auth_message.as_bytes());
-        if proof.len() != signature.len() {
-            return Err(ScramError::Failed);
+        let server_signature = h.hmac(&self.keys.server_key, proof.auth_message.as_bytes());
+        Ok((
+            format!("v={}", B64.encode(server_signature)).into_bytes(),
+            proof,
+        ))
+    }
+}
+
+/// What a client proved in a SCRAM exchange: the `AuthMessage` and the
+/// `ClientProof` over it. Whoever holds the account's keys can check it
+/// again ([`ScramProof::verify`]) — the authentication process does, with
+/// keys it looks up itself, so that a front end cannot claim a SCRAM
+/// login it did not see. It is no secret: it cannot be turned into a
+/// proof for another `AuthMessage`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ScramProof {
+    /// The mechanism's hash.
+    pub hash: ScramHash,
+    /// `client-first-message-bare,server-first-message,client-final-message-without-proof`.
+    pub auth_message: String,
+    /// The client's proof.
+    pub client_proof: Vec<u8>,
+}
+
+impl std::fmt::Debug for ScramProof {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ScramProof")
+            .field("hash", &self.hash)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ScramProof {
+    /// True when the proof was made with the password behind `keys`:
+    /// `H(ClientProof XOR HMAC(StoredKey, AuthMessage)) == StoredKey`
+    /// (RFC 5802 §3), compared in constant time.
+    pub fn verify(&self, keys: &ScramKeys) -> bool {
+        let h = self.hash;
+        if keys.hash != h {
+            return false;
         }
-        let client_key: Vec<u8> = proof.iter().zip(&signature).map(|(a, b)| a ^ b).collect();
-        if !bool::from(h.hash(&client_key).ct_eq(&self.keys.stored_key)) {
-            return Err(ScramError::Failed);
+        let signature = h.hmac(&keys.stored_key, self.auth_message.as_bytes());
+        if self.client_proof.len() != signature.len() {
+            return false;
         }
-        let server_signature = h.hmac(&self.keys.server_key, auth_message.as_bytes());
-        Ok(format!("v={}", B64.encode(server_signature)).into_bytes())
+        let client_key: Vec<u8> = self
+            .client_proof
+            .iter()
+            .zip(&signature)
+            .map(|(a, b)| a ^ b)
+            .collect();
+        bool::from(h.hash(&client_key).ct_eq(&keys.stored_key))
     }
 }
 
@@ -455,9 +504,16 @@ mod tests {
             format!("r={cnonce}{snonce},s={salt},i=4096")
         );
         let fin = format!("c=biws,r={cnonce}{snonce},p={proof}");
-        assert_eq!(
-            server.finish(fin.as_bytes()).unwrap(),
-            format!("v={v}").into_bytes()
+        let (server_final, checked) = server.finish(fin.as_bytes()).unwrap();
+        assert_eq!(server_final, format!("v={v}").into_bytes());
+        assert!(checked.verify(&keys));
+        let wrong = ScramKeys::from_password(hash, b"pen", &B64.decode(salt).unwrap(), 4096);
+        assert!(!checked.verify(&wrong));
+        let mut other = checked.clone();
+        other.auth_message.push('x');
+        assert!(
+            !other.verify(&keys),
+            "a proof holds for its AuthMessage only"
         );
         let bad = format!("c=biws,r={cnonce}{snonce},p={}", B64.encode(vec![0u8; 20]));
         assert_eq!(server.finish(bad.as_bytes()), Err(ScramError::Failed));

@@ -52,24 +52,32 @@ enum Command {
     Userdb(cmd::userdb::Args),
     /// Look up or authenticate one account (Courier's authtest).
     Authtest(cmd::authtest::Args),
-    /// Internal: the privileged authentication helper `courser serve`
-    /// starts for PAM and shadow (see courser_server::auth).
+    /// Internal: the authentication process `courser serve` starts (see
+    /// courser_server::authd); its channel to the front end is standard
+    /// input, to the spawner standard output.
     #[command(hide = true)]
-    AuthHelper {
-        /// The Unix socket to serve on.
+    AuthServer {
+        /// The file a reload re-reads.
         #[arg(long)]
-        socket: PathBuf,
-        /// `uid:gid` that may use the socket.
-        #[arg(long)]
-        owner: String,
-        /// The backend's settings, as one `[[auth.backend]]` table in TOML.
-        #[arg(long)]
-        backend: String,
+        config: Option<PathBuf>,
     },
     /// Internal: the per-user model's spawner (see
     /// courser_server::peruser); its control socket is standard input.
     #[command(hide = true)]
-    SessionSpawner,
+    SessionSpawner {
+        /// Lowest uid a worker takes on.
+        #[arg(long)]
+        first_valid_uid: u32,
+        /// Highest uid (0: no limit).
+        #[arg(long)]
+        last_valid_uid: u32,
+        /// Lowest gid.
+        #[arg(long)]
+        first_valid_gid: u32,
+        /// Highest gid (0: no limit).
+        #[arg(long)]
+        last_valid_gid: u32,
+    },
     /// Internal: one per-user session process; the session socket is
     /// standard input.
     #[command(hide = true)]
@@ -86,6 +94,9 @@ enum Command {
         /// The account's home directory.
         #[arg(long)]
         home: PathBuf,
+        /// The account's maildir.
+        #[arg(long)]
+        maildir: PathBuf,
     },
 }
 
@@ -165,11 +176,29 @@ fn main() -> ExitCode {
         Command::Pw(args) => cmd::pw::run(args),
         Command::Userdb(args) => cmd::userdb::run(args),
         Command::Authtest(args) => cmd::authtest::run(args),
-        Command::SessionSpawner => {
+        Command::AuthServer { config } => {
             init_logging();
             internal(
+                "auth-server",
+                courser_server::authd::service::authd_main(config),
+            )
+        }
+        Command::SessionSpawner {
+            first_valid_uid,
+            last_valid_uid,
+            first_valid_gid,
+            last_valid_gid,
+        } => {
+            init_logging();
+            let valid = courser_server::peruser::spawner::ValidIds {
+                first_uid: first_valid_uid,
+                last_uid: last_valid_uid,
+                first_gid: first_valid_gid,
+                last_gid: last_valid_gid,
+            };
+            internal(
                 "session-spawner",
-                courser_server::peruser::spawner::spawner_main(),
+                courser_server::peruser::spawner::spawner_main(valid),
             )
         }
         Command::SessionWorker {
@@ -177,6 +206,7 @@ fn main() -> ExitCode {
             gid,
             user,
             home,
+            maildir,
         } => {
             init_logging();
             let args = courser_server::peruser::WorkerArgs {
@@ -184,23 +214,9 @@ fn main() -> ExitCode {
                 gid,
                 user,
                 home,
+                maildir,
             };
             internal("session-worker", courser_server::peruser::worker_main(args))
-        }
-        Command::AuthHelper {
-            socket,
-            owner,
-            backend,
-        } => {
-            init_logging();
-            let owner = owner
-                .split_once(':')
-                .and_then(|(u, g)| Some((u.parse().ok()?, g.parse().ok()?)));
-            let result = match owner {
-                Some(owner) => courser_server::auth::helper_main(&socket, owner, &backend),
-                None => Err("--owner wants uid:gid".into()),
-            };
-            internal("auth-helper", result)
         }
     }
 }

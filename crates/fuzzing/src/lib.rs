@@ -13,6 +13,7 @@
 #![warn(missing_docs)]
 
 pub mod auth;
+pub mod authd;
 pub mod imap;
 pub mod maildir;
 pub mod mime;
@@ -41,4 +42,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("auth_userdb", auth::userdb),
     ("auth_wire", auth::wire),
     ("proxy_header", proxy::header),
+    ("authd_wire", authd::wire),
 ];

@@ -803,12 +803,12 @@ impl Folder {
     pub fn open_message(&self, uid: u32) -> Result<File> {
         let m = self.by_uid(uid).ok_or(Error::NotFound(uid))?;
         let cur = self.dir.join("cur");
-        match File::open(cur.join(&m.file)) {
+        match crate::message_file::open(&cur.join(&m.file)) {
             Ok(f) => Ok(f),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let mut relist = None;
                 match self.locate(&mut relist, &m.file)? {
-                    Some(f) => File::open(cur.join(&f)).at(cur.join(&f)),
+                    Some(f) => crate::message_file::open(&cur.join(&f)).at(cur.join(&f)),
                     None => Err(Error::NotFound(uid)),
                 }
             }
@@ -933,7 +933,10 @@ impl Folder {
                     }
                     Err(_) => {
                         // different file system or no links: copy via dest tmp/
-                        let data = fs::read(&from).at(&from)?;
+                        let mut data = Vec::new();
+                        crate::message_file::open(&from)
+                            .and_then(|mut f| io::Read::read_to_end(&mut f, &mut data))
+                            .at(&from)?;
                         let t = crate::tmpfile::TmpFile::with_contents(&ddir, &host, None, &data)?;
                         if let Ok(mt) = fs::metadata(&from).and_then(|m| m.modified()) {
                             let _ = File::options()

@@ -30,6 +30,7 @@ pub mod flags;
 mod folder;
 pub mod keywords;
 pub mod lock;
+pub mod message_file;
 pub mod names;
 pub mod quota;
 pub mod recent;

@@ -1,27 +1,15 @@
-//! `[auth]` backends: their configuration (`[[auth.backend]]`), building
-//! the [`Authenticator`] from it, and the privileged helper processes
-//! that run PAM and shadow lookups for a server that gave up root.
+//! `[auth]` backends: their configuration (`[[auth.backend]]`) and
+//! building the [`Authenticator`] from it — in the authentication
+//! process ([`crate::authd`]), which alone holds account sources.
 //!
-//! # The helper process
-//!
-//! When `courser serve` starts as root, every `pam` backend and every
-//! `passwd` backend that reads a shadow file is served by a helper: the
-//! server runs `courser auth-helper` (its own executable) before dropping
-//! root, one helper per such backend. The helper stays root, binds a Unix
-//! socket in a fresh directory that only the serving user can enter, and
-//! answers Courier's authdaemond protocol (see
-//! `courser_auth::helper`); the server reaches it with the authdaemond
-//! client, so the backend keeps its place in the order. The helper's
-//! standard input is a pipe from the server: when the server exits, the
-//! helper sees end of file and exits too. Not started as root, backends
-//! run in-process (PAM can then only check the invoking user, and shadow
-//! is unreadable: both report a temporary failure).
+//! Started as root, that process keeps root, so PAM and shadow work and
+//! root-only files (Courier's userdb, mode 0600) are readable; not started
+//! as root, it runs as the invoking user (PAM can then only check that
+//! user, and shadow is unreadable: both report a temporary failure).
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use courser_auth::authdaemond::AuthdaemondBackend;
 use courser_auth::authpipe::AuthpipeBackend;
@@ -189,16 +177,6 @@ impl BackendConfig {
         }
     }
 
-    /// Whether this backend needs root (and so a helper when the server
-    /// drops privileges).
-    fn needs_root(&self) -> bool {
-        match self {
-            BackendConfig::Pam(_) => true,
-            BackendConfig::Passwd(s) => !s.shadow.as_os_str().is_empty(),
-            _ => false,
-        }
-    }
-
     /// Builds the backend in this process.
     pub fn build(&self) -> Result<Arc<dyn Backend>, String> {
         Ok(match self {
@@ -237,9 +215,8 @@ pub fn backend_list(config: &AuthConfig) -> Vec<BackendConfig> {
     list
 }
 
-/// Builds the authenticator. Backends that have a running helper (same
-/// settings) are reached through it.
-pub fn authenticator(config: &AuthConfig, helpers: &Helpers) -> Result<Authenticator, String> {
+/// Builds the authenticator.
+pub fn authenticator(config: &AuthConfig) -> Result<Authenticator, String> {
     let mut auth = Authenticator::new()
         .courier_fallthrough(config.courier_fallthrough)
         .max_password_length(config.max_password_length);
@@ -253,153 +230,12 @@ pub fn authenticator(config: &AuthConfig, helpers: &Helpers) -> Result<Authentic
         }));
     }
     for (i, b) in backend_list(config).iter().enumerate() {
-        let backend = match helpers.socket_for(b) {
-            Some(socket) => Arc::new(AuthdaemondBackend::new(socket).named(b.kind()).passwd_file(
-                match b {
-                    BackendConfig::Pam(s) => s.passwd.clone(),
-                    BackendConfig::Passwd(s) => s.passwd.clone(),
-                    _ => default_passwd(),
-                },
-            )),
-            None => {
-                if b.needs_root() && rustix::process::geteuid().is_root() {
-                    tracing::warn!(
-                        backend = b.kind(),
-                        "no helper runs for this backend (added by a reload?): it runs in the server and fails once root is gone"
-                    );
-                }
-                b.build()
-                    .map_err(|e| format!("[[auth.backend]] #{} ({}): {e}", i + 1, b.kind()))?
-            }
-        };
+        let backend = b
+            .build()
+            .map_err(|e| format!("[[auth.backend]] #{} ({}): {e}", i + 1, b.kind()))?;
         auth.push_backend(backend);
     }
     Ok(auth)
-}
-
-/// The uid and gid `[server] run_as` names, if any (the helpers' sockets
-/// are handed to that user).
-pub fn run_as_ids(config: &crate::config::Config) -> Option<(u32, u32)> {
-    let name = crate::privilege::serving_user(config)?;
-    let user = nix::unistd::User::from_name(name).ok().flatten()?;
-    Some((user.uid.as_raw(), user.gid.as_raw()))
-}
-
-/// The running helper processes.
-#[derive(Debug, Default)]
-pub struct Helpers {
-    running: Vec<(BackendConfig, PathBuf, Child)>,
-    dir: Option<PathBuf>,
-}
-
-impl Helpers {
-    fn socket_for(&self, b: &BackendConfig) -> Option<PathBuf> {
-        self.running
-            .iter()
-            .find(|(c, _, _)| c == b)
-            .map(|(_, s, _)| s.clone())
-    }
-
-    /// Starts one helper per root-needing backend, when running as root.
-    /// `owner` is the uid and gid the server will run as (who may use the
-    /// sockets). Waits until every helper answers on its socket.
-    pub fn start(config: &AuthConfig, owner: Option<(u32, u32)>) -> Result<Helpers, String> {
-        let mut helpers = Helpers::default();
-        if !rustix::process::geteuid().is_root() {
-            return Ok(helpers);
-        }
-        let wanted: Vec<BackendConfig> = backend_list(config)
-            .into_iter()
-            .filter(BackendConfig::needs_root)
-            .collect();
-        if wanted.is_empty() {
-            return Ok(helpers);
-        }
-        let exe = std::env::current_exe().map_err(|e| format!("auth helper: {e}"))?;
-        let dir = std::env::temp_dir().join(format!("courser-auth-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o700))
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
-        let (uid, gid) = owner.unwrap_or((0, 0));
-        std::os::unix::fs::chown(&dir, Some(uid), Some(gid))
-            .map_err(|e| format!("{}: {e}", dir.display()))?;
-        helpers.dir = Some(dir.clone());
-        for (n, b) in wanted.into_iter().enumerate() {
-            let socket = dir.join(format!("{}-{n}.sock", b.kind()));
-            let backend = toml::to_string(&b).map_err(|e| e.to_string())?;
-            let child = Command::new(&exe)
-                .arg("auth-helper")
-                .arg("--socket")
-                .arg(&socket)
-                .arg("--owner")
-                .arg(format!("{uid}:{gid}"))
-                .arg("--backend")
-                .arg(backend)
-                .stdin(Stdio::piped())
-                .stdout(Stdio::null())
-                .stderr(Stdio::inherit())
-                .spawn()
-                .map_err(|e| format!("cannot start the auth helper: {e}"))?;
-            helpers.running.push((b, socket.clone(), child));
-            wait_for_socket(&socket)?;
-            tracing::info!(socket = %socket.display(), "auth helper started");
-        }
-        Ok(helpers)
-    }
-}
-
-impl Drop for Helpers {
-    fn drop(&mut self) {
-        for (_, _, child) in &mut self.running {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if let Some(dir) = &self.dir {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
-
-fn wait_for_socket(socket: &Path) -> Result<(), String> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while Instant::now() < deadline {
-        if std::os::unix::net::UnixStream::connect(socket).is_ok() {
-            return Ok(());
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Err(format!(
-        "auth helper never listened on {}",
-        socket.display()
-    ))
-}
-
-/// `courser auth-helper`: serves one backend on `socket` until standard
-/// input closes. Runs as root; see the module documentation.
-pub fn helper_main(socket: &Path, owner: (u32, u32), backend: &str) -> Result<(), String> {
-    let config: BackendConfig =
-        toml::from_str(backend).map_err(|e| format!("backend settings: {e}"))?;
-    let built = config.build()?;
-    // The server refused over-long passwords before asking (its limit is
-    // the configured one, which a reload may raise).
-    let mut auth = Authenticator::new().max_password_length(usize::MAX);
-    auth.push_backend(built);
-    let _ = std::fs::remove_file(socket);
-    let listener = std::os::unix::net::UnixListener::bind(socket)
-        .map_err(|e| format!("{}: {e}", socket.display()))?;
-    std::fs::set_permissions(socket, std::fs::Permissions::from_mode(0o600))
-        .and_then(|()| std::os::unix::fs::chown(socket, Some(owner.0), Some(owner.1)))
-        .map_err(|e| format!("{}: {e}", socket.display()))?;
-    let socket_path = socket.to_owned();
-    std::thread::spawn(move || {
-        // The server holds our standard input; its end means the server's.
-        let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
-        let _ = std::fs::remove_file(&socket_path);
-        std::process::exit(0);
-    });
-    courser_auth::helper::serve(listener, Arc::new(auth));
-    Ok(())
 }
 
 #[cfg(test)]
@@ -462,7 +298,6 @@ type = "authdaemond"
         match &list[1] {
             BackendConfig::Passwd(p) => {
                 assert_eq!(p.passwd, Path::new("/etc/courser/p"));
-                assert!(!list[1].needs_root());
             }
             other => panic!("{other:?}"),
         }

@@ -367,7 +367,7 @@ pub enum ProcessModel {
 }
 
 /// `[server]`.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerConfig {
     /// Process model.
@@ -377,6 +377,40 @@ pub struct ServerConfig {
     pub run_as: Option<String>,
     /// Host name used in greetings and generated file names.
     pub hostname: Option<String>,
+    /// Per-user model as root: lowest uid a session runs as (Dovecot's
+    /// name and default: system accounts below it are never served).
+    #[serde(default = "default_first_valid_uid")]
+    pub first_valid_uid: u32,
+    /// Highest uid a session runs as; 0: no limit.
+    #[serde(default)]
+    pub last_valid_uid: u32,
+    /// Lowest primary gid a session runs with.
+    #[serde(default = "default_first_valid_gid")]
+    pub first_valid_gid: u32,
+    /// Highest primary gid; 0: no limit.
+    #[serde(default)]
+    pub last_valid_gid: u32,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            process_model: ProcessModel::default(),
+            run_as: None,
+            hostname: None,
+            first_valid_uid: default_first_valid_uid(),
+            last_valid_uid: 0,
+            first_valid_gid: default_first_valid_gid(),
+            last_valid_gid: 0,
+        }
+    }
+}
+
+fn default_first_valid_uid() -> u32 {
+    500
+}
+fn default_first_valid_gid() -> u32 {
+    1
 }
 
 /// `[imap]`.

@@ -191,10 +191,12 @@ fn log_logout(session: &Session, conn: &Conn) {
 
 /// Serves a session handed over by the front end (per-user model, in the
 /// worker process): opens the maildir as the account, answers the login
-/// command, and carries on over `stream`.
+/// command, and carries on over `stream`. `maildir` comes from the
+/// spawner (the authentication process), not from the record.
 pub async fn serve_handed_over(
     stream: tokio::net::UnixStream,
     record: Handoff,
+    maildir: std::path::PathBuf,
     connected: Instant,
     shared: Arc<Shared>,
 ) {
@@ -219,7 +221,7 @@ pub async fn serve_handed_over(
     if crate::login::imap_open(
         &mut session,
         &record.login,
-        record.maildir,
+        maildir,
         peer,
         tls,
         &shared,

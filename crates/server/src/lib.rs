@@ -12,6 +12,7 @@
 
 pub mod access;
 pub mod auth;
+pub mod authd;
 pub mod config;
 pub mod courier_rc;
 mod driver;

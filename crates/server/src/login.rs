@@ -13,6 +13,7 @@ use courser_imap::session::Session;
 use courser_maildir::{Store, StoreOptions};
 use courser_protocol::Untrusted;
 
+use crate::authd::Verified;
 use crate::limits::UserSlot;
 use crate::login_pool::Busy;
 use crate::peruser::Worker;
@@ -161,12 +162,17 @@ async fn admit_uncounted(
     tls: bool,
     shared: &Arc<Shared>,
 ) -> Result<Admitted, Refused> {
-    let (account, slot) = check_login(service, credentials, peer, tls, shared).await?;
+    let (verified, slot) = check_login(service, credentials, peer, tls, shared).await?;
+    let account = verified.account;
     let maildir = account.maildir_path_or(&shared.config.maildir.default_path);
-    let worker = match &shared.spawner {
-        None => None,
-        Some(spawner) => {
-            match crate::peruser::start_worker(spawner, &account, maildir.clone()).await {
+    let worker = match (&shared.spawner, verified.ticket) {
+        (None, _) => None,
+        (Some(_), None) => {
+            tracing::error!(user = %account.login, service, "LOGIN FAILED (temporary): the authentication process issued no ticket");
+            return Err(Refused::Failed { temporary: true });
+        }
+        (Some(spawner), Some(ticket)) => {
+            match crate::peruser::start_worker(spawner, ticket, &account.login).await {
                 Ok(worker) => {
                     tracing::debug!(user = %Untrusted(&account.login), pid = worker.pid, service, "session process started");
                     Some(worker)
@@ -206,7 +212,8 @@ pub enum Refused {
 }
 
 /// Answers a session's SCRAM key request (`Action::LookupKeys`) with
-/// [`courser_auth::Authenticator::scram_keys`]: the keys, or `None` for a
+/// the authentication process ([`courser_auth::Authenticator::scram_keys`]
+/// there): the keys, or `None` for a
 /// login without any (the session goes on with decoy keys, and the
 /// exchange ends in [`admit`] like a wrong password). A backend
 /// that cannot answer is logged as a temporary login failure, and the
@@ -221,16 +228,9 @@ pub async fn scram_keys(
     let login = request.login.clone();
     let looked_up = shared
         .logins
-        .run(move || auth.scram_keys_unpadded(service, &request))
+        .run(move || auth.scram_keys(service, &request))
         .await;
-    let result = match looked_up {
-        Ok(checked) => {
-            tokio::time::sleep(checked.pad).await;
-            checked.result
-        }
-        Err(Busy) => Err(busy()),
-    };
-    result.map_err(|e| {
+    looked_up.unwrap_or_else(|Busy| Err(busy())).map_err(|e| {
         log_temporary(&login, peer, service, &e);
         crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
         Refused::Failed { temporary: true }
@@ -248,32 +248,26 @@ fn log_temporary(login: &str, peer: SocketAddr, service: &str, e: &courser_auth:
     tracing::warn!(user = %Untrusted(login), ip = %peer.ip(), service, "LOGIN FAILED (temporary): {e}");
 }
 
-/// The credential, account and limit checks of [`admit`].
+/// The credential, account and limit checks of [`admit`]; per-user, the
+/// verdict carries the spawner's ticket.
 async fn check_login(
     service: &'static str,
     credentials: Credentials,
     peer: SocketAddr,
     tls: bool,
     shared: &Arc<Shared>,
-) -> Result<(Account, UserSlot), Refused> {
+) -> Result<(Verified, UserSlot), Refused> {
     let login = credentials.login().to_owned();
     let auth = Arc::clone(&shared.auth);
     let started = std::time::Instant::now();
+    let ticket = shared.spawner.is_some();
     let checked = shared
         .logins
-        .run(move || auth.verify_unpadded(service, &credentials))
+        .run(move || auth.verify(service, &credentials, ticket))
         .await;
     crate::metrics::login_checked(service, started.elapsed());
-    let verified = match checked {
-        Ok(checked) => {
-            // An unknown login takes as long as a known one, asleep.
-            tokio::time::sleep(checked.pad).await;
-            checked.result
-        }
-        Err(Busy) => Err(busy()),
-    };
-    let account = match verified {
-        Ok(account) => account,
+    let verified = match checked.unwrap_or_else(|Busy| Err(busy())) {
+        Ok(verified) => verified,
         Err(e) => {
             let temporary = e.is_temporary();
             if temporary {
@@ -290,6 +284,7 @@ async fn check_login(
         }
     };
     failures().forget_account(&login);
+    let account = &verified.account;
     if !account.service_allowed(service, tls) {
         tracing::info!(user = %Untrusted(&account.login), ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
         return Err(Refused::ServiceDisabled);
@@ -314,7 +309,7 @@ async fn check_login(
         .limits
         .acquire_user(&account.login, peer.ip(), trusted)
     {
-        Ok(slot) => Ok((account, slot)),
+        Ok(slot) => Ok((verified, slot)),
         Err(refusal) => {
             tracing::warn!(user = %Untrusted(&account.login), ip = %peer.ip(), "LOGIN REFUSED: {}", refusal.reason());
             Err(Refused::Limited(refusal.reason()))

@@ -143,10 +143,12 @@ pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>
 
 /// Serves a session handed over by the front end (per-user model, in the
 /// worker process): opens the maildrop as the account, answers the login
-/// command, and carries on over `stream`.
+/// command, and carries on over `stream`. `maildir` comes from the
+/// spawner (the authentication process), not from the record.
 pub async fn serve_handed_over(
     mut stream: tokio::net::UnixStream,
     record: Handoff,
+    maildir: std::path::PathBuf,
     connected: Instant,
     shared: Arc<Shared>,
 ) {
@@ -170,7 +172,7 @@ pub async fn serve_handed_over(
     let opened = open_maildrop(
         &mut session,
         &record.login,
-        record.maildir,
+        maildir,
         &conn,
         &shared,
         &mut out,

@@ -16,7 +16,7 @@ use crate::limits::ConnectionLimits;
 use crate::login_pool::LoginPool;
 use crate::metrics::{self, ConnectionRefusal};
 use crate::peruser::handoff::Handoff;
-use crate::peruser::spawner::Spawner;
+use crate::peruser::spawner::{Spawner, ValidIds};
 use crate::stream::Conn;
 use crate::watch::Watcher;
 use crate::{privilege, proxy, tls, Error};
@@ -30,8 +30,8 @@ pub struct Shared {
     pub config: Config,
     /// TLS settings, when configured.
     pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Account lookup and password checks.
-    pub auth: Arc<courser_auth::Authenticator>,
+    /// Password checks and account lookups: the authentication process.
+    pub auth: Arc<crate::authd::AuthClient>,
     /// The process's inotify watcher, if inotify works here.
     pub watcher: Option<Arc<Watcher>>,
     /// Host name for greetings and file names.
@@ -74,14 +74,7 @@ impl Shared {
             access,
             trusted,
             tls,
-            auth: Arc::new(
-                crate::auth::authenticator(&config.auth, &process.helpers).map_err(|message| {
-                    Error::Config {
-                        path: "[auth]".into(),
-                        message,
-                    }
-                })?,
-            ),
+            auth: Arc::clone(&process.auth),
             watcher: process.watcher.clone(),
             hostname: hostname(&config),
             enforce_uid: process.enforce_uid,
@@ -122,7 +115,7 @@ impl Shared {
         let logins = LoginPool::new(1, 1);
         Shared {
             tls: None,
-            auth: Arc::new(courser_auth::Authenticator::new()),
+            auth: Arc::new(crate::authd::AuthClient::disconnected()),
             watcher: Watcher::start(),
             hostname,
             enforce_uid: None,
@@ -147,8 +140,10 @@ impl Shared {
 
 /// What stays the same for the life of the process.
 struct ProcessParts {
-    /// Privileged helpers for PAM and shadow (started before dropping root).
-    helpers: crate::auth::Helpers,
+    /// The authentication process (ends when this is dropped).
+    _authd: crate::authd::AuthProcess,
+    /// Its client.
+    auth: Arc<crate::authd::AuthClient>,
     watcher: Option<Arc<Watcher>>,
     enforce_uid: Option<u32>,
     limits: Arc<ConnectionLimits>,
@@ -205,16 +200,22 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
     for l in &config.listeners {
         bound.push((bind(l.address)?, l.clone()));
     }
-    // Helpers that keep root for PAM and shadow start before root goes.
-    let helpers = crate::auth::Helpers::start(&config.auth, crate::auth::run_as_ids(&config))
-        .map_err(|message| Error::Config {
-            path: "[auth]".into(),
-            message,
-        })?;
+    // The authentication process keeps root (if we have it) for the
+    // account sources; per-user, the spawner redeems tickets with it over
+    // a socket pair of its own.
+    let (spawner_authd, authd_spawner) = match config.server.process_model {
+        ProcessModel::PerUser => {
+            let (a, b) = std::os::unix::net::UnixStream::pair().map_err(Error::Runtime)?;
+            (Some(a), Some(b))
+        }
+        ProcessModel::Shared => (None, None),
+    };
+    let (authd, auth) =
+        crate::authd::AuthProcess::start(&config, config_path.as_deref(), authd_spawner)?;
     // Per-user: the spawner keeps root for switching to accounts. Its
     // workers send their command metrics back over a datagram socket.
-    let (spawner, forwarded_metrics) = match config.server.process_model {
-        ProcessModel::PerUser => {
+    let (spawner, forwarded_metrics) = match (config.server.process_model, spawner_authd) {
+        (ProcessModel::PerUser, Some(spawner_authd)) => {
             let (ours, theirs) = match config.metrics {
                 Some(_) => {
                     let (ours, theirs) =
@@ -223,16 +224,21 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
                 }
                 None => (None, None),
             };
-            (Some(Arc::new(Spawner::start(theirs)?)), ours)
+            let valid = ValidIds::from_config(&config.server);
+            (
+                Some(Arc::new(Spawner::start(theirs, spawner_authd, valid)?)),
+                ours,
+            )
         }
-        ProcessModel::Shared => (None, None),
+        _ => (None, None),
     };
     // Ports are bound: give up root before any client byte is read.
     let enforce_uid = privilege::drop_root(&config)?;
     privilege::raise_open_files_limit();
     let (stop, shutdown) = watch::channel(false);
     let process = ProcessParts {
-        helpers,
+        _authd: authd,
+        auth: Arc::new(auth),
         watcher: Watcher::start(),
         enforce_uid,
         limits: ConnectionLimits::new(&config.limits),
@@ -343,6 +349,14 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
             }
             if let Ok(mut slot) = current.write() {
                 *slot = Arc::new(shared);
+            }
+            // The authentication process reads the file itself (it may
+            // hold secrets this process cannot read).
+            let auth = Arc::clone(&process.auth);
+            if let Err(e) = tokio::task::block_in_place(move || auth.reload()) {
+                tracing::error!(
+                    "SIGHUP: the authentication process keeps its old configuration: {e}"
+                );
             }
             tracing::info!("SIGHUP: configuration reloaded from {}", path.display());
         }

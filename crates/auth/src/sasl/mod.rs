@@ -31,7 +31,7 @@
 //! [`crate::Authenticator::scram_keys`] (a backend lookup) and hands the
 //! answer to [`SaslServer::provide_keys`], which yields the next step. A
 //! wrong proof, or a login without keys, still ends in [`Step::Done`]
-//! (with `proven: false`), so that it takes the caller's normal
+//! (with no proof), so that it takes the caller's normal
 //! failed-login path. EXTERNAL takes the identity the TLS layer verified
 //! ([`SaslConfig::tls_identity`]) and accepts an empty authorisation
 //! identity or that same one.
@@ -175,13 +175,16 @@ pub enum Credentials {
     /// A CRAM response.
     Cram(CramResponse),
     /// A finished SCRAM exchange: the mechanism itself checked the proof
-    /// against the keys [`crate::Authenticator::scram_keys`] gave.
+    /// against the keys [`crate::Authenticator::scram_keys`] gave, and
+    /// [`crate::Authenticator::verify`] checks it again with keys it
+    /// looks up itself (it may run in another process than the exchange).
     Scram {
         /// The user name from the client-first message.
         login: String,
-        /// The proof was right. False for a wrong proof and for a login
-        /// that had no keys (decoy), so that both fail the same way.
-        proven: bool,
+        /// The proof, when it was right. `None` for a wrong proof and for
+        /// a login that had no keys (decoy), so that both fail the same
+        /// way.
+        proof: Option<crate::scram::ScramProof>,
     },
     /// EXTERNAL: the TLS layer verified a client certificate naming this
     /// account (no password is checked: only build this from a verified
@@ -213,10 +216,10 @@ impl fmt::Debug for Credentials {
                 .field("login", login)
                 .finish_non_exhaustive(),
             Credentials::Cram(c) => fmt::Debug::fmt(c, f),
-            Credentials::Scram { login, proven } => f
+            Credentials::Scram { login, proof } => f
                 .debug_struct("Scram")
                 .field("login", login)
-                .field("proven", proven)
+                .field("proven", &proof.is_some())
                 .finish(),
             Credentials::External { login } => {
                 f.debug_struct("External").field("login", login).finish()
@@ -302,7 +305,7 @@ enum State {
     },
     /// SCRAM: the proof was right and the server-final message sent;
     /// waiting for the client's empty response (RFC 4422 §5).
-    ScramVerified(String),
+    ScramVerified(String, crate::scram::ScramProof),
     Finished,
 }
 
@@ -430,23 +433,22 @@ impl SaslServer {
                 login,
                 decoy,
             } => match server.finish(client_data) {
-                Ok(server_final) if !decoy => {
-                    self.state = State::ScramVerified(login);
+                Ok((server_final, proof)) if !decoy => {
+                    self.state = State::ScramVerified(login, proof);
                     Step::Challenge(server_final)
                 }
-                Ok(_) | Err(ScramError::Failed) => self.finish(Ok(Credentials::Scram {
-                    login,
-                    proven: false,
-                })),
+                Ok(_) | Err(ScramError::Failed) => {
+                    self.finish(Ok(Credentials::Scram { login, proof: None }))
+                }
                 Err(e) => self.fail(scram_error(e)),
             },
-            State::ScramVerified(login) if client_data.is_empty() => {
+            State::ScramVerified(login, proof) if client_data.is_empty() => {
                 self.finish(Ok(Credentials::Scram {
                     login,
-                    proven: true,
+                    proof: Some(proof),
                 }))
             }
-            State::ScramVerified(_) => {
+            State::ScramVerified(..) => {
                 self.fail(SaslError::Malformed("expected an empty response"))
             }
             State::New | State::ScramKeys(..) | State::Finished => self.fail(SaslError::Finished),
@@ -455,7 +457,7 @@ impl SaslServer {
 
     /// Answers [`Step::NeedKeys`] with the account's keys, or `None` when
     /// the login has none (unknown, or no SCRAM secret): the exchange then
-    /// goes on with decoy keys and ends with `proven: false`. Returns the
+    /// goes on with decoy keys and ends without a proof. Returns the
     /// server-first challenge.
     pub fn provide_keys(&mut self, keys: Option<ScramKeys>) -> Step {
         let State::ScramKeys(hash, first) = std::mem::replace(&mut self.state, State::Finished)

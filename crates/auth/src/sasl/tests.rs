@@ -77,16 +77,19 @@ fn scram_flows() {
             let (mut s, step, server_final) =
                 scram_exchange(hash, initial, Some(keys.clone()), b"pencil");
             assert_eq!(step, Step::Challenge(server_final.into_bytes()));
-            assert_eq!(
-                s.step(b""),
+            match s.step(b"") {
                 Step::Done(Credentials::Scram {
-                    login: "tim".into(),
-                    proven: true
-                })
-            );
+                    login,
+                    proof: Some(proof),
+                }) => {
+                    assert_eq!(login, "tim");
+                    assert!(proof.verify(&keys), "the proof checks again");
+                }
+                other => panic!("{other:?}"),
+            }
             let refused = Step::Done(Credentials::Scram {
                 login: "tim".into(),
-                proven: false,
+                proof: None,
             });
             // Wrong password, unknown user, keys of the other hash: all
             // end the same way, after the client's proof.

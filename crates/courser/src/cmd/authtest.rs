@@ -51,12 +51,7 @@ pub fn run(args: Args) -> ExitCode {
         Some(path) => {
             let built = courser_server::config::Config::load(path)
                 .map_err(|e| e.to_string())
-                .and_then(|c| {
-                    courser_server::auth::authenticator(
-                        &c.auth,
-                        &courser_server::auth::Helpers::default(),
-                    )
-                });
+                .and_then(|c| courser_server::auth::authenticator(&c.auth));
             match built {
                 Ok(a) => a,
                 Err(e) => {

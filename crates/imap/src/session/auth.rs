@@ -330,7 +330,7 @@ mod tests {
                 tag: "a".into(),
                 credentials: Credentials::Scram {
                     login: "ann".into(),
-                    proven: false
+                    proof: None
                 }
             }
         );

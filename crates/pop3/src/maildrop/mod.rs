@@ -30,7 +30,7 @@
 
 pub mod sizelist;
 
-use std::fs::{self, File};
+use std::fs;
 use std::io::{self, BufReader, Read, Seek};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
@@ -179,7 +179,9 @@ impl MaildirDrop {
                 Known::New { uid, uidv } => {
                     let path = cur.join(std::ffi::OsStr::from_bytes(&name));
                     // A file that vanished meanwhile sizes as 0, as in Courier.
-                    let (size, utf8) = File::open(&path).and_then(crlf_size).unwrap_or((0, false));
+                    let (size, utf8) = courser_maildir::message_file::open(&path)
+                        .and_then(crlf_size)
+                        .unwrap_or((0, false));
                     Entry {
                         name,
                         size,
@@ -347,7 +349,7 @@ impl Mailbox for MaildirDrop {
             return Err(MaildropError::Gone);
         };
         let path = self.path(&name);
-        let mut f = match File::open(&path) {
+        let mut f = match courser_maildir::message_file::open(&path) {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Err(MaildropError::Gone),
             Err(e) => return Err(io_err(&path)(e)),

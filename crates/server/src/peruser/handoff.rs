@@ -3,12 +3,11 @@
 //! everything after it is the client's protocol stream.
 //!
 //! The record carries only what a session needs (protocol settings, the
-//! account's login and maildir, the connection's facts). It never carries
+//! account's login, the connection's facts). It never carries
 //! passwords or backend settings: the worker runs as the account, whose
 //! owner may inspect it.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -39,6 +38,13 @@ impl Service {
             Service::Pop3 => "pop3",
         }
     }
+
+    /// The service [`Service::as_str`] names.
+    pub fn from_name(name: &str) -> Option<Service> {
+        [Service::Imap, Service::Pop3]
+            .into_iter()
+            .find(|s| s.as_str() == name)
+    }
 }
 
 /// A logged-in session moving to a worker process.
@@ -46,10 +52,9 @@ impl Service {
 pub struct Handoff {
     /// The protocol.
     pub service: Service,
-    /// The account's login.
+    /// The account's login (the worker checks it is the account it was
+    /// started for; its maildir comes from the spawner, never from here).
     pub login: String,
-    /// The account's maildir.
-    pub maildir: PathBuf,
     /// IMAP: the tag of the LOGIN or AUTHENTICATE command to answer.
     pub tag: Option<String>,
     /// The client's address (after PROXY protocol).
@@ -119,7 +124,6 @@ mod tests {
         Handoff {
             service: Service::Imap,
             login: "ann".into(),
-            maildir: "/home/ann/Maildir".into(),
             tag: Some("a1".into()),
             peer: "[2001:db8::1]:40000".parse().unwrap(),
             tls: true,

@@ -48,26 +48,20 @@ pub struct Worker {
     pub pid: u32,
     /// The account's login.
     pub login: String,
-    /// The account's maildir.
-    pub maildir: PathBuf,
 }
 
-/// Starts a worker process for `account` through the spawner.
+/// Starts a worker process for the account behind `ticket` (from the
+/// authentication process) through the spawner, which takes the
+/// account's ids from the authentication process, not from here.
 pub async fn start_worker(
     spawner: &Arc<spawner::Spawner>,
-    account: &courser_auth::Account,
-    maildir: PathBuf,
+    ticket: String,
+    login: &str,
 ) -> Result<Worker, String> {
     let (ours, theirs) =
         std::os::unix::net::UnixStream::pair().map_err(|e| format!("socket pair: {e}"))?;
-    let ids = spawner::WorkerIds {
-        uid: account.uid,
-        gid: account.gid,
-        login: account.login.clone(),
-        home: account.home.to_string_lossy().into_owned(),
-    };
     let spawner = Arc::clone(spawner);
-    let pid = tokio::task::spawn_blocking(move || spawner.spawn(&ids, theirs))
+    let pid = tokio::task::spawn_blocking(move || spawner.spawn(&ticket, theirs))
         .await
         .map_err(|e| format!("spawn task: {e}"))??;
     ours.set_nonblocking(true)
@@ -76,8 +70,7 @@ pub async fn start_worker(
     Ok(Worker {
         socket,
         pid,
-        login: account.login.clone(),
-        maildir,
+        login: login.to_owned(),
     })
 }
 
@@ -113,7 +106,6 @@ pub(crate) async fn hand_over<S: AsyncRead + AsyncWrite + Unpin>(
     let record = Handoff {
         service,
         login: worker.login.clone(),
-        maildir: worker.maildir.clone(),
         tag,
         peer: conn.peer,
         tls: conn.tls,
@@ -212,6 +204,8 @@ pub struct WorkerArgs {
     pub user: String,
     /// The account's home directory (the working directory).
     pub home: PathBuf,
+    /// The account's maildir.
+    pub maildir: PathBuf,
 }
 
 /// `courser session-worker`: becomes the account, reads the hand-over
@@ -267,10 +261,12 @@ pub fn worker_main(args: WorkerArgs) -> Result<(), String> {
         let shared = Arc::new(Shared::for_worker(&record));
         match record.service {
             Service::Imap => {
-                crate::imap::serve_handed_over(stream, record, connected, shared).await
+                crate::imap::serve_handed_over(stream, record, args.maildir, connected, shared)
+                    .await
             }
             Service::Pop3 => {
-                crate::pop3::serve_handed_over(stream, record, connected, shared).await
+                crate::pop3::serve_handed_over(stream, record, args.maildir, connected, shared)
+                    .await
             }
         }
         Ok(())

@@ -3,16 +3,20 @@
 //!
 //! `courser serve` starts it (`courser session-spawner`) while still root,
 //! before reading any client byte, with one end of a `SOCK_SEQPACKET`
-//! socket pair as its standard input. It never sees client data: each
-//! request is one small message naming the account's ids with the
-//! session's socket attached (`SCM_RIGHTS`); the spawner starts a worker
-//! process on that socket and answers with the worker's pid.
+//! socket pair as its standard input, and sends it, as the first message,
+//! its end of a socket pair to the authentication process
+//! ([`crate::authd`]). It never sees client data: each request is one
+//! small message carrying a one-time ticket, with the session's socket
+//! attached (`SCM_RIGHTS`). The spawner redeems the ticket with the
+//! authentication process for the account's uid, gid, login, home and
+//! maildir — the front end never names them — checks them against the
+//! valid uid and gid ranges ([`ValidIds`]), starts a worker process on
+//! the socket and answers with the worker's pid.
 //!
 //! Requests (one message each, fields separated by `\n`):
-//! `spawn\nUID\nGID\nLOGIN\nHOME` with one descriptor → `ok PID` or
-//! `error REASON`; `stop` → every worker gets SIGTERM, answer `ok`. When
-//! the front end goes away (end of file) the workers get SIGTERM and the
-//! spawner exits.
+//! `spawn\nTICKET` with one descriptor → `ok PID` or `error REASON`;
+//! `stop` → every worker gets SIGTERM, answer `ok`. When the front end
+//! goes away (end of file) the workers get SIGTERM and the spawner exits.
 
 use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
@@ -30,6 +34,7 @@ use rustix::net::{
 };
 use rustix::process::{kill_process, Pid, Signal};
 
+use crate::authd::wire::WorkerAccount;
 use crate::Error;
 
 /// Largest request or answer.
@@ -39,66 +44,90 @@ const ORPHAN_GRACE: Duration = Duration::from_secs(10);
 /// Environment variables passed on to workers (logging settings).
 const KEPT_ENV: &[&str] = &["COURSER_LOG", "RUST_BACKTRACE"];
 
-/// The ids a worker process takes on.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WorkerIds {
-    /// The account's uid.
-    pub uid: u32,
-    /// The account's primary gid.
-    pub gid: u32,
-    /// The login, for supplementary groups (when it is also a system user
-    /// with this uid) and for the process's command line.
-    pub login: String,
-    /// The home directory the worker starts in.
-    pub home: String,
+/// The uids and gids a worker may take on (`[server] first_valid_uid`,
+/// `last_valid_uid`, `first_valid_gid`, `last_valid_gid`, Dovecot's
+/// names); a last id of 0 means no upper limit. Uid and gid 0 are never
+/// served whatever the ranges say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidIds {
+    /// Lowest uid served.
+    pub first_uid: u32,
+    /// Highest uid served (0: no limit).
+    pub last_uid: u32,
+    /// Lowest gid served.
+    pub first_gid: u32,
+    /// Highest gid served (0: no limit).
+    pub last_gid: u32,
 }
 
-impl WorkerIds {
-    fn encode(&self) -> String {
-        format!(
-            "spawn\n{}\n{}\n{}\n{}",
-            self.uid, self.gid, self.login, self.home
-        )
+impl ValidIds {
+    /// The ranges from `[server]`.
+    pub fn from_config(server: &crate::config::ServerConfig) -> ValidIds {
+        ValidIds {
+            first_uid: server.first_valid_uid,
+            last_uid: server.last_valid_uid,
+            first_gid: server.first_valid_gid,
+            last_gid: server.last_valid_gid,
+        }
     }
 
-    fn decode(text: &str) -> Result<WorkerIds, String> {
-        let mut fields = text.split('\n');
-        let (Some("spawn"), Some(uid), Some(gid), Some(login), Some(home), None) = (
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-            fields.next(),
-        ) else {
-            return Err("malformed request".into());
-        };
-        let ids = WorkerIds {
-            uid: uid.parse().map_err(|_| "bad uid")?,
-            gid: gid.parse().map_err(|_| "bad gid")?,
-            login: login.to_owned(),
-            home: home.to_owned(),
-        };
-        ids.check()?;
-        Ok(ids)
+    fn arguments(&self) -> [String; 8] {
+        [
+            "--first-valid-uid".into(),
+            self.first_uid.to_string(),
+            "--last-valid-uid".into(),
+            self.last_uid.to_string(),
+            "--first-valid-gid".into(),
+            self.first_gid.to_string(),
+            "--last-valid-gid".into(),
+            self.last_gid.to_string(),
+        ]
     }
 
-    /// The spawner's policy, whatever the front end asks: no session ever
-    /// runs as root or with root's group.
-    fn check(&self) -> Result<(), String> {
-        if self.uid == 0 {
+    /// The spawner's policy for an account the authentication process
+    /// vouched for.
+    fn check(&self, a: &WorkerAccount) -> Result<(), String> {
+        let outside = |id: u32, first: u32, last: u32| id < first || (last != 0 && id > last);
+        if a.uid == 0 {
             return Err("uid 0 is never served".into());
         }
-        if self.gid == 0 {
+        if a.gid == 0 {
             return Err("gid 0 is never served".into());
         }
-        if self.login.is_empty() || self.login.contains('\0') {
+        if outside(a.uid, self.first_uid, self.last_uid) {
+            return Err(format!(
+                "uid {} is outside first_valid_uid..last_valid_uid ({}..{})",
+                a.uid, self.first_uid, self.last_uid
+            ));
+        }
+        if outside(a.gid, self.first_gid, self.last_gid) {
+            return Err(format!(
+                "gid {} is outside first_valid_gid..last_valid_gid ({}..{})",
+                a.gid, self.first_gid, self.last_gid
+            ));
+        }
+        if a.login.is_empty() || a.login.contains(['\0', '\n']) {
             return Err("bad login".into());
         }
-        if !self.home.starts_with('/') || self.home.contains('\0') {
-            return Err("home must be an absolute path".into());
+        for path in [&a.home, &a.maildir] {
+            use std::os::unix::ffi::OsStrExt;
+            if !path.is_absolute() || path.as_os_str().as_bytes().contains(&0) {
+                return Err("home and maildir must be absolute paths".into());
+            }
         }
         Ok(())
+    }
+}
+
+/// A spawn request: its ticket.
+fn parse_request(text: &str) -> Result<&str, String> {
+    match text.split_once('\n') {
+        Some(("spawn", ticket))
+            if !ticket.is_empty() && ticket.bytes().all(|b| b.is_ascii_hexdigit()) =>
+        {
+            Ok(ticket)
+        }
+        _ => Err("malformed request (a spawn request carries a ticket and nothing else)".into()),
     }
 }
 
@@ -114,7 +143,13 @@ impl Spawner {
     /// before root is dropped; when not root, workers run as the invoking
     /// user. Workers get `metrics` as their standard output, to forward
     /// their command metrics (see [`crate::metrics::forward_to`]).
-    pub fn start(metrics: Option<std::os::unix::net::UnixDatagram>) -> Result<Spawner, Error> {
+    /// `authd` is the spawner's end of its socket pair to the
+    /// authentication process; `valid` the ids workers may take on.
+    pub fn start(
+        metrics: Option<std::os::unix::net::UnixDatagram>,
+        authd: UnixStream,
+        valid: ValidIds,
+    ) -> Result<Spawner, Error> {
         let fail = |e: std::io::Error| Error::Privilege(format!("cannot start the spawner: {e}"));
         let (ours, theirs) = socketpair(
             AddressFamily::UNIX,
@@ -126,12 +161,17 @@ impl Spawner {
         let mut command = Command::new(own_executable());
         command
             .arg("session-spawner")
+            .args(valid.arguments())
             .stdin(Stdio::from(theirs))
             .stdout(metrics.map_or_else(Stdio::null, |m| Stdio::from(OwnedFd::from(m))))
             .stderr(Stdio::inherit())
             .current_dir("/");
         keep_only_log_env(&mut command);
         let process = command.spawn().map_err(fail)?;
+        // The first message, sent before any client byte is read: the
+        // spawner accepts its authentication channel only from it.
+        send(&ours, b"authd", Some(authd.as_fd())).map_err(fail)?;
+        drop(authd);
         tracing::info!(pid = process.id(), "per-user session spawner started");
         Ok(Spawner {
             control: Mutex::new(ours),
@@ -139,14 +179,13 @@ impl Spawner {
         })
     }
 
-    /// Starts a worker process with `ids` serving `session` (its end of
-    /// the session's socket pair) and returns its pid. Blocking: call it
-    /// from a blocking task.
-    pub fn spawn(&self, ids: &WorkerIds, session: UnixStream) -> Result<u32, String> {
-        ids.check()?;
+    /// Starts a worker process for the account behind `ticket`, serving
+    /// `session` (its end of the session's socket pair), and returns its
+    /// pid. Blocking: call it from a blocking task.
+    pub fn spawn(&self, ticket: &str, session: UnixStream) -> Result<u32, String> {
         let control = self.control.lock().unwrap_or_else(|e| e.into_inner());
         let fd = session.as_fd();
-        send(&control, ids.encode().as_bytes(), Some(fd))
+        send(&control, format!("spawn\n{ticket}").as_bytes(), Some(fd))
             .map_err(|e| format!("spawner unreachable: {e}"))?;
         drop(session);
         let answer = receive(&control)
@@ -184,11 +223,12 @@ impl Drop for Spawner {
 /// The executable to start again for helpers: the running binary itself,
 /// even if the file was replaced by an upgrade since (front end, spawner
 /// and workers must agree on the hand-over format).
-fn own_executable() -> &'static Path {
+pub(crate) fn own_executable() -> &'static Path {
     Path::new("/proc/self/exe")
 }
 
-fn keep_only_log_env(command: &mut Command) {
+/// Clears a helper process's environment but for the logging settings.
+pub(crate) fn keep_only_log_env(command: &mut Command) {
     command.env_clear();
     command.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
     for name in KEPT_ENV {
@@ -247,11 +287,15 @@ fn receive(socket: &OwnedFd) -> std::io::Result<(String, Option<OwnedFd>)> {
 
 /// `courser session-spawner`: serves the front end's requests on standard
 /// input until it closes.
-pub fn spawner_main() -> Result<(), String> {
+pub fn spawner_main(valid: ValidIds) -> Result<(), String> {
     let control = std::io::stdin()
         .as_fd()
         .try_clone_to_owned()
         .map_err(|e| e.to_string())?;
+    let authd = match receive(&control).map_err(|e| e.to_string())? {
+        (text, Some(fd)) if text == "authd" => UnixStream::from(fd),
+        _ => return Err("the first message is not the authentication channel".into()),
+    };
     let root = rustix::process::geteuid().is_root();
     let mut workers: Vec<Child> = Vec::new();
     loop {
@@ -281,17 +325,19 @@ pub fn spawner_main() -> Result<(), String> {
                 signal_all(&workers, Signal::TERM);
                 "ok".to_owned()
             }
-            (request, Some(session)) => match start_worker(request, session, root) {
-                Ok(child) => {
-                    let answer = format!("ok {}", child.id());
-                    workers.push(child);
-                    answer
+            (request, Some(session)) => {
+                match start_worker(request, session, root, &authd, &valid) {
+                    Ok(child) => {
+                        let answer = format!("ok {}", child.id());
+                        workers.push(child);
+                        answer
+                    }
+                    Err(e) => {
+                        tracing::warn!("spawner: refused: {e}");
+                        format!("error {e}")
+                    }
                 }
-                Err(e) => {
-                    tracing::warn!("spawner: refused: {e}");
-                    format!("error {e}")
-                }
-            },
+            }
             (_, None) => "error malformed request".to_owned(),
         };
         if let Err(e) = send(&control, answer.as_bytes(), None) {
@@ -300,24 +346,36 @@ pub fn spawner_main() -> Result<(), String> {
     }
 }
 
-fn start_worker(request: &str, session: OwnedFd, root: bool) -> Result<Child, String> {
-    let ids = WorkerIds::decode(request)?;
+fn start_worker(
+    request: &str,
+    session: OwnedFd,
+    root: bool,
+    authd: &UnixStream,
+    valid: &ValidIds,
+) -> Result<Child, String> {
+    let ticket = parse_request(request)?;
+    let account = crate::authd::client::redeem(authd, ticket)?;
     let mut command = Command::new(own_executable());
     command.arg("session-worker");
     if root {
+        // Ids are applied (and so checked) only as root; an ordinary
+        // user's workers all run as that user.
+        valid.check(&account)?;
         // The worker switches to these ids itself before it reads
         // anything (std's Command cannot set supplementary groups).
         command
             .arg("--uid")
-            .arg(ids.uid.to_string())
+            .arg(account.uid.to_string())
             .arg("--gid")
-            .arg(ids.gid.to_string());
+            .arg(account.gid.to_string());
     }
     command
         .arg("--user")
-        .arg(&ids.login)
+        .arg(&account.login)
         .arg("--home")
-        .arg(&ids.home)
+        .arg(&account.home)
+        .arg("--maildir")
+        .arg(&account.maildir)
         .stdin(Stdio::from(session))
         // The spawner's standard output: the metrics socket, if any.
         .stdout(Stdio::inherit())
@@ -353,25 +411,48 @@ mod tests {
     use super::*;
 
     #[test]
-    fn requests_round_trip_and_root_is_refused() {
-        let ids = WorkerIds {
+    fn requests_carry_only_a_ticket() {
+        assert_eq!(parse_request("spawn\nab12"), Ok("ab12"));
+        for bad in [
+            "spawn\n1000\n100\nann\n/home/ann",
+            "spawn\n",
+            "spawn\nab12\n",
+            "spawn ab12",
+            "stop",
+            "",
+        ] {
+            assert!(parse_request(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn ids_outside_the_ranges_and_root_are_refused() {
+        let valid = ValidIds {
+            first_uid: 500,
+            last_uid: 60000,
+            first_gid: 1,
+            last_gid: 0,
+        };
+        let ann = WorkerAccount {
             uid: 1000,
             gid: 100,
-            login: "ann@example.com".into(),
+            login: "ann".into(),
             home: "/home/ann".into(),
+            maildir: "/home/ann/Maildir".into(),
         };
-        assert_eq!(WorkerIds::decode(&ids.encode()), Ok(ids.clone()));
-        for bad in [
-            "spawn\n0\n100\nann\n/home/ann",
-            "spawn\n1000\n0\nann\n/home/ann",
-            "spawn\n1000\n100\n\n/home/ann",
-            "spawn\n1000\n100\nann\nrelative",
-            "spawn\n1000\n100\nann\n/home/ann\nextra",
-            "spawn\n-1\n100\nann\n/home/ann",
-            "stop",
-        ] {
-            assert!(WorkerIds::decode(bad).is_err(), "{bad:?}");
-        }
+        assert_eq!(valid.check(&ann), Ok(()));
+        let with = |f: &dyn Fn(&mut WorkerAccount)| {
+            let mut a = ann.clone();
+            f(&mut a);
+            valid.check(&a)
+        };
+        assert!(with(&|a| a.uid = 0).is_err());
+        assert!(with(&|a| a.gid = 0).is_err());
+        assert!(with(&|a| a.uid = 499).is_err());
+        assert!(with(&|a| a.uid = 60001).is_err());
+        assert!(with(&|a| a.gid = u32::MAX).is_ok(), "no last gid");
+        assert!(with(&|a| a.login = "a\nb".into()).is_err());
+        assert!(with(&|a| a.maildir = "Maildir".into()).is_err());
     }
 
     #[test]
