@@ -230,7 +230,15 @@ pub async fn scram_keys(
         .logins
         .run(move || auth.scram_keys(service, &request))
         .await;
-    looked_up.unwrap_or_else(|Busy| Err(busy())).map_err(|e| {
+    let result = match looked_up {
+        Ok(checked) => {
+            // An unknown login takes as long as a known one, asleep.
+            tokio::time::sleep(checked.pad).await;
+            checked.result
+        }
+        Err(Busy) => Err(busy()),
+    };
+    result.map_err(|e| {
         log_temporary(&login, peer, service, &e);
         crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
         Refused::Failed { temporary: true }
@@ -266,7 +274,15 @@ async fn check_login(
         .run(move || auth.verify(service, &credentials, ticket))
         .await;
     crate::metrics::login_checked(service, started.elapsed());
-    let verified = match checked.unwrap_or_else(|Busy| Err(busy())) {
+    let verified = match checked {
+        Ok(checked) => {
+            // An unknown login takes as long as a known one, asleep.
+            tokio::time::sleep(checked.pad).await;
+            checked.result
+        }
+        Err(Busy) => Err(busy()),
+    };
+    let verified = match verified {
         Ok(verified) => verified,
         Err(e) => {
             let temporary = e.is_temporary();

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
 use courser_auth::scram::ScramKeys;
-use courser_auth::{Account, AuthError};
+use courser_auth::{Account, AuthError, Checked};
 
 use super::service::FrameReader;
 use super::wire::{self, Request, Response, WorkerAccount};
@@ -137,38 +137,42 @@ impl AuthClient {
     }
 
     /// Checks `credentials` for `service`; `ticket`: also get a ticket
-    /// for the spawner (per-user model).
+    /// for the spawner (per-user model). The caller sleeps the answer's
+    /// `pad` before telling the client (an unknown login takes as long as
+    /// a known one).
     pub fn verify(
         &self,
         service: &str,
         credentials: &Credentials,
         ticket: bool,
-    ) -> Result<Verified, AuthError> {
-        let request = Request::Verify {
-            service: service_of(service)?,
+    ) -> Checked<Verified> {
+        let request = service_of(service).map(|service| Request::Verify {
+            service,
             credentials: credentials.clone(),
             ticket,
-        };
-        match self.call(&request, CALL_TIMEOUT)? {
-            Response::Account { account, ticket } => Ok(Verified { account, ticket }),
-            other => Err(error_of(other)),
+        });
+        match request.and_then(|r| self.call(&r, CALL_TIMEOUT)) {
+            Ok(Response::Account { account, ticket }) => now(Ok(Verified { account, ticket })),
+            Ok(other) => failure(other),
+            Err(e) => now(Err(e)),
         }
     }
 
     /// SCRAM keys for `request` (see
-    /// [`courser_auth::Authenticator::scram_keys`]).
-    pub fn scram_keys(
-        &self,
-        service: &str,
-        request: &KeyRequest,
-    ) -> Result<Option<ScramKeys>, AuthError> {
-        let request = Request::ScramKeys {
-            service: service_of(service)?,
+    /// [`courser_auth::Authenticator::scram_keys`]), with the wait to
+    /// sleep as for [`AuthClient::verify`].
+    pub fn scram_keys(&self, service: &str, request: &KeyRequest) -> Checked<Option<ScramKeys>> {
+        let request = service_of(service).map(|service| Request::ScramKeys {
+            service,
             request: request.clone(),
-        };
-        match self.call(&request, CALL_TIMEOUT)? {
-            Response::Keys(keys) => Ok(keys),
-            other => Err(error_of(other)),
+        });
+        match request.and_then(|r| self.call(&r, CALL_TIMEOUT)) {
+            Ok(Response::Keys { keys, wait_ms }) => Checked {
+                result: Ok(keys),
+                pad: Duration::from_millis(u64::from(wait_ms)),
+            },
+            Ok(other) => failure(other),
+            Err(e) => now(Err(e)),
         }
     }
 
@@ -187,6 +191,25 @@ impl AuthClient {
 
 fn service_of(name: &str) -> Result<Service, AuthError> {
     Service::from_name(name).ok_or_else(|| AuthError::unavailable("auth server", "unknown service"))
+}
+
+fn now<T>(result: Result<T, AuthError>) -> Checked<T> {
+    Checked {
+        result,
+        pad: Duration::ZERO,
+    }
+}
+
+/// A refusal, with the wait the authentication process asked for.
+fn failure<T>(response: Response) -> Checked<T> {
+    let pad = match &response {
+        Response::Failed { wait_ms, .. } => Duration::from_millis(u64::from(*wait_ms)),
+        _ => Duration::ZERO,
+    };
+    Checked {
+        result: Err(error_of(response)),
+        pad,
+    }
 }
 
 fn error_of(response: Response) -> AuthError {

@@ -14,7 +14,7 @@ use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use courser_auth::sasl::Credentials;
 use courser_auth::{AuthError, Authenticator};
@@ -211,11 +211,17 @@ fn failed(temporary: bool, reason: impl Into<String>) -> Response {
     Response::Failed {
         temporary,
         reason: reason.into(),
+        wait_ms: 0,
     }
 }
 
 fn from_error(e: &AuthError) -> Response {
     failed(e.is_temporary(), e.to_string())
+}
+
+/// A wait in whole milliseconds, for the wire.
+fn millis(d: Duration) -> u32 {
+    u32::try_from(d.as_millis()).unwrap_or(u32::MAX)
 }
 
 /// Answers one front end request.
@@ -234,9 +240,18 @@ fn answer(state: &State, request: Request) -> Response {
             if matches!(credentials, Credentials::External { .. }) && !served.external {
                 return failed(false, "EXTERNAL without [tls] client_ca");
             }
-            let account = match served.auth.verify(service.as_str(), &credentials) {
+            // The wait that hides an unknown login is the front end's to
+            // sleep (asynchronously); a checker here is never parked on it.
+            let checked = served.auth.verify_unpadded(service.as_str(), &credentials);
+            let account = match checked.result {
                 Ok(account) => account,
-                Err(e) => return from_error(&e),
+                Err(e) => {
+                    return Response::Failed {
+                        temporary: e.is_temporary(),
+                        reason: e.to_string(),
+                        wait_ms: millis(checked.pad),
+                    }
+                }
             };
             let ticket = if ticket && served.per_user {
                 let worker = WorkerAccount {
@@ -261,8 +276,12 @@ fn answer(state: &State, request: Request) -> Response {
             Response::Account { account, ticket }
         }
         Request::ScramKeys { service, request } => {
-            match served.auth.scram_keys(service.as_str(), &request) {
-                Ok(keys) => Response::Keys(keys),
+            let checked = served.auth.scram_keys_unpadded(service.as_str(), &request);
+            match checked.result {
+                Ok(keys) => Response::Keys {
+                    keys,
+                    wait_ms: millis(checked.pad),
+                },
                 Err(e) => from_error(&e),
             }
         }

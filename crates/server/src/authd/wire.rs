@@ -21,7 +21,7 @@ use courser_auth::{Account, CramHash, Options};
 use crate::peruser::handoff::Service;
 
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Largest frame accepted (after the length prefix): a configuration
 /// fits, a login's credentials are far smaller.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -79,9 +79,18 @@ pub enum Response {
         temporary: bool,
         /// Why, for the log.
         reason: String,
+        /// How long the front end waits before answering (an unknown
+        /// login takes as long as a known one), in milliseconds: the wait
+        /// is asleep there, never a thread parked here.
+        wait_ms: u32,
     },
     /// SCRAM keys, or none (the exchange goes on with decoy keys).
-    Keys(Option<ScramKeys>),
+    Keys {
+        /// The keys.
+        keys: Option<ScramKeys>,
+        /// As in `Failed`: the wait that hides an unknown login.
+        wait_ms: u32,
+    },
     /// A redeemed ticket: what the worker becomes and serves.
     Ids(WorkerAccount),
 }
@@ -232,17 +241,26 @@ pub fn encode_response(id: u32, response: &Response) -> Vec<u8> {
                 .text(account.options.as_str())
                 .option(ticket.as_ref(), |w, t| w.text(t));
         }
-        Response::Failed { temporary, reason } => {
-            w.kind(FAILED, id).flag(*temporary).text(reason);
+        Response::Failed {
+            temporary,
+            reason,
+            wait_ms,
+        } => {
+            w.kind(FAILED, id)
+                .flag(*temporary)
+                .text(reason)
+                .u32(*wait_ms);
         }
-        Response::Keys(keys) => {
-            w.kind(KEYS, id).option(keys.as_ref(), |w, k| {
-                w.scram_hash(k.hash)
-                    .u32(k.iterations)
-                    .bytes(&k.salt)
-                    .bytes(&k.stored_key)
-                    .bytes(&k.server_key)
-            });
+        Response::Keys { keys, wait_ms } => {
+            w.kind(KEYS, id)
+                .option(keys.as_ref(), |w, k| {
+                    w.scram_hash(k.hash)
+                        .u32(k.iterations)
+                        .bytes(&k.salt)
+                        .bytes(&k.stored_key)
+                        .bytes(&k.server_key)
+                })
+                .u32(*wait_ms);
         }
         Response::Ids(a) => {
             w.kind(IDS, id)
@@ -284,16 +302,20 @@ pub fn decode_response(frame: &[u8]) -> Result<(u32, Response), WireError> {
         FAILED => Response::Failed {
             temporary: r.flag()?,
             reason: r.text()?,
+            wait_ms: r.u32()?,
         },
-        KEYS => Response::Keys(r.option(|r| {
-            Ok(ScramKeys {
-                hash: r.scram_hash()?,
-                iterations: r.u32()?,
-                salt: r.bytes()?.to_vec(),
-                stored_key: r.bytes()?.to_vec(),
-                server_key: r.bytes()?.to_vec(),
-            })
-        })?),
+        KEYS => Response::Keys {
+            keys: r.option(|r| {
+                Ok(ScramKeys {
+                    hash: r.scram_hash()?,
+                    iterations: r.u32()?,
+                    salt: r.bytes()?.to_vec(),
+                    stored_key: r.bytes()?.to_vec(),
+                    server_key: r.bytes()?.to_vec(),
+                })
+            })?,
+            wait_ms: r.u32()?,
+        },
         IDS => Response::Ids(WorkerAccount {
             uid: r.u32()?,
             gid: r.u32()?,
@@ -630,9 +652,21 @@ mod tests {
             Response::Failed {
                 temporary: true,
                 reason: "database down".into(),
+                wait_ms: 0,
             },
-            Response::Keys(None),
-            Response::Keys(Some(ScramKeys::derived(ScramHash::Sha1, "ann", b"pw"))),
+            Response::Failed {
+                temporary: false,
+                reason: "no such login".into(),
+                wait_ms: 180,
+            },
+            Response::Keys {
+                keys: None,
+                wait_ms: 90,
+            },
+            Response::Keys {
+                keys: Some(ScramKeys::derived(ScramHash::Sha1, "ann", b"pw")),
+                wait_ms: 0,
+            },
             Response::Ids(WorkerAccount {
                 uid: 1000,
                 gid: 100,
