@@ -702,8 +702,8 @@ mod tests {
         let frame = encode_request(7, &Request::Reload);
         let body = &frame[4..];
         let mut other = body.to_vec();
-        other[0] = 2;
-        assert_eq!(decode_request(&other), Err(WireError::Version(2)));
+        other[0] = VERSION + 1;
+        assert_eq!(decode_request(&other), Err(WireError::Version(VERSION + 1)));
         let mut long = body.to_vec();
         long.push(0);
         assert!(decode_request(&long).is_err());
