@@ -3,16 +3,41 @@
 use crate::codec::types::*;
 use crate::codec::{Decoder, Event, Limits};
 
-/// Feed `input` (whole, literals inline) and collect events, skipping
-/// continuation requests.
+/// Feed `input` (whole, literals inline) to a logged-in decoder and
+/// collect events, skipping continuation requests. A streamed APPEND is
+/// accepted and given back as the one command it was.
 pub(crate) fn events(input: &[u8]) -> Vec<Event> {
     let mut d = Decoder::new(Limits::default());
+    d.set_authenticated(true);
     let mut buf = input.to_vec();
     let mut out = Vec::new();
+    let mut append: Option<(AppendStart, Vec<u8>)> = None;
     loop {
         match d.decode(&mut buf) {
             Event::NeedMore => break,
             Event::Continue => {}
+            Event::AppendStart(start) => {
+                d.accept_message();
+                append = Some((start, Vec::new()));
+            }
+            Event::AppendData(data) => {
+                if let Some((_, message)) = &mut append {
+                    message.extend_from_slice(&data);
+                }
+            }
+            Event::AppendDone => {
+                let (start, message) = append.take().expect("an accepted APPEND");
+                out.push(Event::Command {
+                    tag: start.tag,
+                    command: Command::Append {
+                        mailbox: start.mailbox,
+                        flags: start.flags,
+                        date: start.date,
+                        message,
+                        kind: start.kind,
+                    },
+                });
+            }
             e => out.push(e),
         }
     }
