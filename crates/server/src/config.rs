@@ -818,4 +818,19 @@ mod tests {
             assert!(config.validate().unwrap_err().contains("loopback"), "{bad}");
         }
     }
+
+    #[test]
+    fn max_message_size_reaches_the_codec_limits() {
+        let base = "[[listener]]\nprotocol = \"imap\"\naddress = \"127.0.0.1:1143\"\n\
+                    [auth]\nuserdb = \"u\"\n";
+        let config: Config = toml::from_str(base).unwrap();
+        assert_eq!(config.imap.limits().max_message, 64 * 1024 * 1024);
+        assert!(config.to_toml().contains("max_message_size = 67108864"));
+        let config: Config =
+            toml::from_str(&format!("{base}[imap]\nmax_message_size = 1000\n")).unwrap();
+        assert_eq!(config.imap.limits().max_message, 1000);
+        let config: Config =
+            toml::from_str(&format!("{base}[imap]\nmax_message_size = 0\n")).unwrap();
+        assert!(config.validate().unwrap_err().contains("max_message_size"));
+    }
 }

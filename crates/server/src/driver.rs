@@ -357,3 +357,31 @@ async fn finish<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
         crate::peruser::hand_over(handoff, D::SERVICE, conn, shared).await;
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use courser_imap::session::{Session, SessionConfig};
+
+    #[test]
+    fn a_waiting_connection_keeps_small_buffers() {
+        let mut session = Session::new(SessionConfig {
+            tls_active: false,
+            starttls_available: false,
+            login_requires_tls: false,
+            hostname: "test".into(),
+            limits: Default::default(),
+        });
+        let mut input = Vec::with_capacity(1 << 20);
+        input.extend_from_slice(b"a NO");
+        let mut out = Vec::with_capacity(600_000);
+        shrink_idle(&mut session, &mut input, &mut out);
+        assert!(input.capacity() <= IDLE_CAPACITY && input == b"a NO");
+        assert!(out.capacity() <= IDLE_CAPACITY);
+        // Small buffers are left alone (no reallocation per command).
+        let mut small = Vec::with_capacity(1024);
+        let ptr = small.as_ptr();
+        shrink_idle(&mut session, &mut input, &mut small);
+        assert_eq!(small.as_ptr(), ptr);
+    }
+}

@@ -903,6 +903,22 @@ mod tests {
     }
 
     #[test]
+    fn shrink_gives_back_what_a_long_command_left() {
+        let mut d = Decoder::new(Limits::default());
+        let mut set = b"a FETCH ".to_vec();
+        set.extend((1..8000).flat_map(|n| format!("{n},").into_bytes()));
+        set.extend_from_slice(b"9000 FLAGS\r\n");
+        assert!(is_cmd(&run(&mut d, &[&set])[0], "a"));
+        assert!(d.frame.capacity() >= 30_000);
+        d.shrink();
+        assert_eq!(d.frame.capacity(), 0);
+        // Half a command stays.
+        run(&mut d, &[b"b NO"]);
+        d.shrink();
+        assert_eq!(run(&mut d, &[b"OP\r\n"]).len(), 1);
+    }
+
+    #[test]
     fn append_forms() {
         let mut d = logged_in();
         d.set_utf8_accept(true);
