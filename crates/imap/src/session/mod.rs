@@ -265,7 +265,9 @@ impl Session {
                     Event::Command { command, .. } => self
                         .clock
                         .begin(Some(command.name()), self.pending.is_none()),
-                    Event::AppendStart(_) => self.clock.begin(Some("APPEND"), true),
+                    Event::AppendStart(_) => {
+                        self.clock.begin(Some("APPEND"), self.pending.is_none())
+                    }
                     Event::Bad { .. } => self.clock.begin(None, self.pending.is_none()),
                     _ => {}
                 }
