@@ -174,10 +174,20 @@ mod tests {
         (dir, store)
     }
 
-    fn files(store: &Store, sub: &str) -> usize {
+    /// `(name, contents)` of the files in `sub` of the main maildir.
+    fn contents(store: &Store, sub: &str) -> Vec<(String, Vec<u8>)> {
         std::fs::read_dir(store.inner.root.join(sub))
             .unwrap()
-            .count()
+            .flatten()
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, std::fs::read(e.path()).unwrap())
+            })
+            .collect()
+    }
+
+    fn files(store: &Store, sub: &str) -> usize {
+        contents(store, sub).len()
     }
 
     #[test]
@@ -186,22 +196,16 @@ mod tests {
         let mut m = s.begin_append("INBOX", 11, Flags::SEEN, &[], None).unwrap();
         m.write(b"hello ").unwrap();
         m.write(b"world").unwrap();
-        let tmp: Vec<_> = std::fs::read_dir(s.inner.root.join("tmp"))
-            .unwrap()
-            .flatten()
-            .collect();
+        let tmp = contents(&s, "tmp");
         assert_eq!(tmp.len(), 1);
-        assert_eq!(std::fs::read(tmp[0].path()).unwrap(), b"hello world");
+        assert_eq!(tmp[0].1, b"hello world");
         let done = m.finish().unwrap();
         assert_eq!(done.uid, 1);
         assert_eq!(files(&s, "tmp"), 0);
-        let cur: Vec<_> = std::fs::read_dir(s.inner.root.join("cur"))
-            .unwrap()
-            .flatten()
-            .collect();
+        let cur = contents(&s, "cur");
         assert_eq!(cur.len(), 1);
-        assert_eq!(std::fs::read(cur[0].path()).unwrap(), b"hello world");
-        assert!(cur[0].file_name().to_string_lossy().contains(",S=11:2,S"));
+        assert_eq!(cur[0].1, b"hello world");
+        assert!(cur[0].0.contains(",S=11:2,S"), "{}", cur[0].0);
     }
 
     #[test]
