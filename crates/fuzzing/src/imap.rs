@@ -7,7 +7,8 @@ use courser_imap::codec::{utf7 as mutf7, Command, Decoder, Event, Limits};
 fn limits() -> Limits {
     Limits {
         max_line: 512,
-        max_literal: 4096,
+        max_prelogin_literal: 1024,
+        max_message: 4096,
         max_command: 2048,
         max_depth: 16,
         max_sequence_ranges: 64,
@@ -15,14 +16,19 @@ fn limits() -> Limits {
 }
 
 /// Feeds `data` to a fresh decoder `chunk` octets at a time and returns
-/// every event except [`Event::NeedMore`]. Follows the session's mode
-/// switches (IDLE, AUTHENTICATE without initial response) and checks the
-/// framer's invariants on the way.
+/// every event except [`Event::NeedMore`], with the pieces of each APPEND
+/// message joined (their number depends on the reads). Follows the
+/// session's mode switches (IDLE, AUTHENTICATE without initial response),
+/// logs in after the first command, takes APPEND messages up to
+/// `max_message` and refuses bigger ones, and checks the framer's
+/// invariants on the way.
 fn run_framer(data: &[u8], chunk: usize) -> Vec<Event> {
     let limits = limits();
     let mut decoder = Decoder::new(limits);
-    let mut events = Vec::new();
+    let mut events: Vec<Event> = Vec::new();
     let mut buf = Vec::new();
+    // The announced size of the message being received, and what came.
+    let mut message: Option<(u64, u64)> = None;
     for piece in data.chunks(chunk.max(1)) {
         buf.extend_from_slice(piece);
         // Each event that is not NeedMore consumes input or changes
@@ -45,21 +51,42 @@ fn run_framer(data: &[u8], chunk: usize) -> Vec<Event> {
             match &event {
                 Event::Command { tag, command } => {
                     assert!(!tag.is_empty(), "a command without a tag");
+                    decoder.set_authenticated(true);
                     match command {
                         Command::Idle => decoder.expect_idle_done(),
                         Command::Authenticate {
                             initial_response: None,
                             ..
                         } => decoder.expect_authenticate_data(),
-                        Command::Append { message, .. } => assert!(
-                            message.len() as u64 <= limits.max_literal,
-                            "an APPEND literal over max_literal"
-                        ),
                         _ => {}
                     }
                 }
                 Event::AuthData(bytes) => assert!(bytes.len() <= limits.max_line),
+                Event::AppendStart(start) => {
+                    if start.size <= limits.max_message {
+                        decoder.accept_message();
+                        message = Some((start.size, 0));
+                    } else {
+                        decoder.refuse_message();
+                    }
+                }
+                Event::AppendData(piece) => {
+                    let (size, got) = message.as_mut().expect("data of an accepted message");
+                    *got += piece.len() as u64;
+                    assert!(*got <= *size, "more message data than announced");
+                }
+                Event::AppendDone => {
+                    let (size, got) = message.take().expect("end of an accepted message");
+                    assert_eq!(size, got, "message shorter than announced");
+                }
+                Event::Bad { .. } => message = None,
                 _ => {}
+            }
+            if let (Event::AppendData(piece), Some(Event::AppendData(data))) =
+                (&event, events.last_mut())
+            {
+                data.extend_from_slice(piece);
+                continue;
             }
             events.push(event);
         }
@@ -70,8 +97,8 @@ fn run_framer(data: &[u8], chunk: usize) -> Vec<Event> {
 /// The IMAP framer ([`Decoder`]) with small [`Limits`].
 ///
 /// Checks: no panic; the input buffer never grows; no endless run of
-/// events without progress; an APPEND message never exceeds
-/// `max_literal`; and the events do not depend on how the input was split
+/// events without progress; an APPEND message brings exactly the octets
+/// announced; and the events do not depend on how the input was split
 /// into reads (whole input vs. one octet at a time, or 61-octet reads for
 /// long inputs).
 pub fn framer(data: &[u8]) {

@@ -5,7 +5,7 @@
 //!
 //! * [`Store`]: one account's main maildir (INBOX) and its `.folder`
 //!   siblings — list, create, delete, rename, subscriptions, STATUS,
-//!   APPEND, quota.
+//!   APPEND (in pieces, through `tmp/`: [`Incoming`]), quota.
 //! * [`Folder`]: an opened folder — a UID-sorted [`Message`] snapshot with
 //!   cheap change detection ([`Folder::refresh`]), STORE, EXPUNGE, COPY,
 //!   MOVE and message access.
@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod append;
 mod error;
 pub mod filename;
 pub mod flags;
@@ -41,6 +42,7 @@ pub mod tmpfile;
 pub mod tools;
 pub mod uiddb;
 
+pub use append::Incoming;
 pub use error::{Error, Result};
 pub use flags::{FlagOp, Flags};
 pub use folder::{Changes, CopyResult, Folder, Message};

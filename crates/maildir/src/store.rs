@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use foldhash::{HashSet, HashSetExt};
 use std::fs::{self, DirBuilder};
-use std::io::{self, Write};
+use std::io;
 use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use crate::names;
 use crate::quota::{self, QuotaUsage, TRASH_DIR};
 use crate::scan::{self, ScanMode};
 use crate::snapshots::SnapshotCache;
-use crate::tmpfile::{purge_tmp, write_atomic, TmpFile};
+use crate::tmpfile::{purge_tmp, write_atomic};
 use crate::uiddb::{uidvalidity_for, UIDDB_FILE};
 
 /// File listing subscribed folders, one name per line.
@@ -534,63 +534,6 @@ impl Store {
     /// Opens (SELECT: `read_write`, EXAMINE: read-only) a folder.
     pub fn open_folder(&self, name: &str, read_write: bool) -> Result<Folder> {
         Folder::open(self.clone(), name, read_write)
-    }
-
-    /// Appends a message (APPEND): written through tmp/, quota checked,
-    /// linked into cur/ with its flags and given a UID at that moment;
-    /// mtime = `internal_date` (default now).
-    pub fn append(
-        &self,
-        name: &str,
-        data: &[u8],
-        flags: Flags,
-        keywords: &[String],
-        internal_date: Option<SystemTime>,
-    ) -> Result<Appended> {
-        let dir = self.inner.existing_dir(name)?;
-        for k in keywords {
-            keywords::validate_keyword(k)?;
-        }
-        let host = self.inner.host().to_string();
-        let (tmp, mut f) = TmpFile::create(&dir, &host, None, 0o600)?;
-        f.write_all(data).at(&tmp.path)?;
-        if let Some(t) = internal_date {
-            f.set_modified(t).at(&tmp.path)?;
-        }
-        f.sync_all().at(&tmp.path)?;
-        drop(f);
-        let size = data.len() as u64;
-        let counted = self.inner.counted(&dir) && !flags.contains(Flags::DELETED);
-        let root = &self.inner.root;
-        let isize = i64::try_from(size).unwrap_or(i64::MAX);
-        if counted && !quota::check(root, &host, isize, 1)? {
-            return Err(Error::OverQuota);
-        }
-        let base = tmp.stem.final_name(&host, tmp.dev, tmp.ino, Some(size));
-        let file = format!("{base}:2,{}", flags.to_letters());
-        if self.inner.opts.keywords && !keywords.is_empty() {
-            let kws = keywords::normalize(keywords.to_vec());
-            keywords::save_update(&dir, &host, &base, &kws)?;
-        }
-        let dest = dir.join("cur").join(&file);
-        let mut tmp = Some(tmp);
-        let (uidvalidity, uids) =
-            scan::place_with_uids(&dir, &host, self.inner.opts.use_locks, 1, |_| {
-                let t = tmp
-                    .take()
-                    .ok_or_else(|| Error::io(&dest, io::Error::other("internal: tmp reused")))?;
-                crate::tmpfile::link_into_place(t, &dest)?;
-                Ok(Some(base.clone()))
-            })?;
-        if counted {
-            quota::record(root, isize, 1)?;
-        }
-        let uid = uids
-            .first()
-            .copied()
-            .flatten()
-            .ok_or_else(|| Error::io(&dest, io::Error::other("message not placed")))?;
-        Ok(Appended { uidvalidity, uid })
     }
 
     /// Quota usage from `maildirsize`, or `None` without a quota.

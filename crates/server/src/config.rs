@@ -432,6 +432,16 @@ pub struct ImapConfig {
     /// non-loopback addresses until STARTTLS (advertises LOGINDISABLED).
     #[serde(default = "default_true")]
     pub require_tls_for_login: bool,
+    /// Largest message APPEND accepts, in octets (advertised as
+    /// `APPENDLIMIT`, RFC 7889; bigger ones get `NO [TOOBIG]`). Courier
+    /// has no such setting; its default memory limit (`IMAP_ULIMITD`,
+    /// 65536 KB) made 64 MiB its ceiling.
+    #[serde(default = "default_max_message_size")]
+    pub max_message_size: u64,
+}
+
+fn default_max_message_size() -> u64 {
+    courser_imap::codec::Limits::default().max_message
 }
 
 fn default_login_timeout() -> u64 {
@@ -454,6 +464,7 @@ impl Default for ImapConfig {
             autologout_secs: default_autologout(),
             idle_poll_secs: default_idle_poll(),
             require_tls_for_login: true,
+            max_message_size: default_max_message_size(),
         }
     }
 }
@@ -466,6 +477,13 @@ impl ImapConfig {
     /// Timeout once authenticated.
     pub fn autologout(&self) -> Duration {
         Duration::from_secs(self.autologout_secs)
+    }
+    /// The codec limits, with the configured message size.
+    pub fn limits(&self) -> courser_imap::codec::Limits {
+        courser_imap::codec::Limits {
+            max_message: self.max_message_size,
+            ..Default::default()
+        }
     }
 }
 
@@ -680,6 +698,9 @@ impl Config {
         self.trusted_networks()?;
         crate::access::AccessRules::parse(&self.access.rules)
             .map_err(|e| format!("[access] {e}"))?;
+        if self.imap.max_message_size == 0 {
+            return Err("[imap] max_message_size must be at least 1".into());
+        }
         if self.imap.autologout_secs < 30 * 60 {
             return Err("[imap] autologout_secs must be at least 1800 (RFC 3501 §5.4)".into());
         }
@@ -830,5 +851,20 @@ mod tests {
             let config: Config = toml::from_str(&format!("{base}address = \"{bad}\"\n")).unwrap();
             assert!(config.validate().unwrap_err().contains("loopback"), "{bad}");
         }
+    }
+
+    #[test]
+    fn max_message_size_reaches_the_codec_limits() {
+        let base = "[[listener]]\nprotocol = \"imap\"\naddress = \"127.0.0.1:1143\"\n\
+                    [auth]\nuserdb = \"u\"\n";
+        let config: Config = toml::from_str(base).unwrap();
+        assert_eq!(config.imap.limits().max_message, 64 * 1024 * 1024);
+        assert!(config.to_toml().contains("max_message_size = 67108864"));
+        let config: Config =
+            toml::from_str(&format!("{base}[imap]\nmax_message_size = 1000\n")).unwrap();
+        assert_eq!(config.imap.limits().max_message, 1000);
+        let config: Config =
+            toml::from_str(&format!("{base}[imap]\nmax_message_size = 0\n")).unwrap();
+        assert!(config.validate().unwrap_err().contains("max_message_size"));
     }
 }

@@ -47,10 +47,13 @@ pub(crate) trait ProtocolSession {
     fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>);
     /// A login failed (`temporary`: a backend could not answer).
     fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>);
+    /// Gives back buffer memory the session holds beyond what an idle
+    /// connection needs.
+    fn shrink_buffers(&mut self) {}
 }
 
 macro_rules! protocol_session {
-    ($session:ty) => {
+    ($session:ty $(, $extra:ident)*) => {
         impl ProtocolSession for $session {
             fn tls_started(&mut self) {
                 <$session>::tls_started(self)
@@ -73,10 +76,15 @@ macro_rules! protocol_session {
             fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>) {
                 <$session>::login_failed(self, temporary, out)
             }
+            $(
+                fn $extra(&mut self) {
+                    <$session>::$extra(self)
+                }
+            )*
         }
     };
 }
-protocol_session!(courser_imap::session::Session);
+protocol_session!(courser_imap::session::Session, shrink_buffers);
 protocol_session!(courser_pop3::session::Session);
 
 /// What a session asks of its driver after taking input: each protocol's
@@ -235,6 +243,7 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                 continue;
             }
             Step::Idle => {
+                shrink_idle(session, &mut input, &mut out);
                 let (input, out, chunk) = (&mut input, &mut out, &mut chunk);
                 if D::idle(&mut stream, session, conn, shared, input, out, chunk).await {
                     continue;
@@ -246,8 +255,12 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             return Outcome::Closed;
         }
         if session.has_pending_output() {
+            // More output without new input: a long answer in pieces, or
+            // commands received already that wait until the output is sent
+            // (courser_protocol::backpressure). Read nothing meanwhile.
             continue;
         }
+        shrink_idle(session, &mut input, &mut out);
         let timeout = if session.is_authenticated() {
             D::autologout(shared)
         } else {
@@ -267,6 +280,21 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             return Outcome::Closed;
         }
     }
+}
+
+/// Buffer capacity a connection keeps while it waits for its client.
+const IDLE_CAPACITY: usize = 4 * 1024;
+
+/// Before waiting for the client: gives back what a big answer, a burst
+/// of pipelined commands or a long command left allocated, so a waiting
+/// connection costs little.
+fn shrink_idle<P: ProtocolSession>(session: &mut P, input: &mut Vec<u8>, out: &mut Vec<u8>) {
+    for buf in [input, out] {
+        if buf.capacity() > IDLE_CAPACITY {
+            buf.shrink_to(IDLE_CAPACITY.max(buf.len()));
+        }
+    }
+    session.shrink_buffers();
 }
 
 /// Serves an accepted connection: TLS first for implicit TLS or when the
@@ -327,5 +355,33 @@ async fn finish<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
 ) {
     if let Outcome::HandOff(handoff) = outcome {
         crate::peruser::hand_over(handoff, D::SERVICE, conn, shared).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use courser_imap::session::{Session, SessionConfig};
+
+    #[test]
+    fn a_waiting_connection_keeps_small_buffers() {
+        let mut session = Session::new(SessionConfig {
+            tls_active: false,
+            starttls_available: false,
+            login_requires_tls: false,
+            hostname: "test".into(),
+            limits: Default::default(),
+        });
+        let mut input = Vec::with_capacity(1 << 20);
+        input.extend_from_slice(b"a NO");
+        let mut out = Vec::with_capacity(600_000);
+        shrink_idle(&mut session, &mut input, &mut out);
+        assert!(input.capacity() <= IDLE_CAPACITY && input == b"a NO");
+        assert!(out.capacity() <= IDLE_CAPACITY);
+        // Small buffers are left alone (no reallocation per command).
+        let mut small = Vec::with_capacity(1024);
+        let ptr = small.as_ptr();
+        shrink_idle(&mut session, &mut input, &mut small);
+        assert_eq!(small.as_ptr(), ptr);
     }
 }

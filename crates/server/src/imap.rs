@@ -164,7 +164,7 @@ pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>
         starttls_available: shared.tls.is_some() && !implicit_tls,
         login_requires_tls: shared.config.imap.require_tls_for_login && !loopback,
         hostname: shared.hostname.clone(),
-        limits: Default::default(),
+        limits: shared.config.imap.limits(),
     };
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
@@ -205,7 +205,7 @@ pub async fn serve_handed_over(
         starttls_available: false,
         login_requires_tls: false,
         hostname: shared.hostname.clone(),
-        limits: Default::default(),
+        limits: shared.config.imap.limits(),
     };
     let mut session = Session::resume_login(config, record.tag.unwrap_or_default());
     let mut conn = Conn::resumed(

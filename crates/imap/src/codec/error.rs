@@ -17,7 +17,9 @@ pub enum Error {
     /// A line exceeded [`Limits::max_line`](super::Limits::max_line).
     #[error("Command line too long")]
     LineTooLong,
-    /// A literal exceeded [`Limits::max_literal`](super::Limits::max_literal).
+    /// A literal before login exceeded
+    /// [`Limits::max_prelogin_literal`](super::Limits::max_prelogin_literal),
+    /// or a literal's size does not fit in memory.
     #[error("Literal too large")]
     LiteralTooLarge,
     /// A command exceeded [`Limits::max_command`](super::Limits::max_command).

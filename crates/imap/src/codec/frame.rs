@@ -7,14 +7,28 @@
 //! `Vec<u8>` and calls [`Decoder::decode`] until it returns
 //! [`Event::NeedMore`]; each call consumes what it used from the front of
 //! the buffer and returns one [`Event`]. It alone holds line/literal state
-//! and enforces [`Limits`]: it never holds more than
-//! `max_command + max_literal` bytes of a command, and discards the rest of
-//! an oversized or malformed command while keeping the stream in sync.
+//! and enforces [`Limits`]: it never holds more than `max_command` bytes of
+//! a command, and discards the rest of an oversized or malformed command
+//! while keeping the stream in sync.
+//!
+//! APPEND messages are not held at all: when an APPEND's message literal is
+//! announced the framer reports [`Event::AppendStart`], the caller decides
+//! ([`Decoder::accept_message`] or [`Decoder::refuse_message`]) before the
+//! client sends it (for a synchronizing literal) or before it is read (for
+//! LITERAL+), and an accepted message comes out in pieces as
+//! [`Event::AppendData`] followed by [`Event::AppendDone`]. A refused one is
+//! never sent (synchronizing) or is skipped by counting (LITERAL+).
+//!
+//! Before login ([`Decoder::set_authenticated`]) literals are small
+//! ([`Limits::max_prelogin_literal`]): a bigger synchronizing literal gets a
+//! `BAD` instead of the continuation request, and a bigger LITERAL+ one
+//! [`Event::Bye`] — RFC 7888 §4 lets the server close the connection rather
+//! than read a non-synchronizing literal it will not accept.
 
 use super::error::Error;
 use super::limits::Limits;
 use super::parse;
-use super::types::{Command, Tag};
+use super::types::{AppendStart, Command, LiteralKind, Tag};
 
 /// One result of [`Decoder::decode`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +64,25 @@ pub enum Event {
     /// In [`Decoder::expect_idle_done`] mode: the client sent `DONE`
     /// (RFC 2177 §3).
     IdleDone,
+    /// An APPEND's message literal was announced. Call
+    /// [`Decoder::accept_message`] or [`Decoder::refuse_message`] before
+    /// decoding again (decoding without a decision refuses it). For a
+    /// refused one, answer the command now (`tag NO`/`BAD`); nothing more
+    /// comes of it.
+    AppendStart(AppendStart),
+    /// The next piece of an accepted APPEND message.
+    AppendData(Vec<u8>),
+    /// The accepted APPEND message and its command are complete. (If the
+    /// command turns out malformed after the message, [`Event::Bad`] comes
+    /// instead, with no tag or an unrelated one: answer with the APPEND's.)
+    AppendDone,
+    /// Before login, a LITERAL+ literal over
+    /// [`Limits::max_prelogin_literal`] was announced: answer `* BYE text`
+    /// and close the connection. The decoder ignores all further input.
+    Bye {
+        /// Human-readable reason.
+        text: String,
+    },
     /// The buffer holds no complete event; read more bytes.
     NeedMore,
 }
@@ -69,13 +102,24 @@ enum State {
     /// Copying `remaining` literal octets into `frame`.
     Literal { remaining: u64 },
     /// Discarding until end of line; then `Bad` (or a literal to skip).
-    SkipLine { tag: Option<Tag>, error: Error },
+    /// Without an error the command was answered already: nothing to say.
+    SkipLine {
+        tag: Option<Tag>,
+        error: Option<Error>,
+    },
     /// Discarding `remaining` octets of a LITERAL+ literal, then the line.
     SkipLiteral {
         remaining: u64,
         tag: Option<Tag>,
-        error: Error,
+        error: Option<Error>,
     },
+    /// An APPEND message literal was announced; the caller decides.
+    MessageAnnounced { size: u64, sync: bool, utf8: bool },
+    /// Handing out `remaining` octets of an accepted APPEND message;
+    /// `announce`: the continuation request is due first.
+    Message { remaining: u64, announce: bool },
+    /// After [`Event::Bye`]: input is ignored.
+    Closed,
 }
 
 /// A literal announcement found at the end of a line.
@@ -102,10 +146,11 @@ pub struct Decoder {
     line_start: usize,
     /// Octets counted against `max_command`.
     command_size: u64,
-    /// Octets of APPEND message literals, counted against `max_literal`.
-    append_size: u64,
-    /// Whether the command being framed is APPEND (decided at its first literal).
-    is_append: bool,
+    /// The line being framed ends a streamed APPEND: it must be these
+    /// octets (`)` after `UTF8 (~{n}`, else nothing) and the line end.
+    message_end: Option<&'static [u8]>,
+    /// Logged in: literals may be bigger than `max_prelogin_literal`.
+    authenticated: bool,
     /// Last octets of a line being discarded.
     tail: Vec<u8>,
 }
@@ -127,8 +172,8 @@ impl Decoder {
             frame: Vec::new(),
             line_start: 0,
             command_size: 0,
-            append_size: 0,
-            is_append: false,
+            message_end: None,
+            authenticated: false,
             tail: Vec::with_capacity(TAIL),
         }
     }
@@ -171,6 +216,49 @@ impl Decoder {
         self.mode = Mode::Command;
     }
 
+    /// Whether the client has logged in (literals before login are bounded
+    /// by [`Limits::max_prelogin_literal`]).
+    pub fn set_authenticated(&mut self, on: bool) {
+        self.authenticated = on;
+    }
+
+    /// After [`Event::AppendStart`]: take the message. A synchronizing
+    /// literal first yields [`Event::Continue`]; then the message comes as
+    /// [`Event::AppendData`] pieces and [`Event::AppendDone`].
+    pub fn accept_message(&mut self) {
+        if let State::MessageAnnounced { size, sync, utf8 } = self.state {
+            self.reset_frame();
+            self.message_end = Some(if utf8 { b")" } else { b"" });
+            self.state = State::Message {
+                remaining: size,
+                announce: sync,
+            };
+        }
+    }
+
+    /// After [`Event::AppendStart`]: refuse the message (the caller has
+    /// answered the command). A synchronizing literal will not be sent
+    /// (RFC 3501 §7.5); a LITERAL+ one is skipped by counting, with the
+    /// rest of its command, without a further event.
+    pub fn refuse_message(&mut self) {
+        if let State::MessageAnnounced { size, sync, .. } = self.state {
+            self.reset_frame();
+            if !sync {
+                self.state = State::SkipLiteral {
+                    remaining: size,
+                    tag: None,
+                    error: None,
+                };
+            }
+        }
+    }
+
+    /// Gives back memory a big command left in the frame buffer; for a
+    /// connection about to wait for its client.
+    pub fn shrink(&mut self) {
+        self.frame.shrink_to_fit();
+    }
+
     /// Consume bytes from the front of `buf` and return the next event.
     /// Call repeatedly until [`Event::NeedMore`]; then append more input and
     /// call again. Bytes that belong to an unfinished command are moved into
@@ -193,14 +281,13 @@ impl Decoder {
 
     fn reset_frame(&mut self) {
         self.frame.clear();
-        // Give back memory a huge command (an APPEND) used.
+        // Give back memory a huge command used.
         if self.frame.capacity() > 4 * self.limits.max_line.max(4096) {
             self.frame.shrink_to(self.limits.max_line.min(64 * 1024));
         }
         self.line_start = 0;
         self.command_size = 0;
-        self.append_size = 0;
-        self.is_append = false;
+        self.message_end = None;
         self.state = State::Line;
     }
 
@@ -214,7 +301,23 @@ impl Decoder {
         self.tail = tail;
         self.frame.clear();
         self.line_start = 0;
-        self.state = State::SkipLine { tag, error };
+        self.message_end = None;
+        self.state = State::SkipLine {
+            tag,
+            error: Some(error),
+        };
+    }
+
+    /// The end of a skipped command: `Bad`, or nothing for a command
+    /// answered already (`None`: decode on).
+    fn skipped(&mut self, tag: Option<Tag>, error: Option<Error>) -> Option<Event> {
+        match error {
+            Some(error) => Some(self.bad(tag, &error)),
+            None => {
+                self.reset_frame();
+                None
+            }
+        }
     }
 
     /// Make sure the frame holds the command's first octets (for the tag).
@@ -274,6 +377,48 @@ impl Decoder {
                     self.tail.clear();
                     self.state = State::SkipLine { tag, error };
                 }
+                announced @ State::MessageAnnounced { .. } => {
+                    // Decoding on without a decision refuses the message.
+                    self.state = announced;
+                    self.refuse_message();
+                }
+                State::Message {
+                    remaining,
+                    announce,
+                } => {
+                    if announce {
+                        self.state = State::Message {
+                            remaining,
+                            announce: false,
+                        };
+                        return Event::Continue;
+                    }
+                    if remaining == 0 {
+                        self.state = State::Line;
+                        continue;
+                    }
+                    if input.is_empty() {
+                        self.state = State::Message {
+                            remaining,
+                            announce,
+                        };
+                        return Event::NeedMore;
+                    }
+                    let take = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(input.len());
+                    *pos += take;
+                    self.state = State::Message {
+                        remaining: remaining - take as u64,
+                        announce,
+                    };
+                    return Event::AppendData(input[..take].to_vec());
+                }
+                State::Closed => {
+                    *pos = buf.len();
+                    self.state = State::Closed;
+                    return Event::NeedMore;
+                }
                 State::SkipLine { tag, error } => match input.iter().position(|&b| b == b'\n') {
                     None => {
                         push_tail(&mut self.tail, input);
@@ -292,7 +437,11 @@ impl Decoder {
                                     error,
                                 };
                             }
-                            _ => return self.bad(tag, &error),
+                            _ => {
+                                if let Some(ev) = self.skipped(tag, error) {
+                                    return ev;
+                                }
+                            }
                         }
                     }
                 },
@@ -343,6 +492,10 @@ impl Decoder {
             Mode::Command => {}
         }
 
+        if let Some(expected) = self.message_end {
+            return self.message_end_line(expected);
+        }
+
         // Ignore empty lines between commands (some clients send a stray
         // CRLF after a literal-ending APPEND).
         if self.line_start == 0 && matches!(&self.frame[..], b"\r\n" | b"\n") {
@@ -358,16 +511,9 @@ impl Decoder {
             return self.finish_skipped_line();
         }
 
-        let header = literal_header(&self.frame[self.line_start..]);
-        let Some(header) = header else {
+        let Some(header) = literal_header(&self.frame[self.line_start..]) else {
             // The command is complete.
-            let result = if self.is_append {
-                // Move the (possibly huge) message out instead of copying.
-                let frame = std::mem::take(&mut self.frame);
-                parse::parse_command_owned(frame, self.utf8, &self.limits)
-            } else {
-                parse::parse_command(&self.frame, self.utf8, &self.limits)
-            };
+            let result = parse::parse_command(&self.frame, self.utf8, &self.limits);
             self.reset_frame();
             return Some(match result {
                 Ok((tag, command)) => Event::Command { tag, command },
@@ -377,35 +523,42 @@ impl Decoder {
                 },
             });
         };
-
-        if self.line_start == 0 {
-            self.is_append = parse::peek_is_append(&self.frame);
-        }
         let size = header.size.unwrap_or(u64::MAX);
-        let too_big = if size > self.limits.max_literal {
-            Some(Error::LiteralTooLarge)
-        } else if self.is_append {
-            self.append_size = self.append_size.saturating_add(size);
-            (self.append_size > self.limits.max_literal).then_some(Error::LiteralTooLarge)
-        } else {
-            self.command_size = self.command_size.saturating_add(size);
-            (self.command_size > self.limits.max_command as u64).then_some(Error::CommandTooLarge)
-        };
-        if let Some(error) = too_big {
-            let tag = self.frame_tag();
+        if !self.authenticated && size > self.limits.max_prelogin_literal {
             if header.sync {
-                // RFC 3501 §7.5: answer BAD instead of the continuation; the
-                // client will not send the literal.
-                return Some(self.bad(tag, &error));
+                // RFC 3501 §7.5: BAD instead of the continuation request.
+                let tag = self.frame_tag();
+                return Some(self.bad(tag, &Error::LiteralTooLarge));
             }
-            self.frame.clear();
-            self.line_start = 0;
-            self.state = State::SkipLiteral {
-                remaining: size,
-                tag,
-                error,
-            };
-            return None;
+            self.reset_frame();
+            self.state = State::Closed;
+            return Some(Event::Bye {
+                text: "Literal too large before login".into(),
+            });
+        }
+        if parse::peek_is_append(&self.frame) {
+            match parse::append_start(&self.frame, self.utf8, &self.limits) {
+                Ok(Some(start)) => {
+                    let utf8 = start.kind == LiteralKind::Utf8;
+                    self.state = State::MessageAnnounced {
+                        size,
+                        sync: header.sync,
+                        utf8,
+                    };
+                    return Some(Event::AppendStart(AppendStart {
+                        size,
+                        sync: header.sync,
+                        ..start
+                    }));
+                }
+                Ok(None) => {} // the mailbox name is the literal
+                Err((tag, error)) => return self.refuse_literal(header, tag, error),
+            }
+        }
+        self.command_size = self.command_size.saturating_add(size);
+        if self.command_size > self.limits.max_command as u64 {
+            let tag = self.frame_tag();
+            return self.refuse_literal(header, tag, Error::CommandTooLarge);
         }
         if header.sync {
             // Refuse early what can already be seen to be wrong, so the
@@ -420,6 +573,50 @@ impl Decoder {
         } else {
             None
         }
+    }
+
+    /// A command ending in the literal `header` is refused: `Bad` now for a
+    /// synchronizing literal (RFC 3501 §7.5: the client will not send it),
+    /// after skipping it for a LITERAL+ one.
+    fn refuse_literal(
+        &mut self,
+        header: LiteralHeader,
+        tag: Option<Tag>,
+        error: Error,
+    ) -> Option<Event> {
+        if header.sync {
+            return Some(self.bad(tag, &error));
+        }
+        self.frame.clear();
+        self.line_start = 0;
+        self.state = State::SkipLiteral {
+            remaining: header.size.unwrap_or(u64::MAX),
+            tag,
+            error: Some(error),
+        };
+        None
+    }
+
+    /// The line after a streamed APPEND message, which must be `expected`
+    /// and the line end (MULTIAPPEND and CATENATE are not offered).
+    fn message_end_line(&mut self, expected: &[u8]) -> Option<Event> {
+        let line = &self.frame[self.line_start..];
+        if let Some(header) = literal_header(line) {
+            let error = Error::syntax("one message per APPEND");
+            return self.refuse_literal(header, None, error);
+        }
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line == expected {
+            self.reset_frame();
+            return Some(Event::AppendDone);
+        }
+        let error = if expected.is_empty() {
+            Error::syntax("unexpected characters after the message")
+        } else {
+            Error::syntax("expected ')' after the message")
+        };
+        Some(self.bad(None, &error))
     }
 
     /// End of a discarded line whose tail is in `self.tail`.
@@ -438,7 +635,7 @@ impl Decoder {
                 // Nothing to report until the literal and line are skipped.
                 None
             }
-            _ => Some(self.bad(tag, &error)),
+            _ => self.skipped(tag, error),
         }
     }
 
@@ -524,26 +721,55 @@ mod tests {
     fn small() -> Limits {
         Limits {
             max_line: 100,
-            max_literal: 1000,
+            max_prelogin_literal: 1000,
             max_command: 2000,
             ..Limits::default()
         }
     }
 
-    /// Feed `chunks` one after another; collect every event but NeedMore.
+    /// A decoder for a logged-in session.
+    fn logged_in() -> Decoder {
+        let mut d = Decoder::new(small());
+        d.set_authenticated(true);
+        d
+    }
+
+    /// Feed `chunks` one after another; collect every event but NeedMore,
+    /// accepting every APPEND message and joining its pieces (how the
+    /// input was cut decides how many there are).
     fn run(d: &mut Decoder, chunks: &[&[u8]]) -> Vec<Event> {
+        run_deciding(d, chunks, true)
+    }
+
+    fn run_deciding(d: &mut Decoder, chunks: &[&[u8]], accept: bool) -> Vec<Event> {
         let mut buf = Vec::new();
-        let mut out = Vec::new();
+        let mut out: Vec<Event> = Vec::new();
         for c in chunks {
             buf.extend_from_slice(c);
             loop {
                 match d.decode(&mut buf) {
                     Event::NeedMore => break,
+                    Event::AppendData(more) => match out.last_mut() {
+                        Some(Event::AppendData(data)) => data.extend_from_slice(&more),
+                        _ => out.push(Event::AppendData(more)),
+                    },
+                    e @ Event::AppendStart(_) => {
+                        if accept {
+                            d.accept_message();
+                        } else {
+                            d.refuse_message();
+                        }
+                        out.push(e);
+                    }
                     e => out.push(e),
                 }
             }
         }
         out
+    }
+
+    fn is_start(e: &Event, want_tag: &str, size: u64, sync: bool) -> bool {
+        matches!(e, Event::AppendStart(s) if s.tag == want_tag && s.size == size && s.sync == sync)
     }
 
     fn is_cmd(e: &Event, want_tag: &str) -> bool {
@@ -590,6 +816,7 @@ mod tests {
 
     #[test]
     fn too_large_sync_literal_is_refused_and_not_expected() {
+        // Before login, over max_prelogin_literal.
         let mut d = Decoder::new(small());
         let ev = run(&mut d, &[b"a APPEND INBOX {5000}\r\nb NOOP\r\n"]);
         assert_eq!(ev.len(), 2, "{ev:?}");
@@ -598,19 +825,40 @@ mod tests {
         // Absurd sizes too.
         let ev = run(
             &mut d,
-            &[b"a APPEND INBOX {99999999999999999999999}\r\nb NOOP\r\n"],
+            &[b"a LOGIN {99999999999999999999999}\r\nb NOOP\r\n"],
         );
+        assert!(is_bad(&ev[0], Some("a")) && is_cmd(&ev[1], "b"), "{ev:?}");
+        // After login, a literal that takes the command over max_command.
+        let mut d = logged_in();
+        let ev = run(&mut d, &[b"a LOGIN {5000}\r\nb NOOP\r\n"]);
         assert!(is_bad(&ev[0], Some("a")) && is_cmd(&ev[1], "b"), "{ev:?}");
     }
 
     #[test]
-    fn too_large_literal_plus_is_swallowed() {
+    fn prelogin_literal_plus_over_the_limit_ends_the_connection() {
         let mut d = Decoder::new(small());
+        let mut buf = b"a LOGIN {1000+}\r\n".to_vec();
+        buf.extend_from_slice(&[b'x'; 1000]);
+        buf.extend_from_slice(b" pw\r\n");
+        // At the limit: read.
+        assert!(is_cmd(&d.decode(&mut buf), "a"));
+        let mut buf = b"a APPEND INBOX {1001+}\r\nxx".to_vec();
+        assert!(matches!(d.decode(&mut buf), Event::Bye { .. }));
+        // Nothing more is read or held.
+        buf.extend_from_slice(&[b'y'; 5000]);
+        buf.extend_from_slice(b"\r\nb NOOP\r\n");
+        assert_eq!(d.decode(&mut buf), Event::NeedMore);
+        assert!(buf.is_empty() && d.frame.capacity() <= 4096);
+    }
+
+    #[test]
+    fn too_large_literal_plus_is_swallowed() {
+        let mut d = logged_in();
         let body = vec![b'x'; 5000];
         let ev = run(
             &mut d,
             &[
-                b"a APPEND INBOX {5000+}\r\n",
+                b"a LOGIN {5000+}\r\n",
                 &body[..2500],
                 &body[2500..],
                 b" more {3+}\r\nabc\r\nb NOOP\r\n",
@@ -623,19 +871,143 @@ mod tests {
     }
 
     #[test]
-    fn append_literal_counts_against_max_literal_only() {
-        let mut d = Decoder::new(Limits {
-            max_command: 100,
-            ..small()
-        });
-        let msg = vec![b'y'; 900];
-        let ev = run(&mut d, &[b"a APPEND INBOX {900+}\r\n", &msg, b"\r\n"]);
-        assert!(
-            matches!(&ev[0], Event::Command { command: Command::Append { message, .. }, .. } if message.len() == 900)
+    fn append_message_is_streamed_not_held() {
+        let mut d = logged_in();
+        let msg = vec![b'y'; 100_000]; // far over max_command and max_line
+        let ev = run(
+            &mut d,
+            &[
+                b"a APPEND INBOX (\\Seen) {100000}\r\n",
+                &msg[..40_000],
+                &msg[40_000..],
+                b"\r\nb NOOP\r\n",
+            ],
         );
-        // But a non-APPEND literal of the same size exceeds max_command.
-        let ev = run(&mut d, &[b"a LOGIN {900}\r\n"]);
-        assert!(is_bad(&ev[0], Some("a")), "{ev:?}");
+        assert_eq!(ev.len(), 5, "{ev:?}");
+        assert!(is_start(&ev[0], "a", 100_000, true));
+        assert_eq!(ev[1], Event::Continue);
+        assert_eq!(ev[2], Event::AppendData(msg.clone()));
+        assert_eq!(ev[3], Event::AppendDone);
+        assert!(is_cmd(&ev[4], "b"));
+        assert!(d.frame.capacity() <= 4096, "{}", d.frame.capacity());
+        // Each piece is what the read brought; nothing is kept.
+        let mut buf = b"c APPEND INBOX {10+}\r\n01234".to_vec();
+        assert!(is_start(&d.decode(&mut buf), "c", 10, false));
+        d.accept_message();
+        assert_eq!(d.decode(&mut buf), Event::AppendData(b"01234".to_vec()));
+        assert_eq!(d.decode(&mut buf), Event::NeedMore);
+        buf.extend_from_slice(b"56789\r\n");
+        assert_eq!(d.decode(&mut buf), Event::AppendData(b"56789".to_vec()));
+        assert_eq!(d.decode(&mut buf), Event::AppendDone);
+        assert!(buf.is_empty());
+    }
+
+    #[test]
+    fn shrink_gives_back_what_a_long_command_left() {
+        let mut d = Decoder::new(Limits::default());
+        let mut set = b"a FETCH ".to_vec();
+        set.extend((1..8000).flat_map(|n| format!("{n},").into_bytes()));
+        set.extend_from_slice(b"9000 FLAGS\r\n");
+        assert!(is_cmd(&run(&mut d, &[&set])[0], "a"));
+        assert!(d.frame.capacity() >= 30_000);
+        d.shrink();
+        assert_eq!(d.frame.capacity(), 0);
+        // Half a command stays.
+        run(&mut d, &[b"b NO"]);
+        d.shrink();
+        assert_eq!(run(&mut d, &[b"OP\r\n"]).len(), 1);
+    }
+
+    #[test]
+    fn append_forms() {
+        let mut d = logged_in();
+        d.set_utf8_accept(true);
+        // Mailbox as a literal, then the message; UTF8 form; literal8.
+        let ev = run(
+            &mut d,
+            &[
+                b"a APPEND {5}\r\nINBOX {3}\r\nabc\r\n",
+                b"b APPEND INBOX UTF8 (~{3+}\r\nd\x00f)\r\n",
+                b"c APPEND INBOX ~{2}\r\n\x00\x01\r\n",
+            ],
+        );
+        let kinds: Vec<_> = ev
+            .iter()
+            .filter_map(|e| match e {
+                Event::AppendStart(s) => Some((s.mailbox.as_str().to_string(), s.kind)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                ("INBOX".to_string(), LiteralKind::Plain),
+                ("INBOX".to_string(), LiteralKind::Utf8),
+                ("INBOX".to_string(), LiteralKind::Binary)
+            ]
+        );
+        assert_eq!(
+            ev.iter().filter(|e| **e == Event::AppendDone).count(),
+            3,
+            "{ev:?}"
+        );
+        assert!(ev.contains(&Event::AppendData(b"d\x00f".to_vec())));
+    }
+
+    #[test]
+    fn append_refused_before_the_message() {
+        let mut d = logged_in();
+        // Synchronizing: the client does not send it; the next line is a
+        // command.
+        let ev = run_deciding(&mut d, &[b"a APPEND INBOX {500000}\r\nb NOOP\r\n"], false);
+        assert_eq!(ev.len(), 2, "{ev:?}");
+        assert!(is_start(&ev[0], "a", 500_000, true) && is_cmd(&ev[1], "b"));
+        // LITERAL+: skipped by counting, silently, with the line's end.
+        let body = vec![b'z'; 300_000];
+        let ev = run_deciding(
+            &mut d,
+            &[b"c APPEND INBOX {300000+}\r\n", &body, b"\r\nd NOOP\r\n"],
+            false,
+        );
+        assert_eq!(ev.len(), 2, "{ev:?}");
+        assert!(is_start(&ev[0], "c", 300_000, false) && is_cmd(&ev[1], "d"));
+        assert!(d.frame.capacity() <= 4096);
+        // Decoding on without a decision refuses too.
+        let mut buf = b"e APPEND INBOX {3+}\r\nabc\r\nf NOOP\r\n".to_vec();
+        assert!(is_start(&d.decode(&mut buf), "e", 3, false));
+        assert!(is_cmd(&d.decode(&mut buf), "f"));
+    }
+
+    #[test]
+    fn append_errors() {
+        let mut d = logged_in();
+        // A bad head: BAD before the literal, which is not sent.
+        let ev = run(&mut d, &[b"a APPEND INBOX (\\Bogus junk {3}\r\nb NOOP\r\n"]);
+        assert!(is_bad(&ev[0], Some("a")) && is_cmd(&ev[1], "b"), "{ev:?}");
+        // ... or skipped with a LITERAL+ one.
+        let ev = run(&mut d, &[b"a APPEND INBOX junk {3+}\r\nabc\r\nb NOOP\r\n"]);
+        assert!(is_bad(&ev[0], Some("a")) && is_cmd(&ev[1], "b"), "{ev:?}");
+        // Junk after the message: BAD (the session answers with the
+        // APPEND's tag).
+        let ev = run(&mut d, &[b"a APPEND INBOX {3}\r\nabc junk\r\nb NOOP\r\n"]);
+        assert!(
+            matches!(ev[3], Event::Bad { .. }) && is_cmd(&ev[4], "b"),
+            "{ev:?}"
+        );
+        // A second message (MULTIAPPEND is not offered): BAD, and its
+        // LITERAL+ data is skipped.
+        let ev = run(
+            &mut d,
+            &[b"a APPEND INBOX {3+}\r\nabc {2+}\r\nxy\r\nb NOOP\r\n"],
+        );
+        assert!(
+            matches!(ev[2], Event::Bad { .. }) && is_cmd(&ev[3], "b"),
+            "{ev:?}"
+        );
+        // UTF8 form without its closing parenthesis.
+        let ev = run(&mut d, &[b"a APPEND INBOX UTF8 (~{3}\r\nabc\r\nb NOOP\r\n"]);
+        assert!(ev.iter().any(|e| matches!(e, Event::Bad { .. })), "{ev:?}");
+        assert!(is_cmd(ev.last().unwrap(), "b"));
     }
 
     #[test]
@@ -741,7 +1113,8 @@ mod tests {
         #[test]
         fn any_split_gives_same_events(cuts in proptest::collection::vec(0usize..STREAM.len(), 0..12)) {
             let whole = run(&mut Decoder::new(small()), &[STREAM]);
-            prop_assert_eq!(whole.len(), 9); // 7 results + 2 Continue
+            // 6 results, 2 Continue, APPEND's start, data and end
+            prop_assert_eq!(whole.len(), 11);
             let mut cuts = cuts;
             cuts.sort_unstable();
             cuts.dedup();

@@ -7,7 +7,8 @@
 //!    the one [`Limits`] value. It cuts the input stream into complete command
 //!    frames and emits [`frame::Event`]s: a parsed command, a request to send a
 //!    continuation (`+`), a `BAD` for a malformed or oversized command (with the
-//!    stream kept in sync), or "need more bytes".
+//!    stream kept in sync), an APPEND message in pieces (never held whole),
+//!    or "need more bytes".
 //! 2. [`parse`] — pure functions from one complete frame to a [`Command`]
 //!    (the AST in [`types`]), one file per command family.
 //! 3. [`respond`] — response writers that append wire bytes to a `Vec<u8>`,
@@ -34,6 +35,14 @@
 //!             }
 //!             respond::tagged(&mut output, &tag, respond::Status::Ok, None, "done");
 //!         }
+//!         Event::AppendStart(start) => {
+//!             // Check the size, the folder, the quota; then either:
+//!             decoder.refuse_message();
+//!             let text = "Message too large";
+//!             respond::tagged(&mut output, &start.tag, respond::Status::No, None, text);
+//!         }
+//!         Event::Bye { text } => respond::untagged(&mut output, respond::Status::Bye, None, &text),
+//!         Event::AppendData(_) | Event::AppendDone => {} // after accept_message()
 //!         Event::AuthData(_) | Event::AuthCancel | Event::IdleDone => {}
 //!     }
 //! }
@@ -56,7 +65,7 @@ pub use error::Error;
 pub use frame::{Decoder, Event};
 pub use limits::Limits;
 pub use types::{
-    Address, BodyKind, BodyStructure, Command, Date, DateTime, Envelope, FetchAttr, Flag,
-    LiteralKind, Mailbox, Partial, SearchKey, Section, SectionText, SeqNum, SeqRange, SequenceSet,
-    SortCriterion, SortKey, StatusItem, StoreMode, Tag, ThreadAlgorithm,
+    Address, AppendStart, BodyKind, BodyStructure, Command, Date, DateTime, Envelope, FetchAttr,
+    Flag, LiteralKind, Mailbox, Partial, SearchKey, Section, SectionText, SeqNum, SeqRange,
+    SequenceSet, SortCriterion, SortKey, StatusItem, StoreMode, Tag, ThreadAlgorithm,
 };

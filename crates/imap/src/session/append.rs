@@ -1,15 +1,23 @@
-//! APPEND (RFC 3501 §6.3.11) with APPENDUID (RFC 4315 §3) and the UTF8
-//! literal form (RFC 6855 §4).
+//! APPEND (RFC 3501 §6.3.11) with APPENDUID (RFC 4315 §3), APPENDLIMIT
+//! (RFC 7889) and the UTF8 literal form (RFC 6855 §4).
+//!
+//! The message is never held in memory: the framer announces it
+//! ([`Event::AppendStart`](crate::codec::Event)), the session decides
+//! before it is sent — too big (`NO [TOOBIG]`), no such folder
+//! (`NO [TRYCREATE]`), over quota, bad flags or date — and an accepted one
+//! is written piece by piece to a file in the folder's `tmp/`
+//! ([`Incoming`]) and linked into `cur/` when complete. A connection that
+//! ends half-way drops the [`AppendJob`], which removes the tmp file.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use courser_maildir::Error as StoreError;
+use courser_maildir::{Error as StoreError, Incoming};
 
 use super::reply::Reply;
 use super::store::split_flags;
-use super::{Session, State};
+use super::{Pending, Session, State};
 use crate::codec::respond::Code;
-use crate::codec::{DateTime, Flag, LiteralKind, SequenceSet};
+use crate::codec::{AppendStart, DateTime, LiteralKind, SequenceSet, Tag};
 
 /// An IMAP date-time as a file time (mtime), or `None` before 1970.
 fn system_time(date: &DateTime) -> Option<SystemTime> {
@@ -17,49 +25,112 @@ fn system_time(date: &DateTime) -> Option<SystemTime> {
     UNIX_EPOCH.checked_add(Duration::from_secs(secs))
 }
 
+/// An APPEND whose message is being received.
+pub(crate) struct AppendJob {
+    tag: Tag,
+    /// Where the message goes, or why it cannot be stored after all (the
+    /// rest of it is then read and dropped).
+    target: Result<Incoming, StoreError>,
+}
+
 impl Session {
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn append(
-        &mut self,
-        tag: &str,
-        name: &str,
-        flags: &[Flag],
-        date: Option<DateTime>,
-        message: &[u8],
-        kind: LiteralKind,
-        out: &mut Vec<u8>,
-    ) {
-        if kind == LiteralKind::Utf8 && !self.utf8_enabled {
-            return Reply::bad(out, tag, "UTF8 literal without ENABLE UTF8=ACCEPT");
+    /// An APPEND's message was announced: refuse it now, before the client
+    /// sends it, or start receiving it.
+    pub(super) fn append_start(&mut self, start: AppendStart, out: &mut Vec<u8>) {
+        match self.begin_append(&start, out) {
+            Some(incoming) => {
+                self.decoder.accept_message();
+                self.pending = Some(Pending::Append(AppendJob {
+                    tag: start.tag,
+                    target: Ok(incoming),
+                }));
+            }
+            None => self.decoder.refuse_message(),
         }
-        if message.is_empty() {
-            return Reply::no(out, tag, Some(Code::Cannot), "Empty message");
-        }
-        let parsed = match split_flags(flags) {
-            Ok(p) => p,
-            Err(e) => return Reply::bad(out, tag, &e),
+    }
+
+    /// Checks an announced APPEND and opens its tmp file, or answers it.
+    fn begin_append(&mut self, start: &AppendStart, out: &mut Vec<u8>) -> Option<Incoming> {
+        let tag = start.tag.as_str();
+        let store = match (&self.state, &self.store) {
+            (State::Authenticated | State::Selected(_), Some(store)) => store,
+            _ => {
+                Reply::bad(out, tag, "APPEND is not valid before login");
+                return None;
+            }
         };
-        let internal_date = match date.as_ref().map(system_time) {
-            Some(None) => return Reply::bad(out, tag, "Date before 1970 not supported"),
+        if start.kind == LiteralKind::Utf8 && !self.utf8_enabled {
+            Reply::bad(out, tag, "UTF8 literal without ENABLE UTF8=ACCEPT");
+            return None;
+        }
+        if start.size == 0 {
+            Reply::no(out, tag, Some(Code::Cannot), "Empty message");
+            return None;
+        }
+        let limit = self.config.limits.max_message;
+        if start.size > limit {
+            // RFC 7889 §3; for a LITERAL+ message the framer skips it.
+            let text = format!("Message larger than {limit} octets");
+            Reply::no(out, tag, Some(Code::TooBig), &text);
+            return None;
+        }
+        let parsed = match split_flags(&start.flags) {
+            Ok(p) => p,
+            Err(e) => {
+                Reply::bad(out, tag, &e);
+                return None;
+            }
+        };
+        let internal_date = match start.date.as_ref().map(system_time) {
+            Some(None) => {
+                Reply::bad(out, tag, "Date before 1970 not supported");
+                return None;
+            }
             Some(t) => t,
             None => None,
-        };
-        let Some(store) = self.store_ref() else {
-            return;
         };
         let keywords = if store.options().keywords {
             parsed.keywords
         } else {
             Vec::new()
         };
-        match store.append(name, message, parsed.flags, &keywords, internal_date) {
+        let name = start.mailbox.as_str();
+        let began = store.begin_append(name, start.size, parsed.flags, &keywords, internal_date);
+        match began {
+            Ok(incoming) => Some(incoming),
+            Err(e) => {
+                self.append_failed(tag, &e, out);
+                None
+            }
+        }
+    }
+
+    /// The next piece of the message.
+    pub(super) fn append_data(&mut self, data: &[u8]) {
+        let Some(Pending::Append(job)) = &mut self.pending else {
+            return;
+        };
+        if let Ok(incoming) = &mut job.target {
+            if let Err(e) = incoming.write(data) {
+                // Dropping the file removes it; the rest is read and dropped.
+                job.target = Err(e);
+            }
+        }
+    }
+
+    /// The message is complete: store it and answer.
+    pub(super) fn append_done(&mut self, out: &mut Vec<u8>) {
+        let Some(Pending::Append(job)) = self.pending.take() else {
+            return;
+        };
+        match job.target.and_then(Incoming::finish) {
             Ok(done) => {
                 if let State::Selected(_) = self.state {
-                    self.in_selected(tag, out, |s, sel, out| s.sync(sel, true, out));
+                    self.in_selected(&job.tag, out, |s, sel, out| s.sync(sel, true, out));
                 }
                 Reply::ok_code(
                     out,
-                    tag,
+                    &job.tag,
                     Code::AppendUid {
                         uidvalidity: done.uidvalidity,
                         uids: SequenceSet::single(done.uid),
@@ -67,10 +138,156 @@ impl Session {
                     "APPEND completed",
                 );
             }
-            Err(StoreError::NonExistent(_)) => {
+            Err(e) => self.append_failed(&job.tag, &e, out),
+        }
+    }
+
+    /// The command was malformed after its message: nothing is stored.
+    pub(super) fn append_broken(&mut self, text: &str, out: &mut Vec<u8>) {
+        if let Some(Pending::Append(job)) = self.pending.take() {
+            Reply::bad(out, &job.tag, text);
+        }
+    }
+
+    /// A whole APPEND parsed from one frame (the framer streams the message
+    /// instead; this serves a [`Command::Append`](crate::codec::Command)
+    /// built any other way) takes the same path.
+    pub(super) fn append(&mut self, start: AppendStart, message: &[u8], out: &mut Vec<u8>) {
+        self.append_start(start, out);
+        if matches!(self.pending, Some(Pending::Append(_))) {
+            self.append_data(message);
+            self.append_done(out);
+        }
+    }
+
+    fn append_failed(&self, tag: &str, e: &StoreError, out: &mut Vec<u8>) {
+        match e {
+            StoreError::NonExistent(_) => {
                 Reply::no(out, tag, Some(Code::TryCreate), "Mailbox does not exist")
             }
-            Err(e) => self.store_error(tag, &e, out),
+            e => self.store_error(tag, e, out),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{config, run, session, store};
+    use super::super::{Action, Session};
+
+    const MSG: &[u8] = b"From: a@example.org\r\nSubject: streamed\r\n\r\nbody\r\n";
+
+    fn files(s: &courser_maildir::Store, sub: &str) -> Vec<Vec<u8>> {
+        std::fs::read_dir(s.root().join(sub))
+            .unwrap()
+            .flatten()
+            .map(|e| std::fs::read(e.path()).unwrap())
+            .collect()
+    }
+
+    /// Feeds `input` in `piece`-octet reads, as a driver would.
+    fn feed(s: &mut Session, input: &[u8], piece: usize) -> (String, Action) {
+        let mut out = Vec::new();
+        let mut buf = Vec::new();
+        let mut action = Action::Continue;
+        for chunk in input.chunks(piece) {
+            buf.extend_from_slice(chunk);
+            action = s.receive(&mut buf, &mut out);
+        }
+        (String::from_utf8_lossy(&out).into_owned(), action)
+    }
+
+    #[test]
+    fn message_arrives_in_pieces_through_tmp() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(dir.path());
+        let mut a = session(st.clone());
+        let head = format!("a1 APPEND INBOX (\\Seen) {{{}}}\r\n", MSG.len());
+        let out = run(&mut a, &head);
+        assert_eq!(out, "+ Ready for literal\r\n");
+        let mut rest = MSG.to_vec();
+        rest.extend_from_slice(b"\r\na2 NOOP\r\n");
+        let (half, _) = rest.split_at(10);
+        let mut buf = half.to_vec();
+        let mut out = Vec::new();
+        a.receive(&mut buf, &mut out);
+        assert!(out.is_empty() && buf.is_empty());
+        assert_eq!(files(&st, "tmp"), [b"From: a@ex".to_vec()]);
+        let (out, _) = feed(&mut a, &rest[10..], 7);
+        assert!(out.starts_with("a1 OK [APPENDUID "), "{out}");
+        assert!(out.ends_with("a2 OK NOOP completed\r\n"), "{out}");
+        assert!(files(&st, "tmp").is_empty());
+        assert_eq!(files(&st, "cur"), [MSG.to_vec()]);
+    }
+
+    #[test]
+    fn too_big_is_refused_before_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(dir.path());
+        let mut cfg = config();
+        cfg.limits.max_message = 100;
+        let mut a = Session::preauthenticated(cfg, "u", st.clone());
+        assert!(run(&mut a, "c1 CAPABILITY\r\n").contains(" APPENDLIMIT=100"));
+        let out = run(&mut a, "a1 APPEND INBOX {101}\r\na2 NOOP\r\n");
+        assert!(out.starts_with("a1 NO [TOOBIG] "), "{out}");
+        assert!(!out.contains("+ "), "{out}");
+        assert!(out.contains("a2 OK"), "{out}");
+        // LITERAL+: answered at once, the message skipped by counting.
+        let mut input = b"a3 APPEND INBOX {5000+}\r\n".to_vec();
+        input.extend_from_slice(&[b'x'; 5000]);
+        input.extend_from_slice(b"\r\na4 NOOP\r\n");
+        let (out, _) = feed(&mut a, &input, 1000);
+        assert!(out.starts_with("a3 NO [TOOBIG] "), "{out}");
+        assert!(out.ends_with("a4 OK NOOP completed\r\n"), "{out}");
+        assert!(files(&st, "tmp").is_empty() && files(&st, "cur").is_empty());
+    }
+
+    #[test]
+    fn missing_folder_and_bad_flags_are_refused_before_the_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(dir.path());
+        let mut a = session(st.clone());
+        let out = run(&mut a, "a1 APPEND INBOX.Nope {10}\r\n");
+        assert!(out.starts_with("a1 NO [TRYCREATE] "), "{out}");
+        let out = run(&mut a, "a2 APPEND INBOX (\\Bogus) {10}\r\n");
+        assert!(out.starts_with("a2 BAD "), "{out}");
+        let out = run(&mut a, "a3 APPEND INBOX {0}\r\n");
+        assert!(out.starts_with("a3 NO "), "{out}");
+        assert!(files(&st, "tmp").is_empty());
+    }
+
+    #[test]
+    fn a_client_gone_half_way_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let st = store(dir.path());
+        let mut a = session(st.clone());
+        let (out, _) = feed(&mut a, b"a1 APPEND INBOX {1000+}\r\nhalf a mess", 64);
+        assert!(out.is_empty(), "{out}");
+        assert_eq!(files(&st, "tmp").len(), 1);
+        drop(a);
+        assert!(files(&st, "tmp").is_empty() && files(&st, "cur").is_empty());
+        // Junk after the message: BAD with the APPEND's tag, nothing kept.
+        let mut a = session(st.clone());
+        let out = run(&mut a, "a2 APPEND INBOX {3+}\r\nabc junk\r\n");
+        assert!(out.starts_with("a2 BAD "), "{out}");
+        assert!(files(&st, "tmp").is_empty() && files(&st, "cur").is_empty());
+    }
+
+    #[test]
+    fn before_login_big_literals_are_refused_unread() {
+        let mut a = Session::new(config());
+        let out = run(&mut a, "a1 APPEND INBOX {67108864}\r\n");
+        assert!(out.starts_with("a1 BAD "), "{out}");
+        assert!(!out.contains("+ "), "{out}");
+        let out = run(&mut a, "a2 APPEND INBOX {5}\r\nhello\r\n");
+        assert!(
+            out.starts_with("a2 BAD APPEND is not valid before login"),
+            "{out}"
+        );
+        assert!(!out.contains("+ "), "{out}");
+        let (out, action) = feed(&mut a, b"a3 APPEND INBOX {67108864+}\r\nxxxx", 100);
+        assert!(out.starts_with("* BYE "), "{out}");
+        assert_eq!(action, Action::Close);
+        assert!(a.is_logged_out());
     }
 }

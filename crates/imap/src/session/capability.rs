@@ -1,5 +1,7 @@
 //! CAPABILITY (RFC 3501 §6.1.1, §7.2.1): what this session offers now.
 
+use std::borrow::Cow;
+
 use courser_auth::sasl::Mechanism;
 use courser_auth::scram::ScramHash;
 use courser_auth::CramHash;
@@ -7,7 +9,7 @@ use courser_auth::CramHash;
 use super::{Session, State};
 
 /// A capability list, in the order it is advertised.
-pub type Capabilities = Vec<&'static str>;
+pub type Capabilities = Vec<Cow<'static, str>>;
 
 /// Extensions every authenticated session offers. Courier's defaults
 /// (UIDPLUS CHILDREN NAMESPACE IDLE) plus what Courier lacks and clients
@@ -42,23 +44,31 @@ fn auth_capability(m: Mechanism) -> Option<&'static str> {
 impl Session {
     /// The current capability list (it changes with TLS and login).
     pub fn capabilities(&self) -> Capabilities {
-        let mut caps: Capabilities = vec!["IMAP4rev1", "LITERAL+", "SASL-IR", "ID"];
+        let mut caps: Capabilities = ["IMAP4rev1", "LITERAL+", "SASL-IR", "ID"]
+            .map(Cow::Borrowed)
+            .into();
         match self.state {
             State::NotAuthenticated => {
                 if self.config.starttls_available && !self.config.tls_active {
-                    caps.push("STARTTLS");
+                    caps.push("STARTTLS".into());
                 }
                 if self.login_disabled() {
-                    caps.push("LOGINDISABLED");
+                    caps.push("LOGINDISABLED".into());
                 } else {
                     caps.extend(
                         self.offered_mechanisms()
                             .into_iter()
-                            .filter_map(auth_capability),
+                            .filter_map(auth_capability)
+                            .map(Cow::Borrowed),
                     );
                 }
             }
-            _ => caps.extend(AUTHENTICATED),
+            _ => {
+                caps.extend(AUTHENTICATED.iter().copied().map(Cow::Borrowed));
+                // RFC 7889 §2: the largest message APPEND takes.
+                let limit = self.config.limits.max_message;
+                caps.push(format!("APPENDLIMIT={limit}").into());
+            }
         }
         caps
     }

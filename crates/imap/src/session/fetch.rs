@@ -3,6 +3,7 @@
 use std::time::UNIX_EPOCH;
 
 use courser_maildir::{FlagOp, Flags, Folder, Message};
+use courser_protocol::OUTPUT_HIGH_WATER;
 
 use super::message::{Extent, Loaded};
 use super::reply::Reply;
@@ -53,9 +54,6 @@ fn internal_date(folder: &Folder, m: &Message) -> DateTime {
         .or_else(|| DateTime::from_unix(0, 0))
         .expect("the epoch is a valid date")
 }
-
-/// Output size at which a FETCH pauses for the server to send it.
-const OUTPUT_HIGH_WATER: usize = 256 * 1024;
 
 /// A FETCH in progress.
 pub(crate) struct FetchJob {

@@ -34,13 +34,13 @@ mod view;
 use std::time::Instant;
 
 pub use courser_protocol::Finished;
-use courser_protocol::{CommandClock, Untrusted};
+use courser_protocol::{Backpressure, CommandClock, Untrusted};
 
 use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
 use courser_maildir::{Folder, Store};
 
 use crate::codec::respond::{self, Code, NamespaceDesc, Status};
-use crate::codec::{Command, Decoder, Event, Limits, Tag};
+use crate::codec::{AppendStart, Command, Decoder, Event, Limits, Tag};
 pub use capability::Capabilities;
 use reply::Reply;
 use view::View;
@@ -121,6 +121,8 @@ pub struct Session {
     tls_identity: Option<String>,
     /// The command being worked on, with the time spent so far.
     clock: CommandClock,
+    /// Stops new commands while the output is full.
+    backpressure: Backpressure,
 }
 
 enum Pending {
@@ -130,6 +132,8 @@ enum Pending {
     Fetch(fetch::FetchJob),
     Login(Tag),
     Idle(Tag),
+    /// An APPEND message is being received.
+    Append(append::AppendJob),
 }
 
 impl Session {
@@ -146,6 +150,7 @@ impl Session {
             mechanisms: vec![Mechanism::Plain, Mechanism::Login],
             tls_identity: None,
             clock: CommandClock::default(),
+            backpressure: Backpressure::default(),
         }
     }
 
@@ -192,10 +197,18 @@ impl Session {
         }
     }
 
-    /// A command stopped because its output filled the buffer: send the
-    /// output, then call [`Session::receive`] again before reading more.
+    /// A command stopped because its output filled the buffer, or
+    /// received commands wait for the output to be sent
+    /// ([`courser_protocol::backpressure`]): send the output, then call
+    /// [`Session::receive`] again before reading more.
     pub fn has_pending_output(&self) -> bool {
-        matches!(self.pending, Some(Pending::Fetch(_)))
+        matches!(self.pending, Some(Pending::Fetch(_))) || self.backpressure.is_held()
+    }
+
+    /// Gives back buffer memory a big command left behind; for a
+    /// connection about to wait for its client.
+    pub fn shrink_buffers(&mut self) {
+        self.decoder.shrink();
     }
 
     /// The logged-in user, if any.
@@ -223,31 +236,38 @@ impl Session {
     /// used), appending responses to `out`. Stops early when the server must
     /// act.
     pub fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Action {
-        if self.has_pending_output() {
+        if let Some(Pending::Fetch(_)) = self.pending {
             let started = Instant::now();
             if let Some(Pending::Fetch(job)) = self.pending.take() {
                 self.resume_fetch(job, out);
             }
             self.clock.add(started, self.pending.is_none());
-            if self.has_pending_output() {
+            if let Some(Pending::Fetch(_)) = self.pending {
                 return Action::Continue;
             }
         }
         loop {
-            if matches!(
-                self.pending,
-                Some(Pending::Login(_) | Pending::Keys(_) | Pending::Fetch(_))
-            ) || self.is_logged_out()
+            // Checked first, so that it always describes the output now.
+            if self.backpressure.full(out)
+                || matches!(
+                    self.pending,
+                    Some(Pending::Login(_) | Pending::Keys(_) | Pending::Fetch(_))
+                )
+                || self.is_logged_out()
             {
                 return Action::Continue;
             }
             let started = Instant::now();
+            self.decoder.set_authenticated(self.is_authenticated());
             let event = self.decoder.decode(input);
             if self.pending.is_none() {
                 match &event {
                     Event::Command { command, .. } => self
                         .clock
                         .begin(Some(command.name()), self.pending.is_none()),
+                    Event::AppendStart(_) => {
+                        self.clock.begin(Some("APPEND"), self.pending.is_none())
+                    }
                     Event::Bad { .. } => self.clock.begin(None, self.pending.is_none()),
                     _ => {}
                 }
@@ -261,6 +281,7 @@ impl Session {
                 Event::Bad { tag, text } => {
                     match (tag, &self.pending) {
                         (_, Some(Pending::Idle(_))) => self.idle_broken(&text, out),
+                        (_, Some(Pending::Append(_))) => self.append_broken(&text, out),
                         (_, Some(Pending::Auth(_))) => self.auth_broken(&text, out),
                         (Some(tag), _) => Reply::bad(out, &tag, &text),
                         (None, _) => Reply::untagged_bad(out, &text),
@@ -270,6 +291,23 @@ impl Session {
                 Event::AuthData(data) => self.auth_data(Some(data), out),
                 Event::AuthCancel => self.auth_data(None, out),
                 Event::IdleDone => self.idle_done(out),
+                Event::AppendStart(start) => {
+                    self.append_start(start, out);
+                    Action::Continue
+                }
+                Event::AppendData(data) => {
+                    self.append_data(&data);
+                    Action::Continue
+                }
+                Event::AppendDone => {
+                    self.append_done(out);
+                    Action::Continue
+                }
+                Event::Bye { text } => {
+                    Reply::untagged_bye(out, &text);
+                    self.state = State::Logout;
+                    Action::Close
+                }
                 Event::Command { tag, command } => self.command(tag, command, out),
             };
             self.clock.add(started, self.pending.is_none());
@@ -365,7 +403,18 @@ impl Session {
                 date,
                 message,
                 kind,
-            } => self.append(&tag, mailbox.as_str(), &flags, date, &message, kind, out),
+            } => {
+                let start = AppendStart {
+                    tag,
+                    mailbox,
+                    flags,
+                    date,
+                    kind,
+                    size: message.len() as u64,
+                    sync: false,
+                };
+                self.append(start, &message, out);
+            }
             C::Namespace => {
                 let personal = [NamespaceDesc {
                     prefix: "INBOX.".into(),

@@ -7,7 +7,7 @@ use super::{Action, Session, SessionConfig};
 
 const MSG: &[u8] = b"From: a@example.org\nSubject: test\n\nbody\n";
 
-fn store(dir: &std::path::Path) -> Store {
+pub(super) fn store(dir: &std::path::Path) -> Store {
     let md = dir.join("Maildir");
     if !md.exists() {
         tools::make_maildir(&md, 0o700).unwrap();
@@ -15,19 +15,22 @@ fn store(dir: &std::path::Path) -> Store {
     Store::open(&md, StoreOptions::default()).unwrap()
 }
 
-fn session(store: Store) -> Session {
-    let config = SessionConfig {
+pub(super) fn config() -> SessionConfig {
+    SessionConfig {
         tls_active: false,
         starttls_available: false,
         login_requires_tls: false,
         hostname: "test".into(),
         limits: Default::default(),
-    };
-    Session::preauthenticated(config, "u", store)
+    }
+}
+
+pub(super) fn session(store: Store) -> Session {
+    Session::preauthenticated(config(), "u", store)
 }
 
 /// Sends `input`, returns everything the session answered.
-fn run(s: &mut Session, input: &str) -> String {
+pub(super) fn run(s: &mut Session, input: &str) -> String {
     let mut buf = input.as_bytes().to_vec();
     let mut out = Vec::new();
     let action = s.receive(&mut buf, &mut out);
@@ -269,4 +272,37 @@ fn finished_commands_wait_for_pieces_and_idle_and_name_bad_lines_none() {
     assert!(names(&mut a).is_empty(), "IDLE counts when it ends");
     run(&mut a, "DONE\r\na5 LOGOUT\r\n");
     assert_eq!(names(&mut a), [Some("IDLE"), Some("LOGOUT")]);
+}
+
+#[test]
+fn pipelined_commands_wait_while_the_output_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let cur = st.root().join("cur");
+    for i in 0..5000 {
+        std::fs::write(cur.join(format!("{i}.M1P1.test:2,S")), MSG).unwrap();
+    }
+    let mut a = session(st);
+    run(&mut a, "a0 SELECT INBOX\r\n");
+    // Each answer is ~24 KB; 100 of them would be 2.4 MB at once.
+    let mut input = "s SEARCH ALL\r\n".repeat(100).into_bytes();
+    let (mut answers, mut rounds) = (0, 0);
+    loop {
+        let mut out = Vec::new();
+        a.receive(&mut input, &mut out);
+        assert!(
+            out.len() < courser_protocol::OUTPUT_HIGH_WATER + 30_000,
+            "{} bytes queued",
+            out.len()
+        );
+        let text = String::from_utf8(out).unwrap();
+        answers += text.matches(" 4999 5000\r\ns OK").count();
+        rounds += 1;
+        if !a.has_pending_output() {
+            break;
+        }
+    }
+    assert_eq!(answers, 100);
+    assert!(rounds >= 9, "{rounds} rounds");
+    assert!(input.is_empty());
 }

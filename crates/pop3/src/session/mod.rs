@@ -22,8 +22,8 @@ mod transfer;
 
 use std::time::Instant;
 
-use courser_protocol::CommandClock;
 pub use courser_protocol::Finished;
+use courser_protocol::{Backpressure, CommandClock};
 
 use courser_auth::sasl::{Credentials, KeyRequest, Mechanism, SaslServer};
 
@@ -126,6 +126,9 @@ pub struct Session {
     tls_identity: Option<String>,
     /// The command being worked on, with the time spent so far.
     clock: CommandClock,
+    /// Stops new commands while the output is full (PIPELINING, RFC 2449
+    /// §6.6).
+    backpressure: Backpressure,
 }
 
 impl Session {
@@ -141,6 +144,7 @@ impl Session {
             mechanisms: vec![Mechanism::Plain, Mechanism::Login],
             tls_identity: None,
             clock: CommandClock::default(),
+            backpressure: Backpressure::default(),
         }
     }
 
@@ -183,10 +187,11 @@ impl Session {
         matches!(self.state, State::Closed)
     }
 
-    /// A message is being sent: send the output, then call
-    /// [`Session::receive`] again before reading more.
+    /// A message is being sent, or received commands wait for the output
+    /// to be sent ([`courser_protocol::backpressure`]): send the output,
+    /// then call [`Session::receive`] again before reading more.
     pub fn has_pending_output(&self) -> bool {
-        matches!(self.pending, Some(Pending::Transfer(_)))
+        matches!(self.pending, Some(Pending::Transfer(_))) || self.backpressure.is_held()
     }
 
     /// Counters for the logout log line.
@@ -204,7 +209,7 @@ impl Session {
     /// it used), appending responses to `out`. Stops early when the server
     /// must act or a message transfer filled the output.
     pub fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Action {
-        if self.has_pending_output() {
+        if let Some(Pending::Transfer(_)) = self.pending {
             let started = Instant::now();
             let Some(Pending::Transfer(t)) = self.pending.take() else {
                 return Action::Continue;
@@ -214,12 +219,16 @@ impl Session {
             if let Some(action) = action {
                 return action;
             }
-            if self.has_pending_output() {
+            if let Some(Pending::Transfer(_)) = self.pending {
                 return Action::Continue;
             }
         }
         loop {
-            if matches!(self.pending, Some(Pending::Login | Pending::Keys(_))) || self.is_closed() {
+            // Checked first, so that it always describes the output now.
+            if self.backpressure.full(out)
+                || matches!(self.pending, Some(Pending::Login | Pending::Keys(_)))
+                || self.is_closed()
+            {
                 return Action::Continue;
             }
             let started = Instant::now();

@@ -69,15 +69,19 @@ fn config() -> SessionConfig {
     }
 }
 
-/// Feeds `input`, returns the output as text and the action.
+/// Feeds `input`, returns the output as text and the action. Like a
+/// driver, sends (here: takes) the output after each call.
 fn run(s: &mut Session, input: &str) -> (String, Action) {
     let mut inp = input.as_bytes().to_vec();
     let mut out = Vec::new();
+    let mut all = Vec::new();
     let mut action = s.receive(&mut inp, &mut out);
     while action == Action::Continue && s.has_pending_output() {
+        all.append(&mut out);
         action = s.receive(&mut inp, &mut out);
     }
-    (String::from_utf8_lossy(&out).into_owned(), action)
+    all.append(&mut out);
+    (String::from_utf8_lossy(&all).into_owned(), action)
 }
 
 const M1: &[u8] = b"Subject: one\n\nbody\n.dot\n";
@@ -356,4 +360,32 @@ fn finished_commands_are_named_once_each_and_wait_for_logins_and_sasl() {
     run(&mut s, "cHc=\r\n");
     s.login_failed(false, &mut Vec::new());
     assert_eq!(names(&mut s), [Some("AUTH")]);
+}
+
+#[test]
+fn pipelined_listings_wait_while_the_output_is_full() {
+    let bodies = vec![M1; 20_000];
+    let (mb, _) = memory(bodies);
+    let mut s = Session::preauthenticated(config(), "alice", mb);
+    let mut input = "UIDL\r\n".repeat(40).into_bytes();
+    let (mut listings, mut rounds) = (0, 0);
+    loop {
+        let mut out = Vec::new();
+        s.receive(&mut input, &mut out);
+        // One listing is ~250 KB: never more than the mark plus one.
+        assert!(
+            out.len() < courser_protocol::OUTPUT_HIGH_WATER + 300_000,
+            "{} bytes queued",
+            out.len()
+        );
+        let text = String::from_utf8(out).unwrap();
+        listings += text.matches("\r\n20000 UID20000-7\r\n.\r\n").count();
+        rounds += 1;
+        if !s.has_pending_output() {
+            break;
+        }
+    }
+    assert_eq!(listings, 40);
+    assert!(rounds >= 20, "{rounds} rounds");
+    assert!(input.is_empty());
 }

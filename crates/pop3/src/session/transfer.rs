@@ -11,7 +11,7 @@ use std::io::{self, Read};
 use crate::codec::respond;
 
 /// Output added per call before the server must send it.
-const PIECE: usize = 256 * 1024;
+const PIECE: usize = courser_protocol::OUTPUT_HIGH_WATER;
 /// Bytes read from the file at a time.
 const READ: usize = 64 * 1024;
 

@@ -24,6 +24,7 @@ use super::limits::Limits;
 use super::types::{Command, Flag, Mailbox, Tag};
 use super::utf7;
 
+pub(crate) use append::append_start;
 pub(crate) use auth::decode_base64;
 
 /// RFC 3501 §9 `ATOM-CHAR`: any CHAR except atom-specials.
@@ -81,8 +82,8 @@ fn peek_words(frame: &[u8]) -> (Option<Tag>, Vec<u8>, Vec<u8>) {
     (tag, first, second)
 }
 
-/// Whether a frame is an APPEND command (its literals are messages counted
-/// against `max_literal`).
+/// Whether a frame is an APPEND command (one of its literals is a message
+/// the framer streams, see [`append_start`]).
 pub(crate) fn peek_is_append(frame: &[u8]) -> bool {
     peek_words(frame).1 == b"APPEND"
 }
@@ -128,35 +129,6 @@ pub fn parse_command(
         Ok(cmd) => Ok((tag, cmd)),
         Err(e) => Err((Some(tag), e)),
     }
-}
-
-/// Like [`parse_command`] but takes the frame by value, so an APPEND
-/// message is moved out of it instead of copied (a 64 MiB APPEND then needs
-/// 64 MiB, not 128).
-pub(crate) fn parse_command_owned(
-    mut frame: Vec<u8>,
-    utf8: bool,
-    limits: &Limits,
-) -> Result<(Tag, Command), (Option<Tag>, Error)> {
-    let (result, range) = {
-        let mut p = Parser::new(&frame, utf8, limits);
-        p.defer_message = true;
-        let result = match p.tag() {
-            Ok(tag) => match command(&mut p) {
-                Ok(cmd) => Ok((tag, cmd)),
-                Err(e) => Err((Some(tag), e)),
-            },
-            Err(e) => Err((None, e)),
-        };
-        (result, p.message_range)
-    };
-    let (tag, mut cmd) = result?;
-    if let (Command::Append { message, .. }, Some((start, end))) = (&mut cmd, range) {
-        frame.truncate(end);
-        frame.drain(..start);
-        *message = frame;
-    }
-    Ok((tag, cmd))
 }
 
 fn command(p: &mut Parser<'_>) -> Result<Command, Error> {
@@ -230,10 +202,6 @@ pub(crate) struct Parser<'a> {
     utf8: bool,
     limits: &'a Limits,
     depth: usize,
-    /// Leave the APPEND message out of the AST; record where it is instead.
-    defer_message: bool,
-    /// Where the APPEND message literal is in the frame.
-    message_range: Option<(usize, usize)>,
 }
 
 impl<'a> Parser<'a> {
@@ -244,8 +212,6 @@ impl<'a> Parser<'a> {
             utf8,
             limits,
             depth: 0,
-            defer_message: false,
-            message_range: None,
         }
     }
 
@@ -415,10 +381,10 @@ impl<'a> Parser<'a> {
         }
     }
 
-    /// RFC 3501 §9 `literal`, RFC 7888 non-synchronizing literal, and — if
-    /// `allow8` — RFC 3516 `literal8` (`~{n}`). Returns the data and whether
-    /// it was a literal8.
-    pub(crate) fn literal_any(&mut self, allow8: bool) -> Result<(&'a [u8], bool), Error> {
+    /// A literal's announcement through its line end: `{n}`, `{n+}`
+    /// (RFC 7888) or, if `allow8`, `~{n}` (RFC 3516). Returns the size and
+    /// whether it is a literal8.
+    pub(crate) fn literal_announcement(&mut self, allow8: bool) -> Result<(u64, bool), Error> {
         let is8 = allow8 && self.eat(b'~');
         self.expect(b'{')?;
         let digits = self.take_while(|b| b.is_ascii_digit());
@@ -427,6 +393,14 @@ impl<'a> Parser<'a> {
         self.expect(b'}')?;
         self.eat(b'\r');
         self.expect(b'\n')?;
+        Ok((n, is8))
+    }
+
+    /// RFC 3501 §9 `literal`, RFC 7888 non-synchronizing literal, and — if
+    /// `allow8` — RFC 3516 `literal8` (`~{n}`). Returns the data and whether
+    /// it was a literal8.
+    pub(crate) fn literal_any(&mut self, allow8: bool) -> Result<(&'a [u8], bool), Error> {
+        let (n, is8) = self.literal_announcement(allow8)?;
         let n = usize::try_from(n).map_err(|_| Error::LiteralTooLarge)?;
         let end = self
             .pos

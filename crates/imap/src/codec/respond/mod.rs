@@ -140,6 +140,8 @@ pub enum Code {
     AlreadyExists,
     /// `NONEXISTENT` (RFC 5530)
     Nonexistent,
+    /// `TOOBIG` (RFC 4469; for APPEND over the limit, RFC 7889)
+    TooBig,
     /// Any other `atom [SP text]`. The atom must be valid; invalid
     /// characters are replaced by `X`, `]` in the text by `)`.
     Other {
@@ -178,6 +180,7 @@ impl Code {
             Code::OverQuota => "OVERQUOTA",
             Code::AlreadyExists => "ALREADYEXISTS",
             Code::Nonexistent => "NONEXISTENT",
+            Code::TooBig => "TOOBIG",
             _ => "",
         };
         out.extend_from_slice(simple.as_bytes());

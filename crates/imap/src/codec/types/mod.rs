@@ -110,6 +110,32 @@ pub enum LiteralKind {
     Binary,
 }
 
+/// An APPEND whose message literal has been announced (RFC 3501 §6.3.11):
+/// what the command says before the message. The framer hands the message
+/// out in pieces after it ([`Event::AppendData`](crate::codec::Event)), so
+/// it never holds the message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppendStart {
+    /// The client's tag.
+    pub tag: Tag,
+    /// Target mailbox.
+    pub mailbox: Mailbox,
+    /// Flags to set (possibly empty).
+    pub flags: Vec<Flag>,
+    /// Internal date to set.
+    pub date: Option<DateTime>,
+    /// Whether the message comes as a plain literal, literal8 or
+    /// `UTF8 (~{n})`.
+    pub kind: LiteralKind,
+    /// The announced size in octets (`u64::MAX` for a size too large to
+    /// read).
+    pub size: u64,
+    /// A synchronizing literal: the client waits for the continuation
+    /// request (RFC 3501 §7.5) before sending the message; a LITERAL+ one
+    /// (RFC 7888) is on its way already.
+    pub sync: bool,
+}
+
 /// A client command (RFC 3501 §6 plus the extensions named per variant).
 ///
 /// Strings that are protocol text (mechanism names, capability names) are

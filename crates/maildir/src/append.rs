@@ -1,0 +1,238 @@
+//! Receiving a message into a folder in pieces (IMAP APPEND, RFC 3501
+//! §6.3.11): [`Store::begin_append`] checks what can be checked before the
+//! first octet arrives and creates a file in the folder's `tmp/`;
+//! [`Incoming::write`] adds what the client sent; [`Incoming::finish`]
+//! links the complete message into `cur/` and gives it a UID. Dropping an
+//! unfinished [`Incoming`] unlinks its tmp file, so a client that goes away
+//! half-way through leaves nothing in `tmp/` or `cur/`.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::SystemTime;
+
+use crate::error::{Error, IoContext, Result};
+use crate::flags::Flags;
+use crate::keywords;
+use crate::quota;
+use crate::scan;
+use crate::store::{Appended, Inner, Store};
+use crate::tmpfile::TmpFile;
+
+/// A message being received into a folder's `tmp/`.
+pub struct Incoming {
+    inner: Arc<Inner>,
+    dir: PathBuf,
+    tmp: TmpFile,
+    file: File,
+    flags: Flags,
+    keywords: Vec<String>,
+    internal_date: Option<SystemTime>,
+    written: u64,
+}
+
+impl std::fmt::Debug for Incoming {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Incoming")
+            .field("tmp", &self.tmp.path)
+            .field("written", &self.written)
+            .finish()
+    }
+}
+
+impl Store {
+    /// Starts receiving a message of `size` octets (as announced; the
+    /// quota is checked again with the real size at the end) into folder
+    /// `name`, stored with `flags`, `keywords` and, if given, the internal
+    /// date as its mtime. Fails before any file is created when the folder
+    /// does not exist ([`Error::NonExistent`]), a keyword is invalid, or
+    /// the message would not fit the quota ([`Error::OverQuota`]).
+    pub fn begin_append(
+        &self,
+        name: &str,
+        size: u64,
+        flags: Flags,
+        keywords: &[String],
+        internal_date: Option<SystemTime>,
+    ) -> Result<Incoming> {
+        let dir = self.inner.existing_dir(name)?;
+        for k in keywords {
+            keywords::validate_keyword(k)?;
+        }
+        let incoming_size = i64::try_from(size).unwrap_or(i64::MAX);
+        check_quota(&self.inner, &dir, flags, incoming_size)?;
+        let (tmp, file) = TmpFile::create(&dir, self.inner.host(), None, 0o600)?;
+        Ok(Incoming {
+            inner: Arc::clone(&self.inner),
+            dir,
+            tmp,
+            file,
+            flags,
+            keywords: keywords.to_vec(),
+            internal_date,
+            written: 0,
+        })
+    }
+
+    /// Appends a whole message to folder `name` (see
+    /// [`begin_append`](Store::begin_append)).
+    pub fn append(
+        &self,
+        name: &str,
+        data: &[u8],
+        flags: Flags,
+        keywords: &[String],
+        internal_date: Option<SystemTime>,
+    ) -> Result<Appended> {
+        let mut incoming =
+            self.begin_append(name, data.len() as u64, flags, keywords, internal_date)?;
+        incoming.write(data)?;
+        incoming.finish()
+    }
+}
+
+/// Refuses a message that would take the account over its quota (messages
+/// in Trash or flagged `\Deleted` are not counted, as in Courier).
+fn check_quota(inner: &Inner, dir: &std::path::Path, flags: Flags, bytes: i64) -> Result<()> {
+    let counted = inner.counted(dir) && !flags.contains(Flags::DELETED);
+    if counted && !quota::check(&inner.root, inner.host(), bytes, 1)? {
+        return Err(Error::OverQuota);
+    }
+    Ok(())
+}
+
+impl Incoming {
+    /// Adds the next octets of the message.
+    pub fn write(&mut self, data: &[u8]) -> Result<()> {
+        self.file.write_all(data).at(&self.tmp.path)?;
+        self.written += data.len() as u64;
+        Ok(())
+    }
+
+    /// Flushes the message to disk, checks the quota with its real size,
+    /// and moves it into the folder's `cur/` with its flags, keywords and
+    /// a new UID.
+    pub fn finish(self) -> Result<Appended> {
+        let Incoming {
+            inner,
+            dir,
+            tmp,
+            file,
+            flags,
+            keywords,
+            internal_date,
+            written: size,
+        } = self;
+        if let Some(t) = internal_date {
+            file.set_modified(t).at(&tmp.path)?;
+        }
+        file.sync_all().at(&tmp.path)?;
+        drop(file);
+        let isize = i64::try_from(size).unwrap_or(i64::MAX);
+        check_quota(&inner, &dir, flags, isize)?;
+        let counted = inner.counted(&dir) && !flags.contains(Flags::DELETED);
+        let host = inner.host();
+        let base = tmp.stem.final_name(host, tmp.dev, tmp.ino, Some(size));
+        let file = format!("{base}:2,{}", flags.to_letters());
+        if inner.opts.keywords && !keywords.is_empty() {
+            let kws = keywords::normalize(keywords);
+            keywords::save_update(&dir, host, &base, &kws)?;
+        }
+        let dest = dir.join("cur").join(&file);
+        let mut tmp = Some(tmp);
+        let (uidvalidity, uids) =
+            scan::place_with_uids(&dir, host, inner.opts.use_locks, 1, |_| {
+                let t = tmp
+                    .take()
+                    .ok_or_else(|| Error::io(&dest, io::Error::other("internal: tmp reused")))?;
+                crate::tmpfile::link_into_place(t, &dest)?;
+                Ok(Some(base.clone()))
+            })?;
+        if counted {
+            quota::record(&inner.root, isize, 1)?;
+        }
+        let uid = uids
+            .first()
+            .copied()
+            .flatten()
+            .ok_or_else(|| Error::io(&dest, io::Error::other("message not placed")))?;
+        Ok(Appended { uidvalidity, uid })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::StoreOptions;
+
+    fn store() -> (tempfile::TempDir, Store) {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("Maildir");
+        crate::tools::make_maildir(&root, 0o700).unwrap();
+        let store = Store::open(&root, StoreOptions::default()).unwrap();
+        (dir, store)
+    }
+
+    /// `(name, contents)` of the files in `sub` of the main maildir.
+    fn contents(store: &Store, sub: &str) -> Vec<(String, Vec<u8>)> {
+        std::fs::read_dir(store.inner.root.join(sub))
+            .unwrap()
+            .flatten()
+            .map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                (name, std::fs::read(e.path()).unwrap())
+            })
+            .collect()
+    }
+
+    fn files(store: &Store, sub: &str) -> usize {
+        contents(store, sub).len()
+    }
+
+    #[test]
+    fn pieces_make_one_message() {
+        let (_d, s) = store();
+        let mut m = s.begin_append("INBOX", 11, Flags::SEEN, &[], None).unwrap();
+        m.write(b"hello ").unwrap();
+        m.write(b"world").unwrap();
+        let tmp = contents(&s, "tmp");
+        assert_eq!(tmp.len(), 1);
+        assert_eq!(tmp[0].1, b"hello world");
+        let done = m.finish().unwrap();
+        assert_eq!(done.uid, 1);
+        assert_eq!(files(&s, "tmp"), 0);
+        let cur = contents(&s, "cur");
+        assert_eq!(cur.len(), 1);
+        assert_eq!(cur[0].1, b"hello world");
+        assert!(cur[0].0.contains(",S=11:2,S"), "{}", cur[0].0);
+    }
+
+    #[test]
+    fn dropped_half_way_leaves_nothing() {
+        let (_d, s) = store();
+        let mut m = s
+            .begin_append("INBOX", 100, Flags::EMPTY, &[], None)
+            .unwrap();
+        m.write(b"half a message").unwrap();
+        drop(m);
+        assert_eq!(files(&s, "tmp"), 0);
+        assert_eq!(files(&s, "cur"), 0);
+        assert_eq!(files(&s, "new"), 0);
+    }
+
+    #[test]
+    fn refused_before_any_file() {
+        let (_d, s) = store();
+        assert!(matches!(
+            s.begin_append("INBOX.Nope", 10, Flags::EMPTY, &[], None),
+            Err(Error::NonExistent(_))
+        ));
+        crate::tools::set_quota(&s.inner.root, "100S").unwrap();
+        assert!(matches!(
+            s.begin_append("INBOX", 1000, Flags::EMPTY, &[], None),
+            Err(Error::OverQuota)
+        ));
+        assert_eq!(files(&s, "tmp"), 0);
+    }
+}
