@@ -245,6 +245,20 @@ pub async fn scram_keys(
     })
 }
 
+/// The refusal of a password over `[auth] max_password_length`, which is
+/// never hashed (sha-crypt's cost grows with the square of its length).
+fn too_long(credentials: &Credentials, max: usize) -> Option<courser_auth::AuthError> {
+    match credentials {
+        Credentials::Password { password, .. } if password.len() > max => {
+            Some(courser_auth::AuthError::PasswordTooLong {
+                length: password.len(),
+                max,
+            })
+        }
+        _ => None,
+    }
+}
+
 /// The error of a login the pool had no room for.
 fn busy() -> courser_auth::AuthError {
     courser_auth::AuthError::unavailable("server", "too many logins in progress")
@@ -269,18 +283,24 @@ async fn check_login(
     let auth = Arc::clone(&shared.auth);
     let started = std::time::Instant::now();
     let ticket = shared.spawner.is_some();
-    let checked = shared
-        .logins
-        .run(move || auth.verify(service, &credentials, ticket))
-        .await;
-    crate::metrics::login_checked(service, started.elapsed());
-    let verified = match checked {
-        Ok(checked) => {
-            // An unknown login takes as long as a known one, asleep.
-            tokio::time::sleep(checked.pad).await;
-            checked.result
+    let verified = if let Some(e) = too_long(&credentials, shared.config.auth.max_password_length) {
+        // Refused here, so the authentication process is not even asked
+        // (it refuses such passwords too).
+        Err(e)
+    } else {
+        let checked = shared
+            .logins
+            .run(move || auth.verify(service, &credentials, ticket))
+            .await;
+        crate::metrics::login_checked(service, started.elapsed());
+        match checked {
+            Ok(checked) => {
+                // An unknown login takes as long as a known one, asleep.
+                tokio::time::sleep(checked.pad).await;
+                checked.result
+            }
+            Err(Busy) => Err(busy()),
         }
-        Err(Busy) => Err(busy()),
     };
     let verified = match verified {
         Ok(verified) => verified,
