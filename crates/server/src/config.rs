@@ -236,8 +236,9 @@ pub struct AuthConfig {
     /// square of the length), and the log says why.
     #[serde(default = "default_max_password_length")]
     pub max_password_length: usize,
-    /// Threads that check passwords (hashing, PAM, SQL, LDAP); 0: twice
-    /// the number of CPUs. Read at start only.
+    /// Logins in flight to the authentication process at once (it does
+    /// the hashing, PAM, SQL, LDAP); 0: as many as it has checker threads
+    /// (4 per CPU, 8 to 64). Read at start only.
     #[serde(default)]
     pub login_threads: usize,
     /// Logins that may wait for a free thread; beyond that a login fails

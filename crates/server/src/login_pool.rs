@@ -31,13 +31,14 @@ pub struct LoginPool {
 pub struct Busy;
 
 impl LoginPool {
-    /// A pool of up to `threads` threads (0: twice the CPUs) behind a
+    /// A pool of up to `threads` threads (0: as many as the
+    /// authentication process has checkers, which these wait on) behind a
     /// queue of `queue` waiting jobs. Threads start with the first logins
     /// (a process that never checks a password starts none) and end when
     /// the pool is dropped.
     pub fn new(threads: usize, queue: usize) -> Arc<LoginPool> {
         let threads = match threads {
-            0 => 2 * std::thread::available_parallelism().map_or(1, |n| n.get()),
+            0 => crate::authd::service::checkers(),
             n => n,
         };
         let (jobs, waiting) = sync_channel::<Job>(queue);

@@ -24,8 +24,9 @@ use super::wire::{self, Request, Response, WorkerAccount};
 use crate::config::{Config, ProcessModel};
 
 /// Threads checking credentials at once: a few per core, since LDAP,
-/// SQL and PAM mostly wait, but bounded.
-fn checkers() -> usize {
+/// SQL and PAM mostly wait, but bounded. The front end's login pool
+/// defaults to as many calls in flight.
+pub(crate) fn checkers() -> usize {
     let cores = std::thread::available_parallelism().map_or(2, usize::from);
     (cores * 4).clamp(8, 64)
 }
