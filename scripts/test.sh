@@ -57,6 +57,21 @@ export COURSER_FULL_TESTS=1
 # Style gates first: they fail fast and cost little.
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+# Licenses, duplicate crates and sources (deny.toml). RustSec advisories
+# need the advisory database from GitHub, which this machine may not reach:
+# a fresh copy is used when it can be fetched, a copy already on the
+# machine (~/.cargo/advisory-dbs) when not, and otherwise the check says it
+# was skipped.
+command -v cargo-deny >/dev/null || cargo install --locked cargo-deny
+if cargo deny fetch db >/dev/null 2>&1; then
+  cargo deny check
+elif ls -d "$HOME"/.cargo/advisory-dbs/advisory-db-*/crates >/dev/null 2>&1; then
+  echo "cargo deny: advisory database not fetched; checking against the copy on this machine"
+  cargo deny --offline check
+else
+  echo "cargo deny: advisory database unreachable; advisories not checked"
+  cargo deny check licenses bans sources
+fi
 cargo build --workspace --all-targets
 # The response validator the end-to-end fixture runs over every transcript.
 cargo build -p courser-imap --features validate --examples
