@@ -273,12 +273,15 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
             tracing::info!("listening on {addr} ({}{proxy})", config.protocol);
             tokio::spawn(accept_loop(listener, config, Arc::clone(&current)));
         }
+        // Signals are caught before anyone is told we are ready: a SIGHUP
+        // right after READY=1 must reload, not kill (the default action).
+        let signals = Signals::watch();
         // systemd Type=notify: ready once every listener accepts. Outside
         // systemd NOTIFY_SOCKET is unset and this does nothing.
         if let Err(e) = sd_notify::notify(&[sd_notify::NotifyState::Ready]) {
             tracing::debug!("sd_notify: {e}");
         }
-        handle_signals(&current, &process, config_path.as_deref()).await;
+        handle_signals(signals, &current, &process, config_path.as_deref()).await;
         let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
         tracing::info!("shutting down: telling sessions goodbye");
         let _ = stop.send(true);
@@ -295,24 +298,44 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
     })
 }
 
+/// The signals the server acts on, caught from the moment this exists.
+struct Signals {
+    term: tokio::signal::unix::Signal,
+    int: tokio::signal::unix::Signal,
+    hup: tokio::signal::unix::Signal,
+}
+
+impl Signals {
+    fn watch() -> Option<Signals> {
+        Some(Signals {
+            term: signal(SignalKind::terminate()).ok()?,
+            int: signal(SignalKind::interrupt()).ok()?,
+            hup: signal(SignalKind::hangup()).ok()?,
+        })
+    }
+}
+
 /// Serves signals until one says stop: SIGHUP reloads, SIGTERM and SIGINT
 /// return.
 async fn handle_signals(
+    signals: Option<Signals>,
     current: &RwLock<Arc<Shared>>,
     process: &ProcessParts,
     config_path: Option<&Path>,
 ) {
-    let (Ok(mut term), Ok(mut hup)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-    ) else {
+    let Some(Signals {
+        mut term,
+        mut int,
+        mut hup,
+    }) = signals
+    else {
         tracing::error!("cannot watch signals; stop the server with SIGKILL");
         return std::future::pending().await;
     };
     loop {
         tokio::select! {
             _ = term.recv() => return,
-            _ = tokio::signal::ctrl_c() => return,
+            _ = int.recv() => return,
             _ = hup.recv() => match config_path {
                 Some(path) => {
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Reloading]);
