@@ -7,7 +7,9 @@ an outside delivery."""
 import re
 
 from recording import fetches
-from test_imap_commands import append, code, msg, search_result, status_of
+from test_imap_commands import (
+    append, code, expunged_elsewhere, msg, search_result, status_of,
+)
 
 
 def recent_of(untagged):
@@ -259,12 +261,7 @@ def test_fetch_of_a_message_expunged_elsewhere(server):
     for i in range(3):
         append(c, "INBOX", msg(f"m{i}"))
     c.logout()
-    a = server.raw(login="alice")
-    b = server.raw(login="alice")
-    a.cmd("SELECT INBOX", ok=True)
-    b.cmd("SELECT INBOX", ok=True)
-    b.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)", ok=True)
-    b.cmd("EXPUNGE", ok=True)
+    a = expunged_elsewhere(server, 2)
     u, t = a.cmd("FETCH 1:3 (FLAGS BODY.PEEK[HEADER.FIELDS (Subject)])")
     assert status_of(t) == b"NO" and code(t, "EXPUNGEISSUED") is not None, t
     assert b"no longer exist" in t
@@ -301,13 +298,7 @@ def test_search_still_numbers_messages_expunged_elsewhere(server):
     for i in range(3):
         append(c, "INBOX", msg(f"m{i}"), "(\\Flagged)", '"01-Jan-2020 00:00:00 +0000"')
     c.logout()
-    a = server.raw(login="alice")
-    b = server.raw(login="alice")
-    a.cmd("SELECT INBOX", ok=True)
-    a.cmd("FETCH 1:3 INTERNALDATE", ok=True)
-    b.cmd("SELECT INBOX", ok=True)
-    b.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)", ok=True)
-    b.cmd("EXPUNGE", ok=True)
+    a = expunged_elsewhere(server, 2, first_reads=["FETCH 1:3 INTERNALDATE"])
     for crit in ("1:3", "FLAGGED", "BEFORE 2-Jan-2020", "ALL"):
         u, _ = a.cmd(f"SEARCH {crit}", ok=True)
         assert search_result(u) == [1, 2, 3], (crit, u)

@@ -100,6 +100,21 @@ def internaldate(v):
     return time.mktime(imaplib.Internaldate2tuple(b'INTERNALDATE "' + v.strip().rjust(26, b"0") + b'"'))
 
 
+def expunged_elsewhere(server, seq, first_reads=()):
+    """A session on INBOX that sends `first_reads` after SELECT, then
+    another session expunges message `seq`: the first is returned, not
+    yet told of it."""
+    a = server.raw(login="alice")
+    b = server.raw(login="alice")
+    a.cmd("SELECT INBOX", ok=True)
+    for command in first_reads:
+        a.cmd(command, ok=True)
+    b.cmd("SELECT INBOX", ok=True)
+    b.cmd(f"STORE {seq} +FLAGS.SILENT (\\Deleted)", ok=True)
+    b.cmd("EXPUNGE", ok=True)
+    return a
+
+
 def status_of(tagged):
     return tagged.split(b" ", 2)[1]
 
@@ -1046,12 +1061,7 @@ def test_recent_for_one_session_only(server):
 
 def test_no_expunge_during_fetch_store_search(server):
     seed(server, 5)
-    a = server.raw(login="alice")
-    b = server.raw(login="alice")
-    a.cmd("SELECT INBOX", ok=True)
-    b.cmd("SELECT INBOX", ok=True)
-    b.cmd("STORE 2 +FLAGS.SILENT (\\Deleted)", ok=True)
-    b.cmd("EXPUNGE", ok=True)
+    a = expunged_elsewhere(server, 2)
     server.deliver(msg("arrived"))
     # FETCH, STORE, SEARCH by sequence number: no EXPUNGE may be sent, and
     # the old numbering stays valid.
@@ -1084,12 +1094,7 @@ def test_expunged_message_fetch_by_sequence(server):
     """A message expunged by another session and not yet reported: FETCH of
     it answers NO or with what is still known, never a wrong message."""
     seed(server, 3)
-    a = server.raw(login="alice")
-    b = server.raw(login="alice")
-    a.cmd("SELECT INBOX", ok=True)
-    b.cmd("SELECT INBOX", ok=True)
-    b.cmd("STORE 3 +FLAGS.SILENT (\\Deleted)", ok=True)
-    b.cmd("EXPUNGE", ok=True)
+    a = expunged_elsewhere(server, 3)
     u, t = a.cmd("FETCH 3 BODY.PEEK[HEADER.FIELDS (SUBJECT)]")
     assert status_of(t) in (b"OK", b"NO")
     for x in u:

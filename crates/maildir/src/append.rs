@@ -29,6 +29,8 @@ pub struct Incoming {
     flags: Flags,
     keywords: Vec<String>,
     internal_date: Option<SystemTime>,
+    /// The size the quota was checked for at the start.
+    announced: u64,
     written: u64,
 }
 
@@ -71,6 +73,7 @@ impl Store {
             flags,
             keywords: keywords.to_vec(),
             internal_date,
+            announced: size,
             written: 0,
         })
     }
@@ -110,9 +113,9 @@ impl Incoming {
         Ok(())
     }
 
-    /// Flushes the message to disk, checks the quota with its real size,
-    /// and moves it into the folder's `cur/` with its flags, keywords and
-    /// a new UID.
+    /// Flushes the message to disk, checks the quota again if more arrived
+    /// than was announced, and moves it into the folder's `cur/` with its
+    /// flags, keywords and a new UID.
     pub fn finish(self) -> Result<Appended> {
         let Incoming {
             inner,
@@ -122,6 +125,7 @@ impl Incoming {
             flags,
             keywords,
             internal_date,
+            announced,
             written: size,
         } = self;
         if let Some(t) = internal_date {
@@ -130,7 +134,9 @@ impl Incoming {
         file.sync_all().at(&tmp.path)?;
         drop(file);
         let isize = i64::try_from(size).unwrap_or(i64::MAX);
-        check_quota(&inner, &dir, flags, isize)?;
+        if size > announced {
+            check_quota(&inner, &dir, flags, isize)?;
+        }
         let counted = inner.counted(&dir) && !flags.contains(Flags::DELETED);
         let host = inner.host();
         let base = tmp.stem.final_name(host, tmp.dev, tmp.ino, Some(size));

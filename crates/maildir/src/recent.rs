@@ -95,8 +95,12 @@ pub(crate) fn read(dir: &Path, uidvalidity: u32) -> Option<Vec<u32>> {
 /// Takes the list: returns its UIDs and removes it. Call with the folder
 /// lock held.
 pub(crate) fn take(dir: &Path, uidvalidity: u32) -> Result<Vec<u32>> {
-    let listed = read(dir, uidvalidity).unwrap_or_default();
     let path = dir.join(RECENT_FILE);
+    // Every read-write rescan comes here; most find no list: one stat.
+    if fs::symlink_metadata(&path).is_err() {
+        return Ok(Vec::new());
+    }
+    let listed = read(dir, uidvalidity).unwrap_or_default();
     match fs::remove_file(&path) {
         Ok(()) => Ok(listed),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(listed),
