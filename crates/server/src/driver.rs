@@ -31,7 +31,10 @@ pub(crate) enum Outcome<S> {
 
 /// What the driver asks of either protocol's session: the methods both
 /// sessions have, under one name.
-pub(crate) trait ProtocolSession {
+pub(crate) trait ProtocolSession: Send + Sized + 'static {
+    /// A session that serves nobody: what stands in the connection's place
+    /// while its own session works on a blocking thread.
+    fn vacant() -> Self;
     /// TLS started in-band: the session starts over (RFC 3501 §6.2.1,
     /// RFC 2595 §4).
     fn tls_started(&mut self);
@@ -53,8 +56,11 @@ pub(crate) trait ProtocolSession {
 }
 
 macro_rules! protocol_session {
-    ($session:ty $(, $extra:ident)*) => {
+    ($session:ty, $vacant:expr $(, $extra:ident)*) => {
         impl ProtocolSession for $session {
+            fn vacant() -> Self {
+                $vacant
+            }
             fn tls_started(&mut self) {
                 <$session>::tls_started(self)
             }
@@ -84,8 +90,48 @@ macro_rules! protocol_session {
         }
     };
 }
-protocol_session!(courser_imap::session::Session, shrink_buffers);
-protocol_session!(courser_pop3::session::Session);
+protocol_session!(
+    courser_imap::session::Session,
+    courser_imap::session::Session::new(courser_imap::session::SessionConfig {
+        tls_active: false,
+        starttls_available: false,
+        login_requires_tls: false,
+        hostname: String::new(),
+        limits: Default::default(),
+    }),
+    shrink_buffers
+);
+protocol_session!(
+    courser_pop3::session::Session,
+    courser_pop3::session::Session::new(courser_pop3::session::SessionConfig {
+        tls_active: false,
+        stls_available: false,
+        login_requires_tls: false,
+        hostname: String::new(),
+        limits: Default::default(),
+    })
+);
+
+/// Runs `work` on the session on a blocking thread: a logged-in session's
+/// commands read and write message files and wait for folder locks (up to
+/// Courier's lock timeout), which must not stall the async executor's
+/// threads and the other connections they serve. `None` when `work`
+/// panicked: the session is gone and the connection must end.
+pub(crate) async fn off_executor<P: ProtocolSession, R: Send + 'static>(
+    session: &mut P,
+    work: impl FnOnce(&mut P) -> R + Send + 'static,
+) -> Option<R> {
+    let mut owned = std::mem::replace(session, P::vacant());
+    let (owned, result) = tokio::task::spawn_blocking(move || {
+        let result = work(&mut owned);
+        (owned, result)
+    })
+    .await
+    .map_err(|e| tracing::error!("a session's command failed: {e}"))
+    .ok()?;
+    *session = owned;
+    Some(result)
+}
 
 /// What a session asks of its driver after taking input: each protocol's
 /// `Action`, in the driver's terms.
@@ -110,7 +156,7 @@ pub(crate) enum Step {
 }
 
 /// One protocol's connection driver ([`crate::imap`], [`crate::pop3`]).
-pub(crate) trait Driver {
+pub(crate) trait Driver: 'static {
     /// The protocol's session.
     type Session: ProtocolSession;
     /// The protocol, for the hand-over record and the metrics.
@@ -176,8 +222,18 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
     }
     loop {
         let step = if session.is_authenticated() {
-            // Store work is blocking file I/O.
-            tokio::task::block_in_place(|| D::receive(session, &mut input, &mut out))
+            let (mut taken_in, mut taken_out) =
+                (std::mem::take(&mut input), std::mem::take(&mut out));
+            let done = off_executor(session, move |s| {
+                let step = D::receive(s, &mut taken_in, &mut taken_out);
+                (step, taken_in, taken_out)
+            })
+            .await;
+            let Some((step, taken_in, taken_out)) = done else {
+                return Outcome::Closed;
+            };
+            (input, out) = (taken_in, taken_out);
+            step
         } else {
             D::receive(session, &mut input, &mut out)
         };

@@ -103,7 +103,9 @@ impl Driver for Imap {
         };
         // A change between the `+ idling` answer and the subscription would
         // otherwise wait for the next one.
-        tokio::task::block_in_place(|| session.idle_changed(out));
+        if !idle_changed(session, out).await {
+            return false;
+        }
         if !send(stream, out, &mut conn.bytes_out).await {
             return false;
         }
@@ -128,10 +130,14 @@ impl Driver for Imap {
                 _ = async { match &subscription { Some(s) => s.changed().await, None => std::future::pending().await } } => {
                     // Let a burst of deliveries settle into one report.
                     tokio::time::sleep(Duration::from_millis(50)).await;
-                    tokio::task::block_in_place(|| session.idle_changed(out));
+                    if !idle_changed(session, out).await {
+                        return false;
+                    }
                 }
                 _ = poll_timer.tick(), if subscription.is_none() => {
-                    tokio::task::block_in_place(|| session.idle_changed(out));
+                    if !idle_changed(session, out).await {
+                        return false;
+                    }
                 }
                 _ = keepalive.tick() => {
                     out.extend_from_slice(b"* OK Still here\r\n");
@@ -151,6 +157,25 @@ impl Driver for Imap {
                 return false;
             }
         }
+    }
+}
+
+/// Looks for changes of the idling session's folder (on a blocking
+/// thread: it reads the folder) and adds their report to `out`; false when
+/// the session is gone.
+async fn idle_changed(session: &mut Session, out: &mut Vec<u8>) -> bool {
+    let report = crate::driver::off_executor(session, |s| {
+        let mut report = Vec::new();
+        s.idle_changed(&mut report);
+        report
+    })
+    .await;
+    match report {
+        Some(report) => {
+            out.extend_from_slice(&report);
+            true
+        }
+        None => false,
     }
 }
 

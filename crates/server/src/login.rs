@@ -9,6 +9,7 @@ use std::sync::Arc;
 use courser_auth::sasl::{Credentials, KeyRequest};
 use courser_auth::scram::ScramKeys;
 use courser_auth::Account;
+use courser_imap::mailstore::MaildirStore;
 use courser_imap::session::Session;
 use courser_maildir::{Store, StoreOptions};
 use courser_protocol::Untrusted;
@@ -107,7 +108,7 @@ pub async fn imap_open(
                 tls,
                 "LOGIN"
             );
-            session.login_succeeded(login, store, out);
+            session.login_succeeded(login, Box::new(MaildirStore::new(store)), out);
             true
         }
         Ok(Err(e)) => {

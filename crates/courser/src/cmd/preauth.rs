@@ -38,6 +38,7 @@ const HOSTNAME: &str = "localhost";
 
 /// Runs an IMAP session until the client logs out or the input ends.
 pub fn imapd(args: Args) -> ExitCode {
+    use courser_imap::mailstore::MaildirStore;
     use courser_imap::session::{Session, SessionConfig};
     use courser_maildir::{Store, StoreOptions};
     let Some(path) = maildir(&args) else {
@@ -58,7 +59,7 @@ pub fn imapd(args: Args) -> ExitCode {
         hostname: HOSTNAME.into(),
         limits: Default::default(),
     };
-    let session = Session::preauthenticated(config, &user(), store);
+    let session = Session::preauthenticated(config, &user(), Box::new(MaildirStore::new(store)));
     serve("imapd", |shared, stream| async move {
         courser_server::imap::serve_preauthenticated(stream, session, shared).await;
     })

@@ -6,18 +6,17 @@
 //! before it is sent — too big (`NO [TOOBIG]`), no such folder
 //! (`NO [TRYCREATE]`), over quota, bad flags or date — and an accepted one
 //! is written piece by piece to a file in the folder's `tmp/`
-//! ([`Incoming`]) and linked into `cur/` when complete. A connection that
+//! (an [`AppendTarget`]) and linked into `cur/` when complete. A connection that
 //! ends half-way drops the [`AppendJob`], which removes the tmp file.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
-
-use courser_maildir::{Error as StoreError, Incoming};
 
 use super::reply::Reply;
 use super::store::split_flags;
 use super::{Pending, Session, State};
 use crate::codec::respond::Code;
 use crate::codec::{AppendStart, DateTime, LiteralKind, SequenceSet, Tag};
+use crate::mailstore::{AppendTarget, StoreError};
 
 /// An IMAP date-time as a file time (mtime), or `None` before 1970.
 fn system_time(date: &DateTime) -> Option<SystemTime> {
@@ -30,7 +29,7 @@ pub(crate) struct AppendJob {
     tag: Tag,
     /// Where the message goes, or why it cannot be stored after all (the
     /// rest of it is then read and dropped).
-    target: Result<Incoming, StoreError>,
+    target: Result<Box<dyn AppendTarget>, StoreError>,
 }
 
 impl Session {
@@ -50,7 +49,11 @@ impl Session {
     }
 
     /// Checks an announced APPEND and opens its tmp file, or answers it.
-    fn begin_append(&mut self, start: &AppendStart, out: &mut Vec<u8>) -> Option<Incoming> {
+    fn begin_append(
+        &mut self,
+        start: &AppendStart,
+        out: &mut Vec<u8>,
+    ) -> Option<Box<dyn AppendTarget>> {
         let tag = start.tag.as_str();
         let store = match (&self.state, &self.store) {
             (State::Authenticated | State::Selected(_), Some(store)) => store,
@@ -89,7 +92,7 @@ impl Session {
             Some(t) => t,
             None => None,
         };
-        let keywords = if store.options().keywords {
+        let keywords = if store.keywords_enabled() {
             parsed.keywords
         } else {
             Vec::new()
@@ -123,7 +126,7 @@ impl Session {
         let Some(Pending::Append(job)) = self.pending.take() else {
             return;
         };
-        match job.target.and_then(Incoming::finish) {
+        match job.target.and_then(|t| t.finish()) {
             Ok(done) => {
                 if let State::Selected(_) = self.state {
                     self.in_selected(&job.tag, out, |s, sel, out| s.sync(sel, true, out));
@@ -172,7 +175,7 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
-    use super::super::tests::{config, run, session, store};
+    use super::super::tests::{config, run, session, store, IntoMailStore};
     use super::super::{Action, Session};
 
     const MSG: &[u8] = b"From: a@example.org\r\nSubject: streamed\r\n\r\nbody\r\n";
@@ -226,7 +229,7 @@ mod tests {
         let st = store(dir.path());
         let mut cfg = config();
         cfg.limits.max_message = 100;
-        let mut a = Session::preauthenticated(cfg, "u", st.clone());
+        let mut a = Session::preauthenticated(cfg, "u", st.clone().into_mail_store());
         assert!(run(&mut a, "c1 CAPABILITY\r\n").contains(" APPENDLIMIT=100"));
         let out = run(&mut a, "a1 APPEND INBOX {101}\r\na2 NOOP\r\n");
         assert!(out.starts_with("a1 NO [TOOBIG] "), "{out}");

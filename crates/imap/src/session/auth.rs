@@ -2,12 +2,12 @@
 
 use courser_auth::sasl::{self, Credentials, Mechanism, SaslConfig, SaslServer, Step};
 use courser_auth::scram::ScramKeys;
-use courser_maildir::Store;
 
 use super::reply::Reply;
 use super::{Action, Pending, Session, SessionConfig, State};
 use crate::codec::respond::{self, Code};
 use crate::codec::Tag;
+use crate::mailstore::MailStore;
 
 /// An AUTHENTICATE exchange waiting for the client's next response.
 pub(crate) struct SaslState {
@@ -198,7 +198,7 @@ impl Session {
     }
 
     /// The server accepted the credentials: `user` now owns `store`.
-    pub fn login_succeeded(&mut self, user: &str, store: Store, out: &mut Vec<u8>) {
+    pub fn login_succeeded(&mut self, user: &str, store: Box<dyn MailStore>, out: &mut Vec<u8>) {
         let tag = self.take_login_tag();
         self.user = Some(user.to_owned());
         self.store = Some(store);

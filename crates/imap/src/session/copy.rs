@@ -1,12 +1,11 @@
 //! COPY, MOVE and their UID forms (RFC 3501 §6.4.7; MOVE RFC 6851; COPYUID
 //! RFC 4315 §3).
 
-use courser_maildir::{CopyResult, Error as StoreError};
-
 use super::reply::Reply;
 use super::Session;
 use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
+use crate::mailstore::{CopyResult, StoreError};
 
 /// The `COPYUID` response code for a copy result, if anything was copied.
 fn copyuid(result: &CopyResult) -> Option<Code> {
@@ -35,9 +34,6 @@ impl Session {
             (false, true) => "MOVE",
             (true, true) => "UID MOVE",
         };
-        let Some(store) = self.store.clone() else {
-            return;
-        };
         self.in_selected(tag, out, |s, sel, out| {
             s.refresh_for_numbers(sel, out);
             if s.is_logged_out() {
@@ -57,9 +53,9 @@ impl Session {
                 .filter(|&u| !sel.view.is_expunged(u))
                 .collect();
             let result = if move_ {
-                sel.folder.move_to(&uids, &store, dest)
+                sel.folder.move_to(&uids, dest)
             } else {
-                sel.folder.copy_to(&uids, &store, dest)
+                sel.folder.copy_to(&uids, dest)
             };
             match result {
                 Ok(result) => {

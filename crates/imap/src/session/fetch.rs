@@ -2,17 +2,17 @@
 
 use std::time::UNIX_EPOCH;
 
-use courser_maildir::{FlagOp, Flags, Folder, Message};
 use courser_protocol::OUTPUT_HIGH_WATER;
 
-use super::message::{Extent, Loaded};
+use super::message::Loaded;
 use super::reply::Reply;
 use super::{Pending, Selected, Session};
 use crate::codec::respond::{Code, FetchWriter};
 use crate::codec::{DateTime, FetchAttr, Flag, SectionText, SequenceSet};
+use crate::mailstore::{Extent, FlagOp, Flags, MailFolder, MessageRef};
 
 /// A message's flags as IMAP flags, `\Recent` included.
-pub(super) fn message_flags(m: &Message) -> Vec<Flag> {
+pub(super) fn message_flags(m: MessageRef<'_>) -> Vec<Flag> {
     let mut flags = Vec::with_capacity(5 + m.keywords.len());
     for (bit, flag) in [
         (Flags::ANSWERED, Flag::Answered),
@@ -33,7 +33,7 @@ pub(super) fn message_flags(m: &Message) -> Vec<Flag> {
 }
 
 /// `* seq FETCH (FLAGS (...) [UID n])`, the unsolicited form.
-pub(super) fn write_flags(out: &mut Vec<u8>, seq: u32, m: &Message, with_uid: bool) {
+pub(super) fn write_flags(out: &mut Vec<u8>, seq: u32, m: MessageRef<'_>, with_uid: bool) {
     let mut w = FetchWriter::new(out, seq);
     w.flags(&message_flags(m));
     if with_uid {
@@ -42,11 +42,12 @@ pub(super) fn write_flags(out: &mut Vec<u8>, seq: u32, m: &Message, with_uid: bo
     w.finish();
 }
 
-/// INTERNALDATE from the file's mtime. Shown in UTC: the server's zone
-/// would need the tz database, and clients convert anyway.
-fn internal_date(folder: &Folder, m: &Message) -> DateTime {
+/// INTERNALDATE (a maildir's is the file's mtime). Shown in UTC: the
+/// server's zone would need the tz database, and clients convert anyway.
+fn internal_date(folder: &dyn MailFolder, uid: u32) -> DateTime {
     let secs = folder
-        .internal_date(m)
+        .internal_date(uid)
+        .unwrap_or(UNIX_EPOCH)
         .duration_since(UNIX_EPOCH)
         .map(|d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         .unwrap_or(0);
@@ -193,23 +194,19 @@ fn fetch_one(
     if sel.folder.read_write() && attrs.iter().any(sets_seen) {
         let unseen = sel
             .folder
-            .by_uid(uid)
+            .message(uid)
             .is_some_and(|m| !m.flags.contains(Flags::SEEN));
         if unseen
             && sel
                 .folder
-                .store(&[uid], FlagOp::Add, Flags::SEEN, &[])
+                .store_flags(&[uid], FlagOp::Add, Flags::SEEN, &[])
                 .is_ok()
         {
             report_flags = true;
         }
     }
     let loaded = if let Some(extent) = extent(attrs) {
-        match sel
-            .folder
-            .open_message(uid)
-            .and_then(|f| Loaded::read(f, uid, extent))
-        {
+        match Loaded::read(sel.folder.as_ref(), uid, extent) {
             Ok(l) => Some(l),
             Err(e) => {
                 tracing::debug!("fetch of uid {uid}: {e}");
@@ -219,7 +216,7 @@ fn fetch_one(
     } else {
         None
     };
-    let Some(m) = sel.folder.by_uid(uid) else {
+    let Some(m) = sel.folder.message(uid) else {
         return false;
     };
     let mut w = FetchWriter::new(out, seq);
@@ -230,7 +227,7 @@ fn fetch_one(
             }
             (FetchAttr::Flags, _) => {}
             (FetchAttr::InternalDate, _) => {
-                w.internal_date(&internal_date(&sel.folder, m));
+                w.internal_date(&internal_date(sel.folder.as_ref(), uid));
             }
             (_, None) => {}
             (FetchAttr::Rfc822Size, Some(l)) => {

@@ -1,12 +1,12 @@
 //! CREATE, DELETE, RENAME, SUBSCRIBE, UNSUBSCRIBE (RFC 3501 §6.3.3-7), and
 //! how store errors become responses (DESIGN.md: errors say who was wrong).
 
-use courser_maildir::Error as StoreError;
 use courser_protocol::Untrusted;
 
 use super::reply::Reply;
 use super::{Session, State};
 use crate::codec::respond::{self, Code};
+use crate::mailstore::StoreError;
 
 impl Session {
     pub(super) fn create(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {

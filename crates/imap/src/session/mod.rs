@@ -37,10 +37,10 @@ pub use courser_protocol::Finished;
 use courser_protocol::{Backpressure, CommandClock, Untrusted};
 
 use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
-use courser_maildir::{Folder, Store};
 
 use crate::codec::respond::{self, Code, NamespaceDesc, Status};
 use crate::codec::{AppendStart, Command, Decoder, Event, Limits, Tag};
+use crate::mailstore::{MailFolder, MailStore};
 pub use capability::Capabilities;
 use reply::Reply;
 use view::View;
@@ -99,7 +99,7 @@ enum State {
 
 /// The selected folder and the client's view of it.
 pub(crate) struct Selected {
-    folder: Folder,
+    folder: Box<dyn MailFolder>,
     view: View,
 }
 
@@ -108,7 +108,7 @@ pub struct Session {
     config: SessionConfig,
     decoder: Decoder,
     state: State,
-    store: Option<Store>,
+    store: Option<Box<dyn MailStore>>,
     user: Option<String>,
     /// Tag of a command waiting for the server (login, IDLE) or for more
     /// client data (AUTHENTICATE).
@@ -170,7 +170,11 @@ impl Session {
 
     /// A session that starts authenticated as `user` (RFC 3501 §7.1.4
     /// PREAUTH), for `courser imapd` run over a tunnel.
-    pub fn preauthenticated(config: SessionConfig, user: &str, store: Store) -> Session {
+    pub fn preauthenticated(
+        config: SessionConfig,
+        user: &str,
+        store: Box<dyn MailStore>,
+    ) -> Session {
         let mut session = Session::new(config);
         session.user = Some(user.to_owned());
         session.store = Some(store);
@@ -496,8 +500,8 @@ impl Session {
         Reply::ok(out, tag, text);
     }
 
-    fn store_ref(&self) -> Option<&Store> {
-        self.store.as_ref()
+    fn store_ref(&self) -> Option<&dyn MailStore> {
+        self.store.as_deref()
     }
 
     fn enable(&mut self, tag: &str, capabilities: &[String], out: &mut Vec<u8>) {

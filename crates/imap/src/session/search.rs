@@ -1,15 +1,14 @@
 //! SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8).
 
 use std::cell::OnceCell;
-use std::time::UNIX_EPOCH;
+use std::time::{SystemTime, UNIX_EPOCH};
 
-use courser_maildir::{Flags, Message};
-
-use super::message::{Extent, Loaded};
+use super::message::Loaded;
 use super::reply::Reply;
 use super::{Selected, Session};
 use crate::codec::respond::{self, Code};
 use crate::codec::{Date, SearchKey};
+use crate::mailstore::{Extent, Flags, MessageRef};
 
 /// Charsets SEARCH accepts (RFC 3501 §6.4.4 requires US-ASCII; UTF-8 is
 /// what clients send).
@@ -19,27 +18,22 @@ const CHARSETS: &[&str] = &["UTF-8", "US-ASCII"];
 /// alone while only header keys ask, the whole file once another does.
 struct Candidate<'a> {
     seq: u32,
-    msg: &'a Message,
+    msg: MessageRef<'a>,
     sel: &'a Selected,
     head: OnceCell<Option<Loaded>>,
     whole: OnceCell<Option<Loaded>>,
     /// Expunged elsewhere, not announced yet: only its number, UID, last
-    /// flags and (if read before) INTERNALDATE are known; keys that need
-    /// its file fail.
-    gone: bool,
+    /// flags and (if the store kept it) INTERNALDATE are known; keys that
+    /// need its content fail.
+    gone: Option<Option<SystemTime>>,
 }
 
 impl Candidate<'_> {
     fn load(&self, extent: Extent) -> Option<Loaded> {
-        if self.gone {
+        if self.gone.is_some() {
             return None;
         }
-        let uid = self.msg.uid;
-        self.sel
-            .folder
-            .open_message(uid)
-            .and_then(|f| Loaded::read(f, uid, extent))
-            .ok()
+        Loaded::read(self.sel.folder.as_ref(), self.msg.uid, extent).ok()
     }
 
     fn content(&self) -> Option<&Loaded> {
@@ -59,10 +53,9 @@ impl Candidate<'_> {
     }
 
     fn internal_day(&self) -> Option<i64> {
-        let date = if self.gone {
-            self.msg.known_internal_date()?
-        } else {
-            self.sel.folder.internal_date(self.msg)
+        let date = match self.gone {
+            Some(known) => known?,
+            None => self.sel.folder.internal_date(self.msg.uid)?,
         };
         let secs = date
             .duration_since(UNIX_EPOCH)
@@ -175,14 +168,16 @@ pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u
     let mut hits = Vec::new();
     for seq in 1..=sel.view.len() {
         let Some(u) = sel.view.uid(seq) else { continue };
-        let gone = sel.view.is_expunged(u);
-        let record = if gone {
-            sel.view.gone(u)
+        let (msg, gone) = if sel.view.is_expunged(u) {
+            match sel.view.gone(u) {
+                Some(g) => (g.as_ref(), Some(g.internal_date)),
+                None => continue,
+            }
         } else {
-            sel.folder.by_uid(u)
-        };
-        let Some(msg) = record else {
-            continue;
+            match sel.folder.message(u) {
+                Some(m) => (m, None),
+                None => continue,
+            }
         };
         let candidate = Candidate {
             seq,

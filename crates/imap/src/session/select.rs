@@ -2,7 +2,6 @@
 //! and the untagged updates that keep the client's view in step with the
 //! folder (RFC 3501 §7.3-7.4).
 
-use courser_maildir::Folder;
 use courser_protocol::Untrusted;
 
 use super::fetch::write_flags;
@@ -11,6 +10,7 @@ use super::view::View;
 use super::{Selected, Session, State};
 use crate::codec::respond::{self, Code};
 use crate::codec::Flag;
+use crate::mailstore::{Flags, MailFolder};
 
 impl Session {
     pub(super) fn select(&mut self, tag: &str, name: &str, read_write: bool, out: &mut Vec<u8>) {
@@ -26,7 +26,11 @@ impl Session {
             Ok(f) => f,
             Err(e) => return self.store_error(tag, &e, out),
         };
-        let view = View::new(folder.messages().iter().map(|m| m.uid).collect());
+        let view = View::new(
+            (0..folder.len())
+                .filter_map(|i| folder.message_at(i).map(|m| m.uid))
+                .collect(),
+        );
         let mut selected = Selected { folder, view };
         self.announce_folder(&mut selected, out);
         let rw = selected.folder.read_write();
@@ -48,14 +52,14 @@ impl Session {
         let folder = &sel.folder;
         respond::exists(out, sel.view.len());
         sel.view.exists_announced = sel.view.len();
-        let recent = recent_count(folder);
+        let recent = recent_count(folder.as_ref());
         sel.view.recent_announced = recent;
         respond::recent(out, recent);
-        if let Some(pos) = folder
-            .messages()
-            .iter()
-            .position(|m| !m.flags.contains(courser_maildir::Flags::SEEN))
-        {
+        if let Some(pos) = (0..folder.len()).position(|i| {
+            folder
+                .message_at(i)
+                .is_some_and(|m| !m.flags.contains(Flags::SEEN))
+        }) {
             let seq = u32::try_from(pos + 1).unwrap_or(u32::MAX);
             Reply::untagged_ok_code(out, Code::Unseen(seq), "First unseen");
         }
@@ -81,7 +85,7 @@ impl Session {
         ];
         flags.extend(keywords.iter().cloned().map(Flag::Keyword));
         respond::flags(out, &flags);
-        let keywords_on = self.store_ref().is_some_and(|s| s.options().keywords);
+        let keywords_on = self.store_ref().is_some_and(|s| s.keywords_enabled());
         let permanent = if sel.folder.read_write() {
             Code::PermanentFlags {
                 flags,
@@ -107,7 +111,7 @@ impl Session {
     ) {
         let unknown = uids.into_iter().any(|u| {
             sel.folder
-                .by_uid(u)
+                .message(u)
                 .is_some_and(|m| m.keywords.iter().any(|k| !sel.view.knows_keyword(k)))
         });
         if unknown {
@@ -205,20 +209,22 @@ impl Session {
             sel.view.exists_announced = sel.view.len();
             respond::exists(out, sel.view.len());
         }
-        let recent = recent_count(&sel.folder);
+        let recent = recent_count(sel.folder.as_ref());
         if recent != sel.view.recent_announced {
             sel.view.recent_announced = recent;
             respond::recent(out, recent);
         }
         for (seq, uid) in sel.view.take_flag_changes() {
-            if let Some(m) = sel.folder.by_uid(uid) {
+            if let Some(m) = sel.folder.message(uid) {
                 write_flags(out, seq, m, false);
             }
         }
     }
 }
 
-fn recent_count(folder: &Folder) -> u32 {
-    let n = folder.messages().iter().filter(|m| m.recent).count();
+fn recent_count(folder: &dyn MailFolder) -> u32 {
+    let n = (0..folder.len())
+        .filter(|&i| folder.message_at(i).is_some_and(|m| m.recent))
+        .count();
     u32::try_from(n).unwrap_or(u32::MAX)
 }

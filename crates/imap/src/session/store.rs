@@ -1,12 +1,11 @@
 //! STORE and UID STORE (RFC 3501 §6.4.6, §6.4.8).
 
-use courser_maildir::{FlagOp, Flags};
-
 use super::fetch::write_flags;
 use super::reply::Reply;
 use super::Session;
 use crate::codec::respond::Code;
 use crate::codec::{Flag, SequenceSet, StoreMode};
+use crate::mailstore::{FlagOp, Flags};
 
 /// System flags and keywords of a STORE or APPEND flag list.
 pub(super) struct FlagSet {
@@ -56,7 +55,7 @@ impl Session {
             Ok(p) => p,
             Err(e) => return Reply::bad(out, tag, &e),
         };
-        let keywords_on = self.store_ref().is_some_and(|s| s.options().keywords);
+        let keywords_on = self.store_ref().is_some_and(|s| s.keywords_enabled());
         if !keywords_on && !parsed.keywords.is_empty() {
             return Reply::no(
                 out,
@@ -88,7 +87,10 @@ impl Session {
                 StoreMode::Add => FlagOp::Add,
                 StoreMode::Remove => FlagOp::Remove,
             };
-            if let Err(e) = sel.folder.store(&uids, op, parsed.flags, &parsed.keywords) {
+            if let Err(e) = sel
+                .folder
+                .store_flags(&uids, op, parsed.flags, &parsed.keywords)
+            {
                 return s.store_error(tag, &e, out);
             }
             if parsed.keywords.iter().any(|k| !sel.view.knows_keyword(k)) {
@@ -97,7 +99,7 @@ impl Session {
             }
             if !silent {
                 for (seq, u) in &targets {
-                    if let Some(m) = sel.folder.by_uid(*u) {
+                    if let Some(m) = sel.folder.message(*u) {
                         write_flags(out, *seq, m, uid);
                         sel.view.flags_reported(*u);
                     }

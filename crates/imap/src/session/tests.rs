@@ -1,9 +1,11 @@
-//! Session tests over a real maildir in a temporary folder: bytes in,
-//! bytes out, no network.
+//! Session tests: bytes in, bytes out, no network. Most run on the
+//! in-memory store; those about the maildir's own files on a real maildir
+//! in a temporary folder.
 
-use courser_maildir::{tools, Flags, Store, StoreOptions};
+use courser_maildir::{tools, Store, StoreOptions};
 
 use super::{Action, Session, SessionConfig};
+use crate::mailstore::{Flags, MailStore, MaildirStore, MemoryStore};
 
 const MSG: &[u8] = b"From: a@example.org\nSubject: test\n\nbody\n";
 
@@ -25,8 +27,36 @@ pub(super) fn config() -> SessionConfig {
     }
 }
 
-pub(super) fn session(store: Store) -> Session {
-    Session::preauthenticated(config(), "u", store)
+/// A session logged in to `store`: a [`Store`] (a maildir) or a
+/// [`MemoryStore`].
+pub(super) fn session(store: impl IntoMailStore) -> Session {
+    Session::preauthenticated(config(), "u", store.into_mail_store())
+}
+
+/// What a test session can be given as its account.
+pub(super) trait IntoMailStore {
+    fn into_mail_store(self) -> Box<dyn MailStore>;
+}
+
+impl IntoMailStore for Store {
+    fn into_mail_store(self) -> Box<dyn MailStore> {
+        Box::new(MaildirStore::new(self))
+    }
+}
+
+impl IntoMailStore for MemoryStore {
+    fn into_mail_store(self) -> Box<dyn MailStore> {
+        Box::new(self)
+    }
+}
+
+/// An in-memory account holding `n` copies of [`MSG`] in INBOX.
+fn memory(n: usize) -> MemoryStore {
+    let st = MemoryStore::new();
+    for _ in 0..n {
+        st.deliver("INBOX", MSG, Flags::default()).unwrap();
+    }
+    st
 }
 
 /// Sends `input`, returns everything the session answered.
@@ -43,12 +73,7 @@ pub(super) fn run(s: &mut Session, input: &str) -> String {
 
 #[test]
 fn expunge_by_another_session_waits_for_a_command_that_allows_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let st = store(dir.path());
-    for _ in 0..3 {
-        st.append("INBOX", MSG, Flags::default(), &[], None)
-            .unwrap();
-    }
+    let st = memory(3);
     let mut a = session(st.clone());
     let mut b = session(st);
     assert!(run(&mut a, "a1 SELECT INBOX\r\n").contains("* 3 EXISTS"));
@@ -92,9 +117,32 @@ fn recent_goes_to_one_session_only() {
 }
 
 #[test]
+fn the_memory_store_keeps_the_recent_rule() {
+    let st = memory(1);
+    let mut a = session(st.clone());
+    let mut b = session(st.clone());
+    let out = run(&mut b, "b1 EXAMINE INBOX\r\n");
+    assert!(
+        out.contains("* 1 RECENT"),
+        "EXAMINE shows, claims nothing: {out}"
+    );
+    let out = run(&mut a, "a1 SELECT INBOX\r\n");
+    assert!(out.contains("* 1 RECENT"), "{out}");
+    let out = run(&mut b, "b2 SELECT INBOX\r\n");
+    assert!(out.contains("* 0 RECENT"), "{out}");
+    st.deliver("INBOX", MSG, Flags::default()).unwrap();
+    let out = run(&mut b, "b3 NOOP\r\n");
+    assert!(
+        out.contains("* 2 EXISTS") && out.contains("* 1 RECENT"),
+        "{out}"
+    );
+    let out = run(&mut a, "a2 SEARCH RECENT\r\n");
+    assert!(out.contains("* SEARCH 1\r\n"), "{out}");
+}
+
+#[test]
 fn literal_plus_append_and_idle_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let st = store(dir.path());
+    let st = memory(0);
     let mut a = session(st.clone());
     run(&mut a, "a1 SELECT INBOX\r\n");
     let append = format!("a2 APPEND INBOX (\\Seen) {{{}+}}\r\n", MSG.len());
@@ -108,8 +156,7 @@ fn literal_plus_append_and_idle_report() {
     assert!(out.contains("* 1 EXISTS"), "{out}");
     let out = run(&mut a, "a3 IDLE\r\n");
     assert!(out.starts_with("+ "), "{out}");
-    st.append("INBOX", MSG, Flags::default(), &[], None)
-        .unwrap();
+    st.deliver("INBOX", MSG, Flags::default()).unwrap();
     let mut out = Vec::new();
     a.idle_changed(&mut out);
     assert!(String::from_utf8_lossy(&out).contains("* 2 EXISTS"));
@@ -119,11 +166,7 @@ fn literal_plus_append_and_idle_report() {
 
 #[test]
 fn read_only_examine_refuses_changes_and_bad_input_is_answered() {
-    let dir = tempfile::tempdir().unwrap();
-    let st = store(dir.path());
-    st.append("INBOX", MSG, Flags::default(), &[], None)
-        .unwrap();
-    let mut a = session(st);
+    let mut a = session(memory(1));
     let out = run(&mut a, "a1 EXAMINE INBOX\r\n");
     assert!(out.contains("a1 OK [READ-ONLY]"), "{out}");
     let out = run(&mut a, "a2 STORE 1 +FLAGS (\\Seen)\r\n");
@@ -145,13 +188,8 @@ fn read_only_examine_refuses_changes_and_bad_input_is_answered() {
 
 #[test]
 fn move_reports_copyuid_then_expunge() {
-    let dir = tempfile::tempdir().unwrap();
-    let st = store(dir.path());
+    let st = memory(2);
     st.create_folder("INBOX.Archive").unwrap();
-    st.append("INBOX", MSG, Flags::default(), &[], None)
-        .unwrap();
-    st.append("INBOX", MSG, Flags::default(), &[], None)
-        .unwrap();
     let mut a = session(st);
     run(&mut a, "a1 SELECT INBOX\r\n");
     let out = run(&mut a, "a2 UID MOVE 2 INBOX.Archive\r\n");
@@ -165,11 +203,10 @@ fn move_reports_copyuid_then_expunge() {
 
 #[test]
 fn a_large_fetch_is_written_in_bounded_pieces() {
-    let dir = tempfile::tempdir().unwrap();
-    let st = store(dir.path());
+    let st = memory(0);
     let big = format!("Subject: big\n\n{}\n", "x".repeat(100_000));
     for _ in 0..10 {
-        st.append("INBOX", big.as_bytes(), Flags::default(), &[], None)
+        st.deliver("INBOX", big.as_bytes(), Flags::default())
             .unwrap();
     }
     let mut a = session(st);
@@ -200,12 +237,7 @@ fn a_large_fetch_is_written_in_bounded_pieces() {
 /// failed sync).
 #[test]
 fn uid_fetch_over_an_expunged_message_is_ok() {
-    let dir = tempfile::tempdir().unwrap();
-    let st = store(dir.path());
-    for _ in 0..3 {
-        st.append("INBOX", MSG, Flags::default(), &[], None)
-            .unwrap();
-    }
+    let st = memory(3);
     let mut a = session(st.clone());
     let mut b = session(st);
     run(&mut a, "a1 SELECT INBOX\r\n");
@@ -222,8 +254,7 @@ fn uid_fetch_over_an_expunged_message_is_ok() {
 
 #[test]
 fn literal8_announcement_without_a_command_is_answered() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut a = session(store(dir.path()));
+    let mut a = session(memory(0));
     let out = run(&mut a, "t1 ~{3}\r\n");
     assert!(out.contains("t1 BAD") || out.starts_with("+ "), "{out:?}");
     run(&mut a, "e1 ENABLE UTF8=ACCEPT\r\n");
@@ -248,11 +279,10 @@ fn over_quota_append_is_refused_with_an_alert() {
 
 #[test]
 fn finished_commands_wait_for_pieces_and_idle_and_name_bad_lines_none() {
-    let dir = tempfile::tempdir().unwrap();
-    let st = store(dir.path());
+    let st = memory(0);
     let big = format!("Subject: big\n\n{}\n", "x".repeat(400_000));
     for _ in 0..3 {
-        st.append("INBOX", big.as_bytes(), Flags::default(), &[], None)
+        st.deliver("INBOX", big.as_bytes(), Flags::default())
             .unwrap();
     }
     let mut a = session(st);

@@ -8,9 +8,8 @@
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 
-use courser_maildir::Message;
-
 use crate::codec::SequenceSet;
+use crate::mailstore::GoneMessage;
 
 /// Sequence-number map and pending announcements.
 #[derive(Debug, Default)]
@@ -20,7 +19,7 @@ pub struct View {
     /// UIDs gone from the store whose EXPUNGE the client has not seen.
     pending_expunge: BTreeSet<u32>,
     /// The last records of those messages, where the store still had them.
-    gone: HashMap<u32, Message>,
+    gone: HashMap<u32, GoneMessage>,
     /// UIDs whose flags changed elsewhere, to report as FETCH FLAGS.
     pending_flags: BTreeSet<u32>,
     /// The \Recent count last announced.
@@ -119,7 +118,7 @@ impl View {
 
     /// Keeps the last records of messages expunged elsewhere (see
     /// [`View::gone`]).
-    pub fn keep_gone(&mut self, records: Vec<Message>) {
+    pub fn keep_gone(&mut self, records: Vec<GoneMessage>) {
         for m in records {
             if self.pending_expunge.contains(&m.uid) {
                 self.gone.insert(m.uid, m);
@@ -130,7 +129,7 @@ impl View {
     /// The last record of a message expunged elsewhere and not yet
     /// announced: SEARCH still answers for it by sequence number, UID and
     /// flags (its content is gone), as RFC 2180 §4.1 lets a server do.
-    pub fn gone(&self, uid: u32) -> Option<&Message> {
+    pub fn gone(&self, uid: u32) -> Option<&GoneMessage> {
         self.gone.get(&uid)
     }
 

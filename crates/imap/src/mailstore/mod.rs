@@ -1,0 +1,193 @@
+//! The store boundary: everything the IMAP session asks of an account's
+//! mail, as two traits — [`MailStore`] (the account: folders,
+//! subscriptions, STATUS, APPEND) and [`MailFolder`] (a selected folder:
+//! its messages, their flags and content, changes made elsewhere).
+//!
+//! [`MaildirStore`] serves them from a Courier-compatible maildir
+//! (`courser-maildir`); [`MemoryStore`] (feature `memory-store`, and in
+//! this crate's tests) keeps an account in memory for the session's unit
+//! tests and the fuzzer.
+//!
+//! The calls are synchronous and may block on files and locks: the server
+//! makes them where blocking is allowed, never on the async executor.
+//!
+//! The vocabulary — [`Flags`], [`FlagOp`], [`FolderEntry`],
+//! [`FolderStatus`], [`CopyResult`], [`StoreError`] — is the maildir
+//! crate's, re-exported: it is plain data, and one error type keeps the
+//! RFC 5530 response codes in one place (`session::mailbox`).
+
+mod maildir;
+#[cfg(any(test, feature = "memory-store"))]
+mod memory;
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+pub use courser_maildir::{
+    Appended, CopyResult, Error as StoreError, FlagOp, Flags, FolderEntry, FolderStatus,
+};
+pub use maildir::MaildirStore;
+#[cfg(any(test, feature = "memory-store"))]
+pub use memory::MemoryStore;
+
+/// What a store call returns.
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// How much of a message file a command needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Extent {
+    /// The header up to and including the blank line that ends it:
+    /// enough for ENVELOPE, header sections and header SEARCH keys, which
+    /// are what clients ask of every message when they list a folder.
+    Header,
+    /// The whole message.
+    Whole,
+}
+
+/// One message of an open folder, as the session sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MessageRef<'a> {
+    /// The UID.
+    pub uid: u32,
+    /// System flags.
+    pub flags: Flags,
+    /// Keywords, sorted, without duplicates.
+    pub keywords: &'a [String],
+    /// `\Recent` for this session.
+    pub recent: bool,
+}
+
+/// The last record of a message that left the folder (expunged by
+/// someone else), kept by a session until it may announce the EXPUNGE.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GoneMessage {
+    /// The UID.
+    pub uid: u32,
+    /// System flags as last seen.
+    pub flags: Flags,
+    /// Keywords as last seen.
+    pub keywords: Vec<String>,
+    /// `\Recent` for this session.
+    pub recent: bool,
+    /// INTERNALDATE, if the store had it without the (now gone) file.
+    pub internal_date: Option<SystemTime>,
+}
+
+impl GoneMessage {
+    /// The record as a [`MessageRef`].
+    pub fn as_ref(&self) -> MessageRef<'_> {
+        MessageRef {
+            uid: self.uid,
+            flags: self.flags,
+            keywords: &self.keywords,
+            recent: self.recent,
+        }
+    }
+}
+
+/// What [`MailFolder::refresh`] found changed since the last look.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Changes {
+    /// UIDs that left the folder, ascending.
+    pub expunged: Vec<u32>,
+    /// Their last records.
+    pub gone: Vec<GoneMessage>,
+    /// New UIDs, ascending, above every UID seen before.
+    pub added: Vec<u32>,
+    /// UIDs whose flags or keywords changed, ascending.
+    pub flags_changed: Vec<u32>,
+    /// The folder's UIDVALIDITY changed: the client's view is void.
+    pub uidvalidity_changed: bool,
+}
+
+/// An account's mail.
+pub trait MailStore: Send {
+    /// Whether keywords can be stored (`IMAP_KEYWORDS`).
+    fn keywords_enabled(&self) -> bool;
+    /// Every folder, INBOX first, with the hierarchy-only parents.
+    fn list_folders(&self) -> StoreResult<Vec<FolderEntry>>;
+    /// Subscribed names, in the order kept.
+    fn subscriptions(&self) -> StoreResult<Vec<String>>;
+    /// Adds a name to the subscriptions (the folder need not exist).
+    fn subscribe(&self, name: &str) -> StoreResult<()>;
+    /// Removes a name from the subscriptions.
+    fn unsubscribe(&self, name: &str) -> StoreResult<()>;
+    /// Creates a folder and its missing parents.
+    fn create_folder(&self, name: &str) -> StoreResult<()>;
+    /// Deletes a folder and its messages; INBOX cannot be deleted.
+    fn delete_folder(&self, name: &str) -> StoreResult<()>;
+    /// Renames a folder and its children (INBOX: moves its messages).
+    fn rename_folder(&self, from: &str, to: &str) -> StoreResult<()>;
+    /// STATUS counters, without claiming `\Recent`.
+    fn status(&self, name: &str) -> StoreResult<FolderStatus>;
+    /// Opens a folder: SELECT (`read_write`) or EXAMINE.
+    fn open_folder(&self, name: &str, read_write: bool) -> StoreResult<Box<dyn MailFolder>>;
+    /// Starts an APPEND of `size` octets: fails before anything is
+    /// written when the folder does not exist, a keyword is invalid or the
+    /// quota is full.
+    fn begin_append(
+        &self,
+        name: &str,
+        size: u64,
+        flags: Flags,
+        keywords: &[String],
+        internal_date: Option<SystemTime>,
+    ) -> StoreResult<Box<dyn AppendTarget>>;
+}
+
+/// A message being received by APPEND. Dropped unfinished, it leaves
+/// nothing behind.
+pub trait AppendTarget: Send {
+    /// Adds the next octets.
+    fn write(&mut self, data: &[u8]) -> StoreResult<()>;
+    /// Stores the complete message and gives it a UID.
+    fn finish(self: Box<Self>) -> StoreResult<Appended>;
+}
+
+/// An open folder: a UID-ordered list of messages that changes only when
+/// [`MailFolder::refresh`] (or the session's own change) says so.
+pub trait MailFolder: Send {
+    /// The folder's canonical name.
+    fn name(&self) -> &str;
+    /// Opened read-write (SELECT) rather than read-only (EXAMINE).
+    fn read_write(&self) -> bool;
+    /// UIDVALIDITY.
+    fn uidvalidity(&self) -> u32;
+    /// The next UID, as of the last look.
+    fn uidnext(&self) -> u32;
+    /// Number of messages.
+    fn len(&self) -> usize;
+    /// Whether the folder is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// The message at `index` in UID order (sequence number − 1).
+    fn message_at(&self, index: usize) -> Option<MessageRef<'_>>;
+    /// The message with this UID.
+    fn message(&self, uid: u32) -> Option<MessageRef<'_>>;
+    /// Every keyword in use, sorted.
+    fn keywords(&self) -> Vec<String>;
+    /// Looks again, taking in changes made by others.
+    fn refresh(&mut self) -> StoreResult<Changes>;
+    /// STORE: changes flags and keywords; returns the UIDs that changed.
+    fn store_flags(
+        &mut self,
+        uids: &[u32],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &[String],
+    ) -> StoreResult<Vec<u32>>;
+    /// Removes the `\Deleted` messages (only those in `uids` if given);
+    /// returns the UIDs removed, ascending.
+    fn expunge(&mut self, uids: Option<&[u32]>) -> StoreResult<Vec<u32>>;
+    /// Copies messages into folder `dest` of the same account.
+    fn copy_to(&mut self, uids: &[u32], dest: &str) -> StoreResult<CopyResult>;
+    /// Moves messages into folder `dest`; they leave this folder.
+    fn move_to(&mut self, uids: &[u32], dest: &str) -> StoreResult<CopyResult>;
+    /// INTERNALDATE; `None` when the message is gone.
+    fn internal_date(&self, uid: u32) -> Option<SystemTime>;
+    /// The message's bytes (`extent` of them), as stored.
+    fn read_message(&self, uid: u32, extent: Extent) -> StoreResult<Vec<u8>>;
+    /// Directories whose changes IDLE should watch (empty: poll).
+    fn watch_paths(&self) -> Vec<PathBuf>;
+}
