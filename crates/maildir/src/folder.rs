@@ -605,7 +605,12 @@ impl Folder {
         let counted = self.store.inner.counted(&self.dir);
         let root = self.store.inner.root.clone();
         let host = self.host().to_string();
-        let want: HashSet<u32> = uids.iter().copied().collect();
+        // Found by UID, not by a pass over the folder: FETCH BODY[] sets
+        // \Seen one message at a time, which over a whole folder would
+        // otherwise cost its size squared.
+        let mut idxs: Vec<usize> = uids.iter().filter_map(|&u| self.index_of(u)).collect();
+        idxs.sort_unstable();
+        idxs.dedup();
 
         let new_flags = |old: Flags| match op {
             FlagOp::Add => old.union(flags),
@@ -624,7 +629,7 @@ impl Folder {
         // quota: undeleting is an addition, checked up front
         if counted {
             let mut add = (0i64, 0i64);
-            for m in self.messages.iter().filter(|m| want.contains(&m.uid)) {
+            for m in idxs.iter().map(|&i| &self.messages[i]) {
                 if m.flags.contains(Flags::DELETED) && !new_flags(m.flags).contains(Flags::DELETED)
                 {
                     add.0 += i64::try_from(self.stored_size(m)).unwrap_or(i64::MAX);
@@ -639,12 +644,6 @@ impl Folder {
         let mut relist = None;
         let mut changed = Vec::new();
         let mut qdelta = (0i64, 0i64);
-        let mut idxs: Vec<usize> = Vec::new();
-        for (i, m) in self.messages.iter().enumerate() {
-            if want.contains(&m.uid) {
-                idxs.push(i);
-            }
-        }
         let mut result = Ok(());
         for i in idxs {
             let m = &self.messages[i];

@@ -5,6 +5,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::message::Loaded;
 use super::reply::Reply;
+use super::view::View;
 use super::{Selected, Session};
 use crate::codec::respond::{self, Code};
 use crate::codec::{Date, SearchKey};
@@ -73,12 +74,11 @@ impl Candidate<'_> {
         use SearchKey as K;
         let text = |needle: &[u8]| String::from_utf8_lossy(needle).into_owned();
         match key {
-            K::And(keys) => keys.iter().all(|k| self.matches(k)),
-            K::Or(a, b) => self.matches(a) || self.matches(b),
-            K::Not(k) => !self.matches(k),
+            // Combinations and sets are resolved once per SEARCH (`Test`).
+            K::And(_) | K::Or(..) | K::Not(_) | K::SequenceSet(_) | K::Uid(_) => {
+                Test::new(key, &self.sel.view).matches(self)
+            }
             K::All => true,
-            K::SequenceSet(set) => set.contains(self.seq, self.sel.view.len()),
-            K::Uid(set) => set.contains(self.msg.uid, self.sel.view.max_uid()),
             K::Answered => self.flag(Flags::ANSWERED),
             K::Deleted => self.flag(Flags::DELETED),
             K::Draft => self.flag(Flags::DRAFT),
@@ -131,6 +131,52 @@ fn day(d: &Date) -> i64 {
     d.days_since_epoch()
 }
 
+/// A search key with its sequence and UID sets resolved once, into
+/// sorted, merged ranges tested by binary search: a client's SEARCH may
+/// carry thousands of ranges (a UID set it kept), and testing each range
+/// against each message costs their product.
+enum Test<'k> {
+    And(Vec<Test<'k>>),
+    Or(Box<Test<'k>>, Box<Test<'k>>),
+    Not(Box<Test<'k>>),
+    Sequence(Vec<(u32, u32)>),
+    Uid(Vec<(u32, u32)>),
+    /// Any other key, asked of the message itself.
+    Message(&'k SearchKey),
+}
+
+impl<'k> Test<'k> {
+    fn new(key: &'k SearchKey, view: &View) -> Test<'k> {
+        match key {
+            SearchKey::And(keys) => Test::And(keys.iter().map(|k| Test::new(k, view)).collect()),
+            SearchKey::Or(a, b) => {
+                Test::Or(Box::new(Test::new(a, view)), Box::new(Test::new(b, view)))
+            }
+            SearchKey::Not(k) => Test::Not(Box::new(Test::new(k, view))),
+            SearchKey::SequenceSet(set) => Test::Sequence(set.resolve(view.len())),
+            SearchKey::Uid(set) => Test::Uid(set.resolve(view.max_uid())),
+            other => Test::Message(other),
+        }
+    }
+
+    fn matches(&self, c: &Candidate<'_>) -> bool {
+        match self {
+            Test::And(tests) => tests.iter().all(|t| t.matches(c)),
+            Test::Or(a, b) => a.matches(c) || b.matches(c),
+            Test::Not(t) => !t.matches(c),
+            Test::Sequence(ranges) => in_ranges(ranges, c.seq),
+            Test::Uid(ranges) => in_ranges(ranges, c.msg.uid),
+            Test::Message(key) => c.matches(key),
+        }
+    }
+}
+
+/// Whether `n` is in sorted, disjoint, inclusive `ranges`.
+fn in_ranges(ranges: &[(u32, u32)], n: u32) -> bool {
+    let i = ranges.partition_point(|&(_, hi)| hi < n);
+    ranges.get(i).is_some_and(|&(lo, _)| lo <= n)
+}
+
 impl Session {
     pub(super) fn search(
         &mut self,
@@ -165,6 +211,7 @@ impl Session {
 /// as last seen): a client that searches `1:5` gets all five numbers it
 /// holds (RFC 2180 §4.1).
 pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u32> {
+    let test = Test::new(key, &sel.view);
     let mut hits = Vec::new();
     for seq in 1..=sel.view.len() {
         let Some(u) = sel.view.uid(seq) else { continue };
@@ -187,7 +234,7 @@ pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u
             whole: OnceCell::new(),
             gone,
         };
-        if candidate.matches(key) {
+        if test.matches(&candidate) {
             hits.push(if uid { u } else { seq });
         }
     }

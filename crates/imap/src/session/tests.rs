@@ -336,3 +336,37 @@ fn pipelined_commands_wait_while_the_output_is_full() {
     assert!(rounds >= 9, "{rounds} rounds");
     assert!(input.is_empty());
 }
+
+#[test]
+fn search_sets_with_many_ranges_name_the_right_messages() {
+    let mut a = session(memory(30));
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    // Every other message, 15 ranges, as a client's kept UID set.
+    let odd: Vec<String> = (1..=30).step_by(2).map(|n| n.to_string()).collect();
+    let out = run(&mut a, &format!("a2 SEARCH {} NOT 5:9\r\n", odd.join(",")));
+    assert!(
+        out.contains("* SEARCH 1 3 11 13 15 17 19 21 23 25 27 29\r\n"),
+        "{out}"
+    );
+    let out = run(&mut a, "a3 UID SEARCH UID 28:* OR 2 *\r\n");
+    assert!(out.contains("* SEARCH 30\r\n"), "{out}");
+    let out = run(&mut a, "a3 UID SEARCH OR UID 28:* 2\r\n");
+    assert!(out.contains("* SEARCH 2 28 29 30\r\n"), "{out}");
+    let out = run(&mut a, "a4 SEARCH 31,0:2\r\n");
+    assert!(
+        out.contains("a4 BAD") || out.contains("* SEARCH 1 2\r\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn fetching_bodies_sets_seen_on_each_message_once() {
+    let mut a = session(memory(50));
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    let out = run(&mut a, "a2 FETCH 1:* BODY[]\r\n");
+    assert_eq!(out.matches("\\Seen").count(), 50, "{out}");
+    let out = run(&mut a, "a3 SEARCH UNSEEN\r\n");
+    assert!(out.contains("* SEARCH\r\n"), "{out}");
+    let out = run(&mut a, "a4 FETCH 1:* BODY[]\r\n");
+    assert!(!out.contains("FLAGS"), "already seen: {out}");
+}
