@@ -1,4 +1,8 @@
-//! IMAP codec targets: the framer, the command parser and modified UTF-7.
+//! IMAP targets: the framer, the command parser, modified UTF-7, and the
+//! session state machine ([`session`]).
+
+mod session;
+pub use session::session;
 
 use courser_imap::codec::parse::parse_command;
 use courser_imap::codec::{utf7 as mutf7, Command, Decoder, Event, Limits};

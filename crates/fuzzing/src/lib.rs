@@ -1,4 +1,5 @@
-//! Fuzz target bodies for Courser's parsers (DESIGN.md, "Testing").
+//! Fuzz target bodies for Courser's parsers and protocol sessions
+//! (DESIGN.md, "Testing").
 //!
 //! Every public function here takes arbitrary bytes, feeds them to one
 //! parser through its public API and asserts what must hold for any
@@ -30,6 +31,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("imap_framer", imap::framer),
     ("imap_command", imap::command),
     ("imap_utf7", imap::utf7),
+    ("imap_session", imap::session),
     ("pop3_framer", pop3::framer),
     ("pop3_sizelist", pop3::sizelist),
     ("mime_message", mime::message),
