@@ -108,8 +108,8 @@ pub fn session(data: &[u8]) {
                     logins += 1;
                     let refused = matches!(&credentials,
                         Credentials::Password { password, .. } if password == b"bad");
-                    if refused || logins % 2 == 0 {
-                        session.login_failed(logins % 4 == 0, &mut out);
+                    if refused || logins.is_multiple_of(2) {
+                        session.login_failed(logins.is_multiple_of(4), &mut out);
                     } else {
                         session.login_succeeded("fuzz", Box::new(store.clone()), &mut out);
                     }
