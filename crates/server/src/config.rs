@@ -439,6 +439,10 @@ pub struct ImapConfig {
     /// 65536 KB) made 64 MiB its ceiling.
     #[serde(default = "default_max_message_size")]
     pub max_message_size: u64,
+    /// Offer SORT and THREAD (Courier's `IMAP_DISABLETHREADSORT` turns
+    /// them off, for small machines).
+    #[serde(default = "default_true")]
+    pub sort_thread: bool,
 }
 
 fn default_max_message_size() -> u64 {
@@ -466,6 +470,7 @@ impl Default for ImapConfig {
             idle_poll_secs: default_idle_poll(),
             require_tls_for_login: true,
             max_message_size: default_max_message_size(),
+            sort_thread: true,
         }
     }
 }

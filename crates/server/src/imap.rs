@@ -193,6 +193,7 @@ pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>
     };
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
+    session.offer_sort_thread(shared.config.imap.sort_thread);
     crate::driver::serve::<Imap>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     log_logout(&session, &conn);
 }
@@ -233,6 +234,7 @@ pub async fn serve_handed_over(
         limits: shared.config.imap.limits(),
     };
     let mut session = Session::resume_login(config, record.tag.unwrap_or_default());
+    session.offer_sort_thread(shared.config.imap.sort_thread);
     let mut conn = Conn::resumed(
         record.peer,
         record.tls,

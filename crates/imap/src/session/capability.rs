@@ -25,6 +25,15 @@ const AUTHENTICATED: &[&str] = &[
     "UTF8=ACCEPT",
 ];
 
+/// SORT and THREAD (RFC 5256, RFC 5957), as Courier advertises them plus
+/// SORT=DISPLAY.
+const SORT_THREAD: &[&str] = &[
+    "SORT",
+    "SORT=DISPLAY",
+    "THREAD=ORDEREDSUBJECT",
+    "THREAD=REFERENCES",
+];
+
 /// The `AUTH=` capability of a mechanism (RFC 3501 §7.2.1).
 fn auth_capability(m: Mechanism) -> Option<&'static str> {
     Some(match m {
@@ -68,6 +77,9 @@ impl Session {
                 // RFC 7889 §2: the largest message APPEND takes.
                 let limit = self.config.limits.max_message;
                 caps.push(format!("APPENDLIMIT={limit}").into());
+                if self.sort_thread {
+                    caps.extend(SORT_THREAD.iter().copied().map(Cow::Borrowed));
+                }
             }
         }
         caps

@@ -92,10 +92,14 @@ impl Loaded {
         courser_mime::text_contains(&self.bytes, &self.parsed, needle, include_headers)
     }
 
+    /// Every value of header field `name`, unfolded, raw.
+    pub fn header_values(&self, name: &str) -> Vec<Vec<u8>> {
+        courser_mime::header_values(&self.bytes, &self.parsed, name)
+    }
+
     /// The day the Date: header was written on (days since the epoch,
     /// its time and zone disregarded, RFC 3501 §6.4.4).
     pub fn sent_day(&self) -> Option<i64> {
-        let values = courser_mime::header_values(&self.bytes, &self.parsed, "Date");
-        courser_mime::parse_date_day(values.first()?)
+        courser_mime::parse_date_day(self.header_values("Date").first()?)
     }
 }

@@ -27,6 +27,7 @@ mod message;
 mod reply;
 mod search;
 mod select;
+mod sort;
 mod status;
 mod store;
 mod view;
@@ -123,6 +124,8 @@ pub struct Session {
     clock: CommandClock,
     /// Stops new commands while the output is full.
     backpressure: Backpressure,
+    /// SORT and THREAD offered.
+    sort_thread: bool,
 }
 
 enum Pending {
@@ -151,7 +154,14 @@ impl Session {
             tls_identity: None,
             clock: CommandClock::default(),
             backpressure: Backpressure::default(),
+            sort_thread: true,
         }
+    }
+
+    /// Offers SORT and THREAD (the default) or not: Courier's
+    /// `IMAP_DISABLETHREADSORT`, for small machines.
+    pub fn offer_sort_thread(&mut self, offer: bool) {
+        self.sort_thread = offer;
     }
 
     /// The SASL mechanisms the backends can serve
@@ -455,9 +465,21 @@ impl Session {
             C::Move { uid, set, mailbox } => {
                 self.copy(&tag, uid, &set, mailbox.as_str(), true, out)
             }
+            C::Sort {
+                uid,
+                criteria,
+                charset,
+                search,
+            } if self.sort_thread => self.sort(&tag, uid, &criteria, &charset, &search, out),
+            C::Thread {
+                uid,
+                algorithm,
+                charset,
+                search,
+            } if self.sort_thread => self.thread(&tag, uid, &algorithm, &charset, &search, out),
             other => {
-                // Parsed for later extensions (QUOTA, ACL, SORT, THREAD) but
-                // not offered in CAPABILITY yet.
+                // Parsed for later extensions (QUOTA, ACL) but not offered
+                // in CAPABILITY yet; SORT and THREAD when turned off.
                 Reply::bad(
                     out,
                     &tag,

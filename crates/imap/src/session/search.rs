@@ -7,13 +7,13 @@ use super::message::Loaded;
 use super::reply::Reply;
 use super::view::View;
 use super::{Selected, Session};
-use crate::codec::respond::{self, Code};
+use crate::codec::respond;
 use crate::codec::{Date, SearchKey};
 use crate::mailstore::{Extent, Flags, MessageRef};
 
 /// Charsets SEARCH accepts (RFC 3501 §6.4.4 requires US-ASCII; UTF-8 is
 /// what clients send).
-const CHARSETS: &[&str] = &["UTF-8", "US-ASCII"];
+pub(super) const CHARSETS: &[&str] = &["UTF-8", "US-ASCII"];
 
 /// One message being tested, its file read on first need: the header
 /// alone while only header keys ask, the whole file once another does.
@@ -186,11 +186,8 @@ impl Session {
         criteria: &SearchKey,
         out: &mut Vec<u8>,
     ) {
-        if let Some(cs) = charset {
-            if !CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(cs)) {
-                let code = Code::BadCharset(CHARSETS.iter().map(|c| c.to_string()).collect());
-                return Reply::no(out, tag, Some(code), "Unsupported charset");
-            }
+        if charset.is_some_and(|cs| !self.charset_known(tag, cs, out)) {
+            return;
         }
         self.in_selected(tag, out, |s, sel, out| {
             s.refresh_for_numbers(sel, out);

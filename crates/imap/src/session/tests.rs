@@ -370,3 +370,90 @@ fn fetching_bodies_sets_seen_on_each_message_once() {
     let out = run(&mut a, "a4 FETCH 1:* BODY[]\r\n");
     assert!(!out.contains("FLAGS"), "already seen: {out}");
 }
+
+/// A folder for SORT and THREAD: `(subject, date, from, message-id,
+/// references)` per message.
+fn threads_folder() -> MemoryStore {
+    let st = memory(0);
+    for (subject, date, from, id, refs) in [
+        (
+            "Re: [list] plans",
+            "Tue, 3 Jun 2025 09:00:00 +0000",
+            "Zed <zed@x.org>",
+            "<b@x>",
+            "<a@x>",
+        ),
+        (
+            "plans",
+            "Mon, 2 Jun 2025 10:00:00 +0200",
+            "ann@x.org",
+            "<a@x>",
+            "",
+        ),
+        ("Fwd: other", "garbage date", "", "<c@x>", ""),
+        (
+            "Re: plans",
+            "Wed, 4 Jun 2025 09:00:00 +0000",
+            "bob@x.org",
+            "<d@x>",
+            "<a@x> <b@x>",
+        ),
+    ] {
+        let mut m = format!("Subject: {subject}\r\nDate: {date}\r\nMessage-ID: {id}\r\n");
+        if !from.is_empty() {
+            m.push_str(&format!("From: {from}\r\n"));
+        }
+        if !refs.is_empty() {
+            m.push_str(&format!("References: {refs}\r\n"));
+        }
+        m.push_str("\r\nbody\r\n");
+        st.deliver("INBOX", m.as_bytes(), Flags::default()).unwrap();
+    }
+    st
+}
+
+#[test]
+fn sort_orders_by_each_key_with_ties_by_sequence() {
+    let mut a = session(threads_folder());
+    let caps = run(&mut a, "c CAPABILITY\r\n");
+    assert!(
+        caps.contains(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES"),
+        "{caps}"
+    );
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    // "garbage date" sorts by its INTERNALDATE (2023, the delivery date).
+    let out = run(&mut a, "a2 SORT (DATE) UTF-8 ALL\r\n");
+    assert!(out.contains("* SORT 3 2 1 4\r\n"), "{out}");
+    let out = run(&mut a, "a3 SORT (SUBJECT REVERSE DATE) UTF-8 ALL\r\n");
+    assert!(out.contains("* SORT 3 4 1 2\r\n"), "{out}");
+    let out = run(&mut a, "a4 SORT (FROM) US-ASCII NOT FROM zed\r\n");
+    assert!(out.contains("* SORT 3 2 4\r\n"), "{out}");
+    let out = run(&mut a, "a5 UID SORT (DISPLAYFROM) UTF-8 1:4\r\n");
+    assert!(out.contains("* SORT 3 2 4 1\r\n"), "{out}");
+    let out = run(&mut a, "a6 SORT (REVERSE SIZE) UTF-8 ALL\r\n");
+    assert!(out.contains("* SORT 1 4 2 3\r\n"), "{out}");
+    let out = run(&mut a, "a7 SORT (DATE) KOI8-Q ALL\r\n");
+    assert!(out.contains("a7 NO [BADCHARSET"), "{out}");
+}
+
+#[test]
+fn thread_by_references_and_by_subject() {
+    let mut a = session(threads_folder());
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    let out = run(&mut a, "a2 THREAD REFERENCES UTF-8 ALL\r\n");
+    assert!(out.contains("* THREAD (3)(2 1 4)\r\n"), "{out}");
+    let out = run(&mut a, "a3 UID THREAD ORDEREDSUBJECT UTF-8 ALL\r\n");
+    assert!(out.contains("* THREAD (3)(2 (1)(4))\r\n"), "{out}");
+    let out = run(&mut a, "a4 THREAD REFS UTF-8 ALL\r\n");
+    assert!(out.contains("a4 BAD"), "{out}");
+}
+
+#[test]
+fn sort_and_thread_can_be_turned_off() {
+    let mut a = session(threads_folder());
+    a.offer_sort_thread(false);
+    assert!(!run(&mut a, "c CAPABILITY\r\n").contains("SORT"));
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    assert!(run(&mut a, "a2 SORT (DATE) UTF-8 ALL\r\n").contains("a2 BAD"));
+    assert!(run(&mut a, "a3 THREAD REFERENCES UTF-8 ALL\r\n").contains("a3 BAD"));
+}

@@ -23,7 +23,7 @@ pub use mailbox::{
 };
 pub use misc::{capability, enabled, id, search};
 pub use quota::{quota, quotaroot};
-pub use sort::{sort, thread, ThreadTree};
+pub use sort::{sort, thread, ThreadForest, ThreadNode};
 
 use super::types::{Flag, SequenceSet};
 use super::utf7;

@@ -231,50 +231,64 @@ fn misc_data() {
     assert_eq!(w(|o| search(o, &[2, 3, 6])), b"* SEARCH 2 3 6\r\n");
     assert_eq!(w(|o| sort(o, &[5, 1])), b"* SORT 5 1\r\n");
     assert_eq!(w(|o| sort(o, &[])), b"* SORT\r\n");
-    let leaf = |n: u32| ThreadTree {
-        message: Some(n),
-        children: vec![],
+    // A forest from `(message, children)` pairs, roots listed apart.
+    let forest = |nodes: &[(Option<u32>, &[usize])], roots: &[usize]| ThreadForest {
+        nodes: nodes
+            .iter()
+            .map(|(message, children)| ThreadNode {
+                message: *message,
+                children: children.to_vec(),
+            })
+            .collect(),
+        roots: roots.to_vec(),
     };
-    let node = |n: u32, children: Vec<ThreadTree>| ThreadTree {
-        message: Some(n),
-        children,
-    };
-    // RFC 5256 §4 example.
-    let roots = vec![
-        leaf(2),
-        node(
-            3,
-            vec![node(
-                6,
-                vec![
-                    node(4, vec![leaf(23)]),
-                    node(44, vec![node(7, vec![leaf(96)])]),
-                ],
-            )],
-        ),
-    ];
+    // RFC 5256 §4 example: (2)(3 6 (4 23)(44 7 96)).
+    let example = forest(
+        &[
+            (Some(2), &[]),
+            (Some(3), &[2]),
+            (Some(6), &[3, 5]),
+            (Some(4), &[4]),
+            (Some(23), &[]),
+            (Some(44), &[6]),
+            (Some(7), &[7]),
+            (Some(96), &[]),
+        ],
+        &[0, 1],
+    );
     assert_eq!(
-        w(|o| thread(o, &roots)),
+        w(|o| thread(o, &example)),
         b"* THREAD (2)(3 6 (4 23)(44 7 96))\r\n"
     );
-    let dummy = ThreadTree {
-        message: None,
-        children: vec![leaf(3), leaf(5)],
-    };
-    assert_eq!(
-        w(|o| thread(o, &[dummy, leaf(9)])),
-        b"* THREAD ((3)(5))(9)\r\n"
+    let dummy = forest(
+        &[
+            (None, &[1, 2]),
+            (Some(3), &[]),
+            (Some(5), &[]),
+            (Some(9), &[]),
+        ],
+        &[0, 3],
     );
-    assert_eq!(w(|o| thread(o, &[])), b"* THREAD\r\n");
-    // A 100 000-message reply chain does not recurse.
-    let mut chain = leaf(100_000);
-    for n in (1..100_000).rev() {
-        chain = node(n, vec![chain]);
-    }
+    assert_eq!(w(|o| thread(o, &dummy)), b"* THREAD ((3)(5))(9)\r\n");
+    assert_eq!(w(|o| thread(o, &ThreadForest::default())), b"* THREAD\r\n");
+    // A 100 000-message reply chain neither recurses nor nests.
+    let chain = ThreadForest {
+        nodes: (1..=100_000u32)
+            .map(|n| ThreadNode {
+                message: Some(n),
+                children: if n < 100_000 {
+                    vec![n as usize]
+                } else {
+                    vec![]
+                },
+            })
+            .collect(),
+        roots: vec![0],
+    };
     let mut o = Vec::new();
-    thread(&mut o, std::slice::from_ref(&chain));
+    thread(&mut o, &chain);
     assert!(o.starts_with(b"* THREAD (1 2 3 "));
-    std::mem::forget(chain); // dropping it would recurse
+    assert!(o.ends_with(b" 99999 100000)\r\n"));
     assert_eq!(
         w(|o| quota(o, "", &[("STORAGE", 10, 512), ("MESSAGE", 1, 100)])),
         b"* QUOTA \"\" (STORAGE 10 512 MESSAGE 1 100)\r\n"

@@ -1,0 +1,329 @@
+//! SORT and UID SORT (RFC 5256 §3, with SORT=DISPLAY from RFC 5957), and
+//! THREAD and UID THREAD with ORDEREDSUBJECT and REFERENCES.
+//!
+//! Both search first, as SEARCH does, then read what ordering needs of
+//! each hit — its header (and its size, for SIZE), once — into [`Facts`].
+//! Strings compare under i;ascii-casemap, RFC 5256's default collation;
+//! equal keys keep sequence-number order.
+
+mod subject;
+mod thread;
+
+use std::cmp::Ordering;
+use std::time::UNIX_EPOCH;
+
+use courser_mime::Address;
+
+use super::message::Loaded;
+use super::reply::Reply;
+use super::search::{search_folder, CHARSETS};
+use super::{Selected, Session};
+use crate::codec::respond::{self, Code};
+use crate::codec::{SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
+use crate::mailstore::Extent;
+use subject::BaseSubject;
+use thread::Threadable;
+
+/// What SORT and THREAD know of one message.
+#[derive(Debug, Default)]
+struct Facts {
+    seq: u32,
+    uid: u32,
+    /// INTERNALDATE, Unix seconds.
+    arrival: i64,
+    /// The Date: header in UTC, or `arrival` without a usable one
+    /// (RFC 5256 §2.2).
+    sent: i64,
+    /// RFC822.SIZE; read only when SIZE is a key.
+    size: u64,
+    subject: BaseSubject,
+    /// The first From/To/Cc address's mailbox, upper-cased (§3).
+    from: String,
+    to: String,
+    cc: String,
+    /// The first From/To address's display name, else its address
+    /// (RFC 5957 §3), upper-cased.
+    display_from: String,
+    display_to: String,
+    message_id: Option<String>,
+    references: Vec<String>,
+}
+
+impl Facts {
+    fn read(sel: &Selected, seq: u32, with_size: bool) -> Facts {
+        let uid = sel.view.uid(seq).unwrap_or(0);
+        let (arrival, content) = if sel.view.is_expunged(uid) {
+            // Expunged elsewhere, not yet announced: sorted on what is left.
+            (sel.view.gone(uid).and_then(|g| g.internal_date), None)
+        } else {
+            let extent = if with_size {
+                Extent::Whole
+            } else {
+                Extent::Header
+            };
+            let loaded = Loaded::read(sel.folder.as_ref(), uid, extent).ok();
+            (sel.folder.internal_date(uid), loaded)
+        };
+        let arrival = arrival
+            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        let mut facts = Facts {
+            seq,
+            uid,
+            arrival,
+            sent: arrival,
+            ..Facts::default()
+        };
+        let Some(loaded) = content else {
+            return facts;
+        };
+        let envelope = loaded.envelope();
+        if let Some(sent) = envelope.date.as_deref().and_then(courser_mime::parse_date) {
+            facts.sent = sent;
+        }
+        if with_size {
+            facts.size = loaded.size();
+        }
+        let subject = envelope.subject.as_deref().unwrap_or_default();
+        facts.subject = BaseSubject::of(&courser_mime::decode_header_text(subject));
+        facts.from = mailbox(&envelope.from);
+        facts.to = mailbox(&envelope.to);
+        facts.cc = mailbox(&envelope.cc);
+        facts.display_from = display(&envelope.from);
+        facts.display_to = display(&envelope.to);
+        facts.message_id = envelope
+            .message_id
+            .as_deref()
+            .and_then(|v| message_ids(v).into_iter().next());
+        // References, or else the first Message-ID of In-Reply-To (§2.2).
+        facts.references = loaded
+            .header_values("References")
+            .first()
+            .map(|v| message_ids(v))
+            .unwrap_or_default();
+        if facts.references.is_empty() {
+            facts.references = envelope
+                .in_reply_to
+                .as_deref()
+                .and_then(|v| message_ids(v).into_iter().next())
+                .into_iter()
+                .collect();
+        }
+        facts
+    }
+
+    /// Orders by `criteria`, then by sequence number.
+    fn compare(&self, other: &Facts, criteria: &[SortCriterion]) -> Ordering {
+        for c in criteria {
+            let order = match c.key {
+                SortKey::Arrival => self.arrival.cmp(&other.arrival),
+                SortKey::Cc => self.cc.cmp(&other.cc),
+                SortKey::Date => self.sent.cmp(&other.sent),
+                SortKey::From => self.from.cmp(&other.from),
+                SortKey::Size => self.size.cmp(&other.size),
+                SortKey::Subject => self.subject.key.cmp(&other.subject.key),
+                SortKey::To => self.to.cmp(&other.to),
+                SortKey::DisplayFrom => self.display_from.cmp(&other.display_from),
+                SortKey::DisplayTo => self.display_to.cmp(&other.display_to),
+            };
+            let order = if c.reverse { order.reverse() } else { order };
+            if order != Ordering::Equal {
+                return order;
+            }
+        }
+        self.seq.cmp(&other.seq)
+    }
+}
+
+/// The first real address of a list (group markers have no host).
+fn first(list: &[Address]) -> Option<&Address> {
+    list.iter().find(|a| a.host.is_some())
+}
+
+/// RFC 5256 §3: the addr-mailbox of the first address, upper-cased.
+fn mailbox(list: &[Address]) -> String {
+    first(list)
+        .and_then(|a| a.mailbox.as_deref())
+        .map(|m| String::from_utf8_lossy(m).to_ascii_uppercase())
+        .unwrap_or_default()
+}
+
+/// RFC 5957 §3: the display name of the first address (decoded), or
+/// `mailbox@host` without one, upper-cased.
+fn display(list: &[Address]) -> String {
+    let Some(a) = first(list) else {
+        return String::new();
+    };
+    let name = a
+        .name
+        .as_deref()
+        .map(courser_mime::decode_header_text)
+        .unwrap_or_default();
+    let name = name.trim();
+    if !name.is_empty() {
+        return name.to_ascii_uppercase();
+    }
+    let part = |p: &Option<Vec<u8>>| {
+        String::from_utf8_lossy(p.as_deref().unwrap_or_default()).into_owned()
+    };
+    format!("{}@{}", part(&a.mailbox), part(&a.host)).to_ascii_uppercase()
+}
+
+/// The message IDs in a header value, `<left@right>` each, in order;
+/// anything else (comments, words, broken brackets) is skipped.
+fn message_ids(value: &[u8]) -> Vec<String> {
+    let text = String::from_utf8_lossy(value);
+    let mut ids = Vec::new();
+    let mut rest = text.as_ref();
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open + 1..];
+        let Some(close) = rest.find(['>', '<']) else {
+            break;
+        };
+        if rest[close..].starts_with('>') {
+            let id: String = rest[..close]
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            if id
+                .split_once('@')
+                .is_some_and(|(l, r)| !l.is_empty() && !r.is_empty())
+            {
+                ids.push(format!("<{id}>"));
+            }
+        }
+        rest = &rest[close..];
+    }
+    ids
+}
+
+impl Session {
+    /// The charset check SORT, THREAD and SEARCH share: false after
+    /// answering `NO [BADCHARSET]`.
+    pub(super) fn charset_known(&self, tag: &str, charset: &str, out: &mut Vec<u8>) -> bool {
+        if CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset)) {
+            return true;
+        }
+        let code = Code::BadCharset(CHARSETS.iter().map(|c| c.to_string()).collect());
+        Reply::no(out, tag, Some(code), "Unsupported charset");
+        false
+    }
+
+    pub(super) fn sort(
+        &mut self,
+        tag: &str,
+        uid: bool,
+        criteria: &[SortCriterion],
+        charset: &str,
+        search: &SearchKey,
+        out: &mut Vec<u8>,
+    ) {
+        if !self.charset_known(tag, charset, out) {
+            return;
+        }
+        let with_size = criteria.iter().any(|c| c.key == SortKey::Size);
+        self.in_selected(tag, out, |s, sel, out| {
+            s.refresh_for_numbers(sel, out);
+            if s.is_logged_out() {
+                return;
+            }
+            let mut facts: Vec<Facts> = search_folder(sel, search, false)
+                .into_iter()
+                .map(|seq| Facts::read(sel, seq, with_size))
+                .collect();
+            facts.sort_by(|a, b| a.compare(b, criteria));
+            let ids: Vec<u32> = facts
+                .iter()
+                .map(|f| if uid { f.uid } else { f.seq })
+                .collect();
+            respond::sort(out, &ids);
+            s.announce_changes(sel, uid, out);
+            Reply::ok(out, tag, "SORT completed");
+        });
+    }
+
+    pub(super) fn thread(
+        &mut self,
+        tag: &str,
+        uid: bool,
+        algorithm: &ThreadAlgorithm,
+        charset: &str,
+        search: &SearchKey,
+        out: &mut Vec<u8>,
+    ) {
+        if let ThreadAlgorithm::Other(name) = algorithm {
+            return Reply::bad(out, tag, &format!("Unknown THREAD algorithm {name}"));
+        }
+        if !self.charset_known(tag, charset, out) {
+            return;
+        }
+        self.in_selected(tag, out, |s, sel, out| {
+            s.refresh_for_numbers(sel, out);
+            if s.is_logged_out() {
+                return;
+            }
+            let facts: Vec<Facts> = search_folder(sel, search, false)
+                .into_iter()
+                .map(|seq| Facts::read(sel, seq, false))
+                .collect();
+            let ids: Vec<u32> = facts
+                .iter()
+                .map(|f| if uid { f.uid } else { f.seq })
+                .collect();
+            let msgs: Vec<Threadable> = facts
+                .into_iter()
+                .map(|f| Threadable {
+                    seq: f.seq,
+                    sent: f.sent,
+                    message_id: f.message_id,
+                    references: f.references,
+                    subject: f.subject,
+                })
+                .collect();
+            let mut forest = match algorithm {
+                ThreadAlgorithm::References => thread::references(&msgs),
+                _ => thread::ordered_subject(&msgs),
+            };
+            for node in &mut forest.nodes {
+                node.message = node
+                    .message
+                    .and_then(|i| ids.get(usize::try_from(i).ok()?).copied());
+            }
+            respond::thread(out, &forest);
+            s.announce_changes(sel, uid, out);
+            Reply::ok(out, tag, "THREAD completed");
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_are_taken_from_angle_brackets() {
+        assert_eq!(message_ids(b"<a@b> (comment) <c@d>"), ["<a@b>", "<c@d>"]);
+        assert_eq!(message_ids(b"<a@\r\n b>"), ["<a@b>"]);
+        assert!(message_ids(b"<nohost> <@x> <x@> plain@word").is_empty());
+        assert_eq!(message_ids(b"<<a@b>"), ["<a@b>"]);
+        assert!(message_ids(b"<a@b").is_empty());
+    }
+
+    #[test]
+    fn addresses_give_mailbox_and_display_keys() {
+        let a = |name: Option<&str>, mailbox: &str, host: Option<&str>| Address {
+            name: name.map(|n| n.as_bytes().to_vec()),
+            adl: None,
+            mailbox: Some(mailbox.as_bytes().to_vec()),
+            host: host.map(|h| h.as_bytes().to_vec()),
+        };
+        let list = [
+            a(None, "group", None),
+            a(Some("=?UTF-8?Q?Z=C3=BCrich?="), "zed", Some("x.org")),
+        ];
+        assert_eq!(mailbox(&list), "ZED");
+        assert_eq!(display(&list), "ZüRICH");
+        assert_eq!(display(&[a(None, "ann", Some("x.org"))]), "ANN@X.ORG");
+        assert_eq!(mailbox(&[]), "");
+    }
+}
