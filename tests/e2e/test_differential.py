@@ -173,7 +173,7 @@ def read_until_tagged(proc, buf, tag, deadline):
         buf += chunk
 
 
-def run_session(argv, env, cwd, uid, gid):
+def run_session(argv, env, cwd, uid, gid, commands=COMMANDS):
     """One preauthenticated session: each command is sent after the previous
     one's tagged answer (Dovecot drops pending output at end of input)."""
     kw = {}
@@ -184,7 +184,7 @@ def run_session(argv, env, cwd, uid, gid):
     buf = bytearray()
     try:
         deadline = time.monotonic() + 90
-        for cmd in COMMANDS:
+        for cmd in commands:
             proc.stdin.write(cmd)
             proc.stdin.flush()
             read_until_tagged(proc, buf, cmd.split(b" ", 1)[0], deadline)
@@ -201,26 +201,26 @@ def run_session(argv, env, cwd, uid, gid):
         proc.stdout.close()
         proc.stderr.close()
     if not re.search(rb"(?m)^b OK", bytes(buf)):
-        raise AssertionError(f"{argv[0]}: FETCH failed: {bytes(buf[-2000:])!r}")
+        raise AssertionError(f"{argv[0]}: command b failed: {bytes(buf[-2000:])!r}")
     return bytes(buf)
 
 
-def courser(home, uid, gid):
+def courser(home, uid, gid, commands=COMMANDS):
     if not Path(BIN).exists():
         missing(f"{BIN} is not built")
     md = str(home / "Maildir")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "MAILDIR": md}
-    return run_session([BIN, "imapd", md], env, home, uid, gid)
+    return run_session([BIN, "imapd", md], env, home, uid, gid, commands)
 
 
-def courier(home, uid, gid):
+def courier(home, uid, gid, commands=COMMANDS):
     if not os.access(COURIER_IMAPD, os.X_OK):
         missing(f"{COURIER_IMAPD} is missing (apt-get install courier-imap)")
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "MAILDIR": str(home / "Maildir")}
-    return run_session([COURIER_IMAPD], env, home, uid, gid)
+    return run_session([COURIER_IMAPD], env, home, uid, gid, commands)
 
 
-def dovecot(home, uid, gid):
+def dovecot(home, uid, gid, commands=COMMANDS):
     exe = next((c for c in DOVECOT_IMAP_CANDIDATES if c and os.access(c, os.X_OK)), None)
     if exe is None:
         missing("Dovecot's imap binary is missing (dovecot-core + dovecot-imapd unpacked)")
@@ -236,7 +236,7 @@ def dovecot(home, uid, gid):
         "USER": user,
         "MAIL": f"maildir:{home / 'Maildir'}",
     }
-    return run_session([exe, "-c", str(cfg)], env, home, uid, gid)
+    return run_session([exe, "-c", str(cfg)], env, home, uid, gid, commands)
 
 
 # --------------------------------------------------------------------------

@@ -42,7 +42,7 @@ struct Facts {
     to: String,
     cc: String,
     /// The first From/To address's display name, else its address
-    /// (RFC 5957 §3), upper-cased.
+    /// (RFC 5957 §3), under i;unicode-casemap.
     display_from: String,
     display_to: String,
     message_id: Option<String>,
@@ -135,23 +135,20 @@ impl Facts {
     }
 }
 
-/// The first real address of a list (group markers have no host).
-fn first(list: &[Address]) -> Option<&Address> {
-    list.iter().find(|a| a.host.is_some())
-}
-
-/// RFC 5256 §3: the addr-mailbox of the first address, upper-cased.
+/// RFC 5256 §3: the addr-mailbox of the first address, upper-cased. A
+/// group's first entry is its start marker, whose addr-mailbox is the
+/// group name (RFC 3501 §7.4.2), as Dovecot reads it too.
 fn mailbox(list: &[Address]) -> String {
-    first(list)
+    list.first()
         .and_then(|a| a.mailbox.as_deref())
         .map(|m| String::from_utf8_lossy(m).to_ascii_uppercase())
         .unwrap_or_default()
 }
 
 /// RFC 5957 §3: the display name of the first address (decoded), or
-/// `mailbox@host` without one, upper-cased.
+/// `mailbox@host` without one (a group: its name), upper-cased.
 fn display(list: &[Address]) -> String {
-    let Some(a) = first(list) else {
+    let Some(a) = list.first() else {
         return String::new();
     };
     let name = a
@@ -161,12 +158,16 @@ fn display(list: &[Address]) -> String {
         .unwrap_or_default();
     let name = name.trim();
     if !name.is_empty() {
-        return name.to_ascii_uppercase();
+        return courser_mime::unicode_casemap(name);
     }
     let part = |p: &Option<Vec<u8>>| {
         String::from_utf8_lossy(p.as_deref().unwrap_or_default()).into_owned()
     };
-    format!("{}@{}", part(&a.mailbox), part(&a.host)).to_ascii_uppercase()
+    let address = match &a.host {
+        Some(_) => format!("{}@{}", part(&a.mailbox), part(&a.host)),
+        None => part(&a.mailbox),
+    };
+    courser_mime::unicode_casemap(&address)
 }
 
 /// The message IDs in a header value, `<left@right>` each, in order;
@@ -318,12 +319,15 @@ mod tests {
             host: host.map(|h| h.as_bytes().to_vec()),
         };
         let list = [
-            a(None, "group", None),
             a(Some("=?UTF-8?Q?Z=C3=BCrich?="), "zed", Some("x.org")),
+            a(None, "ann", Some("x.org")),
         ];
         assert_eq!(mailbox(&list), "ZED");
-        assert_eq!(display(&list), "ZüRICH");
+        assert_eq!(display(&list), courser_mime::unicode_casemap("ZÜRICH"));
         assert_eq!(display(&[a(None, "ann", Some("x.org"))]), "ANN@X.ORG");
+        let group = [a(None, "friends", None), a(None, "ann", Some("x.org"))];
+        assert_eq!(mailbox(&group), "FRIENDS");
+        assert_eq!(display(&group), "FRIENDS");
         assert_eq!(mailbox(&[]), "");
     }
 }
