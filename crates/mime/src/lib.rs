@@ -57,7 +57,7 @@ pub mod parse;
 pub mod structure;
 
 pub use address::parse_address_list;
-pub use collation::unicode_casemap;
+pub use collation::{search_fold, unicode_casemap};
 pub use decode::decode_header_text;
 pub use lines::{crlf_len, to_crlf};
 pub use params::param_value;

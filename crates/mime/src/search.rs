@@ -1,5 +1,6 @@
 //! SEARCH helpers: header values, decoded text matching.
 
+use crate::collation::search_fold;
 use crate::decode::{charset_to_utf8, decode_header_text, decode_transfer};
 use crate::header;
 use crate::parse::{ParsedMessage, Part, PartKind};
@@ -16,12 +17,13 @@ pub fn header_values(msg: &[u8], parsed: &ParsedMessage, name: &str) -> Vec<Vec<
         .collect()
 }
 
-/// Case-insensitive substring test on Unicode text (simple lowercase).
+/// Caseless substring test on Unicode text, as SEARCH matches
+/// ([`crate::search_fold`]).
 pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     if needle.is_empty() {
         return true;
     }
-    haystack.to_lowercase().contains(&needle.to_lowercase())
+    search_fold(haystack).contains(&search_fold(needle))
 }
 
 /// Whether some occurrence of header `field_name` of the top-level
@@ -88,7 +90,7 @@ pub fn text_contains(
     needle: &str,
     include_headers: bool,
 ) -> bool {
-    let needle = needle.to_lowercase();
+    let needle = search_fold(needle);
     if include_headers && contains_ci(&header_text(msg, &parsed.root), &needle) {
         return true;
     }
@@ -177,6 +179,7 @@ PGI+R3LDvMOfZTwvYj4=\n\
         let p = parse(M);
         assert!(text_contains(M, &p, "CRÈME BRÛLEE", false));
         assert!(text_contains(M, &p, "grüße", false));
+        assert!(text_contains(M, &p, "GRÜSSE", false));
         assert!(!text_contains(M, &p, "secret", false));
         assert!(text_contains(M, &p, "nested thing", false));
         assert!(text_contains(M, &p, "nested body", false));

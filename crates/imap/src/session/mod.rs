@@ -17,6 +17,7 @@
 mod append;
 mod auth;
 mod capability;
+mod charset;
 mod copy;
 mod expunge;
 mod fetch;

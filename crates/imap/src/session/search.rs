@@ -11,10 +11,6 @@ use crate::codec::respond;
 use crate::codec::{Date, SearchKey};
 use crate::mailstore::{Extent, Flags, MessageRef};
 
-/// Charsets SEARCH accepts (RFC 3501 §6.4.4 requires US-ASCII; UTF-8 is
-/// what clients send).
-pub(super) const CHARSETS: &[&str] = &["UTF-8", "US-ASCII"];
-
 /// One message being tested, its file read on first need: the header
 /// alone while only header keys ask, the whole file once another does.
 struct Candidate<'a> {
@@ -186,15 +182,15 @@ impl Session {
         criteria: &SearchKey,
         out: &mut Vec<u8>,
     ) {
-        if charset.is_some_and(|cs| !self.charset_known(tag, cs, out)) {
+        let Some(criteria) = self.key_in_utf8(tag, charset, criteria, out) else {
             return;
-        }
+        };
         self.in_selected(tag, out, |s, sel, out| {
             s.refresh_for_numbers(sel, out);
             if s.is_logged_out() {
                 return;
             }
-            let hits = search_folder(sel, criteria, uid);
+            let hits = search_folder(sel, &criteria, uid);
             respond::search(out, &hits);
             s.announce_changes(sel, uid, out);
             Reply::ok(out, tag, "SEARCH completed");

@@ -457,3 +457,30 @@ fn sort_and_thread_can_be_turned_off() {
     assert!(run(&mut a, "a2 SORT (DATE) UTF-8 ALL\r\n").contains("a2 BAD"));
     assert!(run(&mut a, "a3 THREAD REFERENCES UTF-8 ALL\r\n").contains("a3 BAD"));
 }
+
+#[test]
+fn search_reads_other_charsets_and_matches_caselessly() {
+    let st = memory(0);
+    let body = "Subject: =?UTF-8?Q?Stra=C3=9Fe?=\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nΣΟΦΊΑ\r\n";
+    st.deliver("INBOX", body.as_bytes(), Flags::default())
+        .unwrap();
+    st.deliver("INBOX", MSG, Flags::default()).unwrap();
+    let mut a = session(st);
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    let out = run(&mut a, "a2 SEARCH SUBJECT STRASSE\r\n");
+    assert!(out.contains("* SEARCH 1\r\n"), "{out}");
+    let out = run(&mut a, "a3 SEARCH CHARSET UTF-8 BODY {10}\r\nσοφία\r\n");
+    assert!(out.contains("* SEARCH 1\r\n"), "{out}");
+    // "straße" in ISO-8859-1, and "σοφία" in ISO-8859-7, as literals.
+    let mut input = b"a4 SEARCH CHARSET ISO-8859-1 SUBJECT {6}\r\nstra\xdfe\r\n".to_vec();
+    input.extend_from_slice(b"a5 SEARCH CHARSET iso-8859-7 TEXT {5}\r\n\xf3\xef\xf6\xdf\xe1\r\n");
+    let mut out = Vec::new();
+    a.receive(&mut input, &mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert_eq!(out.matches("* SEARCH 1\r\n").count(), 2, "{out}");
+    let out = run(&mut a, "a6 SEARCH CHARSET X-MARTIAN SUBJECT x\r\n");
+    assert!(
+        out.contains("a6 NO [BADCHARSET (UTF-8 US-ASCII ISO-8859-1 "),
+        "{out}"
+    );
+}

@@ -16,9 +16,9 @@ use courser_mime::Address;
 
 use super::message::Loaded;
 use super::reply::Reply;
-use super::search::{search_folder, CHARSETS};
+use super::search::search_folder;
 use super::{Selected, Session};
-use crate::codec::respond::{self, Code};
+use crate::codec::respond;
 use crate::codec::{SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
 use crate::mailstore::Extent;
 use subject::BaseSubject;
@@ -199,17 +199,6 @@ fn message_ids(value: &[u8]) -> Vec<String> {
 }
 
 impl Session {
-    /// The charset check SORT, THREAD and SEARCH share: false after
-    /// answering `NO [BADCHARSET]`.
-    pub(super) fn charset_known(&self, tag: &str, charset: &str, out: &mut Vec<u8>) -> bool {
-        if CHARSETS.iter().any(|c| c.eq_ignore_ascii_case(charset)) {
-            return true;
-        }
-        let code = Code::BadCharset(CHARSETS.iter().map(|c| c.to_string()).collect());
-        Reply::no(out, tag, Some(code), "Unsupported charset");
-        false
-    }
-
     pub(super) fn sort(
         &mut self,
         tag: &str,
@@ -219,16 +208,16 @@ impl Session {
         search: &SearchKey,
         out: &mut Vec<u8>,
     ) {
-        if !self.charset_known(tag, charset, out) {
+        let Some(search) = self.key_in_utf8(tag, Some(charset), search, out) else {
             return;
-        }
+        };
         let with_size = criteria.iter().any(|c| c.key == SortKey::Size);
         self.in_selected(tag, out, |s, sel, out| {
             s.refresh_for_numbers(sel, out);
             if s.is_logged_out() {
                 return;
             }
-            let mut facts: Vec<Facts> = search_folder(sel, search, false)
+            let mut facts: Vec<Facts> = search_folder(sel, &search, false)
                 .into_iter()
                 .map(|seq| Facts::read(sel, seq, with_size))
                 .collect();
@@ -255,15 +244,15 @@ impl Session {
         if let ThreadAlgorithm::Other(name) = algorithm {
             return Reply::bad(out, tag, &format!("Unknown THREAD algorithm {name}"));
         }
-        if !self.charset_known(tag, charset, out) {
+        let Some(search) = self.key_in_utf8(tag, Some(charset), search, out) else {
             return;
-        }
+        };
         self.in_selected(tag, out, |s, sel, out| {
             s.refresh_for_numbers(sel, out);
             if s.is_logged_out() {
                 return;
             }
-            let facts: Vec<Facts> = search_folder(sel, search, false)
+            let facts: Vec<Facts> = search_folder(sel, &search, false)
                 .into_iter()
                 .map(|seq| Facts::read(sel, seq, false))
                 .collect();
