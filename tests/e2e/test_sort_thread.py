@@ -252,6 +252,13 @@ def test_imaplib_sort_and_thread(server):
     assert typ == "OK"
     typ, data = m._simple_command("SORT", "(DATE)", "BOGUS-CHARSET", "ALL")
     assert typ == "NO"
+    # ESEARCH (RFC 4731) and ESORT (RFC 5267) through the same client.
+    typ, data = m._simple_command("SEARCH", "RETURN (MIN MAX COUNT)", "ALL")
+    typ, data = m._untagged_response(typ, data, "ESEARCH")
+    assert typ == "OK" and data[0].endswith(b") MIN 1 MAX 12 COUNT 12"), data
+    typ, data = m._simple_command("SORT", "RETURN (ALL)", "(REVERSE ARRIVAL)", "UTF-8", "1:3")
+    typ, data = m._untagged_response(typ, data, "ESEARCH")
+    assert typ == "OK" and data[0].endswith(b") ALL 3,2,1"), data
     m.logout()
 
 

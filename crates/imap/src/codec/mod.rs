@@ -66,6 +66,6 @@ pub use frame::{Decoder, Event};
 pub use limits::Limits;
 pub use types::{
     Address, AppendStart, BodyKind, BodyStructure, Command, Date, DateTime, Envelope, FetchAttr,
-    Flag, LiteralKind, Mailbox, Partial, SearchKey, Section, SectionText, SeqNum, SeqRange,
-    SequenceSet, SortCriterion, SortKey, StatusItem, StoreMode, Tag, ThreadAlgorithm,
+    Flag, LiteralKind, Mailbox, Partial, ReturnOption, SearchKey, Section, SectionText, SeqNum,
+    SeqRange, SequenceSet, SortCriterion, SortKey, StatusItem, StoreMode, Tag, ThreadAlgorithm,
 };

@@ -34,6 +34,9 @@ fn on_big_stack<T: Send>(f: impl FnOnce() -> Result<T, String> + Send) -> Result
 }
 
 fn response_len(bytes: &[u8]) -> Result<usize, String> {
+    if bytes.starts_with(b"* ESEARCH") {
+        return esearch_len(bytes);
+    }
     match ResponseCodec::default().decode(bytes) {
         Ok((rest, _)) => Ok(bytes.len() - rest.len()),
         Err(ResponseDecodeError::Incomplete) => Err(format!(
@@ -45,6 +48,85 @@ fn response_len(bytes: &[u8]) -> Result<usize, String> {
             String::from_utf8_lossy(head(bytes))
         )),
     }
+}
+
+/// `* ESEARCH` (RFC 4731 §3.1 `esearch-response`), which imap-codec does
+/// not know: checked here against the grammar, strictly.
+fn esearch_len(bytes: &[u8]) -> Result<usize, String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "malformed ESEARCH ({why}): {:?}",
+            String::from_utf8_lossy(head(bytes))
+        ))
+    };
+    let Some(end) = bytes.windows(2).position(|w| w == b"\r\n") else {
+        return Err(format!(
+            "incomplete response: {:?}",
+            String::from_utf8_lossy(head(bytes))
+        ));
+    };
+    let line =
+        std::str::from_utf8(&bytes[..end]).map_err(|_| "ESEARCH is not ASCII".to_string())?;
+    let mut rest = &line["* ESEARCH".len()..];
+    if let Some(after) = rest.strip_prefix(" (TAG \"") {
+        let Some(close) = after.find("\")") else {
+            return bad("search correlator");
+        };
+        let tag = &after[..close];
+        if tag.is_empty()
+            || tag
+                .bytes()
+                .any(|b| !b.is_ascii_graphic() || b == b'"' || b == b'\\')
+        {
+            return bad("tag");
+        }
+        rest = &after[close + 2..];
+    }
+    if let Some(after) = rest.strip_prefix(" UID") {
+        if after.is_empty() || after.starts_with(' ') {
+            rest = after;
+        }
+    }
+    let mut words = rest.split(' ');
+    if words.next() != Some("") {
+        return bad("separator");
+    }
+    let nz = |w: Option<&str>| {
+        w.is_some_and(|w| {
+            !w.is_empty()
+                && !w.starts_with('0')
+                && w.bytes().all(|b| b.is_ascii_digit())
+                && w.parse::<u32>().is_ok()
+        })
+    };
+    let number = |w: Option<&str>| {
+        w.is_some_and(|w| w.parse::<u32>().is_ok() && w.bytes().all(|b| b.is_ascii_digit()))
+    };
+    let set = |w: Option<&str>| {
+        w.is_some_and(|w| {
+            w.split(',').all(|range| {
+                let mut ends = range.split(':');
+                let ok = ends.next().is_some_and(|a| nz(Some(a)));
+                ok && ends.next().is_none_or(|b| nz(Some(b))) && ends.next().is_none()
+            })
+        })
+    };
+    if rest.is_empty() {
+        return Ok(end + 2);
+    }
+    while let Some(word) = words.next() {
+        let value = words.next();
+        let ok = match word {
+            "MIN" | "MAX" => nz(value),
+            "COUNT" => number(value),
+            "ALL" => set(value),
+            _ => false,
+        };
+        if !ok {
+            return bad(word);
+        }
+    }
+    Ok(end + 2)
 }
 
 /// Check that `bytes` is a server greeting (RFC 3501 §9 `greeting`);

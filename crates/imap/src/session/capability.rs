@@ -23,13 +23,15 @@ const AUTHENTICATED: &[&str] = &[
     "UNSELECT",
     "ENABLE",
     "UTF8=ACCEPT",
+    "ESEARCH",
 ];
 
-/// SORT and THREAD (RFC 5256, RFC 5957), as Courier advertises them plus
-/// SORT=DISPLAY.
+/// SORT and THREAD (RFC 5256, RFC 5957, RFC 5267 ESORT), as Courier
+/// advertises them plus SORT=DISPLAY and ESORT.
 const SORT_THREAD: &[&str] = &[
     "SORT",
     "SORT=DISPLAY",
+    "ESORT",
     "THREAD=ORDEREDSUBJECT",
     "THREAD=REFERENCES",
 ];

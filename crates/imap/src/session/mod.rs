@@ -451,7 +451,15 @@ impl Session {
                 uid,
                 charset,
                 criteria,
-            } => self.search(&tag, uid, charset.as_deref(), &criteria, out),
+                ret,
+            } => self.search(
+                &tag,
+                uid,
+                charset.as_deref(),
+                &criteria,
+                ret.as_deref(),
+                out,
+            ),
             C::Fetch { uid, set, items } => self.fetch(&tag, uid, &set, &items, out),
             C::Store {
                 uid,
@@ -471,7 +479,14 @@ impl Session {
                 criteria,
                 charset,
                 search,
-            } if self.sort_thread => self.sort(&tag, uid, &criteria, &charset, &search, out),
+                ret,
+            } if self.sort_thread => {
+                let order = sort::Order {
+                    criteria: &criteria,
+                    ret: ret.as_deref(),
+                };
+                self.sort(&tag, uid, order, &charset, &search, out)
+            }
             C::Thread {
                 uid,
                 algorithm,

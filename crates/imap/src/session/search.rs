@@ -7,8 +7,8 @@ use super::message::Loaded;
 use super::reply::Reply;
 use super::view::View;
 use super::{Selected, Session};
-use crate::codec::respond;
-use crate::codec::{Date, SearchKey};
+use crate::codec::respond::{self, Esearch};
+use crate::codec::{Date, ReturnOption, SearchKey, SequenceSet};
 use crate::mailstore::{Extent, Flags, MessageRef};
 
 /// One message being tested, its file read on first need: the header
@@ -180,6 +180,7 @@ impl Session {
         uid: bool,
         charset: Option<&str>,
         criteria: &SearchKey,
+        ret: Option<&[ReturnOption]>,
         out: &mut Vec<u8>,
     ) {
         let Some(criteria) = self.key_in_utf8(tag, charset, criteria, out) else {
@@ -191,11 +192,40 @@ impl Session {
                 return;
             }
             let hits = search_folder(sel, &criteria, uid);
-            respond::search(out, &hits);
+            match ret {
+                Some(opts) => write_esearch(out, tag, uid, opts, &hits),
+                None => respond::search(out, &hits),
+            }
             s.announce_changes(sel, uid, out);
             Reply::ok(out, tag, "SEARCH completed");
         });
     }
+}
+
+/// The `* ESEARCH` answer (RFC 4731 §3.1) for `hits`, in the order the
+/// command produced them: ascending for SEARCH, sort order for SORT,
+/// whose MIN and MAX are its first and last (RFC 5267 §3.2).
+pub(super) fn write_esearch(
+    out: &mut Vec<u8>,
+    tag: &str,
+    uid: bool,
+    opts: &[ReturnOption],
+    hits: &[u32],
+) {
+    let want = |o: ReturnOption| opts.contains(&o);
+    let answer = Esearch {
+        tag: tag.to_owned(),
+        uid,
+        min: hits.first().copied().filter(|_| want(ReturnOption::Min)),
+        max: hits.last().copied().filter(|_| want(ReturnOption::Max)),
+        all: if want(ReturnOption::All) {
+            SequenceSet::from_numbers_ordered(hits)
+        } else {
+            None
+        },
+        count: want(ReturnOption::Count).then(|| u32::try_from(hits.len()).unwrap_or(u32::MAX)),
+    };
+    respond::esearch(out, &answer);
 }
 
 /// Sequence numbers (or UIDs) of the messages matching `key`, ascending.

@@ -417,7 +417,7 @@ fn sort_orders_by_each_key_with_ties_by_sequence() {
     let mut a = session(threads_folder());
     let caps = run(&mut a, "c CAPABILITY\r\n");
     assert!(
-        caps.contains(" SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES"),
+        caps.contains(" SORT SORT=DISPLAY ESORT THREAD=ORDEREDSUBJECT THREAD=REFERENCES"),
         "{caps}"
     );
     run(&mut a, "a1 SELECT INBOX\r\n");
@@ -483,4 +483,28 @@ fn search_reads_other_charsets_and_matches_caselessly() {
         out.contains("a6 NO [BADCHARSET (UTF-8 US-ASCII ISO-8859-1 "),
         "{out}"
     );
+}
+
+#[test]
+fn esearch_and_esort_answer_what_return_asks() {
+    let mut a = session(threads_folder());
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    let out = run(&mut a, "a2 SEARCH RETURN (MIN MAX COUNT ALL) NOT 3\r\n");
+    assert!(
+        out.contains("* ESEARCH (TAG \"a2\") MIN 1 MAX 4 ALL 1:2,4 COUNT 3\r\n"),
+        "{out}"
+    );
+    let out = run(&mut a, "a3 UID SEARCH RETURN () 9\r\n");
+    assert!(out.contains("* ESEARCH (TAG \"a3\") UID\r\n"), "{out}");
+    let out = run(&mut a, "a4 SEARCH RETURN (COUNT) 9\r\n");
+    assert!(out.contains("* ESEARCH (TAG \"a4\") COUNT 0\r\n"), "{out}");
+    // ESORT: ALL in sort order, MIN and MAX the first and last of it.
+    let out = run(&mut a, "a5 SORT RETURN (ALL MIN MAX) (DATE) UTF-8 ALL\r\n");
+    assert!(
+        out.contains("* ESEARCH (TAG \"a5\") MIN 3 MAX 4 ALL 3,2,1,4\r\n"),
+        "{out}"
+    );
+    crate::codec::validate::validate_responses(out.as_bytes()).unwrap();
+    let out = run(&mut a, "a6 SEARCH RETURN (SAVE) ALL\r\n");
+    assert!(out.contains("a6 BAD"), "{out}");
 }

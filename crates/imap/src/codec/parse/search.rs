@@ -1,11 +1,13 @@
 //! SEARCH (RFC 3501 §6.4.4, §9 `search`, `search-key`).
 
 use super::{Error, Parser};
-use crate::codec::types::{Command, SearchKey};
+use crate::codec::types::{Command, ReturnOption, SearchKey};
 
-/// `[UID] SEARCH [SP "CHARSET" SP astring] 1*(SP search-key)`.
+/// `[UID] SEARCH [SP "RETURN" SP "(" return-opts ")"] [SP "CHARSET" SP
+/// astring] 1*(SP search-key)` (RFC 3501, RFC 4731 §3.1).
 pub(super) fn search(p: &mut Parser<'_>, uid: bool) -> Result<Command, Error> {
     p.sp()?;
+    let ret = return_options(p)?;
     let mut charset = None;
     if p.peek_ci("CHARSET ") {
         p.pos += "CHARSET ".len();
@@ -17,7 +19,44 @@ pub(super) fn search(p: &mut Parser<'_>, uid: bool) -> Result<Command, Error> {
         uid,
         charset,
         criteria,
+        ret,
     })
+}
+
+/// `"RETURN" SP "(" [return-opt *(SP return-opt)] ")" SP`, if there
+/// (RFC 4731 §3.1, RFC 5267 §3.2); an empty list means ALL. Options we
+/// do not know (SAVE, PARTIAL, CONTEXT…) are a syntax error.
+pub(super) fn return_options(p: &mut Parser<'_>) -> Result<Option<Vec<ReturnOption>>, Error> {
+    if !p.peek_ci("RETURN ") {
+        return Ok(None);
+    }
+    p.pos += "RETURN ".len();
+    p.expect(b'(')?;
+    let mut opts = Vec::new();
+    while !p.eat(b')') {
+        if !opts.is_empty() {
+            p.sp()?;
+        }
+        let word = p.atom()?.to_ascii_uppercase();
+        let opt = match word.as_str() {
+            "MIN" => ReturnOption::Min,
+            "MAX" => ReturnOption::Max,
+            "ALL" => ReturnOption::All,
+            "COUNT" => ReturnOption::Count,
+            _ => return Err(Error::syntax(format!("unknown RETURN option {word}"))),
+        };
+        if !opts.contains(&opt) {
+            opts.push(opt);
+        }
+        if opts.len() > 4 {
+            return Err(Error::syntax("too many RETURN options"));
+        }
+    }
+    if opts.is_empty() {
+        opts.push(ReturnOption::All);
+    }
+    p.sp()?;
+    Ok(Some(opts))
 }
 
 /// A charset astring, upper-cased.

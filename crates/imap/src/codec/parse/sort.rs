@@ -9,6 +9,7 @@ use crate::codec::types::{Command, SortCriterion, SortKey, ThreadAlgorithm};
 /// `search-criteria = charset 1*(SP search-key)`.
 pub(super) fn sort(p: &mut Parser<'_>, uid: bool) -> Result<Command, Error> {
     p.sp()?;
+    let ret = super::search::return_options(p)?;
     p.expect(b'(')?;
     let mut criteria = Vec::new();
     loop {
@@ -48,6 +49,7 @@ pub(super) fn sort(p: &mut Parser<'_>, uid: bool) -> Result<Command, Error> {
         criteria,
         charset,
         search,
+        ret,
     })
 }
 

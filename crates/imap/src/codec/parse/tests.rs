@@ -317,6 +317,7 @@ fn simple_commands() {
                 ],
                 charset: "UTF-8".into(),
                 search: SearchKey::All,
+                ret: None,
             },
         ),
         (
@@ -505,6 +506,28 @@ fn fetch() {
     bad("a1 FETCH 1 BODY[1]<5.0>\r\n");
     bad("a1 FETCH 1 (FLAGS\r\n");
     bad("a1 FETCH 1 FOO\r\n");
+}
+
+#[test]
+fn search_and_sort_return_options() {
+    use crate::codec::types::ReturnOption::*;
+    let ret = |line: &str| match cmd(line) {
+        Command::Search { ret, .. } | Command::Sort { ret, .. } => ret,
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(ret("a1 SEARCH ALL\r\n"), None);
+    assert_eq!(ret("a1 SEARCH RETURN () ALL\r\n"), Some(vec![All]));
+    assert_eq!(
+        ret("a1 UID SEARCH RETURN (min COUNT min) CHARSET UTF-8 ALL\r\n"),
+        Some(vec![Min, Count])
+    );
+    assert_eq!(
+        ret("a1 SORT RETURN (MAX ALL) (DATE) UTF-8 ALL\r\n"),
+        Some(vec![Max, All])
+    );
+    bad("a1 SEARCH RETURN (PARTIAL 1:5) ALL\r\n");
+    bad("a1 SEARCH RETURN ALL\r\n");
+    bad("a1 SEARCH RETURN (MIN\r\n");
 }
 
 #[test]

@@ -57,3 +57,46 @@ pub fn id(out: &mut Vec<u8>, params: Option<&[(String, Option<String>)]>) {
     }
     out.extend_from_slice(b"\r\n");
 }
+
+/// What an `* ESEARCH` response carries (RFC 4731 §3.1, RFC 5267 §3.2).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Esearch {
+    /// The command's tag (the search correlator).
+    pub tag: String,
+    /// The numbers are UIDs.
+    pub uid: bool,
+    /// `MIN`.
+    pub min: Option<u32>,
+    /// `MAX`.
+    pub max: Option<u32>,
+    /// `ALL`, written as given (ESORT keeps the sort order).
+    pub all: Option<crate::codec::SequenceSet>,
+    /// `COUNT`.
+    pub count: Option<u32>,
+}
+
+/// `* ESEARCH (TAG "a1") UID MIN 2 MAX 9 ALL 2:4,9 COUNT 4`.
+pub fn esearch(out: &mut Vec<u8>, e: &Esearch) {
+    out.extend_from_slice(b"* ESEARCH (TAG ");
+    super::string(out, e.tag.as_bytes());
+    out.push(b')');
+    if e.uid {
+        out.extend_from_slice(b" UID");
+    }
+    let mut field = |name: &str, value: String| {
+        out.extend_from_slice(format!(" {name} {value}").as_bytes());
+    };
+    if let Some(n) = e.min {
+        field("MIN", n.to_string());
+    }
+    if let Some(n) = e.max {
+        field("MAX", n.to_string());
+    }
+    if let Some(set) = &e.all {
+        field("ALL", set.to_string());
+    }
+    if let Some(n) = e.count {
+        field("COUNT", n.to_string());
+    }
+    out.extend_from_slice(b"\r\n");
+}

@@ -21,7 +21,7 @@ pub use fetch::{fetch, FetchItem, FetchWriter};
 pub use mailbox::{
     exists, expunge, flags, list, lsub, namespace, recent, status, ListAttr, NamespaceDesc,
 };
-pub use misc::{capability, enabled, id, search};
+pub use misc::{capability, enabled, esearch, id, search, Esearch};
 pub use quota::{quota, quotaroot};
 pub use sort::{sort, thread, ThreadForest, ThreadNode};
 

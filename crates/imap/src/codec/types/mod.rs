@@ -16,7 +16,7 @@ pub use datetime::{Date, DateTime};
 pub use fetch::{FetchAttr, Partial, Section, SectionText};
 pub use flag::{Flag, StoreMode};
 pub use mailbox::Mailbox;
-pub use search::SearchKey;
+pub use search::{ReturnOption, SearchKey};
 pub use sequence::{SeqNum, SeqRange, SequenceSet};
 
 /// A command tag (RFC 3501 §9 `tag`): one or more ASTRING-CHARs except `+`.
@@ -258,6 +258,8 @@ pub enum Command {
         charset: Option<String>,
         /// All keys ANDed; a single key is not wrapped.
         criteria: SearchKey,
+        /// `RETURN (…)` (RFC 4731 ESEARCH): answer with `* ESEARCH`.
+        ret: Option<Vec<ReturnOption>>,
     },
     /// `[UID] FETCH set items` (§6.4.5, §6.4.8). Macros are expanded.
     Fetch {
@@ -374,6 +376,8 @@ pub enum Command {
         charset: String,
         /// Search keys ANDed.
         search: SearchKey,
+        /// `RETURN (…)` (RFC 5267 ESORT): answer with `* ESEARCH`.
+        ret: Option<Vec<ReturnOption>>,
     },
     /// `[UID] THREAD algorithm charset keys` (RFC 5256 §3)
     Thread {

@@ -2,6 +2,20 @@
 
 use super::{Date, SequenceSet};
 
+/// What an ESEARCH answer returns (RFC 4731 §3.1; for SORT, RFC 5267
+/// §3.2). `RETURN ()` means [`ReturnOption::All`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReturnOption {
+    /// `MIN`: the lowest number (for SORT, the first in sort order).
+    Min,
+    /// `MAX`: the highest number (for SORT, the last in sort order).
+    Max,
+    /// `ALL`: every number, as a sequence set.
+    All,
+    /// `COUNT`: how many.
+    Count,
+}
+
 /// One search key. String arguments are the raw bytes the client sent, to be
 /// interpreted in the command's CHARSET.
 #[derive(Debug, Clone, PartialEq, Eq)]

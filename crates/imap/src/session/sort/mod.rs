@@ -16,10 +16,10 @@ use courser_mime::Address;
 
 use super::message::Loaded;
 use super::reply::Reply;
-use super::search::search_folder;
+use super::search::{search_folder, write_esearch};
 use super::{Selected, Session};
 use crate::codec::respond;
-use crate::codec::{SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
+use crate::codec::{ReturnOption, SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
 use crate::mailstore::Extent;
 use subject::BaseSubject;
 use thread::Threadable;
@@ -198,12 +198,20 @@ fn message_ids(value: &[u8]) -> Vec<String> {
     ids
 }
 
+/// How a SORT orders and answers.
+pub(super) struct Order<'a> {
+    /// The sort criteria, most significant first.
+    pub criteria: &'a [SortCriterion],
+    /// `RETURN (…)` (ESORT, RFC 5267): answer with `* ESEARCH`.
+    pub ret: Option<&'a [ReturnOption]>,
+}
+
 impl Session {
     pub(super) fn sort(
         &mut self,
         tag: &str,
         uid: bool,
-        criteria: &[SortCriterion],
+        order: Order<'_>,
         charset: &str,
         search: &SearchKey,
         out: &mut Vec<u8>,
@@ -211,6 +219,7 @@ impl Session {
         let Some(search) = self.key_in_utf8(tag, Some(charset), search, out) else {
             return;
         };
+        let criteria = order.criteria;
         let with_size = criteria.iter().any(|c| c.key == SortKey::Size);
         self.in_selected(tag, out, |s, sel, out| {
             s.refresh_for_numbers(sel, out);
@@ -226,7 +235,10 @@ impl Session {
                 .iter()
                 .map(|f| if uid { f.uid } else { f.seq })
                 .collect();
-            respond::sort(out, &ids);
+            match order.ret {
+                Some(opts) => write_esearch(out, tag, uid, opts, &ids),
+                None => respond::sort(out, &ids),
+            }
             s.announce_changes(sel, uid, out);
             Reply::ok(out, tag, "SORT completed");
         });
