@@ -9,7 +9,7 @@ use courser_maildir::{Folder, Incoming, Message, Store};
 
 use super::{
     AppendTarget, Appended, Changes, CopyResult, Extent, FlagOp, Flags, FolderEntry, FolderStatus,
-    GoneMessage, MailFolder, MailStore, MessageRef, StoreError, StoreResult,
+    GoneMessage, MailFolder, MailStore, MessageRef, QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account's maildir as a [`MailStore`].
@@ -28,6 +28,14 @@ impl MaildirStore {
 impl MailStore for MaildirStore {
     fn keywords_enabled(&self) -> bool {
         self.store.options().keywords
+    }
+
+    fn folder_exists(&self, name: &str) -> StoreResult<bool> {
+        self.store.folder_exists(name)
+    }
+
+    fn quota(&self) -> StoreResult<Option<QuotaUsage>> {
+        self.store.quota()
     }
 
     fn list_folders(&self) -> StoreResult<Vec<FolderEntry>> {

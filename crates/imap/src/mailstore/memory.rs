@@ -14,7 +14,7 @@ use courser_maildir::{keywords, names};
 use super::maildir::header_end;
 use super::{
     AppendTarget, Appended, Changes, CopyResult, Extent, FlagOp, Flags, FolderEntry, FolderStatus,
-    GoneMessage, MailFolder, MailStore, MessageRef, StoreError, StoreResult,
+    GoneMessage, MailFolder, MailStore, MessageRef, QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account in memory with an empty INBOX.
@@ -142,6 +142,14 @@ impl Stored {
 impl MailStore for MemoryStore {
     fn keywords_enabled(&self) -> bool {
         true
+    }
+
+    fn folder_exists(&self, name: &str) -> StoreResult<bool> {
+        Ok(self.lock().folders.contains_key(&key(name)?))
+    }
+
+    fn quota(&self) -> StoreResult<Option<QuotaUsage>> {
+        Ok(None)
     }
 
     fn list_folders(&self) -> StoreResult<Vec<FolderEntry>> {

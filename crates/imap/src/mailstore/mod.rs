@@ -25,6 +25,7 @@ use std::time::SystemTime;
 
 pub use courser_maildir::{
     Appended, CopyResult, Error as StoreError, FlagOp, Flags, FolderEntry, FolderStatus,
+    QuotaLimits, QuotaUsage,
 };
 pub use maildir::MaildirStore;
 #[cfg(any(test, feature = "memory-store"))]
@@ -104,6 +105,10 @@ pub struct Changes {
 pub trait MailStore: Send {
     /// Whether keywords can be stored (`IMAP_KEYWORDS`).
     fn keywords_enabled(&self) -> bool;
+    /// Whether a folder exists (and can be selected).
+    fn folder_exists(&self, name: &str) -> StoreResult<bool>;
+    /// The account's quota and what is used of it, if it has one.
+    fn quota(&self) -> StoreResult<Option<QuotaUsage>>;
     /// Every folder, INBOX first, with the hierarchy-only parents.
     fn list_folders(&self) -> StoreResult<Vec<FolderEntry>>;
     /// Subscribed names, in the order kept.

@@ -24,6 +24,9 @@ const AUTHENTICATED: &[&str] = &[
     "ENABLE",
     "UTF8=ACCEPT",
     "ESEARCH",
+    "QUOTA",
+    "QUOTA=RES-STORAGE",
+    "QUOTA=RES-MESSAGE",
 ];
 
 /// SORT and THREAD (RFC 5256, RFC 5957, RFC 5267 ESORT), as Courier

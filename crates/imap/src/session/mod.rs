@@ -25,6 +25,7 @@ mod idle;
 mod list;
 mod mailbox;
 mod message;
+mod quota;
 mod reply;
 mod search;
 mod select;
@@ -474,6 +475,9 @@ impl Session {
             C::Move { uid, set, mailbox } => {
                 self.copy(&tag, uid, &set, mailbox.as_str(), true, out)
             }
+            C::GetQuotaRoot { mailbox } => self.getquotaroot(&tag, mailbox.as_str(), out),
+            C::GetQuota { root } => self.getquota(&tag, &root, out),
+            C::SetQuota { .. } => self.setquota(&tag, out),
             C::Sort {
                 uid,
                 criteria,
@@ -494,8 +498,8 @@ impl Session {
                 search,
             } if self.sort_thread => self.thread(&tag, uid, &algorithm, &charset, &search, out),
             other => {
-                // Parsed for later extensions (QUOTA, ACL) but not offered
-                // in CAPABILITY yet; SORT and THREAD when turned off.
+                // Parsed for a later extension (ACL) but not offered in
+                // CAPABILITY yet; SORT and THREAD when turned off.
                 Reply::bad(
                     out,
                     &tag,
@@ -603,6 +607,7 @@ fn undecodable_name(command: &Command) -> Option<(Code, &'static str)> {
         | C::Subscribe { mailbox }
         | C::Unsubscribe { mailbox }
         | C::Status { mailbox, .. }
+        | C::GetQuotaRoot { mailbox }
         | C::Append { mailbox, .. }
         | C::Copy { mailbox, .. }
         | C::Move { mailbox, .. } => (mailbox, false),

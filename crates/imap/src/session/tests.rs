@@ -508,3 +508,37 @@ fn esearch_and_esort_answer_what_return_asks() {
     let out = run(&mut a, "a6 SEARCH RETURN (SAVE) ALL\r\n");
     assert!(out.contains("a6 BAD"), "{out}");
 }
+
+#[test]
+fn quota_comes_from_maildirsize() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let mut a = session(st.clone());
+    let out = run(&mut a, "a1 GETQUOTAROOT INBOX\r\n");
+    assert!(
+        out.starts_with("* QUOTAROOT \"INBOX\"\r\na1 OK"),
+        "no quota: {out}"
+    );
+    assert!(run(&mut a, "a2 GETQUOTA ROOT\r\n").contains("a2 NO [NONEXISTENT]"));
+    tools::set_quota(st.root(), "10240S,5C").unwrap();
+    let msg = "x".repeat(1500);
+    run(
+        &mut a,
+        &format!("a3 APPEND INBOX {{{}+}}\r\n{msg}\r\n", msg.len()),
+    );
+    let out = run(&mut a, "a4 GETQUOTAROOT INBOX\r\n");
+    assert!(
+        out.contains("* QUOTAROOT \"INBOX\" ROOT\r\n* QUOTA ROOT (STORAGE 2 10 MESSAGE 1 5)\r\n"),
+        "{out}"
+    );
+    let out = run(&mut a, "a5 GETQUOTA root\r\n");
+    assert!(
+        out.contains("* QUOTA ROOT (STORAGE 2 10 MESSAGE 1 5)"),
+        "{out}"
+    );
+    let out = run(&mut a, "a6 SETQUOTA ROOT (STORAGE 99999)\r\n");
+    assert!(out.contains("a6 NO [NOPERM]"), "{out}");
+    let out = run(&mut a, "a7 GETQUOTAROOT INBOX.nope\r\n");
+    assert!(out.contains("a7 NO [NONEXISTENT]"), "{out}");
+    crate::codec::validate::validate_responses(out.as_bytes()).unwrap();
+}
