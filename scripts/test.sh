@@ -13,6 +13,7 @@ packages=(
   isync offlineimap3 curl   # real IMAP clients
   whois              # mkpasswd, for password-scheme vectors
   fail2ban           # fail2ban-regex: log lines cannot be forged (test_prelogin.py)
+  faketime           # a server a week ahead: Trash emptied (test_trash.py)
   # Authentication backends (tests/e2e/test_auth_backends.py starts each in
   # a throwaway directory on loopback and stops it at the end):
   libpam0g-dev       # courser links libpam (PAM backend)

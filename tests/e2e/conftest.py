@@ -95,6 +95,9 @@ class Server:
                  tls_extra: str = "", auth_extra: str = ""):
         self.root = root
         self.per_user = per_user
+        # A command the server runs under (e.g. faketime), when set
+        # before start().
+        self.wrapper = []
         self.imap_port = free_port()
         self.imaps_port = free_port()
         self.pop3_port = free_port()
@@ -179,7 +182,7 @@ failure_delay_secs = 0
         self.log = open(log_path, "ab")
         ready = ReadyNotice(self.root)
         self.proc = subprocess.Popen(
-            [BIN, "serve", "--config", str(self.config)],
+            [*self.wrapper, BIN, "serve", "--config", str(self.config)],
             stdout=self.log, stderr=subprocess.STDOUT, env=ready.env(),
         )
         ready.wait(self.proc, log_path)

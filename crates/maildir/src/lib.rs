@@ -26,6 +26,7 @@
 
 mod append;
 mod error;
+mod expiry;
 pub mod filename;
 pub mod flags;
 mod folder;
@@ -44,6 +45,7 @@ pub mod uiddb;
 
 pub use append::Incoming;
 pub use error::{Error, Result};
+pub use expiry::{parse_rules as parse_expiry_rules, ExpiryRule};
 pub use flags::{FlagOp, Flags};
 pub use folder::{Changes, CopyResult, Folder, Message};
 pub use quota::{QuotaLimits, QuotaUsage};

@@ -549,6 +549,11 @@ pub struct MaildirConfig {
     /// Trash folder name (Courier `IMAP_TRASHFOLDERNAME`).
     #[serde(default = "default_trash")]
     pub trash: String,
+    /// Folders emptied of old mail at IMAP login and logout, Courier's
+    /// `IMAP_EMPTYTRASH`: `folder:days,…`, a bare number for the trash
+    /// folder, or empty to keep everything.
+    #[serde(default = "default_empty_trash")]
+    pub empty_trash: String,
     /// Messages of big folders (10,000 and more) whose scans sessions of
     /// one process share, so another connection's SELECT of an unchanged
     /// folder does not read it again; 0 turns sharing off. About 150
@@ -567,6 +572,16 @@ fn default_maildir_path() -> PathBuf {
 fn default_trash() -> String {
     "Trash".into()
 }
+fn default_empty_trash() -> String {
+    "Trash:7".into()
+}
+
+impl MaildirConfig {
+    /// The `empty_trash` rules.
+    pub fn expiry_rules(&self) -> Vec<courser_maildir::ExpiryRule> {
+        courser_maildir::parse_expiry_rules(&self.empty_trash, &self.trash)
+    }
+}
 
 impl Default for MaildirConfig {
     fn default() -> Self {
@@ -574,6 +589,7 @@ impl Default for MaildirConfig {
             default_path: default_maildir_path(),
             keywords: true,
             trash: default_trash(),
+            empty_trash: default_empty_trash(),
             scan_cache_messages: default_scan_cache_messages(),
         }
     }

@@ -195,7 +195,17 @@ pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>
     session.offer_mechanisms(shared.auth.mechanisms());
     session.offer_sort_thread(shared.config.imap.sort_thread);
     crate::driver::serve::<Imap>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
-    log_logout(&session, &conn);
+    logged_out(&mut session, &conn, &shared).await;
+}
+
+/// What ends a session that logged in here: Courier's emptying of old
+/// mail, and its LOGOUT line.
+async fn logged_out(session: &mut Session, conn: &Conn, shared: &Shared) {
+    if session.user().is_some() {
+        let rules = shared.config.maildir.expiry_rules();
+        crate::driver::off_executor(session, move |s| s.expire_old_mail(&rules)).await;
+    }
+    log_logout(session, conn);
 }
 
 /// The LOGOUT line (Courier's), for a session that logged in.
@@ -258,7 +268,7 @@ pub async fn serve_handed_over(
     {
         send(&mut stream, &mut out, &mut conn.bytes_out).await;
         crate::driver::run::<Imap, _>(stream, &mut session, &mut conn, &shared, false).await;
-        log_logout(&session, &conn);
+        logged_out(&mut session, &conn, &shared).await;
     } else {
         // This process cannot authenticate anyone: the client reconnects.
         out.extend_from_slice(b"* BYE Cannot open the mailbox\r\n");
@@ -274,5 +284,9 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     shared: Arc<Shared>,
 ) {
     let mut conn = Conn::local();
+    let rules = shared.config.maildir.expiry_rules();
+    let at_login = rules.clone();
+    crate::driver::off_executor(&mut session, move |s| s.expire_old_mail(&at_login)).await;
     crate::driver::run::<Imap, _>(stream, &mut session, &mut conn, &shared, true).await;
+    crate::driver::off_executor(&mut session, move |s| s.expire_old_mail(&rules)).await;
 }

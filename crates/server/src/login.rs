@@ -109,6 +109,9 @@ pub async fn imap_open(
                 "LOGIN"
             );
             session.login_succeeded(login, Box::new(MaildirStore::new(store)), out);
+            // Courier empties old mail at login and at logout.
+            let rules = shared.config.maildir.expiry_rules();
+            crate::driver::off_executor(session, move |s| s.expire_old_mail(&rules)).await;
             true
         }
         Ok(Err(e)) => {

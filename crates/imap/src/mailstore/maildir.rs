@@ -8,8 +8,9 @@ use std::time::SystemTime;
 use courser_maildir::{Folder, Incoming, Message, Store};
 
 use super::{
-    AppendTarget, Appended, Changes, CopyResult, Extent, FlagOp, Flags, FolderEntry, FolderStatus,
-    GoneMessage, MailFolder, MailStore, MessageRef, QuotaUsage, StoreError, StoreResult,
+    AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp, Flags, FolderEntry,
+    FolderStatus, GoneMessage, MailFolder, MailStore, MessageRef, QuotaUsage, StoreError,
+    StoreResult,
 };
 
 /// An account's maildir as a [`MailStore`].
@@ -76,6 +77,10 @@ impl MailStore for MaildirStore {
             folder,
             store: self.store.clone(),
         }))
+    }
+
+    fn expire_old(&self, rules: &[ExpiryRule]) -> StoreResult<usize> {
+        self.store.expire_old(rules, SystemTime::now())
     }
 
     fn begin_append(

@@ -13,8 +13,9 @@ use courser_maildir::{keywords, names};
 
 use super::maildir::header_end;
 use super::{
-    AppendTarget, Appended, Changes, CopyResult, Extent, FlagOp, Flags, FolderEntry, FolderStatus,
-    GoneMessage, MailFolder, MailStore, MessageRef, QuotaUsage, StoreError, StoreResult,
+    AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp, Flags, FolderEntry,
+    FolderStatus, GoneMessage, MailFolder, MailStore, MessageRef, QuotaUsage, StoreError,
+    StoreResult,
 };
 
 /// An account in memory with an empty INBOX.
@@ -297,6 +298,25 @@ impl MailStore for MemoryStore {
         };
         folder.refresh()?;
         Ok(Box::new(folder))
+    }
+
+    /// Ages by INTERNALDATE (memory has no ctime).
+    fn expire_old(&self, rules: &[ExpiryRule]) -> StoreResult<usize> {
+        let now = SystemTime::now();
+        let mut account = self.lock();
+        let mut removed = 0;
+        for rule in rules {
+            let Ok(stored) = account.folder_mut(&format!("INBOX.{}", rule.folder)) else {
+                continue;
+            };
+            let kept = std::time::Duration::from_secs(u64::from(rule.days) * 86_400);
+            let before = stored.messages.len();
+            stored
+                .messages
+                .retain(|m| now.duration_since(m.date).map_or(true, |age| age <= kept));
+            removed += before - stored.messages.len();
+        }
+        Ok(removed)
     }
 
     fn begin_append(

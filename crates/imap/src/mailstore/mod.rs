@@ -24,8 +24,8 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 pub use courser_maildir::{
-    Appended, CopyResult, Error as StoreError, FlagOp, Flags, FolderEntry, FolderStatus,
-    QuotaLimits, QuotaUsage,
+    Appended, CopyResult, Error as StoreError, ExpiryRule, FlagOp, Flags, FolderEntry,
+    FolderStatus, QuotaLimits, QuotaUsage,
 };
 pub use maildir::MaildirStore;
 #[cfg(any(test, feature = "memory-store"))]
@@ -127,6 +127,9 @@ pub trait MailStore: Send {
     fn status(&self, name: &str) -> StoreResult<FolderStatus>;
     /// Opens a folder: SELECT (`read_write`) or EXAMINE.
     fn open_folder(&self, name: &str, read_write: bool) -> StoreResult<Box<dyn MailFolder>>;
+    /// Removes what has been kept longer than the rules allow (Courier's
+    /// `IMAP_EMPTYTRASH`); returns how many messages went.
+    fn expire_old(&self, rules: &[ExpiryRule]) -> StoreResult<usize>;
     /// Starts an APPEND of `size` octets: fails before anything is
     /// written when the folder does not exist, a keyword is invalid or the
     /// quota is full.

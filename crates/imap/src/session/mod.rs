@@ -227,6 +227,26 @@ impl Session {
         self.decoder.shrink();
     }
 
+    /// Removes old mail as the rules say (Courier's `IMAP_EMPTYTRASH`,
+    /// done at login and logout); a failure is logged, not answered.
+    /// Blocks on the store: call it where blocking is allowed.
+    pub fn expire_old_mail(&self, rules: &[crate::mailstore::ExpiryRule]) {
+        let Some(store) = self.store_ref() else {
+            return;
+        };
+        match store.expire_old(rules) {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(user = %Untrusted(self.user().unwrap_or("-")), "expired {n} old messages")
+            }
+            Err(e) => tracing::warn!(
+                user = %Untrusted(self.user().unwrap_or("-")),
+                error = %Untrusted(&e.to_string()),
+                "expiring old messages failed"
+            ),
+        }
+    }
+
     /// The logged-in user, if any.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
