@@ -32,6 +32,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("imap_utf7", imap::utf7),
     ("pop3_framer", pop3::framer),
     ("pop3_sizelist", pop3::sizelist),
+    ("pop3_session", pop3::session),
     ("mime_message", mime::message),
     ("mime_section", mime::section),
     ("mime_header", mime::header),
