@@ -19,6 +19,8 @@ pub mod maildir;
 pub mod mime;
 pub mod pop3;
 pub mod proxy;
+pub mod sasl;
+pub mod scram;
 
 /// A fuzz target body.
 pub type Target = fn(&[u8]);
@@ -44,4 +46,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("auth_wire", auth::wire),
     ("proxy_header", proxy::header),
     ("authd_wire", authd::wire),
+    ("sasl_server", sasl::server),
+    ("scram_messages", scram::messages),
 ];

@@ -331,9 +331,9 @@ fn multi_line(command: Option<&Command>, authenticated: bool) -> bool {
         Some(Command::Auth {
             mechanism: None, ..
         }) => !authenticated,
-        Some(
-            Command::List(None) | Command::Uidl(None) | Command::Retr(_) | Command::Top(..),
-        ) => authenticated,
+        Some(Command::List(None) | Command::Uidl(None) | Command::Retr(_) | Command::Top(..)) => {
+            authenticated
+        }
         _ => false,
     }
 }
@@ -464,7 +464,10 @@ impl Model {
                 // The store never loses a message during the session.
                 assert!(ok, "{command:?} refused");
                 let sent = answer.body.as_deref().expect("a multi-line answer");
-                let sent: Vec<u8> = sent.iter().flat_map(|l| [&l[..], b"\r\n"].concat()).collect();
+                let sent: Vec<u8> = sent
+                    .iter()
+                    .flat_map(|l| [&l[..], b"\r\n"].concat())
+                    .collect();
                 let full = crlf(m);
                 if let Command::Retr(_) = command {
                     assert_eq!(status, format!("+OK {} octets follow", full.len()));

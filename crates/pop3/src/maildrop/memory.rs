@@ -10,7 +10,7 @@
 use std::io::{Cursor, Read};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use super::{crlf_size, MaildropError, Mailbox, MessageInfo};
+use super::{crlf_size, Mailbox, MaildropError, MessageInfo};
 
 /// One stored message.
 #[derive(Debug)]
@@ -177,7 +177,11 @@ mod tests {
         assert_eq!(second.delete(&[1, 2]).unwrap(), 0);
         assert_eq!(store.uidls(), ["UID1-7"]);
         assert!(matches!(first.open(1), Err(MaildropError::Gone)));
-        assert_eq!(first.delete(&[1]).unwrap(), 0, "gone already counts as removed");
+        assert_eq!(
+            first.delete(&[1]).unwrap(),
+            0,
+            "gone already counts as removed"
+        );
         assert!(matches!(first.open(5), Err(MaildropError::Gone)));
     }
 }
