@@ -207,8 +207,9 @@ impl Driver {
 /// lines, status lines `+OK`/`-ERR`/`+ `, multi-line answers dot-stuffed
 /// and ended by `.`); listings, sizes, UIDLs and bodies match the
 /// maildrop; a deleted message is never listed, sent or deleted again,
-/// and QUIT removes exactly the deleted ones; one call never queues more
-/// than [`MAX_QUEUED`]; and the answers do not depend on read boundaries.
+/// and QUIT removes exactly the deleted ones; RETR, not TOP, marks a
+/// message seen; one call never queues more than [`MAX_QUEUED`]; and the
+/// answers do not depend on read boundaries.
 pub fn session(data: &[u8]) {
     let Some((&flags, script)) = data.split_first() else {
         return;
@@ -262,6 +263,8 @@ fn compare(a: &[u8], b: &[u8]) {
 #[derive(Default)]
 struct Model {
     deleted: BTreeSet<u32>,
+    /// Messages RETR sent (TOP does not mark them seen).
+    retrieved: BTreeSet<u32>,
 }
 
 /// Feeds `script` one line at a time and checks each line's answer.
@@ -473,7 +476,13 @@ impl Model {
                     assert_eq!(status, format!("+OK {} octets follow", full.len()));
                     assert!(sent == full, "RETR {n} sent another body");
                     assert!(store.seen().contains(&uidl(n)), "RETR did not mark seen");
+                    self.retrieved.insert(n);
                 } else {
+                    assert_eq!(
+                        store.seen().contains(&uidl(n)),
+                        self.retrieved.contains(&n),
+                        "only RETR marks seen"
+                    );
                     // TOP: whole lines from the start.
                     assert!(full.starts_with(&sent), "TOP {n} is not a prefix");
                 }
