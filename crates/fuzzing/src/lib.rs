@@ -20,6 +20,8 @@ pub mod maildir;
 pub mod mime;
 pub mod pop3;
 pub mod proxy;
+pub mod sasl;
+pub mod scram;
 
 /// A fuzz target body.
 pub type Target = fn(&[u8]);
@@ -34,6 +36,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("imap_session", imap::session),
     ("pop3_framer", pop3::framer),
     ("pop3_sizelist", pop3::sizelist),
+    ("pop3_session", pop3::session),
     ("mime_message", mime::message),
     ("mime_section", mime::section),
     ("mime_header", mime::header),
@@ -45,4 +48,6 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("auth_wire", auth::wire),
     ("proxy_header", proxy::header),
     ("authd_wire", authd::wire),
+    ("sasl_server", sasl::server),
+    ("scram_messages", scram::messages),
 ];

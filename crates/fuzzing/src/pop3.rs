@@ -1,5 +1,9 @@
-//! POP3 targets: the line framer (with the command parser behind it) and
-//! Courier's `courierpop3dsizelist`.
+//! POP3 targets: the line framer (with the command parser behind it),
+//! Courier's `courierpop3dsizelist`, and the session state machine.
+
+mod session;
+
+pub use session::session;
 
 use courser_pop3::codec::parse::Command;
 use courser_pop3::codec::{Decoder, Event, Limits};

@@ -1,7 +1,8 @@
 //! The POP3 maildrop: INBOX of a Maildir++ as Courier's pop3d sees it.
 //!
 //! [`Mailbox`] is what the session needs; [`MaildirDrop`] implements it
-//! over a maildir the way Courier's `pop3d` (`imap/pop3dserver.C`) does:
+//! over a maildir the way Courier's `pop3d` (`imap/pop3dserver.C`) does
+//! ([`memory::MemoryDrop`] implements it in memory, for tests and fuzzing):
 //!
 //! 1. at login, move `new/` to `cur/` (Courier's `maildir_getnew` rule:
 //!    `name` and `name:<not 2,>` become `name:2,`), list `cur/`, sort in
@@ -28,6 +29,7 @@
 //! (which Courier's pop3d does not take) so two Courser logins cannot give
 //! one new message two UIDs.
 
+pub mod memory;
 pub mod sizelist;
 
 use std::fs;

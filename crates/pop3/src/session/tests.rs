@@ -1,62 +1,19 @@
 //! Session tests over an in-memory maildrop: pure functions of bytes in.
 
-use std::io::Read;
-use std::sync::{Arc, Mutex};
-
 use courser_auth::sasl::Credentials;
 use courser_auth::CramHash;
 
 use super::*;
-use crate::maildrop::{MaildropError, MessageInfo};
+use crate::maildrop::memory::MemoryStore;
 
-/// What the fake maildrop was asked to do.
-#[derive(Default)]
-struct Log {
-    retrieved: Vec<usize>,
-    deleted: Vec<usize>,
-}
-
-struct Memory {
-    bodies: Vec<&'static [u8]>,
-    infos: Vec<MessageInfo>,
-    log: Arc<Mutex<Log>>,
-}
-
-fn memory(bodies: Vec<&'static [u8]>) -> (Box<dyn Mailbox>, Arc<Mutex<Log>>) {
-    let log = Arc::new(Mutex::new(Log::default()));
-    let infos = bodies
-        .iter()
-        .enumerate()
-        .map(|(i, b)| MessageInfo {
-            size: crate::maildrop::crlf_size(*b).unwrap().0,
-            uidl: format!("UID{}-7", i + 1),
-        })
-        .collect();
-    let m = Memory {
-        bodies,
-        infos,
-        log: Arc::clone(&log),
-    };
-    (Box::new(m), log)
-}
-
-impl Mailbox for Memory {
-    fn messages(&self) -> &[MessageInfo] {
-        &self.infos
+/// A store holding `bodies` (UIDLs `UID1-7`, `UID2-7`…) and a maildrop
+/// opened on it.
+fn memory(bodies: Vec<&'static [u8]>) -> (Box<dyn Mailbox>, MemoryStore) {
+    let store = MemoryStore::new(7);
+    for b in bodies {
+        store.add(b);
     }
-    fn open(&mut self, index: usize) -> Result<Box<dyn Read + Send>, MaildropError> {
-        self.bodies
-            .get(index)
-            .map(|b| Box::new(*b) as Box<dyn Read + Send>)
-            .ok_or(MaildropError::Gone)
-    }
-    fn retrieved(&mut self, index: usize) {
-        self.log.lock().unwrap().retrieved.push(index);
-    }
-    fn delete(&mut self, indexes: &[usize]) -> Result<usize, MaildropError> {
-        self.log.lock().unwrap().deleted.extend_from_slice(indexes);
-        Ok(0)
-    }
+    (Box::new(store.open()), store)
 }
 
 fn config() -> SessionConfig {
@@ -87,9 +44,9 @@ fn run(s: &mut Session, input: &str) -> (String, Action) {
 const M1: &[u8] = b"Subject: one\n\nbody\n.dot\n";
 const M2: &[u8] = b"Subject: two\n\nline1\nline2\nline3";
 
-fn logged_in() -> (Session, Arc<Mutex<Log>>) {
-    let (mb, log) = memory(vec![M1, M2]);
-    (Session::preauthenticated(config(), "alice", mb), log)
+fn logged_in() -> (Session, MemoryStore) {
+    let (mb, store) = memory(vec![M1, M2]);
+    (Session::preauthenticated(config(), "alice", mb), store)
 }
 
 #[test]
@@ -236,7 +193,7 @@ fn stat_list_uidl_and_numbers_stay_after_dele() {
 
 #[test]
 fn retr_and_top_send_exact_sizes_and_mark_seen() {
-    let (mut s, log) = logged_in();
+    let (mut s, store) = logged_in();
     let (out, _) = run(&mut s, "RETR 1\r\n");
     let body = "Subject: one\r\n\r\nbody\r\n..dot\r\n";
     assert_eq!(out, format!("+OK 28 octets follow\r\n{body}.\r\n"));
@@ -248,7 +205,7 @@ fn retr_and_top_send_exact_sizes_and_mark_seen() {
         "+OK Top of message follows\r\nSubject: two\r\n\r\nline1\r\n.\r\n\
          +OK 37 octets follow\r\nSubject: two\r\n\r\nline1\r\nline2\r\nline3\r\n.\r\n"
     );
-    assert_eq!(log.lock().unwrap().retrieved, vec![0, 1]);
+    assert_eq!(store.seen(), ["UID1-7", "UID2-7"]);
     assert_eq!(
         s.stats(),
         Stats {
@@ -261,16 +218,16 @@ fn retr_and_top_send_exact_sizes_and_mark_seen() {
 
 #[test]
 fn quit_deletes_only_in_update_state() {
-    let (mut s, log) = logged_in();
+    let (mut s, store) = logged_in();
     let (_, a) = run(&mut s, "DELE 2\r\n");
     assert_eq!(a, Action::Continue);
-    assert!(log.lock().unwrap().deleted.is_empty());
+    assert_eq!(store.uidls(), ["UID1-7", "UID2-7"]);
     let (out, a) = run(&mut s, "QUIT\r\nSTAT\r\n");
     assert_eq!(
         (out.as_str(), a),
         ("+OK Courser POP3 server signing off\r\n", Action::Close)
     );
-    assert_eq!(log.lock().unwrap().deleted, vec![1]);
+    assert_eq!(store.uidls(), ["UID1-7"]);
     assert!(s.is_closed());
     // A session dropped without QUIT never calls delete (nothing to test
     // beyond: only `update` calls it).
