@@ -9,8 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use courser_auth::sasl::{Credentials, KeyRequest};
-use courser_auth::scram::ScramKeys;
+use courser_auth::sasl::{Credentials, Relay, RelayAnswer};
 
 use crate::login::LoginResult;
 use crate::peruser::handoff::Service;
@@ -43,8 +42,10 @@ pub(crate) trait ProtocolSession {
     fn is_authenticated(&self) -> bool;
     /// More output to produce without new input.
     fn has_pending_output(&self) -> bool;
-    /// Answers a SCRAM key lookup.
-    fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>);
+    /// Answers a relayed SCRAM message with what the authentication
+    /// process said; a challenge continues the exchange, its end asks
+    /// for the verdict.
+    fn relay_answer(&mut self, answer: RelayAnswer, out: &mut Vec<u8>) -> Step;
     /// A login failed (`temporary`: a backend could not answer).
     fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>);
     /// Gives back buffer memory the session holds beyond what an idle
@@ -70,8 +71,8 @@ macro_rules! protocol_session {
             fn has_pending_output(&self) -> bool {
                 <$session>::has_pending_output(self)
             }
-            fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>) {
-                <$session>::provide_keys(self, keys, out)
+            fn relay_answer(&mut self, answer: RelayAnswer, out: &mut Vec<u8>) -> Step {
+                <$session>::relay_answer(self, answer, out).into()
             }
             fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>) {
                 <$session>::login_failed(self, temporary, out)
@@ -103,8 +104,8 @@ pub(crate) enum Step {
         /// What the client proved.
         credentials: Credentials,
     },
-    /// SCRAM: fetch the account's keys.
-    LookupKeys(KeyRequest),
+    /// SCRAM: relay a client message to the authentication process.
+    Relay(Relay),
     /// IMAP IDLE: report changes until the client speaks.
     Idle,
 }
@@ -174,8 +175,13 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
     if greet {
         session.greeting(&mut out);
     }
+    // What the session asked for outside `receive` (a relayed SCRAM
+    // message's answer), done before reading on.
+    let mut pending = None;
     loop {
-        let step = if session.is_authenticated() {
+        let step = if let Some(step) = pending.take() {
+            step
+        } else if session.is_authenticated() {
             // Store work is blocking file I/O.
             tokio::task::block_in_place(|| D::receive(session, &mut input, &mut out))
         } else {
@@ -231,15 +237,23 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 continue;
             }
-            Step::LookupKeys(request) => {
+            Step::Relay(relay) => {
                 let service = D::SERVICE.as_str();
-                match crate::login::scram_keys(service, request, conn.peer, shared).await {
-                    Ok(keys) => session.provide_keys(keys, &mut out),
-                    Err(_) => session.login_failed(true, &mut out),
-                }
+                let login = relay.login.clone();
+                let next = match crate::login::scram_step(service, relay, &login, conn.peer, shared)
+                    .await
+                {
+                    Ok(answer) => session.relay_answer(answer, &mut out),
+                    Err(refused) => {
+                        let wrong = crate::login::Refused::Failed { temporary: false };
+                        session.login_failed(refused != wrong, &mut out);
+                        Step::Continue
+                    }
+                };
                 if !send(&mut stream, &mut out, &mut conn.bytes_out).await {
                     return Outcome::Closed;
                 }
+                pending = Some(next);
                 continue;
             }
             Step::Idle => {

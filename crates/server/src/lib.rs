@@ -16,6 +16,7 @@ pub mod authd;
 pub mod config;
 pub mod courier_rc;
 mod driver;
+pub mod failures;
 pub mod imap;
 pub mod limits;
 pub mod login;

@@ -41,6 +41,8 @@
 //! that user: one code path.
 
 pub mod client;
+pub mod exchanges;
+pub mod limiter;
 pub mod service;
 pub mod tickets;
 pub mod wire;
