@@ -110,6 +110,17 @@ impl FailureCounts {
         (address, keys.next().and_then(get))
     }
 
+    /// Takes back one failure [`FailureCounts::record`] counted for the
+    /// address and the login (a check counted before its outcome was
+    /// known, which turned out right or could not be made).
+    pub fn take_back(&mut self, ip: Option<IpAddr>, login: &str) {
+        for key in FailureKey::of(ip, login) {
+            if let Some(c) = self.entries.get_mut(&key) {
+                c.failures = c.failures.saturating_sub(1);
+            }
+        }
+    }
+
     /// A successful login clears the login's count (not the address's:
     /// one good account must not hide guessing at others).
     pub fn forget_account(&mut self, login: &str) {
@@ -160,6 +171,9 @@ mod tests {
         assert_eq!(c.record(None, "cat", t), 2, "an uncounted address");
         let (address, login) = c.counts(Some(other), "cat", t);
         assert_eq!((address.unwrap().failures, login.unwrap().failures), (2, 2));
+        c.take_back(Some(other), "cat");
+        let (address, login) = c.counts(Some(other), "cat", t);
+        assert_eq!((address.unwrap().failures, login.unwrap().failures), (1, 1));
         let later = t + FailureCounts::FORGET_AFTER;
         assert_eq!(
             c.counts(Some(other), "cat", later),

@@ -16,8 +16,11 @@
 //!   failed checks per second (a token bucket holding one second's
 //!   worth); while it is in debt every check is refused.
 //!
-//! A refusal happens before any lookup, on counts that unknown logins
-//! earn like known ones, so it tells nothing about an account.
+//! A check counts as a failure from the moment it is let through until
+//! its outcome is known, so a burst of guesses sent at once gets no
+//! further than one sent in turn. A refusal happens before any lookup,
+//! on counts that unknown logins earn like known ones, so it tells
+//! nothing about an account.
 
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -100,7 +103,10 @@ impl Limiter {
         self.refilled = now;
     }
 
-    /// May a password for `login` from `ip` be checked at `now`?
+    /// May a password for `login` from `ip` be checked at `now`? If so,
+    /// the check counts as a failure until [`Limiter::settle`] says
+    /// otherwise: checks running in parallel see each other, so a burst
+    /// sent at once gets no more through than one sent in turn.
     pub fn admit(&mut self, ip: IpAddr, login: &str, now: Instant) -> Result<(), Refusal> {
         let rate = self.settings.auth.max_failures_per_sec;
         if rate > 0 {
@@ -109,40 +115,55 @@ impl Limiter {
                 return Err(Refusal::Rate(rate));
             }
         }
+        let key = self.key(ip);
         let free = self.settings.auth.refuse_after_failures;
-        if free == 0 {
-            return Ok(());
-        }
-        let (address, account) = self.counts.counts(self.key(ip), login, now);
-        for (what, count) in [("address", address), ("login", account)] {
-            let Some(count) = count.filter(|c| c.failures >= free) else {
-                continue;
-            };
-            let window = failure_delay(&self.settings.auth, count.failures - free + 1);
-            let open = count.last + window;
-            if now < open {
-                return Err(Refusal::Window(what, open - now));
+        if free > 0 {
+            let (address, account) = self.counts.counts(key, login, now);
+            for (what, count) in [("address", address), ("login", account)] {
+                let Some(count) = count.filter(|c| c.failures >= free) else {
+                    continue;
+                };
+                let window = failure_delay(&self.settings.auth, count.failures - free + 1);
+                let open = count.last + window;
+                if now < open {
+                    return Err(Refusal::Window(what, open - now));
+                }
             }
+        }
+        self.counts.record(key, login, now);
+        if rate > 0 {
+            self.tokens = (self.tokens - 1.0).max(-f64::from(rate));
         }
         Ok(())
     }
 
-    /// A checked password was wrong (or the login unknown).
-    pub fn failed(&mut self, ip: IpAddr, login: &str, now: Instant) {
+    /// The outcome of a check [`Limiter::admit`] let through: a wrong
+    /// password (or unknown login) stays counted; a right one clears the
+    /// login's count and takes back the address's failure; a check that
+    /// could not be made (a backend down) is taken back whole.
+    pub fn settle(&mut self, ip: IpAddr, login: &str, outcome: Outcome) {
         let key = self.key(ip);
-        self.counts.record(key, login, now);
-        let rate = f64::from(self.settings.auth.max_failures_per_sec);
-        if rate > 0.0 {
-            self.refill(now);
-            self.tokens = (self.tokens - 1.0).max(-rate);
+        if outcome == Outcome::Wrong {
+            return;
         }
+        self.counts.take_back(key, login);
+        if outcome == Outcome::Right {
+            self.counts.forget_account(login);
+        }
+        let rate = f64::from(self.settings.auth.max_failures_per_sec);
+        self.tokens = (self.tokens + 1.0).min(rate);
     }
+}
 
-    /// `login` logged in: its count starts afresh (the address's does
-    /// not).
-    pub fn succeeded(&mut self, login: &str) {
-        self.counts.forget_account(login);
-    }
+/// How a check ended, for [`Limiter::settle`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// The password was right.
+    Right,
+    /// Wrong password or unknown login.
+    Wrong,
+    /// Not checked: a backend could not answer.
+    Unchecked,
 }
 
 #[cfg(test)]
@@ -165,12 +186,20 @@ mod tests {
         text.parse().unwrap()
     }
 
+    impl Limiter {
+        /// A check that was let through and wrong.
+        fn failed(&mut self, ip: IpAddr, login: &str, now: Instant) {
+            if self.admit(ip, login, now).is_ok() {
+                self.settle(ip, login, Outcome::Wrong);
+            }
+        }
+    }
+
     #[test]
     fn windows_open_after_the_free_failures_and_grow() {
         let (mut l, t) = limiter(3, 0);
         let a = ip("192.0.2.1");
         for n in 0..3 {
-            assert_eq!(l.admit(a, &format!("u{n}"), t), Ok(()));
             l.failed(a, &format!("u{n}"), t);
         }
         // Three failures from the address: 3 s, then 6 s, 12 s… to 30 s.
@@ -180,16 +209,17 @@ mod tests {
             Err(Refusal::Window("address", s(2)))
         );
         assert_eq!(l.admit(a, "new", t + s(3)), Ok(()));
-        l.failed(a, "new", t + s(3));
+        l.settle(a, "new", Outcome::Wrong);
         assert!(l.admit(a, "x", t + s(8)).is_err());
-        assert_eq!(l.admit(a, "x", t + s(9)), Ok(()));
         let mut at = t + s(9);
         for _ in 0..10 {
-            l.failed(a, "x", at);
+            assert_eq!(l.admit(a, "x", at), Ok(()));
+            l.settle(a, "x", Outcome::Wrong);
             at += s(30);
         }
-        assert!(l.admit(a, "x", at - s(1)).is_err(), "capped at 30 s");
-        assert_eq!(l.admit(a, "y", at), Ok(()));
+        at -= s(30);
+        assert!(l.admit(a, "y", at + s(29)).is_err(), "capped at 30 s");
+        assert_eq!(l.admit(a, "y", at + s(30)), Ok(()));
         // The same /64 is the same address; another address is free.
         let v6 = ip("2001:db8::1");
         for _ in 0..3 {
@@ -200,6 +230,22 @@ mod tests {
         // Forgotten after a quiet quarter of an hour.
         let quiet = at + FailureCounts::FORGET_AFTER;
         assert_eq!(l.admit(ip("2001:db8::ffff"), "q", quiet), Ok(()));
+    }
+
+    #[test]
+    fn checks_in_flight_count_so_a_burst_gets_no_further() {
+        let (mut l, t) = limiter(5, 0);
+        let a = ip("192.0.2.1");
+        let admitted = (0..20).filter(|_| l.admit(a, "ann", t).is_ok()).count();
+        assert_eq!(admitted, 5);
+        // Right passwords and unchecked ones are taken back.
+        let (mut l, t) = limiter(2, 0);
+        for outcome in [Outcome::Right, Outcome::Unchecked, Outcome::Right] {
+            assert_eq!(l.admit(a, "ann", t), Ok(()));
+            l.settle(a, "ann", outcome);
+        }
+        l.failed(a, "ann", t);
+        assert_eq!(l.admit(a, "ann", t), Ok(()), "one failure so far");
     }
 
     #[test]
@@ -219,33 +265,31 @@ mod tests {
         }
         assert_eq!(l.admit(webmail, "bob", t), Ok(()));
         // A login clears the login's count, not the address's.
-        l.succeeded("ann");
-        assert_eq!(l.admit(ip("198.51.100.7"), "ann", t), Ok(()));
-        l.failed(ip("192.0.2.1"), "cat", t);
-        assert!(l.admit(ip("192.0.2.1"), "dan", t).is_err());
+        let later = t + Duration::from_secs(3);
+        assert_eq!(l.admit(ip("198.51.100.7"), "ann", later), Ok(()));
+        l.settle(ip("198.51.100.7"), "ann", Outcome::Right);
+        assert_eq!(l.admit(ip("198.51.100.8"), "ann", later), Ok(()));
+        l.failed(ip("192.0.2.1"), "cat", later);
+        assert!(l.admit(ip("192.0.2.1"), "dan", later).is_err());
     }
 
     #[test]
     fn the_front_end_fails_at_most_so_many_logins_a_second() {
         let (mut l, t) = limiter(0, 10);
         for n in 0..10 {
-            let a = ip(&format!("192.0.2.{n}"));
-            assert_eq!(l.admit(a, &format!("u{n}"), t), Ok(()));
-            l.failed(a, &format!("u{n}"), t);
+            l.failed(ip(&format!("192.0.2.{n}")), &format!("u{n}"), t);
         }
         let fresh = ip("198.51.100.1");
         assert_eq!(l.admit(fresh, "ann", t), Err(Refusal::Rate(10)));
         let ms = Duration::from_millis;
         assert_eq!(l.admit(fresh, "ann", t + ms(50)), Err(Refusal::Rate(10)));
         assert_eq!(l.admit(fresh, "ann", t + ms(150)), Ok(()));
-        // Checks admitted in parallel overdraw the budget: it takes
-        // longer to recover, so the rate holds over time.
-        for _ in 0..15 {
-            l.failed(fresh, "ann", t + ms(150));
-        }
-        assert!(l.admit(fresh, "ann", t + ms(1000)).is_err());
-        assert_eq!(l.admit(fresh, "ann", t + ms(2200)), Ok(()));
-        // Successes cost nothing; 0 turns both limits off.
+        // The check in flight holds its token…
+        assert_eq!(l.admit(fresh, "bob", t + ms(150)), Err(Refusal::Rate(10)));
+        // …which a right password gives back: successes cost nothing.
+        l.settle(fresh, "ann", Outcome::Right);
+        assert_eq!(l.admit(fresh, "bob", t + ms(150)), Ok(()));
+        // 0 turns both limits off.
         let (mut off, t) = limiter(0, 0);
         for _ in 0..1000 {
             off.failed(fresh, "ann", t);

@@ -23,7 +23,7 @@ use courser_auth::scram::{self, Exchange, ExchangeStep, ScramHash};
 use courser_auth::{Account, AuthError, Authenticator, Checked};
 
 use super::exchanges::{Exchanges, Open};
-use super::limiter::{self, Limiter};
+use super::limiter::{self, Limiter, Outcome};
 use super::tickets::Tickets;
 use super::wire::{self, Request, Response, WorkerAccount};
 use crate::config::{Config, ProcessModel};
@@ -284,7 +284,7 @@ fn answer(state: &State, request: Request) -> Response {
                         served.auth.verify_unpadded(service.as_str(), &credentials)
                     }) {
                         Ok(checked) => checked,
-                        Err(refusal) => return refusal,
+                        Err(refusal) => return refused(&refusal),
                     }
                 }
             };
@@ -335,16 +335,15 @@ fn guess(
     peer: IpAddr,
     login: &str,
     check: impl FnOnce() -> Checked<Account>,
-) -> Result<Checked<Account>, Response> {
-    if let Err(refusal) = state.limiter().admit(peer, login, Instant::now()) {
-        return Err(refused(&refusal));
-    }
+) -> Result<Checked<Account>, limiter::Refusal> {
+    state.limiter().admit(peer, login, Instant::now())?;
     let checked = check();
-    match &checked.result {
-        Ok(_) => state.limiter().succeeded(login),
-        Err(e) if !e.is_temporary() => state.limiter().failed(peer, login, Instant::now()),
-        Err(_) => {}
-    }
+    let outcome = match &checked.result {
+        Ok(_) => Outcome::Right,
+        Err(e) if e.is_temporary() => Outcome::Unchecked,
+        Err(_) => Outcome::Wrong,
+    };
+    state.limiter().settle(peer, login, outcome);
     Ok(checked)
 }
 
@@ -431,15 +430,17 @@ fn scram_step(state: &State, number: u64, data: &[u8]) -> Response {
         }
     }
     let answer = match open.exchange.step(data) {
-        ExchangeStep::Challenge(data) => Response::Challenge {
-            exchange: number,
-            data,
-            wait_ms: 0,
-        },
-        ExchangeStep::Done { verified } => {
+        ExchangeStep::Challenge(data) => {
             if guess {
-                state.limiter().failed(open.peer, &login, now);
+                state.limiter().settle(open.peer, &login, Outcome::Right);
             }
+            Response::Challenge {
+                exchange: number,
+                data,
+                wait_ms: 0,
+            }
+        }
+        ExchangeStep::Done { verified } => {
             open.verdict = Some(verified);
             Response::ExchangeDone(number)
         }
@@ -453,11 +454,9 @@ fn scram_step(state: &State, number: u64, data: &[u8]) -> Response {
 fn scram_verdict(state: &State, served: &Served, number: u64) -> Result<Account, AuthError> {
     let open = state.exchanges().take(number, Instant::now());
     match open {
-        Some(open) if open.verdict == Some(true) => {
-            let login = open.exchange.login();
-            state.limiter().succeeded(login);
-            served.auth.lookup(open.service.as_str(), login)
-        }
+        Some(open) if open.verdict == Some(true) => served
+            .auth
+            .lookup(open.service.as_str(), open.exchange.login()),
         _ => Err(AuthError::Failed),
     }
 }
