@@ -25,13 +25,14 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import time
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from conftest import USERS
+from conftest import BIN, USERS
 from sasl_client import Scram, pop3_scram
 from test_auth_sasl import add_fields, imap_scram, scram_secret
 
@@ -328,3 +329,6 @@ def test_a_burst_of_wrong_passwords_is_refused_by_the_auth_process(make_server):
     c = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
     c.login("bob", USERS["bob"])
     c.logout()
+    out = subprocess.run([BIN, "check-config", "--config", str(server.config)],
+                         capture_output=True, text=True, check=True).stdout
+    assert "refuse_after_failures = 5" in out and "max_failures_per_sec = 100" in out, out
