@@ -14,10 +14,14 @@ use crate::config::AuthConfig;
 /// Failed logins by address and by login. Bounded: at most
 /// [`FailureCounts::MAX_ENTRIES`] entries; an entry is forgotten
 /// [`FailureCounts::FORGET_AFTER`] after its last failure, and when the
-/// table is full the stalest entry goes. Never holds a password.
+/// table is full the stalest entry goes. A leaking table also forgets
+/// one failure for every interval of quiet, so that failures now and
+/// then (a client with a stale password behind a busy NAT) never add up.
+/// Never holds a password.
 #[derive(Debug, Default)]
 pub struct FailureCounts {
     entries: HashMap<FailureKey, Count>,
+    leak: Option<Duration>,
 }
 
 /// One address's or one login's failures.
@@ -47,6 +51,35 @@ impl FailureKey {
 }
 
 impl FailureCounts {
+    /// A table that forgets one failure per `every` of quiet.
+    pub fn leaking(every: Duration) -> FailureCounts {
+        FailureCounts {
+            entries: HashMap::new(),
+            leak: Some(every),
+        }
+    }
+
+    /// Makes the table forget one failure per `every` of quiet.
+    pub fn set_leak(&mut self, every: Duration) {
+        self.leak = Some(every);
+    }
+
+    /// The failures of `c` that still count at `now`.
+    fn current(&self, c: &Count, now: Instant) -> u32 {
+        let quiet = now.saturating_duration_since(c.last);
+        if quiet >= Self::FORGET_AFTER {
+            return 0;
+        }
+        match self.leak.filter(|every| !every.is_zero()) {
+            Some(every) => {
+                let leaked = quiet.as_nanos() / every.as_nanos();
+                c.failures
+                    .saturating_sub(u32::try_from(leaked).unwrap_or(u32::MAX))
+            }
+            None => c.failures,
+        }
+    }
+
     /// Most entries kept.
     pub const MAX_ENTRIES: usize = 50_000;
     /// Quiet time after which an address or login starts afresh.
@@ -63,16 +96,16 @@ impl FailureCounts {
             if !self.entries.contains_key(&key) && self.entries.len() >= Self::MAX_ENTRIES {
                 self.make_room(now);
             }
-            let e = self.entries.entry(key).or_insert(Count {
-                failures: 0,
-                last: now,
-            });
-            if now.saturating_duration_since(e.last) >= Self::FORGET_AFTER {
-                e.failures = 0;
-            }
-            e.failures = e.failures.saturating_add(1);
-            e.last = now;
-            worst = worst.max(e.failures);
+            let held = self.entries.get(&key).map_or(0, |c| self.current(c, now));
+            let failures = held.saturating_add(1);
+            self.entries.insert(
+                key,
+                Count {
+                    failures,
+                    last: now,
+                },
+            );
+            worst = worst.max(failures);
         }
         worst
     }
@@ -100,10 +133,12 @@ impl FailureCounts {
         now: Instant,
     ) -> (Option<Count>, Option<Count>) {
         let get = |key: FailureKey| {
-            self.entries
-                .get(&key)
-                .copied()
-                .filter(|c| now.saturating_duration_since(c.last) < Self::FORGET_AFTER)
+            let c = self.entries.get(&key)?;
+            let failures = self.current(c, now);
+            (failures > 0).then_some(Count {
+                failures,
+                last: c.last,
+            })
         };
         let mut keys = FailureKey::of(None, login);
         let address = ip.and_then(|ip| get(FailureKey::Address(ip)));
@@ -191,6 +226,16 @@ mod tests {
             .collect();
         assert_eq!(secs, [3, 6, 12, 24, 30, 30]);
         assert_eq!(failure_delay(&config, u32::MAX).as_secs(), 30);
+        // A leaking table forgets one failure per interval of quiet.
+        let mut leaky = FailureCounts::leaking(Duration::from_secs(30));
+        for _ in 0..4 {
+            leaky.record(Some(ip), "ann", t);
+        }
+        let at = |secs| t + Duration::from_secs(secs);
+        assert_eq!(leaky.counts(None, "ann", at(29)).1.unwrap().failures, 4);
+        assert_eq!(leaky.counts(None, "ann", at(61)).1.unwrap().failures, 2);
+        assert_eq!(leaky.record(None, "ann", at(61)), 3, "from what is left");
+        assert_eq!(leaky.counts(None, "ann", at(61 + 90)).1, None);
         for i in 0..(FailureCounts::MAX_ENTRIES + 10) {
             c.record(Some(ip), &format!("user{i}"), t);
         }

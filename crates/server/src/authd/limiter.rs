@@ -11,7 +11,9 @@
 //!   doubling up to `failure_delay_max_secs`), counted from the first
 //!   failure past the free ones — so one honest connection, which sleeps
 //!   the delay for its full count before the client can try again, never
-//!   meets it; a front end that does not sleep does.
+//!   meets it; a front end that does not sleep does. One failure stops
+//!   counting for every `failure_delay_max_secs` of quiet, so failures
+//!   now and then from a busy shared address never add up to a window.
 //! * For the whole front end: at most `[auth] max_failures_per_sec`
 //!   failed checks per second (a token bucket holding one second's
 //!   worth); while it is in debt every check is refused.
@@ -48,6 +50,14 @@ impl Settings {
             trusted: config.trusted_networks()?,
         })
     }
+
+    /// Quiet time after which one failure no longer counts: the longest
+    /// failure delay, so that failing no more often than that (a stale
+    /// password somewhere behind a shared address) never opens a window.
+    fn leak(&self) -> Duration {
+        let a = &self.auth;
+        Duration::from_secs(a.failure_delay_max_secs.max(a.failure_delay_secs))
+    }
 }
 
 /// Why a check was refused.
@@ -77,8 +87,8 @@ impl Limiter {
     pub fn new(settings: Settings, now: Instant) -> Limiter {
         let tokens = f64::from(settings.auth.max_failures_per_sec);
         Limiter {
+            counts: FailureCounts::leaking(settings.leak()),
             settings,
-            counts: FailureCounts::default(),
             tokens,
             refilled: now,
         }
@@ -86,6 +96,7 @@ impl Limiter {
 
     /// New settings (a reload); the counts stay.
     pub fn configure(&mut self, settings: Settings) {
+        self.counts.set_leak(settings.leak());
         self.settings = settings;
     }
 
@@ -212,14 +223,19 @@ mod tests {
         l.settle(a, "new", Outcome::Wrong);
         assert!(l.admit(a, "x", t + s(8)).is_err());
         let mut at = t + s(9);
-        for _ in 0..10 {
-            assert_eq!(l.admit(a, "x", at), Ok(()));
-            l.settle(a, "x", Outcome::Wrong);
-            at += s(30);
+        assert_eq!(l.admit(a, "x", at), Ok(()));
+        for window in [12, 24, 30, 30] {
+            at += s(window);
+            assert!(l.admit(a, "y", at - s(1)).is_err(), "{window} s");
+            assert_eq!(l.admit(a, "y", at), Ok(()), "{window} s");
         }
-        at -= s(30);
-        assert!(l.admit(a, "y", at + s(29)).is_err(), "capped at 30 s");
-        assert_eq!(l.admit(a, "y", at + s(30)), Ok(()));
+        // Failures now and then, slower than one per longest delay, never
+        // add up to a window (a stale password behind a shared address).
+        let (mut l, t) = limiter(3, 0);
+        for n in 0..20 {
+            assert_eq!(l.admit(a, "stale", t + s(31 * n)), Ok(()));
+            l.settle(a, "stale", Outcome::Wrong);
+        }
         // The same /64 is the same address; another address is free.
         let v6 = ip("2001:db8::1");
         for _ in 0..3 {
