@@ -11,6 +11,7 @@ import imaplib
 import os
 import poplib
 import pwd
+import signal
 import socket
 import subprocess
 import time
@@ -213,3 +214,30 @@ def test_a_symlinked_message_is_not_served(make_server, per_user):
             pass
     p.quit()
     assert link.is_symlink(), "the link itself is left alone"
+
+
+def imap_capabilities(server):
+    """What alice is offered after logging in."""
+    c = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
+    c.login("alice", USERS["alice"])
+    typ, data = c.capability()
+    c.logout()
+    assert typ == "OK"
+    return data[0].decode().split()
+
+
+@needs_root
+def test_a_root_only_config_file_reloads_after_dropping_root(make_server):
+    """The front end runs as `run_as`; the authentication process (root)
+    reads the file on SIGHUP and hands the front end its settings, without
+    the account sources'."""
+    server = make_server()
+    assert "APPENDLIMIT=12345" not in imap_capabilities(server)
+    make_root_only(server.config)
+    with server.config.open("a") as f:
+        f.write("\n[imap]\nmax_message_size = 12345\n")
+    server.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "configuration reloaded" in server.log_text()
+                    or "keeping the old configuration" in server.log_text(), timeout=60)
+    assert "keeping the old configuration" not in server.log_text(), server.log_text()
+    assert "APPENDLIMIT=12345" in imap_capabilities(server)

@@ -186,6 +186,19 @@ impl AuthClient {
         }
     }
 
+    /// The configuration file, read by the authentication process (which
+    /// may be root while this process is not), without the account
+    /// sources' settings.
+    pub fn read_config(&self) -> Result<crate::config::Config, String> {
+        match self.call(&Request::ReadConfig, CALL_TIMEOUT) {
+            Ok(Response::Config(text)) => {
+                toml::from_str(&text).map_err(|e| format!("the auth server's copy: {e}"))
+            }
+            Ok(other) => Err(error_of(other).to_string()),
+            Err(e) => Err(e.to_string()),
+        }
+    }
+
     /// Asks the process to re-read its configuration file.
     pub fn reload(&self) -> Result<(), String> {
         match self.call(&Request::Reload, CALL_TIMEOUT) {

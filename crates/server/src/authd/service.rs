@@ -260,6 +260,10 @@ fn answer(state: &State, request: Request) -> Response {
             Ok(mechanisms) => Response::Ready(mechanisms),
             Err(e) => failed(true, e),
         },
+        Request::ReadConfig => match read_config(state) {
+            Ok(text) => Response::Config(text),
+            Err(e) => failed(true, e),
+        },
         Request::Verify {
             service,
             peer,
@@ -459,6 +463,19 @@ fn scram_verdict(state: &State, served: &Served, number: u64) -> Result<Account,
             .lookup(open.service.as_str(), open.exchange.login()),
         _ => Err(AuthError::Failed),
     }
+}
+
+/// The configuration file's effective settings for the front end: what
+/// it needs, without the account sources' settings (SQL and LDAP
+/// credentials stay here).
+fn read_config(state: &State) -> Result<String, String> {
+    let path: &Path = state
+        .config_path
+        .as_deref()
+        .ok_or("started without a configuration file")?;
+    let mut config = Config::load(path).map_err(|e| e.to_string())?;
+    config.auth.backends.clear();
+    Ok(config.to_toml())
 }
 
 /// Re-reads the configuration file and swaps the backends.

@@ -37,6 +37,11 @@ pub enum Request {
     Configure(String),
     /// Re-read the configuration file the process was started with.
     Reload,
+    /// Read the configuration file the process was started with and
+    /// answer its effective settings without the account sources' (a
+    /// reload: the file may be readable only by root, and the front end
+    /// runs as `run_as`). Nothing changes here until `Reload`.
+    ReadConfig,
     /// The SASL mechanisms the backends serve now (they change with the
     /// secrets a userdb holds). Answered at once, never queued behind
     /// password checks.
@@ -113,6 +118,8 @@ pub enum Response {
     ExchangeDone(u64),
     /// A redeemed ticket: what the worker becomes and serves.
     Ids(WorkerAccount),
+    /// The effective configuration (TOML), `[[auth.backend]]` left out.
+    Config(String),
 }
 
 /// What the spawner learns from a ticket.
@@ -165,12 +172,14 @@ const VERIFY: u8 = 3;
 const SCRAM_STEP: u8 = 4;
 const REDEEM: u8 = 5;
 const MECHANISMS: u8 = 6;
+const READ_CONFIG: u8 = 7;
 const READY: u8 = 64;
 const ACCOUNT: u8 = 65;
 const FAILED: u8 = 66;
 const CHALLENGE: u8 = 67;
 const IDS: u8 = 68;
 const EXCHANGE_DONE: u8 = 69;
+const CONFIG: u8 = 70;
 
 // Credential kinds.
 const PASSWORD: u8 = 1;
@@ -187,6 +196,9 @@ pub fn encode_request(id: u32, request: &Request) -> Vec<u8> {
         }
         Request::Reload => {
             w.kind(RELOAD, id);
+        }
+        Request::ReadConfig => {
+            w.kind(READ_CONFIG, id);
         }
         Request::Mechanisms => {
             w.kind(MECHANISMS, id);
@@ -230,6 +242,7 @@ pub fn decode_request(frame: &[u8]) -> Result<(u32, Request), WireError> {
     let request = match kind {
         CONFIGURE => Request::Configure(r.text()?),
         RELOAD => Request::Reload,
+        READ_CONFIG => Request::ReadConfig,
         MECHANISMS => Request::Mechanisms,
         VERIFY => Request::Verify {
             service: r.service()?,
@@ -296,6 +309,9 @@ pub fn encode_response(id: u32, response: &Response) -> Vec<u8> {
         Response::ExchangeDone(exchange) => {
             w.kind(EXCHANGE_DONE, id).u64(*exchange);
         }
+        Response::Config(text) => {
+            w.kind(CONFIG, id).text(text);
+        }
         Response::Ids(a) => {
             w.kind(IDS, id)
                 .u32(a.uid)
@@ -344,6 +360,7 @@ pub fn decode_response(frame: &[u8]) -> Result<(u32, Response), WireError> {
             wait_ms: r.u32()?,
         },
         EXCHANGE_DONE => Response::ExchangeDone(r.u64()?),
+        CONFIG => Response::Config(r.text()?),
         IDS => Response::Ids(WorkerAccount {
             uid: r.u32()?,
             gid: r.u32()?,
@@ -652,6 +669,7 @@ mod tests {
         vec![
             Request::Configure("[auth]\nuserdb = \"/etc/userdb\"\n".into()),
             Request::Reload,
+            Request::ReadConfig,
             Request::Mechanisms,
             verify(Credentials::Password {
                 authzid: Some("ann".into()),
@@ -720,6 +738,7 @@ mod tests {
                 wait_ms: 90,
             },
             Response::ExchangeDone(u64::MAX),
+            Response::Config("[limits]\nmax_connections = 5\n".into()),
             Response::Ids(WorkerAccount {
                 uid: 1000,
                 gid: 100,
