@@ -14,7 +14,6 @@ process, taken from the running front end with pidfd_getfd(2) while it is
 stopped: what code running inside a compromised front end holds."""
 
 import base64
-import ctypes
 import hashlib
 import hmac
 import imaplib
@@ -28,13 +27,13 @@ import struct
 import subprocess
 import time
 from contextlib import contextmanager
-from pathlib import Path
 
 import pytest
 
 from conftest import BIN, USERS
 from sasl_client import Scram, pop3_scram
 from test_auth_sasl import add_fields, imap_scram, scram_secret
+from test_authd import take_fd, unix_sockets
 
 VERSION = 3
 # Request kinds, answer kinds (wire.rs).
@@ -144,35 +143,6 @@ class Channel:
         return [answers[i] for i in ids]
 
 
-def unix_stream_inodes(pid):
-    """fd -> inode of the unix stream sockets `pid` holds."""
-    types = {}
-    for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
-        fields = line.split()
-        types[fields[6]] = int(fields[4], 16)
-    found = {}
-    for fd in os.listdir(f"/proc/{pid}/fd"):
-        try:
-            target = os.readlink(f"/proc/{pid}/fd/{fd}")
-        except OSError:
-            continue
-        if target.startswith("socket:[") and types.get(target[8:-1]) == 1:
-            found[int(fd)] = target[8:-1]
-    return found
-
-
-def take_fd(pid, fd):
-    libc = ctypes.CDLL(None, use_errno=True)
-    pidfd = os.pidfd_open(pid)
-    try:
-        mine = libc.syscall(438, pidfd, fd, 0)  # pidfd_getfd
-    finally:
-        os.close(pidfd)
-    if mine < 0:
-        pytest.skip("pidfd_getfd is not available: " + os.strerror(ctypes.get_errno()))
-    return mine
-
-
 @contextmanager
 def front_end_channel(server):
     """The front end's channel to the authentication process, used while
@@ -184,7 +154,7 @@ def front_end_channel(server):
     channel = None
     try:
         # One fd per socket (the front end holds clones of its end).
-        sockets = {inode: fd for fd, inode in sorted(unix_stream_inodes(pid).items())}
+        sockets = {inode: fd for fd, inode in sorted(unix_sockets(pid, 1).items())}
         for fd in sockets.values():
             sock = socket.socket(fileno=take_fd(pid, fd))
             sock.sendall(frame(MECHANISMS, PROBE, b""))

@@ -93,8 +93,12 @@ impl FailureCounts {
     pub fn record(&mut self, ip: Option<IpAddr>, login: &str, now: Instant) -> u32 {
         let mut worst = 0;
         for key in FailureKey::of(ip, login) {
-            if !self.entries.contains_key(&key) && self.entries.len() >= Self::MAX_ENTRIES {
-                self.make_room(now);
+            if !self.entries.contains_key(&key) {
+                let forgotten =
+                    |c: &Count| now.saturating_duration_since(c.last) >= Self::FORGET_AFTER;
+                crate::bounded::make_room(&mut self.entries, Self::MAX_ENTRIES, forgotten, |c| {
+                    c.last
+                });
             }
             let held = self.entries.get(&key).map_or(0, |c| self.current(c, now));
             let failures = held.saturating_add(1);
@@ -108,21 +112,6 @@ impl FailureCounts {
             worst = worst.max(failures);
         }
         worst
-    }
-
-    fn make_room(&mut self, now: Instant) {
-        self.entries
-            .retain(|_, c| now.saturating_duration_since(c.last) < Self::FORGET_AFTER);
-        if self.entries.len() >= Self::MAX_ENTRIES {
-            let stalest = self
-                .entries
-                .iter()
-                .min_by_key(|(_, c)| c.last)
-                .map(|(k, _)| k.clone());
-            if let Some(k) = stalest {
-                self.entries.remove(&k);
-            }
-        }
     }
 
     /// The address's and the login's counts that still hold at `now`.

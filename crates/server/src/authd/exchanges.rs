@@ -58,20 +58,8 @@ impl Exchanges {
 
     /// Adds an exchange; returns its number.
     pub fn insert(&mut self, open: Open, now: Instant) -> u64 {
-        if self.open.len() >= Self::MAX {
-            self.open
-                .retain(|_, o| now.saturating_duration_since(o.started) < Self::LIFETIME);
-            if self.open.len() >= Self::MAX {
-                let oldest = self
-                    .open
-                    .iter()
-                    .min_by_key(|(_, o)| o.started)
-                    .map(|(n, _)| *n);
-                if let Some(n) = oldest {
-                    self.open.remove(&n);
-                }
-            }
-        }
+        let expired = |o: &Open| now.saturating_duration_since(o.started) >= Self::LIFETIME;
+        crate::bounded::make_room(&mut self.open, Self::MAX, expired, |o| o.started);
         self.next = self.next.wrapping_add(1);
         self.open.insert(self.next, open);
         self.next
