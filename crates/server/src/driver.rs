@@ -239,14 +239,13 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             }
             Step::Relay(relay) => {
                 let service = D::SERVICE.as_str();
-                let login = relay.login.clone();
-                let next = match crate::login::scram_step(service, relay, &login, conn.peer, shared)
-                    .await
-                {
+                let next = match crate::login::scram_step(service, relay, conn.peer, shared).await {
                     Ok(answer) => session.relay_answer(answer, &mut out),
                     Err(refused) => {
-                        let wrong = crate::login::Refused::Failed { temporary: false };
-                        session.login_failed(refused != wrong, &mut out);
+                        // Anything but a plain refusal may be the server's fault.
+                        let temporary =
+                            refused != crate::login::Refused::Failed { temporary: false };
+                        session.login_failed(temporary, &mut out);
                         Step::Continue
                     }
                 };

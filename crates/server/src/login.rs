@@ -221,10 +221,10 @@ pub enum Refused {
 pub async fn scram_step(
     service: &'static str,
     relay: Relay,
-    login: &str,
     peer: SocketAddr,
     shared: &Arc<Shared>,
 ) -> Result<RelayAnswer, Refused> {
+    let login = relay.login.clone();
     let auth = Arc::clone(&shared.auth);
     let ip = peer.ip();
     let stepped = shared
@@ -242,9 +242,9 @@ pub async fn scram_step(
     result.map_err(|e| {
         let temporary = e.is_temporary();
         if temporary {
-            log_temporary(login, peer, service, &e);
+            log_temporary(&login, peer, service, &e);
         } else {
-            tracing::info!(user = %Untrusted(login), ip = %peer.ip(), port = peer.port(), service, reason = %e, "LOGIN FAILED");
+            tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, reason = %e, "LOGIN FAILED");
         }
         let refused = Refused::Failed { temporary };
         crate::metrics::login(service, Some(refused));

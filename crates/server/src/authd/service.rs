@@ -9,14 +9,13 @@
 //! channel closes.
 
 use std::io::{Read, Write};
+use std::net::IpAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
-
-use std::net::IpAddr;
 
 use courser_auth::sasl::Credentials;
 use courser_auth::scram::{self, Exchange, ExchangeStep, ScramHash};
