@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  client bytes ──► sasl::SaslServer ──► sasl::Credentials ─┐
-//!  SCRAM: Step::Relay ⇄ scram::Exchange (auth process)     │
+//!  SCRAM: Step::Relay ⇄ scram::Exchange (auth process)      │
 //!  (IMAP LOGIN / POP3 USER+PASS: login + password) ─────────┤
 //!                                                           ▼
 //!                           Authenticator::verify / authenticate / authenticate_cram
