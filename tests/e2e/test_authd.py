@@ -11,6 +11,7 @@ import imaplib
 import os
 import poplib
 import pwd
+import signal
 import socket
 import subprocess
 import time
@@ -64,38 +65,45 @@ def test_a_root_only_userdb_serves_logins(make_server, per_user):
     assert "Temporary authentication failure" not in server.log_text()
 
 
-def unix_socket_types():
-    """inode -> socket type from /proc/net/unix."""
+def unix_sockets(pid, kind):
+    """fd -> inode of the unix sockets of type `kind` (1: stream, 5:
+    seqpacket) that process `pid` holds."""
     types = {}
     for line in Path("/proc/net/unix").read_text().splitlines()[1:]:
         fields = line.split()
         types[fields[6]] = int(fields[4], 16)
-    return types
-
-
-def steal_spawner_channel(pid):
-    """A copy of the front end's control socket to the spawner (the only
-    SOCK_SEQPACKET socket it holds), taken with pidfd_getfd(2): what code
-    running inside a compromised front end would hold."""
-    types = unix_socket_types()
-    candidates = []
+    found = {}
     for fd in os.listdir(f"/proc/{pid}/fd"):
         try:
             target = os.readlink(f"/proc/{pid}/fd/{fd}")
         except OSError:
             continue
-        if target.startswith("socket:[") and types.get(target[8:-1]) == 5:
-            candidates.append(int(fd))
-    assert len(candidates) == 1, candidates
+        if target.startswith("socket:[") and types.get(target[8:-1]) == kind:
+            found[int(fd)] = target[8:-1]
+    return found
+
+
+def take_fd(pid, fd):
+    """A copy of process `pid`'s descriptor `fd`, taken with
+    pidfd_getfd(2)."""
     libc = ctypes.CDLL(None, use_errno=True)
     pidfd = os.pidfd_open(pid)
     try:
-        fd = libc.syscall(438, pidfd, candidates[0], 0)  # pidfd_getfd
+        mine = libc.syscall(438, pidfd, fd, 0)  # pidfd_getfd
     finally:
         os.close(pidfd)
-    if fd < 0:
+    if mine < 0:
         pytest.skip("pidfd_getfd is not available: " + os.strerror(ctypes.get_errno()))
-    return fd
+    return mine
+
+
+def steal_spawner_channel(pid):
+    """A copy of the front end's control socket to the spawner (the only
+    SOCK_SEQPACKET socket it holds): what code running inside a
+    compromised front end would hold."""
+    candidates = list(unix_sockets(pid, 5))
+    assert len(candidates) == 1, candidates
+    return take_fd(pid, candidates[0])
 
 
 def forge(channel_fd, requests, as_uid, as_gid):
@@ -213,3 +221,30 @@ def test_a_symlinked_message_is_not_served(make_server, per_user):
             pass
     p.quit()
     assert link.is_symlink(), "the link itself is left alone"
+
+
+def imap_capabilities(server):
+    """What alice is offered after logging in."""
+    c = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
+    c.login("alice", USERS["alice"])
+    typ, data = c.capability()
+    c.logout()
+    assert typ == "OK"
+    return data[0].decode().split()
+
+
+@needs_root
+def test_a_root_only_config_file_reloads_after_dropping_root(make_server):
+    """The front end runs as `run_as`; the authentication process (root)
+    reads the file on SIGHUP and hands the front end its settings, without
+    the account sources'."""
+    server = make_server()
+    assert "APPENDLIMIT=12345" not in imap_capabilities(server)
+    make_root_only(server.config)
+    with server.config.open("a") as f:
+        f.write("\n[imap]\nmax_message_size = 12345\n")
+    server.proc.send_signal(signal.SIGHUP)
+    assert wait_for(lambda: "configuration reloaded" in server.log_text()
+                    or "keeping the old configuration" in server.log_text(), timeout=60)
+    assert "keeping the old configuration" not in server.log_text(), server.log_text()
+    assert "APPENDLIMIT=12345" in imap_capabilities(server)

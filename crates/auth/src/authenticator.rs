@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use crate::account::{Account, Options};
 use crate::backend::{Backend, CramResponse, Entry, Verdict};
 use crate::error::AuthError;
-use crate::sasl::{Credentials, KeyRequest, Mechanism};
+use crate::sasl::{Credentials, Mechanism};
 use crate::scram::{ScramHash, ScramKeys};
 
 /// Longest login name accepted, in bytes.
@@ -324,11 +324,11 @@ impl Authenticator {
         self.run(|b| b.authenticate_cram(service, &cram))
     }
 
-    /// Checks the credentials a SASL exchange produced. A SCRAM proof is
-    /// checked again against the account's keys (the exchange may have
-    /// run in a less trusted process); EXTERNAL was checked by the TLS
-    /// layer, and for it this is the account lookup (so a login removed
-    /// meanwhile still fails).
+    /// Checks the credentials a SASL exchange produced. EXTERNAL was
+    /// checked by the TLS layer, and for it this is the account lookup
+    /// (so a login removed meanwhile still fails). A SCRAM exchange is
+    /// judged by the process that ran it ([`crate::scram::Exchange`]),
+    /// which then looks the account up: here it fails.
     pub fn verify(&self, service: &str, credentials: &Credentials) -> Result<Account, AuthError> {
         self.verify_unpadded(service, credentials).waited()
     }
@@ -341,31 +341,12 @@ impl Authenticator {
                 login, password, ..
             } => self.authenticate_unpadded(service, login, password.as_ref()),
             Credentials::Cram(cram) => Checked::now(self.authenticate_cram(service, cram)),
-            Credentials::Scram {
-                login,
-                proof: Some(proof),
-            } => {
-                let request = KeyRequest {
-                    login: login.clone(),
-                    hash: proof.hash,
-                };
-                let keys = self.scram_keys_unpadded(service, &request);
-                let result = match keys.result {
-                    Ok(Some(k)) if proof.verify(&k) => self.lookup(service, login),
-                    Ok(_) => Err(AuthError::Failed),
-                    Err(e) => Err(e),
-                };
-                Checked {
-                    result,
-                    pad: keys.pad,
-                }
-            }
             Credentials::External { login } => Checked::now(self.lookup(service, login)),
-            Credentials::Scram { proof: None, .. } => Checked::now(Err(AuthError::Failed)),
+            Credentials::Scram { .. } => Checked::now(Err(AuthError::Failed)),
         }
     }
 
-    /// The SCRAM keys for a [`KeyRequest`], from the first backend that
+    /// `login`'s SCRAM keys for `hash`, from the first backend that
     /// knows the login: its stored secret, or keys derived from its clear
     /// password. `Ok(None)` when no backend knows the login or the account
     /// has neither (the exchange then goes on with decoy keys and fails).
@@ -373,9 +354,10 @@ impl Authenticator {
     pub fn scram_keys(
         &self,
         service: &str,
-        request: &KeyRequest,
+        login: &str,
+        hash: ScramHash,
     ) -> Result<Option<ScramKeys>, AuthError> {
-        self.scram_keys_unpadded(service, request).waited()
+        self.scram_keys_unpadded(service, login, hash).waited()
     }
 
     /// [`Authenticator::scram_keys`], leaving the wait of an unknown
@@ -383,10 +365,11 @@ impl Authenticator {
     pub fn scram_keys_unpadded(
         &self,
         service: &str,
-        request: &KeyRequest,
+        login: &str,
+        hash: ScramHash,
     ) -> Checked<Option<ScramKeys>> {
         let started = Instant::now();
-        let entry = match self.lookup_entry(service, &request.login) {
+        let entry = match self.lookup_entry(service, login) {
             Err(AuthError::Failed) => None,
             Err(e) => return Checked::now(Err(e)),
             Ok(entry) => entry,
@@ -398,7 +381,7 @@ impl Authenticator {
                 pad: self.scram_lookups.pad(started.elapsed()),
             };
         };
-        let keys = entry.scram_key(request.hash);
+        let keys = entry.scram_key(hash);
         self.scram_lookups.observe(started.elapsed());
         Checked::now(Ok(keys))
     }
@@ -672,23 +655,14 @@ mod tests {
             .with_backend(clear)
             .with_backend(Mem::default().user("bob", TWO))
             .with_backend(down);
-        let ask = |login: &str| KeyRequest {
-            login: login.into(),
-            hash: ScramHash::Sha256,
-        };
-        let keys = a
-            .scram_keys("imap", &ask("ann"))
-            .expect("ok")
-            .expect("keys");
+        let ask = |login: &str| a.scram_keys("imap", login, ScramHash::Sha256);
+        let keys = ask("ann").expect("ok").expect("keys");
         assert_eq!(keys, ScramKeys::derived(ScramHash::Sha256, "ann", b"one"));
         // Bob has only a hashed password: no keys, and no error.
-        assert_eq!(a.scram_keys("imap", &ask("bob")), Ok(None));
-        assert_eq!(a.scram_keys("imap", &ask("")), Ok(None));
+        assert_eq!(ask("bob"), Ok(None));
+        assert_eq!(ask(""), Ok(None));
         // Nobody else is known before the backend that is down.
-        assert!(a
-            .scram_keys("imap", &ask("zed"))
-            .unwrap_err()
-            .is_temporary());
+        assert!(ask("zed").unwrap_err().is_temporary());
         assert_eq!(
             a.mechanisms(),
             [
@@ -704,43 +678,12 @@ mod tests {
             Authenticator::new().mechanisms(),
             [Mechanism::Plain, Mechanism::Login]
         );
-        // A proof made with ann's password, over keys the authenticator
-        // derives itself.
-        let proof = |password: &[u8]| {
-            let keys = a.scram_keys("imap", &ask("ann")).unwrap().unwrap();
-            let first = crate::scram::parse_client_first(b"n,,n=ann,r=c").unwrap();
-            let (server, server_first) = crate::scram::ScramServer::new(keys, first, "s");
-            let (client_final, _) = crate::scram::test_client_final(
-                ScramHash::Sha256,
-                password,
-                "n=ann,r=c",
-                std::str::from_utf8(&server_first).unwrap(),
-            );
-            let proof = match server.finish(client_final.as_bytes()) {
-                Ok((_, proof)) => proof,
-                // A wrong password: the exchange refuses it; a lying
-                // front end would send some proof anyway.
-                Err(_) => crate::scram::ScramProof {
-                    hash: ScramHash::Sha256,
-                    auth_message: "n=ann,r=c".into(),
-                    client_proof: vec![0; 32],
-                },
-            };
-            Credentials::Scram {
-                login: "ann".into(),
-                proof: Some(proof),
-            }
-        };
-        assert_eq!(
-            a.verify("imap", &proof(b"one")).map(|x| x.login),
-            Ok("ann".into())
-        );
-        assert_eq!(a.verify("imap", &proof(b"two")), Err(AuthError::Failed));
-        let unproven = Credentials::Scram {
+        // SCRAM verdicts belong to whoever ran the exchange.
+        let scram = Credentials::Scram {
             login: "ann".into(),
-            proof: None,
+            exchange: 1,
         };
-        assert_eq!(a.verify("imap", &unproven), Err(AuthError::Failed));
+        assert_eq!(a.verify("imap", &scram), Err(AuthError::Failed));
         let external = |login: &str| Credentials::External {
             login: login.into(),
         };

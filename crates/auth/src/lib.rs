@@ -5,7 +5,7 @@
 //!
 //! ```text
 //!  client bytes ──► sasl::SaslServer ──► sasl::Credentials ─┐
-//!        SCRAM: Step::NeedKeys ⇄ Authenticator::scram_keys  │
+//!  SCRAM: Step::Relay ⇄ scram::Exchange (auth process)      │
 //!  (IMAP LOGIN / POP3 USER+PASS: login + password) ─────────┤
 //!                                                           ▼
 //!                           Authenticator::verify / authenticate / authenticate_cram
@@ -33,8 +33,9 @@
 //!   contexts.
 //! * [`sasl`] — PLAIN, LOGIN, CRAM-*, SCRAM-* and EXTERNAL as sans-IO
 //!   state machines; [`scram`] — the SCRAM-SHA-1/256 exchange, the RFC
-//!   5803 key format and where keys come from
-//!   ([`Authenticator::scram_keys`]).
+//!   5803 key format, where keys come from
+//!   ([`Authenticator::scram_keys`]) and the server side
+//!   ([`scram::Exchange`]).
 //! * [`userdb`] — Courier's userdb source read directly (file or
 //!   directory, reloaded on change) or compiled into a constant database
 //!   for large lists, and edited like Courier's `userdb` tool; [`tools`] —

@@ -26,14 +26,17 @@
 //! The server must answer the client-first message with a salt before it
 //! can tell a wrong password from an unknown user. For a login without
 //! keys it answers [`ScramKeys::decoy`] keys and fails after the client's
-//! proof, through the same failure path as a wrong password. Salts that
+//! proof, through the same failure path as a wrong password
+//! ([`Exchange::start`]). Salts that
 //! Courser makes up (decoys, and keys derived from clear passwords) are
 //! an HMAC of the login under a random per-process secret: stable for one
 //! login while the process runs, like a stored salt, so asking twice does
 //! not tell the cases apart (a random salt per exchange would).
 //!
-//! [`ScramServer`] is the sans-IO exchange after the keys are known;
-//! [`crate::sasl::SaslServer`] drives it as the SCRAM mechanisms.
+//! [`Exchange`] is the sans-IO server side after the client-first
+//! message; the authentication process runs it, so the keys never leave
+//! that process. [`crate::sasl::SaslServer`] in the network-facing
+//! process only relays the client's messages to it and its answers back.
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
@@ -365,8 +368,8 @@ impl ScramServer {
 
     /// Checks `client-final-message`; on success returns
     /// `server-final-message` (`v=…`), which proves the server knew the
-    /// keys, and the proof for whoever checks the login again.
-    pub fn finish(&self, msg: &[u8]) -> Result<(Vec<u8>, ScramProof), ScramError> {
+    /// keys.
+    pub fn finish(&self, msg: &[u8]) -> Result<Vec<u8>, ScramError> {
         let text = std::str::from_utf8(msg).map_err(|_| ScramError::Malformed("not UTF-8"))?;
         let (without_proof, proof) = text
             .rsplit_once(",p=")
@@ -390,67 +393,127 @@ impl ScramServer {
         let client_proof = B64
             .decode(proof)
             .map_err(|_| ScramError::Malformed("bad proof base64"))?;
-        let proof = ScramProof {
-            hash: self.keys.hash,
-            auth_message: format!("{},{},{without_proof}", self.first.bare, self.server_first),
-            client_proof,
-        };
-        if !proof.verify(&self.keys) {
+        let auth_message = format!("{},{},{without_proof}", self.first.bare, self.server_first);
+        if !proof_matches(&self.keys, auth_message.as_bytes(), &client_proof) {
             return Err(ScramError::Failed);
         }
         let h = self.keys.hash;
-        let server_signature = h.hmac(&self.keys.server_key, proof.auth_message.as_bytes());
-        Ok((
-            format!("v={}", B64.encode(server_signature)).into_bytes(),
-            proof,
-        ))
+        let server_signature = h.hmac(&self.keys.server_key, auth_message.as_bytes());
+        Ok(format!("v={}", B64.encode(server_signature)).into_bytes())
     }
 }
 
-/// What a client proved in a SCRAM exchange: the `AuthMessage` and the
-/// `ClientProof` over it. Whoever holds the account's keys can check it
-/// again ([`ScramProof::verify`]) — the authentication process does, with
-/// keys it looks up itself, so that a front end cannot claim a SCRAM
-/// login it did not see. It is no secret: it cannot be turned into a
-/// proof for another `AuthMessage`.
-#[derive(Clone, PartialEq, Eq)]
-pub struct ScramProof {
-    /// The mechanism's hash.
-    pub hash: ScramHash,
-    /// `client-first-message-bare,server-first-message,client-final-message-without-proof`.
-    pub auth_message: String,
-    /// The client's proof.
-    pub client_proof: Vec<u8>,
-}
-
-impl std::fmt::Debug for ScramProof {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ScramProof")
-            .field("hash", &self.hash)
-            .finish_non_exhaustive()
+/// True when `client_proof` over `auth_message` was made with the
+/// password behind `keys`: `H(ClientProof XOR HMAC(StoredKey,
+/// AuthMessage)) == StoredKey` (RFC 5802 §3), compared in constant time.
+fn proof_matches(keys: &ScramKeys, auth_message: &[u8], client_proof: &[u8]) -> bool {
+    let h = keys.hash;
+    let signature = h.hmac(&keys.stored_key, auth_message);
+    if client_proof.len() != signature.len() {
+        return false;
     }
+    let client_key: Vec<u8> = client_proof
+        .iter()
+        .zip(&signature)
+        .map(|(a, b)| a ^ b)
+        .collect();
+    bool::from(h.hash(&client_key).ct_eq(&keys.stored_key))
 }
 
-impl ScramProof {
-    /// True when the proof was made with the password behind `keys`:
-    /// `H(ClientProof XOR HMAC(StoredKey, AuthMessage)) == StoredKey`
-    /// (RFC 5802 §3), compared in constant time.
-    pub fn verify(&self, keys: &ScramKeys) -> bool {
-        let h = self.hash;
-        if keys.hash != h {
-            return false;
+/// The server side of one exchange, from the client-first message to the
+/// verdict, as the authentication process runs it: the keys stay with
+/// whoever holds the exchange, and what goes to the client (salt,
+/// iteration count, nonce, server signature) is what RFC 5802 sends.
+#[derive(Debug)]
+pub struct Exchange {
+    server: ScramServer,
+    login: String,
+    /// The login had no keys: no proof can succeed.
+    decoy: bool,
+    stage: Stage,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    /// Waiting for the client-final message (the proof).
+    Proof,
+    /// The proof was right and `v=` sent; waiting for the client's
+    /// empty answer (RFC 4422 §5).
+    Verified,
+    /// Over.
+    Over,
+}
+
+/// What an [`Exchange`] answers to a client message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ExchangeStep {
+    /// Send this to the client and pass on its answer.
+    Challenge(Vec<u8>),
+    /// The exchange is over; `verified` when the client proved the
+    /// password and took the server's signature.
+    Done {
+        /// The client proved the password.
+        verified: bool,
+    },
+}
+
+impl Exchange {
+    /// Starts an exchange after the client-first message `first` with the
+    /// login's keys, or `None` when it has none (unknown, no SCRAM secret,
+    /// or keys of another hash): then decoy keys answer and the exchange
+    /// fails after the client's proof, as for a wrong password. Returns
+    /// the exchange and `server-first-message`.
+    pub fn start(
+        hash: ScramHash,
+        keys: Option<ScramKeys>,
+        first: ClientFirst,
+        server_nonce: &str,
+    ) -> (Exchange, Vec<u8>) {
+        let decoy = keys.as_ref().is_none_or(|k| k.hash != hash);
+        let keys = match keys {
+            Some(k) if !decoy => k,
+            _ => ScramKeys::decoy(hash, &first.login),
+        };
+        let login = first.login.clone();
+        let (server, server_first) = ScramServer::new(keys, first, server_nonce);
+        let exchange = Exchange {
+            server,
+            login,
+            decoy,
+            stage: Stage::Proof,
+        };
+        (exchange, server_first)
+    }
+
+    /// The user name from the client-first message.
+    pub fn login(&self) -> &str {
+        &self.login
+    }
+
+    /// True when the next client message carries the proof: the step
+    /// that checks a password guess.
+    pub fn awaits_proof(&self) -> bool {
+        self.stage == Stage::Proof
+    }
+
+    /// Takes the client's next message. Anything but the right proof
+    /// (a wrong one, a malformed message, a decoy) ends the exchange
+    /// unverified; so does anything but an empty answer to `v=`.
+    pub fn step(&mut self, client_data: &[u8]) -> ExchangeStep {
+        let stage = std::mem::replace(&mut self.stage, Stage::Over);
+        match stage {
+            Stage::Proof => match self.server.finish(client_data) {
+                Ok(server_final) if !self.decoy => {
+                    self.stage = Stage::Verified;
+                    ExchangeStep::Challenge(server_final)
+                }
+                _ => ExchangeStep::Done { verified: false },
+            },
+            Stage::Verified => ExchangeStep::Done {
+                verified: client_data.is_empty(),
+            },
+            Stage::Over => ExchangeStep::Done { verified: false },
         }
-        let signature = h.hmac(&keys.stored_key, self.auth_message.as_bytes());
-        if self.client_proof.len() != signature.len() {
-            return false;
-        }
-        let client_key: Vec<u8> = self
-            .client_proof
-            .iter()
-            .zip(&signature)
-            .map(|(a, b)| a ^ b)
-            .collect();
-        bool::from(h.hash(&client_key).ct_eq(&keys.stored_key))
     }
 }
 
@@ -504,17 +567,11 @@ mod tests {
             format!("r={cnonce}{snonce},s={salt},i=4096")
         );
         let fin = format!("c=biws,r={cnonce}{snonce},p={proof}");
-        let (server_final, checked) = server.finish(fin.as_bytes()).unwrap();
+        let server_final = server.finish(fin.as_bytes()).unwrap();
         assert_eq!(server_final, format!("v={v}").into_bytes());
-        assert!(checked.verify(&keys));
         let wrong = ScramKeys::from_password(hash, b"pen", &B64.decode(salt).unwrap(), 4096);
-        assert!(!checked.verify(&wrong));
-        let mut other = checked.clone();
-        other.auth_message.push('x');
-        assert!(
-            !other.verify(&keys),
-            "a proof holds for its AuthMessage only"
-        );
+        let (other, _) = ScramServer::new(wrong, server.first.clone(), snonce);
+        assert_eq!(other.finish(fin.as_bytes()), Err(ScramError::Failed));
         let bad = format!("c=biws,r={cnonce}{snonce},p={}", B64.encode(vec![0u8; 20]));
         assert_eq!(server.finish(bad.as_bytes()), Err(ScramError::Failed));
         let other_nonce = format!("c=biws,r={cnonce}x,p={proof}");

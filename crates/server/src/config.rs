@@ -231,6 +231,17 @@ pub struct AuthConfig {
     /// Longest failure delay, in seconds.
     #[serde(default = "default_failure_delay_max")]
     pub failure_delay_max_secs: u64,
+    /// Failed logins from one address or for one login after which the
+    /// authentication process itself refuses to check passwords for it
+    /// until a window has passed (the failure delay, counted from the
+    /// first failure past these); 0: never.
+    #[serde(default = "default_refuse_after_failures")]
+    pub refuse_after_failures: u32,
+    /// Failed logins per second the authentication process accepts from
+    /// the front end as a whole; beyond it every check is refused until
+    /// the rate falls; 0: no limit.
+    #[serde(default = "default_max_failures_per_sec")]
+    pub max_failures_per_sec: u32,
     /// Longest password checked, in bytes. Longer ones fail like a wrong
     /// password without being hashed (SHA-crypt's cost grows with the
     /// square of the length), and the log says why.
@@ -265,6 +276,12 @@ fn default_failure_delay() -> u64 {
 fn default_failure_delay_max() -> u64 {
     30
 }
+fn default_refuse_after_failures() -> u32 {
+    5
+}
+fn default_max_failures_per_sec() -> u32 {
+    100
+}
 fn default_max_password_length() -> usize {
     courser_auth::DEFAULT_MAX_PASSWORD_LEN
 }
@@ -278,6 +295,8 @@ impl Default for AuthConfig {
             userdb: None,
             failure_delay_secs: default_failure_delay(),
             failure_delay_max_secs: default_failure_delay_max(),
+            refuse_after_failures: default_refuse_after_failures(),
+            max_failures_per_sec: default_max_failures_per_sec(),
             max_password_length: default_max_password_length(),
             login_threads: 0,
             login_queue: default_login_queue(),

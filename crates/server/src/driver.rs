@@ -9,8 +9,7 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-use courser_auth::sasl::{Credentials, KeyRequest};
-use courser_auth::scram::ScramKeys;
+use courser_auth::sasl::{Credentials, Relay, RelayAnswer};
 
 use crate::login::LoginResult;
 use crate::peruser::handoff::Service;
@@ -46,8 +45,10 @@ pub(crate) trait ProtocolSession: Send + Sized + 'static {
     fn is_authenticated(&self) -> bool;
     /// More output to produce without new input.
     fn has_pending_output(&self) -> bool;
-    /// Answers a SCRAM key lookup.
-    fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>);
+    /// Answers a relayed SCRAM message with what the authentication
+    /// process said; a challenge continues the exchange, its end asks
+    /// for the verdict.
+    fn relay_answer(&mut self, answer: RelayAnswer, out: &mut Vec<u8>) -> Step;
     /// A login failed (`temporary`: a backend could not answer).
     fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>);
     /// Gives back buffer memory the session holds beyond what an idle
@@ -76,8 +77,8 @@ macro_rules! protocol_session {
             fn has_pending_output(&self) -> bool {
                 <$session>::has_pending_output(self)
             }
-            fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>) {
-                <$session>::provide_keys(self, keys, out)
+            fn relay_answer(&mut self, answer: RelayAnswer, out: &mut Vec<u8>) -> Step {
+                <$session>::relay_answer(self, answer, out).into()
             }
             fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>) {
                 <$session>::login_failed(self, temporary, out)
@@ -149,8 +150,8 @@ pub(crate) enum Step {
         /// What the client proved.
         credentials: Credentials,
     },
-    /// SCRAM: fetch the account's keys.
-    LookupKeys(KeyRequest),
+    /// SCRAM: relay a client message to the authentication process.
+    Relay(Relay),
     /// IMAP IDLE: report changes until the client speaks.
     Idle,
 }
@@ -220,8 +221,13 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
     if greet {
         session.greeting(&mut out);
     }
+    // What the session asked for outside `receive` (a relayed SCRAM
+    // message's answer), done before reading on.
+    let mut pending = None;
     loop {
-        let step = if session.is_authenticated() {
+        let step = if let Some(step) = pending.take() {
+            step
+        } else if session.is_authenticated() {
             let (mut taken_in, mut taken_out) =
                 (std::mem::take(&mut input), std::mem::take(&mut out));
             let done = off_executor(session, move |s| {
@@ -287,15 +293,22 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                 }
                 continue;
             }
-            Step::LookupKeys(request) => {
+            Step::Relay(relay) => {
                 let service = D::SERVICE.as_str();
-                match crate::login::scram_keys(service, request, conn.peer, shared).await {
-                    Ok(keys) => session.provide_keys(keys, &mut out),
-                    Err(_) => session.login_failed(true, &mut out),
-                }
+                let next = match crate::login::scram_step(service, relay, conn.peer, shared).await {
+                    Ok(answer) => session.relay_answer(answer, &mut out),
+                    Err(refused) => {
+                        // Anything but a plain refusal may be the server's fault.
+                        let temporary =
+                            refused != crate::login::Refused::Failed { temporary: false };
+                        session.login_failed(temporary, &mut out);
+                        Step::Continue
+                    }
+                };
                 if !send(&mut stream, &mut out, &mut conn.bytes_out).await {
                     return Outcome::Closed;
                 }
+                pending = Some(next);
                 continue;
             }
             Step::Idle => {

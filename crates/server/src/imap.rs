@@ -33,6 +33,22 @@ const GOODBYES: Goodbyes = Goodbyes {
 /// The IMAP connection driver.
 struct Imap;
 
+impl From<Action> for Step {
+    fn from(action: Action) -> Step {
+        match action {
+            Action::Continue => Step::Continue,
+            Action::Close => Step::Close,
+            Action::StartTls => Step::StartTls,
+            Action::Login { tag, credentials } => Step::Login {
+                tag: Some(tag),
+                credentials,
+            },
+            Action::Relay(relay) => Step::Relay(relay),
+            Action::Idle => Step::Idle,
+        }
+    }
+}
+
 impl Driver for Imap {
     type Session = Session;
     const SERVICE: Service = Service::Imap;
@@ -49,17 +65,7 @@ impl Driver for Imap {
     }
 
     fn receive(session: &mut Session, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Step {
-        match session.receive(input, out) {
-            Action::Continue => Step::Continue,
-            Action::Close => Step::Close,
-            Action::StartTls => Step::StartTls,
-            Action::Login { tag, credentials } => Step::Login {
-                tag: Some(tag),
-                credentials,
-            },
-            Action::LookupKeys(request) => Step::LookupKeys(request),
-            Action::Idle => Step::Idle,
-        }
+        session.receive(input, out).into()
     }
 
     fn record_finished(session: &mut Session) {

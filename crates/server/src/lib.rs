@@ -13,9 +13,11 @@
 pub mod access;
 pub mod auth;
 pub mod authd;
+mod bounded;
 pub mod config;
 pub mod courier_rc;
 mod driver;
+pub mod failures;
 pub mod imap;
 pub mod limits;
 pub mod login;

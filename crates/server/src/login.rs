@@ -6,8 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use courser_auth::sasl::{Credentials, KeyRequest};
-use courser_auth::scram::ScramKeys;
+use courser_auth::sasl::{Credentials, Relay, RelayAnswer};
 use courser_auth::Account;
 use courser_imap::mailstore::MaildirStore;
 use courser_imap::session::Session;
@@ -15,6 +14,7 @@ use courser_maildir::{Store, StoreOptions};
 use courser_protocol::Untrusted;
 
 use crate::authd::Verified;
+use crate::failures::{failure_delay, FailureCounts};
 use crate::limits::UserSlot;
 use crate::login_pool::Busy;
 use crate::peruser::Worker;
@@ -215,26 +215,27 @@ pub enum Refused {
     Limited(&'static str),
 }
 
-/// Answers a session's SCRAM key request (`Action::LookupKeys`) with
-/// the authentication process ([`courser_auth::Authenticator::scram_keys`]
-/// there): the keys, or `None` for a
-/// login without any (the session goes on with decoy keys, and the
-/// exchange ends in [`admit`] like a wrong password). A backend
-/// that cannot answer is logged as a temporary login failure, and the
-/// driver answers with the session's `login_failed(true)`.
-pub async fn scram_keys(
+/// Relays a session's SCRAM message (`Action::Relay`) to the exchange
+/// the authentication process runs, and returns its answer: a challenge
+/// for the client, or the end of the exchange (whose verdict [`admit`]
+/// asks for, right or wrong). A refusal — the process's own limits, a
+/// backend that cannot answer, an exchange it does not know — is logged
+/// and counted as a failed login, and the driver answers with the
+/// session's `login_failed`.
+pub async fn scram_step(
     service: &'static str,
-    request: KeyRequest,
+    relay: Relay,
     peer: SocketAddr,
     shared: &Arc<Shared>,
-) -> Result<Option<ScramKeys>, Refused> {
+) -> Result<RelayAnswer, Refused> {
+    let login = relay.login.clone();
     let auth = Arc::clone(&shared.auth);
-    let login = request.login.clone();
-    let looked_up = shared
+    let ip = peer.ip();
+    let stepped = shared
         .logins
-        .run(move || auth.scram_keys(service, &request))
+        .run(move || auth.scram_step(service, ip, relay))
         .await;
-    let result = match looked_up {
+    let result = match stepped {
         Ok(checked) => {
             // An unknown login takes as long as a known one, asleep.
             tokio::time::sleep(checked.pad).await;
@@ -243,9 +244,15 @@ pub async fn scram_keys(
         Err(Busy) => Err(busy()),
     };
     result.map_err(|e| {
-        log_temporary(&login, peer, service, &e);
-        crate::metrics::login(service, Some(Refused::Failed { temporary: true }));
-        Refused::Failed { temporary: true }
+        let temporary = e.is_temporary();
+        if temporary {
+            log_temporary(&login, peer, service, &e);
+        } else {
+            tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, reason = %e, "LOGIN FAILED");
+        }
+        let refused = Refused::Failed { temporary };
+        crate::metrics::login(service, Some(refused));
+        refused
     })
 }
 
@@ -287,6 +294,7 @@ async fn check_login(
     let auth = Arc::clone(&shared.auth);
     let started = std::time::Instant::now();
     let ticket = shared.spawner.is_some();
+    let ip = peer.ip();
     let verified = if let Some(e) = too_long(&credentials, shared.config.auth.max_password_length) {
         // Refused here, so the authentication process is not even asked
         // (it refuses such passwords too).
@@ -294,7 +302,7 @@ async fn check_login(
     } else {
         let checked = shared
             .logins
-            .run(move || auth.verify(service, &credentials, ticket))
+            .run(move || auth.verify(service, ip, &credentials, ticket))
             .await;
         crate::metrics::login_checked(service, started.elapsed());
         match checked {
@@ -315,7 +323,8 @@ async fn check_login(
             } else {
                 // Slow down password guessing, more with every failure
                 // from this address or for this account.
-                let failures = failures().record(shared.limits.key(peer.ip()), &login);
+                let key = Some(shared.limits.key(peer.ip()));
+                let failures = failures().record(key, &login, std::time::Instant::now());
                 let delay = failure_delay(&shared.config.auth, failures);
                 tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, reason = %e, "LOGIN FAILED");
                 tokio::time::sleep(delay).await;
@@ -357,131 +366,13 @@ async fn check_login(
     }
 }
 
-/// Failed logins by address and by account, for the growing failure
-/// delay. Bounded: at most [`FailureCounts::MAX_ENTRIES`] entries; an
-/// entry is forgotten [`FailureCounts::FORGET_AFTER`] after its last
-/// failure, and when the table is full the stalest entry goes. Never
-/// holds a password.
-#[derive(Debug, Default)]
-pub struct FailureCounts {
-    entries: std::sync::Mutex<std::collections::HashMap<FailureKey, (u32, std::time::Instant)>>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-enum FailureKey {
-    Address(std::net::IpAddr),
-    Account(String),
-}
-
-impl FailureCounts {
-    /// Most entries kept.
-    pub const MAX_ENTRIES: usize = 50_000;
-    /// Quiet time after which an address or account starts afresh.
-    pub const FORGET_AFTER: std::time::Duration = std::time::Duration::from_secs(15 * 60);
-
-    /// Counts one failure and returns the larger of the address's and the
-    /// account's failure counts (at least 1). `ip` is the address's key
-    /// in the limits ([`crate::limits::address_key`]): a /64 counts as
-    /// one address.
-    pub fn record(&self, ip: std::net::IpAddr, login: &str) -> u32 {
-        let now = std::time::Instant::now();
-        let mut map = self
-            .entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let mut worst = 0;
-        // Long names are cut: the count is a throttle, not an identity.
-        let login: String = login.chars().take(128).collect();
-        for key in [FailureKey::Address(ip), FailureKey::Account(login)] {
-            if !map.contains_key(&key) && map.len() >= Self::MAX_ENTRIES {
-                map.retain(|_, (_, last)| now.duration_since(*last) < Self::FORGET_AFTER);
-                if map.len() >= Self::MAX_ENTRIES {
-                    let stalest = map
-                        .iter()
-                        .min_by_key(|(_, (_, last))| *last)
-                        .map(|(k, _)| k.clone());
-                    if let Some(k) = stalest {
-                        map.remove(&k);
-                    }
-                }
-            }
-            let e = map.entry(key).or_insert((0, now));
-            if now.duration_since(e.1) >= Self::FORGET_AFTER {
-                e.0 = 0;
-            }
-            e.0 = e.0.saturating_add(1);
-            e.1 = now;
-            worst = worst.max(e.0);
-        }
-        worst
-    }
-
-    /// A successful login clears the account's count (not the address's:
-    /// one good account must not hide guessing at others).
-    pub fn forget_account(&self, login: &str) {
-        let login: String = login.chars().take(128).collect();
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .remove(&FailureKey::Account(login));
-    }
-
-    /// Entries held (for tests).
-    pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .len()
-    }
-
-    /// True when nothing is held.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-}
-
-/// The process-wide counts (they outlive configuration reloads).
-fn failures() -> &'static FailureCounts {
-    static COUNTS: std::sync::OnceLock<FailureCounts> = std::sync::OnceLock::new();
-    COUNTS.get_or_init(FailureCounts::default)
-}
-
-/// `failure_delay_secs` doubled for every earlier failure, at most
-/// `failure_delay_max_secs`.
-pub fn failure_delay(config: &crate::config::AuthConfig, failures: u32) -> std::time::Duration {
-    let base = config.failure_delay_secs;
-    let max = config.failure_delay_max_secs.max(base);
-    let factor = 1u64 << failures.saturating_sub(1).min(16);
-    std::time::Duration::from_secs(base.saturating_mul(factor).min(max))
-}
-
-#[cfg(test)]
-mod failure_tests {
-    use super::*;
-
-    #[test]
-    fn counts_grow_expire_and_stay_bounded() {
-        let c = FailureCounts::default();
-        let ip: std::net::IpAddr = "192.0.2.1".parse().unwrap();
-        let other: std::net::IpAddr = "192.0.2.2".parse().unwrap();
-        assert_eq!(c.record(ip, "ann"), 1);
-        assert_eq!(c.record(ip, "bob"), 2, "same address");
-        assert_eq!(c.record(other, "ann"), 2, "same account");
-        c.forget_account("ann");
-        assert_eq!(c.record(other, "cat"), 2, "the address still counts");
-        let config = crate::config::AuthConfig {
-            failure_delay_secs: 3,
-            failure_delay_max_secs: 30,
-            ..Default::default()
-        };
-        let secs: Vec<u64> = (1..=6)
-            .map(|n| failure_delay(&config, n).as_secs())
-            .collect();
-        assert_eq!(secs, [3, 6, 12, 24, 30, 30]);
-        assert_eq!(failure_delay(&config, u32::MAX).as_secs(), 30);
-        for i in 0..(FailureCounts::MAX_ENTRIES + 10) {
-            c.record(ip, &format!("user{i}"));
-        }
-        assert!(c.len() <= FailureCounts::MAX_ENTRIES);
-    }
+/// The front end's failure counts, process-wide (they outlive
+/// configuration reloads).
+fn failures() -> std::sync::MutexGuard<'static, FailureCounts> {
+    static COUNTS: std::sync::OnceLock<std::sync::Mutex<FailureCounts>> =
+        std::sync::OnceLock::new();
+    COUNTS
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }

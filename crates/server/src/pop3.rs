@@ -39,6 +39,21 @@ const GOODBYES: Goodbyes = Goodbyes {
 /// The POP3 connection driver.
 struct Pop3;
 
+impl From<Action> for Step {
+    fn from(action: Action) -> Step {
+        match action {
+            Action::Continue => Step::Continue,
+            Action::Close => Step::Close,
+            Action::StartTls => Step::StartTls,
+            Action::Login { credentials } => Step::Login {
+                tag: None,
+                credentials,
+            },
+            Action::Relay(relay) => Step::Relay(relay),
+        }
+    }
+}
+
 impl Driver for Pop3 {
     type Session = Session;
     const SERVICE: Service = Service::Pop3;
@@ -55,16 +70,7 @@ impl Driver for Pop3 {
     }
 
     fn receive(session: &mut Session, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Step {
-        match session.receive(input, out) {
-            Action::Continue => Step::Continue,
-            Action::Close => Step::Close,
-            Action::StartTls => Step::StartTls,
-            Action::Login { credentials } => Step::Login {
-                tag: None,
-                credentials,
-            },
-            Action::LookupKeys(request) => Step::LookupKeys(request),
-        }
+        session.receive(input, out).into()
     }
 
     fn record_finished(session: &mut Session) {

@@ -194,7 +194,8 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
     // Certificates are read before binding anything and before dropping
     // root, so keys readable only by root work at start. (A reload reads
-    // them as `run_as`.)
+    // them as `run_as`; the configuration file itself the authentication
+    // process reads, so it may be readable by root only.)
     let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
     let mut bound = Vec::new();
     for l in &config.listeners {
@@ -353,7 +354,16 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
         Ok(s) => (s.config.listeners.clone(), s.config.metrics.clone()),
         Err(_) => return,
     };
-    let built = Config::load(path).and_then(|config| {
+    // The authentication process reads the file (it may be root, and
+    // the file readable by root only); it applies it only below, once
+    // this process could.
+    let auth = Arc::clone(&process.auth);
+    let read =
+        tokio::task::block_in_place(|| auth.read_config()).map_err(|message| Error::Config {
+            path: path.to_owned(),
+            message,
+        });
+    let built = read.and_then(|config| {
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
         Shared::build(config, tls, process)
     });
@@ -373,9 +383,8 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
             if let Ok(mut slot) = current.write() {
                 *slot = Arc::new(shared);
             }
-            // The authentication process reads the file itself (it may
-            // hold secrets this process cannot read).
-            let auth = Arc::clone(&process.auth);
+            // It reads the file again itself (it holds the account
+            // sources' settings, which this process does not get).
             if let Err(e) = tokio::task::block_in_place(move || auth.reload()) {
                 tracing::error!(
                     "SIGHUP: the authentication process keeps its old configuration: {e}"

@@ -25,16 +25,16 @@
 //! produces raw bytes, which keeps it usable for SMAP and for tests.
 //!
 //! Mechanisms produce [`Credentials`]; checking them is
-//! [`crate::Authenticator::verify`]. SCRAM-SHA-* needs the account's keys
-//! in the middle of the exchange: after the client-first message the
-//! server returns [`Step::NeedKeys`], the caller asks
-//! [`crate::Authenticator::scram_keys`] (a backend lookup) and hands the
-//! answer to [`SaslServer::provide_keys`], which yields the next step. A
-//! wrong proof, or a login without keys, still ends in [`Step::Done`]
-//! (with no proof), so that it takes the caller's normal
-//! failed-login path. EXTERNAL takes the identity the TLS layer verified
-//! ([`SaslConfig::tls_identity`]) and accepts an empty authorisation
-//! identity or that same one.
+//! [`crate::Authenticator::verify`]. SCRAM-SHA-* runs where the keys are
+//! (the authentication process, [`crate::scram::Exchange`]), never here:
+//! after checking the client-first message's syntax the server returns
+//! [`Step::Relay`] for every client message, the caller passes it on and
+//! hands the answer to [`SaslServer::relay_answer`], which yields the
+//! next step. The exchange ends in [`Step::Done`] with
+//! [`Credentials::Scram`] naming it, right or wrong, so that the verdict
+//! takes the caller's normal login path. EXTERNAL takes the identity the
+//! TLS layer verified ([`SaslConfig::tls_identity`]) and accepts an
+//! empty authorisation identity or that same one.
 
 mod cram;
 mod external;
@@ -49,7 +49,7 @@ use thiserror::Error;
 
 use crate::backend::CramResponse;
 use crate::cram::CramHash;
-use crate::scram::{self, ClientFirst, ScramError, ScramHash, ScramKeys};
+use crate::scram::{self, ScramError, ScramHash};
 
 /// Longest decoded client response accepted, in bytes.
 pub const MAX_RESPONSE_LEN: usize = 8192;
@@ -174,17 +174,14 @@ pub enum Credentials {
     },
     /// A CRAM response.
     Cram(CramResponse),
-    /// A finished SCRAM exchange: the mechanism itself checked the proof
-    /// against the keys [`crate::Authenticator::scram_keys`] gave, and
-    /// [`crate::Authenticator::verify`] checks it again with keys it
-    /// looks up itself (it may run in another process than the exchange).
+    /// A finished SCRAM exchange, which only the process that ran it
+    /// can judge (by its `exchange` number): right, wrong and unknown
+    /// logins all end here.
     Scram {
         /// The user name from the client-first message.
         login: String,
-        /// The proof, when it was right. `None` for a wrong proof and for
-        /// a login that had no keys (decoy), so that both fail the same
-        /// way.
-        proof: Option<crate::scram::ScramProof>,
+        /// The exchange, as the process running it numbered it.
+        exchange: u64,
     },
     /// EXTERNAL: the TLS layer verified a client certificate naming this
     /// account (no password is checked: only build this from a verified
@@ -216,10 +213,10 @@ impl fmt::Debug for Credentials {
                 .field("login", login)
                 .finish_non_exhaustive(),
             Credentials::Cram(c) => fmt::Debug::fmt(c, f),
-            Credentials::Scram { login, proof } => f
+            Credentials::Scram { login, exchange } => f
                 .debug_struct("Scram")
                 .field("login", login)
-                .field("proven", &proof.is_some())
+                .field("exchange", exchange)
                 .finish(),
             Credentials::External { login } => {
                 f.debug_struct("External").field("login", login).finish()
@@ -267,21 +264,44 @@ pub enum Step {
     Challenge(Vec<u8>),
     /// The exchange is complete; verify these credentials.
     Done(Credentials),
-    /// SCRAM: look up this account's keys
-    /// ([`crate::Authenticator::scram_keys`]) and pass them to
-    /// [`SaslServer::provide_keys`].
-    NeedKeys(KeyRequest),
+    /// SCRAM: pass this client message to the process that runs the
+    /// exchange and its answer to [`SaslServer::relay_answer`].
+    Relay(Relay),
     /// The exchange failed.
     Failed(SaslError),
 }
 
-/// Which keys a SCRAM exchange needs.
+/// A SCRAM client message for the process that runs the exchange.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyRequest {
-    /// The user name from the client-first message.
+pub struct Relay {
+    /// The user name from the client-first message, for the caller's
+    /// log (the exchange's process reads its own from the message).
     pub login: String,
     /// The mechanism's hash.
     pub hash: ScramHash,
+    /// `None` for the client-first message (a new exchange), then the
+    /// number the process gave the exchange.
+    pub exchange: Option<u64>,
+    /// The client's message, decoded.
+    pub data: Vec<u8>,
+}
+
+/// What the process running a SCRAM exchange answered to a [`Relay`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RelayAnswer {
+    /// Send `data` to the client.
+    Challenge {
+        /// The exchange's number.
+        exchange: u64,
+        /// The server's message.
+        data: Vec<u8>,
+    },
+    /// The exchange is over; the verdict comes with the login
+    /// ([`Credentials::Scram`]).
+    Done {
+        /// The exchange's number.
+        exchange: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -294,18 +314,15 @@ enum State {
     External,
     /// SCRAM: waiting for the client-first message.
     ScramFirst(ScramHash),
-    /// SCRAM: waiting for [`SaslServer::provide_keys`].
-    ScramKeys(ScramHash, ClientFirst),
-    /// SCRAM: waiting for the client-final message; `decoy` when the
-    /// login had no keys.
-    ScramFinal {
-        server: Box<scram::ScramServer>,
+    /// SCRAM: a client message is with the exchange's process, waiting
+    /// for [`SaslServer::relay_answer`].
+    ScramRelayed(ScramHash, String),
+    /// SCRAM: waiting for the client's next message in `exchange`.
+    ScramClient {
+        hash: ScramHash,
         login: String,
-        decoy: bool,
+        exchange: u64,
     },
-    /// SCRAM: the proof was right and the server-final message sent;
-    /// waiting for the client's empty response (RFC 4422 §5).
-    ScramVerified(String, crate::scram::ScramProof),
     Finished,
 }
 
@@ -428,67 +445,59 @@ impl SaslServer {
             },
             State::External => self.external(client_data),
             State::ScramFirst(hash) => self.scram_first(hash, client_data),
-            State::ScramFinal {
-                server,
+            State::ScramClient {
+                hash,
                 login,
-                decoy,
-            } => match server.finish(client_data) {
-                Ok((server_final, proof)) if !decoy => {
-                    self.state = State::ScramVerified(login, proof);
-                    Step::Challenge(server_final)
-                }
-                Ok(_) | Err(ScramError::Failed) => {
-                    self.finish(Ok(Credentials::Scram { login, proof: None }))
-                }
-                Err(e) => self.fail(scram_error(e)),
-            },
-            State::ScramVerified(login, proof) if client_data.is_empty() => {
-                self.finish(Ok(Credentials::Scram {
+                exchange,
+            } => {
+                self.state = State::ScramRelayed(hash, login.clone());
+                Step::Relay(Relay {
                     login,
-                    proof: Some(proof),
-                }))
+                    hash,
+                    exchange: Some(exchange),
+                    data: client_data.to_vec(),
+                })
             }
-            State::ScramVerified(..) => {
-                self.fail(SaslError::Malformed("expected an empty response"))
+            State::New | State::ScramRelayed(..) | State::Finished => {
+                self.fail(SaslError::Finished)
             }
-            State::New | State::ScramKeys(..) | State::Finished => self.fail(SaslError::Finished),
         }
     }
 
-    /// Answers [`Step::NeedKeys`] with the account's keys, or `None` when
-    /// the login has none (unknown, or no SCRAM secret): the exchange then
-    /// goes on with decoy keys and ends without a proof. Returns the
-    /// server-first challenge.
-    pub fn provide_keys(&mut self, keys: Option<ScramKeys>) -> Step {
-        let State::ScramKeys(hash, first) = std::mem::replace(&mut self.state, State::Finished)
+    /// Answers [`Step::Relay`] with what the exchange's process said:
+    /// a challenge for the client, or the end of the exchange.
+    pub fn relay_answer(&mut self, answer: RelayAnswer) -> Step {
+        let State::ScramRelayed(hash, login) = std::mem::replace(&mut self.state, State::Finished)
         else {
             return self.fail(SaslError::Finished);
         };
-        let decoy = keys.as_ref().is_none_or(|k| k.hash != hash);
-        let keys = match keys {
-            Some(k) if !decoy => k,
-            _ => ScramKeys::decoy(hash, &first.login),
-        };
-        let nonce = match scram::server_nonce() {
-            Ok(n) => n,
-            Err(e) => return self.fail(SaslError::Internal(e.to_string())),
-        };
-        let login = first.login.clone();
-        let (server, server_first) = scram::ScramServer::new(keys, first, &nonce);
-        self.state = State::ScramFinal {
-            server: Box::new(server),
-            login,
-            decoy,
-        };
-        Step::Challenge(server_first)
+        match answer {
+            RelayAnswer::Challenge { exchange, data } => {
+                self.state = State::ScramClient {
+                    hash,
+                    login,
+                    exchange,
+                };
+                Step::Challenge(data)
+            }
+            RelayAnswer::Done { exchange } => {
+                self.finish(Ok(Credentials::Scram { login, exchange }))
+            }
+        }
     }
 
+    /// The client-first message: checked here for syntax (a malformed
+    /// one is the client's error, answered at once), then relayed.
     fn scram_first(&mut self, hash: ScramHash, data: &[u8]) -> Step {
         match scram::parse_client_first(data) {
             Ok(first) => {
-                let login = first.login.clone();
-                self.state = State::ScramKeys(hash, first);
-                Step::NeedKeys(KeyRequest { login, hash })
+                self.state = State::ScramRelayed(hash, first.login.clone());
+                Step::Relay(Relay {
+                    login: first.login,
+                    hash,
+                    exchange: None,
+                    data: data.to_vec(),
+                })
             }
             Err(e) => self.fail(scram_error(e)),
         }

@@ -1,6 +1,6 @@
 use super::*;
 use crate::cram::HmacContext;
-use crate::scram::{ScramHash, ScramKeys};
+use crate::scram::{Exchange, ExchangeStep, ScramHash, ScramKeys};
 
 fn cfg() -> SaslConfig {
     SaslConfig {
@@ -35,14 +35,16 @@ fn names() {
     assert!(!Mechanism::Cram(CramHash::Md5).sends_password());
 }
 
-/// Runs the SCRAM exchange as far as the server lets it: `keys` answer
-/// the key request, the client proves `password`.
+/// Runs a SCRAM exchange the way the front end and the authentication
+/// process share it: the mechanism relays, an [`Exchange`] (numbered 7)
+/// answers with `keys`; the client proves `password`. Returns the
+/// mechanism, the exchange and the step after the client's proof.
 fn scram_exchange(
     hash: ScramHash,
     initial: bool,
     keys: Option<ScramKeys>,
     password: &[u8],
-) -> (SaslServer, Step, String) {
+) -> (SaslServer, Exchange, Step) {
     let mut s = SaslServer::new(Mechanism::Scram(hash), &cfg());
     let first = b"n,,n=tim,r=clientnonce";
     let step = if initial {
@@ -53,74 +55,80 @@ fn scram_exchange(
     };
     assert_eq!(
         step,
-        Step::NeedKeys(KeyRequest {
+        Step::Relay(Relay {
             login: "tim".into(),
-            hash
+            hash,
+            exchange: None,
+            data: first.to_vec()
         })
     );
-    let Step::Challenge(server_first) = s.provide_keys(keys) else {
+    let parsed = crate::scram::parse_client_first(first).expect("client-first");
+    let (mut exchange, server_first) = Exchange::start(hash, keys, parsed, "servernonce");
+    let Step::Challenge(server_first) = s.relay_answer(RelayAnswer::Challenge {
+        exchange: 7,
+        data: server_first,
+    }) else {
         panic!("server-first expected");
     };
     let server_first = String::from_utf8(server_first).expect("ascii");
     assert!(server_first.starts_with("r=clientnonce"), "{server_first}");
-    let (client_final, server_final) =
+    let (client_final, _) =
         crate::scram::test_client_final(hash, password, "n=tim,r=clientnonce", &server_first);
-    let step = s.step(client_final.as_bytes());
-    (s, step, server_final)
+    let Step::Relay(relay) = s.step(client_final.as_bytes()) else {
+        panic!("relay expected");
+    };
+    assert_eq!(relay.exchange, Some(7));
+    let step = match exchange.step(&relay.data) {
+        ExchangeStep::Challenge(data) => {
+            s.relay_answer(RelayAnswer::Challenge { exchange: 7, data })
+        }
+        ExchangeStep::Done { .. } => s.relay_answer(RelayAnswer::Done { exchange: 7 }),
+    };
+    (s, exchange, step)
 }
 
 #[test]
 fn scram_flows() {
+    let done = Step::Done(Credentials::Scram {
+        login: "tim".into(),
+        exchange: 7,
+    });
     for hash in ScramHash::ALL {
         for initial in [true, false] {
             let keys = ScramKeys::from_password(hash, b"pencil", b"salt", 4096);
-            let (mut s, step, server_final) =
+            let (mut s, mut exchange, step) =
                 scram_exchange(hash, initial, Some(keys.clone()), b"pencil");
-            assert_eq!(step, Step::Challenge(server_final.into_bytes()));
-            match s.step(b"") {
-                Step::Done(Credentials::Scram {
-                    login,
-                    proof: Some(proof),
-                }) => {
-                    assert_eq!(login, "tim");
-                    assert!(proof.verify(&keys), "the proof checks again");
-                }
-                other => panic!("{other:?}"),
-            }
-            let refused = Step::Done(Credentials::Scram {
-                login: "tim".into(),
-                proof: None,
-            });
+            let Step::Challenge(server_final) = step else {
+                panic!("{step:?}");
+            };
+            assert!(server_final.starts_with(b"v="));
+            let Step::Relay(ack) = s.step(b"") else {
+                panic!("the empty answer is relayed");
+            };
+            assert_eq!(
+                exchange.step(&ack.data),
+                ExchangeStep::Done { verified: true }
+            );
+            assert_eq!(s.relay_answer(RelayAnswer::Done { exchange: 7 }), done);
             // Wrong password, unknown user, keys of the other hash: all
             // end the same way, after the client's proof.
-            assert_eq!(scram_exchange(hash, initial, Some(keys), b"pen").1, refused);
-            assert_eq!(scram_exchange(hash, initial, None, b"pencil").1, refused);
             let other = if hash == ScramHash::Sha1 {
                 ScramHash::Sha256
             } else {
                 ScramHash::Sha1
             };
             let wrong = ScramKeys::from_password(other, b"pencil", b"salt", 4096);
-            assert_eq!(
-                scram_exchange(hash, initial, Some(wrong), b"pencil").1,
-                refused
-            );
+            for (keys, password) in [
+                (Some(keys), &b"pen"[..]),
+                (None, b"pencil"),
+                (Some(wrong), b"pencil"),
+            ] {
+                let (_, exchange, step) = scram_exchange(hash, initial, keys, password);
+                assert_eq!(step, done);
+                assert!(!exchange.awaits_proof());
+            }
         }
     }
-    // The decoy salt is the same on every try for one login.
-    let salt = |_| {
-        let mut s = server("SCRAM-SHA-256");
-        s.start(Some(b"n,,n=nobody,r=x"));
-        let Step::Challenge(c) = s.provide_keys(None) else {
-            panic!("challenge");
-        };
-        String::from_utf8(c)
-            .expect("ascii")
-            .split(',')
-            .nth(1)
-            .map(str::to_owned)
-    };
-    assert_eq!(salt(1), salt(2));
 }
 
 #[test]
@@ -142,27 +150,27 @@ fn scram_errors() {
         s.start(Some(b"garbage")),
         Step::Failed(SaslError::Malformed(_))
     ));
-    // Keys before they were asked for, a step while they are awaited.
+    // An answer nobody waited for, a step while an answer is awaited.
     let mut s = server("SCRAM-SHA-1");
-    assert_eq!(s.provide_keys(None), Step::Failed(SaslError::Finished));
+    assert_eq!(
+        s.relay_answer(RelayAnswer::Done { exchange: 1 }),
+        Step::Failed(SaslError::Finished)
+    );
     let mut s = server("SCRAM-SHA-1");
     s.start(Some(b"n,,n=tim,r=x"));
     assert_eq!(s.step(b"x"), Step::Failed(SaslError::Finished));
-    // A malformed client-final message; a non-empty answer to server-final.
-    let (_, step, _) = {
-        let mut s = server("SCRAM-SHA-1");
-        s.start(Some(b"n,,n=tim,r=x"));
-        s.provide_keys(None);
-        let step = s.step(b"c=biws,r=x");
-        (s, step, ())
-    };
-    assert!(matches!(step, Step::Failed(SaslError::Malformed(_))));
+    // A malformed client-final message ends the exchange unverified; so
+    // does a non-empty answer to server-final.
+    let first = crate::scram::parse_client_first(b"n,,n=tim,r=x").expect("first");
+    let (mut e, _) = Exchange::start(ScramHash::Sha1, None, first, "y");
+    assert_eq!(
+        e.step(b"c=biws,r=x"),
+        ExchangeStep::Done { verified: false }
+    );
+    assert_eq!(e.step(b""), ExchangeStep::Done { verified: false });
     let keys = ScramKeys::from_password(ScramHash::Sha1, b"pw", b"salt", 4096);
-    let (mut s, _, _) = scram_exchange(ScramHash::Sha1, true, Some(keys), b"pw");
-    assert!(matches!(
-        s.step(b"x"),
-        Step::Failed(SaslError::Malformed(_))
-    ));
+    let (_, mut e, _) = scram_exchange(ScramHash::Sha1, true, Some(keys), b"pw");
+    assert_eq!(e.step(b"x"), ExchangeStep::Done { verified: false });
 }
 
 #[test]

@@ -1,7 +1,6 @@
 //! STARTTLS, LOGIN and AUTHENTICATE (RFC 3501 §6.2; SASL-IR RFC 4959).
 
-use courser_auth::sasl::{self, Credentials, Mechanism, SaslConfig, SaslServer, Step};
-use courser_auth::scram::ScramKeys;
+use courser_auth::sasl::{self, Credentials, Mechanism, RelayAnswer, SaslConfig, SaslServer, Step};
 
 use super::reply::Reply;
 use super::{Action, Pending, Session, SessionConfig, State};
@@ -160,9 +159,9 @@ impl Session {
                     credentials,
                 }
             }
-            Step::NeedKeys(request) => {
-                self.pending = Some(Pending::Keys(state));
-                Action::LookupKeys(request)
+            Step::Relay(relay) => {
+                self.pending = Some(Pending::Relay(state));
+                Action::Relay(relay)
             }
             Step::Failed(e) => {
                 Reply::bad(out, &state.tag, &format!("AUTHENTICATE failed: {e}"));
@@ -175,16 +174,15 @@ impl Session {
         }
     }
 
-    /// The server's answer to [`Action::LookupKeys`]: the account's SCRAM
-    /// keys, or `None` when it has none (the exchange goes on and fails
-    /// at the end, as for a wrong password).
-    pub fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>) {
-        let Some(Pending::Keys(mut state)) = self.pending.take() else {
-            return;
+    /// The server's answer to [`Action::Relay`]: what the process
+    /// running the SCRAM exchange answered. Returns the next action (a
+    /// challenge for the client, or the login to check).
+    pub fn relay_answer(&mut self, answer: RelayAnswer, out: &mut Vec<u8>) -> Action {
+        let Some(Pending::Relay(mut state)) = self.pending.take() else {
+            return Action::Continue;
         };
-        let step = state.server.provide_keys(keys);
-        // Keys yield a challenge or a failure, both answered in `out`.
-        let _ = self.sasl_step(state, step, out);
+        let step = state.server.relay_answer(answer);
+        self.sasl_step(state, step, out)
     }
 
     /// A session whose LOGIN or AUTHENTICATE command `tag` another
@@ -243,7 +241,7 @@ impl Session {
     fn take_login_tag(&mut self) -> Tag {
         match self.pending.take() {
             Some(Pending::Login(tag)) => tag,
-            Some(Pending::Keys(state)) => state.tag,
+            Some(Pending::Relay(state)) => state.tag,
             _ => "*".into(),
         }
     }
@@ -251,7 +249,7 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
-    use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
+    use courser_auth::sasl::{Credentials, Mechanism, Relay, RelayAnswer};
     use courser_auth::scram::ScramHash;
 
     use super::super::{Action, Session, SessionConfig};
@@ -278,7 +276,7 @@ mod tests {
     }
 
     #[test]
-    fn scram_asks_the_server_for_keys_mid_exchange() {
+    fn scram_is_relayed_to_the_process_that_runs_it() {
         let mut s = session(false);
         let (_, caps) = send(&mut s, "c CAPABILITY\r\n");
         assert!(!caps.contains("SCRAM"), "{caps}");
@@ -297,53 +295,56 @@ mod tests {
         let (action, out) = send(&mut s, &format!("a AUTHENTICATE SCRAM-SHA-256 {first}\r\n"));
         assert_eq!(
             action,
-            Action::LookupKeys(KeyRequest {
+            Action::Relay(Relay {
                 login: "ann".into(),
-                hash: ScramHash::Sha256
+                hash: ScramHash::Sha256,
+                exchange: None,
+                data: b"n,,n=ann,r=abc".to_vec(),
             })
         );
         assert_eq!(out, "");
-        // Nothing else runs while the keys are looked up.
+        // Nothing else runs while the answer is awaited.
         let (_, out) = send(&mut s, "b NOOP\r\n");
         assert_eq!(out, "");
         let mut out = Vec::new();
-        s.provide_keys(None, &mut out);
-        let out = String::from_utf8(out).expect("utf8");
-        assert!(out.starts_with("+ "), "{out}");
-        let proof = b64(&[0u8; 32]);
-        let server_first = courser_auth::sasl::decode_response(out[2..].trim().as_bytes());
-        let Ok(courser_auth::sasl::ClientResponse::Data(server_first)) = server_first else {
-            panic!("{out}");
+        let answer = RelayAnswer::Challenge {
+            exchange: 9,
+            data: b"r=abcdef,s=c2FsdA==,i=4096".to_vec(),
         };
-        let nonce = String::from_utf8(server_first).expect("ascii");
-        let nonce = nonce.split(',').next().expect("r=");
-        let (action, _) = send(
-            &mut s,
-            &format!(
-                "{}\r\n",
-                b64(format!("c=biws,{nonce},p={proof}").as_bytes())
-            ),
+        assert_eq!(s.relay_answer(answer, &mut out), Action::Continue);
+        let out = String::from_utf8(out).expect("utf8");
+        assert_eq!(out, format!("+ {}\r\n", b64(b"r=abcdef,s=c2FsdA==,i=4096")));
+        let (action, _) = send(&mut s, &format!("{}\r\n", b64(b"c=biws,r=abcdef,p=AAAA")));
+        assert_eq!(
+            action,
+            Action::Relay(Relay {
+                login: "ann".into(),
+                hash: ScramHash::Sha256,
+                exchange: Some(9),
+                data: b"c=biws,r=abcdef,p=AAAA".to_vec(),
+            })
         );
+        let action = s.relay_answer(RelayAnswer::Done { exchange: 9 }, &mut Vec::new());
         assert_eq!(
             action,
             Action::Login {
                 tag: "a".into(),
                 credentials: Credentials::Scram {
                     login: "ann".into(),
-                    proof: None
+                    exchange: 9
                 }
             }
         );
     }
 
     #[test]
-    fn key_lookup_failure_answers_the_authenticate_command() {
+    fn relay_failure_answers_the_authenticate_command() {
         let mut s = session(false);
         s.offer_mechanisms(vec![Mechanism::Scram(ScramHash::Sha1)]);
         let (action, _) = send(&mut s, "t1 AUTHENTICATE SCRAM-SHA-1\r\n");
         assert_eq!(action, Action::Continue);
         let (action, _) = send(&mut s, &format!("{}\r\n", b64(b"n,,n=ann,r=abc")));
-        assert!(matches!(action, Action::LookupKeys(_)));
+        assert!(matches!(action, Action::Relay(_)));
         let mut out = Vec::new();
         s.login_failed(true, &mut out);
         assert_eq!(

@@ -39,7 +39,7 @@ use std::time::Instant;
 pub use courser_protocol::Finished;
 use courser_protocol::{Backpressure, CommandClock, Untrusted};
 
-use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
+use courser_auth::sasl::{Credentials, Mechanism, Relay};
 
 use crate::codec::respond::{self, Code, NamespaceDesc, Status};
 use crate::codec::{AppendStart, Command, Decoder, Event, Limits, Tag};
@@ -61,11 +61,10 @@ pub enum Action {
         /// What the client proved itself with.
         credentials: Credentials,
     },
-    /// SCRAM: look up the account's keys
-    /// (`Authenticator::scram_keys`), then call
-    /// [`Session::provide_keys`] — or [`Session::login_failed`] when a
-    /// backend could not answer.
-    LookupKeys(KeyRequest),
+    /// SCRAM: pass the client's message to the process that runs the
+    /// exchange, then call [`Session::relay_answer`] with its answer — or
+    /// [`Session::login_failed`] when it refused or could not answer.
+    Relay(Relay),
     /// Send the output, then start TLS on the connection, discarding any
     /// bytes the client sent after STARTTLS (they were not protected), then
     /// call [`Session::tls_started`].
@@ -132,8 +131,8 @@ pub struct Session {
 
 enum Pending {
     Auth(auth::SaslState),
-    /// An AUTHENTICATE exchange waits for the server's key lookup.
-    Keys(auth::SaslState),
+    /// An AUTHENTICATE exchange waits for the answer to a relayed message.
+    Relay(auth::SaslState),
     Fetch(fetch::FetchJob),
     Login(Tag),
     Idle(Tag),
@@ -287,7 +286,7 @@ impl Session {
             if self.backpressure.full(out)
                 || matches!(
                     self.pending,
-                    Some(Pending::Login(_) | Pending::Keys(_) | Pending::Fetch(_))
+                    Some(Pending::Login(_) | Pending::Relay(_) | Pending::Fetch(_))
                 )
                 || self.is_logged_out()
             {

@@ -3,9 +3,8 @@
 
 use courser_auth::sasl::{
     self, decode_initial_response, decode_response, encode_challenge, ClientResponse, Credentials,
-    Mechanism, SaslConfig, SaslServer, Step,
+    Mechanism, RelayAnswer, SaslConfig, SaslServer, Step,
 };
-use courser_auth::scram::ScramKeys;
 
 use super::{Action, Pending, Session, State};
 use crate::codec::respond;
@@ -197,9 +196,9 @@ impl Session {
                 self.pending = Some(Pending::Login);
                 Action::Login { credentials }
             }
-            Step::NeedKeys(request) => {
-                self.pending = Some(Pending::Keys(server));
-                Action::LookupKeys(request)
+            Step::Relay(relay) => {
+                self.pending = Some(Pending::Relay(server));
+                Action::Relay(relay)
             }
             Step::Failed(e) => {
                 respond::err(out, None, &format!("Authentication failed: {e}"));
@@ -212,16 +211,15 @@ impl Session {
         }
     }
 
-    /// The server's answer to [`Action::LookupKeys`]: the account's SCRAM
-    /// keys, or `None` when it has none (the exchange goes on and fails
-    /// at the end, as for a wrong password).
-    pub fn provide_keys(&mut self, keys: Option<ScramKeys>, out: &mut Vec<u8>) {
-        let Some(Pending::Keys(mut server)) = self.pending.take() else {
-            return;
+    /// The server's answer to [`Action::Relay`]: what the process
+    /// running the SCRAM exchange answered. Returns the next action (a
+    /// challenge for the client, or the login to check).
+    pub fn relay_answer(&mut self, answer: RelayAnswer, out: &mut Vec<u8>) -> Action {
+        let Some(Pending::Relay(mut server)) = self.pending.take() else {
+            return Action::Continue;
         };
-        let step = server.provide_keys(keys);
-        // Keys yield a challenge or a failure, both answered in `out`.
-        let _ = self.sasl_step(server, step, out);
+        let step = server.relay_answer(answer);
+        self.sasl_step(server, step, out)
     }
 
     /// The credentials were right and the maildrop is open: enter the
@@ -264,7 +262,7 @@ impl Session {
 
 #[cfg(test)]
 mod tests {
-    use courser_auth::sasl::{encode_challenge, Credentials, KeyRequest, Mechanism};
+    use courser_auth::sasl::{encode_challenge, Credentials, Mechanism, Relay, RelayAnswer};
     use courser_auth::scram::ScramHash;
 
     use super::super::{Action, Session, SessionConfig};
@@ -288,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn scram_keys_are_asked_for_and_a_lookup_failure_is_temporary() {
+    fn scram_is_relayed_and_a_relay_failure_is_temporary() {
         let mut s = session();
         let (_, out) = send(&mut s, "AUTH SCRAM-SHA-1\r\n");
         assert!(out.starts_with("-ERR"), "not offered: {out}");
@@ -299,22 +297,49 @@ mod tests {
         let (action, out) = send(&mut s, &format!("AUTH SCRAM-SHA-1 {first}\r\n"));
         assert_eq!(
             action,
-            Action::LookupKeys(KeyRequest {
+            Action::Relay(Relay {
                 login: "ann".into(),
-                hash: ScramHash::Sha1
+                hash: ScramHash::Sha1,
+                exchange: None,
+                data: b"n,,n=ann,r=abc".to_vec(),
             })
         );
         assert_eq!(out, "");
         let mut out = Vec::new();
-        s.provide_keys(None, &mut out);
+        let answer = RelayAnswer::Challenge {
+            exchange: 3,
+            data: b"r=abcdef,s=c2FsdA==,i=4096".to_vec(),
+        };
+        assert_eq!(s.relay_answer(answer, &mut out), Action::Continue);
         assert!(out.starts_with(b"+ "), "server-first");
-        let (action, _) = send(&mut s, "*\r\n");
-        assert_eq!(action, Action::Continue);
+        let final_message = encode_challenge(b"c=biws,r=abcdef,p=AAAA");
+        let (action, _) = send(&mut s, &format!("{final_message}\r\n"));
+        assert!(
+            matches!(
+                action,
+                Action::Relay(Relay {
+                    exchange: Some(3),
+                    ..
+                })
+            ),
+            "{action:?}"
+        );
+        let action = s.relay_answer(RelayAnswer::Done { exchange: 3 }, &mut Vec::new());
+        assert_eq!(
+            action,
+            Action::Login {
+                credentials: Credentials::Scram {
+                    login: "ann".into(),
+                    exchange: 3
+                }
+            }
+        );
+        s.login_failed(false, &mut Vec::new());
 
         let (action, _) = send(&mut s, "AUTH SCRAM-SHA-1\r\n");
         assert_eq!(action, Action::Continue);
         let (action, _) = send(&mut s, &format!("{first}\r\n"));
-        assert!(matches!(action, Action::LookupKeys(_)));
+        assert!(matches!(action, Action::Relay(_)));
         let mut out = Vec::new();
         s.login_failed(true, &mut out);
         assert!(out.starts_with(b"-ERR [SYS/TEMP]"));

@@ -25,7 +25,7 @@ use std::time::Instant;
 pub use courser_protocol::Finished;
 use courser_protocol::{Backpressure, CommandClock};
 
-use courser_auth::sasl::{Credentials, KeyRequest, Mechanism, SaslServer};
+use courser_auth::sasl::{Credentials, Mechanism, Relay, SaslServer};
 
 use crate::codec::respond;
 use crate::codec::{Code, Command, Decoder, Event, Limits};
@@ -44,10 +44,10 @@ pub enum Action {
         /// What the client proved itself with.
         credentials: Credentials,
     },
-    /// SCRAM: look up the account's keys (`Authenticator::scram_keys`),
-    /// then call [`Session::provide_keys`] — or [`Session::login_failed`]
-    /// when a backend could not answer.
-    LookupKeys(KeyRequest),
+    /// SCRAM: pass the client's message to the process that runs the
+    /// exchange, then call [`Session::relay_answer`] with its answer — or
+    /// [`Session::login_failed`] when it refused or could not answer.
+    Relay(Relay),
     /// Send the output, discard any bytes the client sent after STLS (they
     /// were not protected, RFC 2595 §4), start TLS, then call
     /// [`Session::tls_started`].
@@ -103,8 +103,8 @@ struct Transaction {
 enum Pending {
     /// An AUTH exchange waits for the client's response.
     Sasl(SaslServer),
-    /// An AUTH exchange waits for the server's key lookup.
-    Keys(SaslServer),
+    /// An AUTH exchange waits for the answer to a relayed message.
+    Relay(SaslServer),
     /// The server checks credentials.
     Login,
     /// A message is being sent.
@@ -226,7 +226,7 @@ impl Session {
         loop {
             // Checked first, so that it always describes the output now.
             if self.backpressure.full(out)
-                || matches!(self.pending, Some(Pending::Login | Pending::Keys(_)))
+                || matches!(self.pending, Some(Pending::Login | Pending::Relay(_)))
                 || self.is_closed()
             {
                 return Action::Continue;

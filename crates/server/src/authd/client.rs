@@ -5,14 +5,14 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::net::IpAddr;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::mpsc::{sync_channel, SyncSender};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
-use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
-use courser_auth::scram::ScramKeys;
+use courser_auth::sasl::{Credentials, Mechanism, Relay, RelayAnswer};
 use courser_auth::{Account, AuthError, Checked};
 
 use super::service::FrameReader;
@@ -136,18 +136,20 @@ impl AuthClient {
         answer
     }
 
-    /// Checks `credentials` for `service`; `ticket`: also get a ticket
-    /// for the spawner (per-user model). The caller sleeps the answer's
-    /// `pad` before telling the client (an unknown login takes as long as
-    /// a known one).
+    /// Checks `credentials` for `service` from the client at `peer`;
+    /// `ticket`: also get a ticket for the spawner (per-user model). The
+    /// caller sleeps the answer's `pad` before telling the client (an
+    /// unknown login takes as long as a known one).
     pub fn verify(
         &self,
         service: &str,
+        peer: IpAddr,
         credentials: &Credentials,
         ticket: bool,
     ) -> Checked<Verified> {
         let request = service_of(service).map(|service| Request::Verify {
             service,
+            peer,
             credentials: credentials.clone(),
             ticket,
         });
@@ -158,21 +160,42 @@ impl AuthClient {
         }
     }
 
-    /// SCRAM keys for `request` (see
-    /// [`courser_auth::Authenticator::scram_keys`]), with the wait to
-    /// sleep as for [`AuthClient::verify`].
-    pub fn scram_keys(&self, service: &str, request: &KeyRequest) -> Checked<Option<ScramKeys>> {
-        let request = service_of(service).map(|service| Request::ScramKeys {
+    /// Passes a SCRAM client message from the client at `peer` to the
+    /// exchange the authentication process runs, and returns its answer,
+    /// with the wait to sleep as for [`AuthClient::verify`].
+    pub fn scram_step(&self, service: &str, peer: IpAddr, relay: Relay) -> Checked<RelayAnswer> {
+        let request = service_of(service).map(|service| Request::ScramStep {
             service,
-            request: request.clone(),
+            peer,
+            hash: relay.hash,
+            exchange: relay.exchange,
+            data: relay.data,
         });
         match request.and_then(|r| self.call(&r, CALL_TIMEOUT)) {
-            Ok(Response::Keys { keys, wait_ms }) => Checked {
-                result: Ok(keys),
+            Ok(Response::Challenge {
+                exchange,
+                data,
+                wait_ms,
+            }) => Checked {
+                result: Ok(RelayAnswer::Challenge { exchange, data }),
                 pad: Duration::from_millis(u64::from(wait_ms)),
             },
+            Ok(Response::ExchangeDone(exchange)) => now(Ok(RelayAnswer::Done { exchange })),
             Ok(other) => failure(other),
             Err(e) => now(Err(e)),
+        }
+    }
+
+    /// The configuration file, read by the authentication process (which
+    /// may be root while this process is not), without the account
+    /// sources' settings.
+    pub fn read_config(&self) -> Result<crate::config::Config, String> {
+        match self.call(&Request::ReadConfig, CALL_TIMEOUT) {
+            Ok(Response::Config(text)) => {
+                toml::from_str(&text).map_err(|e| format!("the auth server's copy: {e}"))
+            }
+            Ok(other) => Err(error_of(other).to_string()),
+            Err(e) => Err(e.to_string()),
         }
     }
 

@@ -22,25 +22,32 @@
 //!   redeems it for the account's uid, gid, login, home and maildir. The
 //!   front end never names the ids a worker runs as.
 //!
+//! * [`exchanges`] — the SCRAM exchanges this process runs.
+//! * [`limiter`] — its own limits on password guessing.
+//!
 //! SASL: PLAIN and LOGIN send the password, CRAM-* the challenge and the
-//! digest; the check happens here. SCRAM-* runs the exchange in the
-//! front end with the account's keys from this process (salt,
-//! iterations, StoredKey, ServerKey — what RFC 5802 servers hold, and
-//! what the exchange needs to answer with `v=`), then sends the client's
-//! proof and `AuthMessage`, which this process checks again with keys it
-//! looks up itself before it issues a ticket: a front end cannot claim a
-//! SCRAM login it did not see. EXTERNAL sends the name from the
-//! verified client certificate, accepted only when `[tls] client_ca` is
-//! set (the certificate itself is checked in the front end, where TLS
-//! ends). Password hashes, clear passwords and CRAM secrets never leave
-//! this process. The front end keeps the failure delay (it knows the client's
-//! address); the unknown-login padding stays with the backends, here.
+//! digest; the check happens here. SCRAM-* runs here as well
+//! ([`courser_auth::scram::Exchange`]): the front end relays each client
+//! message and gets back the server's messages (salt, iterations, nonce,
+//! server signature — what RFC 5802 sends any client) and, at the end,
+//! asks the verdict once. StoredKey and ServerKey, which would let the
+//! front end test guesses offline, never leave this process. EXTERNAL
+//! sends the name from the verified client certificate, accepted only
+//! when `[tls] client_ca` is set (the certificate itself is checked in
+//! the front end, where TLS ends). Password hashes, clear passwords and
+//! CRAM secrets never leave this process. The front end sends each check
+//! with the client's address and sleeps the failure delay; this process
+//! refuses checks by the same rule itself ([`limiter`]), so a front end
+//! that does not sleep guesses no faster. The unknown-login padding stays
+//! with the backends, here, and is slept by the front end.
 //!
 //! The process exits when the front end's socket closes. When the server
 //! runs as an ordinary user (tests, development) the same process runs as
 //! that user: one code path.
 
 pub mod client;
+pub mod exchanges;
+pub mod limiter;
 pub mod service;
 pub mod tickets;
 pub mod wire;

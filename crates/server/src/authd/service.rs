@@ -9,6 +9,7 @@
 //! channel closes.
 
 use std::io::{Read, Write};
+use std::net::IpAddr;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
@@ -17,11 +18,15 @@ use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use courser_auth::sasl::Credentials;
-use courser_auth::{AuthError, Authenticator};
+use courser_auth::scram::{self, Exchange, ExchangeStep, ScramHash};
+use courser_auth::{Account, AuthError, Authenticator, Checked};
 
+use super::exchanges::{Exchanges, Open};
+use super::limiter::{self, Limiter, Outcome};
 use super::tickets::Tickets;
 use super::wire::{self, Request, Response, WorkerAccount};
 use crate::config::{Config, ProcessModel};
+use crate::peruser::handoff::Service;
 
 /// Threads checking credentials at once: a few per core, since LDAP,
 /// SQL and PAM mostly wait, but bounded. The front end's login pool
@@ -61,7 +66,31 @@ impl Served {
 struct State {
     served: RwLock<Arc<Served>>,
     tickets: Mutex<Tickets>,
+    /// SCRAM exchanges in progress.
+    exchanges: Mutex<Exchanges>,
+    /// Failure counts and the front end's failure budget.
+    limiter: Mutex<Limiter>,
     config_path: Option<PathBuf>,
+}
+
+impl State {
+    fn new(served: Served, limits: limiter::Settings, config_path: Option<PathBuf>) -> State {
+        State {
+            served: RwLock::new(Arc::new(served)),
+            tickets: Mutex::new(Tickets::default()),
+            exchanges: Mutex::new(Exchanges::default()),
+            limiter: Mutex::new(Limiter::new(limits, Instant::now())),
+            config_path,
+        }
+    }
+
+    fn limiter(&self) -> std::sync::MutexGuard<'_, Limiter> {
+        self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn exchanges(&self) -> std::sync::MutexGuard<'_, Exchanges> {
+        self.exchanges.lock().unwrap_or_else(|e| e.into_inner())
+    }
 }
 
 /// Reads length-prefixed frames from a blocking stream.
@@ -119,12 +148,9 @@ pub fn authd_main(config_path: Option<PathBuf>) -> Result<(), String> {
     };
     let config: Config = toml::from_str(&config).map_err(|e| format!("configuration: {e}"))?;
     let served = Served::new(&config)?;
+    let limits = limiter::Settings::new(&config)?;
     send(&writer, id, &Response::Ready(served.auth.mechanisms()));
-    let state = Arc::new(State {
-        served: RwLock::new(Arc::new(served)),
-        tickets: Mutex::new(Tickets::default()),
-        config_path,
-    });
+    let state = Arc::new(State::new(served, limits, config_path));
     if let Some(spawner) = spawner {
         let state = Arc::clone(&state);
         std::thread::Builder::new()
@@ -233,19 +259,43 @@ fn answer(state: &State, request: Request) -> Response {
             Ok(mechanisms) => Response::Ready(mechanisms),
             Err(e) => failed(true, e),
         },
+        Request::ReadConfig => match read_config(state) {
+            Ok(text) => Response::Config(text),
+            Err(e) => failed(true, e),
+        },
         Request::Verify {
             service,
+            peer,
             credentials,
             ticket,
         } => {
-            if matches!(credentials, Credentials::External { .. }) && !served.external {
-                return failed(false, "EXTERNAL without [tls] client_ca");
-            }
-            // The wait that hides an unknown login is the front end's to
-            // sleep (asynchronously); a checker here is never parked on it.
-            let checked = served.auth.verify_unpadded(service.as_str(), &credentials);
+            let checked = match &credentials {
+                Credentials::External { .. } if !served.external => {
+                    return failed(false, "EXTERNAL without [tls] client_ca");
+                }
+                // No password: the certificate was checked where TLS ends.
+                Credentials::External { .. } => {
+                    served.auth.verify_unpadded(service.as_str(), &credentials)
+                }
+                // The proof was checked (and counted) in the exchange.
+                Credentials::Scram { exchange, .. } => Checked {
+                    result: scram_verdict(state, &served, *exchange),
+                    pad: Duration::ZERO,
+                },
+                Credentials::Password { .. } | Credentials::Cram(_) => {
+                    match guess(state, peer, credentials.login(), || {
+                        served.auth.verify_unpadded(service.as_str(), &credentials)
+                    }) {
+                        Ok(checked) => checked,
+                        Err(refusal) => return refused(&refusal),
+                    }
+                }
+            };
             let account = match checked.result {
                 Ok(account) => account,
+                // The wait that hides an unknown login is the front end's
+                // to sleep (asynchronously); a checker here is never
+                // parked on it.
                 Err(e) => {
                     return Response::Failed {
                         temporary: e.is_temporary(),
@@ -255,40 +305,176 @@ fn answer(state: &State, request: Request) -> Response {
                 }
             };
             let ticket = if ticket && served.per_user {
-                let worker = WorkerAccount {
-                    uid: account.uid,
-                    gid: account.gid,
-                    login: account.login.clone(),
-                    home: account.home.clone(),
-                    maildir: account.maildir_path_or(&served.default_maildir),
-                };
-                let issued = state
-                    .tickets
-                    .lock()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .issue(worker, Instant::now());
-                match issued {
+                match issue_ticket(state, &served, &account) {
                     Ok(t) => Some(t),
-                    Err(e) => return failed(true, e.to_string()),
+                    Err(e) => return failed(true, e),
                 }
             } else {
                 None
             };
             Response::Account { account, ticket }
         }
-        Request::ScramKeys { service, request } => {
-            let checked = served.auth.scram_keys_unpadded(service.as_str(), &request);
-            match checked.result {
-                Ok(keys) => Response::Keys {
-                    keys,
-                    wait_ms: millis(checked.pad),
-                },
-                Err(e) => from_error(&e),
-            }
-        }
+        Request::ScramStep {
+            service,
+            peer,
+            hash,
+            exchange: None,
+            data,
+        } => scram_start(state, &served, service, peer, hash, &data),
+        Request::ScramStep {
+            exchange: Some(number),
+            data,
+            ..
+        } => scram_step(state, number, &data),
         Request::Mechanisms => Response::Ready(served.auth.mechanisms()),
         Request::Configure(_) | Request::Redeem(_) => failed(false, "not allowed here"),
     }
+}
+
+/// Runs `check`, a password check for `login` from `peer`, if the
+/// limiter lets it, and counts its outcome; the refusal otherwise.
+fn guess(
+    state: &State,
+    peer: IpAddr,
+    login: &str,
+    check: impl FnOnce() -> Checked<Account>,
+) -> Result<Checked<Account>, limiter::Refusal> {
+    state.limiter().admit(peer, login, Instant::now())?;
+    let checked = check();
+    let outcome = match &checked.result {
+        Ok(_) => Outcome::Right,
+        Err(e) if e.is_temporary() => Outcome::Unchecked,
+        Err(_) => Outcome::Wrong,
+    };
+    state.limiter().settle(peer, login, outcome);
+    Ok(checked)
+}
+
+/// The answer to a check the limiter refused: temporary (the password
+/// may be right), and no lookup happened, so it tells nothing about the
+/// account.
+fn refused(refusal: &limiter::Refusal) -> Response {
+    failed(
+        true,
+        format!("refused by the authentication process: {refusal}"),
+    )
+}
+
+/// A ticket for the spawner to redeem for `account` (per-user model).
+fn issue_ticket(state: &State, served: &Served, account: &Account) -> Result<String, String> {
+    let worker = WorkerAccount {
+        uid: account.uid,
+        gid: account.gid,
+        login: account.login.clone(),
+        home: account.home.clone(),
+        maildir: account.maildir_path_or(&served.default_maildir),
+    };
+    state
+        .tickets
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .issue(worker, Instant::now())
+        .map_err(|e| e.to_string())
+}
+
+/// A SCRAM client-first message: looks the keys up here and answers the
+/// server-first message (decoy keys for a login without any, with the
+/// wait that makes it as slow as a known one).
+fn scram_start(
+    state: &State,
+    served: &Served,
+    service: Service,
+    peer: IpAddr,
+    hash: ScramHash,
+    data: &[u8],
+) -> Response {
+    if !served.auth.supports_scram(hash) {
+        return failed(false, "SCRAM with this hash is not offered");
+    }
+    let first = match scram::parse_client_first(data) {
+        Ok(first) => first,
+        Err(e) => return failed(false, e.to_string()),
+    };
+    let keys = served
+        .auth
+        .scram_keys_unpadded(service.as_str(), &first.login, hash);
+    let found = match keys.result {
+        Ok(found) => found,
+        Err(e) => return from_error(&e),
+    };
+    let nonce = match scram::server_nonce() {
+        Ok(n) => n,
+        Err(e) => return failed(true, e.to_string()),
+    };
+    let (exchange, server_first) = Exchange::start(hash, found, first, &nonce);
+    let now = Instant::now();
+    let number = state
+        .exchanges()
+        .insert(Open::new(exchange, service, peer, now), now);
+    Response::Challenge {
+        exchange: number,
+        data: server_first,
+        wait_ms: millis(keys.pad),
+    }
+}
+
+/// The client's next message in exchange `number`. The proof is a
+/// password guess: the limiter may refuse it, and a wrong one counts.
+fn scram_step(state: &State, number: u64, data: &[u8]) -> Response {
+    let now = Instant::now();
+    let Some(mut open) = state.exchanges().take(number, now) else {
+        return failed(false, "unknown or expired SCRAM exchange");
+    };
+    let guess = open.exchange.awaits_proof();
+    let login = open.exchange.login().to_owned();
+    if guess {
+        if let Err(refusal) = state.limiter().admit(open.peer, &login, now) {
+            return refused(&refusal);
+        }
+    }
+    let answer = match open.exchange.step(data) {
+        ExchangeStep::Challenge(data) => {
+            if guess {
+                state.limiter().settle(open.peer, &login, Outcome::Right);
+            }
+            Response::Challenge {
+                exchange: number,
+                data,
+                wait_ms: 0,
+            }
+        }
+        ExchangeStep::Done { verified } => {
+            open.verdict = Some(verified);
+            Response::ExchangeDone(number)
+        }
+    };
+    state.exchanges().put(number, open);
+    answer
+}
+
+/// The verdict of a finished SCRAM exchange (once): the account when the
+/// client proved the password.
+fn scram_verdict(state: &State, served: &Served, number: u64) -> Result<Account, AuthError> {
+    let open = state.exchanges().take(number, Instant::now());
+    match open {
+        Some(open) if open.verdict == Some(true) => served
+            .auth
+            .lookup(open.service.as_str(), open.exchange.login()),
+        _ => Err(AuthError::Failed),
+    }
+}
+
+/// The configuration file's effective settings for the front end: what
+/// it needs, without the account sources' settings (SQL and LDAP
+/// credentials stay here).
+fn read_config(state: &State) -> Result<String, String> {
+    let path: &Path = state
+        .config_path
+        .as_deref()
+        .ok_or("started without a configuration file")?;
+    let mut config = Config::load(path).map_err(|e| e.to_string())?;
+    config.auth.backends.clear();
+    Ok(config.to_toml())
 }
 
 /// Re-reads the configuration file and swaps the backends.
@@ -299,6 +485,7 @@ fn reload(state: &State) -> Result<Vec<courser_auth::Mechanism>, String> {
         .ok_or("started without a configuration file")?;
     let config = Config::load(path).map_err(|e| e.to_string())?;
     let served = Served::new(&config)?;
+    state.limiter().configure(limiter::Settings::new(&config)?);
     let mechanisms = served.auth.mechanisms();
     *state.served.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(served);
     Ok(mechanisms)
@@ -345,8 +532,7 @@ fn send(writer: &Mutex<UnixStream>, id: u32, response: &Response) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::peruser::handoff::Service;
-    use courser_auth::scram::{ScramHash, ScramProof};
+    use courser_auth::scram::ScramKeys;
     use std::os::unix::fs::PermissionsExt;
 
     /// The process's state over a userdb holding ann (password "one").
@@ -354,7 +540,10 @@ mod tests {
         let userdb = dir.join("userdb");
         std::fs::write(
             &userdb,
-            "ann\tuid=1000|gid=1000|home=/home/ann|systempw={MD5RAW}f97c5d29941bfb1b2fdab0874906ab82\n",
+            format!(
+                "ann\tuid=1000|gid=1000|home=/home/ann|systempw={{MD5RAW}}f97c5d29941bfb1b2fdab0874906ab82|scram-sha-256pw={}\n",
+                ScramKeys::from_password(ScramHash::Sha256, b"one", b"salt", 4096)
+            ),
         )
         .unwrap();
         std::fs::set_permissions(&userdb, std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -364,11 +553,8 @@ mod tests {
             userdb.display()
         );
         let config: Config = toml::from_str(&text).unwrap();
-        State {
-            served: RwLock::new(Arc::new(Served::new(&config).unwrap())),
-            tickets: Mutex::new(Tickets::default()),
-            config_path: None,
-        }
+        let limits = limiter::Settings::new(&config).unwrap();
+        State::new(Served::new(&config).unwrap(), limits, None)
     }
 
     fn verify(state: &State, credentials: Credentials) -> Response {
@@ -376,6 +562,7 @@ mod tests {
             state,
             Request::Verify {
                 service: Service::Imap,
+                peer: "192.0.2.1".parse().unwrap(),
                 credentials,
                 ticket: true,
             },
@@ -411,15 +598,11 @@ mod tests {
             }
         ));
         // What a front end could claim without the client's help: a
-        // SCRAM proof it made up, an EXTERNAL login without client
+        // SCRAM exchange that never ran, an EXTERNAL login without client
         // certificates configured.
         let forged = Credentials::Scram {
             login: "ann".into(),
-            proof: Some(ScramProof {
-                hash: ScramHash::Sha256,
-                auth_message: "n=ann,r=x".into(),
-                client_proof: vec![0; 32],
-            }),
+            exchange: 1,
         };
         let external = Credentials::External {
             login: "ann".into(),
@@ -437,6 +620,86 @@ mod tests {
         assert!(matches!(
             answer(&state, Request::Configure(String::new())),
             Response::Failed { .. }
+        ));
+    }
+
+    #[test]
+    fn a_burst_of_wrong_passwords_is_refused_here() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = state(dir.path());
+        let wrong = |login: &str| Credentials::Password {
+            authzid: None,
+            login: login.into(),
+            password: b"guess".to_vec(),
+        };
+        // Five free failures (the default), checked and counted…
+        for login in ["ann", "bob", "ann", "cat", "ann"] {
+            let answer = verify(&state, wrong(login));
+            assert!(
+                matches!(
+                    answer,
+                    Response::Failed {
+                        temporary: false,
+                        ..
+                    }
+                ),
+                "{answer:?}"
+            );
+        }
+        // …then not even checked: the right password is refused too, as
+        // temporary, whatever the login.
+        for login in ["ann", "zed"] {
+            let Response::Failed {
+                temporary: true,
+                reason,
+                ..
+            } = verify(&state, wrong(login))
+            else {
+                panic!("refused");
+            };
+            assert!(
+                reason.contains("too many failed logins from this address"),
+                "{reason}"
+            );
+        }
+        let right = Credentials::Password {
+            authzid: None,
+            login: "ann".into(),
+            password: b"one".to_vec(),
+        };
+        assert!(matches!(
+            verify(&state, right),
+            Response::Failed {
+                temporary: true,
+                ..
+            }
+        ));
+        // A SCRAM exchange starts (no guess yet), but its proof is a
+        // guess as well: refused before it is checked.
+        let step = |exchange, data: &[u8]| {
+            answer(
+                &state,
+                Request::ScramStep {
+                    service: Service::Imap,
+                    peer: "192.0.2.1".parse().unwrap(),
+                    hash: ScramHash::Sha256,
+                    exchange,
+                    data: data.to_vec(),
+                },
+            )
+        };
+        let Response::Challenge { exchange, data, .. } = step(None, b"n,,n=ann,r=abc") else {
+            panic!("server-first");
+        };
+        let nonce = String::from_utf8(data).unwrap();
+        let nonce = nonce.split(',').next().unwrap();
+        let proof = format!("c=biws,{nonce},p=AAAA");
+        assert!(matches!(
+            step(Some(exchange), proof.as_bytes()),
+            Response::Failed {
+                temporary: true,
+                ..
+            }
         ));
     }
 }

@@ -6,22 +6,24 @@
 //! The id pairs an answer with its request (the front end has many
 //! logins in flight on one channel). Fields: integers big-endian; byte
 //! strings and texts as `u32 length` + bytes (texts must be UTF-8);
-//! optional fields as a `0`/`1` byte and the value. Nothing may follow
+//! optional fields as a `0`/`1` byte and the value; addresses as `4` or
+//! `6` and the octets. Nothing may follow
 //! the last field. A frame longer than [`MAX_FRAME`], of another
 //! version, of an unknown kind or with a short or long body is an error,
 //! never a panic.
 
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::path::PathBuf;
 
 use courser_auth::backend::CramResponse;
-use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
-use courser_auth::scram::{ScramHash, ScramKeys, ScramProof};
+use courser_auth::sasl::{Credentials, Mechanism};
+use courser_auth::scram::ScramHash;
 use courser_auth::{Account, CramHash, Options};
 
 use crate::peruser::handoff::Service;
 
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 2;
+pub const VERSION: u8 = 3;
 /// Largest frame accepted (after the length prefix): a configuration
 /// fits, a login's credentials are far smaller.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -35,6 +37,11 @@ pub enum Request {
     Configure(String),
     /// Re-read the configuration file the process was started with.
     Reload,
+    /// Read the configuration file the process was started with and
+    /// answer its effective settings without the account sources' (a
+    /// reload: the file may be readable only by root, and the front end
+    /// runs as `run_as`). Nothing changes here until `Reload`.
+    ReadConfig,
     /// The SASL mechanisms the backends serve now (they change with the
     /// secrets a userdb holds). Answered at once, never queued behind
     /// password checks.
@@ -43,17 +50,29 @@ pub enum Request {
     Verify {
         /// The protocol the client logs in to.
         service: Service,
+        /// The client's address, for the failure counts.
+        peer: IpAddr,
         /// What the client presented.
         credentials: Credentials,
         /// Per-user model: the session moves to a worker.
         ticket: bool,
     },
-    /// SCRAM: the account's keys.
-    ScramKeys {
+    /// SCRAM: the client's next message in an exchange this process
+    /// runs (the keys never leave it). Answered with a challenge for the
+    /// client, the end of the exchange (then `Verify` with
+    /// [`Credentials::Scram`] asks the verdict), or a refusal.
+    ScramStep {
         /// The protocol.
         service: Service,
-        /// Whose keys, for which hash.
-        request: KeyRequest,
+        /// The client's address, for the failure counts.
+        peer: IpAddr,
+        /// The mechanism's hash.
+        hash: ScramHash,
+        /// `None` with the client-first message; then the number the
+        /// first answer gave.
+        exchange: Option<u64>,
+        /// The client's message.
+        data: Vec<u8>,
     },
     /// Spawner only: the account a ticket stands for (once).
     Redeem(String),
@@ -84,15 +103,23 @@ pub enum Response {
         /// is asleep there, never a thread parked here.
         wait_ms: u32,
     },
-    /// SCRAM keys, or none (the exchange goes on with decoy keys).
-    Keys {
-        /// The keys.
-        keys: Option<ScramKeys>,
+    /// SCRAM: send `data` to the client and its answer with `exchange`.
+    Challenge {
+        /// The exchange's number.
+        exchange: u64,
+        /// The server's message (salt, iteration count and nonce; or the
+        /// server's signature).
+        data: Vec<u8>,
         /// As in `Failed`: the wait that hides an unknown login.
         wait_ms: u32,
     },
+    /// SCRAM: the exchange is over; `Verify` with [`Credentials::Scram`]
+    /// gets the verdict (once).
+    ExchangeDone(u64),
     /// A redeemed ticket: what the worker becomes and serves.
     Ids(WorkerAccount),
+    /// The effective configuration (TOML), `[[auth.backend]]` left out.
+    Config(String),
 }
 
 /// What the spawner learns from a ticket.
@@ -142,14 +169,17 @@ pub fn split_frame(buf: &[u8]) -> Result<Option<(&[u8], usize)>, WireError> {
 const CONFIGURE: u8 = 1;
 const RELOAD: u8 = 2;
 const VERIFY: u8 = 3;
-const SCRAM_KEYS: u8 = 4;
+const SCRAM_STEP: u8 = 4;
 const REDEEM: u8 = 5;
 const MECHANISMS: u8 = 6;
+const READ_CONFIG: u8 = 7;
 const READY: u8 = 64;
 const ACCOUNT: u8 = 65;
 const FAILED: u8 = 66;
-const KEYS: u8 = 67;
+const CHALLENGE: u8 = 67;
 const IDS: u8 = 68;
+const EXCHANGE_DONE: u8 = 69;
+const CONFIG: u8 = 70;
 
 // Credential kinds.
 const PASSWORD: u8 = 1;
@@ -167,24 +197,37 @@ pub fn encode_request(id: u32, request: &Request) -> Vec<u8> {
         Request::Reload => {
             w.kind(RELOAD, id);
         }
+        Request::ReadConfig => {
+            w.kind(READ_CONFIG, id);
+        }
         Request::Mechanisms => {
             w.kind(MECHANISMS, id);
         }
         Request::Verify {
             service,
+            peer,
             credentials,
             ticket,
         } => {
             w.kind(VERIFY, id)
                 .service(*service)
+                .ip(*peer)
                 .flag(*ticket)
                 .credentials(credentials);
         }
-        Request::ScramKeys { service, request } => {
-            w.kind(SCRAM_KEYS, id)
+        Request::ScramStep {
+            service,
+            peer,
+            hash,
+            exchange,
+            data,
+        } => {
+            w.kind(SCRAM_STEP, id)
                 .service(*service)
-                .text(&request.login)
-                .scram_hash(request.hash);
+                .ip(*peer)
+                .scram_hash(*hash)
+                .option(exchange.as_ref(), |w, e| w.u64(*e))
+                .bytes(data);
         }
         Request::Redeem(ticket) => {
             w.kind(REDEEM, id).text(ticket);
@@ -199,18 +242,20 @@ pub fn decode_request(frame: &[u8]) -> Result<(u32, Request), WireError> {
     let request = match kind {
         CONFIGURE => Request::Configure(r.text()?),
         RELOAD => Request::Reload,
+        READ_CONFIG => Request::ReadConfig,
         MECHANISMS => Request::Mechanisms,
         VERIFY => Request::Verify {
             service: r.service()?,
+            peer: r.ip()?,
             ticket: r.flag()?,
             credentials: r.credentials()?,
         },
-        SCRAM_KEYS => Request::ScramKeys {
+        SCRAM_STEP => Request::ScramStep {
             service: r.service()?,
-            request: KeyRequest {
-                login: r.text()?,
-                hash: r.scram_hash()?,
-            },
+            peer: r.ip()?,
+            hash: r.scram_hash()?,
+            exchange: r.option(Reader::u64)?,
+            data: r.bytes()?.to_vec(),
         },
         REDEEM => Request::Redeem(r.text()?),
         _ => return Err(WireError::Malformed("unknown request kind")),
@@ -251,16 +296,21 @@ pub fn encode_response(id: u32, response: &Response) -> Vec<u8> {
                 .text(reason)
                 .u32(*wait_ms);
         }
-        Response::Keys { keys, wait_ms } => {
-            w.kind(KEYS, id)
-                .option(keys.as_ref(), |w, k| {
-                    w.scram_hash(k.hash)
-                        .u32(k.iterations)
-                        .bytes(&k.salt)
-                        .bytes(&k.stored_key)
-                        .bytes(&k.server_key)
-                })
+        Response::Challenge {
+            exchange,
+            data,
+            wait_ms,
+        } => {
+            w.kind(CHALLENGE, id)
+                .u64(*exchange)
+                .bytes(data)
                 .u32(*wait_ms);
+        }
+        Response::ExchangeDone(exchange) => {
+            w.kind(EXCHANGE_DONE, id).u64(*exchange);
+        }
+        Response::Config(text) => {
+            w.kind(CONFIG, id).text(text);
         }
         Response::Ids(a) => {
             w.kind(IDS, id)
@@ -304,18 +354,13 @@ pub fn decode_response(frame: &[u8]) -> Result<(u32, Response), WireError> {
             reason: r.text()?,
             wait_ms: r.u32()?,
         },
-        KEYS => Response::Keys {
-            keys: r.option(|r| {
-                Ok(ScramKeys {
-                    hash: r.scram_hash()?,
-                    iterations: r.u32()?,
-                    salt: r.bytes()?.to_vec(),
-                    stored_key: r.bytes()?.to_vec(),
-                    server_key: r.bytes()?.to_vec(),
-                })
-            })?,
+        CHALLENGE => Response::Challenge {
+            exchange: r.u64()?,
+            data: r.bytes()?.to_vec(),
             wait_ms: r.u32()?,
         },
+        EXCHANGE_DONE => Response::ExchangeDone(r.u64()?),
+        CONFIG => Response::Config(r.text()?),
         IDS => Response::Ids(WorkerAccount {
             uid: r.u32()?,
             gid: r.u32()?,
@@ -347,8 +392,25 @@ impl Writer {
         self
     }
 
+    fn u64(&mut self, v: u64) -> &mut Self {
+        self.0.extend_from_slice(&v.to_be_bytes());
+        self
+    }
+
     fn byte(&mut self, v: u8) -> &mut Self {
         self.0.push(v);
+        self
+    }
+
+    fn ip(&mut self, v: IpAddr) -> &mut Self {
+        match v {
+            IpAddr::V4(a) => self.byte(4).raw(&a.octets()),
+            IpAddr::V6(a) => self.byte(6).raw(&a.octets()),
+        }
+    }
+
+    fn raw(&mut self, v: &[u8]) -> &mut Self {
+        self.0.extend_from_slice(v);
         self
     }
 
@@ -417,13 +479,7 @@ impl Writer {
                     .text(&cram.login)
                     .text(&cram.digest_hex)
             }
-            Credentials::Scram { login, proof } => {
-                self.byte(SCRAM).text(login).option(proof.as_ref(), |w, p| {
-                    w.scram_hash(p.hash)
-                        .text(&p.auth_message)
-                        .bytes(&p.client_proof)
-                })
-            }
+            Credentials::Scram { login, exchange } => self.byte(SCRAM).text(login).u64(*exchange),
             Credentials::External { login } => self.byte(EXTERNAL).text(login),
         }
     }
@@ -470,6 +526,28 @@ impl<'a> Reader<'a> {
     fn u32(&mut self) -> Result<u32, WireError> {
         let b = self.take(4)?;
         Ok(u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    fn u64(&mut self) -> Result<u64, WireError> {
+        let b = self.take(8)?;
+        let mut octets = [0u8; 8];
+        octets.copy_from_slice(b);
+        Ok(u64::from_be_bytes(octets))
+    }
+
+    fn ip(&mut self) -> Result<IpAddr, WireError> {
+        Ok(match self.byte()? {
+            4 => {
+                let b = self.take(4)?;
+                IpAddr::V4(Ipv4Addr::new(b[0], b[1], b[2], b[3]))
+            }
+            6 => {
+                let mut octets = [0u8; 16];
+                octets.copy_from_slice(self.take(16)?);
+                IpAddr::V6(Ipv6Addr::from(octets))
+            }
+            _ => return Err(WireError::Malformed("unknown address family")),
+        })
     }
 
     fn flag(&mut self) -> Result<bool, WireError> {
@@ -546,13 +624,7 @@ impl<'a> Reader<'a> {
             }),
             SCRAM => Credentials::Scram {
                 login: self.text()?,
-                proof: self.option(|r| {
-                    Ok(ScramProof {
-                        hash: r.scram_hash()?,
-                        auth_message: r.text()?,
-                        client_proof: r.bytes()?.to_vec(),
-                    })
-                })?,
+                exchange: self.u64()?,
             },
             EXTERNAL => Credentials::External {
                 login: self.text()?,
@@ -590,12 +662,14 @@ mod tests {
     fn requests() -> Vec<Request> {
         let verify = |credentials| Request::Verify {
             service: Service::Pop3,
+            peer: "2001:db8::7".parse().unwrap(),
             credentials,
             ticket: true,
         };
         vec![
             Request::Configure("[auth]\nuserdb = \"/etc/userdb\"\n".into()),
             Request::Reload,
+            Request::ReadConfig,
             Request::Mechanisms,
             verify(Credentials::Password {
                 authzid: Some("ann".into()),
@@ -610,25 +684,24 @@ mod tests {
             })),
             verify(Credentials::Scram {
                 login: "ann".into(),
-                proof: Some(ScramProof {
-                    hash: ScramHash::Sha256,
-                    auth_message: "n=ann,r=c,r=cs,s=c2FsdA==,i=4096,c=biws,r=cs".into(),
-                    client_proof: vec![7; 32],
-                }),
-            }),
-            verify(Credentials::Scram {
-                login: "ann".into(),
-                proof: None,
+                exchange: u64::MAX - 1,
             }),
             verify(Credentials::External {
                 login: "ann".into(),
             }),
-            Request::ScramKeys {
+            Request::ScramStep {
                 service: Service::Imap,
-                request: KeyRequest {
-                    login: "ann".into(),
-                    hash: ScramHash::Sha256,
-                },
+                peer: "192.0.2.1".parse().unwrap(),
+                hash: ScramHash::Sha256,
+                exchange: None,
+                data: b"n,,n=ann,r=abc".to_vec(),
+            },
+            Request::ScramStep {
+                service: Service::Pop3,
+                peer: "::ffff:192.0.2.1".parse().unwrap(),
+                hash: ScramHash::Sha1,
+                exchange: Some(1),
+                data: Vec::new(),
             },
             Request::Redeem("ab".repeat(32)),
         ]
@@ -659,14 +732,13 @@ mod tests {
                 reason: "no such login".into(),
                 wait_ms: 180,
             },
-            Response::Keys {
-                keys: None,
+            Response::Challenge {
+                exchange: 1,
+                data: b"r=abcdef,s=c2FsdA==,i=4096".to_vec(),
                 wait_ms: 90,
             },
-            Response::Keys {
-                keys: Some(ScramKeys::derived(ScramHash::Sha1, "ann", b"pw")),
-                wait_ms: 0,
-            },
+            Response::ExchangeDone(u64::MAX),
+            Response::Config("[limits]\nmax_connections = 5\n".into()),
             Response::Ids(WorkerAccount {
                 uid: 1000,
                 gid: 100,
