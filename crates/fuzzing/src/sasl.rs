@@ -5,10 +5,10 @@ use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 
 use courser_auth::sasl::{
-    decode_initial_response, decode_response, ClientResponse, Credentials, Mechanism, SaslConfig,
-    SaslError, SaslServer, Step,
+    decode_initial_response, decode_response, ClientResponse, Credentials, Mechanism, Relay,
+    RelayAnswer, SaslConfig, SaslError, SaslServer, Step,
 };
-use courser_auth::scram::ScramHash;
+use courser_auth::scram::{self, ExchangeStep, ScramHash};
 
 use crate::scram::{attribute, client_proof, keys, PASSWORD};
 
@@ -18,6 +18,10 @@ const USER: &str = "ann";
 const OTHER_HASH_USER: &str = "sha1only";
 /// The identity a verified TLS client certificate names.
 const CERTIFICATE: &str = "cert-user";
+/// The authentication process's number for the one SCRAM exchange.
+const EXCHANGE: u64 = 7;
+/// The nonce the authentication process adds.
+const SERVER_NONCE: &str = "fuzz-server-nonce";
 /// Most client steps run per exchange.
 const MAX_STEPS: usize = 8;
 
@@ -94,15 +98,10 @@ pub fn server(data: &[u8]) {
                 exchange.responses.push(response.clone());
                 server.step(&response)
             }
-            Step::NeedKeys(request) => {
-                assert_eq!(Mechanism::Scram(request.hash), mechanism);
-                exchange.login = Some(request.login.clone());
-                let keys = match request.login.as_str() {
-                    USER => Some(keys(request.hash)),
-                    OTHER_HASH_USER => Some(keys(other(request.hash))),
-                    _ => None,
-                };
-                server.provide_keys(keys)
+            Step::Relay(relay) => {
+                assert_eq!(Mechanism::Scram(relay.hash), mechanism);
+                let answer = exchange.relay(relay);
+                server.relay_answer(answer)
             }
             Step::Done(credentials) => {
                 exchange.done(&credentials);
@@ -145,8 +144,12 @@ struct Exchange<'a> {
     /// challenge.
     responses: Vec<Vec<u8>>,
     challenges: Vec<Vec<u8>>,
-    /// SCRAM: the login the server asked keys for.
+    /// SCRAM: the login of the relayed client-first message.
     login: Option<String>,
+    /// SCRAM: the exchange as the authentication process runs it.
+    auth_process: Option<scram::Exchange>,
+    /// SCRAM: the authentication process's verdict.
+    verified: Option<bool>,
     /// SCRAM: the server-first message, while our client is to answer it.
     server_first: Option<String>,
     /// SCRAM: our client sent the right proof, expecting this
@@ -163,6 +166,8 @@ impl<'a> Exchange<'a> {
             responses: Vec::new(),
             challenges: Vec::new(),
             login: None,
+            auth_process: None,
+            verified: None,
             server_first: None,
             proven: None,
             over: false,
@@ -172,6 +177,39 @@ impl<'a> Exchange<'a> {
     fn start(&mut self, server: &mut SaslServer, initial: Option<&[u8]>) -> Step {
         self.responses.extend(initial.map(<[u8]>::to_vec));
         server.start(initial)
+    }
+
+    /// Plays the authentication process for a relayed SCRAM message.
+    fn relay(&mut self, relay: Relay) -> RelayAnswer {
+        let step = match (relay.exchange, &mut self.auth_process) {
+            (None, None) => {
+                let first = scram::parse_client_first(&relay.data)
+                    .expect("only a client-first message that parses is relayed");
+                assert_eq!(first.login, relay.login);
+                let keys = match relay.login.as_str() {
+                    USER => Some(keys(relay.hash)),
+                    OTHER_HASH_USER => Some(keys(other(relay.hash))),
+                    _ => None,
+                };
+                self.login = Some(relay.login);
+                let (process, server_first) =
+                    scram::Exchange::start(relay.hash, keys, first, SERVER_NONCE);
+                self.auth_process = Some(process);
+                ExchangeStep::Challenge(server_first)
+            }
+            (Some(EXCHANGE), Some(process)) => process.step(&relay.data),
+            (number, _) => panic!("relayed out of turn (exchange {number:?})"),
+        };
+        match step {
+            ExchangeStep::Challenge(data) => RelayAnswer::Challenge {
+                exchange: EXCHANGE,
+                data,
+            },
+            ExchangeStep::Done { verified } => {
+                self.verified = Some(verified);
+                RelayAnswer::Done { exchange: EXCHANGE }
+            }
+        }
     }
 
     /// Checks a challenge against the mechanism.
@@ -337,19 +375,20 @@ impl<'a> Exchange<'a> {
                 );
                 assert_eq!(c.digest_hex.len(), 2 * hash.output_len());
             }
-            (Mechanism::Scram(hash), Credentials::Scram { login, proof }) => {
+            (Mechanism::Scram(_), Credentials::Scram { login, exchange }) => {
                 assert_eq!(Some(login), self.login.as_ref());
-                match proof {
-                    Some(p) => {
-                        assert!(
-                            self.proven.is_some(),
-                            "a SCRAM proof accepted from a wrong password"
-                        );
-                        assert!(p.verify(&keys(hash)));
-                        assert!(self.responses.last().is_some_and(Vec::is_empty));
-                    }
-                    None => assert!(self.proven.is_none(), "the right password refused"),
-                }
+                assert_eq!(*exchange, EXCHANGE);
+                // Verified only after our client's right proof, the
+                // server-final message, and the client's empty answer.
+                let expected = self.proven.is_some()
+                    && self.challenges.last() == self.proven.as_ref()
+                    && self.responses.last().is_some_and(Vec::is_empty);
+                assert_eq!(
+                    self.verified == Some(true),
+                    expected,
+                    "SCRAM verdict (right proof: {})",
+                    self.proven.is_some()
+                );
             }
             (Mechanism::External, Credentials::External { login }) => {
                 assert_eq!(Some(login.as_str()), self.tls_identity);

@@ -148,11 +148,12 @@ fn final_message(hash: ScramHash, data: &[u8], text: &str) {
     };
 
     // The input as a whole final message.
-    if let Ok((server_final, proof)) = server.finish(data) {
-        let (without_proof, _) = text.rsplit_once(",p=").expect("accepted with a proof");
+    if let Ok(server_final) = server.finish(data) {
+        let (without_proof, proof) = text.rsplit_once(",p=").expect("accepted with a proof");
         let (right, signature) = proof_for(PASSWORD, without_proof);
         assert_eq!(
-            proof.client_proof, right,
+            B64.decode(proof).ok(),
+            Some(right),
             "accepted a proof that is not the right one"
         );
         assert_eq!(
@@ -172,14 +173,13 @@ fn final_message(hash: ScramHash, data: &[u8], text: &str) {
     let without_proof = format!("c=biws,r={nonce}{extensions}");
     let (right, signature) = proof_for(PASSWORD, &without_proof);
     let message = format!("{without_proof},p={}", B64.encode(&right));
-    let (server_final, proof) = server
+    let server_final = server
         .finish(message.as_bytes())
         .unwrap_or_else(|e| panic!("right proof refused ({e}): {message}"));
     assert_eq!(
         server_final,
         format!("v={}", B64.encode(signature)).into_bytes()
     );
-    assert!(proof.verify(&keys(hash)), "the proof checks again");
 
     // The same with a proof made from the input as the password.
     if data != PASSWORD {

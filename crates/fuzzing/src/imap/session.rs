@@ -114,7 +114,8 @@ pub fn session(data: &[u8]) {
                         session.login_succeeded("fuzz", Box::new(store.clone()), &mut out);
                     }
                 }
-                Action::LookupKeys(_) => session.login_failed(true, &mut out),
+                // No authentication process here: as when it is down.
+                Action::Relay(_) => session.login_failed(true, &mut out),
                 Action::Idle => {
                     store
                         .deliver("INBOX", MESSAGES[2], Flags::default())

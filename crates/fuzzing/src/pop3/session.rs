@@ -11,8 +11,8 @@
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
 
-use courser_auth::sasl::{Credentials, KeyRequest, Mechanism};
-use courser_auth::scram::ScramKeys;
+use courser_auth::sasl::{Credentials, Mechanism, Relay, RelayAnswer};
+use courser_auth::scram::{self, ExchangeStep, ScramKeys};
 use courser_pop3::codec::parse::{self, Command};
 use courser_pop3::codec::{Code, Limits};
 use courser_pop3::maildrop::memory::MemoryStore;
@@ -93,6 +93,10 @@ struct Driver {
     session: Session,
     /// A verified client certificate (naming [`KEYED_USER`]) comes with TLS.
     client_certificate: bool,
+    /// A SCRAM exchange as the authentication process runs it, and its
+    /// verdict once over.
+    scram: Option<scram::Exchange>,
+    scram_verified: bool,
     closed: bool,
 }
 
@@ -114,6 +118,8 @@ impl Driver {
             store,
             session,
             client_certificate: flags & 2 != 0,
+            scram: None,
+            scram_verified: false,
             closed: false,
         }
     }
@@ -124,22 +130,30 @@ impl Driver {
     fn feed(&mut self, input: &mut Vec<u8>, transcript: &mut Vec<u8>) {
         while !self.closed {
             let mut out = Vec::new();
-            let action = self.session.receive(input, &mut out);
+            let mut action = self.session.receive(input, &mut out);
+            // After a relayed message the session reads on, as after a login.
+            let relayed = matches!(action, Action::Relay(_));
+            while let Action::Relay(relay) = action {
+                action = match self.relay(relay) {
+                    Some(answer) => self.session.relay_answer(answer, &mut out),
+                    None => {
+                        self.session.login_failed(true, &mut out);
+                        Action::Continue
+                    }
+                };
+            }
             assert!(
                 out.len() <= MAX_QUEUED,
                 "one call queued {} octets",
                 out.len()
             );
             let again = match action {
-                Action::Continue => self.session.has_pending_output(),
+                Action::Continue => relayed || self.session.has_pending_output(),
                 Action::Login { credentials } => {
                     self.login(&credentials, &mut out);
                     true
                 }
-                Action::LookupKeys(request) => {
-                    self.keys(&request, &mut out);
-                    true
-                }
+                Action::Relay(_) => unreachable!("answered above"),
                 Action::StartTls => {
                     // The client waited for the answer before sending more,
                     // so nothing is discarded.
@@ -165,7 +179,7 @@ impl Driver {
         let proven = match credentials {
             Credentials::Password { password, .. } => password == PASSWORD,
             Credentials::Cram(c) => c.login == KEYED_USER,
-            Credentials::Scram { proof, .. } => proof.is_some(),
+            Credentials::Scram { .. } => std::mem::take(&mut self.scram_verified),
             Credentials::External { .. } => true,
         };
         match credentials.login() {
@@ -181,16 +195,39 @@ impl Driver {
         }
     }
 
-    fn keys(&mut self, request: &KeyRequest, out: &mut Vec<u8>) {
-        match request.login.as_str() {
-            TEMP_USER => self.session.login_failed(true, out),
-            KEYED_USER => {
+    /// Plays the authentication process for a relayed SCRAM message;
+    /// `None` when it is unavailable (for [`TEMP_USER`]).
+    fn relay(&mut self, relay: Relay) -> Option<RelayAnswer> {
+        const EXCHANGE: u64 = 1;
+        let step = match (relay.exchange, &mut self.scram) {
+            (None, _) => {
+                let first = scram::parse_client_first(&relay.data)
+                    .expect("only a client-first message that parses is relayed");
                 // One iteration: the target is about the exchange, not PBKDF2.
-                let keys = ScramKeys::from_password(request.hash, PASSWORD, b"salt", 1);
-                self.session.provide_keys(Some(keys), out);
+                let keys = match first.login.as_str() {
+                    TEMP_USER => return None,
+                    KEYED_USER => Some(ScramKeys::from_password(relay.hash, PASSWORD, b"salt", 1)),
+                    _ => None,
+                };
+                let (exchange, server_first) =
+                    scram::Exchange::start(relay.hash, keys, first, "fuzz-nonce");
+                self.scram = Some(exchange);
+                ExchangeStep::Challenge(server_first)
             }
-            _ => self.session.provide_keys(None, out),
-        }
+            (Some(EXCHANGE), Some(exchange)) => exchange.step(&relay.data),
+            (number, _) => panic!("relayed out of turn (exchange {number:?})"),
+        };
+        Some(match step {
+            ExchangeStep::Challenge(data) => RelayAnswer::Challenge {
+                exchange: EXCHANGE,
+                data,
+            },
+            ExchangeStep::Done { verified } => {
+                self.scram = None;
+                self.scram_verified = verified;
+                RelayAnswer::Done { exchange: EXCHANGE }
+            }
+        })
     }
 }
 
