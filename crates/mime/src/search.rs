@@ -24,39 +24,41 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     haystack.to_lowercase().contains(&needle.to_lowercase())
 }
 
-/// Whether some occurrence of header `field_name` of the top-level
-/// message contains `needle` (case-insensitive, after RFC 2047
-/// decoding). An empty needle matches any message having the field
-/// (RFC 3501 SEARCH HEADER).
-pub fn header_contains(msg: &[u8], parsed: &ParsedMessage, field_name: &str, needle: &str) -> bool {
+/// The RFC 2047-decoded text of every occurrence of header `field_name`
+/// of the top-level message, in order: what [`header_contains`] matches
+/// against (an index can keep these instead of the message).
+pub fn header_texts(msg: &[u8], parsed: &ParsedMessage, field_name: &str) -> Vec<String> {
     parsed
         .root
         .fields(msg)
         .iter()
         .filter(|f| f.is(msg, field_name.as_bytes()))
-        .any(|f| contains_ci(&decode_header_text(f.raw_value(msg)), needle))
+        .map(|f| decode_header_text(f.raw_value(msg)))
+        .collect()
 }
 
-/// SEARCH FROM, TO, CC and BCC: like [`header_contains`], and also
-/// matched against each address as `name <mailbox@host>` with comments and
-/// folding gone, so `<user (c)@ (c) example.org>` is found by
-/// `user@example.org` (as Dovecot matches addresses).
-pub fn address_header_contains(
-    msg: &[u8],
-    parsed: &ParsedMessage,
-    field_name: &str,
-    needle: &str,
-) -> bool {
-    if header_contains(msg, parsed, field_name, needle) {
-        return true;
-    }
+/// Whether some occurrence of header `field_name` of the top-level
+/// message contains `needle` (case-insensitive, after RFC 2047
+/// decoding). An empty needle matches any message having the field
+/// (RFC 3501 SEARCH HEADER).
+pub fn header_contains(msg: &[u8], parsed: &ParsedMessage, field_name: &str, needle: &str) -> bool {
+    header_texts(msg, parsed, field_name)
+        .iter()
+        .any(|t| contains_ci(t, needle))
+}
+
+/// Each address of every occurrence of header `field_name`, as
+/// `name <mailbox@host>` (just `mailbox@host` without a name) with
+/// comments and folding gone and the name RFC 2047-decoded: what
+/// [`address_header_contains`] matches besides [`header_texts`].
+pub fn address_texts(msg: &[u8], parsed: &ParsedMessage, field_name: &str) -> Vec<String> {
     parsed
         .root
         .fields(msg)
         .iter()
         .filter(|f| f.is(msg, field_name.as_bytes()))
         .flat_map(|f| crate::address::parse_address_list(f.raw_value(msg)))
-        .any(|a| {
+        .map(|a| {
             let mut text = String::new();
             if let Some(name) = &a.name {
                 text.push_str(&decode_header_text(name));
@@ -72,8 +74,25 @@ pub fn address_header_contains(
             if a.name.is_some() {
                 text.push('>');
             }
-            contains_ci(&text, needle)
+            text
         })
+        .collect()
+}
+
+/// SEARCH FROM, TO, CC and BCC: like [`header_contains`], and also
+/// matched against each address of [`address_texts`], so
+/// `<user (c)@ (c) example.org>` is found by `user@example.org` (as
+/// Dovecot matches addresses).
+pub fn address_header_contains(
+    msg: &[u8],
+    parsed: &ParsedMessage,
+    field_name: &str,
+    needle: &str,
+) -> bool {
+    header_contains(msg, parsed, field_name, needle)
+        || address_texts(msg, parsed, field_name)
+            .iter()
+            .any(|t| contains_ci(t, needle))
 }
 
 /// Whether the message text contains `needle` (case-insensitive).
