@@ -108,8 +108,8 @@ impl MessageFacts {
     /// `courser_mime::address_header_contains` on the message file (SEARCH
     /// FROM / TO / CC / BCC); `None` for other fields.
     pub fn address_contains(&self, field: &str, needle: &str) -> Option<bool> {
-        let i = field_index(&ADDRESS_FIELDS, field)?;
-        Some(any_contains(&self.texts[i], needle) || any_contains(&self.addresses[i], needle))
+        let a = field_index(&ADDRESS_FIELDS, field)?;
+        Some(self.header_contains(field, needle)? || any_contains(&self.addresses[a], needle))
     }
 
     /// Appends the encoded facts to `w`.

@@ -257,11 +257,13 @@ impl FolderIndex {
     /// outweigh live ones, records appended after the table outgrow it,
     /// or the file is broken.
     pub fn flush(&mut self, uidvalidity: u32, messages: &[Message]) {
-        if self.pending.is_empty() || self.pending_v != uidvalidity {
+        if self.pending_v != uidvalidity {
             self.pending = Batch::default();
-            return;
         }
         let pending = std::mem::take(&mut self.pending);
+        if pending.is_empty() && self.file.is_none() {
+            return; // nothing to write, nothing known to compact
+        }
         if self.file.as_ref().is_some_and(IndexFile::replaced) {
             self.file = None;
         }
@@ -277,7 +279,12 @@ impl FolderIndex {
             Ok(false)
         };
         let superseded = pending.uids().filter(|u| f.locate(*u).is_some()).count();
-        let result = compacted.and_then(|c| f.append(&pending).map(|()| c));
+        let result = compacted.and_then(|c| {
+            if !pending.is_empty() {
+                f.append(&pending)?;
+            }
+            Ok(c)
+        });
         match result {
             Ok(true) => {
                 self.live = count_live(self.file.as_ref().expect("open"), messages);
