@@ -52,11 +52,24 @@ fn put(root: &Path, sub: &str, i: usize) {
     let corpus = courser_mime::corpus::messages();
     let mut bytes = format!("X-Serial: {i}\n").into_bytes();
     bytes.extend_from_slice(&corpus[i % corpus.len()].bytes);
-    let name = format!("{}.M{i}P7.outside{}", 1_600_000_000 + i, if sub == "cur" { ":2," } else { "" });
+    let name = format!(
+        "{}.M{i}P7.outside{}",
+        1_600_000_000 + i,
+        if sub == "cur" { ":2," } else { "" }
+    );
     let tmp = root.join("tmp").join(format!("put{i}"));
     fs::write(&tmp, &bytes).unwrap();
-    let t = SystemTime::UNIX_EPOCH + Duration::new(1_600_000_000 + i as u64 * 7, (i as u32 * 7919) % 1_000_000_000);
-    File::options().write(true).open(&tmp).unwrap().set_modified(t).unwrap();
+    let t = SystemTime::UNIX_EPOCH
+        + Duration::new(
+            1_600_000_000 + i as u64 * 7,
+            (i as u32 * 7919) % 1_000_000_000,
+        );
+    File::options()
+        .write(true)
+        .open(&tmp)
+        .unwrap()
+        .set_modified(t)
+        .unwrap();
     fs::rename(&tmp, root.join(sub).join(name)).unwrap();
 }
 
@@ -76,7 +89,11 @@ fn check(f: &Folder, what: &str) {
         assert_eq!(*got.unwrap(), from_file(f, uid), "{what}: uid {uid} (bulk)");
     }
     for &uid in uids.iter().rev() {
-        assert_eq!(*f.facts(uid).unwrap(), from_file(f, uid), "{what}: uid {uid}");
+        assert_eq!(
+            *f.facts(uid).unwrap(),
+            from_file(f, uid),
+            "{what}: uid {uid}"
+        );
     }
 }
 
@@ -168,11 +185,24 @@ fn the_index_answers_without_reading_the_files() {
     let path = f.dir().join("cur").join(f.by_uid(1).unwrap().file_name());
     let mtime = fs::metadata(&path).unwrap().modified().unwrap();
     fs::write(&path, b"Subject: changed\n\nx\n").unwrap();
-    File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+    File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
     assert_eq!(*f.facts(1).unwrap(), before);
     // without an index, the file
-    let plain = store(&root, IndexPlace::Off).open_folder("INBOX", true).unwrap();
-    assert_eq!(plain.facts(1).unwrap().header_contains("subject", "changed"), Some(true));
+    let plain = store(&root, IndexPlace::Off)
+        .open_folder("INBOX", true)
+        .unwrap();
+    assert_eq!(
+        plain
+            .facts(1)
+            .unwrap()
+            .header_contains("subject", "changed"),
+        Some(true)
+    );
 }
 
 #[test]
@@ -219,7 +249,8 @@ fn appends_copies_moves_and_expunges_keep_the_index_right() {
     s.create_folder("INBOX.Other").unwrap();
     let corpus = courser_mime::corpus::messages();
     for m in corpus.iter().take(40) {
-        s.append("INBOX", &m.bytes, Flags::EMPTY, &[], None).unwrap();
+        s.append("INBOX", &m.bytes, Flags::EMPTY, &[], None)
+            .unwrap();
     }
     // APPEND recorded them: the index has them before anyone asked
     let size = fs::metadata(root.join(INDEX_FILE)).unwrap().len();
@@ -229,8 +260,13 @@ fn appends_copies_moves_and_expunges_keep_the_index_right() {
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).take(20).collect();
     f.copy_to(&uids[..10], &s, "INBOX.Other").unwrap();
     f.move_to(&uids[10..], &s, "INBOX.Other").unwrap();
-    f.store(&uids[..5], courser_maildir::FlagOp::Add, Flags::DELETED, &[])
-        .unwrap();
+    f.store(
+        &uids[..5],
+        courser_maildir::FlagOp::Add,
+        Flags::DELETED,
+        &[],
+    )
+    .unwrap();
     f.expunge(None).unwrap();
     check(&f, "after expunge");
     f.flush_index();
@@ -256,10 +292,16 @@ fn an_index_directory_keeps_the_folder_clean() {
         .unwrap();
     open_check(&s, "under");
     assert!(!root.join(INDEX_FILE).exists());
-    let accounts: Vec<_> = fs::read_dir(&base).unwrap().map(|e| e.unwrap().path()).collect();
+    let accounts: Vec<_> = fs::read_dir(&base)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     assert_eq!(accounts.len(), 1);
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(fs::metadata(&accounts[0]).unwrap().permissions().mode() & 0o777, 0o700);
+    assert_eq!(
+        fs::metadata(&accounts[0]).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
     let mut files: Vec<String> = fs::read_dir(&accounts[0])
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -341,13 +383,19 @@ fn expunging_most_messages_compacts_the_index() {
     let root = maildir(t.path());
     let s = store(&root, IndexPlace::InFolder);
     for m in courser_mime::corpus::messages() {
-        s.append("INBOX", &m.bytes, Flags::EMPTY, &[], None).unwrap();
+        s.append("INBOX", &m.bytes, Flags::EMPTY, &[], None)
+            .unwrap();
     }
     let full = fs::metadata(root.join(INDEX_FILE)).unwrap().len();
     let mut f = s.open_folder("INBOX", true).unwrap();
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
-    f.store(&uids[10..], courser_maildir::FlagOp::Add, Flags::DELETED, &[])
-        .unwrap();
+    f.store(
+        &uids[10..],
+        courser_maildir::FlagOp::Add,
+        Flags::DELETED,
+        &[],
+    )
+    .unwrap();
     f.expunge(None).unwrap();
     check(&f, "expunged");
     // the next records written trigger the compaction
@@ -366,8 +414,18 @@ fn expunging_most_messages_compacts_the_index() {
 fn arb_header() -> impl proptest::strategy::Strategy<Value = String> {
     use proptest::prelude::*;
     let field = prop::sample::select(vec![
-        "Subject", "subject", "SUBJECT", "From", "To", "cc", "Bcc", "Date", "Message-ID",
-        "In-Reply-To", "References", "X-Other",
+        "Subject",
+        "subject",
+        "SUBJECT",
+        "From",
+        "To",
+        "cc",
+        "Bcc",
+        "Date",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "X-Other",
     ]);
     let value = prop::sample::select(vec![
         " =?utf-8?q?Caf=C3=A9?= au lait",
@@ -395,8 +453,21 @@ fn arb_header() -> impl proptest::strategy::Strategy<Value = String> {
 
 fn needles(facts_src: &[u8]) -> Vec<String> {
     let mut v: Vec<String> = [
-        "", "a", "CAFÉ", "café au", "user@example.org", "quoted, name", "juergen", "jürgen",
-        "d <d@e.f>", "folded", "ΣΊΣ", "σίσ", "i̇stanbul", "host>", "2006",
+        "",
+        "a",
+        "CAFÉ",
+        "café au",
+        "user@example.org",
+        "quoted, name",
+        "juergen",
+        "jürgen",
+        "d <d@e.f>",
+        "folded",
+        "ΣΊΣ",
+        "σίσ",
+        "i̇stanbul",
+        "host>",
+        "2006",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -421,7 +492,11 @@ fn same_answers(bytes: &[u8]) {
     let facts = MessageFacts::compute(bytes, SystemTime::UNIX_EPOCH);
     let p = courser_mime::parse(bytes);
     for field in KEPT_FIELDS.iter().copied().chain(["x-other", "sender"]) {
-        for name in [field.to_string(), field.to_lowercase(), field.to_uppercase()] {
+        for name in [
+            field.to_string(),
+            field.to_lowercase(),
+            field.to_uppercase(),
+        ] {
             for needle in needles(bytes) {
                 let want = courser_mime::header_contains(bytes, &p, &name, &needle);
                 match facts.header_contains(&name, &needle) {
