@@ -491,6 +491,15 @@ fn needles(facts_src: &[u8]) -> Vec<String> {
 fn same_answers(bytes: &[u8]) {
     let facts = MessageFacts::compute(bytes, SystemTime::UNIX_EPOCH);
     let p = courser_mime::parse(bytes);
+    assert_eq!(facts.envelope(), courser_mime::envelope(bytes, &p));
+    assert_eq!(
+        facts.body_structure(),
+        courser_mime::body_structure(bytes, &p)
+    );
+    assert_eq!(
+        facts.references(),
+        courser_mime::header_values(bytes, &p, "References")
+    );
     for field in KEPT_FIELDS.iter().copied().chain(["x-other", "sender"]) {
         for name in [
             field.to_string(),

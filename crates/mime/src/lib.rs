@@ -69,7 +69,7 @@ mod date;
 mod search;
 pub use date::{parse_date, parse_date_day};
 pub use search::{
-    address_header_contains, address_texts, contains_ci, decoded_text, header_contains,
-    header_texts, header_values, text_contains,
+    address_header_contains, address_texts, address_texts_of, contains_ci, decoded_text,
+    header_contains, header_texts, header_texts_of, header_values, text_contains,
 };
 pub mod corpus;

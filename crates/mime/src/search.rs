@@ -28,13 +28,22 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
 /// of the top-level message, in order: what [`header_contains`] matches
 /// against (an index can keep these instead of the message).
 pub fn header_texts(msg: &[u8], parsed: &ParsedMessage, field_name: &str) -> Vec<String> {
-    parsed
-        .root
-        .fields(msg)
-        .iter()
-        .filter(|f| f.is(msg, field_name.as_bytes()))
-        .map(|f| decode_header_text(f.raw_value(msg)))
-        .collect()
+    header_texts_of(msg, parsed, &[field_name])
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`header_texts`] of several fields, in one pass over the header.
+pub fn header_texts_of(msg: &[u8], parsed: &ParsedMessage, names: &[&str]) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new(); names.len()];
+    for f in parsed.root.fields(msg) {
+        for (i, name) in names.iter().enumerate() {
+            if f.is(msg, name.as_bytes()) {
+                out[i].push(decode_header_text(f.raw_value(msg)));
+            }
+        }
+    }
+    out
 }
 
 /// Whether some occurrence of header `field_name` of the top-level
@@ -52,31 +61,42 @@ pub fn header_contains(msg: &[u8], parsed: &ParsedMessage, field_name: &str, nee
 /// comments and folding gone and the name RFC 2047-decoded: what
 /// [`address_header_contains`] matches besides [`header_texts`].
 pub fn address_texts(msg: &[u8], parsed: &ParsedMessage, field_name: &str) -> Vec<String> {
-    parsed
-        .root
-        .fields(msg)
-        .iter()
-        .filter(|f| f.is(msg, field_name.as_bytes()))
-        .flat_map(|f| crate::address::parse_address_list(f.raw_value(msg)))
-        .map(|a| {
-            let mut text = String::new();
-            if let Some(name) = &a.name {
-                text.push_str(&decode_header_text(name));
-                text.push_str(" <");
+    address_texts_of(msg, parsed, &[field_name])
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`address_texts`] of several fields, in one pass over the header.
+pub fn address_texts_of(msg: &[u8], parsed: &ParsedMessage, names: &[&str]) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new(); names.len()];
+    for f in parsed.root.fields(msg) {
+        for (i, name) in names.iter().enumerate() {
+            if f.is(msg, name.as_bytes()) {
+                let list = crate::address::parse_address_list(f.raw_value(msg));
+                out[i].extend(list.iter().map(address_text));
             }
-            if let Some(mailbox) = &a.mailbox {
-                text.push_str(&String::from_utf8_lossy(mailbox));
-            }
-            if let Some(host) = &a.host {
-                text.push('@');
-                text.push_str(&String::from_utf8_lossy(host));
-            }
-            if a.name.is_some() {
-                text.push('>');
-            }
-            text
-        })
-        .collect()
+        }
+    }
+    out
+}
+
+fn address_text(a: &crate::structure::Address) -> String {
+    let mut text = String::new();
+    if let Some(name) = &a.name {
+        text.push_str(&decode_header_text(name));
+        text.push_str(" <");
+    }
+    if let Some(mailbox) = &a.mailbox {
+        text.push_str(&String::from_utf8_lossy(mailbox));
+    }
+    if let Some(host) = &a.host {
+        text.push('@');
+        text.push_str(&String::from_utf8_lossy(host));
+    }
+    if a.name.is_some() {
+        text.push('>');
+    }
+    text
 }
 
 /// SEARCH FROM, TO, CC and BCC: like [`header_contains`], and also

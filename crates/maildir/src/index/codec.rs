@@ -237,10 +237,6 @@ impl<'a> Reader<'a> {
         Some(v)
     }
 
-    pub fn strings(&mut self) -> Option<Vec<String>> {
-        self.list(|r| String::from_utf8(r.vec()?).ok())
-    }
-
     fn address(&mut self) -> Option<Address> {
         Some(Address {
             name: self.opt_bytes()?,
@@ -364,6 +360,6 @@ mod tests {
     fn a_huge_count_is_refused_without_allocating() {
         let mut w = Writer::default();
         w.u64(u64::MAX / 2);
-        assert_eq!(Reader::new(&w.buf).strings(), None);
+        assert_eq!(Reader::new(&w.buf).list(|r| r.bytes()), None);
     }
 }

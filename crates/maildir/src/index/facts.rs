@@ -27,6 +27,13 @@ pub const KEPT_FIELDS: [&str; 9] = [
 pub const ADDRESS_FIELDS: [&str; 4] = ["From", "To", "Cc", "Bcc"];
 
 /// The facts about one message file.
+///
+/// The sizes and dates are plain fields; the ENVELOPE, BODYSTRUCTURE,
+/// References and header texts stay in their encoded form (one buffer)
+/// and are decoded by the method that asks for them, so reading the facts
+/// of a whole folder to answer FETCH ENVELOPE or SEARCH SUBJECT does not
+/// build every other structure too: header matching runs on the encoded
+/// texts without allocating.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MessageFacts {
     /// Size of the file in bytes (what `,S=` and quota count).
@@ -35,40 +42,69 @@ pub struct MessageFacts {
     pub rfc822_size: u64,
     /// INTERNALDATE: the file's mtime.
     pub internal_date: SystemTime,
-    /// The ENVELOPE, as `courser_mime::envelope` computes it.
-    pub envelope: Envelope,
-    /// The BODYSTRUCTURE, as `courser_mime::body_structure` computes it.
-    pub body_structure: BodyStructure,
     /// The calendar day the first `Date:` was written on (days since the
     /// epoch; SENTBEFORE/SENTON/SENTSINCE).
     pub sent_day: Option<i64>,
     /// The first `Date:` as Unix seconds (SORT DATE).
     pub sent_time: Option<i64>,
-    /// Every `References:` value, unfolded and trimmed, raw (THREAD).
-    pub references: Vec<Vec<u8>>,
-    /// Per [`KEPT_FIELDS`] entry: each occurrence's decoded text,
-    /// lowercased (matching lowercases both sides anyway).
-    texts: Vec<Vec<String>>,
-    /// Per [`ADDRESS_FIELDS`] entry: each address as `name <mb@host>`,
-    /// lowercased.
-    addresses: Vec<Vec<String>>,
+    /// The encoded sections, in [`Section`] order.
+    sections: Box<[u8]>,
+    /// Where each section starts in `sections`, and where the last ends.
+    bounds: [usize; SECTIONS + 1],
 }
+
+/// The encoded parts of [`MessageFacts`].
+#[derive(Debug, Clone, Copy)]
+enum Section {
+    Envelope,
+    Body,
+    References,
+    /// Per [`KEPT_FIELDS`] entry each occurrence's decoded text, then per
+    /// [`ADDRESS_FIELDS`] entry each address as `name <mb@host>`; all
+    /// lowercased (matching lowercases both sides anyway).
+    Texts,
+}
+const SECTIONS: usize = 4;
 
 fn field_index(list: &[&str], field: &str) -> Option<usize> {
     list.iter().position(|f| f.eq_ignore_ascii_case(field))
 }
 
-fn lowered(texts: Vec<String>) -> Vec<String> {
-    texts.into_iter().map(|t| t.to_lowercase()).collect()
+/// `courser_mime::contains_ci` over texts stored lowercased: lowering
+/// the needle alone gives the same answer.
+fn any_contains<'a>(mut texts: impl Iterator<Item = &'a str>, needle: &str) -> bool {
+    if needle.is_empty() {
+        return texts.next().is_some();
+    }
+    let needle = needle.to_lowercase();
+    texts.any(|t| t.contains(&needle))
 }
 
-fn any_contains(texts: &[String], needle: &str) -> bool {
-    // courser_mime::contains_ci lowercases both sides; ours are stored
-    // lowered, so lowering the needle gives the same answer.
-    needle.is_empty() && !texts.is_empty() || {
-        let needle = needle.to_lowercase();
-        texts.iter().any(|t| t.contains(&needle))
+/// Walks the string lists of the texts section: `skip` lists, then the
+/// strings of the next one. Malformed input ends the walk.
+fn nth_list(section: &[u8], skip: usize) -> impl Iterator<Item = &str> {
+    let mut r = Reader::new(section);
+    let mut ok = true;
+    for _ in 0..skip {
+        let n = r.u64().unwrap_or(0);
+        for _ in 0..n {
+            ok &= r.bytes().is_some();
+        }
     }
+    let mut left = if ok { r.u64().unwrap_or(0) } else { 0 };
+    std::iter::from_fn(move || {
+        if left == 0 {
+            return None;
+        }
+        left -= 1;
+        match r.bytes().map(std::str::from_utf8) {
+            Some(Ok(s)) => Some(s),
+            _ => {
+                left = 0;
+                None
+            }
+        }
+    })
 }
 
 impl MessageFacts {
@@ -77,24 +113,67 @@ impl MessageFacts {
         let parsed = courser_mime::parse(bytes);
         let first_date = courser_mime::header_values(bytes, &parsed, "Date");
         let first_date = first_date.first();
+        let mut sections = Writer::default();
+        let mut bounds = [0; SECTIONS + 1];
+        let mut section = |s: Section, fill: &mut dyn FnMut(&mut Writer)| {
+            bounds[s as usize] = sections.buf.len();
+            fill(&mut sections);
+            bounds[s as usize + 1] = sections.buf.len();
+        };
+        section(Section::Envelope, &mut |w| {
+            w.envelope(&courser_mime::envelope(bytes, &parsed))
+        });
+        section(Section::Body, &mut |w| {
+            w.body(&courser_mime::body_structure(bytes, &parsed))
+        });
+        section(Section::References, &mut |w| {
+            let refs = courser_mime::header_values(bytes, &parsed, "References");
+            w.list(&refs, |w, r| w.bytes(r));
+        });
+        section(Section::Texts, &mut |w| {
+            let texts = courser_mime::header_texts_of(bytes, &parsed, &KEPT_FIELDS);
+            let addresses = courser_mime::address_texts_of(bytes, &parsed, &ADDRESS_FIELDS);
+            for list in texts.into_iter().chain(addresses) {
+                let lowered: Vec<String> = list.into_iter().map(|t| t.to_lowercase()).collect();
+                w.strings(&lowered);
+            }
+        });
         MessageFacts {
             stored_size: bytes.len() as u64,
             rfc822_size: courser_mime::crlf_len(bytes),
             internal_date: modified,
-            envelope: courser_mime::envelope(bytes, &parsed),
-            body_structure: courser_mime::body_structure(bytes, &parsed),
             sent_day: first_date.and_then(|d| courser_mime::parse_date_day(d)),
             sent_time: first_date.and_then(|d| courser_mime::parse_date(d)),
-            references: courser_mime::header_values(bytes, &parsed, "References"),
-            texts: KEPT_FIELDS
-                .iter()
-                .map(|f| lowered(courser_mime::header_texts(bytes, &parsed, f)))
-                .collect(),
-            addresses: ADDRESS_FIELDS
-                .iter()
-                .map(|f| lowered(courser_mime::address_texts(bytes, &parsed, f)))
-                .collect(),
+            sections: sections.buf.into_boxed_slice(),
+            bounds,
         }
+    }
+
+    fn section(&self, s: Section) -> &[u8] {
+        &self.sections[self.bounds[s as usize]..self.bounds[s as usize + 1]]
+    }
+
+    /// The ENVELOPE, as `courser_mime::envelope` computes it. (An index
+    /// record is checksummed; one that passes the checksum yet does not
+    /// decode was forged, and gets an empty envelope.)
+    pub fn envelope(&self) -> Envelope {
+        Reader::new(self.section(Section::Envelope))
+            .envelope()
+            .unwrap_or_default()
+    }
+
+    /// The BODYSTRUCTURE, as `courser_mime::body_structure` computes it.
+    pub fn body_structure(&self) -> BodyStructure {
+        Reader::new(self.section(Section::Body))
+            .body()
+            .unwrap_or_default()
+    }
+
+    /// Every `References:` value, unfolded and trimmed, raw (THREAD).
+    pub fn references(&self) -> Vec<Vec<u8>> {
+        Reader::new(self.section(Section::References))
+            .list(|r| r.bytes().map(<[u8]>::to_vec))
+            .unwrap_or_default()
     }
 
     /// `courser_mime::header_contains` on the message file, answered from
@@ -102,14 +181,21 @@ impl MessageFacts {
     /// file then).
     pub fn header_contains(&self, field: &str, needle: &str) -> Option<bool> {
         let i = field_index(&KEPT_FIELDS, field)?;
-        Some(any_contains(&self.texts[i], needle))
+        Some(any_contains(
+            nth_list(self.section(Section::Texts), i),
+            needle,
+        ))
     }
 
     /// `courser_mime::address_header_contains` on the message file (SEARCH
     /// FROM / TO / CC / BCC); `None` for other fields.
     pub fn address_contains(&self, field: &str, needle: &str) -> Option<bool> {
         let a = field_index(&ADDRESS_FIELDS, field)?;
-        Some(self.header_contains(field, needle)? || any_contains(&self.addresses[a], needle))
+        let texts = self.section(Section::Texts);
+        Some(
+            self.header_contains(field, needle)?
+                || any_contains(nth_list(texts, KEPT_FIELDS.len() + a), needle),
+        )
     }
 
     /// Appends the encoded facts to `w`.
@@ -133,20 +219,15 @@ impl MessageFacts {
         };
         w.i64(secs);
         w.u64(u64::from(nanos));
-        w.envelope(&self.envelope);
-        w.body(&self.body_structure);
         w.opt_i64(self.sent_day);
         w.opt_i64(self.sent_time);
-        w.list(&self.references, |w, r| w.bytes(r));
-        for t in &self.texts {
-            w.strings(t);
-        }
-        for a in &self.addresses {
-            w.strings(a);
+        for i in 0..SECTIONS {
+            w.bytes(&self.sections[self.bounds[i]..self.bounds[i + 1]]);
         }
     }
 
     /// Decodes what [`encode`](Self::encode) wrote; `None` if malformed.
+    /// Only the scalars and the section lengths are read here.
     pub(crate) fn decode(r: &mut Reader<'_>) -> Option<MessageFacts> {
         let stored_size = r.u64()?;
         let rfc822_size = r.u64()?;
@@ -161,21 +242,22 @@ impl MessageFacts {
                 .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
                 .checked_add(Duration::from_nanos(u64::from(nanos)))?
         };
+        let sent_day = r.opt_i64()?;
+        let sent_time = r.opt_i64()?;
+        let mut sections = Vec::with_capacity(r.remaining());
+        let mut bounds = [0; SECTIONS + 1];
+        for i in 0..SECTIONS {
+            sections.extend_from_slice(r.bytes()?);
+            bounds[i + 1] = sections.len();
+        }
         Some(MessageFacts {
             stored_size,
             rfc822_size,
             internal_date,
-            envelope: r.envelope()?,
-            body_structure: r.body()?,
-            sent_day: r.opt_i64()?,
-            sent_time: r.opt_i64()?,
-            references: r.list(|r| r.bytes().map(<[u8]>::to_vec))?,
-            texts: (0..KEPT_FIELDS.len())
-                .map(|_| r.strings())
-                .collect::<Option<_>>()?,
-            addresses: (0..ADDRESS_FIELDS.len())
-                .map(|_| r.strings())
-                .collect::<Option<_>>()?,
+            sent_day,
+            sent_time,
+            sections: sections.into_boxed_slice(),
+            bounds,
         })
     }
 }
@@ -212,5 +294,8 @@ mod tests {
         assert_eq!(f.address_contains("TO", "real name <rn@"), Some(true));
         assert_eq!(f.address_contains("Subject", "x"), None);
         assert_eq!(f.rfc822_size, msg.len() as u64 + 4);
+        assert_eq!(f.envelope().subject.as_deref(), Some(&b"Hello"[..]));
+        assert_eq!(f.body_structure().subtype, b"PLAIN");
+        assert!(f.references().is_empty());
     }
 }
