@@ -183,9 +183,18 @@ impl FolderIndex {
                 Ok(f)
             });
             match opened {
-                Ok(f) => {
+                Ok(mut f) => {
                     self.live = count_live(&f, messages);
                     self.dead = f.record_count() - self.live;
+                    // a crowded or broken file is put in order before
+                    // this session reads it, as the next write would
+                    if wants_compaction(&f, self.live, self.dead)
+                        && f.compact(messages.iter().map(|m| (m.uid, m.base_name())))
+                            .is_ok()
+                    {
+                        self.live = count_live(&f, messages);
+                        self.dead = 0;
+                    }
                     self.file = Some(f);
                 }
                 Err(_) => {
@@ -271,8 +280,7 @@ impl FolderIndex {
         let Some(f) = self.file(uidvalidity, messages) else {
             return;
         };
-        let crowded = f.appended_count() > f.table_count().max(MIN_APPENDED);
-        let compacted = if f.broken || (dead > MIN_DEAD && dead > live) || crowded {
+        let compacted = if wants_compaction(f, live, dead) {
             f.compact(messages.iter().map(|m| (m.uid, m.base_name())))
                 .map(|()| true)
         } else {
@@ -319,6 +327,14 @@ impl FolderIndex {
     }
 }
 
+/// Whether `f` should be rewritten: dead records outweigh live ones,
+/// records appended after the table outgrow it, or a record is broken.
+fn wants_compaction(f: &IndexFile, live: usize, dead: usize) -> bool {
+    f.broken
+        || (dead > MIN_DEAD && dead > live)
+        || f.appended_count() > f.table_count().max(MIN_APPENDED)
+}
+
 /// How many of `messages` (ascending UIDs) have a record.
 fn count_live(f: &IndexFile, messages: &[Message]) -> usize {
     let mut recorded = f.uids().peekable();
@@ -356,6 +372,12 @@ impl Drop for FolderIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Sessions move their folder between threads.
+    const _: fn() = || {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<crate::Folder>();
+    };
 
     #[test]
     fn escaped_names_are_one_component_each() {
