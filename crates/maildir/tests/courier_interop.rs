@@ -25,6 +25,17 @@ fn courier_available() -> bool {
     false
 }
 
+/// A fresh maildir in a home directory, if Courier is there to test with.
+fn courier_home() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
+    if !courier_available() {
+        return None;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let md = t.path().join("Maildir");
+    tools::make_maildir(&md, 0o700).unwrap();
+    Some((t, md))
+}
+
 /// Runs one preauthenticated Courier session with the given commands
 /// (CRLF added) and returns its output.
 fn courier(home: &Path, maildir: &Path, script: &[String]) -> String {
@@ -141,13 +152,10 @@ fn literal(tag: &str, cmd: &str, body: &str) -> Vec<String> {
 
 #[test]
 fn courier_then_courser_then_courier() {
-    if !courier_available() {
+    let Some((t, md)) = courier_home() else {
         return;
-    }
-    let t = tempfile::tempdir().unwrap();
+    };
     let home = t.path();
-    let md = home.join("Maildir");
-    tools::make_maildir(&md, 0o700).unwrap();
     for (i, body) in [
         "Subject: one\n\n1\n",
         "Subject: two\n\n2\n",
@@ -293,13 +301,10 @@ fn courier_then_courser_then_courier() {
 /// `,S=` says.
 #[test]
 fn courier_reads_size_tags_and_ignores_the_index() {
-    if !courier_available() {
+    let Some((t, md)) = courier_home() else {
         return;
-    }
-    let t = tempfile::tempdir().unwrap();
+    };
     let home = t.path();
-    let md = home.join("Maildir");
-    tools::make_maildir(&md, 0o700).unwrap();
     let bodies = [
         "Subject: delivered\n\nline one\nline two\n",
         "Subject: appended\r\n\r\nCRLF already\r\n",

@@ -104,6 +104,12 @@ fn open_check(s: &Store, what: &str) {
     f.flush_index();
 }
 
+fn expunge(f: &mut Folder, uids: &[u32]) {
+    f.store(uids, courser_maildir::FlagOp::Add, Flags::DELETED, &[])
+        .unwrap();
+    f.expunge(None).unwrap();
+}
+
 /// A checksummed header as the index writes it, with any version and
 /// UIDVALIDITY.
 fn header(version: u32, uidvalidity: u32) -> Vec<u8> {
@@ -260,14 +266,7 @@ fn appends_copies_moves_and_expunges_keep_the_index_right() {
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).take(20).collect();
     f.copy_to(&uids[..10], &s, "INBOX.Other").unwrap();
     f.move_to(&uids[10..], &s, "INBOX.Other").unwrap();
-    f.store(
-        &uids[..5],
-        courser_maildir::FlagOp::Add,
-        Flags::DELETED,
-        &[],
-    )
-    .unwrap();
-    f.expunge(None).unwrap();
+    expunge(&mut f, &uids[..5]);
     check(&f, "after expunge");
     f.flush_index();
     drop(f);
@@ -389,14 +388,7 @@ fn expunging_most_messages_compacts_the_index() {
     let full = fs::metadata(root.join(INDEX_FILE)).unwrap().len();
     let mut f = s.open_folder("INBOX", true).unwrap();
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
-    f.store(
-        &uids[10..],
-        courser_maildir::FlagOp::Add,
-        Flags::DELETED,
-        &[],
-    )
-    .unwrap();
-    f.expunge(None).unwrap();
+    expunge(&mut f, &uids[10..]);
     check(&f, "expunged");
     // the next records written trigger the compaction
     s.append("INBOX", b"Subject: new\n\nx\n", Flags::EMPTY, &[], None)

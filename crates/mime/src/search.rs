@@ -35,11 +35,24 @@ pub fn header_texts(msg: &[u8], parsed: &ParsedMessage, field_name: &str) -> Vec
 
 /// [`header_texts`] of several fields, in one pass over the header.
 pub fn header_texts_of(msg: &[u8], parsed: &ParsedMessage, names: &[&str]) -> Vec<Vec<String>> {
+    per_field(msg, parsed, names, |raw, out| {
+        out.push(decode_header_text(raw))
+    })
+}
+
+/// For each of `names`, what `each` adds for every occurrence of that
+/// field of the top-level header (given its raw value), in one pass.
+fn per_field(
+    msg: &[u8],
+    parsed: &ParsedMessage,
+    names: &[&str],
+    mut each: impl FnMut(&[u8], &mut Vec<String>),
+) -> Vec<Vec<String>> {
     let mut out = vec![Vec::new(); names.len()];
     for f in parsed.root.fields(msg) {
         for (i, name) in names.iter().enumerate() {
             if f.is(msg, name.as_bytes()) {
-                out[i].push(decode_header_text(f.raw_value(msg)));
+                each(f.raw_value(msg), &mut out[i]);
             }
         }
     }
@@ -68,16 +81,13 @@ pub fn address_texts(msg: &[u8], parsed: &ParsedMessage, field_name: &str) -> Ve
 
 /// [`address_texts`] of several fields, in one pass over the header.
 pub fn address_texts_of(msg: &[u8], parsed: &ParsedMessage, names: &[&str]) -> Vec<Vec<String>> {
-    let mut out = vec![Vec::new(); names.len()];
-    for f in parsed.root.fields(msg) {
-        for (i, name) in names.iter().enumerate() {
-            if f.is(msg, name.as_bytes()) {
-                let list = crate::address::parse_address_list(f.raw_value(msg));
-                out[i].extend(list.iter().map(address_text));
-            }
-        }
-    }
-    out
+    per_field(msg, parsed, names, |raw, out| {
+        out.extend(
+            crate::address::parse_address_list(raw)
+                .iter()
+                .map(address_text),
+        )
+    })
 }
 
 fn address_text(a: &crate::structure::Address) -> String {
