@@ -277,8 +277,12 @@ impl IndexFile {
         {
             Ok(f) => f,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-            // a symlink, or not ours to write: start over in its place
-            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            // a symlink, or a file we may not use (left by another account
+            // in a shared folder): start over in its place
+            Err(e)
+                if e.kind() == io::ErrorKind::PermissionDenied
+                    || e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) =>
+            {
                 return Ok(None)
             }
             Err(e) => return Err(e),
@@ -563,6 +567,14 @@ mod tests {
         let c = IndexFile::open(&p, 8, true).unwrap();
         assert_eq!(c.record_count(), 0);
         assert!(a.replaced());
+        // so does a symlink, never followed
+        fs::remove_file(&p).unwrap();
+        let target = d.path().join("target");
+        fs::write(&target, b"not an index").unwrap();
+        std::os::unix::fs::symlink(&target, &p).unwrap();
+        IndexFile::open(&p, 8, true).unwrap();
+        assert!(fs::symlink_metadata(&p).unwrap().is_file());
+        assert_eq!(fs::read(&target).unwrap(), b"not an index");
     }
 
     #[test]
