@@ -513,19 +513,47 @@ impl IndexFile {
     }
 }
 
-/// A new temporary file beside `path` (same directory, so it can be
-/// renamed over it), mode 0600.
+/// Left-over temporary files (a writer killed before its rename) older
+/// than this are removed from an index directory.
+const STALE_TMP: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// A new temporary file (mode 0600) to be renamed over `path`: in the
+/// maildir folder's `tmp/` when the index lives in the folder (Courier and
+/// Courser purge what is left there after 36 hours), else beside `path`
+/// in the index directory, where left-overs are swept here.
 fn create_tmp(path: &Path) -> io::Result<(PathBuf, File)> {
     let n = TMP_COUNTER.fetch_add(1, Ordering::Relaxed);
     let mut name = path.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tmp.{}.{n}", std::process::id()));
-    let tmp = path.with_file_name(name);
+    let parent = path.parent().unwrap_or(Path::new("."));
+    let maildir_tmp = parent.join("tmp");
+    let tmp = if maildir_tmp.is_dir() {
+        maildir_tmp.join(name)
+    } else {
+        sweep_stale_tmp(parent);
+        parent.join(name)
+    };
     let f = OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(&tmp)?;
     Ok((tmp, f))
+}
+
+fn sweep_stale_tmp(dir: &Path) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let stale = e.file_name().to_string_lossy().contains(".tmp.")
+            && e.metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t.elapsed().is_ok_and(|age| age > STALE_TMP));
+        if stale {
+            let _ = fs::remove_file(e.path());
+        }
+    }
 }
 
 #[cfg(test)]
@@ -594,6 +622,23 @@ mod tests {
         assert_eq!(read(&b, 5).unwrap().1, "base5");
         b.append(&batch(&[9])).unwrap();
         assert_eq!(b.uids().collect::<Vec<_>>(), vec![1, 2, 5, 9]);
+    }
+
+    #[test]
+    fn temporary_files_go_to_the_maildir_tmp_or_are_swept() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("tmp")).unwrap();
+        let (t, _) = create_tmp(&d.path().join("courserindex")).unwrap();
+        assert_eq!(t.parent(), Some(d.path().join("tmp").as_path()));
+        let under = d.path().join("under");
+        fs::create_dir(&under).unwrap();
+        let old = under.join("INBOX.courserindex.tmp.1.1");
+        let f = File::create(&old).unwrap();
+        f.set_modified(std::time::SystemTime::now() - 2 * STALE_TMP)
+            .unwrap();
+        let (t, _) = create_tmp(&under.join("INBOX.courserindex")).unwrap();
+        assert_eq!(t.parent(), Some(under.as_path()));
+        assert!(!old.exists());
     }
 
     #[test]
