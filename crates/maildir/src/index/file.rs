@@ -113,6 +113,15 @@ impl Batch {
         self.entries.is_empty()
     }
 
+    /// The latest record of `uid` in the batch, if any.
+    pub fn find(&self, uid: u32) -> Option<Record<'_>> {
+        let (_, at) = self.entries.iter().rev().find(|e| e.0 == uid)?;
+        let at = usize::try_from(*at).ok()?;
+        let len = u32_at(&self.bytes, at) as usize;
+        let start = at + FRAME_LEN as usize;
+        parse_message(&self.bytes[start..start + len])
+    }
+
     /// The UIDs recorded, in the order pushed.
     pub fn uids(&self) -> impl Iterator<Item = u32> + '_ {
         self.entries.iter().map(|e| e.0)
@@ -565,6 +574,7 @@ mod tests {
         for u in uids {
             b.push(*u, &format!("base{u}"), format!("facts{u}").as_bytes());
         }
+        assert!(uids.iter().all(|u| b.find(*u).is_some_and(|r| r.uid == *u)));
         b
     }
 

@@ -26,7 +26,7 @@ use std::path::{Path, PathBuf};
 
 pub use facts::{MessageFacts, ADDRESS_FIELDS, KEPT_FIELDS};
 pub(crate) use file::ReadAhead;
-use file::{Batch, IndexFile};
+use file::{Batch, IndexFile, Record};
 
 use crate::folder::Message;
 
@@ -214,6 +214,11 @@ impl FolderIndex {
         m: &Message,
         ra: &mut ReadAhead,
     ) -> Option<MessageFacts> {
+        if self.pending_v == uidvalidity {
+            if let Some(r) = self.pending.find(m.uid) {
+                return facts_of(&r, m);
+            }
+        }
         let mut off = self.file(uidvalidity, messages)?.locate(m.uid);
         if off.is_none() {
             // others may have recorded it since we looked, or compacted
@@ -231,12 +236,7 @@ impl FolderIndex {
         }
         let off = off?;
         let f = self.file.as_ref()?;
-        let r = f.read(ra, off).ok()??;
-        if r.uid != m.uid || r.base != m.base_name().as_bytes() {
-            return None;
-        }
-        let mut rd = codec::Reader::new(r.facts);
-        MessageFacts::decode(&mut rd).filter(|_| rd.is_empty())
+        facts_of(&f.read(ra, off).ok()??, m)
     }
 
     /// Records facts computed from a message file (written in batches).
@@ -325,6 +325,15 @@ impl FolderIndex {
         self.live = 0;
         self.dead = 0;
     }
+}
+
+/// The facts in record `r` if it is the record of message `m`.
+fn facts_of(r: &Record<'_>, m: &Message) -> Option<MessageFacts> {
+    if r.uid != m.uid || r.base != m.base_name().as_bytes() {
+        return None;
+    }
+    let mut rd = codec::Reader::new(r.facts);
+    MessageFacts::decode(&mut rd).filter(|_| rd.is_empty())
 }
 
 /// Whether `f` should be rewritten: dead records outweigh live ones,
