@@ -176,6 +176,39 @@ fn every_damage_to_the_index_still_answers_from_the_files() {
 }
 
 #[test]
+fn a_record_answers_only_for_its_own_file() {
+    let t = tempfile::tempdir().unwrap();
+    let root = maildir(t.path());
+    for i in 0..6 {
+        put(&root, "new", i);
+    }
+    let s = store(&root, IndexPlace::InFolder);
+    open_check(&s, "built");
+    // Same UIDVALIDITY, but UIDs 1 and 2 now name each other's files
+    // (as a uiddb edited by another program could).
+    let v = s.open_folder("INBOX", false).unwrap().uidvalidity();
+    let db = root.join("courierimapuiddb");
+    let text = fs::read_to_string(&db).unwrap();
+    let swapped: Vec<String> = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| match l.split_once(' ').filter(|_| i > 0) {
+            Some(("1", name)) => format!("2 {name}"),
+            Some(("2", name)) => format!("1 {name}"),
+            _ => l.to_string(),
+        })
+        .collect();
+    fs::write(&db, swapped.join("\n") + "\n").unwrap();
+    let f = s.open_folder("INBOX", true).unwrap();
+    assert_eq!(f.uidvalidity(), v);
+    let before = fs::read(root.join(INDEX_FILE)).unwrap();
+    check(&f, "swapped");
+    assert_ne!(*f.facts(1).unwrap(), *f.facts(2).unwrap());
+    drop(f);
+    assert!(fs::read(root.join(INDEX_FILE)).unwrap().len() > before.len());
+}
+
+#[test]
 fn the_index_answers_without_reading_the_files() {
     let t = tempfile::tempdir().unwrap();
     let root = maildir(t.path());
