@@ -44,10 +44,23 @@ fn store(root: &Path, index: IndexPlace) -> Store {
     .unwrap()
 }
 
+/// CPU time of this thread so far (the machine may be busy: wall time
+/// alone would measure the neighbours too).
+fn cpu_secs() -> f64 {
+    fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+        .map_or(0.0, |ns| ns as f64 / 1e9)
+}
+
 fn timed<T>(what: &str, f: impl FnOnce() -> T) -> T {
-    let t = Instant::now();
+    let (t, c) = (Instant::now(), cpu_secs());
     let r = f();
-    println!("{what:<44} {:>9.3} s", t.elapsed().as_secs_f64());
+    println!(
+        "{what:<44} {:>8.3} s wall {:>8.3} s cpu",
+        t.elapsed().as_secs_f64(),
+        cpu_secs() - c
+    );
     r
 }
 

@@ -118,7 +118,7 @@ fn header(version: u32, uidvalidity: u32) -> Vec<u8> {
     h.extend_from_slice(&uidvalidity.to_le_bytes());
     h.extend_from_slice(&0u64.to_le_bytes());
     h.extend_from_slice(&0u32.to_le_bytes());
-    let c = crc::Crc::<u32>::new(&crc::CRC_32_ISCSI).checksum(&h);
+    let c = crc32fast::hash(&h);
     h.extend_from_slice(&c.to_le_bytes());
     h
 }

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! header (32 bytes): "COURSERX" | version u32 | uidvalidity u32
-//!                    | table offset u64 | reserved u32 | crc32c of the 28 before
-//! record:            payload length u32 | crc32c of payload u32 | payload
+//!                    | table offset u64 | reserved u32 | crc32 of the 28 before
+//! record:            payload length u32 | crc32 of payload u32 | payload
 //! payload:           1 | uid u32 | base name (len-prefixed) | facts   (a message)
 //!                    2 | (uid u32, offset u64)*                      (the table)
 //! ```
@@ -28,8 +28,6 @@ use std::os::unix::fs::{FileExt, MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crc::{Crc, Table, CRC_32_ISCSI};
-
 const MAGIC: &[u8; 8] = b"COURSERX";
 /// Format version; a file of another version is replaced, not read.
 pub(crate) const VERSION: u32 = 1;
@@ -42,11 +40,10 @@ const KIND_TABLE: u8 = 2;
 /// Bytes of one table entry.
 const ENTRY_LEN: usize = 12;
 
-static CRC: Crc<u32, Table<16>> = Crc::<u32, Table<16>>::new(&CRC_32_ISCSI);
 static TMP_COUNTER: AtomicU64 = AtomicU64::new(0);
 
 fn checksum(b: &[u8]) -> u32 {
-    CRC.checksum(b)
+    crc32fast::hash(b)
 }
 
 fn u32_at(b: &[u8], at: usize) -> u32 {
