@@ -349,6 +349,9 @@ impl IndexFile {
     }
 
     /// Walks the records appended since the last walk (by anyone).
+    /// A record that runs past the end of the file is not broken (yet):
+    /// another process may be writing it; the walk stops before it and
+    /// looks again next time. A whole record with a bad checksum is.
     pub fn walk(&mut self) -> io::Result<()> {
         if self.broken {
             return Ok(()); // rewritten at the next flush
@@ -357,6 +360,13 @@ impl IndexFile {
         let mut ra = ReadAhead::bulk();
         let mut at = self.walked;
         while at < end {
+            let Some(frame) = ra.read(&self.file, at, FRAME_LEN as usize)? else {
+                break;
+            };
+            let len = u64::from(u32_at(frame, 0));
+            if len <= MAX_RECORD && at + FRAME_LEN + len > end {
+                break;
+            }
             let Some(p) = ra.payload(&self.file, at)? else {
                 self.broken = true;
                 break;
@@ -657,7 +667,13 @@ mod tests {
         let len = fs::metadata(&p).unwrap().len();
         let f = OpenOptions::new().write(true).open(&p).unwrap();
         f.set_len(len - 3).unwrap();
+        // cut short at the end: perhaps still being written
         let mut b = IndexFile::open(&p, 1, true).unwrap();
+        b.walk().unwrap();
+        assert!(!b.broken && b.grew());
+        assert_eq!(b.uids().collect::<Vec<_>>(), vec![1]);
+        // followed by more: torn for good
+        a.append(&batch(&[3])).unwrap();
         b.walk().unwrap();
         assert!(b.broken);
         assert_eq!(b.uids().collect::<Vec<_>>(), vec![1]);
