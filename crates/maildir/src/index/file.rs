@@ -149,6 +149,10 @@ fn parse_message(payload: &[u8]) -> Option<Record<'_>> {
     })
 }
 
+/// Bytes read for a record not next to the previous one: most records
+/// fit.
+const SMALL_READ: usize = 4 << 10;
+
 /// Reads of records through a buffer: one `pread` serves every record it
 /// covers, so records read in file order cost a sequential read.
 #[derive(Debug)]
@@ -161,7 +165,7 @@ pub(crate) struct ReadAhead {
 impl ReadAhead {
     /// For single lookups: one small read usually covers a record.
     pub fn single() -> ReadAhead {
-        ReadAhead::with_chunk(4 << 10)
+        ReadAhead::with_chunk(SMALL_READ)
     }
 
     /// For reading many records in file order.
@@ -184,7 +188,15 @@ impl ReadAhead {
                 .checked_add(len as u64)
                 .is_some_and(|end| end <= self.start + self.buf.len() as u64);
         if !have {
-            self.buf.resize(len.max(self.chunk), 0);
+            // Read ahead only when the reads go on where the last one
+            // ended (records in file order): records read out of order
+            // (appended in the order clients asked) get small reads.
+            let ahead = if off >= self.start && off <= self.start + self.buf.len() as u64 {
+                self.chunk
+            } else {
+                SMALL_READ
+            };
+            self.buf.resize(len.max(ahead), 0);
             let mut got = 0;
             while got < self.buf.len() {
                 match file.read_at(&mut self.buf[got..], off + got as u64) {
@@ -656,6 +668,24 @@ mod tests {
         let (t, _) = create_tmp(&under.join("INBOX.courserindex")).unwrap();
         assert_eq!(t.parent(), Some(under.as_path()));
         assert!(!old.exists());
+    }
+
+    #[test]
+    fn reads_ahead_only_when_reading_on() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        fs::write(&p, vec![7u8; 1 << 20]).unwrap();
+        let f = File::open(&p).unwrap();
+        let mut ra = ReadAhead::bulk();
+        ra.read(&f, 1000, 10).unwrap().unwrap();
+        assert_eq!(ra.buf.len(), SMALL_READ, "a first read is small");
+        ra.read(&f, 1000 + SMALL_READ as u64 - 5, 10)
+            .unwrap()
+            .unwrap();
+        assert_eq!(ra.buf.len(), 256 << 10, "reading on reads ahead");
+        ra.read(&f, 900_000, 10).unwrap().unwrap();
+        assert_eq!(ra.buf.len(), SMALL_READ, "a jump does not");
+        assert_eq!(ra.read(&f, (1 << 20) - 5, 10).unwrap(), None);
     }
 
     #[test]
