@@ -73,6 +73,19 @@ fn put(root: &Path, sub: &str, i: usize) {
     fs::rename(&tmp, root.join(sub).join(name)).unwrap();
 }
 
+/// A maildir with `n` messages delivered by an outside MDA, its store,
+/// and the index built by a first session.
+fn indexed_maildir(n: usize) -> (tempfile::TempDir, PathBuf, Store) {
+    let t = tempfile::tempdir().unwrap();
+    let root = maildir(t.path());
+    for i in 0..n {
+        put(&root, if i % 3 == 0 { "cur" } else { "new" }, i);
+    }
+    let s = store(&root, IndexPlace::InFolder);
+    open_check(&s, "first build");
+    (t, root, s)
+}
+
 /// The facts of `uid` computed from its file, not the index.
 fn from_file(f: &Folder, uid: u32) -> MessageFacts {
     let mut file = f.open_message(uid).unwrap();
@@ -125,13 +138,7 @@ fn header(version: u32, uidvalidity: u32) -> Vec<u8> {
 
 #[test]
 fn every_damage_to_the_index_still_answers_from_the_files() {
-    let t = tempfile::tempdir().unwrap();
-    let root = maildir(t.path());
-    for i in 0..150 {
-        put(&root, if i % 3 == 0 { "cur" } else { "new" }, i);
-    }
-    let s = store(&root, IndexPlace::InFolder);
-    open_check(&s, "first build");
+    let (_t, root, s) = indexed_maildir(150);
     let index = root.join(INDEX_FILE);
     let built = fs::read(&index).unwrap();
     assert!(built.len() > 150 * 100, "the index holds the facts");
@@ -177,13 +184,7 @@ fn every_damage_to_the_index_still_answers_from_the_files() {
 
 #[test]
 fn a_record_answers_only_for_its_own_file() {
-    let t = tempfile::tempdir().unwrap();
-    let root = maildir(t.path());
-    for i in 0..6 {
-        put(&root, "new", i);
-    }
-    let s = store(&root, IndexPlace::InFolder);
-    open_check(&s, "built");
+    let (_t, root, s) = indexed_maildir(6);
     // Same UIDVALIDITY, but UIDs 1 and 2 now name each other's files
     // (as a uiddb edited by another program could).
     let v = s.open_folder("INBOX", false).unwrap().uidvalidity();
@@ -246,13 +247,7 @@ fn the_index_answers_without_reading_the_files() {
 
 #[test]
 fn outside_writers_between_opens() {
-    let t = tempfile::tempdir().unwrap();
-    let root = maildir(t.path());
-    for i in 0..60 {
-        put(&root, "new", i);
-    }
-    let s = store(&root, IndexPlace::InFolder);
-    open_check(&s, "start");
+    let (_t, root, s) = indexed_maildir(60);
     let mut rng = Rng(42);
     let mut next = 60;
     for round in 0..12 {
