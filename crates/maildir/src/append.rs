@@ -12,8 +12,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use courser_mime::CrlfLen;
+
 use crate::error::{Error, IoContext, Result};
+use crate::filename::SizeTags;
 use crate::flags::Flags;
+use crate::index::{self, MessageFacts};
 use crate::keywords;
 use crate::quota;
 use crate::scan;
@@ -32,6 +36,8 @@ pub struct Incoming {
     /// The size the quota was checked for at the start.
     announced: u64,
     written: u64,
+    /// RFC822.SIZE so far, for the `,W=` tag.
+    crlf: CrlfLen,
 }
 
 impl std::fmt::Debug for Incoming {
@@ -75,6 +81,7 @@ impl Store {
             internal_date,
             announced: size,
             written: 0,
+            crlf: CrlfLen::default(),
         })
     }
 
@@ -110,6 +117,7 @@ impl Incoming {
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         self.file.write_all(data).at(&self.tmp.path)?;
         self.written += data.len() as u64;
+        self.crlf.add(data);
         Ok(())
     }
 
@@ -127,11 +135,23 @@ impl Incoming {
             internal_date,
             announced,
             written: size,
+            crlf,
         } = self;
         if let Some(t) = internal_date {
             file.set_modified(t).at(&tmp.path)?;
         }
         file.sync_all().at(&tmp.path)?;
+        let index_path = index::index_path(&inner.opts.index, &inner.root, &dir);
+        // The facts go into the index now, while the message is in the
+        // page cache: the client that appended it usually fetches it next.
+        let facts = match &index_path {
+            Some(_) => file
+                .metadata()
+                .and_then(|md| md.modified())
+                .and_then(|t| std::fs::read(&tmp.path).map(|b| MessageFacts::compute(&b, t)))
+                .ok(),
+            None => None,
+        };
         drop(file);
         let isize = i64::try_from(size).unwrap_or(i64::MAX);
         if size > announced {
@@ -139,7 +159,11 @@ impl Incoming {
         }
         let counted = inner.counted(&dir) && !flags.contains(Flags::DELETED);
         let host = inner.host();
-        let base = tmp.stem.final_name(host, tmp.dev, tmp.ino, Some(size));
+        let sizes = SizeTags {
+            stored: size,
+            crlf: Some(crlf.len()),
+        };
+        let base = tmp.stem.final_name(host, tmp.dev, tmp.ino, Some(sizes));
         let file = format!("{base}:2,{}", flags.to_letters());
         if inner.opts.keywords && !keywords.is_empty() {
             let kws = keywords::normalize(keywords);
@@ -163,6 +187,9 @@ impl Incoming {
             .copied()
             .flatten()
             .ok_or_else(|| Error::io(&dest, io::Error::other("message not placed")))?;
+        if let Some(f) = &facts {
+            index::record_placed(index_path.as_deref(), uidvalidity, &[(uid, &base, f)]);
+        }
         Ok(Appended { uidvalidity, uid })
     }
 }
@@ -211,7 +238,7 @@ mod tests {
         let cur = contents(&s, "cur");
         assert_eq!(cur.len(), 1);
         assert_eq!(cur[0].1, b"hello world");
-        assert!(cur[0].0.contains(",S=11:2,S"), "{}", cur[0].0);
+        assert!(cur[0].0.contains(",S=11,W=11:2,S"), "{}", cur[0].0);
     }
 
     #[test]

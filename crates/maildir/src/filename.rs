@@ -76,25 +76,39 @@ impl UniqueStem {
     }
 
     /// `new/`/`cur/` base name:
-    /// `<sec>.M<usec>P<pid>V<dev>I<ino>_<uniq>.<host>[,S=<size>]`.
-    pub fn final_name(&self, host: &str, dev: u64, ino: u64, size: Option<u64>) -> String {
+    /// `<sec>.M<usec>P<pid>V<dev>I<ino>_<uniq>.<host>[,S=<size>[,W=<crlf size>]]`.
+    pub fn final_name(&self, host: &str, dev: u64, ino: u64, sizes: Option<SizeTags>) -> String {
         let mut s = format!(
             "{}.M{}P{}V{:016X}I{:016X}_{}.{}",
             self.sec, self.usec, self.pid, dev, ino, self.uniq, host
         );
-        if let Some(sz) = size {
-            s.push_str(&format!(",S={sz}"));
+        if let Some(t) = sizes {
+            s.push_str(&format!(",S={}", t.stored));
+            if let Some(w) = t.crlf {
+                s.push_str(&format!(",W={w}"));
+            }
         }
         s
     }
 }
 
-/// The `,S=<n>` size tag of a file name (searched backwards from the info
-/// separator), if present and numeric.
-pub fn size_tag(file_name: &str) -> Option<u64> {
+/// The sizes a file name carries: `,S=` the stored size (Maildir++ quota,
+/// Courier) and `,W=` the size with CRLF line ends (RFC822.SIZE, as
+/// Dovecot writes it; Courier keeps it as opaque text).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SizeTags {
+    /// Bytes of the file.
+    pub stored: u64,
+    /// Bytes with every bare LF counted as CRLF, if known.
+    pub crlf: Option<u64>,
+}
+
+/// The number after `tag` (`,S=`, `,W=`) in a file's base name, searched
+/// backwards from the info separator, if present and numeric.
+fn numeric_tag(file_name: &str, tag: &str) -> Option<u64> {
     let base = crate::flags::base_name(file_name);
-    let i = base.rfind(",S=")?;
-    let digits = &base[i + 3..];
+    let i = base.rfind(tag)?;
+    let digits = &base[i + tag.len()..];
     let end = digits
         .find(|c: char| !c.is_ascii_digit())
         .unwrap_or(digits.len());
@@ -102,6 +116,16 @@ pub fn size_tag(file_name: &str) -> Option<u64> {
         return None;
     }
     digits[..end].parse().ok()
+}
+
+/// The `,S=<n>` size tag of a file name, if present and numeric.
+pub fn size_tag(file_name: &str) -> Option<u64> {
+    numeric_tag(file_name, ",S=")
+}
+
+/// The `,W=<n>` (RFC822.SIZE) tag of a file name, if present and numeric.
+pub fn crlf_size_tag(file_name: &str) -> Option<u64> {
+    numeric_tag(file_name, ",W=")
 }
 
 /// Leading decimal number of a name, like C's `atol` (0 if none).
@@ -143,6 +167,8 @@ mod tests {
         assert_eq!(size_tag("1.M2P3.host,S=12,W=14:2,S"), Some(12));
         assert_eq!(size_tag("1.M2P3.host"), None);
         assert_eq!(size_tag("1.M2P3.host,S=:2,"), None);
+        assert_eq!(crlf_size_tag("1.M2P3.host,S=12,W=14:2,S"), Some(14));
+        assert_eq!(crlf_size_tag("1.M2P3.host,S=12:2,W"), None);
     }
 
     #[test]
@@ -155,8 +181,17 @@ mod tests {
     #[test]
     fn unique_names() {
         let s = UniqueStem::new(None);
-        let n = s.final_name("h", 0x801, 0x1234, Some(5));
+        let n = s.final_name(
+            "h",
+            0x801,
+            0x1234,
+            Some(SizeTags {
+                stored: 5,
+                crlf: Some(7),
+            }),
+        );
         assert!(n.contains("V0000000000000801I0000000000001234_"));
-        assert!(n.ends_with(".h,S=5"));
+        assert!(n.ends_with(".h,S=5,W=7"));
+        assert_eq!((size_tag(&n), crlf_size_tag(&n)), (Some(5), Some(7)));
     }
 }

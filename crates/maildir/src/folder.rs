@@ -5,12 +5,13 @@ use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use crate::error::{Error, IoContext, Result};
-use crate::filename::{size_tag, UniqueStem};
+use crate::filename::{crlf_size_tag, size_tag, SizeTags, UniqueStem};
 use crate::flags::{base_name, flags_of, merge_info, FlagOp, Flags};
+use crate::index::{self, FolderIndex, MessageFacts, ReadAhead};
 use crate::keywords::{self, KeywordMap, KEYWORD_DIR};
 use crate::quota;
 use crate::scan::{self, list_dir, Entry, ScanMode, Scanned};
@@ -71,6 +72,12 @@ impl Message {
     /// The base name (before `:`), the message's stable identity.
     pub fn base_name(&self) -> &str {
         base_name(&self.file)
+    }
+
+    /// RFC822.SIZE from the file name's `,W=` tag, if it has one (Courser
+    /// and Dovecot write it; without it, see [`Folder::rfc822_size`]).
+    pub fn rfc822_size_tag(&self) -> Option<u64> {
+        crlf_size_tag(&self.file)
     }
 
     /// INTERNALDATE if it was read already, without touching the file (a
@@ -212,6 +219,9 @@ pub struct Folder {
     /// copy of it between them.
     messages: Arc<Vec<Message>>,
     stamp: Option<(Stamp, SystemTime)>,
+    /// The folder's index, opened on first use (a `Mutex` so that
+    /// `&self` readers can record what they computed).
+    index: Mutex<FolderIndex>,
 }
 
 impl Folder {
@@ -221,6 +231,11 @@ impl Folder {
         if rw {
             crate::tmpfile::purge_tmp(&dir);
         }
+        let index = FolderIndex::new(index::index_path(
+            &store.inner.opts.index,
+            &store.inner.root,
+            &dir,
+        ));
         let mut f = Folder {
             store,
             name,
@@ -230,6 +245,7 @@ impl Folder {
             uidnext: 1,
             messages: Arc::default(),
             stamp: None,
+            index: Mutex::new(index),
         };
         if !f.copy_shared_scan() {
             f.rescan()?;
@@ -478,8 +494,10 @@ impl Folder {
             ..Changes::default()
         };
         let new_uids: HashSet<u32> = msgs.iter().map(|m| m.uid).collect();
+        let index = self.index.get_mut().unwrap_or_else(PoisonError::into_inner);
         if v_changed {
             ch.expunged = self.messages.iter().map(|m| m.uid).collect();
+            index.reset();
         } else {
             ch.gone = self
                 .messages
@@ -488,6 +506,7 @@ impl Folder {
                 .cloned()
                 .collect();
             ch.expunged = ch.gone.iter().map(|m| m.uid).collect();
+            index.forget(&ch.expunged);
         }
         for m in &msgs {
             match old.get(&m.uid).map(|i| &self.messages[*i]) {
@@ -795,7 +814,92 @@ impl Folder {
         }
         let mut v: Vec<u32> = gone.into_iter().collect();
         v.sort_unstable();
+        self.index_mut().forget(&v);
         result.map(|()| v)
+    }
+
+    fn index_mut(&mut self) -> &mut FolderIndex {
+        self.index.get_mut().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The facts of message `uid` (ENVELOPE, BODYSTRUCTURE, sizes,
+    /// INTERNALDATE, header texts for SEARCH; see [`MessageFacts`]): from
+    /// the folder index when it has a record for this UID and file, else
+    /// computed from the whole file and recorded. Fails only as
+    /// [`open_message`](Self::open_message) does (unknown UID, file gone,
+    /// I/O error); a missing or broken index is never an error.
+    pub fn facts(&self, uid: u32) -> Result<Arc<MessageFacts>> {
+        self.facts_with(uid, &mut ReadAhead::single())
+    }
+
+    /// [`facts`](Self::facts) of many messages, in the order given: for
+    /// ascending UIDs (FETCH 1:*, a SEARCH over the folder) the index is
+    /// read sequentially in large blocks.
+    pub fn facts_for<'a>(
+        &'a self,
+        uids: &'a [u32],
+    ) -> impl Iterator<Item = (u32, Result<Arc<MessageFacts>>)> + 'a {
+        let mut ra = ReadAhead::bulk();
+        uids.iter().map(move |&u| (u, self.facts_with(u, &mut ra)))
+    }
+
+    /// RFC822.SIZE: the `,W=` tag of the file name if it has one, else
+    /// from [`facts`](Self::facts).
+    pub fn rfc822_size(&self, uid: u32) -> Result<u64> {
+        let m = self.by_uid(uid).ok_or(Error::NotFound(uid))?;
+        match m.rfc822_size_tag() {
+            Some(n) => Ok(n),
+            None => Ok(self.facts(uid)?.rfc822_size),
+        }
+    }
+
+    /// Writes the index records computed so far (they are also written in
+    /// batches as they accumulate, and when the folder is dropped), and
+    /// compacts the index when it holds more dead records than live ones.
+    pub fn flush_index(&mut self) {
+        let (v, messages) = (self.uidvalidity, Arc::clone(&self.messages));
+        self.index_mut().flush(v, &messages);
+    }
+
+    fn facts_with(&self, uid: u32, ra: &mut ReadAhead) -> Result<Arc<MessageFacts>> {
+        let m = self.by_uid(uid).ok_or(Error::NotFound(uid))?;
+        if let Some(f) = self.indexed_facts(m, ra) {
+            return Ok(Arc::new(f));
+        }
+        let mut file = self.open_message(uid)?;
+        let at = || self.dir.join("cur").join(&m.file);
+        let modified = file
+            .metadata()
+            .and_then(|md| md.modified())
+            .map_err(|e| Error::io(at(), e))?;
+        let mut bytes = Vec::new();
+        io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io(at(), e))?;
+        let facts = MessageFacts::compute(&bytes, modified);
+        self.remember_stat(m, &facts);
+        self.index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .record(self.uidvalidity, &self.messages, m, &facts);
+        Ok(Arc::new(facts))
+    }
+
+    /// The facts of `m` if the index has them.
+    fn indexed_facts(&self, m: &Message, ra: &mut ReadAhead) -> Option<MessageFacts> {
+        let facts = self
+            .index
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .lookup(self.uidvalidity, &self.messages, m, ra)?;
+        self.remember_stat(m, &facts);
+        Some(facts)
+    }
+
+    /// What the facts say about the file spares a stat later.
+    fn remember_stat(&self, m: &Message, facts: &MessageFacts) {
+        let _ = m.stat.set(FileStat {
+            size: facts.stored_size,
+            modified: facts.internal_date,
+        });
     }
 
     /// Opens a message file for reading, even if it was renamed meanwhile.
@@ -827,6 +931,7 @@ impl Folder {
     pub fn move_to(&mut self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
         self.require_rw()?;
         let (r, moved) = self.transfer(uids, store, dest, true)?;
+        self.index_mut().forget(&moved);
         let moved: HashSet<u32> = moved.into_iter().collect();
         if !moved.is_empty() {
             Arc::make_mut(&mut self.messages).retain(|m| !moved.contains(&m.uid));
@@ -882,6 +987,11 @@ impl Folder {
         let mut relist = None;
         // decide names and carry keywords before linking
         let mut plan: Vec<(u32, String, String)> = Vec::new(); // uid, src file, dest file
+                                                               // The facts the source index has go with the messages (the file
+                                                               // is the same, or a copy with the same mtime); others are computed
+                                                               // in the destination when asked.
+        let mut carried: Vec<Option<MessageFacts>> = Vec::new();
+        let mut ra = ReadAhead::bulk();
         for m in &msgs {
             let Some(actual) = self.locate(&mut relist, &m.file)? else {
                 continue;
@@ -897,14 +1007,18 @@ impl Folder {
                         (md.dev(), md.ino())
                     })
                     .unwrap_or((0, 0));
-                let size = size_tag(&actual).unwrap_or_else(|| self.stored_size(m));
-                let base = UniqueStem::new(None).final_name(&host, dev, ino, Some(size));
+                let sizes = SizeTags {
+                    stored: size_tag(&actual).unwrap_or_else(|| self.stored_size(m)),
+                    crlf: crlf_size_tag(&actual),
+                };
+                let base = UniqueStem::new(None).final_name(&host, dev, ino, Some(sizes));
                 let info = actual.find(':').map(|i| &actual[i..]).unwrap_or(":2,");
                 format!("{base}{info}")
             };
             if store.inner.opts.keywords && !m.keywords.is_empty() {
                 keywords::save_update(&ddir, &host, base_name(&dest_file), &m.keywords)?;
             }
+            carried.push(self.indexed_facts(m, &mut ra));
             plan.push((m.uid, actual, dest_file));
         }
         let (uidvalidity, dest_uids) =
@@ -953,12 +1067,18 @@ impl Folder {
             })?;
         let mut pairs = Vec::new();
         let mut moved = Vec::new();
-        for (p, u) in plan.iter().zip(dest_uids) {
+        let mut placed = Vec::new();
+        for ((p, u), facts) in plan.iter().zip(dest_uids).zip(&carried) {
             if let Some(u) = u {
                 pairs.push((p.0, u));
                 moved.push(p.0);
+                if let Some(f) = facts {
+                    placed.push((u, base_name(&p.2), f));
+                }
             }
         }
+        let dest_index = index::index_path(&store.inner.opts.index, &store.inner.root, &ddir);
+        index::record_placed(dest_index.as_deref(), uidvalidity, &placed);
         if add.1 > 0 {
             quota::record(&store.inner.root, add.0, add.1)?;
         }

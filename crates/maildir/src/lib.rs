@@ -14,6 +14,9 @@
 //!   ([`quota`]); folder scans and UID assignment are serialised with
 //!   Courier's `tmp/courier.lock` dot-lock ([`lock`]). Which session gets
 //!   a message as \Recent is decided under that lock too ([`recent`]).
+//! * [`index`]: the disposable per-folder index of [`MessageFacts`]
+//!   (ENVELOPE, BODYSTRUCTURE, sizes, header texts for SEARCH), read
+//!   through [`Folder::facts`] and [`Folder::facts_for`].
 //! * [`SnapshotCache`]: scans of big folders shared by the sessions of one
 //!   process, so that another connection's SELECT of an unchanged folder
 //!   does not read it again.
@@ -30,6 +33,7 @@ mod expiry;
 pub mod filename;
 pub mod flags;
 mod folder;
+pub mod index;
 pub mod keywords;
 pub mod lock;
 pub mod message_file;
@@ -48,6 +52,7 @@ pub use error::{Error, Result};
 pub use expiry::{parse_rules as parse_expiry_rules, ExpiryRule};
 pub use flags::{FlagOp, Flags};
 pub use folder::{Changes, CopyResult, Folder, Message};
+pub use index::{IndexPlace, MessageFacts};
 pub use quota::{QuotaLimits, QuotaUsage};
 pub use snapshots::SnapshotCache;
 pub use store::{

@@ -42,6 +42,9 @@ pub struct StoreOptions {
     /// Scans of big folders shared with the process's other stores
     /// ([`SnapshotCache`]); default none.
     pub snapshots: Option<SnapshotCache>,
+    /// Where folder indexes are kept ([`crate::index`]); default in each
+    /// folder.
+    pub index: crate::index::IndexPlace,
 }
 
 impl Default for StoreOptions {
@@ -52,6 +55,7 @@ impl Default for StoreOptions {
             hostname: crate::filename::default_hostname(),
             use_locks: true,
             snapshots: None,
+            index: crate::index::IndexPlace::InFolder,
         }
     }
 }

@@ -7,7 +7,10 @@ use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use courser_mime::CrlfLen;
+
 use crate::error::{Error, IoContext, Result};
+use crate::filename::SizeTags;
 use crate::quota;
 use crate::store::{make_subdirs, FOLDER_MARKER};
 use crate::tmpfile::{link_into_place, TmpFile};
@@ -178,8 +181,13 @@ pub fn deliver(maildir: &Path, mut input: impl Read, opts: &DeliverOptions) -> R
             quota::recalculate(&root, &host, spec.trim())?;
         }
     }
-    let (tmp, mut f) = TmpFile::create(maildir, &host, None, 0o600)?;
-    let size = io::copy(&mut input, &mut f).at(&tmp.path)?;
+    let (tmp, f) = TmpFile::create(maildir, &host, None, 0o600)?;
+    let mut out = CrlfCounting {
+        out: f,
+        crlf: CrlfLen::default(),
+    };
+    let size = io::copy(&mut input, &mut out).at(&tmp.path)?;
+    let CrlfCounting { out: mut f, crlf } = out;
     f.flush().at(&tmp.path)?;
     f.sync_all().at(&tmp.path)?;
     drop(f);
@@ -191,7 +199,11 @@ pub fn deliver(maildir: &Path, mut input: impl Read, opts: &DeliverOptions) -> R
         }
         return Err(Error::OverQuota);
     }
-    let name = tmp.stem.final_name(&host, tmp.dev, tmp.ino, Some(size));
+    let sizes = SizeTags {
+        stored: size,
+        crlf: Some(crlf.len()),
+    };
+    let name = tmp.stem.final_name(&host, tmp.dev, tmp.ino, Some(sizes));
     let dest = maildir.join("new").join(name);
     link_into_place(tmp, &dest)?;
     if counted {
@@ -206,6 +218,25 @@ pub fn deliver(maildir: &Path, mut input: impl Read, opts: &DeliverOptions) -> R
         size,
         warned,
     })
+}
+
+/// Passes a delivery through to its tmp file, counting its size with
+/// CRLF line ends for the `,W=` tag.
+struct CrlfCounting<W> {
+    out: W,
+    crlf: CrlfLen,
+}
+
+impl<W: Write> Write for CrlfCounting<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.out.write(buf)?;
+        self.crlf.add(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
 }
 
 const BUILTIN_WARNING: &str = "From: Mail Delivery System <Mailer-Daemon@localhost>\n\
@@ -257,7 +288,11 @@ fn quota_warning(root: &Path, host: &str, percent: u32, msg: Option<&Path>) -> R
     f.write_all(&data).at(&tmp.path)?;
     drop(f);
     let size = data.len() as u64;
-    let name = tmp.stem.final_name(host, tmp.dev, tmp.ino, Some(size));
+    let sizes = SizeTags {
+        stored: size,
+        crlf: Some(courser_mime::crlf_len(&data)),
+    };
+    let name = tmp.stem.final_name(host, tmp.dev, tmp.ino, Some(sizes));
     link_into_place(tmp, &root.join("new").join(name))?;
     quota::record(root, i64::try_from(size).unwrap_or(i64::MAX), 1)?;
     fs::write(&stamp, b"").at(&stamp)?;

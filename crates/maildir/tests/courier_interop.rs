@@ -25,6 +25,17 @@ fn courier_available() -> bool {
     false
 }
 
+/// A fresh maildir in a home directory, if Courier is there to test with.
+fn courier_home() -> Option<(tempfile::TempDir, std::path::PathBuf)> {
+    if !courier_available() {
+        return None;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let md = t.path().join("Maildir");
+    tools::make_maildir(&md, 0o700).unwrap();
+    Some((t, md))
+}
+
 /// Runs one preauthenticated Courier session with the given commands
 /// (CRLF added) and returns its output.
 fn courier(home: &Path, maildir: &Path, script: &[String]) -> String {
@@ -141,13 +152,10 @@ fn literal(tag: &str, cmd: &str, body: &str) -> Vec<String> {
 
 #[test]
 fn courier_then_courser_then_courier() {
-    if !courier_available() {
+    let Some((t, md)) = courier_home() else {
         return;
-    }
-    let t = tempfile::tempdir().unwrap();
+    };
     let home = t.path();
-    let md = home.join("Maildir");
-    tools::make_maildir(&md, 0o700).unwrap();
     for (i, body) in [
         "Subject: one\n\n1\n",
         "Subject: two\n\n2\n",
@@ -283,4 +291,88 @@ fn courier_then_courser_then_courier() {
     assert_eq!(uidvalidity_of(&out, "b5"), b.uidvalidity);
     assert_eq!(fetched_flags(&out, "b6"), expected_sub, "{out}");
     assert_eq!(expected_sub[&b.uid], vec!["Sixth", "\\Seen"]);
+}
+
+/// Courser's names carry `,S=` (quota) and `,W=` (RFC822.SIZE), and the
+/// folder holds a `courserindex`: Courier's imapd lists no extra folder
+/// and serves the messages (it ignores `,W=` and counts one CR per LF
+/// itself, which for LF files is the `,W=` value), and Courier's quota
+/// recalculation (`deliverquota` without a `maildirsize`) counts what
+/// `,S=` says.
+#[test]
+fn courier_reads_size_tags_and_ignores_the_index() {
+    let Some((t, md)) = courier_home() else {
+        return;
+    };
+    let home = t.path();
+    let bodies = [
+        "Subject: delivered\n\nline one\nline two\n",
+        "Subject: appended\r\n\r\nCRLF already\r\n",
+        "Subject: mixed\n\nbare\r\nand not\n",
+    ];
+    tools::deliver(&md, bodies[0].as_bytes(), &tools::DeliverOptions::default()).unwrap();
+    let store = Store::open(&md, StoreOptions::default()).unwrap();
+    for b in &bodies[1..] {
+        store
+            .append("INBOX", b.as_bytes(), Flags::EMPTY, &[], None)
+            .unwrap();
+    }
+    let f = store.open_folder("INBOX", true).unwrap();
+    let mut ours = Vec::new();
+    for m in f.messages() {
+        let w = m.rfc822_size_tag().expect("every Courser name has ,W=");
+        assert_eq!(w, f.facts(m.uid).unwrap().rfc822_size);
+        assert!(m.file_name().contains(",S="), "{}", m.file_name());
+        let bytes = fs::read(f.dir().join("cur").join(m.file_name())).unwrap();
+        let lf_only = !bytes.contains(&b'\r');
+        let courier_size = bytes.len() + bytes.iter().filter(|b| **b == b'\n').count();
+        assert_eq!(lf_only, courier_size as u64 == w);
+        ours.push((m.uid, courier_size));
+    }
+    assert_eq!(ours.len(), 3);
+    drop(f);
+    assert!(md.join(courser_maildir::index::INDEX_FILE).exists());
+
+    let out = courier(
+        home,
+        &md,
+        &[
+            "c1 LIST \"\" \"*\"".into(),
+            "c2 SELECT INBOX".into(),
+            "c3 UID FETCH 1:* (RFC822.SIZE)".into(),
+            "c4 LOGOUT".into(),
+        ],
+    );
+    let listed: Vec<&str> = out.lines().filter(|l| l.starts_with("* LIST")).collect();
+    assert_eq!(listed.len(), 1, "{out}");
+    for (uid, w) in &ours {
+        assert!(
+            out.contains(&format!("UID {uid} RFC822.SIZE {w})"))
+                || out.contains(&format!("RFC822.SIZE {w} UID {uid})")),
+            "uid {uid} size {w}: {out}"
+        );
+    }
+
+    // Courier's quota recalculation sums the ,S= tags
+    let total: u64 = bodies.iter().map(|b| b.len() as u64).sum();
+    let extra = "Subject: by courier\n\nx\n";
+    let mut child = Command::new("/usr/bin/deliverquota")
+        .args([md.to_str().unwrap(), "100000S"])
+        .stdin(Stdio::piped())
+        .spawn()
+        .expect("deliverquota");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(extra.as_bytes())
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    let sizes = fs::read_to_string(md.join("maildirsize")).unwrap();
+    let counted: i64 = sizes
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().next().unwrap().parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(counted as u64, total + extra.len() as u64, "{sizes}");
 }

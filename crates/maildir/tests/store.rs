@@ -160,7 +160,12 @@ fn append_store_refresh_expunge() {
     assert_eq!(m.flags, Flags::SEEN);
     assert_eq!(m.keywords, vec!["$Label1".to_string()]);
     assert_eq!(f.internal_date(m), date);
-    assert!(m.file_name().contains(",S=17:2,S"));
+    assert!(
+        m.file_name().contains(",S=17,W=20:2,S"),
+        "{}",
+        m.file_name()
+    );
+    assert_eq!(f.rfc822_size(1).unwrap(), 20);
 
     let ch = f
         .store(
@@ -364,7 +369,11 @@ fn deliver_tool() {
         ..Default::default()
     };
     let d = tools::deliver(&root, &b"hello world\n"[..], &opts).unwrap();
-    assert!(d.path.to_string_lossy().ends_with(",S=12"));
+    assert!(
+        d.path.to_string_lossy().ends_with(",S=12,W=13"),
+        "{:?}",
+        d.path
+    );
     assert!(matches!(
         tools::deliver(&root, &b"hello world\n"[..], &opts),
         Err(Error::OverQuota)

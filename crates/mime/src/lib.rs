@@ -59,7 +59,7 @@ pub mod structure;
 pub use address::parse_address_list;
 pub use collation::{search_fold, unicode_casemap};
 pub use decode::decode_header_text;
-pub use lines::{crlf_len, to_crlf};
+pub use lines::{crlf_len, to_crlf, CrlfLen};
 pub use params::param_value;
 pub use parse::{parse, ParsedMessage, Part, PartKind};
 pub use structure::{Address, BodyKind, BodyStructure, Envelope, Params};
@@ -71,7 +71,7 @@ mod date;
 mod search;
 pub use date::{parse_date, parse_date_day};
 pub use search::{
-    address_header_contains, contains_ci, decoded_text, header_contains, header_values,
-    text_contains,
+    address_header_contains, address_texts, address_texts_of, contains_ci, decoded_text,
+    header_contains, header_texts, header_texts_of, header_values, text_contains,
 };
 pub mod corpus;

@@ -60,15 +60,42 @@ impl Iterator for Lines<'_> {
 
 /// Size of `bytes` once every bare LF is turned into CRLF (RFC822.SIZE).
 pub fn crlf_len(bytes: &[u8]) -> u64 {
-    let mut n = bytes.len() as u64;
-    let mut prev = 0u8;
-    for &b in bytes {
-        if b == b'\n' && prev != b'\r' {
-            n += 1;
+    let mut n = CrlfLen::default();
+    n.add(bytes);
+    n.len()
+}
+
+/// [`crlf_len`] of a message that arrives in pieces (a delivery or an
+/// APPEND written as it comes).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CrlfLen {
+    len: u64,
+    /// The last byte seen: a LF at the start of the next piece is bare
+    /// unless this was a CR.
+    prev: u8,
+}
+
+impl CrlfLen {
+    /// Counts the next piece.
+    pub fn add(&mut self, bytes: &[u8]) {
+        self.len += bytes.len() as u64;
+        for &b in bytes {
+            if b == b'\n' && self.prev != b'\r' {
+                self.len += 1;
+            }
+            self.prev = b;
         }
-        prev = b;
     }
-    n
+
+    /// The size so far, with CRLF line ends.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether nothing was counted yet.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
 }
 
 /// Returns `bytes` with every bare LF turned into CRLF.
@@ -112,6 +139,18 @@ pub(crate) fn strip_one_newline(msg: &[u8], floor: usize, end: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn crlf_len_in_pieces_counts_a_split_crlf_once() {
+        let text = b"a\r\nb\nc\r\n\n";
+        for cut in 0..=text.len() {
+            let mut n = CrlfLen::default();
+            n.add(&text[..cut]);
+            n.add(&text[cut..]);
+            assert_eq!(n.len(), crlf_len(text), "cut at {cut}");
+        }
+        assert_eq!(crlf_len(text), 11);
+    }
 
     #[test]
     fn crlf_len_counts_bare_lf() {

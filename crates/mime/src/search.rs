@@ -26,56 +26,105 @@ pub fn contains_ci(haystack: &str, needle: &str) -> bool {
     search_fold(haystack).contains(&search_fold(needle))
 }
 
+/// The RFC 2047-decoded text of every occurrence of header `field_name`
+/// of the top-level message, in order: what [`header_contains`] matches
+/// against (an index can keep these instead of the message).
+pub fn header_texts(msg: &[u8], parsed: &ParsedMessage, field_name: &str) -> Vec<String> {
+    header_texts_of(msg, parsed, &[field_name])
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`header_texts`] of several fields, in one pass over the header.
+pub fn header_texts_of(msg: &[u8], parsed: &ParsedMessage, names: &[&str]) -> Vec<Vec<String>> {
+    per_field(msg, parsed, names, |raw, out| {
+        out.push(decode_header_text(raw))
+    })
+}
+
+/// For each of `names`, what `each` adds for every occurrence of that
+/// field of the top-level header (given its raw value), in one pass.
+fn per_field(
+    msg: &[u8],
+    parsed: &ParsedMessage,
+    names: &[&str],
+    mut each: impl FnMut(&[u8], &mut Vec<String>),
+) -> Vec<Vec<String>> {
+    let mut out = vec![Vec::new(); names.len()];
+    for f in parsed.root.fields(msg) {
+        for (i, name) in names.iter().enumerate() {
+            if f.is(msg, name.as_bytes()) {
+                each(f.raw_value(msg), &mut out[i]);
+            }
+        }
+    }
+    out
+}
+
 /// Whether some occurrence of header `field_name` of the top-level
 /// message contains `needle` (case-insensitive, after RFC 2047
 /// decoding). An empty needle matches any message having the field
 /// (RFC 3501 SEARCH HEADER).
 pub fn header_contains(msg: &[u8], parsed: &ParsedMessage, field_name: &str, needle: &str) -> bool {
-    parsed
-        .root
-        .fields(msg)
+    header_texts(msg, parsed, field_name)
         .iter()
-        .filter(|f| f.is(msg, field_name.as_bytes()))
-        .any(|f| contains_ci(&decode_header_text(f.raw_value(msg)), needle))
+        .any(|t| contains_ci(t, needle))
+}
+
+/// Each address of every occurrence of header `field_name`, as
+/// `name <mailbox@host>` (just `mailbox@host` without a name) with
+/// comments and folding gone and the name RFC 2047-decoded: what
+/// [`address_header_contains`] matches besides [`header_texts`].
+pub fn address_texts(msg: &[u8], parsed: &ParsedMessage, field_name: &str) -> Vec<String> {
+    address_texts_of(msg, parsed, &[field_name])
+        .pop()
+        .unwrap_or_default()
+}
+
+/// [`address_texts`] of several fields, in one pass over the header.
+pub fn address_texts_of(msg: &[u8], parsed: &ParsedMessage, names: &[&str]) -> Vec<Vec<String>> {
+    per_field(msg, parsed, names, |raw, out| {
+        out.extend(
+            crate::address::parse_address_list(raw)
+                .iter()
+                .map(address_text),
+        )
+    })
+}
+
+fn address_text(a: &crate::structure::Address) -> String {
+    let mut text = String::new();
+    if let Some(name) = &a.name {
+        text.push_str(&decode_header_text(name));
+        text.push_str(" <");
+    }
+    if let Some(mailbox) = &a.mailbox {
+        text.push_str(&String::from_utf8_lossy(mailbox));
+    }
+    if let Some(host) = &a.host {
+        text.push('@');
+        text.push_str(&String::from_utf8_lossy(host));
+    }
+    if a.name.is_some() {
+        text.push('>');
+    }
+    text
 }
 
 /// SEARCH FROM, TO, CC and BCC: like [`header_contains`], and also
-/// matched against each address as `name <mailbox@host>` with comments and
-/// folding gone, so `<user (c)@ (c) example.org>` is found by
-/// `user@example.org` (as Dovecot matches addresses).
+/// matched against each address of [`address_texts`], so
+/// `<user (c)@ (c) example.org>` is found by `user@example.org` (as
+/// Dovecot matches addresses).
 pub fn address_header_contains(
     msg: &[u8],
     parsed: &ParsedMessage,
     field_name: &str,
     needle: &str,
 ) -> bool {
-    if header_contains(msg, parsed, field_name, needle) {
-        return true;
-    }
-    parsed
-        .root
-        .fields(msg)
-        .iter()
-        .filter(|f| f.is(msg, field_name.as_bytes()))
-        .flat_map(|f| crate::address::parse_address_list(f.raw_value(msg)))
-        .any(|a| {
-            let mut text = String::new();
-            if let Some(name) = &a.name {
-                text.push_str(&decode_header_text(name));
-                text.push_str(" <");
-            }
-            if let Some(mailbox) = &a.mailbox {
-                text.push_str(&String::from_utf8_lossy(mailbox));
-            }
-            if let Some(host) = &a.host {
-                text.push('@');
-                text.push_str(&String::from_utf8_lossy(host));
-            }
-            if a.name.is_some() {
-                text.push('>');
-            }
-            contains_ci(&text, needle)
-        })
+    header_contains(msg, parsed, field_name, needle)
+        || address_texts(msg, parsed, field_name)
+            .iter()
+            .any(|t| contains_ci(t, needle))
 }
 
 /// Whether the message text contains `needle` (case-insensitive).

@@ -579,6 +579,23 @@ pub struct MaildirConfig {
     /// bytes each.
     #[serde(default = "default_scan_cache_messages")]
     pub scan_cache_messages: usize,
+    /// Where folder indexes (`courserindex`) are kept: empty (the
+    /// default) in each folder directory; else under this existing local
+    /// directory, one 0700 directory per maildir (for maildirs on NFS,
+    /// like Dovecot's `INDEX=`).
+    #[serde(default)]
+    pub index_dir: PathBuf,
+}
+
+impl MaildirConfig {
+    /// Where the store keeps folder indexes (`StoreOptions::index`).
+    pub fn index_place(&self) -> courser_maildir::IndexPlace {
+        if self.index_dir.as_os_str().is_empty() {
+            courser_maildir::IndexPlace::InFolder
+        } else {
+            courser_maildir::IndexPlace::Under(self.index_dir.clone())
+        }
+    }
 }
 
 fn default_scan_cache_messages() -> usize {
@@ -610,6 +627,7 @@ impl Default for MaildirConfig {
             trash: default_trash(),
             empty_trash: default_empty_trash(),
             scan_cache_messages: default_scan_cache_messages(),
+            index_dir: PathBuf::new(),
         }
     }
 }
@@ -739,6 +757,9 @@ impl Config {
         self.trusted_networks()?;
         crate::access::AccessRules::parse(&self.access.rules)
             .map_err(|e| format!("[access] {e}"))?;
+        if !self.maildir.index_dir.as_os_str().is_empty() && !self.maildir.index_dir.is_absolute() {
+            return Err("[maildir] index_dir must be an absolute path (or empty)".into());
+        }
         if self.imap.max_message_size == 0 {
             return Err("[imap] max_message_size must be at least 1".into());
         }
@@ -799,6 +820,12 @@ mod tests {
         assert_eq!(config.limits.max_connections_per_ip, 20);
         assert_eq!(config.imap.autologout_secs, 1800);
         assert!(config.to_toml().contains("max_connections = 1000"));
+        assert_eq!(config.maildir.index_dir, PathBuf::new());
+        assert!(config.to_toml().contains("index_dir = \"\""));
+        assert_eq!(
+            config.maildir.index_place(),
+            courser_maildir::IndexPlace::InFolder
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 
