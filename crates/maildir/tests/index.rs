@@ -488,6 +488,8 @@ fn needles(facts_src: &[u8]) -> Vec<String> {
         "i̇stanbul",
         "host>",
         "2006",
+        "STRASSE",
+        "straße",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -546,6 +548,16 @@ fn header_answers_equal_courser_mime_on_the_corpus() {
     for m in courser_mime::corpus::messages() {
         same_answers(&m.bytes);
     }
+    // Caseless beyond lowercasing: ß matches SS (i;unicode-casemap).
+    let street =
+        "Subject: =?utf-8?q?Gro=C3=9Fe_Stra=C3=9Fe?=\r\nFrom: \"STRASSE\" <s@x.de>\r\n\r\n";
+    same_answers(street.as_bytes());
+    let facts = MessageFacts::compute(street.as_bytes(), SystemTime::UNIX_EPOCH);
+    assert_eq!(
+        facts.header_contains("subject", "GROSSE STRASSE"),
+        Some(true)
+    );
+    assert_eq!(facts.address_contains("from", "straße"), Some(true));
 }
 
 proptest::proptest! {

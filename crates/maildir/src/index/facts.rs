@@ -61,7 +61,7 @@ enum Section {
     References,
     /// Per [`KEPT_FIELDS`] entry each occurrence's decoded text, then per
     /// [`ADDRESS_FIELDS`] entry each address as `name <mb@host>`; all
-    /// lowercased (matching lowercases both sides anyway).
+    /// folded for caseless matching (`courser_mime::search_fold`).
     Texts,
 }
 const SECTIONS: usize = 4;
@@ -70,13 +70,14 @@ fn field_index(list: &[&str], field: &str) -> Option<usize> {
     list.iter().position(|f| f.eq_ignore_ascii_case(field))
 }
 
-/// `courser_mime::contains_ci` over texts stored lowercased: lowering
-/// the needle alone gives the same answer.
+/// `courser_mime::contains_ci` over texts stored folded
+/// (`courser_mime::search_fold`): folding the needle alone gives the same
+/// answer.
 fn any_contains<'a>(mut texts: impl Iterator<Item = &'a str>, needle: &str) -> bool {
     if needle.is_empty() {
         return texts.next().is_some();
     }
-    let needle = needle.to_lowercase();
+    let needle = courser_mime::search_fold(needle);
     texts.any(|t| t.contains(&needle))
 }
 
@@ -134,8 +135,9 @@ impl MessageFacts {
             let texts = courser_mime::header_texts_of(bytes, &parsed, &KEPT_FIELDS);
             let addresses = courser_mime::address_texts_of(bytes, &parsed, &ADDRESS_FIELDS);
             for list in texts.into_iter().chain(addresses) {
-                let lowered: Vec<String> = list.into_iter().map(|t| t.to_lowercase()).collect();
-                w.strings(&lowered);
+                let folded: Vec<String> =
+                    list.iter().map(|t| courser_mime::search_fold(t)).collect();
+                w.strings(&folded);
             }
         });
         MessageFacts {
