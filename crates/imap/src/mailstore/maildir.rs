@@ -3,14 +3,15 @@
 use std::fs::File;
 use std::io::Read;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use courser_maildir::{Folder, Incoming, Message, Store};
 
 use super::{
     AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp, Flags, FolderEntry,
-    FolderStatus, GoneMessage, MailFolder, MailStore, MessageRef, QuotaUsage, StoreError,
-    StoreResult,
+    FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef, QuotaUsage,
+    StoreError, StoreResult,
 };
 
 /// An account's maildir as a [`MailStore`].
@@ -209,6 +210,13 @@ impl MailFolder for MaildirFolder {
     fn read_message(&self, uid: u32, extent: Extent) -> StoreResult<Vec<u8>> {
         let file = self.folder.open_message(uid)?;
         read_file(file, extent).map_err(|e| StoreError::io(format!("message uid {uid}"), e))
+    }
+
+    fn facts(&self, uids: &[u32]) -> Vec<StoreResult<Arc<MessageFacts>>> {
+        self.folder
+            .facts_for(uids)
+            .map(|(_, facts)| facts)
+            .collect()
     }
 
     fn watch_paths(&self) -> Vec<PathBuf> {

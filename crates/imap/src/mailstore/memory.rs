@@ -14,8 +14,8 @@ use courser_maildir::{keywords, names};
 use super::maildir::header_end;
 use super::{
     AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp, Flags, FolderEntry,
-    FolderStatus, GoneMessage, MailFolder, MailStore, MessageRef, QuotaUsage, StoreError,
-    StoreResult,
+    FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef, QuotaUsage,
+    StoreError, StoreResult,
 };
 
 /// An account in memory with an empty INBOX.
@@ -627,6 +627,20 @@ impl MailFolder for MemoryFolder {
     fn internal_date(&self, uid: u32) -> Option<SystemTime> {
         let account = lock(&self.account);
         Some(account.folder(&self.name).ok()?.by_uid(uid)?.date)
+    }
+
+    /// Computed from the message each time: this store keeps no index.
+    fn facts(&self, uids: &[u32]) -> Vec<StoreResult<Arc<MessageFacts>>> {
+        let account = lock(&self.account);
+        let Ok(folder) = account.folder(&self.name) else {
+            return uids.iter().map(|&u| Err(StoreError::NotFound(u))).collect();
+        };
+        uids.iter()
+            .map(|&u| {
+                let m = folder.by_uid(u).ok_or(StoreError::NotFound(u))?;
+                Ok(Arc::new(MessageFacts::compute(&m.bytes, m.date)))
+            })
+            .collect()
     }
 
     fn read_message(&self, uid: u32, extent: Extent) -> StoreResult<Vec<u8>> {

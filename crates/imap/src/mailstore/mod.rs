@@ -21,11 +21,12 @@ mod maildir;
 mod memory;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 pub use courser_maildir::{
     Appended, CopyResult, Error as StoreError, ExpiryRule, FlagOp, Flags, FolderEntry,
-    FolderStatus, QuotaLimits, QuotaUsage,
+    FolderStatus, MessageFacts, QuotaLimits, QuotaUsage,
 };
 pub use maildir::MaildirStore;
 #[cfg(any(test, feature = "memory-store"))]
@@ -196,6 +197,12 @@ pub trait MailFolder: Send {
     fn internal_date(&self, uid: u32) -> Option<SystemTime>;
     /// The message's bytes (`extent` of them), as stored.
     fn read_message(&self, uid: u32, extent: Extent) -> StoreResult<Vec<u8>>;
+    /// What answering needs of each of `uids` without reading its file
+    /// (ENVELOPE, BODYSTRUCTURE, RFC822.SIZE, the Date and the header
+    /// texts SEARCH, SORT and THREAD compare), in the order given: from
+    /// the folder index where the store keeps one, so ask for many at
+    /// once, in ascending order.
+    fn facts(&self, uids: &[u32]) -> Vec<StoreResult<Arc<MessageFacts>>>;
     /// Directories whose changes IDLE should watch (empty: poll).
     fn watch_paths(&self) -> Vec<PathBuf>;
 }

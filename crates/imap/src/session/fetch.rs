@@ -1,15 +1,20 @@
 //! FETCH and UID FETCH (RFC 3501 §6.4.5, §6.4.8, §7.4.2).
 
+use std::collections::VecDeque;
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 use courser_protocol::OUTPUT_HIGH_WATER;
 
-use super::message::Loaded;
+use super::message::{Loaded, Summary};
 use super::reply::Reply;
 use super::{Pending, Selected, Session};
 use crate::codec::respond::{Code, FetchWriter};
 use crate::codec::{DateTime, FetchAttr, Flag, SectionText, SequenceSet};
-use crate::mailstore::{Extent, FlagOp, Flags, MailFolder, MessageRef};
+use crate::mailstore::{Extent, FlagOp, Flags, MailFolder, MessageFacts, MessageRef};
+
+/// Messages whose facts are asked of the store at once.
+const FACTS_BATCH: usize = 512;
 
 /// A message's flags as IMAP flags, `\Recent` included.
 pub(super) fn message_flags(m: MessageRef<'_>) -> Vec<Flag> {
@@ -67,33 +72,61 @@ pub(crate) struct FetchJob {
     next: usize,
     /// Some target had been expunged.
     missing: bool,
+    /// What the items need of each message.
+    need: Need,
+    /// Facts read ahead for the next targets, by UID.
+    facts: VecDeque<(u32, Option<Arc<MessageFacts>>)>,
 }
 
-/// Whether fetching `attr` reads the message file.
-/// How much of the message file `attrs` need (`None`: nothing).
-fn extent(attrs: &[FetchAttr]) -> Option<Extent> {
-    attrs
-        .iter()
-        .map(|attr| match attr {
-            FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Uid => None,
-            FetchAttr::Envelope | FetchAttr::Rfc822Header => Some(Extent::Header),
-            FetchAttr::BodySection { section, .. }
-                if section.part.is_empty()
-                    && matches!(
-                        section.text,
-                        Some(
-                            SectionText::Header
-                                | SectionText::HeaderFields(_)
-                                | SectionText::HeaderFieldsNot(_)
-                        )
-                    ) =>
-            {
-                Some(Extent::Header)
-            }
-            _ => Some(Extent::Whole),
-        })
-        .max()
-        .flatten()
+/// What a FETCH needs of each message, from least to most.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Need {
+    /// Flags, UID, INTERNALDATE: the folder listing has them.
+    Listing,
+    /// RFC822.SIZE, ENVELOPE, BODY, BODYSTRUCTURE: the store's facts
+    /// (the folder index), no file read.
+    Facts,
+    /// Also header sections: the header of the file.
+    Header,
+    /// Anything else: the whole file (which answers the facts too).
+    Whole,
+}
+
+impl Need {
+    /// How much of the file to read, if any.
+    fn extent(self) -> Option<Extent> {
+        match self {
+            Need::Listing | Need::Facts => None,
+            Need::Header => Some(Extent::Header),
+            Need::Whole => Some(Extent::Whole),
+        }
+    }
+}
+
+/// What answering `attr` needs.
+fn need_of(attr: &FetchAttr) -> Need {
+    match attr {
+        FetchAttr::Flags | FetchAttr::InternalDate | FetchAttr::Uid => Need::Listing,
+        FetchAttr::Rfc822Size
+        | FetchAttr::Envelope
+        | FetchAttr::Body
+        | FetchAttr::BodyStructure => Need::Facts,
+        FetchAttr::Rfc822Header => Need::Header,
+        FetchAttr::BodySection { section, .. }
+            if section.part.is_empty()
+                && matches!(
+                    section.text,
+                    Some(
+                        SectionText::Header
+                            | SectionText::HeaderFields(_)
+                            | SectionText::HeaderFieldsNot(_)
+                    )
+                ) =>
+        {
+            Need::Header
+        }
+        _ => Need::Whole,
+    }
 }
 
 /// Whether fetching `attr` sets \Seen (RFC 3501 §6.4.5: BODY[] without
@@ -127,6 +160,7 @@ impl Session {
                 // RFC 3501 §6.4.8: UID FETCH always returns UID.
                 attrs.insert(0, FetchAttr::Uid);
             }
+            let need = attrs.iter().map(need_of).max().unwrap_or(Need::Listing);
             let job = FetchJob {
                 tag: tag.to_owned(),
                 uid,
@@ -134,6 +168,8 @@ impl Session {
                 targets: sel.view.select(set, uid),
                 next: 0,
                 missing: false,
+                need,
+                facts: VecDeque::new(),
             };
             s.run_fetch(sel, job, out);
         });
@@ -155,8 +191,9 @@ impl Session {
                 self.pending = Some(Pending::Fetch(job));
                 return;
             }
+            let facts = job.facts_of(sel, u);
             job.next += 1;
-            if sel.view.is_expunged(u) || !fetch_one(sel, seq, u, &job.attrs, out) {
+            if sel.view.is_expunged(u) || !fetch_one(sel, seq, u, &job.attrs, facts, out) {
                 job.missing = true;
             }
         }
@@ -182,12 +219,42 @@ impl Session {
     }
 }
 
-/// Writes one FETCH response; false when the message is gone.
+impl FetchJob {
+    /// The facts of target `uid` (the next one) when the items need
+    /// them and not the whole file: asked of the store for a batch of
+    /// targets at a time, so an index is read sequentially.
+    fn facts_of(&mut self, sel: &Selected, uid: u32) -> Option<Arc<MessageFacts>> {
+        if !matches!(self.need, Need::Facts | Need::Header) {
+            return None;
+        }
+        if self.facts.is_empty() {
+            let uids: Vec<u32> = self.targets[self.next..]
+                .iter()
+                .map(|&(_, u)| u)
+                .filter(|&u| !sel.view.is_expunged(u))
+                .take(FACTS_BATCH)
+                .collect();
+            let found = sel.folder.facts(&uids);
+            self.facts = uids
+                .into_iter()
+                .zip(found.into_iter().map(Result::ok))
+                .collect();
+        }
+        match self.facts.front() {
+            Some(&(u, _)) if u == uid => self.facts.pop_front().and_then(|(_, f)| f),
+            _ => None,
+        }
+    }
+}
+
+/// Writes one FETCH response; false when the message is gone. `facts`
+/// answer the items that need no file when the file is not read whole.
 fn fetch_one(
     sel: &mut Selected,
     seq: u32,
     uid: u32,
     attrs: &[FetchAttr],
+    facts: Option<Arc<MessageFacts>>,
     out: &mut Vec<u8>,
 ) -> bool {
     let mut report_flags = attrs.contains(&FetchAttr::Flags);
@@ -205,7 +272,8 @@ fn fetch_one(
             report_flags = true;
         }
     }
-    let loaded = if let Some(extent) = extent(attrs) {
+    let need = attrs.iter().map(need_of).max().unwrap_or(Need::Listing);
+    let loaded = if let Some(extent) = need.extent() {
         match Loaded::read(sel.folder.as_ref(), uid, extent) {
             Ok(l) => Some(l),
             Err(e) => {
@@ -215,6 +283,19 @@ fn fetch_one(
         }
     } else {
         None
+    };
+    // From the file when it is read whole, else from the facts (asked
+    // for here when the batch did not have them).
+    let summary = match (need, &loaded) {
+        (Need::Whole, Some(l)) => Some(Summary::File(l)),
+        (Need::Facts | Need::Header, _) => {
+            let facts = facts.or_else(|| sel.folder.facts(&[uid]).pop()?.ok());
+            match facts {
+                Some(f) => Some(Summary::Facts(f)),
+                None => return false,
+            }
+        }
+        _ => None,
     };
     let Some(m) = sel.folder.message(uid) else {
         return false;
@@ -229,19 +310,27 @@ fn fetch_one(
             (FetchAttr::InternalDate, _) => {
                 w.internal_date(&internal_date(sel.folder.as_ref(), uid));
             }
+            (FetchAttr::Rfc822Size, _) => {
+                if let Some(s) = &summary {
+                    w.rfc822_size(s.size());
+                }
+            }
+            (FetchAttr::Envelope, _) => {
+                if let Some(s) = &summary {
+                    w.envelope(&s.envelope());
+                }
+            }
+            (FetchAttr::Body, _) => {
+                if let Some(s) = &summary {
+                    w.body(&s.body_structure());
+                }
+            }
+            (FetchAttr::BodyStructure, _) => {
+                if let Some(s) = &summary {
+                    w.body_structure(&s.body_structure());
+                }
+            }
             (_, None) => {}
-            (FetchAttr::Rfc822Size, Some(l)) => {
-                w.rfc822_size(l.size());
-            }
-            (FetchAttr::Envelope, Some(l)) => {
-                w.envelope(&l.envelope());
-            }
-            (FetchAttr::Body, Some(l)) => {
-                w.body(&l.body_structure());
-            }
-            (FetchAttr::BodyStructure, Some(l)) => {
-                w.body_structure(&l.body_structure());
-            }
             (FetchAttr::Rfc822, Some(l)) => {
                 w.rfc822(Some(&l.whole()));
             }

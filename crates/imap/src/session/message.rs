@@ -1,10 +1,42 @@
 //! A message read for FETCH or SEARCH, and what they ask of it,
 //! answered by `courser-mime`.
 
+use std::sync::Arc;
+
 use courser_mime::{BodyStructure, Envelope, ParsedMessage};
 
 use crate::codec::{Section, SectionText};
-use crate::mailstore::{Extent, MailFolder, StoreResult};
+use crate::mailstore::{Extent, MailFolder, MessageFacts, StoreResult};
+
+/// Where RFC822.SIZE, ENVELOPE and BODYSTRUCTURE come from: the message
+/// file when it was read whole anyway, else the store's facts.
+pub(super) enum Summary<'a> {
+    File(&'a Loaded),
+    Facts(Arc<MessageFacts>),
+}
+
+impl Summary<'_> {
+    pub fn size(&self) -> u64 {
+        match self {
+            Summary::File(l) => l.size(),
+            Summary::Facts(f) => f.rfc822_size,
+        }
+    }
+
+    pub fn envelope(&self) -> Envelope {
+        match self {
+            Summary::File(l) => l.envelope(),
+            Summary::Facts(f) => f.envelope(),
+        }
+    }
+
+    pub fn body_structure(&self) -> BodyStructure {
+        match self {
+            Summary::File(l) => l.body_structure(),
+            Summary::Facts(f) => f.body_structure(),
+        }
+    }
+}
 
 /// The bytes of one message (or of its header) and its MIME structure.
 pub(super) struct Loaded {
@@ -90,16 +122,5 @@ impl Loaded {
     /// SEARCH BODY / TEXT.
     pub fn text_contains(&self, needle: &str, include_headers: bool) -> bool {
         courser_mime::text_contains(&self.bytes, &self.parsed, needle, include_headers)
-    }
-
-    /// Every value of header field `name`, unfolded, raw.
-    pub fn header_values(&self, name: &str) -> Vec<Vec<u8>> {
-        courser_mime::header_values(&self.bytes, &self.parsed, name)
-    }
-
-    /// The day the Date: header was written on (days since the epoch,
-    /// its time and zone disregarded, RFC 3501 §6.4.4).
-    pub fn sent_day(&self) -> Option<i64> {
-        courser_mime::parse_date_day(self.header_values("Date").first()?)
     }
 }

@@ -1,6 +1,7 @@
 //! SEARCH and UID SEARCH (RFC 3501 §6.4.4, §6.4.8).
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::message::Loaded;
@@ -9,14 +10,20 @@ use super::view::View;
 use super::{Selected, Session};
 use crate::codec::respond::{self, Esearch};
 use crate::codec::{Date, ReturnOption, SearchKey, SequenceSet};
-use crate::mailstore::{Extent, Flags, MessageRef};
+use crate::mailstore::{Extent, Flags, MessageFacts, MessageRef};
 
-/// One message being tested, its file read on first need: the header
-/// alone while only header keys ask, the whole file once another does.
+/// Messages whose facts are asked of the store at once.
+const FACTS_BATCH: usize = 1024;
+
+/// One message being tested. Size, Date and the usual header fields come
+/// from the store's facts (the folder index); its file is read on first
+/// need of anything else: the header alone while only header keys ask,
+/// the whole file once another does.
 struct Candidate<'a> {
     seq: u32,
     msg: MessageRef<'a>,
     sel: &'a Selected,
+    facts: OnceCell<Option<Arc<MessageFacts>>>,
     head: OnceCell<Option<Loaded>>,
     whole: OnceCell<Option<Loaded>>,
     /// Expunged elsewhere, not announced yet: only its number, UID, last
@@ -31,6 +38,17 @@ impl Candidate<'_> {
             return None;
         }
         Loaded::read(self.sel.folder.as_ref(), self.msg.uid, extent).ok()
+    }
+
+    fn facts(&self) -> Option<&MessageFacts> {
+        self.facts
+            .get_or_init(|| {
+                if self.gone.is_some() {
+                    return None;
+                }
+                self.sel.folder.facts(&[self.msg.uid]).pop()?.ok()
+            })
+            .as_deref()
     }
 
     fn content(&self) -> Option<&Loaded> {
@@ -63,7 +81,11 @@ impl Candidate<'_> {
 
     /// The day of the Date: header, in the zone it was written in.
     fn sent_day(&self) -> Option<i64> {
-        self.head()?.sent_day()
+        self.facts()?.sent_day
+    }
+
+    fn size(&self) -> Option<u64> {
+        Some(self.facts()?.rfc822_size)
     }
 
     fn matches(&self, key: &SearchKey) -> bool {
@@ -96,8 +118,8 @@ impl Candidate<'_> {
             K::SentBefore(d) => self.sent_day().is_some_and(|s| s < day(d)),
             K::SentOn(d) => self.sent_day().is_some_and(|s| s == day(d)),
             K::SentSince(d) => self.sent_day().is_some_and(|s| s >= day(d)),
-            K::Larger(n) => self.content().is_some_and(|c| c.size() > u64::from(*n)),
-            K::Smaller(n) => self.content().is_some_and(|c| c.size() < u64::from(*n)),
+            K::Larger(n) => self.size().is_some_and(|s| s > u64::from(*n)),
+            K::Smaller(n) => self.size().is_some_and(|s| s < u64::from(*n)),
             K::From(s) => self.address("From", &text(s)),
             K::To(s) => self.address("To", &text(s)),
             K::Cc(s) => self.address("Cc", &text(s)),
@@ -113,13 +135,23 @@ impl Candidate<'_> {
         }
     }
 
+    /// Fields the facts keep are matched there; others in the header.
     fn header(&self, name: &str, needle: &str) -> bool {
-        self.head().is_some_and(|c| c.header_contains(name, needle))
+        match self.facts().map(|f| f.header_contains(name, needle)) {
+            Some(Some(found)) => found,
+            Some(None) => self.head().is_some_and(|c| c.header_contains(name, needle)),
+            None => false,
+        }
     }
 
     fn address(&self, name: &str, needle: &str) -> bool {
-        self.head()
-            .is_some_and(|c| c.address_contains(name, needle))
+        match self.facts().map(|f| f.address_contains(name, needle)) {
+            Some(Some(found)) => found,
+            Some(None) => self
+                .head()
+                .is_some_and(|c| c.address_contains(name, needle)),
+            None => false,
+        }
     }
 }
 
@@ -235,9 +267,18 @@ pub(super) fn write_esearch(
 /// holds (RFC 2180 §4.1).
 pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u32> {
     let test = Test::new(key, &sel.view);
+    let with_facts = uses_facts(key);
     let mut hits = Vec::new();
+    let mut batch = Vec::new().into_iter().peekable();
     for seq in 1..=sel.view.len() {
         let Some(u) = sel.view.uid(seq) else { continue };
+        if with_facts && batch.peek().is_none() {
+            batch = facts_from(sel, seq).into_iter().peekable();
+        }
+        let facts = OnceCell::new();
+        if let Some((_, f)) = batch.next_if(|&(b, _)| b == u) {
+            let _ = facts.set(f);
+        }
         let (msg, gone) = if sel.view.is_expunged(u) {
             match sel.view.gone(u) {
                 Some(g) => (g.as_ref(), Some(g.internal_date)),
@@ -253,6 +294,7 @@ pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u
             seq,
             msg,
             sel,
+            facts,
             head: OnceCell::new(),
             whole: OnceCell::new(),
             gone,
@@ -262,4 +304,42 @@ pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u
         }
     }
     hits
+}
+
+/// Whether `key` asks for what the store's facts hold.
+fn uses_facts(key: &SearchKey) -> bool {
+    use SearchKey as K;
+    match key {
+        K::And(keys) => keys.iter().any(uses_facts),
+        K::Or(a, b) => uses_facts(a) || uses_facts(b),
+        K::Not(k) => uses_facts(k),
+        K::Larger(_)
+        | K::Smaller(_)
+        | K::SentBefore(_)
+        | K::SentOn(_)
+        | K::SentSince(_)
+        | K::From(_)
+        | K::To(_)
+        | K::Cc(_)
+        | K::Bcc(_)
+        | K::Subject(_)
+        | K::Header(..) => true,
+        _ => false,
+    }
+}
+
+/// The facts of the next [`FACTS_BATCH`] messages from sequence number
+/// `seq` on (those expunged elsewhere left out), by UID.
+fn facts_from(sel: &Selected, seq: u32) -> Vec<(u32, Option<Arc<MessageFacts>>)> {
+    let last = seq
+        .saturating_add(FACTS_BATCH as u32 - 1)
+        .min(sel.view.len());
+    let uids: Vec<u32> = (seq..=last)
+        .filter_map(|s| sel.view.uid(s))
+        .filter(|&u| !sel.view.is_expunged(u))
+        .collect();
+    let found = sel.folder.facts(&uids);
+    uids.into_iter()
+        .zip(found.into_iter().map(Result::ok))
+        .collect()
 }

@@ -1,8 +1,9 @@
 //! SORT and UID SORT (RFC 5256 §3, with SORT=DISPLAY from RFC 5957), and
 //! THREAD and UID THREAD with ORDEREDSUBJECT and REFERENCES.
 //!
-//! Both search first, as SEARCH does, then read what ordering needs of
-//! each hit — its header (and its size, for SIZE), once — into [`Facts`].
+//! Both search first, as SEARCH does, then take what ordering needs of
+//! each hit from the store's facts (the folder index: no message file is
+//! read when it is current) into [`Facts`].
 //! Strings compare under i;ascii-casemap, RFC 5256's default collation;
 //! equal keys keep sequence-number order.
 
@@ -14,13 +15,12 @@ use std::time::UNIX_EPOCH;
 
 use courser_mime::Address;
 
-use super::message::Loaded;
 use super::reply::Reply;
 use super::search::{search_folder, write_esearch};
 use super::{Selected, Session};
 use crate::codec::respond;
 use crate::codec::{ReturnOption, SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
-use crate::mailstore::Extent;
+use crate::mailstore::MessageFacts;
 use subject::BaseSubject;
 use thread::Threadable;
 
@@ -34,7 +34,7 @@ struct Facts {
     /// The Date: header in UTC, or `arrival` without a usable one
     /// (RFC 5256 §2.2).
     sent: i64,
-    /// RFC822.SIZE; read only when SIZE is a key.
+    /// RFC822.SIZE.
     size: u64,
     subject: BaseSubject,
     /// The first From/To/Cc address's mailbox, upper-cased (§3).
@@ -50,19 +50,32 @@ struct Facts {
 }
 
 impl Facts {
-    fn read(sel: &Selected, seq: u32, with_size: bool) -> Facts {
-        let uid = sel.view.uid(seq).unwrap_or(0);
-        let (arrival, content) = if sel.view.is_expunged(uid) {
+    /// What ordering needs of the messages numbered `seqs`, in order.
+    fn read_all(sel: &Selected, seqs: &[u32]) -> Vec<Facts> {
+        let uids: Vec<u32> = seqs.iter().map(|&s| sel.view.uid(s).unwrap_or(0)).collect();
+        let present: Vec<u32> = uids
+            .iter()
+            .copied()
+            .filter(|&u| !sel.view.is_expunged(u))
+            .collect();
+        let mut stored = present.iter().zip(sel.folder.facts(&present)).peekable();
+        seqs.iter()
+            .zip(uids)
+            .map(|(&seq, uid)| {
+                let facts = stored
+                    .next_if(|&(&u, _)| u == uid)
+                    .and_then(|(_, f)| f.ok());
+                Facts::of(sel, seq, uid, facts.as_deref())
+            })
+            .collect()
+    }
+
+    fn of(sel: &Selected, seq: u32, uid: u32, stored: Option<&MessageFacts>) -> Facts {
+        let arrival = if sel.view.is_expunged(uid) {
             // Expunged elsewhere, not yet announced: sorted on what is left.
-            (sel.view.gone(uid).and_then(|g| g.internal_date), None)
+            sel.view.gone(uid).and_then(|g| g.internal_date)
         } else {
-            let extent = if with_size {
-                Extent::Whole
-            } else {
-                Extent::Header
-            };
-            let loaded = Loaded::read(sel.folder.as_ref(), uid, extent).ok();
-            (sel.folder.internal_date(uid), loaded)
+            sel.folder.internal_date(uid)
         };
         let arrival = arrival
             .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
@@ -74,16 +87,14 @@ impl Facts {
             sent: arrival,
             ..Facts::default()
         };
-        let Some(loaded) = content else {
+        let Some(stored) = stored else {
             return facts;
         };
-        let envelope = loaded.envelope();
-        if let Some(sent) = envelope.date.as_deref().and_then(courser_mime::parse_date) {
+        let envelope = stored.envelope();
+        if let Some(sent) = stored.sent_time {
             facts.sent = sent;
         }
-        if with_size {
-            facts.size = loaded.size();
-        }
+        facts.size = stored.rfc822_size;
         let subject = envelope.subject.as_deref().unwrap_or_default();
         facts.subject = BaseSubject::of(&courser_mime::decode_header_text(subject));
         facts.from = mailbox(&envelope.from);
@@ -96,8 +107,8 @@ impl Facts {
             .as_deref()
             .and_then(|v| message_ids(v).into_iter().next());
         // References, or else the first Message-ID of In-Reply-To (§2.2).
-        facts.references = loaded
-            .header_values("References")
+        facts.references = stored
+            .references()
             .first()
             .map(|v| message_ids(v))
             .unwrap_or_default();
@@ -220,16 +231,12 @@ impl Session {
             return;
         };
         let criteria = order.criteria;
-        let with_size = criteria.iter().any(|c| c.key == SortKey::Size);
         self.in_selected(tag, out, |s, sel, out| {
             s.refresh_for_numbers(sel, out);
             if s.is_logged_out() {
                 return;
             }
-            let mut facts: Vec<Facts> = search_folder(sel, &search, false)
-                .into_iter()
-                .map(|seq| Facts::read(sel, seq, with_size))
-                .collect();
+            let mut facts = Facts::read_all(sel, &search_folder(sel, &search, false));
             facts.sort_by(|a, b| a.compare(b, criteria));
             let ids: Vec<u32> = facts
                 .iter()
@@ -264,10 +271,7 @@ impl Session {
             if s.is_logged_out() {
                 return;
             }
-            let facts: Vec<Facts> = search_folder(sel, &search, false)
-                .into_iter()
-                .map(|seq| Facts::read(sel, seq, false))
-                .collect();
+            let facts = Facts::read_all(sel, &search_folder(sel, &search, false));
             let ids: Vec<u32> = facts
                 .iter()
                 .map(|f| if uid { f.uid } else { f.seq })
