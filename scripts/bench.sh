@@ -34,8 +34,8 @@
 # started, over maildirs whose UID lists exist (courierimapuiddb for
 # Courser and Courier, dovecot-uidlist for Dovecot, made by a first,
 # separately reported "first open" pass) and with every disposable
-# server-side cache deleted (Dovecot's dovecot.index*; Courser and Courier
-# keep none today). The OS page cache is not dropped: files are warm in
+# server-side cache deleted (Dovecot's dovecot.index*, Courser's
+# courserindex; Courier keeps none). The OS page cache is not dropped: files are warm in
 # RAM for every server alike. "Warm" is the same workloads again on the
 # same running server right after the cold pass.
 set -euo pipefail
@@ -196,8 +196,7 @@ courser_start() {
   PIDS=$(cat "$WORK/courser/pid")
 }
 courser_stop() { kill_pidfile "$WORK/courser/pid"; }
-# Courser keeps no disposable cache yet; when it does, delete it here.
-courser_clear_cache() { :; }
+courser_clear_cache() { find "$WORK/courser/home" -name '*courserindex' -delete; }
 
 # ---------------------------------------------------------------- dovecot
 dovecot_setup() {

@@ -49,6 +49,9 @@ impl std::fmt::Debug for Incoming {
     }
 }
 
+/// Largest message whose facts APPEND records at once.
+const FACTS_AT_APPEND_MAX: u64 = 1 << 20;
+
 impl Store {
     /// Starts receiving a message of `size` octets (as announced; the
     /// quota is checked again with the real size at the end) into folder
@@ -144,13 +147,15 @@ impl Incoming {
         let index_path = index::index_path(&inner.opts.index, &inner.root, &dir);
         // The facts go into the index now, while the message is in the
         // page cache: the client that appended it usually fetches it next.
+        // Not for a big one: reading it back would hold it all in memory
+        // (its facts are computed when first asked for).
         let facts = match &index_path {
-            Some(_) => file
+            Some(_) if size <= FACTS_AT_APPEND_MAX => file
                 .metadata()
                 .and_then(|md| md.modified())
                 .and_then(|t| std::fs::read(&tmp.path).map(|b| MessageFacts::compute(&b, t)))
                 .ok(),
-            None => None,
+            _ => None,
         };
         drop(file);
         let isize = i64::try_from(size).unwrap_or(i64::MAX);
