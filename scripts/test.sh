@@ -14,6 +14,9 @@ packages=(
   whois              # mkpasswd, for password-scheme vectors
   fail2ban           # fail2ban-regex: log lines cannot be forged (test_prelogin.py)
   faketime           # a server a week ahead: Trash emptied (test_trash.py)
+  # Roundcube on PHP's built-in server, driven by headless Chromium
+  # through Selenium (test_roundcube.py):
+  roundcube-core roundcube-sqlite3 php-cli php-sqlite3 chromium chromium-driver
   # Authentication backends (tests/e2e/test_auth_backends.py starts each in
   # a throwaway directory on loopback and stops it at the end):
   libpam0g-dev       # courser links libpam (PAM backend)
@@ -51,6 +54,7 @@ if [ ! -x "$dovecot_dir/usr/lib/dovecot/imap" ]; then
 fi
 export COURSER_DOVECOT_IMAP="$dovecot_dir/usr/lib/dovecot/imap"
 python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+python3 -c 'import selenium' 2>/dev/null || python3 -m pip install -q selenium
 
 # Tests that need the tools above fail instead of skipping when this is set.
 export COURSER_FULL_TESTS=1
