@@ -377,19 +377,29 @@ impl Folder {
     }
 
     fn do_scan(&self) -> Result<Scanned> {
-        scan::scan(
-            &self.dir,
-            self.host(),
-            ScanMode {
-                write: self.rw,
-                // EXAMINE shows what SELECT shows (RFC 3501 §6.3.2), so
-                // new mail moves to cur/ here too, as Courier's imapd does;
-                // it just gets no saved UID.
-                move_new: true,
-                claim_recent: self.rw,
-                use_locks: self.store.inner.opts.use_locks,
-            },
-        )
+        let mode = ScanMode {
+            write: self.rw,
+            // EXAMINE shows what SELECT shows (RFC 3501 §6.3.2), so new
+            // mail moves to cur/ here too, as Courier's imapd does; it just
+            // gets no saved UID.
+            move_new: true,
+            claim_recent: self.rw,
+            use_locks: self.store.inner.opts.use_locks,
+        };
+        if !self.rw && !self.dir.join(UIDDB_FILE).exists() {
+            // A folder without a UID list gets one now, as STATUS makes
+            // it: a UIDVALIDITY shown by EXAMINE and not kept would change
+            // under the client as soon as anyone else opened the folder.
+            // One we may not write keeps the UIDVALIDITY made up here.
+            let saving = ScanMode {
+                write: true,
+                ..mode
+            };
+            if let Ok(s) = scan::scan(&self.dir, self.host(), saving) {
+                return Ok(s);
+            }
+        }
+        scan::scan(&self.dir, self.host(), mode)
     }
 
     /// Full rescan; replaces the snapshot and returns the differences.

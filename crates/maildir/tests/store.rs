@@ -52,13 +52,18 @@ fn examine_is_read_only() {
     deliver(s.root(), "1000.M1P1.h", "a\n");
     let mut f = s.open_folder("INBOX", false).unwrap();
     // EXAMINE sees new mail as SELECT would (moved to cur/ as Courier's
-    // imapd does), with a UID that is not saved, and \Recent that it does
-    // not claim.
+    // imapd does), and \Recent that it does not claim. The folder had no
+    // UID list: the UIDVALIDITY and UIDs it shows are saved, so a later
+    // SELECT (or another server) shows the same.
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
     assert_eq!(uids, vec![1]);
     assert!(f.messages()[0].recent);
     assert!(s.root().join("cur/1000.M1P1.h:2,").exists());
-    assert!(!s.root().join("courierimapuiddb").exists());
+    assert!(s.root().join("courierimapuiddb").exists());
+    let rw = s.open_folder("INBOX", true).unwrap();
+    assert_eq!(rw.uidvalidity(), f.uidvalidity());
+    assert_eq!(recent(&rw), vec![1]);
+    drop(rw);
     assert!(matches!(
         f.store(&[1], FlagOp::Add, Flags::SEEN, &[]),
         Err(Error::ReadOnly)
@@ -66,7 +71,7 @@ fn examine_is_read_only() {
     let st = s.status("INBOX").unwrap();
     assert_eq!(
         (st.messages, st.recent, st.unseen, st.uidnext),
-        (1, 1, 1, 2)
+        (1, 0, 1, 2)
     );
 }
 
