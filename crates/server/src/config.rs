@@ -585,12 +585,19 @@ pub struct MaildirConfig {
     /// like Dovecot's `INDEX=`).
     #[serde(default)]
     pub index_dir: PathBuf,
+    /// Keep folder indexes at all; without them every answer is computed
+    /// from the message files (small sites, or to check an index's
+    /// answers against).
+    #[serde(default = "default_true")]
+    pub index: bool,
 }
 
 impl MaildirConfig {
     /// Where the store keeps folder indexes (`StoreOptions::index`).
     pub fn index_place(&self) -> courser_maildir::IndexPlace {
-        if self.index_dir.as_os_str().is_empty() {
+        if !self.index {
+            courser_maildir::IndexPlace::Off
+        } else if self.index_dir.as_os_str().is_empty() {
             courser_maildir::IndexPlace::InFolder
         } else {
             courser_maildir::IndexPlace::Under(self.index_dir.clone())
@@ -628,6 +635,7 @@ impl Default for MaildirConfig {
             empty_trash: default_empty_trash(),
             scan_cache_messages: default_scan_cache_messages(),
             index_dir: PathBuf::new(),
+            index: true,
         }
     }
 }
