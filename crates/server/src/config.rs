@@ -462,6 +462,11 @@ pub struct ImapConfig {
     /// them off, for small machines).
     #[serde(default = "default_true")]
     pub sort_thread: bool,
+    /// EXPUNGE moves the messages into the trash folder (`[maildir]
+    /// trash`) instead of deleting them, except in the trash itself:
+    /// Courier's `IMAP_MOVE_EXPUNGE_TO_TRASH`, advertised as `XMAGICTRASH`.
+    #[serde(default)]
+    pub move_expunge_to_trash: bool,
 }
 
 fn default_max_message_size() -> u64 {
@@ -490,6 +495,7 @@ impl Default for ImapConfig {
             require_tls_for_login: true,
             max_message_size: default_max_message_size(),
             sort_thread: true,
+            move_expunge_to_trash: false,
         }
     }
 }
@@ -620,6 +626,13 @@ fn default_empty_trash() -> String {
 }
 
 impl MaildirConfig {
+    /// The trash folder's IMAP name when EXPUNGE moves into it
+    /// (`[imap] move_expunge_to_trash`).
+    pub fn magic_trash(&self, imap: &ImapConfig) -> Option<String> {
+        imap.move_expunge_to_trash
+            .then(|| format!("INBOX.{}", self.trash))
+    }
+
     /// The `empty_trash` rules.
     pub fn expiry_rules(&self) -> Vec<courser_maildir::ExpiryRule> {
         courser_maildir::parse_expiry_rules(&self.empty_trash, &self.trash)

@@ -200,6 +200,7 @@ pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>
     let mut session = Session::new(config);
     session.offer_mechanisms(shared.auth.mechanisms());
     session.offer_sort_thread(shared.config.imap.sort_thread);
+    session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
     crate::driver::serve::<Imap>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
     logged_out(&mut session, &conn, &shared).await;
 }
@@ -251,6 +252,7 @@ pub async fn serve_handed_over(
     };
     let mut session = Session::resume_login(config, record.tag.unwrap_or_default());
     session.offer_sort_thread(shared.config.imap.sort_thread);
+    session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
     let mut conn = Conn::resumed(
         record.peer,
         record.tls,
