@@ -572,8 +572,14 @@ fn magic_trash_moves_expunged_messages() {
         out.contains("* 1 EXPUNGE\r\n") && out.contains("e OK"),
         "{out}"
     );
-    assert!(out.contains("* 1 FETCH (FLAGS (\\Flagged \\Recent))"), "{out}");
-    assert!(out.contains("* 2 FETCH (FLAGS (\\Flagged \\Recent))"), "{out}");
+    assert!(
+        out.contains("* 1 FETCH (FLAGS (\\Flagged \\Recent))"),
+        "{out}"
+    );
+    assert!(
+        out.contains("* 2 FETCH (FLAGS (\\Flagged \\Recent))"),
+        "{out}"
+    );
     let out = run(
         &mut s,
         "h STORE 1 +FLAGS (\\Deleted)\r\ni EXPUNGE\r\nj STATUS INBOX.Trash (MESSAGES)\r\n",
