@@ -115,6 +115,8 @@ fn init_logging() {
 
 fn serve(config: PathBuf) -> ExitCode {
     init_logging();
+    // Reloads read the file again from `/`.
+    let config = std::path::absolute(&config).unwrap_or(config);
     let result = courser_server::config::Config::load(&config)
         .and_then(|c| courser_server::runtime::run(c, Some(config.clone())));
     match result {

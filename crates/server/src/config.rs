@@ -673,7 +673,10 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Paths in the file are relative to its folder, made absolute: the
+        // server and its authentication process work from `/`.
+        let absolute = std::path::absolute(path).map_err(|e| error(e.to_string()))?;
+        let base = absolute.parent().unwrap_or(Path::new("/"));
         let mut table: toml::Table = toml::from_str(&text).map_err(|e| error(e.to_string()))?;
         let (mut config, mut warnings): (Config, _) =
             match crate::courier_rc::expand(&mut table, base).map_err(error)? {
