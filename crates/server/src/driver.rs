@@ -14,7 +14,7 @@ use courser_auth::sasl::{Credentials, Relay, RelayAnswer};
 use crate::login::LoginResult;
 use crate::peruser::handoff::Service;
 use crate::peruser::HandOff;
-use crate::runtime::Shared;
+use crate::shared::Shared;
 use crate::stream::{receive_or_goodbye, send, Conn, Goodbyes};
 
 /// How a run over one stream ended.

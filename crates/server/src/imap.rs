@@ -15,7 +15,7 @@ use courser_protocol::Untrusted;
 use crate::driver::{Driver, Step};
 use crate::login::LoginResult;
 use crate::peruser::handoff::{Handoff, Service};
-use crate::runtime::Shared;
+use crate::shared::Shared;
 use crate::stream::{send, Conn, Goodbyes};
 
 /// Bytes read from the socket at a time.

@@ -28,6 +28,7 @@ pub mod pop3;
 pub mod privilege;
 pub mod proxy;
 pub mod runtime;
+pub mod shared;
 mod stream;
 pub mod tls;
 pub mod watch;

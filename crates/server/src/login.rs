@@ -18,7 +18,7 @@ use crate::failures::{failure_delay, FailureCounts};
 use crate::limits::UserSlot;
 use crate::login_pool::Busy;
 use crate::peruser::Worker;
-use crate::runtime::Shared;
+use crate::shared::Shared;
 
 /// How a login command ended.
 #[derive(Debug)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::runtime::Shared;
+use crate::shared::Shared;
 
 /// Per-connection facts for the LOGIN/LOGOUT lines and the hand-over to
 /// a per-user worker.
