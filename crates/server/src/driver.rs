@@ -12,8 +12,8 @@ use tokio::net::TcpStream;
 use courser_auth::sasl::{Credentials, Relay, RelayAnswer};
 
 use crate::login::LoginResult;
-use crate::peruser::handoff::Service;
 use crate::peruser::HandOff;
+use crate::service::Service;
 use crate::shared::Shared;
 use crate::stream::{receive_or_goodbye, send, Conn, Goodbyes};
 
@@ -300,7 +300,7 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                     Err(refused) => {
                         // Anything but a plain refusal may be the server's fault.
                         let temporary =
-                            refused != crate::login::Refused::Failed { temporary: false };
+                            refused != crate::refused::Refused::Failed { temporary: false };
                         session.login_failed(temporary, &mut out);
                         Step::Continue
                     }

@@ -14,7 +14,8 @@ use courser_protocol::Untrusted;
 
 use crate::driver::{Driver, Step};
 use crate::login::LoginResult;
-use crate::peruser::handoff::{Handoff, Service};
+use crate::peruser::handoff::Handoff;
+use crate::service::Service;
 use crate::shared::Shared;
 use crate::stream::{send, Conn, Goodbyes};
 

@@ -18,6 +18,7 @@ use crate::failures::{failure_delay, FailureCounts};
 use crate::limits::UserSlot;
 use crate::login_pool::Busy;
 use crate::peruser::Worker;
+use crate::refused::Refused;
 use crate::shared::Shared;
 
 /// How a login command ended.
@@ -194,25 +195,6 @@ async fn admit_uncounted(
         slot,
         worker,
     })
-}
-
-/// Why [`admit`] did not let a client in; each protocol words it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// Wrong credentials (after the failure delay), or `temporary`: a
-    /// backend could not answer.
-    Failed {
-        /// A backend was unavailable; the password may be right.
-        temporary: bool,
-    },
-    /// The account may not use this service here (`disable<service>`,
-    /// `disableinsecure<service>` without TLS).
-    ServiceDisabled,
-    /// Shared mode: the account's uid is not the one this server runs as;
-    /// per-user mode: the account has uid 0.
-    WrongUid,
-    /// A per-account connection limit.
-    Limited(&'static str),
 }
 
 /// Relays a session's SCRAM message (`Action::Relay`) to the exchange

@@ -20,8 +20,10 @@ use tokio::net::TcpStream;
 use courser_protocol::Untrusted;
 
 use crate::driver::{Driver, Step};
-use crate::login::{admit, LoginResult, Refused};
-use crate::peruser::handoff::{Handoff, Service};
+use crate::login::{admit, LoginResult};
+use crate::peruser::handoff::Handoff;
+use crate::refused::Refused;
+use crate::service::Service;
 use crate::shared::Shared;
 use crate::stream::{send, Conn, Goodbyes};
 

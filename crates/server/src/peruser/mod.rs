@@ -27,9 +27,10 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UnixStream;
 
+use crate::service::Service;
 use crate::shared::Shared;
 use crate::stream::{Conn, WRITE_TIMEOUT};
-use handoff::{Handoff, Service};
+use handoff::Handoff;
 
 /// How long the relay waits for the worker's last words after the client
 /// closed its side.

@@ -11,8 +11,9 @@ use tokio::net::UnixStream;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use super::handoff::{Handoff, Service, RECORD_TIMEOUT};
+use super::handoff::{Handoff, RECORD_TIMEOUT};
 use crate::config::Config;
+use crate::service::Service;
 use crate::shared::Shared;
 
 /// What `courser session-worker` is told on its command line by the
