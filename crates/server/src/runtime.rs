@@ -12,14 +12,16 @@ use tokio::sync::watch;
 
 use crate::access::{self, AccessRules};
 use crate::config::{Config, ListenerConfig, ProcessModel, Protocol};
+use crate::imap::Imap;
 use crate::limits::ConnectionLimits;
 use crate::login_pool::LoginPool;
 use crate::metrics::{self, ConnectionRefusal};
 use crate::peruser::spawner::{Spawner, ValidIds};
+use crate::pop3::Pop3;
 use crate::shared::Shared;
 use crate::stream::Conn;
 use crate::watch::Watcher;
-use crate::{privilege, proxy, tls, Error};
+use crate::{privilege, proxy, serve, tls, Error};
 use courser_maildir::SnapshotCache;
 
 /// What stays the same for the life of the process.
@@ -430,8 +432,8 @@ async fn connection(
     };
     let conn = Conn::accepted(peer, protocol.implicit_tls(), slot);
     match protocol {
-        Protocol::Imap | Protocol::Imaps => crate::imap::serve(stream, conn, shared).await,
-        Protocol::Pop3 | Protocol::Pop3s => crate::pop3::serve(stream, conn, shared).await,
+        Protocol::Imap | Protocol::Imaps => serve::accepted::<Imap>(stream, conn, shared).await,
+        Protocol::Pop3 | Protocol::Pop3s => serve::accepted::<Pop3>(stream, conn, shared).await,
     }
 }
 

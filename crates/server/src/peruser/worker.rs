@@ -13,6 +13,9 @@ use tokio::sync::watch;
 
 use super::handoff::{Handoff, RECORD_TIMEOUT};
 use crate::config::Config;
+use crate::imap::Imap;
+use crate::pop3::Pop3;
+use crate::serve::handed_over;
 use crate::service::Service;
 use crate::shared::Shared;
 
@@ -85,12 +88,10 @@ pub fn worker_main(args: WorkerArgs) -> Result<(), String> {
         let shared = Arc::new(shared_for(&record));
         match record.service {
             Service::Imap => {
-                crate::imap::serve_handed_over(stream, record, args.maildir, connected, shared)
-                    .await
+                handed_over::<Imap>(stream, record, args.maildir, connected, shared).await
             }
             Service::Pop3 => {
-                crate::pop3::serve_handed_over(stream, record, args.maildir, connected, shared)
-                    .await
+                handed_over::<Pop3>(stream, record, args.maildir, connected, shared).await
             }
         }
         Ok(())
