@@ -13,6 +13,7 @@
 pub mod access;
 pub mod auth;
 pub mod authd;
+pub mod backend_config;
 mod bounded;
 pub mod config;
 pub mod courier_rc;
