@@ -1,6 +1,7 @@
-//! One IMAP connection: drives a [`Session`] over a socket, plain or TLS,
-//! and does what the session cannot: authentication, STARTTLS, IDLE waits,
-//! timeouts, and the login/logout log lines.
+//! IMAP's connection driver (`Imap`): what the shared driver
+//! (`driver`) needs to know of an IMAP [`Session`] — how it
+//! starts, words a refused login, opens the account's maildir, waits in
+//! IDLE and ends, with Courier's LOGIN and LOGOUT lines.
 
 use std::path::PathBuf;
 use std::sync::Arc;

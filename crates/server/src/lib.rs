@@ -4,10 +4,13 @@
 //!
 //! Data flow: [`runtime::run`] binds the [`config::Config`] listeners, drops
 //! root ([`privilege`]), and accepts connections; each takes a
-//! [`limits::ConnectionLimits`] slot and is served by [`imap::serve`], which
-//! feeds socket bytes to a `courser_imap::session::Session`, verifies
-//! credentials ([`login`]) and waits for folder changes in IDLE
-//! ([`watch::Watcher`]).
+//! [`limits::ConnectionLimits`] slot and is served by the protocol's
+//! driver ([`imap`], [`pop3`]), which the shared connection driver runs:
+//! it feeds socket bytes to the sans-IO session, verifies credentials
+//! ([`login`]), and in the per-user model hands the session to a worker
+//! process ([`peruser`]). What every connection shares is a
+//! [`shared::Shared`]; IMAP IDLE waits for folder changes through
+//! [`watch::Watcher`].
 #![forbid(unsafe_code)]
 
 pub mod access;

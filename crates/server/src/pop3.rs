@@ -1,8 +1,8 @@
-//! One POP3 connection: drives a `courser_pop3` [`Session`] over a socket,
-//! plain (STLS offered) or implicit TLS, and does what the session cannot:
-//! authentication and opening the maildrop, TLS, timeouts, and the
-//! login/logout log lines (as for IMAP, with Courier's `top`/`retr`
-//! counters).
+//! POP3's connection driver (`Pop3`): what the shared driver
+//! (`driver`) needs to know of a `courser_pop3` [`Session`] — how
+//! it starts (STLS offered, or implicit TLS), words a refused login,
+//! opens the maildrop and ends, with Courier's LOGIN and LOGOUT lines
+//! (the latter with its `top`/`retr` counters).
 //!
 //! A connection that drops or times out never reaches the UPDATE state
 //! (RFC 1939 §6): nothing is deleted.
