@@ -211,14 +211,17 @@ fn main() -> ExitCode {
             maildir,
         } => {
             init_logging();
-            let args = courser_server::peruser::WorkerArgs {
+            let args = courser_server::peruser::worker::WorkerArgs {
                 uid,
                 gid,
                 user,
                 home,
                 maildir,
             };
-            internal("session-worker", courser_server::peruser::worker_main(args))
+            internal(
+                "session-worker",
+                courser_server::peruser::worker::worker_main(args),
+            )
         }
     }
 }

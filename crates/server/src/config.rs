@@ -267,7 +267,7 @@ pub struct AuthConfig {
     pub courier_fallthrough: bool,
     /// Account sources in the order they are tried (`[[auth.backend]]`).
     #[serde(default, rename = "backend")]
-    pub backends: Vec<crate::auth::BackendConfig>,
+    pub backends: Vec<crate::backend_config::BackendConfig>,
 }
 
 fn default_failure_delay() -> u64 {
@@ -875,7 +875,7 @@ mod tests {
             warnings[0].contains("authldaprc: LDAP_DEREF"),
             "{warnings:?}"
         );
-        let crate::auth::BackendConfig::Ldap(ldap) = &config.auth.backends[0] else {
+        let crate::backend_config::BackendConfig::Ldap(ldap) = &config.auth.backends[0] else {
             panic!("{:?}", config.auth.backends);
         };
         assert_eq!(ldap.uri, ["ldap://a", "ldap://b"]);
