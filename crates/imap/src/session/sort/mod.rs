@@ -15,6 +15,7 @@ use std::time::UNIX_EPOCH;
 
 use courser_mime::Address;
 
+use super::message::FACTS_BATCH;
 use super::reply::Reply;
 use super::search::{search_folder, write_esearch};
 use super::{Selected, Session};
@@ -107,23 +108,29 @@ impl Needs {
 
 impl Facts {
     /// What ordering needs of the messages numbered `seqs`, in order.
+    /// The store's facts are taken a batch at a time and dropped once
+    /// the keys are out of them.
     fn read_all(sel: &Selected, seqs: &[u32], needs: Needs) -> Vec<Facts> {
-        let uids: Vec<u32> = seqs.iter().map(|&s| sel.view.uid(s).unwrap_or(0)).collect();
-        let present: Vec<u32> = uids
-            .iter()
-            .copied()
-            .filter(|&u| !sel.view.is_expunged(u))
-            .collect();
-        let mut stored = present.iter().zip(sel.folder.facts(&present)).peekable();
-        seqs.iter()
-            .zip(uids)
-            .map(|(&seq, uid)| {
+        let mut all = Vec::with_capacity(seqs.len());
+        for batch in seqs.chunks(FACTS_BATCH) {
+            let uids: Vec<u32> = batch
+                .iter()
+                .map(|&s| sel.view.uid(s).unwrap_or(0))
+                .collect();
+            let present: Vec<u32> = uids
+                .iter()
+                .copied()
+                .filter(|&u| !sel.view.is_expunged(u))
+                .collect();
+            let mut stored = present.iter().zip(sel.folder.facts(&present)).peekable();
+            all.extend(batch.iter().zip(uids).map(|(&seq, uid)| {
                 let facts = stored
                     .next_if(|&(&u, _)| u == uid)
                     .and_then(|(_, f)| f.ok());
                 Facts::of(sel, seq, uid, facts.as_deref(), needs)
-            })
-            .collect()
+            }));
+        }
+        all
     }
 
     fn of(
