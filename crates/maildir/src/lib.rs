@@ -29,6 +29,7 @@
 
 mod account;
 mod append;
+mod appended;
 mod error;
 mod expiry;
 pub mod filename;
@@ -52,6 +53,7 @@ mod transfer;
 pub mod uiddb;
 
 pub use append::Incoming;
+pub use appended::{Appended, Placed};
 pub use error::{Error, Result};
 pub use expiry::{parse_rules as parse_expiry_rules, ExpiryRule};
 pub use flags::{FlagOp, Flags};
@@ -60,7 +62,5 @@ pub use index::{IndexPlace, MessageFacts};
 pub use message::Message;
 pub use quota::{QuotaLimits, QuotaUsage};
 pub use snapshots::SnapshotCache;
-pub use store::{
-    Appended, FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE,
-};
+pub use store::{FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE};
 pub use transfer::CopyResult;

@@ -19,6 +19,13 @@ fn new_store(dir: &Path) -> Store {
     Store::open(&root, opts()).unwrap()
 }
 
+/// Waits until the folder's timestamps are old enough to be trusted and
+/// looks again, so that the next refresh may skip the rescan.
+fn settle(f: &mut courser_maildir::Folder) {
+    std::thread::sleep(Duration::from_millis(100));
+    f.refresh().unwrap();
+}
+
 fn deliver(root: &Path, name: &str, body: &str) {
     fs::write(root.join("new").join(name), body).unwrap();
 }
@@ -272,6 +279,91 @@ fn outside_changes_next_to_own_changes_are_seen() {
         files,
         ["1001.M1P1.h:2,", "1002.M1P1.h:2,D", "1009.M1P1.h:2,"]
     );
+}
+
+/// A message the session APPENDs into its own folder is taken in at the
+/// next refresh without a rescan, \Recent to that session only; a change
+/// by anyone else in the same moment still makes the refresh look again.
+#[test]
+fn own_appends_are_taken_in_and_others_still_seen() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let mut other = s.open_folder("INBOX", true).unwrap();
+    settle(&mut f);
+
+    let a = s.append("INBOX", b"x\r\n", Flags::SEEN, &[], None).unwrap();
+    f.took_in(&a);
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![a.uid]);
+    assert!(ch.expunged.is_empty() && ch.flags_changed.is_empty());
+    let m = f.by_uid(a.uid).unwrap();
+    assert!(m.recent);
+    assert_eq!(m.flags, Flags::SEEN);
+    assert!(f.refresh().unwrap().is_empty());
+    // Claimed once: the other session sees it, not as \Recent.
+    assert_eq!(other.refresh().unwrap().added, vec![a.uid]);
+    assert!(!other.by_uid(a.uid).unwrap().recent);
+
+    // An APPEND elsewhere is not taken in here.
+    s.create_folder("INBOX.Sent").unwrap();
+    let sent = s
+        .append("INBOX.Sent", b"y\r\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    f.took_in(&sent);
+    assert!(f.refresh().unwrap().is_empty());
+
+    // Mail delivered next to the session's own APPEND: both are seen.
+    let b = s
+        .append("INBOX", b"z\r\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    f.took_in(&b);
+    deliver(s.root(), "1001.M1P1.h", "new\n");
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![b.uid, b.uid + 1]);
+    assert!(f.by_uid(b.uid).unwrap().recent);
+    assert!(f.by_uid(b.uid + 1).unwrap().recent);
+
+    // A message another program removed while the session appended.
+    let c = s
+        .append("INBOX", b"w\r\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    f.took_in(&c);
+    fs::remove_file(s.root().join("cur").join("1000.M1P1.h:2,")).unwrap();
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![c.uid]);
+    assert_eq!(ch.expunged, vec![1]);
+    let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
+    let seen: Vec<u32> = s
+        .open_folder("INBOX", false)
+        .unwrap()
+        .messages()
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    assert_eq!(uids, seen);
+}
+
+/// The refresh after an own APPEND reads no UID list: with the list's
+/// entries gone (header kept) a rescan would number both files afresh.
+#[test]
+fn own_append_is_taken_in_without_reading_the_uid_list() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    settle(&mut f);
+    let a = s
+        .append("INBOX", b"x\r\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    let db = s.root().join("courierimapuiddb");
+    let text = fs::read_to_string(&db).unwrap();
+    fs::write(&db, format!("{}\n", text.lines().next().unwrap())).unwrap();
+    f.took_in(&a);
+    assert_eq!(f.refresh().unwrap().added, vec![a.uid]);
+    let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
+    assert_eq!(uids, vec![1, a.uid]);
 }
 
 #[test]

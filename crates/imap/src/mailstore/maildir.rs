@@ -158,6 +158,10 @@ impl MailFolder for MaildirFolder {
         self.folder.keywords()
     }
 
+    fn took_in(&mut self, appended: &Appended) {
+        self.folder.took_in(appended);
+    }
+
     fn refresh(&mut self) -> StoreResult<Changes> {
         let changes = self.folder.refresh()?;
         Ok(Changes {

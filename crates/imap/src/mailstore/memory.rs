@@ -365,7 +365,11 @@ impl AppendTarget for MemoryAppend {
         let stored = account.folder_mut(&self.folder)?;
         let uidvalidity = stored.uidvalidity;
         let uid = stored.add(self.message);
-        Ok(Appended { uidvalidity, uid })
+        Ok(Appended {
+            uidvalidity,
+            uid,
+            placed: None,
+        })
     }
 }
 

@@ -178,6 +178,9 @@ pub trait MailFolder: Send {
     fn keywords(&self) -> Vec<String>;
     /// Looks again, taking in changes made by others.
     fn refresh(&mut self) -> StoreResult<Changes>;
+    /// Hears of a message the session just APPENDed, maybe into this
+    /// folder, so the next [`MailFolder::refresh`] can be cheaper.
+    fn took_in(&mut self, _appended: &Appended) {}
     /// STORE: changes flags and keywords; returns the UIDs that changed.
     fn store_flags(
         &mut self,

@@ -129,7 +129,10 @@ impl Session {
         match job.target.and_then(|t| t.finish()) {
             Ok(done) => {
                 if let State::Selected(_) = self.state {
-                    self.in_selected(&job.tag, out, |s, sel, out| s.sync(sel, true, out));
+                    self.in_selected(&job.tag, out, |s, sel, out| {
+                        sel.folder.took_in(&done);
+                        s.sync(sel, true, out);
+                    });
                 }
                 Reply::ok_code(
                     out,
