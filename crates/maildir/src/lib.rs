@@ -50,6 +50,7 @@ mod store;
 pub mod tmpfile;
 pub mod tools;
 mod transfer;
+mod uid_append;
 pub mod uiddb;
 
 pub use append::Incoming;
