@@ -20,6 +20,7 @@
 //! * [`SnapshotCache`]: scans of big folders shared by the sessions of one
 //!   process, so that another connection's SELECT of an unchanged folder
 //!   does not read it again.
+//! * [`acl`]: Courier's ACLs (`courierimapacl`, `courierimaphieracl/`).
 //! * [`tools`]: the logic of `maildirmake` and `deliverquota`.
 //!
 //! The API is synchronous and blocking; async callers use
@@ -27,6 +28,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod acl;
 mod append;
 mod error;
 mod expiry;
