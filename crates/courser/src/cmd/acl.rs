@@ -46,8 +46,13 @@ fn strerror(e: &Error) -> String {
     }
 }
 
+/// Like C's `perror`: no prefix for an empty `what`.
 fn perror(what: &[u8], e: &Error) -> ExitCode {
-    eprintln!("{}: {}", String::from_utf8_lossy(what), strerror(e));
+    if what.is_empty() {
+        eprintln!("{}", strerror(e));
+    } else {
+        eprintln!("{}: {}", String::from_utf8_lossy(what), strerror(e));
+    }
     ExitCode::FAILURE
 }
 
