@@ -168,6 +168,10 @@ address = "127.0.0.1:21143"
 protocol = "imaps"
 address = "127.0.0.1:21993"
 
+[[listener]]
+protocol = "pop3"
+address = "127.0.0.1:21110"
+
 [tls]
 certificate = "cert.pem"
 private_key = "key.pem"
@@ -187,7 +191,7 @@ max_connections_per_user_ip = 20000
 [server]
 run_as = "nobody"
 EOF
-  IMAP_PORT[courser]=21143; IMAPS_PORT[courser]=21993; POP3_PORT[courser]=
+  IMAP_PORT[courser]=21143; IMAPS_PORT[courser]=21993; POP3_PORT[courser]=21110
 }
 courser_start() {
   "$COURSER" serve --config "$WORK/courser/courser.toml" >> "$WORK/courser/server.log" 2>&1 &

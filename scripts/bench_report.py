@@ -175,7 +175,12 @@ def idle_table(data, servers, out):
                 b = idle_val(data, p, "kib_per_connection")
                 c = idle_val(data, "courser", "push_last_ms")
                 d = idle_val(data, p, "push_last_ms")
-                out.append(f"\nCourser/{p.capitalize()} (warm): memory per connection {ratio(a, b)}, push latency to the last client {ratio(c, d)}.")
+                e = idle_val(data, "courser", "pss_idle_kib")
+                f = idle_val(data, p, "pss_idle_kib")
+                out.append(f"\nCourser/{p.capitalize()} (warm): memory per connection {ratio(a, b)}, "
+                           f"total server memory with the connections idle {ratio(e, f)} "
+                           "(the per-connection slope sits on the server's base), "
+                           f"push latency to the last client {ratio(c, d)}.")
     out.append("")
 
 

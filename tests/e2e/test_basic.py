@@ -58,3 +58,25 @@ def test_outside_delivery_is_seen(server):
     typ, data = c.search(None, "SUBJECT", "hello")
     assert data == [b"1"]
     c.logout()
+
+
+def test_a_config_path_relative_to_the_working_directory(make_server):
+    """`courser serve --config courser.toml` from the config's folder: its
+    relative paths (the userdb) still resolve once the server and its
+    authentication process work from `/`."""
+    import subprocess
+    from conftest import BIN, USERS, ReadyNotice
+    server = make_server()
+    server.stop()
+    ready = ReadyNotice(server.root)
+    with open(server.root / "relative.log", "wb") as log:
+        proc = subprocess.Popen([BIN, "serve", "--config", "courser.toml"], cwd=server.root,
+                                stdout=log, stderr=subprocess.STDOUT, env=ready.env())
+        try:
+            ready.wait(proc, server.root / "relative.log")
+            c = imaplib.IMAP4("127.0.0.1", server.imap_port)
+            assert c.login("alice", USERS["alice"])[0] == "OK"
+            c.logout()
+        finally:
+            proc.terminate()
+            proc.wait(10)

@@ -272,3 +272,42 @@ def test_the_switch_turns_them_off(make_server):
     with pytest.raises(imaplib.IMAP4.error, match="not supported"):
         m.sort("(DATE)", "UTF-8", "ALL")
     m.logout()
+
+
+def test_once_indexed_no_message_file_is_read(server):
+    """With the folder index built, SORT, THREAD, header SEARCH and the
+    listing FETCH items answer the same after every message file has been
+    made unreadable: they read no file. A section still needs the file."""
+    m = server.connect()
+    for i, data in enumerate(MESSAGES):
+        m.append("INBOX", None, imaplib.Time2Internaldate(START + i * 60), data)
+    m.select("INBOX")
+    asks = [("SORT", "(SUBJECT)", "UTF-8", "ALL"), ("SORT", "(REVERSE DATE SIZE)", "UTF-8", "ALL"),
+            ("SORT", "(DISPLAYFROM TO CC)", "UTF-8", "ALL"),
+            ("THREAD", "REFERENCES", "UTF-8", "ALL"), ("THREAD", "ORDEREDSUBJECT", "UTF-8", "ALL"),
+            ("SEARCH", "OR SUBJECT plans FROM example"), ("SEARCH", "LARGER 300 SENTSINCE 1-Jan-2000"),
+            ("FETCH", "1:*", "(RFC822.SIZE ENVELOPE BODYSTRUCTURE INTERNALDATE)")]
+
+    def ask():
+        out = []
+        for a in asks:
+            typ, data = m.uid(*a)
+            assert typ == "OK", (a, data)
+            out.append(data)
+        return out
+
+    before = ask()
+    files = list((server.maildir() / "cur").iterdir())
+    assert len(files) == len(MESSAGES)
+    for f in files:
+        f.chmod(0)
+    try:
+        assert ask() == before
+        # A section needs the file, which the server may not read now.
+        # (UID FETCH leaves out what it cannot read, RFC 3501 §6.4.8.)
+        typ, data = m.uid("FETCH", "1", "(BODY.PEEK[TEXT])")
+        assert (typ, data) == ("OK", [None]), (typ, data)
+    finally:
+        for f in files:
+            f.chmod(0o600)
+    m.logout()

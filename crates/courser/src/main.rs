@@ -117,6 +117,8 @@ fn init_logging() {
 
 fn serve(config: PathBuf) -> ExitCode {
     init_logging();
+    // Reloads read the file again from `/`.
+    let config = std::path::absolute(&config).unwrap_or(config);
     let result = courser_server::config::Config::load(&config)
         .and_then(|c| courser_server::runtime::run(c, Some(config.clone())));
     match result {
@@ -212,14 +214,17 @@ fn main() -> ExitCode {
             maildir,
         } => {
             init_logging();
-            let args = courser_server::peruser::WorkerArgs {
+            let args = courser_server::peruser::worker::WorkerArgs {
                 uid,
                 gid,
                 user,
                 home,
                 maildir,
             };
-            internal("session-worker", courser_server::peruser::worker_main(args))
+            internal(
+                "session-worker",
+                courser_server::peruser::worker::worker_main(args),
+            )
         }
     }
 }

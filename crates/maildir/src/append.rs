@@ -14,6 +14,7 @@ use std::time::SystemTime;
 
 use courser_mime::CrlfLen;
 
+use crate::account::Account;
 use crate::error::{Error, IoContext, Result};
 use crate::filename::SizeTags;
 use crate::flags::Flags;
@@ -21,12 +22,12 @@ use crate::index::{self, MessageFacts};
 use crate::keywords;
 use crate::quota;
 use crate::scan;
-use crate::store::{Appended, Inner, Store};
+use crate::store::{Appended, Store};
 use crate::tmpfile::TmpFile;
 
 /// A message being received into a folder's `tmp/`.
 pub struct Incoming {
-    inner: Arc<Inner>,
+    inner: Arc<Account>,
     dir: PathBuf,
     tmp: TmpFile,
     file: File,
@@ -107,7 +108,7 @@ impl Store {
 
 /// Refuses a message that would take the account over its quota (messages
 /// in Trash or flagged `\Deleted` are not counted, as in Courier).
-fn check_quota(inner: &Inner, dir: &std::path::Path, flags: Flags, bytes: i64) -> Result<()> {
+fn check_quota(inner: &Account, dir: &std::path::Path, flags: Flags, bytes: i64) -> Result<()> {
     let counted = inner.counted(dir) && !flags.contains(Flags::DELETED);
     if counted && !quota::check(&inner.root, inner.host(), bytes, 1)? {
         return Err(Error::OverQuota);

@@ -6,89 +6,20 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::{Duration, SystemTime};
+use std::time::SystemTime;
 
+use crate::account::Account;
 use crate::error::{Error, IoContext, Result};
-use crate::filename::{crlf_size_tag, size_tag, SizeTags, UniqueStem};
+use crate::filename::size_tag;
 use crate::flags::{base_name, flags_of, merge_info, FlagOp, Flags};
 use crate::index::{self, FolderIndex, MessageFacts, ReadAhead};
 use crate::keywords::{self, KeywordMap, KEYWORD_DIR};
+use crate::message::{FileStat, Message};
 use crate::quota;
 use crate::scan::{self, list_dir, Entry, ScanMode, Scanned};
 use crate::snapshots::Snapshot;
-use crate::store::Store;
+use crate::stamp::Stamp;
 use crate::uiddb::UIDDB_FILE;
-
-/// One message of a folder snapshot.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Message {
-    /// The message UID.
-    pub uid: u32,
-    /// System flags (from the file name's info).
-    pub flags: Flags,
-    /// Custom keywords, sorted and without duplicates (plain strings; most
-    /// messages have none, and an empty `Vec` does not allocate).
-    pub keywords: Vec<String>,
-    /// \Recent: this session is the first to see the message (see
-    /// [`crate::recent`]); a read-only session shows what nobody claimed
-    /// yet, without claiming it.
-    pub recent: bool,
-    file: String,
-    /// The file's size and mtime, read on first need: opening a folder
-    /// stats nothing (on 100,000 messages those stats were most of a
-    /// SELECT, and all of it with a cold inode cache). Courier's imapd does
-    /// not stat at SELECT either.
-    stat: OnceLock<FileStat>,
-}
-
-/// What a stat of a message file says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct FileStat {
-    size: u64,
-    modified: SystemTime,
-}
-
-impl FileStat {
-    /// A file that vanished before it was read: zero, at the epoch.
-    const GONE: FileStat = FileStat {
-        size: 0,
-        modified: SystemTime::UNIX_EPOCH,
-    };
-
-    fn of(md: &fs::Metadata) -> FileStat {
-        FileStat {
-            size: md.len(),
-            modified: md.modified().unwrap_or(SystemTime::UNIX_EPOCH),
-        }
-    }
-}
-
-impl Message {
-    /// The current file name in cur/ (`base:2,FLAGS`).
-    pub fn file_name(&self) -> &str {
-        &self.file
-    }
-
-    /// The base name (before `:`), the message's stable identity.
-    pub fn base_name(&self) -> &str {
-        base_name(&self.file)
-    }
-
-    /// RFC822.SIZE from the file name's `,W=` tag, if it has one (Courser
-    /// and Dovecot write it; without it, see [`Folder::rfc822_size`]).
-    pub fn rfc822_size_tag(&self) -> Option<u64> {
-        crlf_size_tag(&self.file)
-    }
-
-    /// INTERNALDATE if it was read already, without touching the file (a
-    /// message whose file is gone can still say what it was).
-    pub fn known_internal_date(&self) -> Option<SystemTime> {
-        self.stat
-            .get()
-            .filter(|s| **s != FileStat::GONE)
-            .map(|s| s.modified)
-    }
-}
 
 /// What [`Folder::refresh`] found changed since the previous snapshot.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -119,97 +50,12 @@ impl Changes {
     }
 }
 
-/// Result of a copy or move.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct CopyResult {
-    /// UIDVALIDITY of the destination.
-    pub uidvalidity: u32,
-    /// `(source uid, destination uid)` for each message copied/moved.
-    pub pairs: Vec<(u32, u32)>,
-}
-
-/// The mtimes (and the UID list's length) that reveal a change of a
-/// folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Stamp {
-    cur: Option<SystemTime>,
-    new: Option<SystemTime>,
-    kw: Option<SystemTime>,
-    db: Option<(SystemTime, u64)>,
-}
-
-/// Within this window of the snapshot time a directory mtime is not
-/// trusted to reveal later changes, on filesystems whose timestamps are
-/// whole seconds (or coarser).
-const MTIME_SLACK: Duration = Duration::from_secs(2);
-/// The same window where timestamps carry sub-second parts: Linux stamps
-/// files from a clock that ticks every 1-10 ms (jiffies), so a change in
-/// the same tick as our scan could share its mtime; 50 ms covers any
-/// tick. Without this, a folder changed within the last two seconds is
-/// rescanned on every command, which is most commands of a busy session.
-const FINE_MTIME_SLACK: Duration = Duration::from_millis(50);
-
-fn mtime(p: &Path) -> Option<SystemTime> {
-    fs::metadata(p).and_then(|m| m.modified()).ok()
-}
-
-impl Stamp {
-    fn take(dir: &Path) -> Stamp {
-        Stamp {
-            cur: mtime(&dir.join("cur")),
-            new: mtime(&dir.join("new")),
-            kw: mtime(&dir.join(KEYWORD_DIR)),
-            db: fs::metadata(dir.join(UIDDB_FILE))
-                .ok()
-                .and_then(|m| m.modified().ok().map(|t| (t, m.len()))),
-        }
-    }
-
-    /// Whether the filesystem keeps sub-second timestamps: some stamp has
-    /// a non-zero fraction (a whole-second value on a fine filesystem only
-    /// makes us fall back to the safe, coarse window).
-    fn fine_grained(&self) -> bool {
-        [self.cur, self.new, self.kw, self.db.map(|d| d.0)]
-            .into_iter()
-            .flatten()
-            .any(|t| {
-                t.duration_since(SystemTime::UNIX_EPOCH)
-                    .is_ok_and(|d| d.subsec_nanos() != 0)
-            })
-    }
-
-    fn newest(&self) -> Option<SystemTime> {
-        [self.cur, self.new, self.kw, self.db.map(|d| d.0)]
-            .into_iter()
-            .flatten()
-            .max()
-    }
-
-    /// Whether a scan that saw this stamp at `taken` still describes
-    /// `dir`: nothing changed, and the scan came late enough after the
-    /// newest change that a later one would have moved a timestamp.
-    fn still_describes(&self, taken: SystemTime, dir: &Path) -> bool {
-        let trusted = match self.newest() {
-            Some(n) => {
-                let slack = if self.fine_grained() {
-                    FINE_MTIME_SLACK
-                } else {
-                    MTIME_SLACK
-                };
-                taken.duration_since(n).map(|d| d >= slack).unwrap_or(false)
-            }
-            None => true,
-        };
-        trusted && Stamp::take(dir) == *self
-    }
-}
-
 /// An opened folder.
 #[derive(Debug)]
 pub struct Folder {
-    store: Store,
+    pub(crate) account: Arc<Account>,
     name: String,
-    dir: PathBuf,
+    pub(crate) dir: PathBuf,
     rw: bool,
     uidvalidity: u32,
     uidnext: u32,
@@ -217,7 +63,7 @@ pub struct Folder {
     /// [`SnapshotCache`](crate::SnapshotCache) until this one changes it
     /// (copy on write): connections that only read a big folder hold one
     /// copy of it between them.
-    messages: Arc<Vec<Message>>,
+    pub(crate) messages: Arc<Vec<Message>>,
     stamp: Option<(Stamp, SystemTime)>,
     /// The folder's index, opened on first use (a `Mutex` so that
     /// `&self` readers can record what they computed).
@@ -225,19 +71,15 @@ pub struct Folder {
 }
 
 impl Folder {
-    pub(crate) fn open(store: Store, name: &str, rw: bool) -> Result<Folder> {
-        let dir = store.inner.existing_dir(name)?;
+    pub(crate) fn open(account: Arc<Account>, name: &str, rw: bool) -> Result<Folder> {
+        let dir = account.existing_dir(name)?;
         let name = crate::names::canonical(name)?;
         if rw {
             crate::tmpfile::purge_tmp(&dir);
         }
-        let index = FolderIndex::new(index::index_path(
-            &store.inner.opts.index,
-            &store.inner.root,
-            &dir,
-        ));
+        let index = FolderIndex::new(index::index_path(&account.opts.index, &account.root, &dir));
         let mut f = Folder {
-            store,
+            account,
             name,
             dir,
             rw,
@@ -256,7 +98,7 @@ impl Folder {
     /// Takes the scan another session of this process left, if it still
     /// describes the folder (see [`crate::snapshots`]).
     fn copy_shared_scan(&mut self) -> bool {
-        let Some(cache) = &self.store.inner.opts.snapshots else {
+        let Some(cache) = &self.account.opts.snapshots else {
             return false;
         };
         let Some(shared) = cache.get(&self.dir) else {
@@ -275,7 +117,7 @@ impl Folder {
     /// Offers a read-write scan of a big folder to the process's other
     /// sessions.
     fn share_scan(&self) {
-        let Some(cache) = &self.store.inner.opts.snapshots else {
+        let Some(cache) = &self.account.opts.snapshots else {
             return;
         };
         let Some((stamp, taken)) = &self.stamp else {
@@ -373,7 +215,7 @@ impl Folder {
     }
 
     fn host(&self) -> &str {
-        self.store.inner.host()
+        self.account.host()
     }
 
     fn do_scan(&self) -> Result<Scanned> {
@@ -384,7 +226,7 @@ impl Folder {
             // gets no saved UID.
             move_new: true,
             claim_recent: self.rw,
-            use_locks: self.store.inner.opts.use_locks,
+            use_locks: self.account.opts.use_locks,
         };
         if !self.rw && !self.dir.join(UIDDB_FILE).exists() {
             // A folder without a UID list gets one now, as STATUS makes
@@ -490,7 +332,7 @@ impl Folder {
                 stat,
             });
         }
-        if self.store.inner.opts.keywords {
+        if self.account.opts.keywords {
             let present: HashSet<&str> = msgs.iter().map(|m| base_name(&m.file)).collect();
             let mut kw: KeywordMap = keywords::load(&self.dir, self.host(), &present, self.rw)?;
             for m in &mut msgs {
@@ -545,15 +387,64 @@ impl Folder {
     /// Cheap (a few stat calls) when nothing changed since the last scan
     /// and that scan is older than the file-system timestamp granularity.
     pub fn refresh(&mut self) -> Result<Changes> {
-        if let Some((stamp, taken)) = &self.stamp {
-            if stamp.still_describes(*taken, &self.dir) {
-                return Ok(Changes::default());
-            }
+        if self.confirm_unchanged()? {
+            return Ok(Changes::default());
         }
         self.rescan()
     }
 
-    fn require_rw(&self) -> Result<()> {
+    /// Whether the snapshot still describes the folder although its
+    /// timestamps moved or are too fresh to trust: the session's own
+    /// STORE, EXPUNGE and MOVE change `cur/` and are already in the
+    /// snapshot, so a listing of `cur/` that names exactly the snapshot's
+    /// files, with `new/` empty, the keywords untouched and the same
+    /// UIDVALIDITY, shows that nobody else changed anything. That costs
+    /// one directory listing where a rescan also reads the UID list and
+    /// the keywords under the folder lock. Records the new stamp.
+    fn confirm_unchanged(&mut self) -> Result<bool> {
+        let Some((old, old_taken)) = &self.stamp else {
+            return Ok(false);
+        };
+        let taken = SystemTime::now();
+        let now = Stamp::take(&self.dir);
+        let moved = old.moved(*old_taken, &now);
+        if !moved.any() {
+            return Ok(true);
+        }
+        // Keyword updates are read only by a full load.
+        if moved.kw && self.account.opts.keywords {
+            return Ok(false);
+        }
+        if moved.db {
+            // Another writer may have numbered files (they show in cur/)
+            // or dropped vanished ones; only a new UIDVALIDITY renumbers.
+            match scan::read_db_header(&self.dir)? {
+                Some((v, next)) if v == self.uidvalidity && self.rw => {
+                    self.uidnext = self.uidnext.max(next);
+                }
+                _ => return Ok(false),
+            }
+        }
+        if moved.new && !list_dir(&self.dir.join("new"))?.is_empty() {
+            return Ok(false);
+        }
+        if moved.cur && !self.lists_as(&list_dir(&self.dir.join("cur"))?) {
+            return Ok(false);
+        }
+        self.stamp = Some((now, taken));
+        Ok(true)
+    }
+
+    /// Whether `files` (a listing of cur/) are exactly the snapshot's.
+    fn lists_as(&self, files: &[String]) -> bool {
+        if files.len() != self.messages.len() {
+            return false;
+        }
+        let known: HashSet<&str> = self.messages.iter().map(|m| m.file.as_str()).collect();
+        files.iter().all(|f| known.contains(f.as_str()))
+    }
+
+    pub(crate) fn require_rw(&self) -> Result<()> {
         if self.rw {
             Ok(())
         } else {
@@ -591,7 +482,7 @@ impl Folder {
 
     /// Finds a message's current file in cur/ by base name (it may have
     /// been renamed by another process).
-    fn locate(
+    pub(crate) fn locate(
         &self,
         relist: &mut Option<HashMap<String, String>>,
         file: &str,
@@ -629,10 +520,10 @@ impl Folder {
         for k in keywords {
             keywords::validate_keyword(k)?;
         }
-        let use_kw = self.store.inner.opts.keywords;
+        let use_kw = self.account.opts.keywords;
         let kwset: Vec<String> = keywords::normalize(keywords.to_vec());
-        let counted = self.store.inner.counted(&self.dir);
-        let root = self.store.inner.root.clone();
+        let counted = self.account.counted(&self.dir);
+        let root = self.account.root.clone();
         let host = self.host().to_string();
         // Found by UID, not by a pass over the folder: FETCH BODY[] sets
         // \Seen one message at a time, which over a whole folder would
@@ -819,13 +710,21 @@ impl Folder {
                 }
             }
         }
-        if !gone.is_empty() {
-            Arc::make_mut(&mut self.messages).retain(|m| !gone.contains(&m.uid));
-        }
         let mut v: Vec<u32> = gone.into_iter().collect();
         v.sort_unstable();
-        self.index_mut().forget(&v);
+        self.remove_from_snapshot(&v);
         result.map(|()| v)
+    }
+
+    /// Takes the messages this session removed (EXPUNGE, MOVE) out of the
+    /// snapshot and the index, without a rescan.
+    pub(crate) fn remove_from_snapshot(&mut self, uids: &[u32]) {
+        if uids.is_empty() {
+            return;
+        }
+        self.index_mut().forget(uids);
+        let gone: HashSet<u32> = uids.iter().copied().collect();
+        Arc::make_mut(&mut self.messages).retain(|m| !gone.contains(&m.uid));
     }
 
     fn index_mut(&mut self) -> &mut FolderIndex {
@@ -894,7 +793,7 @@ impl Folder {
     }
 
     /// The facts of `m` if the index has them.
-    fn indexed_facts(&self, m: &Message, ra: &mut ReadAhead) -> Option<MessageFacts> {
+    pub(crate) fn indexed_facts(&self, m: &Message, ra: &mut ReadAhead) -> Option<MessageFacts> {
         let facts = self
             .index
             .lock()
@@ -927,174 +826,5 @@ impl Folder {
             }
             Err(e) => Err(Error::io(cur.join(&m.file), e)),
         }
-    }
-
-    /// Copies messages into folder `dest` of `store` (hard links where
-    /// possible), keeping flags and keywords. Quota is checked first for
-    /// the whole batch.
-    pub fn copy_to(&self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
-        self.transfer(uids, store, dest, false).map(|(r, _)| r)
-    }
-
-    /// Moves messages into folder `dest` (rename, keeping flags); they leave
-    /// this snapshot. Returns the UID pairs.
-    pub fn move_to(&mut self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
-        self.require_rw()?;
-        let (r, moved) = self.transfer(uids, store, dest, true)?;
-        self.index_mut().forget(&moved);
-        let moved: HashSet<u32> = moved.into_iter().collect();
-        if !moved.is_empty() {
-            Arc::make_mut(&mut self.messages).retain(|m| !moved.contains(&m.uid));
-        }
-        Ok(r)
-    }
-
-    fn transfer(
-        &self,
-        uids: &[u32],
-        store: &Store,
-        dest: &str,
-        mv: bool,
-    ) -> Result<(CopyResult, Vec<u32>)> {
-        let ddir = store.inner.existing_dir(dest)?;
-        let host = store.inner.host().to_string();
-        let want: HashSet<u32> = uids.iter().copied().collect();
-        let msgs: Vec<&Message> = self
-            .messages
-            .iter()
-            .filter(|m| want.contains(&m.uid))
-            .collect();
-        let same_dir = ddir == self.dir;
-        let src_counted = self.store.inner.counted(&self.dir);
-        let dst_counted = store.inner.counted(&ddir);
-        let same_root = store.inner.root == self.store.inner.root;
-        // quota
-        let (mut add, mut sub) = ((0i64, 0i64), (0i64, 0i64));
-        for m in &msgs {
-            if m.flags.contains(Flags::DELETED) {
-                continue;
-            }
-            let sz = i64::try_from(self.stored_size(m)).unwrap_or(i64::MAX);
-            let counts_now = mv && src_counted && same_root;
-            if dst_counted && !counts_now {
-                add.0 += sz;
-                add.1 += 1;
-            }
-            if counts_now && !dst_counted {
-                sub.0 -= sz;
-                sub.1 -= 1;
-            }
-            if mv && src_counted && !same_root {
-                sub.0 -= sz;
-                sub.1 -= 1;
-            }
-        }
-        if add.1 > 0 && !quota::check(&store.inner.root, &host, add.0, add.1)? {
-            return Err(Error::OverQuota);
-        }
-        let cur = self.dir.join("cur");
-        let dcur = ddir.join("cur");
-        let mut relist = None;
-        // decide names and carry keywords before linking
-        let mut plan: Vec<(u32, String, String)> = Vec::new(); // uid, src file, dest file
-                                                               // The facts the source index has go with the messages (the file
-                                                               // is the same, or a copy with the same mtime); others are computed
-                                                               // in the destination when asked.
-        let mut carried: Vec<Option<MessageFacts>> = Vec::new();
-        let mut ra = ReadAhead::bulk();
-        for m in &msgs {
-            let Some(actual) = self.locate(&mut relist, &m.file)? else {
-                continue;
-            };
-            let dest_file = if mv && !same_dir {
-                actual.clone()
-            } else {
-                let md = fs::metadata(cur.join(&actual));
-                let (dev, ino) = md
-                    .as_ref()
-                    .map(|md| {
-                        use std::os::unix::fs::MetadataExt;
-                        (md.dev(), md.ino())
-                    })
-                    .unwrap_or((0, 0));
-                let sizes = SizeTags {
-                    stored: size_tag(&actual).unwrap_or_else(|| self.stored_size(m)),
-                    crlf: crlf_size_tag(&actual),
-                };
-                let base = UniqueStem::new(None).final_name(&host, dev, ino, Some(sizes));
-                let info = actual.find(':').map(|i| &actual[i..]).unwrap_or(":2,");
-                format!("{base}{info}")
-            };
-            if store.inner.opts.keywords && !m.keywords.is_empty() {
-                keywords::save_update(&ddir, &host, base_name(&dest_file), &m.keywords)?;
-            }
-            carried.push(self.indexed_facts(m, &mut ra));
-            plan.push((m.uid, actual, dest_file));
-        }
-        let (uidvalidity, dest_uids) =
-            scan::place_with_uids(&ddir, &host, store.inner.opts.use_locks, plan.len(), |i| {
-                let (_, src, dst) = &plan[i];
-                let from = cur.join(src);
-                let to = dcur.join(dst);
-                if mv {
-                    match fs::rename(&from, &to) {
-                        Ok(()) => return Ok(Some(base_name(dst).to_string())),
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                        Err(e)
-                            if e.raw_os_error() != Some(rustix::io::Errno::XDEV.raw_os_error()) =>
-                        {
-                            return Err(Error::io(&from, e))
-                        }
-                        Err(_) => {}
-                    }
-                }
-                match fs::hard_link(&from, &to) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        return Err(Error::io(&to, e))
-                    }
-                    Err(_) => {
-                        // different file system or no links: copy via dest tmp/
-                        let mut data = Vec::new();
-                        crate::message_file::open(&from)
-                            .and_then(|mut f| io::Read::read_to_end(&mut f, &mut data))
-                            .at(&from)?;
-                        let t = crate::tmpfile::TmpFile::with_contents(&ddir, &host, None, &data)?;
-                        if let Ok(mt) = fs::metadata(&from).and_then(|m| m.modified()) {
-                            let _ = File::options()
-                                .write(true)
-                                .open(&t.path)
-                                .and_then(|f| f.set_modified(mt));
-                        }
-                        crate::tmpfile::link_into_place(t, &to)?;
-                    }
-                }
-                if mv {
-                    let _ = fs::remove_file(&from);
-                }
-                Ok(Some(base_name(dst).to_string()))
-            })?;
-        let mut pairs = Vec::new();
-        let mut moved = Vec::new();
-        let mut placed = Vec::new();
-        for ((p, u), facts) in plan.iter().zip(dest_uids).zip(&carried) {
-            if let Some(u) = u {
-                pairs.push((p.0, u));
-                moved.push(p.0);
-                if let Some(f) = facts {
-                    placed.push((u, base_name(&p.2), f));
-                }
-            }
-        }
-        let dest_index = index::index_path(&store.inner.opts.index, &store.inner.root, &ddir);
-        index::record_placed(dest_index.as_deref(), uidvalidity, &placed);
-        if add.1 > 0 {
-            quota::record(&store.inner.root, add.0, add.1)?;
-        }
-        if sub.1 < 0 {
-            quota::record(&self.store.inner.root, sub.0, sub.1)?;
-        }
-        Ok((CopyResult { uidvalidity, pairs }, moved))
     }
 }

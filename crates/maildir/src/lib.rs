@@ -29,6 +29,7 @@
 #![warn(missing_docs)]
 
 pub mod acl;
+mod account;
 mod append;
 mod error;
 mod expiry;
@@ -38,25 +39,30 @@ mod folder;
 pub mod index;
 pub mod keywords;
 pub mod lock;
+mod message;
 pub mod message_file;
 pub mod names;
 pub mod quota;
 pub mod recent;
 mod scan;
 pub mod snapshots;
+mod stamp;
 mod store;
 pub mod tmpfile;
 pub mod tools;
+mod transfer;
 pub mod uiddb;
 
 pub use append::Incoming;
 pub use error::{Error, Result};
 pub use expiry::{parse_rules as parse_expiry_rules, ExpiryRule};
 pub use flags::{FlagOp, Flags};
-pub use folder::{Changes, CopyResult, Folder, Message};
+pub use folder::{Changes, Folder};
 pub use index::{IndexPlace, MessageFacts};
+pub use message::Message;
 pub use quota::{QuotaLimits, QuotaUsage};
 pub use snapshots::SnapshotCache;
 pub use store::{
     Appended, FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE,
 };
+pub use transfer::CopyResult;

@@ -85,6 +85,32 @@ pub(crate) fn read_db(dir: &Path) -> Result<Option<UidDb>> {
     }
 }
 
+/// Reads only the uiddb's first line: `(uidvalidity, nextuid)`, or
+/// `None` when the file is missing or its header unusable.
+pub(crate) fn read_db_header(dir: &Path) -> Result<Option<(u32, u32)>> {
+    let p = dir.join(UIDDB_FILE);
+    let mut head = [0u8; 64];
+    let n = match fs::File::open(&p).and_then(|mut f| read_up_to(&mut f, &mut head)) {
+        Ok(n) => n,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(Error::io(&p, e)),
+    };
+    let line = head[..n].split(|&b| b == b'\n').next().unwrap_or_default();
+    Ok(UidDb::parse(line).map(|db| (db.uidvalidity, db.nextuid)))
+}
+
+/// Reads until `buf` is full or the file ends.
+fn read_up_to(f: &mut fs::File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match io::Read::read(f, &mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
 /// A fresh db: UIDVALIDITY from the mtime of the freshly created file.
 fn fresh_db(dir: &Path, host: &str) -> Result<(UidDb, TmpFile)> {
     let (t, f) = TmpFile::create(dir, host, Some("imapuid_"), 0o600)?;

@@ -22,7 +22,8 @@ use std::time::{Duration, Instant};
 
 use foldhash::{HashMap, HashMapExt};
 
-use crate::folder::{Message, Stamp};
+use crate::message::Message;
+use crate::stamp::Stamp;
 
 /// Folders smaller than this are not kept, by default.
 pub const MIN_MESSAGES: usize = 10_000;

@@ -10,14 +10,15 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use crate::account::Account;
+pub use crate::account::StoreOptions;
 use crate::error::{Error, IoContext, Result};
 use crate::flags::Flags;
 use crate::folder::Folder;
 use crate::keywords;
 use crate::names;
-use crate::quota::{self, QuotaUsage, TRASH_DIR};
+use crate::quota::{self, QuotaUsage};
 use crate::scan::{self, ScanMode};
-use crate::snapshots::SnapshotCache;
 use crate::tmpfile::{purge_tmp, write_atomic};
 use crate::uiddb::{uidvalidity_for, UIDDB_FILE};
 
@@ -25,40 +26,6 @@ use crate::uiddb::{uidvalidity_for, UIDDB_FILE};
 pub const SUBSCRIBED_FILE: &str = "courierimapsubscribed";
 /// Marker file present in every folder (not in the main maildir).
 pub const FOLDER_MARKER: &str = "maildirfolder";
-
-/// Options of a [`Store`].
-#[derive(Debug, Clone)]
-pub struct StoreOptions {
-    /// Custom keywords enabled (`IMAP_KEYWORDS`); default true.
-    pub keywords: bool,
-    /// IMAP name of the trash folder below INBOX (`IMAP_TRASHFOLDERNAME`);
-    /// default `Trash`. (Quota always exempts `.Trash`, like Courier.)
-    pub trash_name: String,
-    /// Host name used in unique file names; default `HOSTNAME` or uname.
-    pub hostname: String,
-    /// Use Courier's `tmp/courier.lock` dot-lock (`IMAP_USELOCKS`); default
-    /// true.
-    pub use_locks: bool,
-    /// Scans of big folders shared with the process's other stores
-    /// ([`SnapshotCache`]); default none.
-    pub snapshots: Option<SnapshotCache>,
-    /// Where folder indexes are kept ([`crate::index`]); default in each
-    /// folder.
-    pub index: crate::index::IndexPlace,
-}
-
-impl Default for StoreOptions {
-    fn default() -> Self {
-        StoreOptions {
-            keywords: true,
-            trash_name: "Trash".into(),
-            hostname: crate::filename::default_hostname(),
-            use_locks: true,
-            snapshots: None,
-            index: crate::index::IndexPlace::InFolder,
-        }
-    }
-}
 
 /// A folder as listed by [`Store::list_folders`].
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -95,49 +62,10 @@ pub struct Appended {
     pub uid: u32,
 }
 
-pub(crate) struct Inner {
-    pub root: PathBuf,
-    pub opts: StoreOptions,
-}
-
-impl Inner {
-    pub fn host(&self) -> &str {
-        &self.opts.hostname
-    }
-
-    pub fn folder_dir(&self, name: &str) -> Result<PathBuf> {
-        let d = names::dir_name(name)?;
-        Ok(if d.is_empty() {
-            self.root.clone()
-        } else {
-            self.root.join(d)
-        })
-    }
-
-    /// The folder directory, which must exist as a maildir.
-    pub fn existing_dir(&self, name: &str) -> Result<PathBuf> {
-        let d = self.folder_dir(name)?;
-        match fs::symlink_metadata(&d) {
-            Ok(m) if m.is_dir() && d.join("cur").is_dir() => Ok(d),
-            Ok(_) => Err(Error::NonExistent(name.to_string())),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                Err(Error::NonExistent(name.to_string()))
-            }
-            Err(e) => Err(Error::io(&d, e)),
-        }
-    }
-
-    /// True if messages in this folder directory count toward the quota.
-    pub fn counted(&self, dir: &Path) -> bool {
-        !(dir.parent() == Some(self.root.as_path())
-            && dir.file_name().map(|n| n == TRASH_DIR).unwrap_or(false))
-    }
-}
-
 /// One account's main maildir (INBOX) and its Maildir++ folders.
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) inner: Arc<Inner>,
+    pub(crate) inner: Arc<Account>,
 }
 
 impl std::fmt::Debug for Store {
@@ -206,7 +134,7 @@ impl Store {
             }
         }
         Ok(Store {
-            inner: Arc::new(Inner {
+            inner: Arc::new(Account {
                 root: root.to_path_buf(),
                 opts,
             }),
@@ -537,7 +465,7 @@ impl Store {
 
     /// Opens (SELECT: `read_write`, EXAMINE: read-only) a folder.
     pub fn open_folder(&self, name: &str, read_write: bool) -> Result<Folder> {
-        Folder::open(self.clone(), name, read_write)
+        Folder::open(Arc::clone(&self.inner), name, read_write)
     }
 
     /// Quota usage from `maildirsize`, or `None` without a quota.

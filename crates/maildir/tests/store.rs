@@ -234,6 +234,46 @@ fn refresh_is_cheap_when_idle() {
     assert_eq!(f.by_uid(1).unwrap().flags, Flags::SEEN);
 }
 
+/// The session's own STORE and EXPUNGE are in its snapshot already, so a
+/// refresh right after them finds nothing; but another program's change
+/// made in the same moment (same directory mtime tick) is still seen.
+#[test]
+fn outside_changes_next_to_own_changes_are_seen() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    for i in 0..4 {
+        deliver(s.root(), &format!("100{i}.M1P1.h"), "a\n");
+    }
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let cur = s.root().join("cur");
+
+    f.store(&[1], FlagOp::Add, Flags::SEEN, &[]).unwrap();
+    assert!(f.refresh().unwrap().is_empty());
+    f.store(&[2], FlagOp::Add, Flags::FLAGGED, &[]).unwrap();
+    fs::rename(cur.join("1002.M1P1.h:2,"), cur.join("1002.M1P1.h:2,D")).unwrap();
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.flags_changed, vec![3]);
+    assert_eq!(f.by_uid(3).unwrap().flags, Flags::DRAFT);
+    assert_eq!(f.by_uid(2).unwrap().flags, Flags::FLAGGED);
+
+    f.store(&[1], FlagOp::Add, Flags::DELETED, &[]).unwrap();
+    assert_eq!(f.expunge(None).unwrap(), vec![1]);
+    fs::remove_file(cur.join("1003.M1P1.h:2,")).unwrap();
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.expunged, vec![4]);
+
+    f.store(&[2], FlagOp::Remove, Flags::FLAGGED, &[]).unwrap();
+    deliver(s.root(), "1009.M1P1.h", "new\n");
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![5]);
+    assert!(f.refresh().unwrap().is_empty());
+    let files: Vec<&str> = f.messages().iter().map(|m| m.file_name()).collect();
+    assert_eq!(
+        files,
+        ["1001.M1P1.h:2,", "1002.M1P1.h:2,D", "1009.M1P1.h:2,"]
+    );
+}
+
 #[test]
 fn folders_list_rename_delete_subscribe() {
     let t = tempfile::tempdir().unwrap();

@@ -1,207 +1,50 @@
-//! `[auth]` backends: their configuration (`[[auth.backend]]`) and
-//! building the [`Authenticator`] from it — in the authentication
-//! process ([`crate::authd`]), which alone holds account sources.
+//! Building the [`Authenticator`] from `[auth]` and its backends
+//! ([`BackendConfig`]) — in the authentication process
+//! ([`crate::authd`]), which alone holds account sources.
 //!
 //! Started as root, that process keeps root, so PAM and shadow work and
 //! root-only files (Courier's userdb, mode 0600) are readable; not started
 //! as root, it runs as the invoking user (PAM can then only check that
 //! user, and shadow is unreadable: both report a temporary failure).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use courser_auth::authdaemond::AuthdaemondBackend;
 use courser_auth::authpipe::AuthpipeBackend;
-use courser_auth::ldap::{LdapBackend, LdapConfig};
-use courser_auth::passwd::{PasswdBackend, DEFAULT_PASSWD, DEFAULT_SHADOW};
-use courser_auth::sql::{SqlBackend, SqlConfig};
+use courser_auth::ldap::LdapBackend;
+use courser_auth::passwd::PasswdBackend;
+use courser_auth::sql::SqlBackend;
 use courser_auth::userdb::UserdbBackend;
 use courser_auth::{Authenticator, Backend, DefaultDomain, Options};
-use serde::{Deserialize, Serialize};
 
+use crate::backend_config::{BackendConfig, UserdbSettings};
 use crate::config::AuthConfig;
 
-/// One `[[auth.backend]]` table; `type` selects the variant.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum BackendConfig {
-    /// Courier's userdb text file or directory.
-    Userdb(UserdbSettings),
-    /// `/etc/passwd` + `/etc/shadow` (authpwd / authshadow).
-    Passwd(PasswdSettings),
-    /// PAM (authpam).
-    Pam(PamSettings),
-    /// PostgreSQL, MariaDB/MySQL or SQLite (authpgsql, authmysql,
-    /// authsqlite), keys named after Courier's rc files.
-    Sql(SqlConfig),
-    /// LDAP (authldap), keys named after authldaprc.
-    Ldap(LdapConfig),
-    /// An authpipe program.
-    Authpipe(AuthpipeSettings),
-    /// A running Courier authdaemond.
-    Authdaemond(AuthdaemondSettings),
-}
-
-/// `type = "userdb"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserdbSettings {
-    /// The userdb source file or directory.
-    pub path: PathBuf,
-}
-
-/// `type = "passwd"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PasswdSettings {
-    /// The passwd file.
-    #[serde(default = "default_passwd")]
-    pub passwd: PathBuf,
-    /// The shadow file; `""` for none (passwords in passwd itself).
-    #[serde(default = "default_shadow")]
-    pub shadow: PathBuf,
-}
-
-/// `type = "pam"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct PamSettings {
-    /// PAM service name; default: the protocol's (`imap`, `pop3`), as
-    /// Courier does.
-    pub service: Option<String>,
-    /// The passwd file that gives uid, gid and home.
-    #[serde(default = "default_passwd")]
-    pub passwd: PathBuf,
-}
-
-/// `type = "authpipe"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthpipeSettings {
-    /// The program (Courier's `authProg`).
-    pub program: PathBuf,
-    /// Its arguments.
-    #[serde(default)]
-    pub args: Vec<String>,
-    /// Seconds to wait for an answer.
-    #[serde(default = "default_backend_timeout")]
-    pub timeout_secs: u64,
-    /// The program answers CRAM requests: advertise CRAM-*.
-    #[serde(default)]
-    pub cram: bool,
-}
-
-/// `type = "authdaemond"`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct AuthdaemondSettings {
-    /// The daemon's socket.
-    #[serde(default = "default_authdaemond_socket")]
-    pub socket: PathBuf,
-    /// Seconds to wait for an answer (Courier's `TIMEOUT_READ`).
-    #[serde(default = "default_backend_timeout")]
-    pub timeout_secs: u64,
-    /// The daemon's modules can answer CRAM: advertise CRAM-*.
-    #[serde(default)]
-    pub cram: bool,
-}
-
-fn default_passwd() -> PathBuf {
-    PathBuf::from(DEFAULT_PASSWD)
-}
-fn default_shadow() -> PathBuf {
-    PathBuf::from(DEFAULT_SHADOW)
-}
-fn default_backend_timeout() -> u64 {
-    30
-}
-fn default_authdaemond_socket() -> PathBuf {
-    PathBuf::from(courser_auth::authdaemond::DEFAULT_SOCKET)
-}
-
-impl BackendConfig {
-    /// The `type` name.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            BackendConfig::Userdb(_) => "userdb",
-            BackendConfig::Passwd(_) => "passwd",
-            BackendConfig::Pam(_) => "pam",
-            BackendConfig::Sql(_) => "sql",
-            BackendConfig::Ldap(_) => "ldap",
-            BackendConfig::Authpipe(_) => "authpipe",
-            BackendConfig::Authdaemond(_) => "authdaemond",
+/// Builds the backend `config` describes, in this process.
+pub fn backend(config: &BackendConfig) -> Result<Arc<dyn Backend>, String> {
+    Ok(match config {
+        BackendConfig::Userdb(s) => Arc::new(UserdbBackend::new(&s.path)),
+        BackendConfig::Passwd(s) => Arc::new(PasswdBackend::new(
+            &s.passwd,
+            Some(s.shadow.clone()).filter(|p| !p.as_os_str().is_empty()),
+        )),
+        BackendConfig::Pam(s) => {
+            Arc::new(courser_auth::pam::PamBackend::new(s.service.clone()).passwd_file(&s.passwd))
         }
-    }
-
-    /// Resolves relative paths against the config file's folder.
-    pub fn resolve_paths(&mut self, base: &Path) {
-        let resolve = |p: &mut PathBuf| {
-            if p.is_relative() && !p.as_os_str().is_empty() {
-                *p = base.join(&*p);
-            }
-        };
-        match self {
-            BackendConfig::Userdb(s) => resolve(&mut s.path),
-            BackendConfig::Passwd(s) => {
-                resolve(&mut s.passwd);
-                resolve(&mut s.shadow);
-            }
-            BackendConfig::Pam(s) => resolve(&mut s.passwd),
-            BackendConfig::Sql(s) => {
-                if let Some(rest) = s.url.strip_prefix("sqlite://") {
-                    if !rest.starts_with('/') && !rest.starts_with(':') {
-                        s.url = format!("sqlite://{}", base.join(rest).display());
-                    }
-                }
-            }
-            BackendConfig::Ldap(s) => {
-                if let Some(ca) = &mut s.ca_certificate {
-                    resolve(ca);
-                }
-            }
-            BackendConfig::Authpipe(s) => resolve(&mut s.program),
-            BackendConfig::Authdaemond(s) => resolve(&mut s.socket),
-        }
-    }
-
-    /// Checks what can be checked without connecting.
-    pub fn validate(&self) -> Result<(), String> {
-        match self {
-            BackendConfig::Sql(s) if s.url.is_empty() => Err("sql backend needs url".into()),
-            BackendConfig::Ldap(s) if s.uri.is_empty() => Err("ldap backend needs uri".into()),
-            BackendConfig::Ldap(s) if s.basedn.is_empty() => {
-                Err("ldap backend needs basedn".into())
-            }
-            _ => Ok(()),
-        }
-    }
-
-    /// Builds the backend in this process.
-    pub fn build(&self) -> Result<Arc<dyn Backend>, String> {
-        Ok(match self {
-            BackendConfig::Userdb(s) => Arc::new(UserdbBackend::new(&s.path)),
-            BackendConfig::Passwd(s) => Arc::new(PasswdBackend::new(
-                &s.passwd,
-                Some(s.shadow.clone()).filter(|p| !p.as_os_str().is_empty()),
-            )),
-            BackendConfig::Pam(s) => Arc::new(
-                courser_auth::pam::PamBackend::new(s.service.clone()).passwd_file(&s.passwd),
-            ),
-            BackendConfig::Sql(s) => Arc::new(SqlBackend::new(s.clone())?),
-            BackendConfig::Ldap(s) => Arc::new(LdapBackend::new(s.clone())?),
-            BackendConfig::Authpipe(s) => Arc::new(
-                AuthpipeBackend::new(&s.program, s.args.clone())
-                    .timeout(Duration::from_secs(s.timeout_secs.max(1)))
-                    .cram(s.cram),
-            ),
-            BackendConfig::Authdaemond(s) => Arc::new(
-                AuthdaemondBackend::new(&s.socket)
-                    .timeout(Duration::from_secs(s.timeout_secs.max(1)))
-                    .cram(s.cram),
-            ),
-        })
-    }
+        BackendConfig::Sql(s) => Arc::new(SqlBackend::new(s.clone())?),
+        BackendConfig::Ldap(s) => Arc::new(LdapBackend::new(s.clone())?),
+        BackendConfig::Authpipe(s) => Arc::new(
+            AuthpipeBackend::new(&s.program, s.args.clone())
+                .timeout(Duration::from_secs(s.timeout_secs.max(1)))
+                .cram(s.cram),
+        ),
+        BackendConfig::Authdaemond(s) => Arc::new(
+            AuthdaemondBackend::new(&s.socket)
+                .timeout(Duration::from_secs(s.timeout_secs.max(1)))
+                .cram(s.cram),
+        ),
+    })
 }
 
 /// The backends in order: the legacy `[auth] userdb` first, then every
@@ -230,9 +73,8 @@ pub fn authenticator(config: &AuthConfig) -> Result<Authenticator, String> {
         }));
     }
     for (i, b) in backend_list(config).iter().enumerate() {
-        let backend = b
-            .build()
-            .map_err(|e| format!("[[auth.backend]] #{} ({}): {e}", i + 1, b.kind()))?;
+        let backend =
+            backend(b).map_err(|e| format!("[[auth.backend]] #{} ({}): {e}", i + 1, b.kind()))?;
         auth.push_backend(backend);
     }
     Ok(auth)
@@ -241,6 +83,7 @@ pub fn authenticator(config: &AuthConfig) -> Result<Authenticator, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
 
     #[test]
     fn backend_tables_parse_and_print() {

@@ -267,7 +267,7 @@ pub struct AuthConfig {
     pub courier_fallthrough: bool,
     /// Account sources in the order they are tried (`[[auth.backend]]`).
     #[serde(default, rename = "backend")]
-    pub backends: Vec<crate::auth::BackendConfig>,
+    pub backends: Vec<crate::backend_config::BackendConfig>,
 }
 
 fn default_failure_delay() -> u64 {
@@ -462,6 +462,11 @@ pub struct ImapConfig {
     /// them off, for small machines).
     #[serde(default = "default_true")]
     pub sort_thread: bool,
+    /// EXPUNGE moves the messages into the trash folder (`[maildir]
+    /// trash`) instead of deleting them, except in the trash itself:
+    /// Courier's `IMAP_MOVE_EXPUNGE_TO_TRASH`, advertised as `XMAGICTRASH`.
+    #[serde(default)]
+    pub move_expunge_to_trash: bool,
 }
 
 fn default_max_message_size() -> u64 {
@@ -490,6 +495,7 @@ impl Default for ImapConfig {
             require_tls_for_login: true,
             max_message_size: default_max_message_size(),
             sort_thread: true,
+            move_expunge_to_trash: false,
         }
     }
 }
@@ -620,6 +626,13 @@ fn default_empty_trash() -> String {
 }
 
 impl MaildirConfig {
+    /// The trash folder's IMAP name when EXPUNGE moves into it
+    /// (`[imap] move_expunge_to_trash`).
+    pub fn magic_trash(&self, imap: &ImapConfig) -> Option<String> {
+        imap.move_expunge_to_trash
+            .then(|| format!("INBOX.{}", self.trash))
+    }
+
     /// The `empty_trash` rules.
     pub fn expiry_rules(&self) -> Vec<courser_maildir::ExpiryRule> {
         courser_maildir::parse_expiry_rules(&self.empty_trash, &self.trash)
@@ -660,7 +673,10 @@ impl Config {
             message,
         };
         let text = std::fs::read_to_string(path).map_err(|e| error(e.to_string()))?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        // Paths in the file are relative to its folder, made absolute: the
+        // server and its authentication process work from `/`.
+        let absolute = std::path::absolute(path).map_err(|e| error(e.to_string()))?;
+        let base = absolute.parent().unwrap_or(Path::new("/"));
         let mut table: toml::Table = toml::from_str(&text).map_err(|e| error(e.to_string()))?;
         let (mut config, mut warnings): (Config, _) =
             match crate::courier_rc::expand(&mut table, base).map_err(error)? {
@@ -859,7 +875,7 @@ mod tests {
             warnings[0].contains("authldaprc: LDAP_DEREF"),
             "{warnings:?}"
         );
-        let crate::auth::BackendConfig::Ldap(ldap) = &config.auth.backends[0] else {
+        let crate::backend_config::BackendConfig::Ldap(ldap) = &config.auth.backends[0] else {
             panic!("{:?}", config.auth.backends);
         };
         assert_eq!(ldap.uri, ["ldap://a", "ldap://b"]);

@@ -1,20 +1,24 @@
-//! What the IMAP and POP3 connection drivers share: TLS (implicit, and
-//! in-band with STARTTLS/STLS) with the client certificate's identity,
-//! how a run over one stream ends, and the hand-over of a logged-in
-//! session to its per-user worker.
+//! The connection driver both protocols share: [`Driver`] is what a
+//! protocol ([`crate::imap`], [`crate::pop3`]) tells it, [`run`] feeds a
+//! session from one stream until it ends, asks for TLS or moves to a
+//! per-user worker, and logs the session in on the way ([`log_in`]).
 
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncWrite};
-use tokio::net::TcpStream;
 
-use courser_auth::sasl::{Credentials, Relay, RelayAnswer};
+use courser_auth::sasl::Credentials;
 
-use crate::login::LoginResult;
-use crate::peruser::handoff::Service;
-use crate::peruser::HandOff;
-use crate::runtime::Shared;
+use crate::limits::UserSlot;
+use crate::login::{admit, scram_step};
+use crate::peruser::handoff::Handoff;
+use crate::peruser::{HandOff, Worker};
+use crate::refused::Refused;
+use crate::service::Service;
+use crate::session::{off_executor, ProtocolSession, Step};
+use crate::shared::Shared;
 use crate::stream::{receive_or_goodbye, send, Conn, Goodbyes};
 
 /// How a run over one stream ended.
@@ -28,132 +32,17 @@ pub(crate) enum Outcome<S> {
     HandOff(HandOff<S>),
 }
 
-/// What the driver asks of either protocol's session: the methods both
-/// sessions have, under one name.
-pub(crate) trait ProtocolSession: Send + Sized + 'static {
-    /// A session that serves nobody: what stands in the connection's place
-    /// while its own session works on a blocking thread.
-    fn vacant() -> Self;
-    /// TLS started in-band: the session starts over (RFC 3501 §6.2.1,
-    /// RFC 2595 §4).
-    fn tls_started(&mut self);
-    /// The account the client certificate names, if any (SASL EXTERNAL).
-    fn set_tls_client_identity(&mut self, identity: Option<String>);
-    /// The greeting.
-    fn greeting(&self, out: &mut Vec<u8>);
-    /// Logged in (the store is open, work blocks).
-    fn is_authenticated(&self) -> bool;
-    /// More output to produce without new input.
-    fn has_pending_output(&self) -> bool;
-    /// Answers a relayed SCRAM message with what the authentication
-    /// process said; a challenge continues the exchange, its end asks
-    /// for the verdict.
-    fn relay_answer(&mut self, answer: RelayAnswer, out: &mut Vec<u8>) -> Step;
-    /// A login failed (`temporary`: a backend could not answer).
-    fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>);
-    /// Gives back buffer memory the session holds beyond what an idle
-    /// connection needs.
-    fn shrink_buffers(&mut self) {}
-}
-
-macro_rules! protocol_session {
-    ($session:ty, $vacant:expr $(, $extra:ident)*) => {
-        impl ProtocolSession for $session {
-            fn vacant() -> Self {
-                $vacant
-            }
-            fn tls_started(&mut self) {
-                <$session>::tls_started(self)
-            }
-            fn set_tls_client_identity(&mut self, identity: Option<String>) {
-                <$session>::set_tls_client_identity(self, identity)
-            }
-            fn greeting(&self, out: &mut Vec<u8>) {
-                <$session>::greeting(self, out)
-            }
-            fn is_authenticated(&self) -> bool {
-                <$session>::is_authenticated(self)
-            }
-            fn has_pending_output(&self) -> bool {
-                <$session>::has_pending_output(self)
-            }
-            fn relay_answer(&mut self, answer: RelayAnswer, out: &mut Vec<u8>) -> Step {
-                <$session>::relay_answer(self, answer, out).into()
-            }
-            fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>) {
-                <$session>::login_failed(self, temporary, out)
-            }
-            $(
-                fn $extra(&mut self) {
-                    <$session>::$extra(self)
-                }
-            )*
-        }
-    };
-}
-protocol_session!(
-    courser_imap::session::Session,
-    courser_imap::session::Session::new(courser_imap::session::SessionConfig {
-        tls_active: false,
-        starttls_available: false,
-        login_requires_tls: false,
-        hostname: String::new(),
-        limits: Default::default(),
-    }),
-    shrink_buffers
-);
-protocol_session!(
-    courser_pop3::session::Session,
-    courser_pop3::session::Session::new(courser_pop3::session::SessionConfig {
-        tls_active: false,
-        stls_available: false,
-        login_requires_tls: false,
-        hostname: String::new(),
-        limits: Default::default(),
-    })
-);
-
-/// Runs `work` on the session on a blocking thread: a logged-in session's
-/// commands read and write message files and wait for folder locks (up to
-/// Courier's lock timeout), which must not stall the async executor's
-/// threads and the other connections they serve. `None` when `work`
-/// panicked: the session is gone and the connection must end.
-pub(crate) async fn off_executor<P: ProtocolSession, R: Send + 'static>(
-    session: &mut P,
-    work: impl FnOnce(&mut P) -> R + Send + 'static,
-) -> Option<R> {
-    let mut owned = std::mem::replace(session, P::vacant());
-    let (owned, result) = tokio::task::spawn_blocking(move || {
-        let result = work(&mut owned);
-        (owned, result)
-    })
-    .await
-    .map_err(|e| tracing::error!("a session's command failed: {e}"))
-    .ok()?;
-    *session = owned;
-    Some(result)
-}
-
-/// What a session asks of its driver after taking input: each protocol's
-/// `Action`, in the driver's terms.
-pub(crate) enum Step {
-    /// Read more input.
-    Continue,
-    /// The session is over.
-    Close,
-    /// Start TLS on the connection.
-    StartTls,
-    /// Verify credentials; `tag` is IMAP's login command tag.
-    Login {
-        /// IMAP: the LOGIN or AUTHENTICATE tag.
-        tag: Option<String>,
-        /// What the client proved.
-        credentials: Credentials,
-    },
-    /// SCRAM: relay a client message to the authentication process.
-    Relay(Relay),
-    /// IMAP IDLE: report changes until the client speaks.
-    Idle,
+/// How a login command ended.
+#[derive(Debug)]
+pub(crate) enum LoginResult {
+    /// Failed or refused; the session has answered.
+    Refused,
+    /// Logged in here (shared model). The slot counts the session
+    /// against the per-account limits for as long as it is held.
+    Here(UserSlot),
+    /// Logged in; the session moves to this worker process (per-user
+    /// model), which answers the command.
+    Worker(Worker, UserSlot),
 }
 
 /// One protocol's connection driver ([`crate::imap`], [`crate::pop3`]).
@@ -169,26 +58,33 @@ pub(crate) trait Driver: 'static {
     /// Bytes read from the socket at a time.
     const READ_CHUNK: usize;
 
+    /// The session for a connection accepted as `conn` (`conn.tls`:
+    /// implicit TLS).
+    fn new_session(conn: &Conn, shared: &Shared) -> Self::Session;
+    /// The session for a hand-over `record` (per-user model, in the
+    /// worker): its login command waits for [`Driver::open`] to answer.
+    fn resumed_session(record: &Handoff, shared: &Shared) -> Self::Session;
     /// How long a client may take to log in (and to finish a TLS
     /// handshake).
     fn login_timeout(shared: &Shared) -> Duration;
     /// How long a logged-in client may stay silent.
     fn autologout(shared: &Shared) -> Duration;
-    /// Feeds input to the session, answers into `out`.
-    fn receive(session: &mut Self::Session, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Step;
-    /// Records the commands the session finished (metrics).
-    fn record_finished(session: &mut Self::Session);
-    /// The session has ended.
-    fn is_over(session: &Self::Session) -> bool;
-    /// Verifies credentials and completes the login here, or starts the
-    /// worker the session moves to.
-    async fn login(
+    /// Answers a login [`admit`] refused, in the protocol's words.
+    fn refuse(session: &mut Self::Session, refused: Refused, out: &mut Vec<u8>);
+    /// Opens `login`'s mail in `maildir` and completes the session's
+    /// login, logging it the way Courier does; false (after answering)
+    /// when the mail cannot be opened.
+    async fn open(
         session: &mut Self::Session,
-        credentials: Credentials,
+        login: &str,
+        maildir: PathBuf,
         conn: &Conn,
-        shared: &Arc<Shared>,
+        shared: &Shared,
         out: &mut Vec<u8>,
-    ) -> LoginResult;
+    ) -> bool;
+    /// What ends a session served here: the LOGOUT line (Courier's), for
+    /// a session that logged in.
+    async fn logged_out(session: &mut Self::Session, conn: &Conn, shared: &Shared);
     /// Waits in IDLE until the client speaks; false when the connection
     /// is over. Only protocols that return [`Step::Idle`] need it.
     async fn idle<S: AsyncRead + AsyncWrite + Unpin>(
@@ -231,7 +127,7 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             let (mut taken_in, mut taken_out) =
                 (std::mem::take(&mut input), std::mem::take(&mut out));
             let done = off_executor(session, move |s| {
-                let step = D::receive(s, &mut taken_in, &mut taken_out);
+                let step = s.receive(&mut taken_in, &mut taken_out);
                 (step, taken_in, taken_out)
             })
             .await;
@@ -241,10 +137,12 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             (input, out) = (taken_in, taken_out);
             step
         } else {
-            D::receive(session, &mut input, &mut out)
+            session.receive(&mut input, &mut out)
         };
         // Also picks up a login finished since the last call.
-        D::record_finished(session);
+        for done in session.finished_commands() {
+            crate::metrics::command(D::SERVICE, done.command, done.busy);
+        }
         if !send(&mut stream, &mut out, &mut conn.bytes_out).await {
             return Outcome::Closed;
         }
@@ -260,7 +158,7 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             Step::Login { tag, credentials } => {
                 let evicted = conn.evicted();
                 let result = tokio::select! {
-                    result = D::login(session, credentials, conn, shared, &mut out) => Some(result),
+                    result = log_in::<D>(session, credentials, conn, shared, &mut out) => Some(result),
                     () = evicted => None,
                 };
                 // A connection that gave way to a newer one ends here, even
@@ -295,12 +193,11 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             }
             Step::Relay(relay) => {
                 let service = D::SERVICE.as_str();
-                let next = match crate::login::scram_step(service, relay, conn.peer, shared).await {
+                let next = match scram_step(service, relay, conn.peer, shared).await {
                     Ok(answer) => session.relay_answer(answer, &mut out),
                     Err(refused) => {
                         // Anything but a plain refusal may be the server's fault.
-                        let temporary =
-                            refused != crate::login::Refused::Failed { temporary: false };
+                        let temporary = refused != Refused::Failed { temporary: false };
                         session.login_failed(temporary, &mut out);
                         Step::Continue
                     }
@@ -320,7 +217,7 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                 return Outcome::Closed;
             }
         }
-        if D::is_over(session) {
+        if session.is_over() {
             return Outcome::Closed;
         }
         if session.has_pending_output() {
@@ -351,6 +248,36 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
     }
 }
 
+/// Verifies credentials ([`admit`]) and completes the login here, or
+/// starts the worker the session moves to.
+async fn log_in<D: Driver>(
+    session: &mut D::Session,
+    credentials: Credentials,
+    conn: &Conn,
+    shared: &Arc<Shared>,
+    out: &mut Vec<u8>,
+) -> LoginResult {
+    let service = D::SERVICE.as_str();
+    let admitted = match admit(service, credentials, conn.peer, conn.tls, shared).await {
+        Ok(admitted) => admitted,
+        Err(refused) => {
+            D::refuse(session, refused, out);
+            return LoginResult::Refused;
+        }
+    };
+    match admitted.worker {
+        Some(worker) => LoginResult::Worker(worker, admitted.slot),
+        None => {
+            let login = &admitted.account.login;
+            if D::open(session, login, admitted.maildir, conn, shared, out).await {
+                LoginResult::Here(admitted.slot)
+            } else {
+                LoginResult::Refused
+            }
+        }
+    }
+}
+
 /// Buffer capacity a connection keeps while it waits for its client.
 const IDLE_CAPACITY: usize = 4 * 1024;
 
@@ -364,67 +291,6 @@ fn shrink_idle<P: ProtocolSession>(session: &mut P, input: &mut Vec<u8>, out: &m
         }
     }
     session.shrink_buffers();
-}
-
-/// Serves an accepted connection: TLS first for implicit TLS or when the
-/// session asks for it, the protocol, and the relay to a per-user worker
-/// after a login there.
-pub(crate) async fn serve<D: Driver>(
-    stream: TcpStream,
-    session: &mut D::Session,
-    conn: &mut Conn,
-    shared: &Arc<Shared>,
-    implicit_tls: bool,
-) {
-    let _ = stream.set_nodelay(true);
-    let peer = conn.peer;
-    if implicit_tls {
-        let Some(tls) = shared.tls.clone() else {
-            return;
-        };
-        let handshake = conn.login_time_left(D::login_timeout(shared));
-        match crate::tls::accept(stream, tls, &shared.config, handshake).await {
-            Ok(accepted) => {
-                session.set_tls_client_identity(accepted.identity);
-                let outcome = run::<D, _>(accepted.stream, session, conn, shared, true).await;
-                finish::<D, _>(outcome, conn, shared).await;
-            }
-            Err(why) => tracing::debug!(%peer, "TLS handshake {why}"),
-        }
-        return;
-    }
-    match run::<D, _>(stream, session, conn, shared, true).await {
-        Outcome::StartTls(stream) => {
-            let Some(tls) = shared.tls.clone() else {
-                return;
-            };
-            let handshake = conn.login_time_left(D::login_timeout(shared));
-            match crate::tls::accept(stream, tls, &shared.config, handshake).await {
-                Ok(accepted) => {
-                    session.tls_started();
-                    session.set_tls_client_identity(accepted.identity);
-                    conn.tls = true;
-                    conn.stls = true;
-                    let outcome = run::<D, _>(accepted.stream, session, conn, shared, false).await;
-                    finish::<D, _>(outcome, conn, shared).await;
-                }
-                Err(why) => tracing::debug!(%peer, "{} handshake {why}", D::STARTTLS),
-            }
-        }
-        outcome => finish::<D, _>(outcome, conn, shared).await,
-    }
-}
-
-/// After a run: a session that moved to a worker process is relayed to it
-/// until it ends (the worker logs its LOGOUT).
-async fn finish<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
-    outcome: Outcome<S>,
-    conn: &mut Conn,
-    shared: &Shared,
-) {
-    if let Outcome::HandOff(handoff) = outcome {
-        crate::peruser::hand_over(handoff, D::SERVICE, conn, shared).await;
-    }
 }
 
 #[cfg(test)]

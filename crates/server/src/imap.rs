@@ -1,21 +1,26 @@
-//! One IMAP connection: drives a [`Session`] over a socket, plain or TLS,
-//! and does what the session cannot: authentication, STARTTLS, IDLE waits,
-//! timeouts, and the login/logout log lines.
+//! IMAP's connection driver (`Imap`): what the shared driver
+//! (`driver`) needs to know of an IMAP [`Session`] — how it
+//! starts, words a refused login, opens the account's maildir, waits in
+//! IDLE and ends, with Courier's LOGIN and LOGOUT lines.
 
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use courser_auth::sasl::Credentials;
-use courser_imap::session::{Action, Session, SessionConfig};
+use courser_imap::mailstore::MaildirStore;
+use courser_imap::session::{Session, SessionConfig};
+use courser_maildir::{Store, StoreOptions};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
-use tokio::net::TcpStream;
 
 use courser_protocol::Untrusted;
 
-use crate::driver::{Driver, Step};
-use crate::login::LoginResult;
-use crate::peruser::handoff::{Handoff, Service};
-use crate::runtime::Shared;
+use crate::driver::Driver;
+use crate::login::open_mail;
+use crate::peruser::handoff::Handoff;
+use crate::refused::Refused;
+use crate::service::Service;
+use crate::session::off_executor;
+use crate::shared::Shared;
 use crate::stream::{send, Conn, Goodbyes};
 
 /// Bytes read from the socket at a time.
@@ -28,26 +33,11 @@ const GOODBYES: Goodbyes = Goodbyes {
     shutting_down: b"* BYE Server shutting down\r\n",
     timed_out: b"* BYE Autologout; idle for too long\r\n",
     evicted: b"* BYE [UNAVAILABLE] Too many connections; the oldest not logged in give way\r\n",
+    cannot_open: b"* BYE Cannot open the mailbox\r\n",
 };
 
 /// The IMAP connection driver.
-struct Imap;
-
-impl From<Action> for Step {
-    fn from(action: Action) -> Step {
-        match action {
-            Action::Continue => Step::Continue,
-            Action::Close => Step::Close,
-            Action::StartTls => Step::StartTls,
-            Action::Login { tag, credentials } => Step::Login {
-                tag: Some(tag),
-                credentials,
-            },
-            Action::Relay(relay) => Step::Relay(relay),
-            Action::Idle => Step::Idle,
-        }
-    }
-}
+pub(crate) struct Imap;
 
 impl Driver for Imap {
     type Session = Session;
@@ -55,6 +45,35 @@ impl Driver for Imap {
     const STARTTLS: &'static str = "STARTTLS";
     const GOODBYES: Goodbyes = GOODBYES;
     const READ_CHUNK: usize = READ_CHUNK;
+
+    fn new_session(conn: &Conn, shared: &Shared) -> Session {
+        let loopback = conn.peer.ip().is_loopback();
+        let mut session = Session::new(SessionConfig {
+            tls_active: conn.tls,
+            starttls_available: shared.tls.is_some() && !conn.tls,
+            login_requires_tls: shared.config.imap.require_tls_for_login && !loopback,
+            hostname: shared.hostname.clone(),
+            limits: shared.config.imap.limits(),
+        });
+        session.offer_mechanisms(shared.auth.mechanisms());
+        session.offer_sort_thread(shared.config.imap.sort_thread);
+        session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
+        session
+    }
+
+    fn resumed_session(record: &Handoff, shared: &Shared) -> Session {
+        let config = SessionConfig {
+            tls_active: record.tls,
+            starttls_available: false,
+            login_requires_tls: false,
+            hostname: shared.hostname.clone(),
+            limits: shared.config.imap.limits(),
+        };
+        let mut session = Session::resume_login(config, record.tag.clone().unwrap_or_default());
+        session.offer_sort_thread(shared.config.imap.sort_thread);
+        session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
+        session
+    }
 
     fn login_timeout(shared: &Shared) -> Duration {
         shared.config.imap.login_timeout()
@@ -64,28 +83,61 @@ impl Driver for Imap {
         shared.config.imap.autologout()
     }
 
-    fn receive(session: &mut Session, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Step {
-        session.receive(input, out).into()
-    }
-
-    fn record_finished(session: &mut Session) {
-        for done in session.finished_commands() {
-            crate::metrics::command(Service::Imap, done.command, done.busy);
+    fn refuse(session: &mut Session, refused: Refused, out: &mut Vec<u8>) {
+        match refused {
+            Refused::Failed { temporary } => session.login_failed(temporary, out),
+            Refused::ServiceDisabled => {
+                session.login_refused("IMAP access is disabled for this account", out)
+            }
+            Refused::WrongUid => session.login_refused(
+                "This account cannot be served here, contact the administrator",
+                out,
+            ),
+            Refused::Limited(reason) => session.login_limited(reason, out),
         }
     }
 
-    fn is_over(session: &Session) -> bool {
-        session.is_logged_out()
+    async fn open(
+        session: &mut Session,
+        login: &str,
+        maildir: PathBuf,
+        conn: &Conn,
+        shared: &Shared,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let options = StoreOptions {
+            keywords: shared.config.maildir.keywords,
+            trash_name: shared.config.maildir.trash.clone(),
+            hostname: shared.hostname.clone(),
+            snapshots: shared.scans.clone(),
+            ..StoreOptions::default()
+        };
+        let open = move || Store::open(&maildir, options);
+        let Some(store) = open_mail(session, login, "maildir", open, out).await else {
+            return false;
+        };
+        tracing::info!(
+            user = %Untrusted(login),
+            ip = %conn.peer.ip(),
+            port = conn.peer.port(),
+            protocol = "IMAP",
+            tls = conn.tls,
+            "LOGIN"
+        );
+        session.login_succeeded(login, Box::new(MaildirStore::new(store)), out);
+        // Courier empties old mail at login and at logout.
+        let rules = shared.config.maildir.expiry_rules();
+        off_executor(session, move |s| s.expire_old_mail(&rules)).await;
+        true
     }
 
-    async fn login(
-        session: &mut Session,
-        credentials: Credentials,
-        conn: &Conn,
-        shared: &Arc<Shared>,
-        out: &mut Vec<u8>,
-    ) -> LoginResult {
-        crate::login::imap_login(session, credentials, conn.peer, conn.tls, shared, out).await
+    /// Courier's emptying of old mail, and its LOGOUT line.
+    async fn logged_out(session: &mut Session, conn: &Conn, shared: &Shared) {
+        if session.user().is_some() {
+            let rules = shared.config.maildir.expiry_rules();
+            off_executor(session, move |s| s.expire_old_mail(&rules)).await;
+        }
+        log_logout(session, conn);
     }
 
     /// Waits in IDLE until the client sends something (DONE), reporting
@@ -170,7 +222,7 @@ impl Driver for Imap {
 /// thread: it reads the folder) and adds their report to `out`; false when
 /// the session is gone.
 async fn idle_changed(session: &mut Session, out: &mut Vec<u8>) -> bool {
-    let report = crate::driver::off_executor(session, |s| {
+    let report = off_executor(session, |s| {
         let mut report = Vec::new();
         s.idle_changed(&mut report);
         report
@@ -183,35 +235,6 @@ async fn idle_changed(session: &mut Session, out: &mut Vec<u8>) -> bool {
         }
         None => false,
     }
-}
-
-/// Serves one accepted IMAP connection (`conn.tls`: implicit TLS) to its
-/// end.
-pub(crate) async fn serve(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>) {
-    let implicit_tls = conn.tls;
-    let loopback = conn.peer.ip().is_loopback();
-    let config = SessionConfig {
-        tls_active: implicit_tls,
-        starttls_available: shared.tls.is_some() && !implicit_tls,
-        login_requires_tls: shared.config.imap.require_tls_for_login && !loopback,
-        hostname: shared.hostname.clone(),
-        limits: shared.config.imap.limits(),
-    };
-    let mut session = Session::new(config);
-    session.offer_mechanisms(shared.auth.mechanisms());
-    session.offer_sort_thread(shared.config.imap.sort_thread);
-    crate::driver::serve::<Imap>(stream, &mut session, &mut conn, &shared, implicit_tls).await;
-    logged_out(&mut session, &conn, &shared).await;
-}
-
-/// What ends a session that logged in here: Courier's emptying of old
-/// mail, and its LOGOUT line.
-async fn logged_out(session: &mut Session, conn: &Conn, shared: &Shared) {
-    if session.user().is_some() {
-        let rules = shared.config.maildir.expiry_rules();
-        crate::driver::off_executor(session, move |s| s.expire_old_mail(&rules)).await;
-    }
-    log_logout(session, conn);
 }
 
 /// The LOGOUT line (Courier's), for a session that logged in.
@@ -231,57 +254,6 @@ fn log_logout(session: &Session, conn: &Conn) {
     }
 }
 
-/// Serves a session handed over by the front end (per-user model, in the
-/// worker process): opens the maildir as the account, answers the login
-/// command, and carries on over `stream`. `maildir` comes from the
-/// spawner (the authentication process), not from the record.
-pub async fn serve_handed_over(
-    stream: tokio::net::UnixStream,
-    record: Handoff,
-    maildir: std::path::PathBuf,
-    connected: Instant,
-    shared: Arc<Shared>,
-) {
-    let config = SessionConfig {
-        tls_active: record.tls,
-        starttls_available: false,
-        login_requires_tls: false,
-        hostname: shared.hostname.clone(),
-        limits: shared.config.imap.limits(),
-    };
-    let mut session = Session::resume_login(config, record.tag.unwrap_or_default());
-    session.offer_sort_thread(shared.config.imap.sort_thread);
-    let mut conn = Conn::resumed(
-        record.peer,
-        record.tls,
-        connected,
-        record.bytes_in,
-        record.bytes_out,
-    );
-    let mut out = Vec::new();
-    let (peer, tls) = (conn.peer, conn.tls);
-    let mut stream = stream;
-    if crate::login::imap_open(
-        &mut session,
-        &record.login,
-        maildir,
-        peer,
-        tls,
-        &shared,
-        &mut out,
-    )
-    .await
-    {
-        send(&mut stream, &mut out, &mut conn.bytes_out).await;
-        crate::driver::run::<Imap, _>(stream, &mut session, &mut conn, &shared, false).await;
-        logged_out(&mut session, &conn, &shared).await;
-    } else {
-        // This process cannot authenticate anyone: the client reconnects.
-        out.extend_from_slice(b"* BYE Cannot open the mailbox\r\n");
-        send(&mut stream, &mut out, &mut conn.bytes_out).await;
-    }
-}
-
 /// Serves a session that is already authenticated over any stream (for
 /// `courser imapd` on standard input and output).
 pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
@@ -292,7 +264,7 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     let mut conn = Conn::local();
     let rules = shared.config.maildir.expiry_rules();
     let at_login = rules.clone();
-    crate::driver::off_executor(&mut session, move |s| s.expire_old_mail(&at_login)).await;
+    off_executor(&mut session, move |s| s.expire_old_mail(&at_login)).await;
     crate::driver::run::<Imap, _>(stream, &mut session, &mut conn, &shared, true).await;
-    crate::driver::off_executor(&mut session, move |s| s.expire_old_mail(&rules)).await;
+    off_executor(&mut session, move |s| s.expire_old_mail(&rules)).await;
 }

@@ -4,20 +4,25 @@
 //!
 //! Data flow: [`runtime::run`] binds the [`config::Config`] listeners, drops
 //! root ([`privilege`]), and accepts connections; each takes a
-//! [`limits::ConnectionLimits`] slot and is served by [`imap::serve`], which
-//! feeds socket bytes to a `courser_imap::session::Session`, verifies
-//! credentials ([`login`]) and waits for folder changes in IDLE
-//! ([`watch::Watcher`]).
+//! [`limits::ConnectionLimits`] slot and is served by the protocol's
+//! driver ([`imap`], [`pop3`]), which the shared connection driver runs:
+//! it feeds socket bytes to the sans-IO session, verifies credentials
+//! ([`login`]), and in the per-user model hands the session to a worker
+//! process ([`peruser`]). What every connection shares is a
+//! [`shared::Shared`]; IMAP IDLE waits for folder changes through
+//! [`watch::Watcher`].
 #![forbid(unsafe_code)]
 
 pub mod access;
 pub mod auth;
 pub mod authd;
+pub mod backend_config;
 mod bounded;
 pub mod config;
 pub mod courier_rc;
 mod driver;
 pub mod failures;
+mod helper_process;
 pub mod imap;
 pub mod limits;
 pub mod login;
@@ -27,7 +32,12 @@ pub mod peruser;
 pub mod pop3;
 pub mod privilege;
 pub mod proxy;
+pub mod refused;
 pub mod runtime;
+mod serve;
+pub mod service;
+mod session;
+pub mod shared;
 mod stream;
 pub mod tls;
 pub mod watch;

@@ -1,6 +1,7 @@
-//! After a client proved who it is: check the account may use the
-//! service here, open its maildir, and log the login the way Courier does
-//! (one line per login, failed login and logout).
+//! After a client proved who it is (or while a SCRAM exchange proves it):
+//! check the account may use the service here, start its per-user
+//! worker, log the login the way Courier does (one line per login and
+//! failed login), and open its maildir.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -8,9 +9,6 @@ use std::sync::Arc;
 
 use courser_auth::sasl::{Credentials, Relay, RelayAnswer};
 use courser_auth::Account;
-use courser_imap::mailstore::MaildirStore;
-use courser_imap::session::Session;
-use courser_maildir::{Store, StoreOptions};
 use courser_protocol::Untrusted;
 
 use crate::authd::Verified;
@@ -18,113 +16,33 @@ use crate::failures::{failure_delay, FailureCounts};
 use crate::limits::UserSlot;
 use crate::login_pool::Busy;
 use crate::peruser::Worker;
-use crate::runtime::Shared;
+use crate::refused::Refused;
+use crate::session::ProtocolSession;
+use crate::shared::Shared;
 
-/// How a login command ended.
-#[derive(Debug)]
-pub enum LoginResult {
-    /// Failed or refused; the session has answered.
-    Refused,
-    /// Logged in here (shared model). The slot counts the session
-    /// against the per-account limits for as long as it is held.
-    Here(UserSlot),
-    /// Logged in; the session moves to this worker process (per-user
-    /// model), which answers the command.
-    Worker(Worker, UserSlot),
-}
-
-/// Verifies IMAP credentials and completes the session's login here, or
-/// starts the worker process it moves to.
-pub async fn imap_login(
-    session: &mut Session,
-    credentials: Credentials,
-    peer: SocketAddr,
-    tls: bool,
-    shared: &Arc<Shared>,
-    out: &mut Vec<u8>,
-) -> LoginResult {
-    let admitted = match admit("imap", credentials, peer, tls, shared).await {
-        Ok(admitted) => admitted,
-        Err(Refused::Failed { temporary }) => {
-            session.login_failed(temporary, out);
-            return LoginResult::Refused;
-        }
-        Err(Refused::ServiceDisabled) => {
-            session.login_refused("IMAP access is disabled for this account", out);
-            return LoginResult::Refused;
-        }
-        Err(Refused::WrongUid) => {
-            session.login_refused(
-                "This account cannot be served here, contact the administrator",
-                out,
-            );
-            return LoginResult::Refused;
-        }
-        Err(Refused::Limited(reason)) => {
-            session.login_limited(reason, out);
-            return LoginResult::Refused;
-        }
-    };
-    match admitted.worker {
-        Some(worker) => LoginResult::Worker(worker, admitted.slot),
-        None => {
-            let login = &admitted.account.login;
-            if imap_open(session, login, admitted.maildir, peer, tls, shared, out).await {
-                LoginResult::Here(admitted.slot)
-            } else {
-                LoginResult::Refused
-            }
-        }
-    }
-}
-
-/// Opens `login`'s maildir and completes the session's login, logging it
-/// the way Courier does; false (after answering) when the maildir cannot
-/// be opened.
-pub async fn imap_open(
-    session: &mut Session,
+/// Opens an account's mail with `open` on a blocking thread (it reads
+/// the maildir). When it cannot be opened, logs why (`what` names the
+/// mail: "maildir", "maildrop"), answers the login as a temporary failure
+/// and returns `None`.
+pub(crate) async fn open_mail<
+    P: ProtocolSession,
+    T: Send + 'static,
+    E: std::fmt::Display + Send + 'static,
+>(
+    session: &mut P,
     login: &str,
-    maildir: PathBuf,
-    peer: SocketAddr,
-    tls: bool,
-    shared: &Shared,
+    what: &str,
+    open: impl FnOnce() -> Result<T, E> + Send + 'static,
     out: &mut Vec<u8>,
-) -> bool {
-    let options = StoreOptions {
-        keywords: shared.config.maildir.keywords,
-        trash_name: shared.config.maildir.trash.clone(),
-        hostname: shared.hostname.clone(),
-        snapshots: shared.scans.clone(),
-        ..StoreOptions::default()
+) -> Option<T> {
+    let why = match tokio::task::spawn_blocking(open).await {
+        Ok(Ok(mail)) => return Some(mail),
+        Ok(Err(e)) => format!("cannot open the {what}: {e}"),
+        Err(e) => format!("{what} open task failed: {e}"),
     };
-    let opened = tokio::task::spawn_blocking(move || Store::open(&maildir, options)).await;
-    match opened {
-        Ok(Ok(store)) => {
-            tracing::info!(
-                user = %Untrusted(login),
-                ip = %peer.ip(),
-                port = peer.port(),
-                protocol = "IMAP",
-                tls,
-                "LOGIN"
-            );
-            session.login_succeeded(login, Box::new(MaildirStore::new(store)), out);
-            // Courier empties old mail at login and at logout.
-            let rules = shared.config.maildir.expiry_rules();
-            crate::driver::off_executor(session, move |s| s.expire_old_mail(&rules)).await;
-            true
-        }
-        Ok(Err(e)) => {
-            tracing::error!(user = %Untrusted(login), "cannot open the maildir: {e}");
-            session.login_failed(true, out);
-            false
-        }
-        Err(e) => {
-            tracing::error!(user = %Untrusted(login), "maildir open task failed: {e}");
-            session.login_failed(true, out);
-            false
-        }
-    }
+    tracing::error!(user = %Untrusted(login), "{why}");
+    session.login_failed(true, out);
+    None
 }
 
 /// A login [`admit`] let in.
@@ -194,25 +112,6 @@ async fn admit_uncounted(
         slot,
         worker,
     })
-}
-
-/// Why [`admit`] did not let a client in; each protocol words it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Refused {
-    /// Wrong credentials (after the failure delay), or `temporary`: a
-    /// backend could not answer.
-    Failed {
-        /// A backend was unavailable; the password may be right.
-        temporary: bool,
-    },
-    /// The account may not use this service here (`disable<service>`,
-    /// `disableinsecure<service>` without TLS).
-    ServiceDisabled,
-    /// Shared mode: the account's uid is not the one this server runs as;
-    /// per-user mode: the account has uid 0.
-    WrongUid,
-    /// A per-account connection limit.
-    Limited(&'static str),
 }
 
 /// Relays a session's SCRAM message (`Action::Relay`) to the exchange

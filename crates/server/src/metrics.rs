@@ -18,7 +18,8 @@ use metrics_exporter_prometheus::PrometheusBuilder;
 
 use crate::config::{MetricsConfig, Protocol};
 use crate::limits::Refusal;
-use crate::login::Refused;
+use crate::refused::Refused;
+use crate::service::Service;
 use crate::Error;
 
 /// Connections accepted, by listener protocol.
@@ -45,10 +46,6 @@ const BUCKETS: &[f64] = &[
 /// The label for a command line that did not parse, or whose name is not
 /// one the protocol defines.
 pub const OTHER_COMMAND: &str = "other";
-
-/// The session protocols, as labelled on login and command metrics
-/// (STARTTLS and implicit TLS listeners count together).
-pub use crate::peruser::handoff::Service;
 
 /// The command names a protocol reports.
 fn command_names(service: Service) -> &'static [&'static str] {

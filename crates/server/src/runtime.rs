@@ -12,131 +12,17 @@ use tokio::sync::watch;
 
 use crate::access::{self, AccessRules};
 use crate::config::{Config, ListenerConfig, ProcessModel, Protocol};
+use crate::imap::Imap;
 use crate::limits::ConnectionLimits;
 use crate::login_pool::LoginPool;
 use crate::metrics::{self, ConnectionRefusal};
-use crate::peruser::handoff::Handoff;
 use crate::peruser::spawner::{Spawner, ValidIds};
+use crate::pop3::Pop3;
+use crate::shared::Shared;
 use crate::stream::Conn;
 use crate::watch::Watcher;
-use crate::{privilege, proxy, tls, Error};
+use crate::{privilege, proxy, serve, tls, Error};
 use courser_maildir::SnapshotCache;
-
-/// What every connection shares. A SIGHUP builds a new one from the
-/// reloaded config; sessions keep the one they started with, new
-/// connections get the new one.
-pub struct Shared {
-    /// The configuration.
-    pub config: Config,
-    /// TLS settings, when configured.
-    pub tls: Option<Arc<rustls::ServerConfig>>,
-    /// Password checks and account lookups: the authentication process.
-    pub auth: Arc<crate::authd::AuthClient>,
-    /// The process's inotify watcher, if inotify works here.
-    pub watcher: Option<Arc<Watcher>>,
-    /// Host name for greetings and file names.
-    pub hostname: String,
-    /// In shared mode after dropping root: the only account uid served.
-    pub enforce_uid: Option<u32>,
-    /// Connection counters (kept across reloads).
-    pub limits: Arc<ConnectionLimits>,
-    /// Who may connect.
-    pub access: AccessRules,
-    /// Networks exempt from per-address limits.
-    pub trusted: Vec<ipnet::IpNet>,
-    /// Becomes `true` when the server shuts down.
-    pub shutdown: watch::Receiver<bool>,
-    /// Per-user model: starts the worker processes sessions move to after
-    /// login.
-    pub spawner: Option<Arc<Spawner>>,
-    /// Folder scans shared by the process's sessions (shared model).
-    pub scans: Option<SnapshotCache>,
-    /// The threads that check credentials (kept across reloads).
-    pub logins: Arc<LoginPool>,
-}
-
-impl Shared {
-    /// Settings from `config`; the rest is carried over from `previous`
-    /// parts that live as long as the process.
-    fn build(
-        config: Config,
-        tls: Option<Arc<rustls::ServerConfig>>,
-        process: &ProcessParts,
-    ) -> Result<Shared, Error> {
-        let invalid = |message: String| Error::Config {
-            path: "[access]/[limits]".into(),
-            message,
-        };
-        let access = AccessRules::parse(&config.access.rules).map_err(invalid)?;
-        let trusted = config.trusted_networks().map_err(invalid)?;
-        process.limits.set_maxima(&config.limits);
-        Ok(Shared {
-            access,
-            trusted,
-            tls,
-            auth: Arc::clone(&process.auth),
-            watcher: process.watcher.clone(),
-            hostname: hostname(&config),
-            enforce_uid: process.enforce_uid,
-            limits: Arc::clone(&process.limits),
-            shutdown: process.shutdown.clone(),
-            spawner: process.spawner.clone(),
-            scans: process.scans(&config),
-            logins: Arc::clone(&process.logins),
-            config,
-        })
-    }
-
-    /// What a per-user worker process needs to serve the session in
-    /// `record`: its protocol settings and a shutdown signal fired by
-    /// SIGTERM. Call inside the tokio runtime.
-    pub fn for_worker(record: &Handoff) -> Shared {
-        let config = Config {
-            imap: record.imap.clone(),
-            pop3: record.pop3.clone(),
-            maildir: record.maildir_settings.clone(),
-            ..Config::default()
-        };
-        let (stop, shutdown) = watch::channel(false);
-        tokio::spawn(async move {
-            if let Ok(mut term) = signal(SignalKind::terminate()) {
-                term.recv().await;
-                let _ = stop.send(true);
-            }
-        });
-        Shared::standalone(config, record.hostname.clone(), shutdown)
-    }
-
-    /// For a process serving one session that is already logged in (a
-    /// per-user worker, `courser imapd`): its own inotify watcher, and
-    /// nothing to authenticate with.
-    pub fn standalone(config: Config, hostname: String, shutdown: watch::Receiver<bool>) -> Shared {
-        // Nothing logs in here: the pool never starts a thread.
-        let logins = LoginPool::new(1, 1);
-        Shared {
-            tls: None,
-            auth: Arc::new(crate::authd::AuthClient::disconnected()),
-            watcher: Watcher::start(),
-            hostname,
-            enforce_uid: None,
-            limits: ConnectionLimits::new(&config.limits),
-            access: AccessRules::default(),
-            trusted: Vec::new(),
-            shutdown,
-            spawner: None,
-            scans: None,
-            logins,
-            config,
-        }
-    }
-
-    /// Resolves once the server starts shutting down.
-    pub async fn shutting_down(&self) {
-        let mut rx = self.shutdown.clone();
-        // An error means the sender is gone: the process is ending anyway.
-        let _ = rx.wait_for(|down| *down).await;
-    }
-}
 
 /// What stays the same for the life of the process.
 struct ProcessParts {
@@ -155,6 +41,37 @@ struct ProcessParts {
 }
 
 impl ProcessParts {
+    /// What connections share under `config`: its settings, and these
+    /// parts, which live as long as the process.
+    fn shared(
+        &self,
+        config: Config,
+        tls: Option<Arc<rustls::ServerConfig>>,
+    ) -> Result<Shared, Error> {
+        let invalid = |message: String| Error::Config {
+            path: "[access]/[limits]".into(),
+            message,
+        };
+        let access = AccessRules::parse(&config.access.rules).map_err(invalid)?;
+        let trusted = config.trusted_networks().map_err(invalid)?;
+        self.limits.set_maxima(&config.limits);
+        Ok(Shared {
+            access,
+            trusted,
+            tls,
+            auth: Arc::clone(&self.auth),
+            watcher: self.watcher.clone(),
+            hostname: hostname(&config),
+            enforce_uid: self.enforce_uid,
+            limits: Arc::clone(&self.limits),
+            shutdown: self.shutdown.clone(),
+            spawner: self.spawner.clone(),
+            scans: self.scans(&config),
+            logins: Arc::clone(&self.logins),
+            config,
+        })
+    }
+
     /// The shared scans with `config`'s budget (none in the per-user
     /// model, where a process serves one session).
     fn scans(&self, config: &Config) -> Option<SnapshotCache> {
@@ -249,7 +166,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         logins: LoginPool::new(config.auth.login_threads, config.auth.login_queue),
     };
     let metrics_config = config.metrics.clone();
-    let current = Arc::new(RwLock::new(Arc::new(Shared::build(config, tls, &process)?)));
+    let current = Arc::new(RwLock::new(Arc::new(process.shared(config, tls)?)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("courser")
@@ -365,7 +282,7 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
         });
     let built = read.and_then(|config| {
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
-        Shared::build(config, tls, process)
+        process.shared(config, tls)
     });
     match built {
         Ok(shared) => {
@@ -515,8 +432,8 @@ async fn connection(
     };
     let conn = Conn::accepted(peer, protocol.implicit_tls(), slot);
     match protocol {
-        Protocol::Imap | Protocol::Imaps => crate::imap::serve(stream, conn, shared).await,
-        Protocol::Pop3 | Protocol::Pop3s => crate::pop3::serve(stream, conn, shared).await,
+        Protocol::Imap | Protocol::Imaps => serve::accepted::<Imap>(stream, conn, shared).await,
+        Protocol::Pop3 | Protocol::Pop3s => serve::accepted::<Pop3>(stream, conn, shared).await,
     }
 }
 

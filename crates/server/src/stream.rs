@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::runtime::Shared;
+use crate::shared::Shared;
 
 /// Per-connection facts for the LOGIN/LOGOUT lines and the hand-over to
 /// a per-user worker.
@@ -172,6 +172,9 @@ pub(crate) struct Goodbyes {
     /// Sent when a connection that had not logged in gives way to a
     /// newer one.
     pub evicted: &'static [u8],
+    /// Sent after the answer to the login command when a handed-over
+    /// session's mail cannot be opened (the worker serves no one else).
+    pub cannot_open: &'static [u8],
 }
 
 /// [`receive`], and when the wait ends the session (timeout, shutdown,

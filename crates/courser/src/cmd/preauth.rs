@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use courser_server::config::Config;
-use courser_server::runtime::Shared;
+use courser_server::shared::Shared;
 use nix::unistd::{Uid, User};
 
 /// `courser imapd` / `courser pop3d` options.

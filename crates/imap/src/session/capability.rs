@@ -85,6 +85,9 @@ impl Session {
                 if self.sort_thread {
                     caps.extend(SORT_THREAD.iter().copied().map(Cow::Borrowed));
                 }
+                if self.magic_trash.is_some() {
+                    caps.push("XMAGICTRASH".into());
+                }
             }
         }
         caps

@@ -1,9 +1,13 @@
-//! EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1).
+//! EXPUNGE (RFC 3501 §6.4.3) and UID EXPUNGE (RFC 4315 §2.1), and
+//! Courier's magic trash, where they move the messages into the trash.
+
+use std::collections::HashSet;
 
 use super::reply::Reply;
-use super::Session;
+use super::{Selected, Session};
 use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
+use crate::mailstore::{FlagOp, Flags, MailStore, StoreResult};
 
 impl Session {
     pub(super) fn expunge(&mut self, tag: &str, uids: Option<&SequenceSet>, out: &mut Vec<u8>) {
@@ -18,7 +22,12 @@ impl Session {
                     .map(|(_, uid)| uid)
                     .collect()
             });
-            match sel.folder.expunge(only.as_deref()) {
+            let trash = s.magic_trash.as_deref().filter(|t| *t != sel.folder.name());
+            let result = match (trash, s.store.as_deref()) {
+                (Some(trash), Some(store)) => to_trash(sel, store, trash, only.as_deref()),
+                _ => sel.folder.expunge(only.as_deref()),
+            };
+            match result {
                 Ok(gone) => {
                     sel.view.note_expunged(&gone);
                     s.sync(sel, true, out);
@@ -28,4 +37,32 @@ impl Session {
             }
         });
     }
+}
+
+/// Moves the `\\Deleted` messages (of `only`, if given) into `trash`,
+/// made if missing, with `\\Deleted` and `\\Draft` taken off as Courier
+/// does; returns the UIDs that left the folder.
+fn to_trash(
+    sel: &mut Selected,
+    store: &dyn MailStore,
+    trash: &str,
+    only: Option<&[u32]>,
+) -> StoreResult<Vec<u32>> {
+    let only: Option<HashSet<u32>> = only.map(|o| o.iter().copied().collect());
+    let deleted: Vec<u32> = (0..sel.folder.len())
+        .filter_map(|i| sel.folder.message_at(i))
+        .filter(|m| m.flags.contains(Flags::DELETED))
+        .map(|m| m.uid)
+        .filter(|u| only.as_ref().is_none_or(|o| o.contains(u)))
+        .collect();
+    if deleted.is_empty() {
+        return Ok(Vec::new());
+    }
+    if !store.folder_exists(trash)? {
+        store.create_folder(trash)?;
+    }
+    sel.folder
+        .store_flags(&deleted, FlagOp::Remove, Flags::DELETED | Flags::DRAFT, &[])?;
+    let moved = sel.folder.move_to(&deleted, trash)?;
+    Ok(moved.pairs.into_iter().map(|(from, _)| from).collect())
 }

@@ -6,15 +6,12 @@ use std::time::UNIX_EPOCH;
 
 use courser_protocol::OUTPUT_HIGH_WATER;
 
-use super::message::{Loaded, Summary};
+use super::message::{Loaded, Summary, FACTS_BATCH};
 use super::reply::Reply;
 use super::{Pending, Selected, Session};
 use crate::codec::respond::{Code, FetchWriter};
 use crate::codec::{DateTime, FetchAttr, Flag, SectionText, SequenceSet};
 use crate::mailstore::{Extent, FlagOp, Flags, MailFolder, MessageFacts, MessageRef};
-
-/// Messages whose facts are asked of the store at once.
-const FACTS_BATCH: usize = 512;
 
 /// A message's flags as IMAP flags, `\Recent` included.
 pub(super) fn message_flags(m: MessageRef<'_>) -> Vec<Flag> {

@@ -8,6 +8,11 @@ use courser_mime::{BodyStructure, Envelope, ParsedMessage};
 use crate::codec::{Section, SectionText};
 use crate::mailstore::{Extent, MailFolder, MessageFacts, StoreResult};
 
+/// Messages whose facts are asked of the store at once: enough for the
+/// index to be read in large sequential blocks, few enough that a big
+/// folder's facts are never all in memory together.
+pub(super) const FACTS_BATCH: usize = 1024;
+
 /// Where RFC822.SIZE, ENVELOPE and BODYSTRUCTURE come from: the message
 /// file when it was read whole anyway, else the store's facts.
 pub(super) enum Summary<'a> {

@@ -127,6 +127,8 @@ pub struct Session {
     backpressure: Backpressure,
     /// SORT and THREAD offered.
     sort_thread: bool,
+    /// EXPUNGE moves into this folder (Courier's magic trash).
+    magic_trash: Option<String>,
 }
 
 enum Pending {
@@ -156,6 +158,7 @@ impl Session {
             clock: CommandClock::default(),
             backpressure: Backpressure::default(),
             sort_thread: true,
+            magic_trash: None,
         }
     }
 
@@ -163,6 +166,14 @@ impl Session {
     /// `IMAP_DISABLETHREADSORT`, for small machines.
     pub fn offer_sort_thread(&mut self, offer: bool) {
         self.sort_thread = offer;
+    }
+
+    /// Makes EXPUNGE move messages into `trash` (an IMAP folder name)
+    /// instead of deleting them, except in the trash itself, and offers
+    /// `XMAGICTRASH`: Courier's `IMAP_MOVE_EXPUNGE_TO_TRASH`. `None`
+    /// (the default) deletes.
+    pub fn move_expunged_to(&mut self, trash: Option<String>) {
+        self.magic_trash = trash;
     }
 
     /// The SASL mechanisms the backends can serve

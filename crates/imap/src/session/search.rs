@@ -4,16 +4,13 @@ use std::cell::OnceCell;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use super::message::Loaded;
+use super::message::{Loaded, FACTS_BATCH};
 use super::reply::Reply;
 use super::view::View;
 use super::{Selected, Session};
 use crate::codec::respond::{self, Esearch};
 use crate::codec::{Date, ReturnOption, SearchKey, SequenceSet};
 use crate::mailstore::{Extent, Flags, MessageFacts, MessageRef};
-
-/// Messages whose facts are asked of the store at once.
-const FACTS_BATCH: usize = 1024;
 
 /// One message being tested. Size, Date and the usual header fields come
 /// from the store's facts (the folder index); its file is read on first

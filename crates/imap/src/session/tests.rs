@@ -542,3 +542,48 @@ fn quota_comes_from_maildirsize() {
     assert!(out.contains("a7 NO [NONEXISTENT]"), "{out}");
     crate::codec::validate::validate_responses(out.as_bytes()).unwrap();
 }
+
+/// Courier's magic trash: EXPUNGE moves the \Deleted messages into the
+/// trash (made if missing) without \Deleted and \Draft; in the trash
+/// itself EXPUNGE deletes.
+#[test]
+fn magic_trash_moves_expunged_messages() {
+    let st = memory(3);
+    let mut s = session(st.clone());
+    s.move_expunged_to(Some("INBOX.Trash".into()));
+    let out = run(&mut s, "c CAPABILITY\r\n");
+    assert!(out.contains(" XMAGICTRASH"), "{out}");
+    run(&mut s, "a SELECT INBOX\r\n");
+    let out = run(
+        &mut s,
+        "b STORE 1:2 +FLAGS (\\Deleted \\Draft \\Flagged)\r\nc UID EXPUNGE 2:3\r\n",
+    );
+    assert!(
+        out.contains("* 2 EXPUNGE\r\n") && out.contains("c OK"),
+        "{out}"
+    );
+    let out = run(&mut s, "d STATUS INBOX.Trash (MESSAGES)\r\n");
+    assert!(out.contains("(MESSAGES 1)"), "{out}");
+    let out = run(
+        &mut s,
+        "e EXPUNGE\r\nf SELECT INBOX.Trash\r\ng FETCH 1:* (FLAGS)\r\n",
+    );
+    assert!(
+        out.contains("* 1 EXPUNGE\r\n") && out.contains("e OK"),
+        "{out}"
+    );
+    assert!(
+        out.contains("* 1 FETCH (FLAGS (\\Flagged \\Recent))"),
+        "{out}"
+    );
+    assert!(
+        out.contains("* 2 FETCH (FLAGS (\\Flagged \\Recent))"),
+        "{out}"
+    );
+    let out = run(
+        &mut s,
+        "h STORE 1 +FLAGS (\\Deleted)\r\ni EXPUNGE\r\nj STATUS INBOX.Trash (MESSAGES)\r\n",
+    );
+    assert!(out.contains("* 1 EXPUNGE\r\n"), "{out}");
+    assert!(out.contains("(MESSAGES 1)"), "{out}");
+}

@@ -28,7 +28,7 @@ pub use facts::{MessageFacts, ADDRESS_FIELDS, KEPT_FIELDS};
 pub(crate) use file::ReadAhead;
 use file::{Batch, IndexFile, Record};
 
-use crate::folder::Message;
+use crate::message::Message;
 
 /// Name of the index file in a folder directory.
 pub const INDEX_FILE: &str = "courserindex";

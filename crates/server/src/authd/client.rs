@@ -17,7 +17,7 @@ use courser_auth::{Account, AuthError, Checked};
 
 use super::service::FrameReader;
 use super::wire::{self, Request, Response, WorkerAccount};
-use crate::peruser::handoff::Service;
+use crate::service::Service;
 
 /// Longest wait for an answer (backends have their own, shorter,
 /// timeouts; this catches a stuck process).

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use courser_auth::scram::Exchange;
 
-use crate::peruser::handoff::Service;
+use crate::service::Service;
 
 /// One exchange in progress.
 #[derive(Debug)]

@@ -54,7 +54,7 @@ pub mod wire;
 
 use std::os::unix::net::UnixStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 
 pub use client::{AuthClient, Verified};
 
@@ -85,8 +85,7 @@ impl AuthProcess {
             message,
         };
         let (ours, theirs) = UnixStream::pair().map_err(Error::Runtime)?;
-        let mut command = Command::new(crate::peruser::spawner::own_executable());
-        command.arg("auth-server");
+        let mut command = crate::helper_process::command("auth-server");
         if let Some(path) = config_path {
             command.arg("--config").arg(path);
         }
@@ -94,10 +93,7 @@ impl AuthProcess {
             .stdin(Stdio::from(std::os::fd::OwnedFd::from(theirs)))
             .stdout(
                 spawner.map_or_else(Stdio::null, |s| Stdio::from(std::os::fd::OwnedFd::from(s))),
-            )
-            .stderr(Stdio::inherit())
-            .current_dir("/");
-        crate::peruser::spawner::keep_only_log_env(&mut command);
+            );
         let child = command
             .spawn()
             .map_err(|e| fail(format!("cannot start the auth server: {e}")))?;

@@ -26,7 +26,7 @@ use super::limiter::{self, Limiter, Outcome};
 use super::tickets::Tickets;
 use super::wire::{self, Request, Response, WorkerAccount};
 use crate::config::{Config, ProcessModel};
-use crate::peruser::handoff::Service;
+use crate::service::Service;
 
 /// Threads checking credentials at once: a few per core, since LDAP,
 /// SQL and PAM mostly wait, but bounded. The front end's login pool

@@ -20,7 +20,7 @@ use courser_auth::sasl::{Credentials, Mechanism};
 use courser_auth::scram::ScramHash;
 use courser_auth::{Account, CramHash, Options};
 
-use crate::peruser::handoff::Service;
+use crate::service::Service;
 
 /// The protocol version this build speaks.
 pub const VERSION: u8 = 3;

@@ -14,38 +14,12 @@ use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 use crate::config::{ImapConfig, MaildirConfig, Pop3Config};
+use crate::service::Service;
 
 /// Largest record accepted.
 const MAX_RECORD: usize = 64 * 1024;
 /// How long a worker waits for its record.
 pub const RECORD_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The protocol a handed-over session speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Service {
-    /// IMAP4rev1.
-    Imap,
-    /// POP3.
-    Pop3,
-}
-
-impl Service {
-    /// The protocol's name in logs, metrics and authentication requests.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Service::Imap => "imap",
-            Service::Pop3 => "pop3",
-        }
-    }
-
-    /// The service [`Service::as_str`] names.
-    pub fn from_name(name: &str) -> Option<Service> {
-        [Service::Imap, Service::Pop3]
-            .into_iter()
-            .find(|s| s.as_str() == name)
-    }
-}
 
 /// A logged-in session moving to a worker process.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -7,7 +7,7 @@
 //!   untrusted bytes before login holds no privilege;
 //! - the [`spawner`] (root, tiny): after a successful login it starts a
 //!   worker with the account's ids on a socket the front end passes it;
-//! - the worker (`courser session-worker`): switches to the account's
+//! - the [`worker`] (`courser session-worker`): switches to the account's
 //!   groups, gid and uid before it reads anything, takes the [`handoff`]
 //!   record, opens the maildir as the account and serves the session.
 //!
@@ -19,18 +19,18 @@
 
 pub mod handoff;
 pub mod spawner;
+pub mod worker;
 
-use std::os::fd::AsFd;
-use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::UnixStream;
 
-use crate::runtime::Shared;
+use crate::service::Service;
+use crate::shared::Shared;
 use crate::stream::{Conn, WRITE_TIMEOUT};
-use handoff::{Handoff, Service};
+use handoff::Handoff;
 
 /// How long the relay waits for the worker's last words after the client
 /// closed its side.
@@ -188,100 +188,6 @@ async fn copy<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
         match tokio::time::timeout(WRITE_TIMEOUT, write).await {
             Ok(Ok(())) => *count += n as u64,
             _ => return,
-        }
-    }
-}
-
-/// What `courser session-worker` is told on its command line by the
-/// spawner.
-#[derive(Debug, Clone)]
-pub struct WorkerArgs {
-    /// Switch to this uid (only when started as root).
-    pub uid: Option<u32>,
-    /// Switch to this gid (with `uid`).
-    pub gid: Option<u32>,
-    /// The account's login.
-    pub user: String,
-    /// The account's home directory (the working directory).
-    pub home: PathBuf,
-    /// The account's maildir.
-    pub maildir: PathBuf,
-}
-
-/// `courser session-worker`: becomes the account, reads the hand-over
-/// record from the session socket on standard input, and serves the
-/// session.
-pub fn worker_main(args: WorkerArgs) -> Result<(), String> {
-    match (args.uid, args.gid) {
-        (Some(uid), Some(gid)) => {
-            crate::privilege::become_account(&args.user, uid, gid).map_err(|e| e.to_string())?
-        }
-        (None, None) => {}
-        _ => return Err("--uid and --gid go together".into()),
-    }
-    if rustix::process::geteuid().is_root() {
-        return Err("a session never runs as root".into());
-    }
-    if std::env::set_current_dir(&args.home).is_err() {
-        let _ = std::env::set_current_dir("/");
-    }
-    let socket = std::io::stdin()
-        .as_fd()
-        .try_clone_to_owned()
-        .map_err(|e| format!("standard input: {e}"))?;
-    let socket = std::os::unix::net::UnixStream::from(socket);
-    forward_metrics_if_asked();
-    socket
-        .set_nonblocking(true)
-        .map_err(|e| format!("session socket: {e}"))?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        // Store work runs in block_in_place, which needs the
-        // multi-threaded runtime; one session needs one worker thread.
-        .worker_threads(1)
-        .enable_all()
-        .thread_name("courser-session")
-        .build()
-        .map_err(|e| format!("runtime: {e}"))?;
-    runtime.block_on(async move {
-        let mut stream =
-            UnixStream::from_std(socket).map_err(|e| format!("session socket: {e}"))?;
-        let record = tokio::time::timeout(handoff::RECORD_TIMEOUT, Handoff::read_from(&mut stream))
-            .await
-            .map_err(|_| "no hand-over record in time".to_owned())?
-            .map_err(|e| e.to_string())?;
-        if record.login != args.user {
-            return Err(format!(
-                "hand-over for {} reached the worker of {}",
-                record.login, args.user
-            ));
-        }
-        let connected = Instant::now()
-            .checked_sub(Duration::from_millis(record.connected_ms))
-            .unwrap_or_else(Instant::now);
-        let shared = Arc::new(Shared::for_worker(&record));
-        match record.service {
-            Service::Imap => {
-                crate::imap::serve_handed_over(stream, record, args.maildir, connected, shared)
-                    .await
-            }
-            Service::Pop3 => {
-                crate::pop3::serve_handed_over(stream, record, args.maildir, connected, shared)
-                    .await
-            }
-        }
-        Ok(())
-    })
-}
-
-/// A socket as standard output is the front end's metrics socket.
-fn forward_metrics_if_asked() {
-    let stdout = std::io::stdout();
-    let is_socket = rustix::fs::fstat(&stdout).is_ok_and(|st| {
-        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::Socket
-    });
-    if is_socket {
-        if let Ok(fd) = stdout.as_fd().try_clone_to_owned() {
-            crate::metrics::forward_to(std::os::unix::net::UnixDatagram::from(fd));
         }
     }
 }

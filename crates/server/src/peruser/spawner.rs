@@ -22,8 +22,7 @@ use std::io::{IoSlice, IoSliceMut};
 use std::mem::MaybeUninit;
 use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -41,8 +40,6 @@ use crate::Error;
 const MAX_MESSAGE: usize = 4096;
 /// How long the spawner waits for workers after the front end is gone.
 const ORPHAN_GRACE: Duration = Duration::from_secs(10);
-/// Environment variables passed on to workers (logging settings).
-const KEPT_ENV: &[&str] = &["COURSER_LOG", "RUST_BACKTRACE"];
 
 /// The uids and gids a worker may take on (`[server] first_valid_uid`,
 /// `last_valid_uid`, `first_valid_gid`, `last_valid_gid`, Dovecot's
@@ -158,15 +155,11 @@ impl Spawner {
             None,
         )
         .map_err(|e| fail(e.into()))?;
-        let mut command = Command::new(own_executable());
+        let mut command = crate::helper_process::command("session-spawner");
         command
-            .arg("session-spawner")
             .args(valid.arguments())
             .stdin(Stdio::from(theirs))
-            .stdout(metrics.map_or_else(Stdio::null, |m| Stdio::from(OwnedFd::from(m))))
-            .stderr(Stdio::inherit())
-            .current_dir("/");
-        keep_only_log_env(&mut command);
+            .stdout(metrics.map_or_else(Stdio::null, |m| Stdio::from(OwnedFd::from(m))));
         let process = command.spawn().map_err(fail)?;
         // The first message, sent before any client byte is read: the
         // spawner accepts its authentication channel only from it.
@@ -216,24 +209,6 @@ impl Drop for Spawner {
                 let _ = rustix::net::shutdown(&*control, rustix::net::Shutdown::Both);
             }
             let _ = child.wait();
-        }
-    }
-}
-
-/// The executable to start again for helpers: the running binary itself,
-/// even if the file was replaced by an upgrade since (front end, spawner
-/// and workers must agree on the hand-over format).
-pub(crate) fn own_executable() -> &'static Path {
-    Path::new("/proc/self/exe")
-}
-
-/// Clears a helper process's environment but for the logging settings.
-pub(crate) fn keep_only_log_env(command: &mut Command) {
-    command.env_clear();
-    command.env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
-    for name in KEPT_ENV {
-        if let Some(value) = std::env::var_os(name) {
-            command.env(name, value);
         }
     }
 }
@@ -355,8 +330,7 @@ fn start_worker(
 ) -> Result<Child, String> {
     let ticket = parse_request(request)?;
     let account = crate::authd::client::redeem(authd, ticket)?;
-    let mut command = Command::new(own_executable());
-    command.arg("session-worker");
+    let mut command = crate::helper_process::command("session-worker");
     if root {
         // Ids are applied (and so checked) only as root; an ordinary
         // user's workers all run as that user.
@@ -378,10 +352,7 @@ fn start_worker(
         .arg(&account.maildir)
         .stdin(Stdio::from(session))
         // The spawner's standard output: the metrics socket, if any.
-        .stdout(Stdio::inherit())
-        .stderr(Stdio::inherit())
-        .current_dir("/");
-    keep_only_log_env(&mut command);
+        .stdout(Stdio::inherit());
     command
         .spawn()
         .map_err(|e| format!("cannot start a worker: {e}"))

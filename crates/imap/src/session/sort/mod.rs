@@ -15,6 +15,7 @@ use std::time::UNIX_EPOCH;
 
 use courser_mime::Address;
 
+use super::message::FACTS_BATCH;
 use super::reply::Reply;
 use super::search::{search_folder, write_esearch};
 use super::{Selected, Session};
@@ -49,76 +50,166 @@ struct Facts {
     references: Vec<String>,
 }
 
+/// Which keys a SORT or THREAD compares; the others are not worked out
+/// (decoding every ENVELOPE of a big folder for SORT (DATE) would cost
+/// more than the sort).
+#[derive(Debug, Default, Clone, Copy)]
+struct Needs {
+    arrival: bool,
+    date: bool,
+    size: bool,
+    subject: bool,
+    from: bool,
+    to: bool,
+    cc: bool,
+    display_from: bool,
+    display_to: bool,
+    ids: bool,
+}
+
+impl Needs {
+    fn sort(criteria: &[SortCriterion]) -> Needs {
+        let mut n = Needs::default();
+        for c in criteria {
+            match c.key {
+                SortKey::Arrival => n.arrival = true,
+                SortKey::Cc => n.cc = true,
+                SortKey::Date => n.date = true,
+                SortKey::From => n.from = true,
+                SortKey::Size => n.size = true,
+                SortKey::Subject => n.subject = true,
+                SortKey::To => n.to = true,
+                SortKey::DisplayFrom => n.display_from = true,
+                SortKey::DisplayTo => n.display_to = true,
+            }
+        }
+        n
+    }
+
+    fn thread() -> Needs {
+        Needs {
+            date: true,
+            subject: true,
+            ids: true,
+            ..Needs::default()
+        }
+    }
+
+    fn envelope(self) -> bool {
+        self.subject
+            || self.from
+            || self.to
+            || self.cc
+            || self.display_from
+            || self.display_to
+            || self.ids
+    }
+}
+
 impl Facts {
     /// What ordering needs of the messages numbered `seqs`, in order.
-    fn read_all(sel: &Selected, seqs: &[u32]) -> Vec<Facts> {
-        let uids: Vec<u32> = seqs.iter().map(|&s| sel.view.uid(s).unwrap_or(0)).collect();
-        let present: Vec<u32> = uids
-            .iter()
-            .copied()
-            .filter(|&u| !sel.view.is_expunged(u))
-            .collect();
-        let mut stored = present.iter().zip(sel.folder.facts(&present)).peekable();
-        seqs.iter()
-            .zip(uids)
-            .map(|(&seq, uid)| {
+    /// The store's facts are taken a batch at a time and dropped once
+    /// the keys are out of them.
+    fn read_all(sel: &Selected, seqs: &[u32], needs: Needs) -> Vec<Facts> {
+        let mut all = Vec::with_capacity(seqs.len());
+        for batch in seqs.chunks(FACTS_BATCH) {
+            let uids: Vec<u32> = batch
+                .iter()
+                .map(|&s| sel.view.uid(s).unwrap_or(0))
+                .collect();
+            let present: Vec<u32> = uids
+                .iter()
+                .copied()
+                .filter(|&u| !sel.view.is_expunged(u))
+                .collect();
+            let mut stored = present.iter().zip(sel.folder.facts(&present)).peekable();
+            all.extend(batch.iter().zip(uids).map(|(&seq, uid)| {
                 let facts = stored
                     .next_if(|&(&u, _)| u == uid)
                     .and_then(|(_, f)| f.ok());
-                Facts::of(sel, seq, uid, facts.as_deref())
-            })
-            .collect()
+                Facts::of(sel, seq, uid, facts.as_deref(), needs)
+            }));
+        }
+        all
     }
 
-    fn of(sel: &Selected, seq: u32, uid: u32, stored: Option<&MessageFacts>) -> Facts {
-        let arrival = if sel.view.is_expunged(uid) {
-            // Expunged elsewhere, not yet announced: sorted on what is left.
-            sel.view.gone(uid).and_then(|g| g.internal_date)
+    fn of(
+        sel: &Selected,
+        seq: u32,
+        uid: u32,
+        stored: Option<&MessageFacts>,
+        needs: Needs,
+    ) -> Facts {
+        let sent = stored.and_then(|s| s.sent_time);
+        // INTERNALDATE (a stat of the file) only where it is a key or
+        // stands in for a missing Date (RFC 5256 §2.2).
+        let arrival = if needs.arrival || (needs.date && sent.is_none()) {
+            let date = if sel.view.is_expunged(uid) {
+                // Expunged elsewhere, not yet announced: sorted on what
+                // is left.
+                sel.view.gone(uid).and_then(|g| g.internal_date)
+            } else {
+                sel.folder.internal_date(uid)
+            };
+            date.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
         } else {
-            sel.folder.internal_date(uid)
+            0
         };
-        let arrival = arrival
-            .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
         let mut facts = Facts {
             seq,
             uid,
             arrival,
-            sent: arrival,
+            sent: sent.unwrap_or(arrival),
             ..Facts::default()
         };
         let Some(stored) = stored else {
             return facts;
         };
-        let envelope = stored.envelope();
-        if let Some(sent) = stored.sent_time {
-            facts.sent = sent;
-        }
         facts.size = stored.rfc822_size;
-        let subject = envelope.subject.as_deref().unwrap_or_default();
-        facts.subject = BaseSubject::of(&courser_mime::decode_header_text(subject));
-        facts.from = mailbox(&envelope.from);
-        facts.to = mailbox(&envelope.to);
-        facts.cc = mailbox(&envelope.cc);
-        facts.display_from = display(&envelope.from);
-        facts.display_to = display(&envelope.to);
-        facts.message_id = envelope
-            .message_id
-            .as_deref()
-            .and_then(|v| message_ids(v).into_iter().next());
-        // References, or else the first Message-ID of In-Reply-To (§2.2).
-        facts.references = stored
-            .references()
-            .first()
-            .map(|v| message_ids(v))
-            .unwrap_or_default();
-        if facts.references.is_empty() {
-            facts.references = envelope
-                .in_reply_to
+        if !needs.envelope() {
+            return facts;
+        }
+        let envelope = stored.envelope();
+        if needs.subject {
+            let subject = envelope.subject.as_deref().unwrap_or_default();
+            facts.subject = BaseSubject::of(&courser_mime::decode_header_text(subject));
+        }
+        if needs.from {
+            facts.from = mailbox(&envelope.from);
+        }
+        if needs.to {
+            facts.to = mailbox(&envelope.to);
+        }
+        if needs.cc {
+            facts.cc = mailbox(&envelope.cc);
+        }
+        if needs.display_from {
+            facts.display_from = display(&envelope.from);
+        }
+        if needs.display_to {
+            facts.display_to = display(&envelope.to);
+        }
+        if needs.ids {
+            facts.message_id = envelope
+                .message_id
                 .as_deref()
-                .and_then(|v| message_ids(v).into_iter().next())
-                .into_iter()
-                .collect();
+                .and_then(|v| message_ids(v).into_iter().next());
+            // References, or else the first Message-ID of In-Reply-To
+            // (§2.2).
+            facts.references = stored
+                .references()
+                .first()
+                .map(|v| message_ids(v))
+                .unwrap_or_default();
+            if facts.references.is_empty() {
+                facts.references = envelope
+                    .in_reply_to
+                    .as_deref()
+                    .and_then(|v| message_ids(v).into_iter().next())
+                    .into_iter()
+                    .collect();
+            }
         }
         facts
     }
@@ -236,7 +327,8 @@ impl Session {
             if s.is_logged_out() {
                 return;
             }
-            let mut facts = Facts::read_all(sel, &search_folder(sel, &search, false));
+            let hits = search_folder(sel, &search, false);
+            let mut facts = Facts::read_all(sel, &hits, Needs::sort(criteria));
             facts.sort_by(|a, b| a.compare(b, criteria));
             let ids: Vec<u32> = facts
                 .iter()
@@ -271,7 +363,8 @@ impl Session {
             if s.is_logged_out() {
                 return;
             }
-            let facts = Facts::read_all(sel, &search_folder(sel, &search, false));
+            let hits = search_folder(sel, &search, false);
+            let facts = Facts::read_all(sel, &hits, Needs::thread());
             let ids: Vec<u32> = facts
                 .iter()
                 .map(|f| if uid { f.uid } else { f.seq })

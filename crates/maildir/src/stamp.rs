@@ -1,0 +1,111 @@
+//! The timestamps that reveal a change of a folder, and how far they can
+//! be trusted.
+
+use std::fs;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use crate::keywords::KEYWORD_DIR;
+use crate::uiddb::UIDDB_FILE;
+
+/// The mtimes (and the UID list's length) that reveal a change of a
+/// folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Stamp {
+    cur: Option<SystemTime>,
+    new: Option<SystemTime>,
+    kw: Option<SystemTime>,
+    db: Option<(SystemTime, u64)>,
+}
+
+/// Which parts of a folder may have changed since a [`Stamp`]: their
+/// timestamp moved, or it was too close to the stamp's time to trust.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Moved {
+    /// `cur/`: files added, removed or renamed.
+    pub cur: bool,
+    /// `new/`: deliveries (or files taken out).
+    pub new: bool,
+    /// The keyword directory.
+    pub kw: bool,
+    /// `courierimapuiddb`.
+    pub db: bool,
+}
+
+impl Moved {
+    /// True if any part may have changed.
+    pub fn any(self) -> bool {
+        self.cur || self.new || self.kw || self.db
+    }
+}
+
+/// Within this window of the snapshot time a directory mtime is not
+/// trusted to reveal later changes, on filesystems whose timestamps are
+/// whole seconds (or coarser).
+const MTIME_SLACK: Duration = Duration::from_secs(2);
+/// The same window where timestamps carry sub-second parts: Linux stamps
+/// files from a clock that ticks every 1-10 ms (jiffies), so a change in
+/// the same tick as our scan could share its mtime; 50 ms covers any
+/// tick. Without this, a folder changed within the last two seconds is
+/// rescanned on every command, which is most commands of a busy session.
+const FINE_MTIME_SLACK: Duration = Duration::from_millis(50);
+
+fn mtime(p: &Path) -> Option<SystemTime> {
+    fs::metadata(p).and_then(|m| m.modified()).ok()
+}
+
+impl Stamp {
+    /// The folder's timestamps now.
+    pub fn take(dir: &Path) -> Stamp {
+        Stamp {
+            cur: mtime(&dir.join("cur")),
+            new: mtime(&dir.join("new")),
+            kw: mtime(&dir.join(KEYWORD_DIR)),
+            db: fs::metadata(dir.join(UIDDB_FILE))
+                .ok()
+                .and_then(|m| m.modified().ok().map(|t| (t, m.len()))),
+        }
+    }
+
+    /// Whether the filesystem keeps sub-second timestamps: some stamp has
+    /// a non-zero fraction (a whole-second value on a fine filesystem only
+    /// makes us fall back to the safe, coarse window).
+    fn fine_grained(&self) -> bool {
+        [self.cur, self.new, self.kw, self.db.map(|d| d.0)]
+            .into_iter()
+            .flatten()
+            .any(|t| {
+                t.duration_since(SystemTime::UNIX_EPOCH)
+                    .is_ok_and(|d| d.subsec_nanos() != 0)
+            })
+    }
+
+    /// What may have changed since this stamp was taken at `taken`,
+    /// judged by the stamp `now`. A part counts as changed when its
+    /// timestamp moved, and also when the stamp was taken so soon after
+    /// that timestamp that a later change could have left it as it was.
+    pub fn moved(&self, taken: SystemTime, now: &Stamp) -> Moved {
+        let slack = if self.fine_grained() {
+            FINE_MTIME_SLACK
+        } else {
+            MTIME_SLACK
+        };
+        let settled = |t: Option<SystemTime>| match t {
+            Some(t) => taken.duration_since(t).is_ok_and(|d| d >= slack),
+            None => true,
+        };
+        Moved {
+            cur: self.cur != now.cur || !settled(self.cur),
+            new: self.new != now.new || !settled(self.new),
+            kw: self.kw != now.kw || !settled(self.kw),
+            db: self.db != now.db || !settled(self.db.map(|d| d.0)),
+        }
+    }
+
+    /// Whether a scan that saw this stamp at `taken` still describes
+    /// `dir`: nothing changed, and the scan came late enough after each
+    /// change that a later one would have moved a timestamp.
+    pub fn still_describes(&self, taken: SystemTime, dir: &Path) -> bool {
+        !self.moved(taken, &Stamp::take(dir)).any()
+    }
+}

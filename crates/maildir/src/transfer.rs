@@ -1,0 +1,194 @@
+//! COPY and MOVE: messages of an open folder into another folder of an
+//! account (hard links, or renames for MOVE), with their flags, keywords
+//! and index records, UIDs from the destination's uiddb (UIDPLUS).
+
+use foldhash::HashSet;
+use std::fs::{self, File};
+use std::io;
+
+use crate::error::{Error, IoContext, Result};
+use crate::filename::{crlf_size_tag, size_tag, SizeTags, UniqueStem};
+use crate::flags::{base_name, Flags};
+use crate::folder::Folder;
+use crate::index::{self, MessageFacts, ReadAhead};
+use crate::keywords;
+use crate::message::Message;
+use crate::quota;
+use crate::scan;
+use crate::store::Store;
+
+/// Result of a copy or move.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CopyResult {
+    /// UIDVALIDITY of the destination.
+    pub uidvalidity: u32,
+    /// `(source uid, destination uid)` for each message copied/moved.
+    pub pairs: Vec<(u32, u32)>,
+}
+
+impl Folder {
+    /// Copies messages into folder `dest` of `store` (hard links where
+    /// possible), keeping flags and keywords. Quota is checked first for
+    /// the whole batch.
+    pub fn copy_to(&self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
+        self.transfer(uids, store, dest, false).map(|(r, _)| r)
+    }
+
+    /// Moves messages into folder `dest` (rename, keeping flags); they leave
+    /// this snapshot. Returns the UID pairs.
+    pub fn move_to(&mut self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
+        self.require_rw()?;
+        let (r, moved) = self.transfer(uids, store, dest, true)?;
+        self.remove_from_snapshot(&moved);
+        Ok(r)
+    }
+
+    fn transfer(
+        &self,
+        uids: &[u32],
+        store: &Store,
+        dest: &str,
+        mv: bool,
+    ) -> Result<(CopyResult, Vec<u32>)> {
+        let ddir = store.inner.existing_dir(dest)?;
+        let host = store.inner.host().to_string();
+        let want: HashSet<u32> = uids.iter().copied().collect();
+        let msgs: Vec<&Message> = self
+            .messages
+            .iter()
+            .filter(|m| want.contains(&m.uid))
+            .collect();
+        let same_dir = ddir == self.dir;
+        let src_counted = self.account.counted(&self.dir);
+        let dst_counted = store.inner.counted(&ddir);
+        let same_root = store.inner.root == self.account.root;
+        // quota
+        let (mut add, mut sub) = ((0i64, 0i64), (0i64, 0i64));
+        for m in &msgs {
+            if m.flags.contains(Flags::DELETED) {
+                continue;
+            }
+            let sz = i64::try_from(self.stored_size(m)).unwrap_or(i64::MAX);
+            let counts_now = mv && src_counted && same_root;
+            if dst_counted && !counts_now {
+                add.0 += sz;
+                add.1 += 1;
+            }
+            if counts_now && !dst_counted {
+                sub.0 -= sz;
+                sub.1 -= 1;
+            }
+            if mv && src_counted && !same_root {
+                sub.0 -= sz;
+                sub.1 -= 1;
+            }
+        }
+        if add.1 > 0 && !quota::check(&store.inner.root, &host, add.0, add.1)? {
+            return Err(Error::OverQuota);
+        }
+        let cur = self.dir.join("cur");
+        let dcur = ddir.join("cur");
+        let mut relist = None;
+        // decide names and carry keywords before linking
+        let mut plan: Vec<(u32, String, String)> = Vec::new(); // uid, src file, dest file
+                                                               // The facts the source index has go with the messages (the file
+                                                               // is the same, or a copy with the same mtime); others are computed
+                                                               // in the destination when asked.
+        let mut carried: Vec<Option<MessageFacts>> = Vec::new();
+        let mut ra = ReadAhead::bulk();
+        for m in &msgs {
+            let Some(actual) = self.locate(&mut relist, &m.file)? else {
+                continue;
+            };
+            let dest_file = if mv && !same_dir {
+                actual.clone()
+            } else {
+                let md = fs::metadata(cur.join(&actual));
+                let (dev, ino) = md
+                    .as_ref()
+                    .map(|md| {
+                        use std::os::unix::fs::MetadataExt;
+                        (md.dev(), md.ino())
+                    })
+                    .unwrap_or((0, 0));
+                let sizes = SizeTags {
+                    stored: size_tag(&actual).unwrap_or_else(|| self.stored_size(m)),
+                    crlf: crlf_size_tag(&actual),
+                };
+                let base = UniqueStem::new(None).final_name(&host, dev, ino, Some(sizes));
+                let info = actual.find(':').map(|i| &actual[i..]).unwrap_or(":2,");
+                format!("{base}{info}")
+            };
+            if store.inner.opts.keywords && !m.keywords.is_empty() {
+                keywords::save_update(&ddir, &host, base_name(&dest_file), &m.keywords)?;
+            }
+            carried.push(self.indexed_facts(m, &mut ra));
+            plan.push((m.uid, actual, dest_file));
+        }
+        let (uidvalidity, dest_uids) =
+            scan::place_with_uids(&ddir, &host, store.inner.opts.use_locks, plan.len(), |i| {
+                let (_, src, dst) = &plan[i];
+                let from = cur.join(src);
+                let to = dcur.join(dst);
+                if mv {
+                    match fs::rename(&from, &to) {
+                        Ok(()) => return Ok(Some(base_name(dst).to_string())),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                        Err(e)
+                            if e.raw_os_error() != Some(rustix::io::Errno::XDEV.raw_os_error()) =>
+                        {
+                            return Err(Error::io(&from, e))
+                        }
+                        Err(_) => {}
+                    }
+                }
+                match fs::hard_link(&from, &to) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                        return Err(Error::io(&to, e))
+                    }
+                    Err(_) => {
+                        // different file system or no links: copy via dest tmp/
+                        let mut data = Vec::new();
+                        crate::message_file::open(&from)
+                            .and_then(|mut f| io::Read::read_to_end(&mut f, &mut data))
+                            .at(&from)?;
+                        let t = crate::tmpfile::TmpFile::with_contents(&ddir, &host, None, &data)?;
+                        if let Ok(mt) = fs::metadata(&from).and_then(|m| m.modified()) {
+                            let _ = File::options()
+                                .write(true)
+                                .open(&t.path)
+                                .and_then(|f| f.set_modified(mt));
+                        }
+                        crate::tmpfile::link_into_place(t, &to)?;
+                    }
+                }
+                if mv {
+                    let _ = fs::remove_file(&from);
+                }
+                Ok(Some(base_name(dst).to_string()))
+            })?;
+        let mut pairs = Vec::new();
+        let mut moved = Vec::new();
+        let mut placed = Vec::new();
+        for ((p, u), facts) in plan.iter().zip(dest_uids).zip(&carried) {
+            if let Some(u) = u {
+                pairs.push((p.0, u));
+                moved.push(p.0);
+                if let Some(f) = facts {
+                    placed.push((u, base_name(&p.2), f));
+                }
+            }
+        }
+        let dest_index = index::index_path(&store.inner.opts.index, &store.inner.root, &ddir);
+        index::record_placed(dest_index.as_deref(), uidvalidity, &placed);
+        if add.1 > 0 {
+            quota::record(&store.inner.root, add.0, add.1)?;
+        }
+        if sub.1 < 0 {
+            quota::record(&self.account.root, sub.0, sub.1)?;
+        }
+        Ok((CopyResult { uidvalidity, pairs }, moved))
+    }
+}
