@@ -99,6 +99,9 @@ enum Command {
         /// The account's maildir.
         #[arg(long)]
         maildir: PathBuf,
+        /// The account's authlib options.
+        #[arg(long, allow_hyphen_values = true)]
+        options: String,
     },
 }
 
@@ -212,6 +215,7 @@ fn main() -> ExitCode {
             user,
             home,
             maildir,
+            options,
         } => {
             init_logging();
             let args = courser_server::peruser::worker::WorkerArgs {
@@ -220,6 +224,7 @@ fn main() -> ExitCode {
                 user,
                 home,
                 maildir,
+                options,
             };
             internal(
                 "session-worker",

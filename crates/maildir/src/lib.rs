@@ -28,8 +28,8 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod acl;
 mod account;
+pub mod acl;
 mod append;
 mod error;
 mod expiry;
@@ -65,4 +65,4 @@ pub use snapshots::SnapshotCache;
 pub use store::{
     Appended, FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE,
 };
-pub use transfer::CopyResult;
+pub use transfer::{Carry, CopyResult};

@@ -3,8 +3,11 @@
 
 use std::collections::BTreeSet;
 
+use courser_maildir::acl::rights;
+
 use super::Session;
 use crate::codec::respond::{self, ListAttr};
+use crate::mailstore::MailStore;
 
 impl Session {
     pub(super) fn list(
@@ -54,7 +57,7 @@ impl Session {
                 .map(|(n, _)| n.as_str())
                 .collect();
             for (name, implied) in &shown {
-                if *implied && names.contains(name.as_str()) {
+                if *implied && names.contains(name.as_str()) || !visible(store, name) {
                     continue;
                 }
                 let attrs: &[ListAttr] = if *implied { &[ListAttr::NoSelect] } else { &[] };
@@ -62,7 +65,7 @@ impl Session {
             }
         } else {
             for f in &folders {
-                if !matches(&full, &f.name) {
+                if !matches(&full, &f.name) || !visible(store, &f.name) {
                     continue;
                 }
                 let mut attrs = Vec::new();
@@ -79,6 +82,12 @@ impl Session {
         }
         self.finish_ok(tag, &format!("{verb} completed"), out);
     }
+}
+
+/// Whether the user may see `name` listed: the `l` right (RFC 4314 §4);
+/// a name whose ACL cannot be read is not shown, as in Courier.
+fn visible(store: &dyn MailStore, name: &str) -> bool {
+    store.my_rights(name).is_ok_and(|r| r.has(rights::LOOKUP))
 }
 
 /// Upper-cases a leading `INBOX` component: INBOX is case-insensitive,

@@ -1,0 +1,403 @@
+//! ACL (RFC 4314 §3; RFC 2086's presentation, as Courier answers):
+//! GETACL, SETACL, DELETEACL, LISTRIGHTS, MYRIGHTS, and the rights checks
+//! the other commands make (RFC 4314 §4), with Courier's answers.
+//!
+//! Courier shows the ACL the RFC 2086 way: `user=` identifiers without
+//! their prefix, other `=` identifiers (`group=`) not at all, and `x t e`
+//! as `d` when all three are held (else not shown). SETACL takes login
+//! names (stored as `user=NAME`) and the special identifiers; `d` sets
+//! `x t e`.
+
+use courser_maildir::acl::{rights, Identifier};
+use courser_maildir::acl::{AclList, Rights};
+
+use super::reply::Reply;
+use super::Session;
+use crate::codec::respond::{self, Code};
+use crate::mailstore::{Carry, Flags, MailStore, StoreError};
+
+/// Identifiers SETACL passes through as given (with or without `-`).
+const SPECIAL_IDENTIFIERS: &[&str] =
+    &["anyone", "anonymous", "authuser", "owner", "administrators"];
+
+/// What LISTRIGHTS offers besides the required rights: one right per
+/// group, `d` for `x t e` (Courier's list).
+const OPTIONAL: &[&str] = &["c", "d", "i", "p", "r", "s", "w"];
+
+/// The flags and keywords rights allow setting: `s` \Seen, `t` \Deleted,
+/// `w` the others and keywords (RFC 4314 §4).
+pub(super) fn settable(r: &Rights) -> Carry {
+    let mut flags = Flags::EMPTY;
+    if r.has(rights::SEEN) {
+        flags.insert(Flags::SEEN);
+    }
+    if r.has(rights::DELETE_MESSAGES) {
+        flags.insert(Flags::DELETED);
+    }
+    if r.has(rights::WRITE) {
+        flags.insert(Flags::ANSWERED | Flags::FLAGGED | Flags::DRAFT);
+    }
+    Carry {
+        flags,
+        keywords: r.has(rights::WRITE),
+    }
+}
+
+/// Rights as RFC 2086 shows them: `x t e` become `d` when all three are
+/// held; otherwise they are dropped (`keep_partial`: kept, as Courier's
+/// MYRIGHTS response code at SELECT does).
+pub(super) fn rfc2086(r: &Rights, keep_partial: bool) -> String {
+    let delete = [
+        rights::DELETE_FOLDER,
+        rights::DELETE_MESSAGES,
+        rights::EXPUNGE,
+    ];
+    let all = delete.iter().all(|&b| r.has(b));
+    if !all && keep_partial {
+        return r.to_string();
+    }
+    let mut v: Vec<u8> = r
+        .as_bytes()
+        .iter()
+        .copied()
+        .filter(|b| !delete.contains(b))
+        .collect();
+    if all {
+        v.push(rights::LEGACY_DELETE);
+        v.sort_unstable();
+    }
+    String::from_utf8_lossy(&v).into_owned()
+}
+
+/// The stored identifier for a SETACL/DELETEACL one: a login name
+/// becomes `user=NAME`; `None` for one with `=` (not settable over IMAP).
+fn stored_identifier(given: &str) -> Option<String> {
+    let (neg, bare) = match given.strip_prefix('-') {
+        Some(rest) => ("-", rest),
+        None => ("", given),
+    };
+    if SPECIAL_IDENTIFIERS.contains(&bare) {
+        return Some(given.to_owned());
+    }
+    (!bare.contains('=')).then(|| format!("{neg}user={bare}"))
+}
+
+/// An entry as GETACL shows it: `None` for identifiers other than
+/// `user=` with a `=` in them.
+fn shown_identifier(stored: &[u8]) -> Option<String> {
+    let (neg, bare) = match stored.strip_prefix(b"-") {
+        Some(rest) => ("-", rest),
+        None => ("", stored),
+    };
+    let name = match Identifier::classify(bare).1 {
+        Identifier::User(login) => login,
+        _ if bare.contains(&b'=') => return None,
+        _ => bare,
+    };
+    Some(format!("{neg}{}", String::from_utf8_lossy(name)))
+}
+
+/// How SETACL changes an entry: `+` adds rights, `-` removes them (the
+/// entry goes when none are left), otherwise they replace it (no rights
+/// given removes it).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Add,
+    Remove,
+    Replace,
+}
+
+impl Session {
+    /// The user's rights on `name`; `None` after answering when they
+    /// cannot be read.
+    pub(super) fn rights_on(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> Option<Rights> {
+        let store = self.store_ref()?;
+        match store.my_rights(name) {
+            Ok(r) => Some(r),
+            Err(e) => {
+                self.store_error(tag, &e, out);
+                None
+            }
+        }
+    }
+
+    /// Whether `rights` hold one of `required` (Courier's test); if not,
+    /// answers Courier's refusal with RFC 5530's NOPERM.
+    pub(super) fn permitted(
+        tag: &str,
+        command: &str,
+        name: &str,
+        rights: &Rights,
+        required: &str,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        if required.bytes().any(|b| rights.has(b)) {
+            return true;
+        }
+        let text = format!("Access denied for {command} on {name} (ACL \"{required}\" required)");
+        Reply::no(out, tag, Some(Code::NoPerm), &text);
+        false
+    }
+
+    /// Reads the rights on `name` and checks one of `required` is held
+    /// ([`Session::permitted`]).
+    pub(super) fn require(
+        &self,
+        tag: &str,
+        command: &str,
+        name: &str,
+        required: &str,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        self.rights_on(tag, name, out)
+            .is_some_and(|r| Self::permitted(tag, command, name, &r, required, out))
+    }
+
+    /// An existing folder's store, or `None` after answering NO
+    /// [NONEXISTENT] (ACL commands name existing folders only, as
+    /// Courier's; reading an ACL would otherwise store an inherited copy
+    /// for a name that is not there).
+    fn existing(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> Option<&dyn MailStore> {
+        let store = self.store_ref()?;
+        match store.folder_exists(name) {
+            Ok(true) => Some(store),
+            Ok(false) => {
+                Reply::no(
+                    out,
+                    tag,
+                    Some(Code::Nonexistent),
+                    "Mailbox does not exist, or must be subscribed to.",
+                );
+                None
+            }
+            Err(e) => {
+                self.store_error(tag, &e, out);
+                None
+            }
+        }
+    }
+
+    /// GETACL (RFC 4314 §3.3): needs `a`.
+    pub(super) fn getacl(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
+        let Some(store) = self.existing(tag, name, out) else {
+            return;
+        };
+        if !self.require(tag, "GETACL", name, "a", out) {
+            return;
+        }
+        let acl = match store.acl(name) {
+            Ok(l) => l,
+            Err(e) => return self.store_error(tag, &e, out),
+        };
+        let entries: Vec<(String, String)> = acl
+            .entries()
+            .iter()
+            .filter_map(|e| {
+                Some((
+                    shown_identifier(e.identifier())?,
+                    rfc2086(e.rights(), false),
+                ))
+            })
+            .collect();
+        let pairs: Vec<(&str, &str)> = entries
+            .iter()
+            .map(|(i, r)| (i.as_str(), r.as_str()))
+            .collect();
+        respond::acl(out, name, &pairs, self.utf8_enabled);
+        self.finish_ok(tag, "GETACL completed.", out);
+    }
+
+    /// MYRIGHTS (RFC 4314 §3.5): needs any right that shows the folder.
+    pub(super) fn myrights(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
+        if self.existing(tag, name, out).is_none() {
+            return;
+        }
+        let Some(r) = self.rights_on(tag, name, out) else {
+            return;
+        };
+        if !Self::permitted(tag, "MYRIGHTS", name, &r, "lricxea", out) {
+            return;
+        }
+        respond::myrights(out, name, &rfc2086(&r, false), self.utf8_enabled);
+        self.finish_ok(tag, "MYRIGHTS completed.", out);
+    }
+
+    /// LISTRIGHTS (RFC 4314 §3.4): needs any right that shows the folder.
+    /// The owner must keep `a l`; the owner's and everybody's negative
+    /// entries cannot take `a l` (Courier's answer).
+    pub(super) fn listrights(
+        &mut self,
+        tag: &str,
+        name: &str,
+        identifier: &str,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(store) = self.existing(tag, name, out) else {
+            return;
+        };
+        let owner = store.acl_user().owner().to_owned();
+        let Some(r) = self.rights_on(tag, name, out) else {
+            return;
+        };
+        if !Self::permitted(tag, "LISTRIGHTS", name, &r, "lricxea", out) {
+            return;
+        }
+        let owner_login = owner.strip_prefix("user=").unwrap_or(&owner);
+        let negative_of = |id: &str| {
+            let (neg, id) = Identifier::classify(id.as_bytes());
+            neg && (id == Identifier::Anyone || id == Identifier::Other(owner_login.as_bytes()))
+        };
+        let mut optional: Vec<&str> = OPTIONAL.to_vec();
+        let required = if negative_of(identifier) {
+            ""
+        } else if identifier == owner_login {
+            "al"
+        } else {
+            optional.extend(["a", "l"]);
+            optional.sort_unstable();
+            ""
+        };
+        respond::listrights(
+            out,
+            name,
+            identifier,
+            required,
+            &optional,
+            self.utf8_enabled,
+        );
+        self.finish_ok(tag, "LISTRIGHTS completed.", out);
+    }
+
+    /// SETACL (RFC 4314 §3.1, `+`/`-` as RFC 2086 and Courier) and
+    /// DELETEACL (§3.2, `rights` `None`): need `a`.
+    pub(super) fn setacl(
+        &mut self,
+        tag: &str,
+        name: &str,
+        identifier: &str,
+        rights: Option<&str>,
+        out: &mut Vec<u8>,
+    ) {
+        let Some(store) = self.existing(tag, name, out) else {
+            return;
+        };
+        let Some(id) = stored_identifier(identifier) else {
+            return Reply::no(out, tag, Some(Code::Cannot), "Invalid ACL identifier.");
+        };
+        let command = if rights.is_some() {
+            "SETACL"
+        } else {
+            "DELETEACL"
+        };
+        if !self.require(tag, command, name, "a", out) {
+            return;
+        }
+        let given = rights.unwrap_or("");
+        let (change, letters) = match given.as_bytes().first() {
+            Some(b'+') => (Change::Add, &given[1..]),
+            Some(b'-') => (Change::Remove, &given[1..]),
+            _ => (Change::Replace, given),
+        };
+        let result = Rights::parse_imap(letters).and_then(|r| {
+            store.edit_acl(name, &mut |acl: &mut AclList| edit(acl, &id, change, &r))
+        });
+        match result {
+            Ok(_) => self.finish_ok(tag, "ACLs updated.", out),
+            // Courier's words: "as requested" when a change would take
+            // the owner's minimum rights, else "on this mailbox".
+            Err(StoreError::AclMinimumRights(_)) if change != Change::Replace => Reply::no(
+                out,
+                tag,
+                Some(Code::Cannot),
+                "Cannot modify ACLs as requested.",
+            ),
+            Err(
+                StoreError::AclMinimumRights(_)
+                | StoreError::InvalidAcl(_)
+                | StoreError::NotPermitted(_),
+            ) => Reply::no(
+                out,
+                tag,
+                Some(Code::Cannot),
+                "Cannot modify ACLs on this mailbox.",
+            ),
+            Err(e) => self.store_error(tag, &e, out),
+        }
+    }
+}
+
+/// Applies one SETACL/DELETEACL change to `acl`.
+fn edit(acl: &mut AclList, id: &str, change: Change, r: &Rights) -> Result<(), StoreError> {
+    let old = acl.get(id).cloned();
+    let new = match change {
+        Change::Add => {
+            let mut n = old.unwrap_or_default();
+            n.add(r);
+            n
+        }
+        Change::Remove => {
+            let mut n = old.unwrap_or_default();
+            n.remove(r.as_bytes());
+            n
+        }
+        Change::Replace => r.clone(),
+    };
+    if new.is_empty() && change != Change::Add {
+        acl.remove(id);
+        Ok(())
+    } else {
+        acl.set(id, new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn r(s: &str) -> Rights {
+        Rights::parse(s).unwrap()
+    }
+
+    #[test]
+    fn rights_the_rfc_2086_way() {
+        assert_eq!(rfc2086(&r("aceilrstwx"), false), "acdilrsw");
+        assert_eq!(rfc2086(&r("aceilrstwx"), true), "acdilrsw");
+        assert_eq!(rfc2086(&r("lrtx"), false), "lr");
+        assert_eq!(rfc2086(&r("lrtx"), true), "lrtx");
+        assert_eq!(rfc2086(&r(""), false), "");
+    }
+
+    #[test]
+    fn identifiers_in_and_out() {
+        assert_eq!(stored_identifier("bob").as_deref(), Some("user=bob"));
+        assert_eq!(stored_identifier("-bob").as_deref(), Some("-user=bob"));
+        assert_eq!(stored_identifier("-anyone").as_deref(), Some("-anyone"));
+        assert_eq!(stored_identifier("owner").as_deref(), Some("owner"));
+        assert_eq!(stored_identifier("group=staff"), None);
+        assert_eq!(stored_identifier("user=bob"), None);
+        assert_eq!(shown_identifier(b"user=bob").as_deref(), Some("bob"));
+        assert_eq!(shown_identifier(b"-user=bob").as_deref(), Some("-bob"));
+        assert_eq!(
+            shown_identifier(b"administrators").as_deref(),
+            Some("administrators")
+        );
+        assert_eq!(shown_identifier(b"group=staff"), None);
+        assert_eq!(shown_identifier(b"-group=staff"), None);
+    }
+
+    #[test]
+    fn settable_flags_follow_s_t_w() {
+        assert_eq!(settable(&r("s")).flags, Flags::SEEN);
+        assert_eq!(settable(&r("t")).flags, Flags::DELETED);
+        let w = settable(&r("w"));
+        assert!(w.keywords);
+        assert_eq!(w.flags, Flags::ANSWERED | Flags::FLAGGED | Flags::DRAFT);
+        assert_eq!(
+            settable(&r("lr")),
+            Carry {
+                flags: Flags::EMPTY,
+                keywords: false
+            }
+        );
+    }
+}
