@@ -153,28 +153,15 @@ impl Session {
             .is_some_and(|r| Self::permitted(tag, command, name, &r, required, out))
     }
 
-    /// An existing folder's store, or `None` after answering NO
-    /// [NONEXISTENT] (ACL commands name existing folders only, as
-    /// Courier's; reading an ACL would otherwise store an inherited copy
-    /// for a name that is not there).
+    /// The store, if folder `name` exists; else `None` after answering
+    /// NO [NONEXISTENT] in Courier's words (ACL commands name existing
+    /// folders only, as Courier's: reading an ACL would otherwise store
+    /// an inherited copy for a name that is not there).
     fn existing(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> Option<&dyn MailStore> {
-        let store = self.store_ref()?;
-        match store.folder_exists(name) {
-            Ok(true) => Some(store),
-            Ok(false) => {
-                Reply::no(
-                    out,
-                    tag,
-                    Some(Code::Nonexistent),
-                    "Mailbox does not exist, or must be subscribed to.",
-                );
-                None
-            }
-            Err(e) => {
-                self.store_error(tag, &e, out);
-                None
-            }
-        }
+        const NONE: &str = "Mailbox does not exist, or must be subscribed to.";
+        self.exists_or_say(tag, name, NONE, out)
+            .then(|| self.store_ref())
+            .flatten()
     }
 
     /// GETACL (RFC 4314 §3.3): needs `a`.

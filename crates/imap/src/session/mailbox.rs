@@ -35,15 +35,28 @@ impl Session {
         }
     }
 
-    /// Whether folder `name` exists; answers NO [NONEXISTENT] if not.
+    /// Whether folder `name` exists; answers NO [NONEXISTENT] if not
+    /// (checked before its ACL is read: see `acl::existing`).
     pub(super) fn exists(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> bool {
+        self.exists_or_say(tag, name, "No such mailbox", out)
+    }
+
+    /// Whether folder `name` exists; answers NO [NONEXISTENT] `text` if
+    /// not.
+    pub(super) fn exists_or_say(
+        &self,
+        tag: &str,
+        name: &str,
+        text: &str,
+        out: &mut Vec<u8>,
+    ) -> bool {
         let Some(store) = self.store_ref() else {
             return false;
         };
         match store.folder_exists(name) {
             Ok(true) => true,
             Ok(false) => {
-                self.store_error(tag, &StoreError::NonExistent(name.to_owned()), out);
+                Reply::no(out, tag, Some(Code::Nonexistent), text);
                 false
             }
             Err(e) => {

@@ -11,7 +11,7 @@ use super::view::View;
 use super::{Selected, Session, State};
 use crate::codec::respond::{self, Code};
 use crate::codec::Flag;
-use crate::mailstore::{Flags, MailFolder, StoreError};
+use crate::mailstore::{Flags, MailFolder};
 
 impl Session {
     pub(super) fn select(&mut self, tag: &str, name: &str, read_write: bool, out: &mut Vec<u8>) {
@@ -20,16 +20,12 @@ impl Session {
         if let State::Selected(_) = self.state {
             self.state = State::Authenticated;
         }
+        if !self.exists(tag, name, out) {
+            return;
+        }
         let Some(store) = self.store_ref() else {
             return;
         };
-        match store.folder_exists(name) {
-            Ok(true) => {}
-            Ok(false) => {
-                return self.store_error(tag, &StoreError::NonExistent(name.to_owned()), out)
-            }
-            Err(e) => return self.store_error(tag, &e, out),
-        }
         let Some(rights) = self.rights_on(tag, name, out) else {
             return;
         };
