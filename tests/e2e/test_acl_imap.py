@@ -325,3 +325,40 @@ def test_acl_sessions_match_courier(tmp_path):
     theirs = acl_files(homes["courier"] / "Maildir")
     assert mine == theirs
     assert len(theirs) >= 5, theirs
+
+
+# --------------------------------------------------------------------------
+# The account's options through `courser serve`, in both process models
+
+
+@pytest.mark.parametrize("per_user", [False, True])
+def test_group_options_reach_the_session(make_server, per_user):
+    if per_user and os.getuid() != 0:
+        pytest.skip("the per-user model switches uids: needs root")
+    server = make_server(per_user=per_user, auth_extra='default_options = "group=staff"')
+    maildir = server.maildir()
+    rc, _, err = tool(maildir.parent, "courser", ["-set", "Maildir", "INBOX", "-group=staff", "w"])
+    assert rc == 0, err
+    server.chown()
+    c = server.connect()
+    typ, caps = c.capability()
+    assert b" ACL ACL2=UNION" in caps[0], caps
+    typ, data = c.myrights("INBOX")
+    assert typ == "OK" and data == [b'"INBOX" acdilrs'], data
+    typ, data = c.getacl("INBOX")
+    assert data == [b'"INBOX" owner acdilrsw administrators acdilrsw'], data
+    typ, data = c.setacl("INBOX", "bob", "lr")
+    assert typ == "OK", data
+    c.logout()
+    assert (maildir / "courierimapacl").read_bytes() == (
+        b"owner aceilrstwx\nadministrators aceilrstwx\n-group=staff w\nuser=bob lr\n")
+
+
+def test_acl_capability_can_be_turned_off(make_server):
+    server = make_server(extra_config="\n[imap]\nacl = false\n")
+    c = server.connect()
+    typ, caps = c.capability()
+    assert b"ACL" not in caps[0], caps
+    typ, data = c.myrights("INBOX")
+    assert typ == "OK" and data == [b'"INBOX" acdilrsw'], data
+    c.logout()
