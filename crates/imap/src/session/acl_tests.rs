@@ -492,3 +492,33 @@ fn expunge_needs_e_and_close_only_expunges_with_it() {
     run(&mut bob, "f SELECT INBOX\r\ng CLOSE\r\n");
     assert_eq!(st.status("INBOX").unwrap().messages, 1);
 }
+
+#[test]
+fn on_a_maildir_the_acl_files_are_courier_s() {
+    use super::tests::{session, store};
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    let root = st.root().to_path_buf();
+    st.create_folder("INBOX.a").unwrap();
+    let mut s = session(st);
+    let out = run(&mut s, "a LIST \"\" *\r\nb SETACL INBOX.a bob lr\r\n");
+    assert!(out.contains("b OK ACLs updated."), "{out}");
+    // LIST stored the inherited copy, SETACL changed it.
+    assert_eq!(
+        std::fs::read_to_string(root.join(".a/courierimapacl")).unwrap(),
+        "owner aceilrstwx\nadministrators aceilrstwx\nuser=bob lr\n"
+    );
+    assert!(
+        !root.join("courierimapacl").exists(),
+        "INBOX keeps its default"
+    );
+    // The ACL of a name below the folder that is not a folder moves with
+    // a RENAME, as Courier's maildir_rename moves it.
+    let hier = root.join("courierimaphieracl");
+    std::fs::create_dir(&hier).unwrap();
+    std::fs::write(hier.join("a.x"), "owner aceilrstwx\nanyone l\n").unwrap();
+    let out = run(&mut s, "c RENAME INBOX.a INBOX.b\r\n");
+    assert!(out.contains("c OK"), "{out}");
+    assert!(hier.join("b.x").exists() && !hier.join("a.x").exists());
+    assert!(root.join(".b/courierimapacl").exists());
+}
