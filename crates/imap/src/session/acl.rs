@@ -11,8 +11,10 @@
 use courser_maildir::acl::{rights, Identifier};
 use courser_maildir::acl::{AclList, Rights};
 
+use courser_maildir::names;
+
 use super::reply::Reply;
-use super::Session;
+use super::{Session, State};
 use crate::codec::respond::{self, Code};
 use crate::mailstore::{Carry, Flags, MailStore, StoreError};
 
@@ -97,27 +99,75 @@ fn shown_identifier(stored: &[u8]) -> Option<String> {
     Some(format!("{neg}{}", String::from_utf8_lossy(name)))
 }
 
-/// How SETACL changes an entry: `+` adds rights, `-` removes them (the
-/// entry goes when none are left), otherwise they replace it (no rights
-/// given removes it).
-#[derive(Clone, Copy, PartialEq, Eq)]
+/// How SETACL changes an entry: `+` adds rights, `-` removes letters
+/// (not checked, as Courier; the entry goes when none are left),
+/// otherwise the rights replace it (none given removes it).
 enum Change {
-    Add,
-    Remove,
-    Replace,
+    Add(Rights),
+    Remove(Vec<u8>),
+    Replace(Rights),
+}
+
+impl Change {
+    /// SETACL's rights argument (`""` for DELETEACL), `d` standing for
+    /// `x t e`.
+    fn parse(given: &str) -> Result<Change, StoreError> {
+        Ok(match given.as_bytes().split_first() {
+            Some((b'+', letters)) => Change::Add(Rights::parse_imap(letters)?),
+            Some((b'-', letters)) => {
+                let mut v: Vec<u8> = letters.to_vec();
+                if v.contains(&rights::LEGACY_DELETE) {
+                    v.extend([
+                        rights::DELETE_FOLDER,
+                        rights::DELETE_MESSAGES,
+                        rights::EXPUNGE,
+                    ]);
+                }
+                Change::Remove(v)
+            }
+            _ => Change::Replace(Rights::parse_imap(given)?),
+        })
+    }
+}
+
+/// The `* OK [MYRIGHTS "..."] ACL` Courier sends when it reads the
+/// rights on the selected folder (at SELECT, and when they changed).
+pub(super) fn announce_rights(out: &mut Vec<u8>, r: &Rights) {
+    let code = Code::Other {
+        name: "MYRIGHTS".into(),
+        text: Some(format!("\"{}\"", rfc2086(r, true))),
+    };
+    Reply::untagged_ok_code(out, code, "ACL");
 }
 
 impl Session {
     /// The user's rights on `name`; `None` after answering when they
     /// cannot be read.
-    pub(super) fn rights_on(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> Option<Rights> {
+    pub(super) fn rights_on(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) -> Option<Rights> {
         let store = self.store_ref()?;
         match store.my_rights(name) {
-            Ok(r) => Some(r),
+            Ok(r) => {
+                self.rights_seen(name, &r, out);
+                Some(r)
+            }
             Err(e) => {
                 self.store_error(tag, &e, out);
                 None
             }
+        }
+    }
+
+    /// Rights read for `name`: if it is the selected folder and they are
+    /// not those the session holds, they become its rights and the client
+    /// is told (as Courier does whenever it reads that folder's ACL).
+    pub(super) fn rights_seen(&mut self, name: &str, r: &Rights, out: &mut Vec<u8>) {
+        let State::Selected(sel) = &mut self.state else {
+            return;
+        };
+        let same = names::canonical(name).is_ok_and(|n| n == sel.folder.name());
+        if same && sel.rights != *r {
+            sel.rights = r.clone();
+            announce_rights(out, r);
         }
     }
 
@@ -142,7 +192,7 @@ impl Session {
     /// Reads the rights on `name` and checks one of `required` is held
     /// ([`Session::permitted`]).
     pub(super) fn require(
-        &self,
+        &mut self,
         tag: &str,
         command: &str,
         name: &str,
@@ -166,12 +216,12 @@ impl Session {
 
     /// GETACL (RFC 4314 §3.3): needs `a`.
     pub(super) fn getacl(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
-        let Some(store) = self.existing(tag, name, out) else {
-            return;
-        };
-        if !self.require(tag, "GETACL", name, "a", out) {
+        if self.existing(tag, name, out).is_none() || !self.require(tag, "GETACL", name, "a", out) {
             return;
         }
+        let Some(store) = self.store_ref() else {
+            return;
+        };
         let acl = match store.acl(name) {
             Ok(l) => l,
             Err(e) => return self.store_error(tag, &e, out),
@@ -265,9 +315,9 @@ impl Session {
         rights: Option<&str>,
         out: &mut Vec<u8>,
     ) {
-        let Some(store) = self.existing(tag, name, out) else {
+        if self.existing(tag, name, out).is_none() {
             return;
-        };
+        }
         let Some(id) = stored_identifier(identifier) else {
             return Reply::no(out, tag, Some(Code::Cannot), "Invalid ACL identifier.");
         };
@@ -279,20 +329,23 @@ impl Session {
         if !self.require(tag, command, name, "a", out) {
             return;
         }
-        let given = rights.unwrap_or("");
-        let (change, letters) = match given.as_bytes().first() {
-            Some(b'+') => (Change::Add, &given[1..]),
-            Some(b'-') => (Change::Remove, &given[1..]),
-            _ => (Change::Replace, given),
+        let Some(store) = self.store_ref() else {
+            return;
         };
-        let result = Rights::parse_imap(letters).and_then(|r| {
-            store.edit_acl(name, &mut |acl: &mut AclList| edit(acl, &id, change, &r))
+        let change = Change::parse(rights.unwrap_or(""));
+        let replacing = matches!(change, Ok(Change::Replace(_)));
+        let result = change.and_then(|change| {
+            store.edit_acl(name, &mut |acl: &mut AclList| edit(acl, &id, &change))
         });
         match result {
-            Ok(_) => self.finish_ok(tag, "ACLs updated.", out),
+            Ok(acl) => {
+                let mine = store.acl_user().rights(&acl);
+                self.rights_seen(name, &mine, out);
+                self.finish_ok(tag, "ACLs updated.", out)
+            }
             // Courier's words: "as requested" when a change would take
             // the owner's minimum rights, else "on this mailbox".
-            Err(StoreError::AclMinimumRights(_)) if change != Change::Replace => Reply::no(
+            Err(StoreError::AclMinimumRights(_)) if !replacing => Reply::no(
                 out,
                 tag,
                 Some(Code::Cannot),
@@ -314,22 +367,22 @@ impl Session {
 }
 
 /// Applies one SETACL/DELETEACL change to `acl`.
-fn edit(acl: &mut AclList, id: &str, change: Change, r: &Rights) -> Result<(), StoreError> {
+fn edit(acl: &mut AclList, id: &str, change: &Change) -> Result<(), StoreError> {
     let old = acl.get(id).cloned();
     let new = match change {
-        Change::Add => {
+        Change::Add(r) => {
             let mut n = old.unwrap_or_default();
             n.add(r);
             n
         }
-        Change::Remove => {
+        Change::Remove(letters) => {
             let mut n = old.unwrap_or_default();
-            n.remove(r.as_bytes());
+            n.remove(letters);
             n
         }
-        Change::Replace => r.clone(),
+        Change::Replace(r) => r.clone(),
     };
-    if new.is_empty() && change != Change::Add {
+    if new.is_empty() && !matches!(change, Change::Add(_)) {
         acl.remove(id);
         Ok(())
     } else {

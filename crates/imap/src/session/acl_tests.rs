@@ -522,3 +522,54 @@ fn on_a_maildir_the_acl_files_are_courier_s() {
     assert!(hier.join("b.x").exists() && !hier.join("a.x").exists());
     assert!(root.join(".b/courierimapacl").exists());
 }
+
+#[test]
+fn the_selected_folder_takes_rights_read_for_it() {
+    let st = shared_with_bob("lrs");
+    let mut bob = as_user(&st, "bob", "");
+    run(&mut bob, "a SELECT INBOX\r\n");
+    set(&st, "INBOX", "user=bob", "lrsw");
+    // Until its ACL is read again the session keeps what SELECT found.
+    let out = run(&mut bob, "b STORE 1 +FLAGS (\\Answered)\r\n");
+    assert!(!out.contains("\\Answered"), "{out}");
+    let out = run(
+        &mut bob,
+        "c MYRIGHTS INBOX\r\nd STORE 1 +FLAGS (\\Answered)\r\n",
+    );
+    assert!(out.contains("* OK [MYRIGHTS \"lrsw\"] ACL\r\n"), "{out}");
+    assert!(
+        out.contains("* 1 FETCH (FLAGS (\\Answered \\Flagged))"),
+        "{out}"
+    );
+    // Reading them unchanged says nothing.
+    let out = run(&mut bob, "e LIST \"\" *\r\n");
+    assert!(!out.contains("MYRIGHTS"), "{out}");
+    // Nor does reading another folder's.
+    set(&st, "INBOX.a", "user=bob", "lrswi");
+    let out = run(&mut bob, "f MYRIGHTS INBOX.a\r\n");
+    assert!(!out.contains("[MYRIGHTS"), "{out}");
+}
+
+#[test]
+fn a_minus_change_removes_letters_unchecked() {
+    let st = MemoryStore::new();
+    let mut s = owner(&st);
+    let out = run(
+        &mut s,
+        "a SETACL INBOX bob lrsw\r\nb SETACL INBOX bob \"-s Z\"\r\nc SETACL INBOX bob -ld\r\n\
+         d SETACL INBOX bob \"+r Z\"\r\n",
+    );
+    assert!(out.contains("b OK") && out.contains("c OK"), "{out}");
+    assert!(
+        out.contains("d NO [CANNOT] Cannot modify ACLs on this mailbox."),
+        "{out}"
+    );
+    assert_eq!(
+        st.acl("INBOX")
+            .unwrap()
+            .get("user=bob")
+            .unwrap()
+            .to_string(),
+        "rw"
+    );
+}

@@ -118,6 +118,7 @@ impl Session {
             Vec::new()
         };
         let began = store.begin_append(name, start.size, flags, &keywords, internal_date);
+        self.rights_seen(name, &rights, out);
         match began {
             Ok(incoming) => Some(incoming),
             Err(e) => {

@@ -24,7 +24,7 @@ impl Session {
     /// (also `t` and `e` on the source `moving_from`, RFC 6851 §3.3);
     /// what the copies may carry, or `None` after answering.
     fn copy_rights(
-        &self,
+        &mut self,
         tag: &str,
         verb: &str,
         dest: &str,
@@ -80,15 +80,16 @@ impl Session {
             if s.is_logged_out() {
                 return;
             }
+            // The destination and the rights first, as Courier checks.
+            let Some(carry) = s.copy_rights(tag, verb, dest, move_.then_some(&*sel), out) else {
+                return;
+            };
             if !uid && set.exceeds(sel.view.len()) {
                 return Reply::bad(out, tag, "Message sequence number out of range");
             }
             if move_ && !sel.folder.read_write() {
                 return Reply::no(out, tag, Some(Code::ReadOnly), "Mailbox is read-only");
             }
-            let Some(carry) = s.copy_rights(tag, verb, dest, move_.then_some(&*sel), out) else {
-                return;
-            };
             let uids: Vec<u32> = sel
                 .view
                 .select(set, uid)

@@ -23,15 +23,15 @@ impl Session {
         if !self.exists(tag, name, out) {
             return;
         }
-        let Some(store) = self.store_ref() else {
-            return;
-        };
         let Some(rights) = self.rights_on(tag, name, out) else {
             return;
         };
         if !Self::permitted(tag, "SELECT/EXAMINE", name, &rights, "r", out) {
             return;
         }
+        let Some(store) = self.store_ref() else {
+            return;
+        };
         // Courier's rule: without a right to change anything, read-only.
         let writable = "iestw".bytes().any(|b| rights.has(b));
         let folder = match store.open_folder(name, read_write && writable) {
@@ -81,12 +81,7 @@ impl Session {
         }
         Reply::untagged_ok_code(out, Code::UidValidity(folder.uidvalidity()), "UIDs valid");
         Reply::untagged_ok_code(out, Code::UidNext(folder.uidnext()), "Predicted next UID");
-        // Courier's: the rights, partial x t e shown as they are.
-        let rights = Code::Other {
-            name: "MYRIGHTS".into(),
-            text: Some(format!("\"{}\"", super::acl::rfc2086(&sel.rights, true))),
-        };
-        Reply::untagged_ok_code(out, rights, "ACL");
+        super::acl::announce_rights(out, &sel.rights);
     }
 
     /// FLAGS and PERMANENTFLAGS with every keyword in use in the folder
