@@ -20,6 +20,7 @@
 //! * [`SnapshotCache`]: scans of big folders shared by the sessions of one
 //!   process, so that another connection's SELECT of an unchanged folder
 //!   does not read it again.
+//! * [`acl`]: Courier's ACLs (`courierimapacl`, `courierimaphieracl/`).
 //! * [`tools`]: the logic of `maildirmake` and `deliverquota`.
 //!
 //! The API is synchronous and blocking; async callers use
@@ -28,6 +29,7 @@
 #![warn(missing_docs)]
 
 mod account;
+pub mod acl;
 mod append;
 mod appended;
 mod error;
@@ -64,4 +66,4 @@ pub use message::Message;
 pub use quota::{QuotaLimits, QuotaUsage};
 pub use snapshots::SnapshotCache;
 pub use store::{FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE};
-pub use transfer::CopyResult;
+pub use transfer::{Carry, CopyResult};

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use courser_maildir::{tools, Error, FlagOp, Flags, Store, StoreOptions};
+use courser_maildir::{tools, Carry, Error, FlagOp, Flags, Store, StoreOptions};
 
 fn opts() -> StoreOptions {
     StoreOptions {
@@ -116,7 +116,9 @@ fn recent_goes_to_the_first_selecting_session_only() {
 
     // Placed into the folder a session has selected: its next refresh
     // claims them (COPY within the folder, and APPEND).
-    let c = first.copy_to(&[a.uid], &s, "INBOX.Box").unwrap();
+    let c = first
+        .copy_to(&[a.uid], &s, "INBOX.Box", Carry::ALL)
+        .unwrap();
     let b = s
         .append("INBOX.Box", b"c\n", Flags::default(), &[], None)
         .unwrap();
@@ -446,9 +448,9 @@ fn copy_and_move() {
     s.append("INBOX", b"two\n", Flags::EMPTY, &[], None)
         .unwrap();
     let mut f = s.open_folder("INBOX", true).unwrap();
-    let c = f.copy_to(&[1, 2], &s, "INBOX.Dst").unwrap();
+    let c = f.copy_to(&[1, 2], &s, "INBOX.Dst", Carry::ALL).unwrap();
     assert_eq!(c.pairs, vec![(1, 1), (2, 2)]);
-    let m = f.move_to(&[2], &s, "INBOX.Dst").unwrap();
+    let m = f.move_to(&[2], &s, "INBOX.Dst", Carry::ALL).unwrap();
     assert_eq!(m.pairs, vec![(2, 3)]);
     assert_eq!(f.messages().len(), 1);
     let d = s.open_folder("INBOX.Dst", true).unwrap();
@@ -456,9 +458,34 @@ fn copy_and_move() {
     assert_eq!(d.by_uid(1).unwrap().keywords, vec!["k1".to_string()]);
     assert_eq!(d.by_uid(1).unwrap().flags, Flags::SEEN);
     assert!(matches!(
-        f.copy_to(&[1], &s, "INBOX.None"),
+        f.copy_to(&[1], &s, "INBOX.None", Carry::ALL),
         Err(Error::NonExistent(_))
     ));
+}
+
+#[test]
+fn copy_and_move_drop_what_the_destination_does_not_allow() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    s.create_folder("INBOX.Dst").unwrap();
+    let all = Flags::SEEN | Flags::DELETED | Flags::FLAGGED;
+    for body in [b"one\n", b"two\n"] {
+        s.append("INBOX", body, all, &["k1".into()], None).unwrap();
+    }
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let seen_only = Carry {
+        flags: Flags::SEEN,
+        keywords: false,
+    };
+    f.copy_to(&[1], &s, "INBOX.Dst", seen_only).unwrap();
+    f.move_to(&[2], &s, "INBOX.Dst", seen_only).unwrap();
+    let d = s.open_folder("INBOX.Dst", true).unwrap();
+    for uid in [1, 2] {
+        let m = d.by_uid(uid).unwrap();
+        assert_eq!((m.flags, m.keywords.len()), (Flags::SEEN, 0), "uid {uid}");
+    }
+    // the source keeps its own
+    assert_eq!(f.by_uid(1).unwrap().flags, all);
 }
 
 #[test]
