@@ -23,7 +23,7 @@ use courser_auth::{Account, CramHash, Options};
 use crate::service::Service;
 
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 /// Largest frame accepted (after the length prefix): a configuration
 /// fits, a login's credentials are far smaller.
 pub const MAX_FRAME: usize = 1 << 20;
