@@ -13,7 +13,7 @@ use crate::lock::FolderLock;
 use crate::recent;
 use crate::tmpfile::TmpFile;
 use crate::uid_append::InPlace;
-use crate::uiddb::{uidvalidity_for, UidDb, UIDDB_FILE};
+use crate::uiddb::{self, uidvalidity_for, UidDb, UIDDB_FILE};
 
 /// One message found by a scan.
 #[derive(Debug, Clone)]
@@ -126,17 +126,17 @@ fn fresh_db(dir: &Path, host: &str) -> Result<(UidDb, TmpFile)> {
     ))
 }
 
-fn write_db(dir: &Path, host: &str, db: &UidDb, tmp: Option<TmpFile>) -> Result<()> {
-    let data = db.serialize();
+/// Replaces the uiddb with `data` (the new file's text).
+fn write_db(dir: &Path, host: &str, data: &[u8], tmp: Option<TmpFile>) -> Result<()> {
     let t = match tmp {
         Some(t) => {
-            fs::write(&t.path, &data).at(&t.path)?;
+            fs::write(&t.path, data).at(&t.path)?;
             t
         }
         None => {
             // no fsync: like Courier; a lost db only means a new UIDVALIDITY
             let (t, mut f) = TmpFile::create(dir, host, Some("imapuid_"), 0o600)?;
-            std::io::Write::write_all(&mut f, &data).at(&t.path)?;
+            std::io::Write::write_all(&mut f, data).at(&t.path)?;
             t
         }
     };
@@ -195,6 +195,9 @@ pub(crate) fn scan(dir: &Path, host: &str, mode: ScanMode) -> Result<Scanned> {
         changed = true; // entries whose file vanished
     }
     drop(by_base);
+    // Everything the list said is in `entries` now; on a big folder its
+    // names are megabytes better freed before the rest of the scan.
+    db.entries = Vec::new();
 
     let mut new_count = 0u32;
     let newdir = dir.join("new");
@@ -239,11 +242,13 @@ pub(crate) fn scan(dir: &Path, host: &str, mode: ScanMode) -> Result<Scanned> {
             changed = true;
         }
         if changed {
-            db.entries = entries
+            let lines: Vec<(u32, &str)> = entries
                 .iter()
-                .map(|e| (e.uid, base_name(&e.file).to_string()))
+                .map(|e| (e.uid, base_name(&e.file)))
                 .collect();
-            write_db(dir, host, &db, tmp.take())?;
+            let data = uiddb::serialize(db.uidvalidity, db.nextuid, &lines);
+            drop(lines);
+            write_db(dir, host, &data, tmp.take())?;
         }
         if mode.claim_recent {
             mark_recent(&mut entries, &recent::take(dir, db.uidvalidity)?);
@@ -360,7 +365,7 @@ pub(crate) fn place_with_uids(
             });
             db.entries.extend(added.iter().cloned());
             db.nextuid = db.nextuid.max(next);
-            write_db(dir, host, &db, fresh)?;
+            write_db(dir, host, &db.serialize(), fresh)?;
         }
         let placed: Vec<u32> = added.iter().map(|a| a.0).collect();
         recent::record(dir, uidvalidity, &placed)?;

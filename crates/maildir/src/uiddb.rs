@@ -106,18 +106,28 @@ impl UidDb {
 
     /// Serializes in Courier's format, entries sorted by UID.
     pub fn serialize(&self) -> Vec<u8> {
-        let mut entries: Vec<&(u32, String)> = self.entries.iter().collect();
+        let mut entries: Vec<(u32, &str)> = self
+            .entries
+            .iter()
+            .map(|(uid, name)| (*uid, name.as_str()))
+            .collect();
         entries.sort_by_key(|e| e.0);
-        let mut out = Vec::with_capacity(32 + entries.len() * 64);
-        out.extend_from_slice(format!("1 {} {}\n", self.uidvalidity, self.nextuid).as_bytes());
-        for (uid, name) in entries {
-            out.extend_from_slice(uid.to_string().as_bytes());
-            out.push(b' ');
-            out.extend_from_slice(name.as_bytes());
-            out.push(b'\n');
-        }
-        out
+        serialize(self.uidvalidity, self.nextuid, &entries)
     }
+}
+
+/// The file's text for these `(uid, base name)` lines, in the order
+/// given (UID order, as Courier writes it).
+pub(crate) fn serialize(uidvalidity: u32, nextuid: u32, entries: &[(u32, &str)]) -> Vec<u8> {
+    use std::io::Write;
+    let names: usize = entries.iter().map(|e| e.1.len()).sum();
+    let mut out = Vec::with_capacity(32 + names + entries.len() * 12);
+    // Writing into a Vec cannot fail.
+    let _ = writeln!(out, "1 {uidvalidity} {nextuid}");
+    for (uid, name) in entries {
+        let _ = writeln!(out, "{uid} {name}");
+    }
+    out
 }
 
 #[cfg(test)]
