@@ -1,7 +1,7 @@
 //! An opened folder: a UID-sorted snapshot of its messages, change
 //! detection, flag/keyword updates, expunge, copy and move.
 
-use foldhash::{HashMap, HashMapExt, HashSet, HashSetExt};
+use foldhash::{HashMap, HashSet, HashSetExt};
 use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
@@ -33,7 +33,7 @@ pub struct Changes {
     /// The last snapshot's records of the messages in `expunged` (flags
     /// and keywords as last seen; their files are gone), for a session that
     /// must keep answering about them until it may announce the EXPUNGE.
-    pub gone: Vec<Message>,
+    pub gone: Vec<Gone>,
     /// New UIDs (ascending).
     pub added: Vec<u32>,
     /// UIDs whose flags or keywords changed (ascending).
@@ -41,6 +41,15 @@ pub struct Changes {
     /// The folder's UIDVALIDITY changed (uiddb lost or rebuilt): every old
     /// UID is reported expunged and every message added.
     pub uidvalidity_changed: bool,
+}
+
+/// A message that left the folder, as the last snapshot had it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Gone {
+    /// Its record (flags and keywords as last seen).
+    pub message: Message,
+    /// It was \Recent to this session.
+    pub recent: bool,
 }
 
 impl Changes {
@@ -67,6 +76,12 @@ pub struct Folder {
     /// (copy on write): connections that only read a big folder hold one
     /// copy of it between them.
     pub(crate) messages: Arc<Vec<Message>>,
+    /// UIDs that are \Recent to this session, ascending: those it is the
+    /// first to see (see [`crate::recent`]); a read-only session shows
+    /// what nobody claimed yet, without claiming it. Kept beside the
+    /// messages, not in them, so that sessions share one snapshot however
+    /// their \Recent differ.
+    recent: Vec<u32>,
     stamp: Option<(Stamp, SystemTime)>,
     /// The folder's index, opened on first use (a `Mutex` so that
     /// `&self` readers can record what they computed).
@@ -93,6 +108,7 @@ impl Folder {
             uidvalidity: 0,
             uidnext: 1,
             messages: Arc::default(),
+            recent: Vec::new(),
             stamp: None,
             index: Mutex::new(index),
             own: Vec::new(),
@@ -134,19 +150,6 @@ impl Folder {
         if !self.rw || !cache.wants(self.messages.len()) {
             return;
         }
-        let messages = if self.messages.iter().any(|m| m.recent) {
-            Arc::new(
-                self.messages
-                    .iter()
-                    .map(|m| Message {
-                        recent: false,
-                        ..m.clone()
-                    })
-                    .collect(),
-            )
-        } else {
-            Arc::clone(&self.messages)
-        };
         cache.put(
             &self.dir,
             Snapshot {
@@ -154,7 +157,7 @@ impl Folder {
                 taken: *taken,
                 uidvalidity: self.uidvalidity,
                 uidnext: self.uidnext,
-                messages,
+                messages: Arc::clone(&self.messages),
             },
         );
     }
@@ -187,6 +190,16 @@ impl Folder {
     /// The snapshot, sorted by UID ascending.
     pub fn messages(&self) -> &[Message] {
         &self.messages
+    }
+
+    /// Whether the message with this UID is \Recent to this session.
+    pub fn is_recent(&self, uid: u32) -> bool {
+        self.recent.binary_search(&uid).is_ok()
+    }
+
+    /// How many messages are \Recent to this session.
+    pub fn recent_count(&self) -> usize {
+        self.recent.len()
     }
 
     /// Index of a UID in [`Folder::messages`] (sequence number − 1).
@@ -310,74 +323,67 @@ impl Folder {
         taken: SystemTime,
     ) -> Result<Changes> {
         let v_changed = self.uidvalidity != 0 && self.uidvalidity != uidvalidity;
-        let old: HashMap<u32, usize> = if v_changed {
-            HashMap::new()
+        let mut kw: KeywordMap = if self.account.opts.keywords {
+            let present: HashSet<&str> = entries.iter().map(|e| base_name(&e.file)).collect();
+            keywords::load(&self.dir, self.host(), &present, self.rw)?
         } else {
-            self.messages
-                .iter()
-                .enumerate()
-                .map(|(i, m)| (m.uid, i))
-                .collect()
+            KeywordMap::default()
         };
+        let mut ch = Changes {
+            uidvalidity_changed: v_changed,
+            ..Changes::default()
+        };
+        // Both lists are in UID order: one walk pairs each message with
+        // its previous record.
+        let old: &[Message] = if v_changed { &[] } else { &self.messages };
+        let mut rest = old.iter().peekable();
         let mut msgs = Vec::with_capacity(entries.len());
+        let mut recent = Vec::new();
         for e in entries {
-            let prev = old.get(&e.uid).map(|i| &self.messages[*i]);
+            while let Some(p) = rest.next_if(|p| p.uid < e.uid) {
+                ch.gone.push(Gone {
+                    message: p.clone(),
+                    recent: self.is_recent(p.uid),
+                });
+            }
+            let prev = rest.next_if(|p| p.uid == e.uid);
             let stat = match prev {
                 Some(p) if p.base_name() == base_name(&e.file) => p.stat.clone(),
                 _ => OnceLock::new(),
             };
             // Once recent in a session, recent for the rest of it.
-            let recent = match prev {
-                Some(p) => p.recent || e.recent,
-                None => e.recent,
-            };
-            msgs.push(Message {
+            if e.recent || prev.is_some_and(|p| self.is_recent(p.uid)) {
+                recent.push(e.uid);
+            }
+            let m = Message {
                 uid: e.uid,
                 flags: flags_of(&e.file),
-                keywords: Vec::new(),
-                recent,
+                keywords: kw.remove(base_name(&e.file)).unwrap_or_default(),
                 file: e.file,
                 stat,
-            });
-        }
-        if self.account.opts.keywords {
-            let present: HashSet<&str> = msgs.iter().map(|m| base_name(&m.file)).collect();
-            let mut kw: KeywordMap = keywords::load(&self.dir, self.host(), &present, self.rw)?;
-            for m in &mut msgs {
-                if let Some(k) = kw.remove(m.base_name()) {
-                    m.keywords = k;
+            };
+            match prev {
+                None => ch.added.push(m.uid),
+                Some(p) if p.flags != m.flags || p.keywords != m.keywords => {
+                    ch.flags_changed.push(m.uid);
                 }
+                Some(_) => {}
             }
+            msgs.push(m);
         }
-        let mut ch = Changes {
-            uidvalidity_changed: v_changed,
-            ..Changes::default()
-        };
-        let new_uids: HashSet<u32> = msgs.iter().map(|m| m.uid).collect();
+        ch.gone.extend(rest.map(|p| Gone {
+            message: p.clone(),
+            recent: self.is_recent(p.uid),
+        }));
         let index = self.index.get_mut().unwrap_or_else(PoisonError::into_inner);
         if v_changed {
             ch.expunged = self.messages.iter().map(|m| m.uid).collect();
             index.reset();
         } else {
-            ch.gone = self
-                .messages
-                .iter()
-                .filter(|m| !new_uids.contains(&m.uid))
-                .cloned()
-                .collect();
-            ch.expunged = ch.gone.iter().map(|m| m.uid).collect();
+            ch.expunged = ch.gone.iter().map(|g| g.message.uid).collect();
             index.forget(&ch.expunged);
         }
-        for m in &msgs {
-            match old.get(&m.uid).map(|i| &self.messages[*i]) {
-                None => ch.added.push(m.uid),
-                Some(p) => {
-                    if p.flags != m.flags || p.keywords != m.keywords {
-                        ch.flags_changed.push(m.uid);
-                    }
-                }
-            }
-        }
+        self.recent = recent;
         self.messages = Arc::new(msgs);
         self.uidvalidity = uidvalidity;
         self.uidnext = uidnext.max(
@@ -429,8 +435,9 @@ impl Folder {
     /// of `cur/` that names exactly those files, with `new/` empty, the
     /// keywords untouched and the same UIDVALIDITY, shows that nobody
     /// else changed anything. That costs one directory listing where a
-    /// rescan also reads the UID list and the keywords under the folder
-    /// lock. Records the new stamp.
+    /// rescan also reads the UID list under the folder lock. Keyword
+    /// updates (others' or the session's own) are read again on their
+    /// own. Records the new stamp.
     fn confirm_unchanged(&mut self) -> Result<Option<Changes>> {
         let own = std::mem::take(&mut self.own);
         let Some((old, old_taken)) = &self.stamp else {
@@ -441,10 +448,6 @@ impl Folder {
         let moved = old.moved(*old_taken, &now);
         if !moved.any() && own.is_empty() {
             return Ok(Some(Changes::default()));
-        }
-        // Keyword updates are read only by a full load.
-        if moved.kw && self.account.opts.keywords {
-            return Ok(None);
         }
         if moved.db {
             // Another writer may have numbered files (they show in cur/)
@@ -463,13 +466,41 @@ impl Folder {
         {
             return Ok(None);
         }
-        let changes = if own.is_empty() {
+        let mut changes = if own.is_empty() {
             Changes::default()
         } else {
             self.take_in(own)?
         };
+        if moved.kw && self.account.opts.keywords {
+            changes.flags_changed = self.reload_keywords(&changes.added)?;
+        }
         self.stamp = Some((now, taken));
         Ok(Some(changes))
+    }
+
+    /// Reads the keywords again (the files stayed the same) and returns
+    /// the UIDs, not in `added`, whose keywords changed.
+    fn reload_keywords(&mut self, added: &[u32]) -> Result<Vec<u32>> {
+        let mut kw = {
+            let present: HashSet<&str> = self.messages.iter().map(|m| m.base_name()).collect();
+            keywords::load(&self.dir, self.host(), &present, self.rw)?
+        };
+        let differs = |m: &Message, kw: &KeywordMap| {
+            kw.get(m.base_name()).map_or(&[][..], Vec::as_slice) != m.keywords.as_slice()
+        };
+        if !self.messages.iter().any(|m| differs(m, &kw)) {
+            return Ok(Vec::new());
+        }
+        let mut changed = Vec::new();
+        for m in Arc::make_mut(&mut self.messages) {
+            if differs(m, &kw) {
+                m.keywords = kw.remove(m.base_name()).unwrap_or_default();
+                if added.binary_search(&m.uid).is_err() {
+                    changed.push(m.uid);
+                }
+            }
+        }
+        Ok(changed)
     }
 
     /// Adds the session's own new messages to the snapshot. They are
@@ -484,11 +515,13 @@ impl Folder {
         let added: Vec<u32> = own.iter().map(|o| o.0).collect();
         let messages = Arc::make_mut(&mut self.messages);
         for (uid, file) in own {
+            if claimed.binary_search(&uid).is_ok() {
+                self.recent.push(uid);
+            }
             messages.push(Message {
                 uid,
                 flags: flags_of(&file),
                 keywords: Vec::new(),
-                recent: claimed.binary_search(&uid).is_ok(),
                 file,
                 stat: OnceLock::new(),
             });

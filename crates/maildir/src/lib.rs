@@ -60,7 +60,7 @@ pub use appended::{Appended, Placed};
 pub use error::{Error, Result};
 pub use expiry::{parse_rules as parse_expiry_rules, ExpiryRule};
 pub use flags::{FlagOp, Flags};
-pub use folder::{Changes, Folder};
+pub use folder::{Changes, Folder, Gone};
 pub use index::{IndexPlace, MessageFacts};
 pub use message::Message;
 pub use quota::{QuotaLimits, QuotaUsage};

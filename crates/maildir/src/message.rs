@@ -17,10 +17,6 @@ pub struct Message {
     /// Custom keywords, sorted and without duplicates (plain strings; most
     /// messages have none, and an empty `Vec` does not allocate).
     pub keywords: Vec<String>,
-    /// \Recent: this session is the first to see the message (see
-    /// [`crate::recent`]); a read-only session shows what nobody claimed
-    /// yet, without claiming it.
-    pub recent: bool,
     pub(crate) file: String,
     /// The file's size and mtime, read on first need: opening a folder
     /// stats nothing (on 100,000 messages those stats were most of a

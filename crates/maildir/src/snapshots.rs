@@ -37,8 +37,8 @@ pub(crate) struct Snapshot {
     pub taken: std::time::SystemTime,
     pub uidvalidity: u32,
     pub uidnext: u32,
-    /// Every `recent` is false: a session that copies the scan moved
-    /// nothing from new/.
+    /// \Recent is not part of it: a session that copies the scan moved
+    /// nothing from new/, so nothing is \Recent to it.
     pub messages: Arc<Vec<Message>>,
 }
 

@@ -39,7 +39,7 @@ fn open_assigns_uids_and_moves_new() {
     let f = s.open_folder("INBOX", true).unwrap();
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
     assert_eq!(uids, vec![1, 2]);
-    assert!(f.messages().iter().all(|m| m.recent));
+    assert!(f.messages().iter().all(|m| f.is_recent(m.uid)));
     assert_eq!(f.stored_size(&f.messages()[1]), 3);
     assert!(s.root().join("cur/1000.M1P1.h:2,").exists());
     let db = fs::read_to_string(s.root().join("courierimapuiddb")).unwrap();
@@ -49,7 +49,7 @@ fn open_assigns_uids_and_moves_new() {
     // second open: same UIDs, nothing recent
     let g = s.open_folder("inbox", true).unwrap();
     assert_eq!(g.uidvalidity(), f.uidvalidity());
-    assert!(g.messages().iter().all(|m| !m.recent));
+    assert!(g.messages().iter().all(|m| !g.is_recent(m.uid)));
 }
 
 #[test]
@@ -64,7 +64,7 @@ fn examine_is_read_only() {
     // SELECT (or another server) shows the same.
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
     assert_eq!(uids, vec![1]);
-    assert!(f.messages()[0].recent);
+    assert!(f.is_recent(f.messages()[0].uid));
     assert!(s.root().join("cur/1000.M1P1.h:2,").exists());
     assert!(s.root().join("courierimapuiddb").exists());
     let rw = s.open_folder("INBOX", true).unwrap();
@@ -85,7 +85,7 @@ fn examine_is_read_only() {
 fn recent(f: &courser_maildir::Folder) -> Vec<u32> {
     f.messages()
         .iter()
-        .filter(|m| m.recent)
+        .filter(|m| f.is_recent(m.uid))
         .map(|m| m.uid)
         .collect()
 }
@@ -207,10 +207,10 @@ fn append_store_refresh_expunge() {
     deliver(&s.folder_dir("INBOX.Work").unwrap(), "2000.M1P1.h", "x\n");
     let ch = g.refresh().unwrap();
     assert_eq!(ch.added, vec![3]);
-    assert!(g.by_uid(3).unwrap().recent);
+    assert!(g.is_recent(3));
     let ch = f.refresh().unwrap();
     assert_eq!(ch.added, vec![3]);
-    assert!(!f.by_uid(3).unwrap().recent);
+    assert!(f.by_uid(3).is_some() && !f.is_recent(3));
     // open_message after someone renamed the file
     let cur = s.folder_dir("INBOX.Work").unwrap().join("cur");
     let name = f.by_uid(3).unwrap().file_name().to_string();
@@ -301,12 +301,12 @@ fn own_appends_are_taken_in_and_others_still_seen() {
     assert_eq!(ch.added, vec![a.uid]);
     assert!(ch.expunged.is_empty() && ch.flags_changed.is_empty());
     let m = f.by_uid(a.uid).unwrap();
-    assert!(m.recent);
+    assert!(f.is_recent(a.uid));
     assert_eq!(m.flags, Flags::SEEN);
     assert!(f.refresh().unwrap().is_empty());
     // Claimed once: the other session sees it, not as \Recent.
     assert_eq!(other.refresh().unwrap().added, vec![a.uid]);
-    assert!(!other.by_uid(a.uid).unwrap().recent);
+    assert!(other.by_uid(a.uid).is_some() && !other.is_recent(a.uid));
 
     // An APPEND elsewhere is not taken in here.
     s.create_folder("INBOX.Sent").unwrap();
@@ -324,8 +324,8 @@ fn own_appends_are_taken_in_and_others_still_seen() {
     deliver(s.root(), "1001.M1P1.h", "new\n");
     let ch = f.refresh().unwrap();
     assert_eq!(ch.added, vec![b.uid, b.uid + 1]);
-    assert!(f.by_uid(b.uid).unwrap().recent);
-    assert!(f.by_uid(b.uid + 1).unwrap().recent);
+    assert!(f.by_uid(b.uid).is_some() && f.is_recent(b.uid));
+    assert!(f.by_uid(b.uid + 1).is_some() && f.is_recent(b.uid + 1));
 
     // A message another program removed while the session appended.
     let c = s

@@ -155,12 +155,12 @@ struct MaildirFolder {
     store: Store,
 }
 
-fn message_ref(m: &Message) -> MessageRef<'_> {
+fn message_ref<'a>(folder: &Folder, m: &'a Message) -> MessageRef<'a> {
     MessageRef {
         uid: m.uid,
         flags: m.flags,
         keywords: &m.keywords,
-        recent: m.recent,
+        recent: folder.is_recent(m.uid),
     }
 }
 
@@ -186,11 +186,13 @@ impl MailFolder for MaildirFolder {
     }
 
     fn message_at(&self, index: usize) -> Option<MessageRef<'_>> {
-        self.folder.messages().get(index).map(message_ref)
+        let folder = &self.folder;
+        folder.messages().get(index).map(|m| message_ref(folder, m))
     }
 
     fn message(&self, uid: u32) -> Option<MessageRef<'_>> {
-        self.folder.by_uid(uid).map(message_ref)
+        let folder = &self.folder;
+        folder.by_uid(uid).map(|m| message_ref(folder, m))
     }
 
     fn keywords(&self) -> Vec<String> {
@@ -208,12 +210,12 @@ impl MailFolder for MaildirFolder {
             gone: changes
                 .gone
                 .into_iter()
-                .map(|m| GoneMessage {
-                    uid: m.uid,
-                    flags: m.flags,
-                    recent: m.recent,
-                    internal_date: m.known_internal_date(),
-                    keywords: m.keywords,
+                .map(|g| GoneMessage {
+                    uid: g.message.uid,
+                    flags: g.message.flags,
+                    recent: g.recent,
+                    internal_date: g.message.known_internal_date(),
+                    keywords: g.message.keywords,
                 })
                 .collect(),
             added: changes.added,
