@@ -13,7 +13,7 @@ use crate::appended::Appended;
 use crate::error::{Error, IoContext, Result};
 use crate::filename::size_tag;
 use crate::flags::{base_name, flags_of, merge_info, FlagOp, Flags};
-use crate::index::{self, FolderIndex, MessageFacts, ReadAhead};
+use crate::index::{self, FolderIndex, MessageFacts, OrderFacts, ReadAhead};
 use crate::keywords::{self, KeywordMap, KEYWORD_DIR};
 use crate::lock::FolderLock;
 use crate::message::{FileStat, Message};
@@ -858,6 +858,43 @@ impl Folder {
         uids.iter().map(move |&u| (u, self.facts_with(u, &mut ra)))
     }
 
+    /// What SORT and THREAD need of many messages, handed to `each` in
+    /// the order given: read in place from the index where it has them
+    /// (nothing decoded but the keys), else computed from the file and
+    /// recorded. `each` runs while the index is held, so it must not ask
+    /// this folder for facts.
+    pub fn order_facts_for(&self, uids: &[u32], mut each: impl FnMut(u32, Result<OrderFacts<'_>>)) {
+        let mut ra = ReadAhead::bulk();
+        // UIDs usually come ascending: look next to the last one first.
+        let mut at = 0;
+        for &uid in uids {
+            let m = match self.messages.get(at) {
+                Some(m) if m.uid == uid => Some(m),
+                _ => self.index_of(uid).map(|i| {
+                    at = i;
+                    &self.messages[i]
+                }),
+            };
+            let Some(m) = m else {
+                each(uid, Err(Error::NotFound(uid)));
+                continue;
+            };
+            at += 1;
+            {
+                let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(of) = index.lookup_order(self.uidvalidity, &self.messages, m, &mut ra) {
+                    remember_stat(m, of.stored_size, of.internal_date);
+                    each(uid, Ok(of));
+                    continue;
+                }
+            }
+            match self.facts_with(uid, &mut ra) {
+                Ok(facts) => each(uid, Ok(facts.order_facts())),
+                Err(e) => each(uid, Err(e)),
+            }
+        }
+    }
+
     /// RFC822.SIZE: the `,W=` tag of the file name if it has one, else
     /// from [`facts`](Self::facts).
     pub fn rfc822_size(&self, uid: u32) -> Result<u64> {
@@ -911,10 +948,7 @@ impl Folder {
 
     /// What the facts say about the file spares a stat later.
     fn remember_stat(&self, m: &Message, facts: &MessageFacts) {
-        let _ = m.stat.set(FileStat {
-            size: facts.stored_size,
-            modified: facts.internal_date,
-        });
+        remember_stat(m, facts.stored_size, facts.internal_date);
     }
 
     /// Opens a message file for reading, even if it was renamed meanwhile.
@@ -933,4 +967,9 @@ impl Folder {
             Err(e) => Err(Error::io(cur.join(&m.file), e)),
         }
     }
+}
+
+/// Keeps what index facts say of a message file, sparing a stat later.
+fn remember_stat(m: &Message, size: u64, modified: SystemTime) {
+    let _ = m.stat.set(FileStat { size, modified });
 }

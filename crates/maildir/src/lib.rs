@@ -61,7 +61,7 @@ pub use error::{Error, Result};
 pub use expiry::{parse_rules as parse_expiry_rules, ExpiryRule};
 pub use flags::{FlagOp, Flags};
 pub use folder::{Changes, Folder, Gone};
-pub use index::{IndexPlace, MessageFacts};
+pub use index::{IndexPlace, MessageFacts, OrderFacts, OrderKeys};
 pub use message::Message;
 pub use quota::{QuotaLimits, QuotaUsage};
 pub use snapshots::SnapshotCache;

@@ -68,6 +68,7 @@ pub use fetch::{body_structure, body_structure_of, envelope, envelope_of};
 mod section;
 pub use section::{partial, resolve, section_bytes, try_section_bytes, Section, SectionText};
 mod date;
+pub mod order;
 mod search;
 pub use date::{parse_date, parse_date_day};
 pub use search::{

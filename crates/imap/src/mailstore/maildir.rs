@@ -11,7 +11,7 @@ use courser_maildir::{acl, names, Carry, Folder, Incoming, Message, Store};
 use super::{
     AclList, AclUser, AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp,
     Flags, FolderEntry, FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef,
-    QuotaUsage, StoreError, StoreResult,
+    OrderFacts, QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account's maildir as a [`MailStore`].
@@ -262,6 +262,11 @@ impl MailFolder for MaildirFolder {
             .facts_for(uids)
             .map(|(_, facts)| facts)
             .collect()
+    }
+
+    fn order_facts(&self, uids: &[u32], each: &mut dyn FnMut(u32, Option<OrderFacts<'_>>)) {
+        self.folder
+            .order_facts_for(uids, |uid, facts| each(uid, facts.ok()));
     }
 
     fn watch_paths(&self) -> Vec<PathBuf> {

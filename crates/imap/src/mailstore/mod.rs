@@ -31,7 +31,7 @@ use std::time::SystemTime;
 pub use courser_maildir::acl::{AclList, Login, Rights};
 pub use courser_maildir::{
     Appended, Carry, CopyResult, Error as StoreError, ExpiryRule, FlagOp, Flags, FolderEntry,
-    FolderStatus, MessageFacts, QuotaLimits, QuotaUsage,
+    FolderStatus, MessageFacts, OrderFacts, QuotaLimits, QuotaUsage,
 };
 pub use maildir::MaildirStore;
 #[cfg(any(test, feature = "memory-store"))]
@@ -296,6 +296,14 @@ pub trait MailFolder: Send {
     /// the folder index where the store keeps one, so ask for many at
     /// once, in ascending order.
     fn facts(&self, uids: &[u32]) -> Vec<StoreResult<Arc<MessageFacts>>>;
+    /// What SORT and THREAD need of each of `uids`, handed to `each` in
+    /// the order given (`None`: the store has no facts of it). A store
+    /// with an index reads them in place, without building whole facts.
+    fn order_facts(&self, uids: &[u32], each: &mut dyn FnMut(u32, Option<OrderFacts<'_>>)) {
+        for (&uid, facts) in uids.iter().zip(self.facts(uids)) {
+            each(uid, facts.ok().as_deref().map(MessageFacts::order_facts));
+        }
+    }
     /// Directories whose changes IDLE should watch (empty: poll).
     fn watch_paths(&self) -> Vec<PathBuf>;
 }

@@ -63,8 +63,77 @@ enum Section {
     /// [`ADDRESS_FIELDS`] entry each address as `name <mb@host>`; all
     /// folded for caseless matching (`courser_mime::search_fold`).
     Texts,
+    /// The SORT and THREAD keys ([`OrderKeys`]).
+    Order,
 }
-const SECTIONS: usize = 4;
+const SECTIONS: usize = 5;
+
+/// What SORT and THREAD compare of a message (RFC 5256, RFC 5957), kept
+/// worked out: ordering a big folder then neither decodes an ENVELOPE
+/// nor extracts a base subject per message. Borrowed from the facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OrderKeys<'a> {
+    /// The base subject under i;ascii-casemap
+    /// (`courser_mime::order::BaseSubject`).
+    pub subject: &'a str,
+    /// A reply or forward marker came off the subject.
+    pub subject_is_reply: bool,
+    /// The first From address's mailbox, upper-cased (RFC 5256 §3).
+    pub from: &'a str,
+    /// The same of To.
+    pub to: &'a str,
+    /// The same of Cc.
+    pub cc: &'a str,
+    /// The first From address's display key (RFC 5957 §3).
+    pub display_from: &'a str,
+    /// The same of To.
+    pub display_to: &'a str,
+    /// The message's own ID.
+    pub message_id: Option<&'a str>,
+    /// Its parent chain, oldest first.
+    pub references: Vec<&'a str>,
+}
+
+impl<'a> OrderKeys<'a> {
+    fn encode(envelope: &Envelope, references: &[Vec<u8>], w: &mut Writer) {
+        use courser_mime::order;
+        let subject = order::base_subject(envelope);
+        w.bytes(subject.key.as_bytes());
+        w.u64(u64::from(subject.is_reply));
+        for list in [&envelope.from, &envelope.to, &envelope.cc] {
+            w.bytes(order::first_mailbox(list).as_bytes());
+        }
+        for list in [&envelope.from, &envelope.to] {
+            w.bytes(order::display_key(list).as_bytes());
+        }
+        w.strings(&Vec::from_iter(order::own_message_id(envelope)));
+        w.strings(&order::thread_references(envelope, references));
+    }
+
+    fn decode(section: &'a [u8]) -> Option<OrderKeys<'a>> {
+        let mut r = Reader::new(section);
+        let mut text = || std::str::from_utf8(r.bytes()?).ok();
+        let subject = text()?;
+        let subject_is_reply = r.u64()? != 0;
+        let mut text = || std::str::from_utf8(r.bytes()?).ok();
+        let (from, to, cc) = (text()?, text()?, text()?);
+        let (display_from, display_to) = (text()?, text()?);
+        let strings = |r: &mut Reader<'a>| r.list(|r| std::str::from_utf8(r.bytes()?).ok());
+        let message_id = strings(&mut r)?.into_iter().next();
+        let references = strings(&mut r)?;
+        Some(OrderKeys {
+            subject,
+            subject_is_reply,
+            from,
+            to,
+            cc,
+            display_from,
+            display_to,
+            message_id,
+            references,
+        })
+    }
+}
 
 fn field_index(list: &[&str], field: &str) -> Option<usize> {
     list.iter().position(|f| f.eq_ignore_ascii_case(field))
@@ -121,15 +190,14 @@ impl MessageFacts {
             fill(&mut sections);
             bounds[s as usize + 1] = sections.buf.len();
         };
-        section(Section::Envelope, &mut |w| {
-            w.envelope(&courser_mime::envelope(bytes, &parsed))
-        });
+        let envelope = courser_mime::envelope(bytes, &parsed);
+        let references = courser_mime::header_values(bytes, &parsed, "References");
+        section(Section::Envelope, &mut |w| w.envelope(&envelope));
         section(Section::Body, &mut |w| {
             w.body(&courser_mime::body_structure(bytes, &parsed))
         });
         section(Section::References, &mut |w| {
-            let refs = courser_mime::header_values(bytes, &parsed, "References");
-            w.list(&refs, |w, r| w.bytes(r));
+            w.list(&references, |w, r| w.bytes(r));
         });
         section(Section::Texts, &mut |w| {
             let texts = courser_mime::header_texts_of(bytes, &parsed, &KEPT_FIELDS);
@@ -139,6 +207,9 @@ impl MessageFacts {
                     list.iter().map(|t| courser_mime::search_fold(t)).collect();
                 w.strings(&folded);
             }
+        });
+        section(Section::Order, &mut |w| {
+            OrderKeys::encode(&envelope, &references, w)
         });
         MessageFacts {
             stored_size: bytes.len() as u64,
@@ -176,6 +247,12 @@ impl MessageFacts {
         Reader::new(self.section(Section::References))
             .list(|r| r.bytes().map(<[u8]>::to_vec))
             .unwrap_or_default()
+    }
+
+    /// The SORT and THREAD keys. (A record that passes its checksum yet
+    /// does not decode was forged, and gets empty keys.)
+    pub fn order_keys(&self) -> OrderKeys<'_> {
+        OrderKeys::decode(self.section(Section::Order)).unwrap_or_default()
     }
 
     /// `courser_mime::header_contains` on the message file, answered from
@@ -231,6 +308,47 @@ impl MessageFacts {
     /// Decodes what [`encode`](Self::encode) wrote; `None` if malformed.
     /// Only the scalars and the section lengths are read here.
     pub(crate) fn decode(r: &mut Reader<'_>) -> Option<MessageFacts> {
+        let head = Head::decode(r)?;
+        let mut sections = Vec::with_capacity(r.remaining());
+        let mut bounds = [0; SECTIONS + 1];
+        for i in 0..SECTIONS {
+            sections.extend_from_slice(r.bytes()?);
+            bounds[i + 1] = sections.len();
+        }
+        Some(MessageFacts {
+            stored_size: head.stored_size,
+            rfc822_size: head.rfc822_size,
+            internal_date: head.internal_date,
+            sent_day: head.sent_day,
+            sent_time: head.sent_time,
+            sections: sections.into_boxed_slice(),
+            bounds,
+        })
+    }
+
+    /// What SORT and THREAD need of these facts.
+    pub fn order_facts(&self) -> OrderFacts<'_> {
+        OrderFacts {
+            stored_size: self.stored_size,
+            rfc822_size: self.rfc822_size,
+            internal_date: self.internal_date,
+            sent_time: self.sent_time,
+            keys: self.order_keys(),
+        }
+    }
+}
+
+/// The scalars that begin encoded facts.
+struct Head {
+    stored_size: u64,
+    rfc822_size: u64,
+    internal_date: SystemTime,
+    sent_day: Option<i64>,
+    sent_time: Option<i64>,
+}
+
+impl Head {
+    fn decode(r: &mut Reader<'_>) -> Option<Head> {
         let stored_size = r.u64()?;
         let rfc822_size = r.u64()?;
         let secs = r.i64()?;
@@ -244,22 +362,48 @@ impl MessageFacts {
                 .checked_sub(Duration::from_secs(secs.unsigned_abs()))?
                 .checked_add(Duration::from_nanos(u64::from(nanos)))?
         };
-        let sent_day = r.opt_i64()?;
-        let sent_time = r.opt_i64()?;
-        let mut sections = Vec::with_capacity(r.remaining());
-        let mut bounds = [0; SECTIONS + 1];
-        for i in 0..SECTIONS {
-            sections.extend_from_slice(r.bytes()?);
-            bounds[i + 1] = sections.len();
-        }
-        Some(MessageFacts {
+        Some(Head {
             stored_size,
             rfc822_size,
             internal_date,
-            sent_day,
-            sent_time,
-            sections: sections.into_boxed_slice(),
-            bounds,
+            sent_day: r.opt_i64()?,
+            sent_time: r.opt_i64()?,
+        })
+    }
+}
+
+/// What SORT and THREAD need of a message's facts, borrowed from them
+/// or straight from an index record (nothing copied).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderFacts<'a> {
+    /// Size of the file in bytes.
+    pub stored_size: u64,
+    /// RFC822.SIZE.
+    pub rfc822_size: u64,
+    /// INTERNALDATE.
+    pub internal_date: SystemTime,
+    /// The first `Date:` as Unix seconds.
+    pub sent_time: Option<i64>,
+    /// The keys.
+    pub keys: OrderKeys<'a>,
+}
+
+impl<'a> OrderFacts<'a> {
+    /// Reads them from encoded facts ([`MessageFacts::encode`]) without
+    /// decoding the other sections; `None` if malformed.
+    pub(crate) fn decode(encoded: &'a [u8]) -> Option<OrderFacts<'a>> {
+        let mut r = Reader::new(encoded);
+        let head = Head::decode(&mut r)?;
+        for _ in 0..Section::Order as usize {
+            r.bytes()?;
+        }
+        let keys = OrderKeys::decode(r.bytes()?)?;
+        r.is_empty().then_some(OrderFacts {
+            stored_size: head.stored_size,
+            rfc822_size: head.rfc822_size,
+            internal_date: head.internal_date,
+            sent_time: head.sent_time,
+            keys,
         })
     }
 }
@@ -299,5 +443,20 @@ mod tests {
         assert_eq!(f.envelope().subject.as_deref(), Some(&b"Hello"[..]));
         assert_eq!(f.body_structure().subtype, b"PLAIN");
         assert!(f.references().is_empty());
+    }
+
+    #[test]
+    fn order_keys_are_kept_worked_out() {
+        let msg = b"Subject: Re: [list] =?utf-8?q?Caf=C3=A9?=\nFrom: Ann <ann@x.org>\nTo: bob@y.org\nMessage-ID: <m@x>\nIn-Reply-To: <p@x>\n\n";
+        let f = MessageFacts::compute(msg, UNIX_EPOCH);
+        let k = f.order_keys();
+        assert_eq!((k.subject, k.subject_is_reply), ("CAFé", true));
+        assert_eq!((k.from, k.to, k.cc), ("ANN", "BOB", ""));
+        assert_eq!(k.display_from, courser_mime::unicode_casemap("Ann"));
+        assert_eq!(k.display_to, "BOB@Y.ORG");
+        assert_eq!(k.message_id, Some("<m@x>"));
+        assert_eq!(k.references, ["<p@x>"]);
+        let bare = MessageFacts::compute(b"\n", UNIX_EPOCH);
+        assert_eq!(bare.order_keys(), OrderKeys::default());
     }
 }

@@ -30,7 +30,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAGIC: &[u8; 8] = b"COURSERX";
 /// Format version; a file of another version is replaced, not read.
-pub(crate) const VERSION: u32 = 1;
+/// 2: records carry the SORT and THREAD keys.
+pub(crate) const VERSION: u32 = 2;
 const HEADER_LEN: u64 = 32;
 const FRAME_LEN: u64 = 8;
 /// Largest record accepted (a garbage length must not make us allocate).

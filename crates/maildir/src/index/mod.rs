@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-pub use facts::{MessageFacts, ADDRESS_FIELDS, KEPT_FIELDS};
+pub use facts::{MessageFacts, OrderFacts, OrderKeys, ADDRESS_FIELDS, KEPT_FIELDS};
 pub(crate) use file::ReadAhead;
 use file::{Batch, IndexFile, Record};
 
@@ -214,10 +214,32 @@ impl FolderIndex {
         m: &Message,
         ra: &mut ReadAhead,
     ) -> Option<MessageFacts> {
-        if self.pending_v == uidvalidity {
-            if let Some(r) = self.pending.find(m.uid) {
-                return facts_of(&r, m);
-            }
+        let mut r = codec::Reader::new(self.record_of(uidvalidity, messages, m, ra)?);
+        MessageFacts::decode(&mut r).filter(|_| r.is_empty())
+    }
+
+    /// What SORT and THREAD need of `m`'s record, read in place.
+    pub fn lookup_order<'r>(
+        &'r mut self,
+        uidvalidity: u32,
+        messages: &[Message],
+        m: &Message,
+        ra: &'r mut ReadAhead,
+    ) -> Option<OrderFacts<'r>> {
+        OrderFacts::decode(self.record_of(uidvalidity, messages, m, ra)?)
+    }
+
+    /// The encoded facts of `m`'s record, if the index has one that
+    /// matches it.
+    fn record_of<'r>(
+        &'r mut self,
+        uidvalidity: u32,
+        messages: &[Message],
+        m: &Message,
+        ra: &'r mut ReadAhead,
+    ) -> Option<&'r [u8]> {
+        if self.pending_v == uidvalidity && self.pending.find(m.uid).is_some() {
+            return self.pending.find(m.uid).and_then(|r| facts_of(r, m));
         }
         let mut off = self.file(uidvalidity, messages)?.locate(m.uid);
         if off.is_none() {
@@ -236,7 +258,7 @@ impl FolderIndex {
         }
         let off = off?;
         let f = self.file.as_ref()?;
-        facts_of(&f.read(ra, off).ok()??, m)
+        facts_of(f.read(ra, off).ok()??, m)
     }
 
     /// Records facts computed from a message file (written in batches).
@@ -328,12 +350,9 @@ impl FolderIndex {
 }
 
 /// The facts in record `r` if it is the record of message `m`.
-fn facts_of(r: &Record<'_>, m: &Message) -> Option<MessageFacts> {
-    if r.uid != m.uid || r.base != m.base_name().as_bytes() {
-        return None;
-    }
-    let mut rd = codec::Reader::new(r.facts);
-    MessageFacts::decode(&mut rd).filter(|_| rd.is_empty())
+/// The encoded facts of a record, if it is `m`'s.
+fn facts_of<'r>(r: Record<'r>, m: &Message) -> Option<&'r [u8]> {
+    (r.uid == m.uid && r.base == m.base_name().as_bytes()).then_some(r.facts)
 }
 
 /// Whether `f` should be rewritten: dead records outweigh live ones,

@@ -7,22 +7,19 @@
 //! Strings compare under i;ascii-casemap, RFC 5256's default collation;
 //! equal keys keep sequence-number order.
 
-mod subject;
 mod thread;
 
 use std::cmp::Ordering;
 use std::time::UNIX_EPOCH;
 
-use courser_mime::Address;
+use courser_mime::order::BaseSubject;
 
-use super::message::FACTS_BATCH;
 use super::reply::Reply;
 use super::search::{search_folder, write_esearch};
 use super::{Selected, Session};
 use crate::codec::respond;
 use crate::codec::{ReturnOption, SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
-use crate::mailstore::MessageFacts;
-use subject::BaseSubject;
+use crate::mailstore::OrderFacts;
 use thread::Threadable;
 
 /// What SORT and THREAD know of one message.
@@ -95,7 +92,7 @@ impl Needs {
         }
     }
 
-    fn envelope(self) -> bool {
+    fn keys(self) -> bool {
         self.subject
             || self.from
             || self.to
@@ -107,28 +104,32 @@ impl Needs {
 }
 
 impl Facts {
-    /// What ordering needs of the messages numbered `seqs`, in order.
-    /// The store's facts are taken a batch at a time and dropped once
-    /// the keys are out of them.
+    /// What ordering needs of the messages numbered `seqs`, in order,
+    /// taken from the store's facts without keeping them.
     fn read_all(sel: &Selected, seqs: &[u32], needs: Needs) -> Vec<Facts> {
+        let uids: Vec<u32> = seqs.iter().map(|&s| sel.view.uid(s).unwrap_or(0)).collect();
+        let present: Vec<u32> = uids
+            .iter()
+            .copied()
+            .filter(|&u| !sel.view.is_expunged(u))
+            .collect();
         let mut all = Vec::with_capacity(seqs.len());
-        for batch in seqs.chunks(FACTS_BATCH) {
-            let uids: Vec<u32> = batch
-                .iter()
-                .map(|&s| sel.view.uid(s).unwrap_or(0))
-                .collect();
-            let present: Vec<u32> = uids
-                .iter()
-                .copied()
-                .filter(|&u| !sel.view.is_expunged(u))
-                .collect();
-            let mut stored = present.iter().zip(sel.folder.facts(&present)).peekable();
-            all.extend(batch.iter().zip(uids).map(|(&seq, uid)| {
-                let facts = stored
-                    .next_if(|&(&u, _)| u == uid)
-                    .and_then(|(_, f)| f.ok());
-                Facts::of(sel, seq, uid, facts.as_deref(), needs)
-            }));
+        // `present` is `uids` less the expunged ones, in the same order.
+        let mut next = 0;
+        let push = |all: &mut Vec<Facts>, next: &mut usize, stored: Option<&OrderFacts<'_>>| {
+            all.push(Facts::of(sel, seqs[*next], uids[*next], stored, needs));
+            *next += 1;
+        };
+        sel.folder.order_facts(&present, &mut |uid, stored| {
+            while next < uids.len() && uids[next] != uid {
+                push(&mut all, &mut next, None);
+            }
+            if next < uids.len() {
+                push(&mut all, &mut next, stored.as_ref());
+            }
+        });
+        while next < uids.len() {
+            push(&mut all, &mut next, None);
         }
         all
     }
@@ -137,7 +138,7 @@ impl Facts {
         sel: &Selected,
         seq: u32,
         uid: u32,
-        stored: Option<&MessageFacts>,
+        stored: Option<&OrderFacts<'_>>,
         needs: Needs,
     ) -> Facts {
         let sent = stored.and_then(|s| s.sent_time);
@@ -167,49 +168,25 @@ impl Facts {
             return facts;
         };
         facts.size = stored.rfc822_size;
-        if !needs.envelope() {
+        if !needs.keys() {
             return facts;
         }
-        let envelope = stored.envelope();
+        let keys = &stored.keys;
         if needs.subject {
-            let subject = envelope.subject.as_deref().unwrap_or_default();
-            facts.subject = BaseSubject::of(&courser_mime::decode_header_text(subject));
+            facts.subject = BaseSubject {
+                key: keys.subject.to_owned(),
+                is_reply: keys.subject_is_reply,
+            };
         }
-        if needs.from {
-            facts.from = mailbox(&envelope.from);
-        }
-        if needs.to {
-            facts.to = mailbox(&envelope.to);
-        }
-        if needs.cc {
-            facts.cc = mailbox(&envelope.cc);
-        }
-        if needs.display_from {
-            facts.display_from = display(&envelope.from);
-        }
-        if needs.display_to {
-            facts.display_to = display(&envelope.to);
-        }
+        let owned = |need: bool, key: &str| if need { key.to_owned() } else { String::new() };
+        facts.from = owned(needs.from, keys.from);
+        facts.to = owned(needs.to, keys.to);
+        facts.cc = owned(needs.cc, keys.cc);
+        facts.display_from = owned(needs.display_from, keys.display_from);
+        facts.display_to = owned(needs.display_to, keys.display_to);
         if needs.ids {
-            facts.message_id = envelope
-                .message_id
-                .as_deref()
-                .and_then(|v| message_ids(v).into_iter().next());
-            // References, or else the first Message-ID of In-Reply-To
-            // (§2.2).
-            facts.references = stored
-                .references()
-                .first()
-                .map(|v| message_ids(v))
-                .unwrap_or_default();
-            if facts.references.is_empty() {
-                facts.references = envelope
-                    .in_reply_to
-                    .as_deref()
-                    .and_then(|v| message_ids(v).into_iter().next())
-                    .into_iter()
-                    .collect();
-            }
+            facts.message_id = keys.message_id.map(str::to_owned);
+            facts.references = keys.references.iter().map(|r| (*r).to_owned()).collect();
         }
         facts
     }
@@ -235,69 +212,6 @@ impl Facts {
         }
         self.seq.cmp(&other.seq)
     }
-}
-
-/// RFC 5256 §3: the addr-mailbox of the first address, upper-cased. A
-/// group's first entry is its start marker, whose addr-mailbox is the
-/// group name (RFC 3501 §7.4.2), as Dovecot reads it too.
-fn mailbox(list: &[Address]) -> String {
-    list.first()
-        .and_then(|a| a.mailbox.as_deref())
-        .map(|m| String::from_utf8_lossy(m).to_ascii_uppercase())
-        .unwrap_or_default()
-}
-
-/// RFC 5957 §3: the display name of the first address (decoded), or
-/// `mailbox@host` without one (a group: its name), upper-cased.
-fn display(list: &[Address]) -> String {
-    let Some(a) = list.first() else {
-        return String::new();
-    };
-    let name = a
-        .name
-        .as_deref()
-        .map(courser_mime::decode_header_text)
-        .unwrap_or_default();
-    let name = name.trim();
-    if !name.is_empty() {
-        return courser_mime::unicode_casemap(name);
-    }
-    let part = |p: &Option<Vec<u8>>| {
-        String::from_utf8_lossy(p.as_deref().unwrap_or_default()).into_owned()
-    };
-    let address = match &a.host {
-        Some(_) => format!("{}@{}", part(&a.mailbox), part(&a.host)),
-        None => part(&a.mailbox),
-    };
-    courser_mime::unicode_casemap(&address)
-}
-
-/// The message IDs in a header value, `<left@right>` each, in order;
-/// anything else (comments, words, broken brackets) is skipped.
-fn message_ids(value: &[u8]) -> Vec<String> {
-    let text = String::from_utf8_lossy(value);
-    let mut ids = Vec::new();
-    let mut rest = text.as_ref();
-    while let Some(open) = rest.find('<') {
-        rest = &rest[open + 1..];
-        let Some(close) = rest.find(['>', '<']) else {
-            break;
-        };
-        if rest[close..].starts_with('>') {
-            let id: String = rest[..close]
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .collect();
-            if id
-                .split_once('@')
-                .is_some_and(|(l, r)| !l.is_empty() && !r.is_empty())
-            {
-                ids.push(format!("<{id}>"));
-            }
-        }
-        rest = &rest[close..];
-    }
-    ids
 }
 
 /// How a SORT orders and answers.
@@ -329,7 +243,9 @@ impl Session {
             }
             let hits = search_folder(sel, &search, false);
             let mut facts = Facts::read_all(sel, &hits, Needs::sort(criteria));
-            facts.sort_by(|a, b| a.compare(b, criteria));
+            // Sequence numbers break every tie: the order is total, so an
+            // unstable sort gives the same answer, faster.
+            facts.sort_unstable_by(|a, b| a.compare(b, criteria));
             let ids: Vec<u32> = facts
                 .iter()
                 .map(|f| if uid { f.uid } else { f.seq })
@@ -392,40 +308,5 @@ impl Session {
             s.announce_changes(sel, uid, out);
             Reply::ok(out, tag, "THREAD completed");
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn message_ids_are_taken_from_angle_brackets() {
-        assert_eq!(message_ids(b"<a@b> (comment) <c@d>"), ["<a@b>", "<c@d>"]);
-        assert_eq!(message_ids(b"<a@\r\n b>"), ["<a@b>"]);
-        assert!(message_ids(b"<nohost> <@x> <x@> plain@word").is_empty());
-        assert_eq!(message_ids(b"<<a@b>"), ["<a@b>"]);
-        assert!(message_ids(b"<a@b").is_empty());
-    }
-
-    #[test]
-    fn addresses_give_mailbox_and_display_keys() {
-        let a = |name: Option<&str>, mailbox: &str, host: Option<&str>| Address {
-            name: name.map(|n| n.as_bytes().to_vec()),
-            adl: None,
-            mailbox: Some(mailbox.as_bytes().to_vec()),
-            host: host.map(|h| h.as_bytes().to_vec()),
-        };
-        let list = [
-            a(Some("=?UTF-8?Q?Z=C3=BCrich?="), "zed", Some("x.org")),
-            a(None, "ann", Some("x.org")),
-        ];
-        assert_eq!(mailbox(&list), "ZED");
-        assert_eq!(display(&list), courser_mime::unicode_casemap("ZÜRICH"));
-        assert_eq!(display(&[a(None, "ann", Some("x.org"))]), "ANN@X.ORG");
-        let group = [a(None, "friends", None), a(None, "ann", Some("x.org"))];
-        assert_eq!(mailbox(&group), "FRIENDS");
-        assert_eq!(display(&group), "FRIENDS");
-        assert_eq!(mailbox(&[]), "");
     }
 }

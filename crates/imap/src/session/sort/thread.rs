@@ -11,8 +11,8 @@
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use super::subject::BaseSubject;
 use crate::codec::respond::{ThreadForest, ThreadNode};
+use courser_mime::order::BaseSubject;
 
 /// What threading needs of one message.
 #[derive(Debug, Clone)]

@@ -5,10 +5,9 @@
 /// or forward (`Re:`, `Fwd:`, `(fwd)`, `[Fwd: …]`), which THREAD
 /// REFERENCES asks when it merges threads (§2.2 step 5).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub(crate) struct BaseSubject {
-    /// The base subject text, as written.
-    pub text: String,
-    /// Compared under i;ascii-casemap: ASCII letters upper-cased.
+pub struct BaseSubject {
+    /// The base subject as SORT and THREAD compare it, under
+    /// i;ascii-casemap: ASCII letters upper-cased.
     pub key: String,
     /// A reply or forward marker was removed.
     pub is_reply: bool,
@@ -74,7 +73,6 @@ impl BaseSubject {
         }
         BaseSubject {
             key: s.to_ascii_uppercase(),
-            text: s.to_owned(),
             is_reply,
         }
     }
@@ -123,40 +121,40 @@ mod tests {
 
     fn base(s: &str) -> (String, bool) {
         let b = BaseSubject::of(s);
-        (b.text, b.is_reply)
+        (b.key, b.is_reply)
     }
 
     #[test]
     fn reply_and_forward_markers_come_off() {
-        assert_eq!(base("Re: hello"), ("hello".into(), true));
-        assert_eq!(base("RE: Fwd: re:hello"), ("hello".into(), true));
-        assert_eq!(base("Fw: hello (fwd)"), ("hello".into(), true));
-        assert_eq!(base("hello (FWD) (fwd)  "), ("hello".into(), true));
-        assert_eq!(base("Re [2]: hello"), ("hello".into(), true));
-        assert_eq!(base("[Fwd: Re: hello]"), ("hello".into(), true));
-        assert_eq!(base("[fwd: [list] hello]"), ("hello".into(), true));
-        assert_eq!(base("hello"), ("hello".into(), false));
-        assert_eq!(base("  hello\t\tworld "), ("hello world".into(), false));
+        assert_eq!(base("Re: hello"), ("HELLO".into(), true));
+        assert_eq!(base("RE: Fwd: re:hello"), ("HELLO".into(), true));
+        assert_eq!(base("Fw: hello (fwd)"), ("HELLO".into(), true));
+        assert_eq!(base("hello (FWD) (fwd)  "), ("HELLO".into(), true));
+        assert_eq!(base("Re [2]: hello"), ("HELLO".into(), true));
+        assert_eq!(base("[Fwd: Re: hello]"), ("HELLO".into(), true));
+        assert_eq!(base("[fwd: [list] hello]"), ("HELLO".into(), true));
+        assert_eq!(base("hello"), ("HELLO".into(), false));
+        assert_eq!(base("  hello\t\tworld "), ("HELLO WORLD".into(), false));
     }
 
     #[test]
     fn blobs_go_only_when_something_is_left() {
-        assert_eq!(base("[list] hello"), ("hello".into(), false));
-        assert_eq!(base("[list] Re: [other] hello"), ("hello".into(), true));
-        assert_eq!(base("[list]"), ("[list]".into(), false));
-        assert_eq!(base("[a] [b]"), ("[b]".into(), false));
-        assert_eq!(base("Re: [list]"), ("[list]".into(), true));
+        assert_eq!(base("[list] hello"), ("HELLO".into(), false));
+        assert_eq!(base("[list] Re: [other] hello"), ("HELLO".into(), true));
+        assert_eq!(base("[list]"), ("[LIST]".into(), false));
+        assert_eq!(base("[a] [b]"), ("[B]".into(), false));
+        assert_eq!(base("Re: [list]"), ("[LIST]".into(), true));
         // Not a marker: "Re" must be followed by ":" (after spaces and a blob).
-        assert_eq!(base("Regarding: x"), ("Regarding: x".into(), false));
-        assert_eq!(base("Re x"), ("Re x".into(), false));
+        assert_eq!(base("Regarding: x"), ("REGARDING: X".into(), false));
+        assert_eq!(base("Re x"), ("RE X".into(), false));
     }
 
     #[test]
     fn odd_input_stays_whole() {
         assert_eq!(base(""), ("".into(), false));
         assert_eq!(base("Re:"), ("".into(), true));
-        assert_eq!(base("[unclosed hello"), ("[unclosed hello".into(), false));
-        assert_eq!(base("Ré: café"), ("Ré: café".into(), false));
+        assert_eq!(base("[unclosed hello"), ("[UNCLOSED HELLO".into(), false));
+        assert_eq!(base("Ré: café"), ("Ré: CAFé".into(), false));
         assert_eq!(BaseSubject::of("re: Café").key, "CAFé");
     }
 }
