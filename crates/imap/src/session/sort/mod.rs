@@ -27,6 +27,9 @@ use thread::Threadable;
 struct Facts {
     seq: u32,
     uid: u32,
+    /// The first sort criterion's text key's first eight bytes (see
+    /// [`Facts::set_prefix`]); 0 when that criterion is not a text.
+    prefix: u64,
     /// INTERNALDATE, Unix seconds.
     arrival: i64,
     /// The Date: header in UTC, or `arrival` without a usable one
@@ -191,19 +194,52 @@ impl Facts {
         facts
     }
 
+    /// The text compared for `key`, if it is a text key.
+    fn text(&self, key: SortKey) -> Option<&str> {
+        match key {
+            SortKey::Arrival | SortKey::Date | SortKey::Size => None,
+            SortKey::Cc => Some(&self.cc),
+            SortKey::From => Some(&self.from),
+            SortKey::Subject => Some(&self.subject.key),
+            SortKey::To => Some(&self.to),
+            SortKey::DisplayFrom => Some(&self.display_from),
+            SortKey::DisplayTo => Some(&self.display_to),
+        }
+    }
+
+    /// Takes the first eight bytes of the text `key` as a number that
+    /// orders as they do (zero-padded, big-endian), so that most
+    /// comparisons of a big sort are one integer comparison: texts whose
+    /// prefixes differ order as the prefixes do, and equal prefixes fall
+    /// through to the whole texts.
+    fn set_prefix(&mut self, key: SortKey) {
+        let mut bytes = [0u8; 8];
+        if let Some(text) = self.text(key) {
+            let n = text.len().min(8);
+            bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
+        }
+        self.prefix = u64::from_be_bytes(bytes);
+    }
+
     /// Orders by `criteria`, then by sequence number.
     fn compare(&self, other: &Facts, criteria: &[SortCriterion]) -> Ordering {
+        if let Some(first) = criteria.first() {
+            let order = self.prefix.cmp(&other.prefix);
+            if order != Ordering::Equal {
+                return if first.reverse {
+                    order.reverse()
+                } else {
+                    order
+                };
+            }
+        }
         for c in criteria {
-            let order = match c.key {
-                SortKey::Arrival => self.arrival.cmp(&other.arrival),
-                SortKey::Cc => self.cc.cmp(&other.cc),
-                SortKey::Date => self.sent.cmp(&other.sent),
-                SortKey::From => self.from.cmp(&other.from),
-                SortKey::Size => self.size.cmp(&other.size),
-                SortKey::Subject => self.subject.key.cmp(&other.subject.key),
-                SortKey::To => self.to.cmp(&other.to),
-                SortKey::DisplayFrom => self.display_from.cmp(&other.display_from),
-                SortKey::DisplayTo => self.display_to.cmp(&other.display_to),
+            let order = match (c.key, self.text(c.key), other.text(c.key)) {
+                (_, Some(a), Some(b)) => a.cmp(b),
+                (SortKey::Arrival, ..) => self.arrival.cmp(&other.arrival),
+                (SortKey::Date, ..) => self.sent.cmp(&other.sent),
+                (SortKey::Size, ..) => self.size.cmp(&other.size),
+                _ => Ordering::Equal,
             };
             let order = if c.reverse { order.reverse() } else { order };
             if order != Ordering::Equal {
@@ -243,6 +279,9 @@ impl Session {
             }
             let hits = search_folder(sel, &search, false);
             let mut facts = Facts::read_all(sel, &hits, Needs::sort(criteria));
+            if let Some(first) = criteria.first() {
+                facts.iter_mut().for_each(|f| f.set_prefix(first.key));
+            }
             // Sequence numbers break every tie: the order is total, so an
             // unstable sort gives the same answer, faster.
             facts.sort_unstable_by(|a, b| a.compare(b, criteria));
@@ -308,5 +347,65 @@ impl Session {
             s.announce_changes(sel, uid, out);
             Reply::ok(out, tag, "THREAD completed");
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subject(seq: u32, key: &str) -> Facts {
+        Facts {
+            seq,
+            subject: BaseSubject {
+                key: key.to_owned(),
+                is_reply: false,
+            },
+            ..Facts::default()
+        }
+    }
+
+    /// The prefix shortcut orders texts exactly as comparing them whole.
+    #[test]
+    fn prefixes_order_as_the_whole_texts() {
+        let keys = [
+            "",
+            "A",
+            "AB",
+            "AB\0",
+            "AB\0C",
+            "ABCDEFGH",
+            "ABCDEFGHA",
+            "ABCDEFGHX",
+            "ABCDEFGI",
+            "ZZ",
+            "É",
+            "ABCDEFGHA",
+        ];
+        for reverse in [false, true] {
+            let criteria = [SortCriterion {
+                key: SortKey::Subject,
+                reverse,
+            }];
+            let mut facts: Vec<Facts> =
+                (0u32..).zip(keys).map(|(seq, k)| subject(seq, k)).collect();
+            let mut expected: Vec<(String, u32)> = facts
+                .iter()
+                .map(|f| (f.subject.key.clone(), f.seq))
+                .collect();
+            expected.sort_by(|a, b| {
+                let o = a.0.cmp(&b.0);
+                if reverse { o.reverse() } else { o }.then(a.1.cmp(&b.1))
+            });
+            facts
+                .iter_mut()
+                .for_each(|f| f.set_prefix(SortKey::Subject));
+            facts.sort_unstable_by(|a, b| a.compare(b, &criteria));
+            let got: Vec<(String, u32)> = facts
+                .iter()
+                .map(|f| (f.subject.key.clone(), f.seq))
+                .collect();
+            assert_eq!(got, expected, "reverse {reverse}");
+        }
     }
 }
