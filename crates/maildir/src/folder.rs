@@ -831,6 +831,7 @@ impl Folder {
         self.index_mut().forget(uids);
         let gone: HashSet<u32> = uids.iter().copied().collect();
         Arc::make_mut(&mut self.messages).retain(|m| !gone.contains(&m.uid));
+        self.recent.retain(|u| !gone.contains(u));
     }
 
     fn index_mut(&mut self) -> &mut FolderIndex {

@@ -53,6 +53,20 @@ fn open_assigns_uids_and_moves_new() {
 }
 
 #[test]
+fn own_expunge_takes_recent_along() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    deliver(s.root(), "1001.M1P1.h", "bb\n");
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    assert_eq!(f.recent_count(), 2);
+    f.store(&[1], FlagOp::Add, Flags::DELETED, &[]).unwrap();
+    assert_eq!(f.expunge(Some(&[1])).unwrap(), vec![1]);
+    assert_eq!(f.recent_count(), 1);
+    assert!(f.is_recent(2) && !f.is_recent(1));
+}
+
+#[test]
 fn examine_is_read_only() {
     let t = tempfile::tempdir().unwrap();
     let s = new_store(t.path());
