@@ -156,7 +156,10 @@ pub fn split_info(file_name: &str) -> (&str, Option<&str>) {
 /// The base name of a maildir file (everything before the first `:`), as
 /// `courierimapuiddb` and `courierimapkeywords` key messages.
 pub fn base_name(file_name: &str) -> &str {
-    match file_name.find(':') {
+    // A plain byte loop: names are short, and `str::find` spends more
+    // setting up its search than this takes (it showed in profiles of
+    // SORT, which asks for every message's base name).
+    match file_name.bytes().position(|b| b == b':') {
         Some(i) => &file_name[..i],
         None => file_name,
     }

@@ -27,9 +27,9 @@ use thread::Threadable;
 struct Facts {
     seq: u32,
     uid: u32,
-    /// The first sort criterion's text key's first eight bytes (see
+    /// The first sort criterion's text key's first sixteen bytes (see
     /// [`Facts::set_prefix`]); 0 when that criterion is not a text.
-    prefix: u64,
+    prefix: u128,
     /// INTERNALDATE, Unix seconds.
     arrival: i64,
     /// The Date: header in UTC, or `arrival` without a usable one
@@ -207,18 +207,18 @@ impl Facts {
         }
     }
 
-    /// Takes the first eight bytes of the text `key` as a number that
+    /// Takes the first sixteen bytes of the text `key` as a number that
     /// orders as they do (zero-padded, big-endian), so that most
     /// comparisons of a big sort are one integer comparison: texts whose
     /// prefixes differ order as the prefixes do, and equal prefixes fall
     /// through to the whole texts.
     fn set_prefix(&mut self, key: SortKey) {
-        let mut bytes = [0u8; 8];
+        let mut bytes = [0u8; 16];
         if let Some(text) = self.text(key) {
-            let n = text.len().min(8);
+            let n = text.len().min(bytes.len());
             bytes[..n].copy_from_slice(&text.as_bytes()[..n]);
         }
-        self.prefix = u64::from_be_bytes(bytes);
+        self.prefix = u128::from_be_bytes(bytes);
     }
 
     /// Orders by `criteria`, then by sequence number.
