@@ -195,6 +195,21 @@ impl MailFolder for MaildirFolder {
         folder.by_uid(uid).map(|m| message_ref(folder, m))
     }
 
+    fn uids(&self) -> Vec<u32> {
+        self.folder.messages().iter().map(|m| m.uid).collect()
+    }
+
+    fn recent_count(&self) -> usize {
+        self.folder.recent_count()
+    }
+
+    fn first_unseen(&self) -> Option<usize> {
+        self.folder
+            .messages()
+            .iter()
+            .position(|m| !m.flags.contains(Flags::SEEN))
+    }
+
     fn keywords(&self) -> Vec<String> {
         self.folder.keywords()
     }

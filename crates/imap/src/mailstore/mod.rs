@@ -262,6 +262,27 @@ pub trait MailFolder: Send {
     fn message_at(&self, index: usize) -> Option<MessageRef<'_>>;
     /// The message with this UID.
     fn message(&self, uid: u32) -> Option<MessageRef<'_>>;
+    /// Every UID, ascending.
+    fn uids(&self) -> Vec<u32> {
+        (0..self.len())
+            .filter_map(|i| self.message_at(i).map(|m| m.uid))
+            .collect()
+    }
+    /// How many messages are `\Recent` to this session (asked after every
+    /// command: a store that knows should not count).
+    fn recent_count(&self) -> usize {
+        (0..self.len())
+            .filter(|&i| self.message_at(i).is_some_and(|m| m.recent))
+            .count()
+    }
+    /// The index (sequence number − 1) of the first message without
+    /// `\Seen`.
+    fn first_unseen(&self) -> Option<usize> {
+        (0..self.len()).position(|i| {
+            self.message_at(i)
+                .is_some_and(|m| !m.flags.contains(Flags::SEEN))
+        })
+    }
     /// Every keyword in use, sorted.
     fn keywords(&self) -> Vec<String>;
     /// Looks again, taking in changes made by others.

@@ -38,11 +38,7 @@ impl Session {
             Ok(f) => f,
             Err(e) => return self.store_error(tag, &e, out),
         };
-        let view = View::new(
-            (0..folder.len())
-                .filter_map(|i| folder.message_at(i).map(|m| m.uid))
-                .collect(),
-        );
+        let view = View::new(folder.uids());
         let mut selected = Selected {
             folder,
             view,
@@ -71,11 +67,7 @@ impl Session {
         let recent = recent_count(folder.as_ref());
         sel.view.recent_announced = recent;
         respond::recent(out, recent);
-        if let Some(pos) = (0..folder.len()).position(|i| {
-            folder
-                .message_at(i)
-                .is_some_and(|m| !m.flags.contains(Flags::SEEN))
-        }) {
+        if let Some(pos) = folder.first_unseen() {
             let seq = u32::try_from(pos + 1).unwrap_or(u32::MAX);
             Reply::untagged_ok_code(out, Code::Unseen(seq), "First unseen");
         }
@@ -254,8 +246,5 @@ impl Session {
 }
 
 fn recent_count(folder: &dyn MailFolder) -> u32 {
-    let n = (0..folder.len())
-        .filter(|&i| folder.message_at(i).is_some_and(|m| m.recent))
-        .count();
-    u32::try_from(n).unwrap_or(u32::MAX)
+    u32::try_from(folder.recent_count()).unwrap_or(u32::MAX)
 }
