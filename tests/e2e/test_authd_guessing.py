@@ -9,7 +9,7 @@ guesses itself, per address, per login and for the front end as a whole,
 whatever the front end does.
 
 The tests speak the front end's protocol (`crates/server/src/authd/wire.rs`,
-version 3) over the front end's own channel to the authentication
+version 4) over the front end's own channel to the authentication
 process, taken from the running front end with pidfd_getfd(2) while it is
 stopped: what code running inside a compromised front end holds."""
 
@@ -35,7 +35,7 @@ from sasl_client import Scram, pop3_scram
 from test_auth_sasl import add_fields, imap_scram, scram_secret
 from test_authd import take_fd, unix_sockets
 
-VERSION = 3
+VERSION = 4
 # Request kinds, answer kinds (wire.rs).
 VERIFY, SCRAM_STEP, MECHANISMS = 3, 4, 6
 READY, ACCOUNT, FAILED, CHALLENGE, EXCHANGE_DONE = 64, 65, 66, 67, 69

@@ -43,6 +43,8 @@ enum Command {
     Pop3d(cmd::preauth::Args),
     /// Create maildirs and folders, set quotas (Courier's maildirmake).
     Maildirmake(cmd::maildirmake::Args),
+    /// List, set and compute folder ACLs (Courier's maildiracl).
+    Acl(cmd::acl::Args),
     /// Deliver standard input into a maildir honouring its quota (Courier's
     /// deliverquota).
     Deliver(cmd::deliver::Args),
@@ -97,6 +99,9 @@ enum Command {
         /// The account's maildir.
         #[arg(long)]
         maildir: PathBuf,
+        /// The account's authlib options.
+        #[arg(long, allow_hyphen_values = true)]
+        options: String,
     },
 }
 
@@ -174,6 +179,7 @@ fn main() -> ExitCode {
         Command::Imapd(args) => cmd::preauth::imapd(args),
         Command::Pop3d(args) => cmd::preauth::pop3d(args),
         Command::Maildirmake(args) => cmd::maildirmake::run(args),
+        Command::Acl(args) => cmd::acl::run(args),
         Command::Deliver(args) => cmd::deliver::run(args),
         Command::Pw(args) => cmd::pw::run(args),
         Command::Userdb(args) => cmd::userdb::run(args),
@@ -209,6 +215,7 @@ fn main() -> ExitCode {
             user,
             home,
             maildir,
+            options,
         } => {
             init_logging();
             let args = courser_server::peruser::worker::WorkerArgs {
@@ -217,6 +224,7 @@ fn main() -> ExitCode {
                 user,
                 home,
                 maildir,
+                options,
             };
             internal(
                 "session-worker",

@@ -44,6 +44,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("maildir_keywords", maildir::keywords),
     ("maildir_quota", maildir::quota),
     ("maildir_names", maildir::names),
+    ("maildir_acl", maildir::acl),
     ("auth_userdb", auth::userdb),
     ("auth_wire", auth::wire),
     ("proxy_header", proxy::header),

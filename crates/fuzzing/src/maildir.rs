@@ -1,7 +1,8 @@
 //! Maildir targets: Courier's on-disk files (`courierimapuiddb`,
-//! `courierimapkeywords/:list`, `maildirsize`) and the name mappings
-//! (folder directory names, message file names).
+//! `courierimapkeywords/:list`, `maildirsize`, `courierimapacl`) and the
+//! name mappings (folder directory names, message file names).
 
+use courser_maildir::acl::{AclList, Rights};
 use courser_maildir::filename::size_tag;
 use courser_maildir::flags::{base_name, flags_of, merge_info, split_info};
 use courser_maildir::keywords::{KeywordList, KeywordMap};
@@ -116,4 +117,37 @@ pub fn names(data: &[u8]) {
     let merged = merge_info(&text, flags);
     assert_eq!(base_name(&merged), base_name(&text));
     assert_eq!(flags_of(&merged), flags);
+}
+
+/// `courierimapacl` ([`AclList::parse`]) and the rights computation.
+///
+/// Checks: no panic; the list is normalised (administrators hold every
+/// right, no negative administrators entry); written and read again it
+/// is the same list when no line is longer than Courier's read buffer;
+/// a login holding every identifier of the list gets rights within
+/// those the list names (plus `a` for the owner); the minimum-rights
+/// check does not panic.
+pub fn acl(data: &[u8]) {
+    let list = AclList::parse(data);
+    let admin = list
+        .get("group=administrators")
+        .or_else(|| list.get("administrators"))
+        .expect("an administrators entry");
+    assert!(admin.has_all(&Rights::all()));
+    assert!(list.get("-administrators").is_none());
+    assert!(list.get("-group=administrators").is_none());
+    let text = list.to_bytes();
+    if text.split(|&b| b == b'\n').all(|l| l.len() < 8000) {
+        assert_eq!(AclList::parse(&text), list, "write→read changed the list");
+    }
+    let mut named = Rights::parse("a").expect("a right");
+    for e in list.entries() {
+        named.add(e.rights());
+    }
+    let everything = list.compute(|_| true, true);
+    assert!(
+        named.has_all(&everything),
+        "{everything} not within {named}"
+    );
+    let _ = list.check_minimum(Some(b"user=me"));
 }

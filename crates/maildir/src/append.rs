@@ -15,6 +15,7 @@ use std::time::SystemTime;
 use courser_mime::CrlfLen;
 
 use crate::account::Account;
+use crate::appended::{Appended, Placed};
 use crate::error::{Error, IoContext, Result};
 use crate::filename::SizeTags;
 use crate::flags::Flags;
@@ -22,7 +23,7 @@ use crate::index::{self, MessageFacts};
 use crate::keywords;
 use crate::quota;
 use crate::scan;
-use crate::store::{Appended, Store};
+use crate::store::Store;
 use crate::tmpfile::TmpFile;
 
 /// A message being received into a folder's `tmp/`.
@@ -196,7 +197,11 @@ impl Incoming {
         if let Some(f) = &facts {
             index::record_placed(index_path.as_deref(), uidvalidity, &[(uid, &base, f)]);
         }
-        Ok(Appended { uidvalidity, uid })
+        Ok(Appended {
+            uidvalidity,
+            uid,
+            placed: Some(Placed { dir, file }),
+        })
     }
 }
 

@@ -54,6 +54,15 @@ pub enum Error {
     /// The path is not a maildir (missing `cur/`, `new/` or `tmp/`).
     #[error("not a maildir: {0}")]
     NotAMaildir(PathBuf),
+    /// An ACL identifier or rights string cannot be stored (empty
+    /// identifier, space or control character), or the change would take
+    /// a right away from administrators.
+    #[error("invalid ACL: {0}")]
+    InvalidAcl(&'static str),
+    /// The ACL change would take `l` or `a` away from this identifier
+    /// (the folder's owner): IMAP answers NO with its minimum rights.
+    #[error("Trying to set invalid access rights for {0}")]
+    AclMinimumRights(String),
     /// The folder lock could not be obtained.
     #[error("could not lock folder {0}")]
     Locked(PathBuf),

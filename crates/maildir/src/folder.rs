@@ -9,13 +9,16 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::time::SystemTime;
 
 use crate::account::Account;
+use crate::appended::Appended;
 use crate::error::{Error, IoContext, Result};
 use crate::filename::size_tag;
 use crate::flags::{base_name, flags_of, merge_info, FlagOp, Flags};
 use crate::index::{self, FolderIndex, MessageFacts, ReadAhead};
 use crate::keywords::{self, KeywordMap, KEYWORD_DIR};
+use crate::lock::FolderLock;
 use crate::message::{FileStat, Message};
 use crate::quota;
+use crate::recent;
 use crate::scan::{self, list_dir, Entry, ScanMode, Scanned};
 use crate::snapshots::Snapshot;
 use crate::stamp::Stamp;
@@ -68,6 +71,10 @@ pub struct Folder {
     /// The folder's index, opened on first use (a `Mutex` so that
     /// `&self` readers can record what they computed).
     index: Mutex<FolderIndex>,
+    /// Messages this session put here itself since its last look
+    /// (`(uid, file)`, ascending): the next refresh takes them in without
+    /// a rescan when nobody else changed the folder.
+    own: Vec<(u32, String)>,
 }
 
 impl Folder {
@@ -88,6 +95,7 @@ impl Folder {
             messages: Arc::default(),
             stamp: None,
             index: Mutex::new(index),
+            own: Vec::new(),
         };
         if !f.copy_shared_scan() {
             f.rescan()?;
@@ -387,33 +395,56 @@ impl Folder {
     /// Cheap (a few stat calls) when nothing changed since the last scan
     /// and that scan is older than the file-system timestamp granularity.
     pub fn refresh(&mut self) -> Result<Changes> {
-        if self.confirm_unchanged()? {
-            return Ok(Changes::default());
+        if let Some(changes) = self.confirm_unchanged()? {
+            return Ok(changes);
         }
         self.rescan()
     }
 
-    /// Whether the snapshot still describes the folder although its
-    /// timestamps moved or are too fresh to trust: the session's own
-    /// STORE, EXPUNGE and MOVE change `cur/` and are already in the
-    /// snapshot, so a listing of `cur/` that names exactly the snapshot's
-    /// files, with `new/` empty, the keywords untouched and the same
-    /// UIDVALIDITY, shows that nobody else changed anything. That costs
-    /// one directory listing where a rescan also reads the UID list and
-    /// the keywords under the folder lock. Records the new stamp.
-    fn confirm_unchanged(&mut self) -> Result<bool> {
+    /// Notes a message the session itself just stored (APPEND) so that
+    /// the next [`Folder::refresh`] can take it in without a rescan. A
+    /// message placed in another folder, or under another UIDVALIDITY, is
+    /// ignored: the refresh finds it the usual way.
+    pub fn took_in(&mut self, appended: &Appended) {
+        let Some(placed) = &appended.placed else {
+            return;
+        };
+        let newest = self.messages.last().map_or(0, |m| m.uid);
+        let after = self.own.last().map_or(newest, |o| o.0);
+        if self.rw
+            && placed.dir == self.dir
+            && appended.uidvalidity == self.uidvalidity
+            && appended.uid > after
+        {
+            self.own.push((appended.uid, placed.file.clone()));
+        }
+    }
+
+    /// Whether the snapshot, plus what the session placed itself, still
+    /// describes the folder although its timestamps moved or are too
+    /// fresh to trust; if so, the changes that are the session's own.
+    ///
+    /// The session's own STORE, EXPUNGE and MOVE change `cur/` and are
+    /// already in the snapshot, and its APPENDs are in `own`; so a listing
+    /// of `cur/` that names exactly those files, with `new/` empty, the
+    /// keywords untouched and the same UIDVALIDITY, shows that nobody
+    /// else changed anything. That costs one directory listing where a
+    /// rescan also reads the UID list and the keywords under the folder
+    /// lock. Records the new stamp.
+    fn confirm_unchanged(&mut self) -> Result<Option<Changes>> {
+        let own = std::mem::take(&mut self.own);
         let Some((old, old_taken)) = &self.stamp else {
-            return Ok(false);
+            return Ok(None);
         };
         let taken = SystemTime::now();
         let now = Stamp::take(&self.dir);
         let moved = old.moved(*old_taken, &now);
-        if !moved.any() {
-            return Ok(true);
+        if !moved.any() && own.is_empty() {
+            return Ok(Some(Changes::default()));
         }
         // Keyword updates are read only by a full load.
         if moved.kw && self.account.opts.keywords {
-            return Ok(false);
+            return Ok(None);
         }
         if moved.db {
             // Another writer may have numbered files (they show in cur/)
@@ -422,25 +453,67 @@ impl Folder {
                 Some((v, next)) if v == self.uidvalidity && self.rw => {
                     self.uidnext = self.uidnext.max(next);
                 }
-                _ => return Ok(false),
+                _ => return Ok(None),
             }
         }
         if moved.new && !list_dir(&self.dir.join("new"))?.is_empty() {
-            return Ok(false);
+            return Ok(None);
         }
-        if moved.cur && !self.lists_as(&list_dir(&self.dir.join("cur"))?) {
-            return Ok(false);
+        if (moved.cur || !own.is_empty()) && !self.lists_as(&list_dir(&self.dir.join("cur"))?, &own)
+        {
+            return Ok(None);
         }
+        let changes = if own.is_empty() {
+            Changes::default()
+        } else {
+            self.take_in(own)?
+        };
         self.stamp = Some((now, taken));
-        Ok(true)
+        Ok(Some(changes))
     }
 
-    /// Whether `files` (a listing of cur/) are exactly the snapshot's.
-    fn lists_as(&self, files: &[String]) -> bool {
-        if files.len() != self.messages.len() {
+    /// Adds the session's own new messages to the snapshot. They are
+    /// \Recent to this session: it claims them from the folder's list of
+    /// unclaimed UIDs ([`crate::recent`]) under the folder lock, as a
+    /// rescan would.
+    fn take_in(&mut self, own: Vec<(u32, String)>) -> Result<Changes> {
+        let claimed = {
+            let _lock = FolderLock::acquire(&self.dir, self.host(), self.account.opts.use_locks)?;
+            recent::take(&self.dir, self.uidvalidity)?
+        };
+        let added: Vec<u32> = own.iter().map(|o| o.0).collect();
+        let messages = Arc::make_mut(&mut self.messages);
+        for (uid, file) in own {
+            messages.push(Message {
+                uid,
+                flags: flags_of(&file),
+                keywords: Vec::new(),
+                recent: claimed.binary_search(&uid).is_ok(),
+                file,
+                stat: OnceLock::new(),
+            });
+        }
+        self.uidnext = self
+            .uidnext
+            .max(added.last().map_or(1, |u| u.saturating_add(1)));
+        Ok(Changes {
+            added,
+            ..Changes::default()
+        })
+    }
+
+    /// Whether `files` (a listing of cur/) are exactly the snapshot's
+    /// and the session's own new ones.
+    fn lists_as(&self, files: &[String], own: &[(u32, String)]) -> bool {
+        if files.len() != self.messages.len() + own.len() {
             return false;
         }
-        let known: HashSet<&str> = self.messages.iter().map(|m| m.file.as_str()).collect();
+        let known: HashSet<&str> = self
+            .messages
+            .iter()
+            .map(|m| m.file.as_str())
+            .chain(own.iter().map(|o| o.1.as_str()))
+            .collect();
         files.iter().all(|f| known.contains(f.as_str()))
     }
 

@@ -20,6 +20,7 @@
 //! * [`SnapshotCache`]: scans of big folders shared by the sessions of one
 //!   process, so that another connection's SELECT of an unchanged folder
 //!   does not read it again.
+//! * [`acl`]: Courier's ACLs (`courierimapacl`, `courierimaphieracl/`).
 //! * [`tools`]: the logic of `maildirmake` and `deliverquota`.
 //!
 //! The API is synchronous and blocking; async callers use
@@ -28,7 +29,9 @@
 #![warn(missing_docs)]
 
 mod account;
+pub mod acl;
 mod append;
+mod appended;
 mod error;
 mod expiry;
 pub mod filename;
@@ -49,9 +52,11 @@ mod store;
 pub mod tmpfile;
 pub mod tools;
 mod transfer;
+mod uid_append;
 pub mod uiddb;
 
 pub use append::Incoming;
+pub use appended::{Appended, Placed};
 pub use error::{Error, Result};
 pub use expiry::{parse_rules as parse_expiry_rules, ExpiryRule};
 pub use flags::{FlagOp, Flags};
@@ -60,7 +65,5 @@ pub use index::{IndexPlace, MessageFacts};
 pub use message::Message;
 pub use quota::{QuotaLimits, QuotaUsage};
 pub use snapshots::SnapshotCache;
-pub use store::{
-    Appended, FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE,
-};
-pub use transfer::CopyResult;
+pub use store::{FolderEntry, FolderStatus, Store, StoreOptions, FOLDER_MARKER, SUBSCRIBED_FILE};
+pub use transfer::{Carry, CopyResult};

@@ -12,6 +12,7 @@ use crate::flags::base_name;
 use crate::lock::FolderLock;
 use crate::recent;
 use crate::tmpfile::TmpFile;
+use crate::uid_append::InPlace;
 use crate::uiddb::{uidvalidity_for, UidDb, UIDDB_FILE};
 
 /// One message found by a scan.
@@ -299,28 +300,41 @@ pub(crate) fn place_with_uids(
     mut place: impl FnMut(usize) -> Result<Option<String>>,
 ) -> Result<(u32, Vec<Option<u32>>)> {
     let _lock = FolderLock::acquire(dir, host, use_locks)?;
-    let (mut db, tmp) = match read_db(dir)? {
-        Some(db) => (db, None),
-        None => {
-            let (db, t) = fresh_db(dir, host)?;
-            (db, Some(t))
-        }
+    let db_path = dir.join(UIDDB_FILE);
+    // The usual case: the list exists and takes the new lines in place.
+    let in_place = InPlace::open(dir).at(&db_path)?;
+    let (uidvalidity, first) = match &in_place {
+        Some(db) => (db.uidvalidity, db.nextuid),
+        None => match read_db(dir)? {
+            Some(db) => (db.uidvalidity, db.nextuid),
+            None => (0, 1),
+        },
     };
+    let mut fresh = None;
+    let uidvalidity = if uidvalidity == 0 {
+        let (db, t) = fresh_db(dir, host)?;
+        fresh = Some(t);
+        db.uidvalidity
+    } else {
+        uidvalidity
+    };
+    let mut added = Vec::new();
     let mut uids = Vec::with_capacity(count);
+    let mut next = first;
     let mut failure = None;
     for i in 0..count {
-        if db.nextuid == u32::MAX {
+        if next == u32::MAX {
             failure = Some(Error::Corrupt {
-                path: dir.join(UIDDB_FILE),
+                path: db_path.clone(),
                 reason: "UID space exhausted".into(),
             });
             break;
         }
         match place(i) {
             Ok(Some(base)) => {
-                uids.push(Some(db.nextuid));
-                db.entries.push((db.nextuid, base));
-                db.nextuid += 1;
+                uids.push(Some(next));
+                added.push((next, base));
+                next += 1;
             }
             Ok(None) => uids.push(None),
             Err(e) => {
@@ -329,13 +343,30 @@ pub(crate) fn place_with_uids(
             }
         }
     }
-    if uids.iter().any(Option::is_some) || tmp.is_some() {
-        write_db(dir, host, &db, tmp)?;
-        let placed: Vec<u32> = uids.iter().flatten().copied().collect();
-        recent::record(dir, db.uidvalidity, &placed)?;
+    if !added.is_empty() || fresh.is_some() {
+        let written = match in_place {
+            Some(db) if fresh.is_none() => db.add(&added, next).at(&db_path)?,
+            _ => false,
+        };
+        if !written {
+            let mut db = match fresh {
+                Some(_) => None,
+                None => read_db(dir)?.filter(|db| db.uidvalidity == uidvalidity),
+            }
+            .unwrap_or(UidDb {
+                uidvalidity,
+                nextuid: 1,
+                entries: Vec::new(),
+            });
+            db.entries.extend(added.iter().cloned());
+            db.nextuid = db.nextuid.max(next);
+            write_db(dir, host, &db, fresh)?;
+        }
+        let placed: Vec<u32> = added.iter().map(|a| a.0).collect();
+        recent::record(dir, uidvalidity, &placed)?;
     }
     match failure {
         Some(e) => Err(e),
-        None => Ok((db.uidvalidity, uids)),
+        None => Ok((uidvalidity, uids)),
     }
 }

@@ -53,15 +53,6 @@ pub struct FolderStatus {
     pub unseen: u32,
 }
 
-/// Result of [`Store::append`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Appended {
-    /// UIDVALIDITY of the target folder.
-    pub uidvalidity: u32,
-    /// UID given to the new message.
-    pub uid: u32,
-}
-
 /// One account's main maildir (INBOX) and its Maildir++ folders.
 #[derive(Clone)]
 pub struct Store {

@@ -8,7 +8,7 @@ use std::io;
 
 use crate::error::{Error, IoContext, Result};
 use crate::filename::{crlf_size_tag, size_tag, SizeTags, UniqueStem};
-use crate::flags::{base_name, Flags};
+use crate::flags::{base_name, flags_of, merge_info, Flags};
 use crate::folder::Folder;
 use crate::index::{self, MessageFacts, ReadAhead};
 use crate::keywords;
@@ -26,19 +26,50 @@ pub struct CopyResult {
     pub pairs: Vec<(u32, u32)>,
 }
 
+/// What of a message's flags a copy or move takes along: those the user
+/// may set in the destination (its ACL, as Courier's `acl_flags_adjust`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Carry {
+    /// The system flags kept; the others are dropped.
+    pub flags: Flags,
+    /// Whether keywords are kept.
+    pub keywords: bool,
+}
+
+impl Carry {
+    /// Every flag and keyword.
+    pub const ALL: Carry = Carry {
+        flags: Flags::ALL,
+        keywords: true,
+    };
+}
+
 impl Folder {
     /// Copies messages into folder `dest` of `store` (hard links where
-    /// possible), keeping flags and keywords. Quota is checked first for
-    /// the whole batch.
-    pub fn copy_to(&self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
-        self.transfer(uids, store, dest, false).map(|(r, _)| r)
+    /// possible) with the flags and keywords `carry` keeps. Quota is
+    /// checked first for the whole batch.
+    pub fn copy_to(
+        &self,
+        uids: &[u32],
+        store: &Store,
+        dest: &str,
+        carry: Carry,
+    ) -> Result<CopyResult> {
+        self.transfer(uids, store, dest, carry, false)
+            .map(|(r, _)| r)
     }
 
-    /// Moves messages into folder `dest` (rename, keeping flags); they leave
-    /// this snapshot. Returns the UID pairs.
-    pub fn move_to(&mut self, uids: &[u32], store: &Store, dest: &str) -> Result<CopyResult> {
+    /// Moves messages into folder `dest` (rename, with the flags `carry`
+    /// keeps); they leave this snapshot. Returns the UID pairs.
+    pub fn move_to(
+        &mut self,
+        uids: &[u32],
+        store: &Store,
+        dest: &str,
+        carry: Carry,
+    ) -> Result<CopyResult> {
         self.require_rw()?;
-        let (r, moved) = self.transfer(uids, store, dest, true)?;
+        let (r, moved) = self.transfer(uids, store, dest, carry, true)?;
         self.remove_from_snapshot(&moved);
         Ok(r)
     }
@@ -48,6 +79,7 @@ impl Folder {
         uids: &[u32],
         store: &Store,
         dest: &str,
+        carry: Carry,
         mv: bool,
     ) -> Result<(CopyResult, Vec<u32>)> {
         let ddir = store.inner.existing_dir(dest)?;
@@ -64,8 +96,9 @@ impl Folder {
         let same_root = store.inner.root == self.account.root;
         // quota
         let (mut add, mut sub) = ((0i64, 0i64), (0i64, 0i64));
+        let kept = |f: Flags| Flags::from_bits(f.bits() & carry.flags.bits());
         for m in &msgs {
-            if m.flags.contains(Flags::DELETED) {
+            if kept(m.flags).contains(Flags::DELETED) {
                 continue;
             }
             let sz = i64::try_from(self.stored_size(m)).unwrap_or(i64::MAX);
@@ -100,7 +133,7 @@ impl Folder {
             let Some(actual) = self.locate(&mut relist, &m.file)? else {
                 continue;
             };
-            let dest_file = if mv && !same_dir {
+            let mut dest_file = if mv && !same_dir {
                 actual.clone()
             } else {
                 let md = fs::metadata(cur.join(&actual));
@@ -119,7 +152,11 @@ impl Folder {
                 let info = actual.find(':').map(|i| &actual[i..]).unwrap_or(":2,");
                 format!("{base}{info}")
             };
-            if store.inner.opts.keywords && !m.keywords.is_empty() {
+            let flags = flags_of(&dest_file);
+            if kept(flags) != flags {
+                dest_file = merge_info(&dest_file, kept(flags));
+            }
+            if store.inner.opts.keywords && carry.keywords && !m.keywords.is_empty() {
                 keywords::save_update(&ddir, &host, base_name(&dest_file), &m.keywords)?;
             }
             carried.push(self.indexed_facts(m, &mut ra));

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use courser_maildir::{tools, FlagOp, Flags, Folder, Store, StoreOptions};
+use courser_maildir::{tools, Carry, FlagOp, Flags, Folder, Store, StoreOptions};
 
 const ROLE: &str = "COURSER_CONC_ROLE";
 const DIR: &str = "COURSER_CONC_DIR";
@@ -97,8 +97,8 @@ fn worker(role: &str, root: &Path) {
                         }
                     }
                 }
-                f.copy_to(&cp, &s, "INBOX.Copies").unwrap();
-                f.move_to(&mv, &s, "INBOX.Moved").unwrap();
+                f.copy_to(&cp, &s, "INBOX.Copies", Carry::ALL).unwrap();
+                f.move_to(&mv, &s, "INBOX.Moved", Carry::ALL).unwrap();
                 std::thread::sleep(Duration::from_millis(5));
             }
         }

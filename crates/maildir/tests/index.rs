@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, SystemTime};
 
 use courser_maildir::index::{INDEX_FILE, KEPT_FIELDS};
-use courser_maildir::{tools, Flags, Folder, IndexPlace, MessageFacts, Store, StoreOptions};
+use courser_maildir::{tools, Carry, Flags, Folder, IndexPlace, MessageFacts, Store, StoreOptions};
 
 /// A small deterministic generator (xorshift64*), so failures repeat.
 struct Rng(u64);
@@ -292,8 +292,10 @@ fn appends_copies_moves_and_expunges_keep_the_index_right() {
     let mut f = s.open_folder("INBOX", true).unwrap();
     check(&f, "appended");
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).take(20).collect();
-    f.copy_to(&uids[..10], &s, "INBOX.Other").unwrap();
-    f.move_to(&uids[10..], &s, "INBOX.Other").unwrap();
+    f.copy_to(&uids[..10], &s, "INBOX.Other", Carry::ALL)
+        .unwrap();
+    f.move_to(&uids[10..], &s, "INBOX.Other", Carry::ALL)
+        .unwrap();
     expunge(&mut f, &uids[..5]);
     check(&f, "after expunge");
     f.flush_index();

@@ -4,7 +4,7 @@ use std::fs;
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use courser_maildir::{tools, Error, FlagOp, Flags, Store, StoreOptions};
+use courser_maildir::{tools, Carry, Error, FlagOp, Flags, Store, StoreOptions};
 
 fn opts() -> StoreOptions {
     StoreOptions {
@@ -17,6 +17,13 @@ fn new_store(dir: &Path) -> Store {
     let root = dir.join("Maildir");
     tools::make_maildir(&root, 0o700).unwrap();
     Store::open(&root, opts()).unwrap()
+}
+
+/// Waits until the folder's timestamps are old enough to be trusted and
+/// looks again, so that the next refresh may skip the rescan.
+fn settle(f: &mut courser_maildir::Folder) {
+    std::thread::sleep(Duration::from_millis(100));
+    f.refresh().unwrap();
 }
 
 fn deliver(root: &Path, name: &str, body: &str) {
@@ -109,7 +116,9 @@ fn recent_goes_to_the_first_selecting_session_only() {
 
     // Placed into the folder a session has selected: its next refresh
     // claims them (COPY within the folder, and APPEND).
-    let c = first.copy_to(&[a.uid], &s, "INBOX.Box").unwrap();
+    let c = first
+        .copy_to(&[a.uid], &s, "INBOX.Box", Carry::ALL)
+        .unwrap();
     let b = s
         .append("INBOX.Box", b"c\n", Flags::default(), &[], None)
         .unwrap();
@@ -274,6 +283,91 @@ fn outside_changes_next_to_own_changes_are_seen() {
     );
 }
 
+/// A message the session APPENDs into its own folder is taken in at the
+/// next refresh without a rescan, \Recent to that session only; a change
+/// by anyone else in the same moment still makes the refresh look again.
+#[test]
+fn own_appends_are_taken_in_and_others_still_seen() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let mut other = s.open_folder("INBOX", true).unwrap();
+    settle(&mut f);
+
+    let a = s.append("INBOX", b"x\r\n", Flags::SEEN, &[], None).unwrap();
+    f.took_in(&a);
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![a.uid]);
+    assert!(ch.expunged.is_empty() && ch.flags_changed.is_empty());
+    let m = f.by_uid(a.uid).unwrap();
+    assert!(m.recent);
+    assert_eq!(m.flags, Flags::SEEN);
+    assert!(f.refresh().unwrap().is_empty());
+    // Claimed once: the other session sees it, not as \Recent.
+    assert_eq!(other.refresh().unwrap().added, vec![a.uid]);
+    assert!(!other.by_uid(a.uid).unwrap().recent);
+
+    // An APPEND elsewhere is not taken in here.
+    s.create_folder("INBOX.Sent").unwrap();
+    let sent = s
+        .append("INBOX.Sent", b"y\r\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    f.took_in(&sent);
+    assert!(f.refresh().unwrap().is_empty());
+
+    // Mail delivered next to the session's own APPEND: both are seen.
+    let b = s
+        .append("INBOX", b"z\r\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    f.took_in(&b);
+    deliver(s.root(), "1001.M1P1.h", "new\n");
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![b.uid, b.uid + 1]);
+    assert!(f.by_uid(b.uid).unwrap().recent);
+    assert!(f.by_uid(b.uid + 1).unwrap().recent);
+
+    // A message another program removed while the session appended.
+    let c = s
+        .append("INBOX", b"w\r\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    f.took_in(&c);
+    fs::remove_file(s.root().join("cur").join("1000.M1P1.h:2,")).unwrap();
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![c.uid]);
+    assert_eq!(ch.expunged, vec![1]);
+    let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
+    let seen: Vec<u32> = s
+        .open_folder("INBOX", false)
+        .unwrap()
+        .messages()
+        .iter()
+        .map(|m| m.uid)
+        .collect();
+    assert_eq!(uids, seen);
+}
+
+/// The refresh after an own APPEND reads no UID list: with the list's
+/// entries gone (header kept) a rescan would number both files afresh.
+#[test]
+fn own_append_is_taken_in_without_reading_the_uid_list() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    settle(&mut f);
+    let a = s
+        .append("INBOX", b"x\r\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    let db = s.root().join("courierimapuiddb");
+    let text = fs::read_to_string(&db).unwrap();
+    fs::write(&db, format!("{}\n", text.lines().next().unwrap())).unwrap();
+    f.took_in(&a);
+    assert_eq!(f.refresh().unwrap().added, vec![a.uid]);
+    let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
+    assert_eq!(uids, vec![1, a.uid]);
+}
+
 #[test]
 fn folders_list_rename_delete_subscribe() {
     let t = tempfile::tempdir().unwrap();
@@ -354,9 +448,9 @@ fn copy_and_move() {
     s.append("INBOX", b"two\n", Flags::EMPTY, &[], None)
         .unwrap();
     let mut f = s.open_folder("INBOX", true).unwrap();
-    let c = f.copy_to(&[1, 2], &s, "INBOX.Dst").unwrap();
+    let c = f.copy_to(&[1, 2], &s, "INBOX.Dst", Carry::ALL).unwrap();
     assert_eq!(c.pairs, vec![(1, 1), (2, 2)]);
-    let m = f.move_to(&[2], &s, "INBOX.Dst").unwrap();
+    let m = f.move_to(&[2], &s, "INBOX.Dst", Carry::ALL).unwrap();
     assert_eq!(m.pairs, vec![(2, 3)]);
     assert_eq!(f.messages().len(), 1);
     let d = s.open_folder("INBOX.Dst", true).unwrap();
@@ -364,9 +458,34 @@ fn copy_and_move() {
     assert_eq!(d.by_uid(1).unwrap().keywords, vec!["k1".to_string()]);
     assert_eq!(d.by_uid(1).unwrap().flags, Flags::SEEN);
     assert!(matches!(
-        f.copy_to(&[1], &s, "INBOX.None"),
+        f.copy_to(&[1], &s, "INBOX.None", Carry::ALL),
         Err(Error::NonExistent(_))
     ));
+}
+
+#[test]
+fn copy_and_move_drop_what_the_destination_does_not_allow() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    s.create_folder("INBOX.Dst").unwrap();
+    let all = Flags::SEEN | Flags::DELETED | Flags::FLAGGED;
+    for body in [b"one\n", b"two\n"] {
+        s.append("INBOX", body, all, &["k1".into()], None).unwrap();
+    }
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let seen_only = Carry {
+        flags: Flags::SEEN,
+        keywords: false,
+    };
+    f.copy_to(&[1], &s, "INBOX.Dst", seen_only).unwrap();
+    f.move_to(&[2], &s, "INBOX.Dst", seen_only).unwrap();
+    let d = s.open_folder("INBOX.Dst", true).unwrap();
+    for uid in [1, 2] {
+        let m = d.by_uid(uid).unwrap();
+        assert_eq!((m.flags, m.keywords.len()), (Flags::SEEN, 0), "uid {uid}");
+    }
+    // the source keeps its own
+    assert_eq!(f.by_uid(1).unwrap().flags, all);
 }
 
 #[test]

@@ -462,6 +462,10 @@ pub struct ImapConfig {
     /// them off, for small machines).
     #[serde(default = "default_true")]
     pub sort_thread: bool,
+    /// Advertise `ACL ACL2=UNION` (Courier's `IMAP_ACL`). The ACL
+    /// commands work and folder rights are enforced either way.
+    #[serde(default = "default_true")]
+    pub acl: bool,
     /// EXPUNGE moves the messages into the trash folder (`[maildir]
     /// trash`) instead of deleting them, except in the trash itself:
     /// Courier's `IMAP_MOVE_EXPUNGE_TO_TRASH`, advertised as `XMAGICTRASH`.
@@ -495,6 +499,7 @@ impl Default for ImapConfig {
             require_tls_for_login: true,
             max_message_size: default_max_message_size(),
             sort_thread: true,
+            acl: true,
             move_expunge_to_trash: false,
         }
     }

@@ -73,10 +73,12 @@ pub(crate) trait Driver: 'static {
     fn refuse(session: &mut Self::Session, refused: Refused, out: &mut Vec<u8>);
     /// Opens `login`'s mail in `maildir` and completes the session's
     /// login, logging it the way Courier does; false (after answering)
-    /// when the mail cannot be opened.
+    /// when the mail cannot be opened. `options` are the account's
+    /// authlib options (its ACL groups).
     async fn open(
         session: &mut Self::Session,
         login: &str,
+        options: &str,
         maildir: PathBuf,
         conn: &Conn,
         shared: &Shared,
@@ -268,8 +270,8 @@ async fn log_in<D: Driver>(
     match admitted.worker {
         Some(worker) => LoginResult::Worker(worker, admitted.slot),
         None => {
-            let login = &admitted.account.login;
-            if D::open(session, login, admitted.maildir, conn, shared, out).await {
+            let (login, options) = (&admitted.account.login, admitted.account.options.as_str());
+            if D::open(session, login, options, admitted.maildir, conn, shared, out).await {
                 LoginResult::Here(admitted.slot)
             } else {
                 LoginResult::Refused

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use courser_imap::mailstore::MaildirStore;
+use courser_imap::mailstore::{AclUser, MaildirStore};
 use courser_imap::session::{Session, SessionConfig};
 use courser_maildir::{Store, StoreOptions};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite};
@@ -57,6 +57,7 @@ impl Driver for Imap {
         });
         session.offer_mechanisms(shared.auth.mechanisms());
         session.offer_sort_thread(shared.config.imap.sort_thread);
+        session.offer_acl(shared.config.imap.acl);
         session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
         session
     }
@@ -71,6 +72,7 @@ impl Driver for Imap {
         };
         let mut session = Session::resume_login(config, record.tag.clone().unwrap_or_default());
         session.offer_sort_thread(shared.config.imap.sort_thread);
+        session.offer_acl(shared.config.imap.acl);
         session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
         session
     }
@@ -100,11 +102,13 @@ impl Driver for Imap {
     async fn open(
         session: &mut Session,
         login: &str,
+        options: &str,
         maildir: PathBuf,
         conn: &Conn,
         shared: &Shared,
         out: &mut Vec<u8>,
     ) -> bool {
+        let user = AclUser::new(login, login, options);
         let options = StoreOptions {
             keywords: shared.config.maildir.keywords,
             trash_name: shared.config.maildir.trash.clone(),
@@ -124,7 +128,7 @@ impl Driver for Imap {
             tls = conn.tls,
             "LOGIN"
         );
-        session.login_succeeded(login, Box::new(MaildirStore::new(store)), out);
+        session.login_succeeded(login, Box::new(MaildirStore::new(store, user)), out);
         // Courier empties old mail at login and at logout.
         let rules = shared.config.maildir.expiry_rules();
         off_executor(session, move |s| s.expire_old_mail(&rules)).await;

@@ -101,6 +101,7 @@ impl Driver for Pop3 {
     async fn open(
         session: &mut Session,
         login: &str,
+        _options: &str,
         maildir: PathBuf,
         conn: &Conn,
         shared: &Shared,

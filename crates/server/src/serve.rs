@@ -86,12 +86,14 @@ async fn finish<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
 
 /// Serves a session handed over by the front end (per-user model, in the
 /// worker process): opens the account's mail, answers the login command,
-/// and carries on over `stream`. `maildir` comes from the spawner (the
-/// authentication process), not from the record.
+/// and carries on over `stream`. `maildir` and the account's `options`
+/// come from the spawner (the authentication process), not from the
+/// record.
 pub(crate) async fn handed_over<D: Driver>(
     mut stream: UnixStream,
     record: Handoff,
     maildir: PathBuf,
+    options: String,
     connected: Instant,
     shared: Arc<Shared>,
 ) {
@@ -108,6 +110,7 @@ pub(crate) async fn handed_over<D: Driver>(
     if !D::open(
         &mut session,
         &record.login,
+        &options,
         maildir,
         &conn,
         &shared,

@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod acl;
 pub mod authtest;
 pub mod deliver;
 pub mod demo;

@@ -1,7 +1,9 @@
 //! `courser imapd` and `courser pop3d`: one preauthenticated session on
 //! standard input and output, for the invoking user's maildir (Courier's
 //! imapd and pop3d run directly; what mutt, mbsync, offlineimap and
-//! fetchmail tunnels run over ssh).
+//! fetchmail tunnels run over ssh). As for Courier's imapd, the
+//! environment may name the user (`AUTHENTICATED`) and the account's
+//! authlib options (`OPTIONS`: ACL groups, `disableshared`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -25,8 +27,16 @@ fn maildir(args: &Args) -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join("Maildir")))
 }
 
-/// The invoking user's name (its uid when it has none).
+/// The session's user: `AUTHENTICATED` when set (as authlib sets it for
+/// Courier's imapd), else the invoking user's name (its uid when it has
+/// none).
 fn user() -> String {
+    if let Some(name) = std::env::var("AUTHENTICATED")
+        .ok()
+        .filter(|n| !n.is_empty())
+    {
+        return name;
+    }
     User::from_uid(Uid::effective())
         .ok()
         .flatten()
@@ -38,7 +48,7 @@ const HOSTNAME: &str = "localhost";
 
 /// Runs an IMAP session until the client logs out or the input ends.
 pub fn imapd(args: Args) -> ExitCode {
-    use courser_imap::mailstore::MaildirStore;
+    use courser_imap::mailstore::{AclUser, MaildirStore};
     use courser_imap::session::{Session, SessionConfig};
     use courser_maildir::{Store, StoreOptions};
     let Some(path) = maildir(&args) else {
@@ -59,7 +69,12 @@ pub fn imapd(args: Args) -> ExitCode {
         hostname: HOSTNAME.into(),
         limits: Default::default(),
     };
-    let session = Session::preauthenticated(config, &user(), Box::new(MaildirStore::new(store)));
+    let user = user();
+    // The account's authlib options (ACL groups), as authlib passes them
+    // to Courier's imapd.
+    let options = std::env::var("OPTIONS").unwrap_or_default();
+    let store = MaildirStore::new(store, AclUser::new(&user, &user, &options));
+    let session = Session::preauthenticated(config, &user, Box::new(store));
     serve("imapd", |shared, stream| async move {
         courser_server::imap::serve_preauthenticated(stream, session, shared).await;
     })

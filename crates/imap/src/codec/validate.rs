@@ -37,6 +37,11 @@ fn response_len(bytes: &[u8]) -> Result<usize, String> {
     if bytes.starts_with(b"* ESEARCH") {
         return esearch_len(bytes);
     }
+    for (name, counts) in ACL_RESPONSES {
+        if bytes.starts_with(name) {
+            return acl_len(bytes, name.len(), *counts);
+        }
+    }
     match ResponseCodec::default().decode(bytes) {
         Ok((rest, _)) => Ok(bytes.len() - rest.len()),
         Err(ResponseDecodeError::Incomplete) => Err(format!(
@@ -129,6 +134,86 @@ fn esearch_len(bytes: &[u8]) -> Result<usize, String> {
     Ok(end + 2)
 }
 
+/// The ACL responses (RFC 4314 §4), which imap-codec does not know, and
+/// whether a number of astrings after the name is right for each.
+#[allow(clippy::type_complexity)]
+const ACL_RESPONSES: &[(&[u8], fn(usize) -> bool)] = &[
+    // mailbox *(SP identifier SP rights)
+    (b"* ACL ", |n| n % 2 == 1),
+    // mailbox SP identifier SP rights *(SP rights)
+    (b"* LISTRIGHTS ", |n| n >= 3),
+    // mailbox SP rights
+    (b"* MYRIGHTS ", |n| n == 2),
+];
+
+/// `* ACL`, `* LISTRIGHTS`, `* MYRIGHTS`: astrings separated by single
+/// spaces, as many as `counts` allows, checked here strictly.
+fn acl_len(bytes: &[u8], name_len: usize, counts: fn(usize) -> bool) -> Result<usize, String> {
+    let bad = |why: &str| {
+        Err(format!(
+            "malformed ACL response ({why}): {:?}",
+            String::from_utf8_lossy(head(bytes))
+        ))
+    };
+    let mut at = name_len - 1;
+    let mut n = 0;
+    loop {
+        match bytes.get(at..at + 2) {
+            Some(b"\r\n") if n > 0 => break,
+            Some([b' ', _]) => at += 1,
+            Some(_) => return bad("separator"),
+            None => return bad("incomplete"),
+        }
+        match astring_len(&bytes[at..]) {
+            Some(len) => at += len,
+            None => return bad("astring"),
+        }
+        n += 1;
+    }
+    if !counts(n) {
+        return bad("number of fields");
+    }
+    Ok(at + 2)
+}
+
+/// The length of the RFC 3501 §9 `astring` (atom, quoted string or
+/// literal) `bytes` starts with.
+fn astring_len(bytes: &[u8]) -> Option<usize> {
+    match bytes.first()? {
+        b'"' => {
+            let mut i = 1;
+            loop {
+                match bytes.get(i)? {
+                    b'"' => return Some(i + 1),
+                    b'\\' if matches!(bytes.get(i + 1)?, b'"' | b'\\') => i += 2,
+                    b'\\' | b'\r' | b'\n' | 0 => return None,
+                    _ => i += 1,
+                }
+            }
+        }
+        b'{' => {
+            let close = bytes.iter().position(|&b| b == b'}')?;
+            let digits = std::str::from_utf8(&bytes[1..close]).ok()?;
+            if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            let len: usize = digits.parse().ok()?;
+            if bytes.get(close + 1..close + 3)? != b"\r\n" {
+                return None;
+            }
+            let end = close + 3 + len;
+            (end <= bytes.len()).then_some(end)
+        }
+        _ => {
+            let len = bytes
+                .iter()
+                .take_while(|&&b| super::parse::is_astring_char(b))
+                .count();
+            (len > 0).then_some(len)
+        }
+    }
+}
+
 /// Check that `bytes` is a server greeting (RFC 3501 §9 `greeting`);
 /// returns the octets it took.
 pub fn validate_greeting(bytes: &[u8]) -> Result<usize, String> {
@@ -196,5 +281,31 @@ mod tests {
         assert!(validate_responses(b"a OK\r\n").is_err());
         assert!(validate_responses(b"* 1 FETCH (UID 1\r\n").is_err());
         assert!(validate_responses(b"a OK caf\xc3\xa9\r\n").is_err());
+    }
+
+    #[test]
+    fn acl_responses() {
+        let good: &[&[u8]] = &[
+            b"* ACL \"INBOX\" owner acdilrsw -bob \"\"\r\n",
+            b"* ACL \"INBOX\"\r\n",
+            b"* LISTRIGHTS \"INBOX\" bob \"\" a c d\r\n",
+            b"* MYRIGHTS {5}\r\nINBOX lr\r\n",
+        ];
+        for g in good {
+            assert_eq!(validate_response(g), Ok(g.len()), "{g:?}");
+        }
+        let bad: &[&[u8]] = &[
+            b"* ACL \"INBOX\" owner\r\n",
+            b"* ACL\r\n",
+            b"* LISTRIGHTS \"INBOX\" bob\r\n",
+            b"* MYRIGHTS \"INBOX\" lr x\r\n",
+            b"* MYRIGHTS \"INBOX\"  lr\r\n",
+            b"* MYRIGHTS \"INBOX\" (lr)\r\n",
+            b"* MYRIGHTS \"IN\rBOX\" lr\r\n",
+            b"* MYRIGHTS \"INBOX\" lr",
+        ];
+        for b in bad {
+            assert!(validate_response(b).is_err(), "{b:?}");
+        }
     }
 }

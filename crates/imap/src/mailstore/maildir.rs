@@ -6,24 +6,30 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
-use courser_maildir::{Folder, Incoming, Message, Store};
+use courser_maildir::{acl, names, Carry, Folder, Incoming, Message, Store};
 
 use super::{
-    AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp, Flags, FolderEntry,
-    FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef, QuotaUsage,
-    StoreError, StoreResult,
+    AclList, AclUser, AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp,
+    Flags, FolderEntry, FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef,
+    QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account's maildir as a [`MailStore`].
 #[derive(Debug, Clone)]
 pub struct MaildirStore {
     store: Store,
+    user: AclUser,
 }
 
 impl MaildirStore {
-    /// Serves `store`.
-    pub fn new(store: Store) -> MaildirStore {
-        MaildirStore { store }
+    /// Serves `store` to `user` (its own maildir's owner).
+    pub fn new(store: Store, user: AclUser) -> MaildirStore {
+        MaildirStore { store, user }
+    }
+
+    /// The directory name (`.a.b`, `` for INBOX) of folder `name`.
+    fn acl_dir(name: &str) -> StoreResult<String> {
+        names::dir_name(&names::canonical(name)?)
     }
 }
 
@@ -65,7 +71,21 @@ impl MailStore for MaildirStore {
     }
 
     fn rename_folder(&self, from: &str, to: &str) -> StoreResult<()> {
-        self.store.rename_folder(from, to)
+        self.store.rename_folder(from, to)?;
+        if names::is_inbox(from) {
+            return Ok(());
+        }
+        // The ACLs of names below it that are not folders go along.
+        let scope = acl::RenameScope {
+            folder: true,
+            subfolders: true,
+        };
+        acl::rename_hier(
+            self.store.root(),
+            &Self::acl_dir(from)?,
+            &Self::acl_dir(to)?,
+            scope,
+        )
     }
 
     fn status(&self, name: &str) -> StoreResult<FolderStatus> {
@@ -82,6 +102,25 @@ impl MailStore for MaildirStore {
 
     fn expire_old(&self, rules: &[ExpiryRule]) -> StoreResult<usize> {
         self.store.expire_old(rules, SystemTime::now())
+    }
+
+    fn acl_user(&self) -> &AclUser {
+        &self.user
+    }
+
+    fn stored_acl(&self, name: &str) -> StoreResult<AclList> {
+        acl::read(self.store.root(), &Self::acl_dir(name)?)
+    }
+
+    fn edit_stored_acl(
+        &self,
+        name: &str,
+        edit: &mut dyn FnMut(&mut AclList) -> StoreResult<()>,
+    ) -> StoreResult<AclList> {
+        let owner = self.user.owner().as_bytes();
+        let locks = self.store.options().use_locks;
+        let dir = Self::acl_dir(name)?;
+        acl::update(self.store.root(), &dir, Some(owner), locks, |l| edit(l))
     }
 
     fn begin_append(
@@ -158,6 +197,10 @@ impl MailFolder for MaildirFolder {
         self.folder.keywords()
     }
 
+    fn took_in(&mut self, appended: &Appended) {
+        self.folder.took_in(appended);
+    }
+
     fn refresh(&mut self) -> StoreResult<Changes> {
         let changes = self.folder.refresh()?;
         Ok(Changes {
@@ -193,12 +236,12 @@ impl MailFolder for MaildirFolder {
         self.folder.expunge(uids)
     }
 
-    fn copy_to(&mut self, uids: &[u32], dest: &str) -> StoreResult<CopyResult> {
-        self.folder.copy_to(uids, &self.store, dest)
+    fn copy_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
+        self.folder.copy_to(uids, &self.store, dest, carry)
     }
 
-    fn move_to(&mut self, uids: &[u32], dest: &str) -> StoreResult<CopyResult> {
-        self.folder.move_to(uids, &self.store, dest)
+    fn move_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
+        self.folder.move_to(uids, &self.store, dest, carry)
     }
 
     fn internal_date(&self, uid: u32) -> Option<SystemTime> {

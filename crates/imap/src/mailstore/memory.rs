@@ -3,6 +3,8 @@
 //! changes, as two connections to one maildir do; the `\Recent` rule is
 //! the maildir's (the first read-write session to see a message claims
 //! it). Names are checked by the maildir's rules; there is no quota.
+//! ACLs follow the maildir's rules too (inheritance from the parent,
+//! administrators, the minimum rights), kept per name.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -13,20 +15,23 @@ use courser_maildir::{keywords, names};
 
 use super::maildir::header_end;
 use super::{
-    AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp, Flags, FolderEntry,
-    FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef, QuotaUsage,
-    StoreError, StoreResult,
+    AclList, AclUser, AppendTarget, Appended, Carry, Changes, CopyResult, ExpiryRule, Extent,
+    FlagOp, Flags, FolderEntry, FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts,
+    MessageRef, QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account in memory with an empty INBOX.
 #[derive(Debug, Clone)]
 pub struct MemoryStore {
     account: Arc<Mutex<Account>>,
+    user: AclUser,
 }
 
 #[derive(Debug)]
 struct Account {
     folders: BTreeMap<String, Stored>,
+    /// ACLs stored so far, by folder name (others inherit).
+    acls: BTreeMap<String, AclList>,
     subscriptions: Vec<String>,
     next_uidvalidity: u32,
 }
@@ -57,16 +62,27 @@ impl Default for MemoryStore {
 }
 
 impl MemoryStore {
-    /// An account with an empty INBOX.
+    /// An account with an empty INBOX, owned by and served to `u`.
     pub fn new() -> MemoryStore {
         let mut account = Account {
             folders: BTreeMap::new(),
+            acls: BTreeMap::new(),
             subscriptions: Vec::new(),
             next_uidvalidity: 1,
         };
         account.make("INBOX");
         MemoryStore {
             account: Arc::new(Mutex::new(account)),
+            user: AclUser::new("u", "u", ""),
+        }
+    }
+
+    /// The same account served to another user (or with other options):
+    /// what that user's ACL rights allow.
+    pub fn served_to(&self, user: AclUser) -> MemoryStore {
+        MemoryStore {
+            account: Arc::clone(&self.account),
+            user,
         }
     }
 
@@ -123,6 +139,19 @@ impl Account {
         self.folders
             .get_mut(&key(name)?)
             .ok_or_else(|| StoreError::NonExistent(name.to_owned()))
+    }
+
+    /// The ACL of `name`; a name without one gets a copy of its parent's.
+    fn acl(&mut self, name: &str) -> AclList {
+        if let Some(l) = self.acls.get(name) {
+            return l.clone();
+        }
+        let list = match name.rfind('.') {
+            Some(dot) => self.acl(&name[..dot]),
+            None => return AclList::inbox_default(),
+        };
+        self.acls.insert(name.to_owned(), list.clone());
+        list
     }
 }
 
@@ -223,7 +252,9 @@ impl MailStore for MemoryStore {
         if names::is_inbox(&name) {
             return Err(StoreError::NotPermitted("INBOX cannot be deleted"));
         }
-        self.lock()
+        let mut account = self.lock();
+        account.acls.remove(&name);
+        account
             .folders
             .remove(&name)
             .map(|_| ())
@@ -264,6 +295,9 @@ impl MailStore for MemoryStore {
             .collect();
         for old in moving {
             let new = format!("{to}{}", &old[from.len()..]);
+            if let Some(acl) = account.acls.remove(&old) {
+                account.acls.insert(new.clone(), acl);
+            }
             if let Some(stored) = account.folders.remove(&old) {
                 account.folders.insert(new, stored);
             }
@@ -298,6 +332,29 @@ impl MailStore for MemoryStore {
         };
         folder.refresh()?;
         Ok(Box::new(folder))
+    }
+
+    fn acl_user(&self) -> &AclUser {
+        &self.user
+    }
+
+    fn stored_acl(&self, name: &str) -> StoreResult<AclList> {
+        let name = key(name)?;
+        Ok(self.lock().acl(&name))
+    }
+
+    fn edit_stored_acl(
+        &self,
+        name: &str,
+        edit: &mut dyn FnMut(&mut AclList) -> StoreResult<()>,
+    ) -> StoreResult<AclList> {
+        let name = key(name)?;
+        let mut account = self.lock();
+        let mut list = account.acl(&name);
+        edit(&mut list)?;
+        list.check_minimum(Some(self.user.owner().as_bytes()))?;
+        account.acls.insert(name, list.clone());
+        Ok(list)
     }
 
     /// Ages by INTERNALDATE (memory has no ctime).
@@ -365,7 +422,11 @@ impl AppendTarget for MemoryAppend {
         let stored = account.folder_mut(&self.folder)?;
         let uidvalidity = stored.uidvalidity;
         let uid = stored.add(self.message);
-        Ok(Appended { uidvalidity, uid })
+        Ok(Appended {
+            uidvalidity,
+            uid,
+            placed: None,
+        })
     }
 }
 
@@ -428,7 +489,13 @@ impl MemoryFolder {
 
     /// Copies `uids` into `dest`; with `remove`, takes them out of this
     /// folder.
-    fn transfer(&mut self, uids: &[u32], dest: &str, remove: bool) -> StoreResult<CopyResult> {
+    fn transfer(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        remove: bool,
+    ) -> StoreResult<CopyResult> {
         let mut uids = uids.to_vec();
         uids.sort_unstable();
         let mut account = lock(&self.account);
@@ -450,6 +517,10 @@ impl MemoryFolder {
         for mut m in taken {
             let from = m.uid;
             m.claimed = false;
+            m.flags = Flags::from_bits(m.flags.bits() & carry.flags.bits());
+            if !carry.keywords {
+                m.keywords.clear();
+            }
             pairs.push((from, target.add(m)));
         }
         let uidvalidity = target.uidvalidity;
@@ -615,13 +686,13 @@ impl MailFolder for MemoryFolder {
         Ok(gone)
     }
 
-    fn copy_to(&mut self, uids: &[u32], dest: &str) -> StoreResult<CopyResult> {
-        self.transfer(uids, dest, false)
+    fn copy_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
+        self.transfer(uids, dest, carry, false)
     }
 
-    fn move_to(&mut self, uids: &[u32], dest: &str) -> StoreResult<CopyResult> {
+    fn move_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
         self.require_rw()?;
-        self.transfer(uids, dest, true)
+        self.transfer(uids, dest, carry, true)
     }
 
     fn internal_date(&self, uid: u32) -> Option<SystemTime> {

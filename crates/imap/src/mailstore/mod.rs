@@ -15,6 +15,10 @@
 //! [`FolderStatus`], [`CopyResult`], [`StoreError`] — is the maildir
 //! crate's, re-exported: it is plain data, and one error type keeps the
 //! RFC 5530 response codes in one place (`session::mailbox`).
+//!
+//! ACLs (RFC 4314) are Courier's ([`courser_maildir::acl`]): a store knows
+//! its session's user as an [`AclUser`] and answers with folders'
+//! [`AclList`]s; the session decides what the rights allow.
 
 mod maildir;
 #[cfg(any(test, feature = "memory-store"))]
@@ -24,8 +28,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
+pub use courser_maildir::acl::{AclList, Login, Rights};
 pub use courser_maildir::{
-    Appended, CopyResult, Error as StoreError, ExpiryRule, FlagOp, Flags, FolderEntry,
+    Appended, Carry, CopyResult, Error as StoreError, ExpiryRule, FlagOp, Flags, FolderEntry,
     FolderStatus, MessageFacts, QuotaLimits, QuotaUsage,
 };
 pub use maildir::MaildirStore;
@@ -34,6 +39,46 @@ pub use memory::MemoryStore;
 
 /// What a store call returns.
 pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The session's user as the ACLs see them: the identifiers held
+/// (`owner` on the account's own folders, `user=`, the authlib `group=`
+/// options) and whether the account has ACLs at all (`disableshared`).
+#[derive(Debug, Clone)]
+pub struct AclUser {
+    login: Login,
+    owner: String,
+    disabled: bool,
+}
+
+impl AclUser {
+    /// `user` logged in to the account of `owner` (both login names)
+    /// with the authlib `options` (`group=staff,disableshared=1,...`).
+    pub fn new(user: &str, owner: &str, options: &str) -> AclUser {
+        let owner = format!("user={owner}");
+        AclUser {
+            login: Login::new(user, &owner, options),
+            disabled: courser_auth::Options::new(options).disable_shared(),
+            owner,
+        }
+    }
+
+    /// The owner identity of the account's folders (`user=<login>`):
+    /// whom the minimum-rights rule protects besides `owner`.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    /// Whether ACLs are off for the account (`disableshared=1`): every
+    /// folder has [`AclList::disabled`] and no ACL can be changed.
+    pub fn acls_disabled(&self) -> bool {
+        self.disabled
+    }
+
+    /// The rights (ACL2=UNION) this user has under `acl`.
+    pub fn rights(&self, acl: &AclList) -> Rights {
+        self.login.rights(acl, self.disabled)
+    }
+}
 
 /// How much of a message file a command needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -131,6 +176,49 @@ pub trait MailStore: Send {
     /// Removes what has been kept longer than the rules allow (Courier's
     /// `IMAP_EMPTYTRASH`); returns how many messages went.
     fn expire_old(&self, rules: &[ExpiryRule]) -> StoreResult<usize>;
+    /// The session's user, as the ACLs see them.
+    fn acl_user(&self) -> &AclUser;
+    /// The ACL stored for `name`, a folder or a name with folders below
+    /// it, with Courier's inheritance (reading may store the inherited
+    /// copy, as Courier does). Callers use [`MailStore::acl`].
+    fn stored_acl(&self, name: &str) -> StoreResult<AclList>;
+    /// Changes the stored ACL of `name` under the account's lock: `edit`
+    /// works on the current list, which is stored only if it leaves the
+    /// owner and administrators their minimum rights
+    /// ([`StoreError::AclMinimumRights`], [`StoreError::InvalidAcl`]).
+    /// Callers use [`MailStore::edit_acl`].
+    fn edit_stored_acl(
+        &self,
+        name: &str,
+        edit: &mut dyn FnMut(&mut AclList) -> StoreResult<()>,
+    ) -> StoreResult<AclList>;
+    /// The ACL of `name` ([`MailStore::stored_acl`]), or
+    /// [`AclList::disabled`] when the account has ACLs off.
+    fn acl(&self, name: &str) -> StoreResult<AclList> {
+        if self.acl_user().acls_disabled() {
+            return Ok(AclList::disabled());
+        }
+        self.stored_acl(name)
+    }
+    /// Changes the ACL of `name` ([`MailStore::edit_stored_acl`]);
+    /// refused when the account has ACLs off.
+    fn edit_acl(
+        &self,
+        name: &str,
+        edit: &mut dyn FnMut(&mut AclList) -> StoreResult<()>,
+    ) -> StoreResult<AclList> {
+        if self.acl_user().acls_disabled() {
+            return Err(StoreError::NotPermitted(
+                "ACLs are disabled for this account",
+            ));
+        }
+        self.edit_stored_acl(name, edit)
+    }
+    /// The session user's rights on `name` (see [`MailStore::acl`]).
+    fn my_rights(&self, name: &str) -> StoreResult<Rights> {
+        let acl = self.acl(name)?;
+        Ok(self.acl_user().rights(&acl))
+    }
     /// Starts an APPEND of `size` octets: fails before anything is
     /// written when the folder does not exist, a keyword is invalid or the
     /// quota is full.
@@ -178,6 +266,9 @@ pub trait MailFolder: Send {
     fn keywords(&self) -> Vec<String>;
     /// Looks again, taking in changes made by others.
     fn refresh(&mut self) -> StoreResult<Changes>;
+    /// Hears of a message the session just APPENDed, maybe into this
+    /// folder, so the next [`MailFolder::refresh`] can be cheaper.
+    fn took_in(&mut self, _appended: &Appended) {}
     /// STORE: changes flags and keywords; returns the UIDs that changed.
     fn store_flags(
         &mut self,
@@ -189,10 +280,12 @@ pub trait MailFolder: Send {
     /// Removes the `\Deleted` messages (only those in `uids` if given);
     /// returns the UIDs removed, ascending.
     fn expunge(&mut self, uids: Option<&[u32]>) -> StoreResult<Vec<u32>>;
-    /// Copies messages into folder `dest` of the same account.
-    fn copy_to(&mut self, uids: &[u32], dest: &str) -> StoreResult<CopyResult>;
-    /// Moves messages into folder `dest`; they leave this folder.
-    fn move_to(&mut self, uids: &[u32], dest: &str) -> StoreResult<CopyResult>;
+    /// Copies messages into folder `dest` of the same account, with the
+    /// flags and keywords `carry` keeps.
+    fn copy_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult>;
+    /// Moves messages into folder `dest`, with the flags and keywords
+    /// `carry` keeps; they leave this folder.
+    fn move_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult>;
     /// INTERNALDATE; `None` when the message is gone.
     fn internal_date(&self, uid: u32) -> Option<SystemTime>;
     /// The message's bytes (`extent` of them), as stored.

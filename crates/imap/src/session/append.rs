@@ -11,12 +11,13 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::acl::settable;
 use super::reply::Reply;
 use super::store::split_flags;
 use super::{Pending, Session, State};
 use crate::codec::respond::Code;
 use crate::codec::{AppendStart, DateTime, LiteralKind, SequenceSet, Tag};
-use crate::mailstore::{AppendTarget, StoreError};
+use crate::mailstore::{AppendTarget, Flags, StoreError};
 
 /// An IMAP date-time as a file time (mtime), or `None` before 1970.
 fn system_time(date: &DateTime) -> Option<SystemTime> {
@@ -92,13 +93,32 @@ impl Session {
             Some(t) => t,
             None => None,
         };
-        let keywords = if store.keywords_enabled() {
+        let name = start.mailbox.as_str();
+        let rights = match store.folder_exists(name) {
+            Ok(true) => store.my_rights(name),
+            Ok(false) => Err(StoreError::NonExistent(name.to_owned())),
+            Err(e) => Err(e),
+        };
+        let rights = match rights {
+            Ok(r) => r,
+            Err(e) => {
+                self.append_failed(tag, &e, out);
+                return None;
+            }
+        };
+        if !Self::permitted(tag, "APPEND", name, &rights, "i", out) {
+            return None;
+        }
+        // Flags the user may not set are dropped, as in Courier.
+        let may = settable(&rights);
+        let flags = Flags::from_bits(parsed.flags.bits() & may.flags.bits());
+        let keywords = if store.keywords_enabled() && may.keywords {
             parsed.keywords
         } else {
             Vec::new()
         };
-        let name = start.mailbox.as_str();
-        let began = store.begin_append(name, start.size, parsed.flags, &keywords, internal_date);
+        let began = store.begin_append(name, start.size, flags, &keywords, internal_date);
+        self.rights_seen(name, &rights, out);
         match began {
             Ok(incoming) => Some(incoming),
             Err(e) => {
@@ -129,7 +149,10 @@ impl Session {
         match job.target.and_then(|t| t.finish()) {
             Ok(done) => {
                 if let State::Selected(_) = self.state {
-                    self.in_selected(&job.tag, out, |s, sel, out| s.sync(sel, true, out));
+                    self.in_selected(&job.tag, out, |s, sel, out| {
+                        sel.folder.took_in(&done);
+                        s.sync(sel, true, out);
+                    });
                 }
                 Reply::ok_code(
                     out,

@@ -85,6 +85,11 @@ impl Session {
                 if self.sort_thread {
                     caps.extend(SORT_THREAD.iter().copied().map(Cow::Borrowed));
                 }
+                if self.acl {
+                    // Courier's pair, without RFC 4314's RIGHTS=: the
+                    // answers show rights the RFC 2086 way, as Courier's.
+                    caps.extend(["ACL", "ACL2=UNION"].map(Cow::Borrowed));
+                }
                 if self.magic_trash.is_some() {
                     caps.push("XMAGICTRASH".into());
                 }

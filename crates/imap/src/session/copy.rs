@@ -1,11 +1,12 @@
 //! COPY, MOVE and their UID forms (RFC 3501 §6.4.7; MOVE RFC 6851; COPYUID
 //! RFC 4315 §3).
 
+use super::acl::settable;
 use super::reply::Reply;
-use super::Session;
+use super::{Selected, Session};
 use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
-use crate::mailstore::{CopyResult, StoreError};
+use crate::mailstore::{Carry, CopyResult, StoreError};
 
 /// The `COPYUID` response code for a copy result, if anything was copied.
 fn copyuid(result: &CopyResult) -> Option<Code> {
@@ -19,6 +20,46 @@ fn copyuid(result: &CopyResult) -> Option<Code> {
 }
 
 impl Session {
+    /// The checks of COPY (`i` on `dest`, which must exist) and MOVE
+    /// (also `t` and `e` on the source `moving_from`, RFC 6851 §3.3);
+    /// what the copies may carry, or `None` after answering.
+    fn copy_rights(
+        &mut self,
+        tag: &str,
+        verb: &str,
+        dest: &str,
+        moving_from: Option<&Selected>,
+        out: &mut Vec<u8>,
+    ) -> Option<Carry> {
+        let store = self.store_ref()?;
+        match store.folder_exists(dest) {
+            Ok(true) => {}
+            Ok(false) => {
+                Reply::no(
+                    out,
+                    tag,
+                    Some(Code::TryCreate),
+                    "Destination mailbox does not exist",
+                );
+                return None;
+            }
+            Err(e) => {
+                self.store_error(tag, &e, out);
+                return None;
+            }
+        }
+        if let Some(sel) = moving_from {
+            let source = "current mailbox";
+            for needed in ["t", "e"] {
+                if !Self::permitted(tag, verb, source, &sel.rights, needed, out) {
+                    return None;
+                }
+            }
+        }
+        let rights = self.rights_on(tag, dest, out)?;
+        Self::permitted(tag, verb, dest, &rights, "i", out).then(|| settable(&rights))
+    }
+
     pub(super) fn copy(
         &mut self,
         tag: &str,
@@ -39,6 +80,10 @@ impl Session {
             if s.is_logged_out() {
                 return;
             }
+            // The destination and the rights first, as Courier checks.
+            let Some(carry) = s.copy_rights(tag, verb, dest, move_.then_some(&*sel), out) else {
+                return;
+            };
             if !uid && set.exceeds(sel.view.len()) {
                 return Reply::bad(out, tag, "Message sequence number out of range");
             }
@@ -53,9 +98,9 @@ impl Session {
                 .filter(|&u| !sel.view.is_expunged(u))
                 .collect();
             let result = if move_ {
-                sel.folder.move_to(&uids, dest)
+                sel.folder.move_to(&uids, dest, carry)
             } else {
-                sel.folder.copy_to(&uids, dest)
+                sel.folder.copy_to(&uids, dest, carry)
             };
             match result {
                 Ok(result) => {

@@ -7,11 +7,19 @@ use super::reply::Reply;
 use super::{Selected, Session};
 use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
-use crate::mailstore::{FlagOp, Flags, MailStore, StoreResult};
+use crate::mailstore::{Carry, FlagOp, Flags, MailStore, StoreResult};
 
 impl Session {
     pub(super) fn expunge(&mut self, tag: &str, uids: Option<&SequenceSet>, out: &mut Vec<u8>) {
         self.in_selected(tag, out, |s, sel, out| {
+            let verb = if uids.is_some() {
+                "UID EXPUNGE"
+            } else {
+                "EXPUNGE"
+            };
+            if !Self::permitted(tag, verb, "current mailbox", &sel.rights, "e", out) {
+                return;
+            }
             if !sel.folder.read_write() {
                 return Reply::no(out, tag, Some(Code::ReadOnly), "Mailbox is read-only");
             }
@@ -63,6 +71,6 @@ fn to_trash(
     }
     sel.folder
         .store_flags(&deleted, FlagOp::Remove, Flags::DELETED | Flags::DRAFT, &[])?;
-    let moved = sel.folder.move_to(&deleted, trash)?;
+    let moved = sel.folder.move_to(&deleted, trash, Carry::ALL)?;
     Ok(moved.pairs.into_iter().map(|(from, _)| from).collect())
 }

@@ -6,6 +6,8 @@ use std::time::UNIX_EPOCH;
 
 use courser_protocol::OUTPUT_HIGH_WATER;
 
+use courser_maildir::acl::rights;
+
 use super::message::{Loaded, Summary, FACTS_BATCH};
 use super::reply::Reply;
 use super::{Pending, Selected, Session};
@@ -255,7 +257,9 @@ fn fetch_one(
     out: &mut Vec<u8>,
 ) -> bool {
     let mut report_flags = attrs.contains(&FetchAttr::Flags);
-    if sel.folder.read_write() && attrs.iter().any(sets_seen) {
+    // Without `s` the message stays unseen (RFC 4314 §4, as Courier).
+    let may_see = sel.rights.has(rights::SEEN);
+    if sel.folder.read_write() && may_see && attrs.iter().any(sets_seen) {
         let unseen = sel
             .folder
             .message(uid)

@@ -3,6 +3,8 @@
 
 use std::collections::BTreeSet;
 
+use courser_maildir::acl::rights;
+
 use super::Session;
 use crate::codec::respond::{self, ListAttr};
 
@@ -15,6 +17,8 @@ impl Session {
         lsub: bool,
         out: &mut Vec<u8>,
     ) {
+        // A name is listed only with the `l` right (RFC 4314 §4); one
+        // whose ACL cannot be read is not shown, as in Courier.
         let verb = if lsub { "LSUB" } else { "LIST" };
         let (Some(reference), Some(pattern)) = (reference, pattern) else {
             // Not valid modified UTF-7: no mailbox name matches it.
@@ -28,6 +32,16 @@ impl Session {
         let full = normalize_inbox(&format!("{reference}{pattern}"));
         let Some(store) = self.store_ref() else {
             return;
+        };
+        // Rights read on the way, for the selected folder's (as Courier).
+        let mut seen = Vec::new();
+        let mut visible = |name: &str| {
+            let rights = store.my_rights(name);
+            let shown = rights.as_ref().is_ok_and(|r| r.has(rights::LOOKUP));
+            if let Ok(r) = rights {
+                seen.push((name.to_owned(), r));
+            }
+            shown
         };
         let folders = match store.list_folders() {
             Ok(f) => f,
@@ -54,7 +68,7 @@ impl Session {
                 .map(|(n, _)| n.as_str())
                 .collect();
             for (name, implied) in &shown {
-                if *implied && names.contains(name.as_str()) {
+                if *implied && names.contains(name.as_str()) || !visible(name) {
                     continue;
                 }
                 let attrs: &[ListAttr] = if *implied { &[ListAttr::NoSelect] } else { &[] };
@@ -62,7 +76,7 @@ impl Session {
             }
         } else {
             for f in &folders {
-                if !matches(&full, &f.name) {
+                if !matches(&full, &f.name) || !visible(&f.name) {
                     continue;
                 }
                 let mut attrs = Vec::new();
@@ -76,6 +90,9 @@ impl Session {
                 });
                 respond::list(out, &attrs, Some('.'), &f.name, self.utf8_enabled);
             }
+        }
+        for (name, r) in seen {
+            self.rights_seen(&name, &r, out);
         }
         self.finish_ok(tag, &format!("{verb} completed"), out);
     }

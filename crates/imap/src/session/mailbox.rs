@@ -16,18 +16,62 @@ impl Session {
         if name.eq_ignore_ascii_case("INBOX") {
             return Reply::no(out, tag, Some(Code::AlreadyExists), "INBOX always exists");
         }
+        if let Some((parent, _)) = name.rsplit_once('.') {
+            if !self.require(tag, "CREATE", parent, "c", out) {
+                return;
+            }
+        }
         let Some(store) = self.store_ref() else {
             return;
         };
         match store.create_folder(name) {
-            Ok(()) => self.finish_ok(tag, "CREATE completed", out),
+            Ok(()) => {
+                // Courier reads the new folder's ACL at once, which stores
+                // the copy it inherits; an error shows at the next use.
+                let _ = store.acl(name);
+                self.finish_ok(tag, "CREATE completed", out)
+            }
             Err(e) => self.store_error(tag, &e, out),
+        }
+    }
+
+    /// Whether folder `name` exists; answers NO [NONEXISTENT] if not
+    /// (checked before its ACL is read: see `acl::existing`).
+    pub(super) fn exists(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> bool {
+        self.exists_or_say(tag, name, "No such mailbox", out)
+    }
+
+    /// Whether folder `name` exists; answers NO [NONEXISTENT] `text` if
+    /// not.
+    pub(super) fn exists_or_say(
+        &self,
+        tag: &str,
+        name: &str,
+        text: &str,
+        out: &mut Vec<u8>,
+    ) -> bool {
+        let Some(store) = self.store_ref() else {
+            return false;
+        };
+        match store.folder_exists(name) {
+            Ok(true) => true,
+            Ok(false) => {
+                Reply::no(out, tag, Some(Code::Nonexistent), text);
+                false
+            }
+            Err(e) => {
+                self.store_error(tag, &e, out);
+                false
+            }
         }
     }
 
     pub(super) fn delete(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
         if name.eq_ignore_ascii_case("INBOX") {
             return Reply::no(out, tag, Some(Code::Cannot), "INBOX cannot be deleted");
+        }
+        if !self.exists(tag, name, out) || !self.require(tag, "DELETE", name, "x", out) {
+            return;
         }
         if self.is_selected(name) {
             // Deleting the open folder: leave it first, like Courier.
@@ -45,6 +89,14 @@ impl Session {
     pub(super) fn rename(&mut self, tag: &str, from: &str, to: &str, out: &mut Vec<u8>) {
         if to.eq_ignore_ascii_case("INBOX") {
             return Reply::no(out, tag, Some(Code::AlreadyExists), "INBOX already exists");
+        }
+        if !self.exists(tag, from, out) || !self.require(tag, "RENAME", from, "x", out) {
+            return;
+        }
+        if let Some((parent, _)) = to.rsplit_once('.') {
+            if !self.require(tag, "RENAME", parent, "c", out) {
+                return;
+            }
         }
         if self.is_selected(from) {
             self.state = State::Authenticated;

@@ -14,6 +14,7 @@
 //! drains [`Session::finished_commands`], one [`Finished`] per command with
 //! the time the session spent on it.
 
+mod acl;
 mod append;
 mod auth;
 mod capability;
@@ -43,7 +44,7 @@ use courser_auth::sasl::{Credentials, Mechanism, Relay};
 
 use crate::codec::respond::{self, Code, NamespaceDesc, Status};
 use crate::codec::{AppendStart, Command, Decoder, Event, Limits, Tag};
-use crate::mailstore::{MailFolder, MailStore};
+use crate::mailstore::{MailFolder, MailStore, Rights};
 pub use capability::Capabilities;
 use reply::Reply;
 use view::View;
@@ -103,6 +104,8 @@ enum State {
 pub(crate) struct Selected {
     folder: Box<dyn MailFolder>,
     view: View,
+    /// The user's rights on the folder, as of SELECT (as in Courier).
+    rights: Rights,
 }
 
 /// One IMAP connection's protocol state.
@@ -127,6 +130,9 @@ pub struct Session {
     backpressure: Backpressure,
     /// SORT and THREAD offered.
     sort_thread: bool,
+    /// ACL and ACL2=UNION advertised (Courier's `IMAP_ACL`; the rights
+    /// are enforced either way).
+    acl: bool,
     /// EXPUNGE moves into this folder (Courier's magic trash).
     magic_trash: Option<String>,
 }
@@ -158,8 +164,16 @@ impl Session {
             clock: CommandClock::default(),
             backpressure: Backpressure::default(),
             sort_thread: true,
+            acl: true,
             magic_trash: None,
         }
+    }
+
+    /// Advertises ACL and ACL2=UNION (the default) or not: Courier's
+    /// `IMAP_ACL`. The ACL commands work and rights are enforced either
+    /// way.
+    pub fn offer_acl(&mut self, offer: bool) {
+        self.acl = offer;
     }
 
     /// Offers SORT and THREAD (the default) or not: Courier's
@@ -505,6 +519,21 @@ impl Session {
             C::Move { uid, set, mailbox } => {
                 self.copy(&tag, uid, &set, mailbox.as_str(), true, out)
             }
+            C::GetAcl { mailbox } => self.getacl(&tag, mailbox.as_str(), out),
+            C::MyRights { mailbox } => self.myrights(&tag, mailbox.as_str(), out),
+            C::ListRights {
+                mailbox,
+                identifier,
+            } => self.listrights(&tag, mailbox.as_str(), &identifier, out),
+            C::SetAcl {
+                mailbox,
+                identifier,
+                rights,
+            } => self.setacl(&tag, mailbox.as_str(), &identifier, Some(&rights), out),
+            C::DeleteAcl {
+                mailbox,
+                identifier,
+            } => self.setacl(&tag, mailbox.as_str(), &identifier, None, out),
             C::GetQuotaRoot { mailbox } => self.getquotaroot(&tag, mailbox.as_str(), out),
             C::GetQuota { root } => self.getquota(&tag, &root, out),
             C::SetQuota { .. } => self.setquota(&tag, out),
@@ -528,8 +557,7 @@ impl Session {
                 search,
             } if self.sort_thread => self.thread(&tag, uid, &algorithm, &charset, &search, out),
             other => {
-                // Parsed for a later extension (ACL) but not offered in
-                // CAPABILITY yet; SORT and THREAD when turned off.
+                // SORT and THREAD when turned off.
                 Reply::bad(
                     out,
                     &tag,
@@ -638,6 +666,11 @@ fn undecodable_name(command: &Command) -> Option<(Code, &'static str)> {
         | C::Unsubscribe { mailbox }
         | C::Status { mailbox, .. }
         | C::GetQuotaRoot { mailbox }
+        | C::GetAcl { mailbox }
+        | C::MyRights { mailbox }
+        | C::ListRights { mailbox, .. }
+        | C::SetAcl { mailbox, .. }
+        | C::DeleteAcl { mailbox, .. }
         | C::Append { mailbox, .. }
         | C::Copy { mailbox, .. }
         | C::Move { mailbox, .. } => (mailbox, false),
@@ -652,5 +685,7 @@ fn undecodable_name(command: &Command) -> Option<(Code, &'static str)> {
     }
 }
 
+#[cfg(test)]
+mod acl_tests;
 #[cfg(test)]
 mod tests;

@@ -2,6 +2,7 @@
 //! and the untagged updates that keep the client's view in step with the
 //! folder (RFC 3501 §7.3-7.4).
 
+use courser_maildir::acl::rights;
 use courser_protocol::Untrusted;
 
 use super::fetch::write_flags;
@@ -19,10 +20,21 @@ impl Session {
         if let State::Selected(_) = self.state {
             self.state = State::Authenticated;
         }
+        if !self.exists(tag, name, out) {
+            return;
+        }
+        let Some(rights) = self.rights_on(tag, name, out) else {
+            return;
+        };
+        if !Self::permitted(tag, "SELECT/EXAMINE", name, &rights, "r", out) {
+            return;
+        }
         let Some(store) = self.store_ref() else {
             return;
         };
-        let folder = match store.open_folder(name, read_write) {
+        // Courier's rule: without a right to change anything, read-only.
+        let writable = "iestw".bytes().any(|b| rights.has(b));
+        let folder = match store.open_folder(name, read_write && writable) {
             Ok(f) => f,
             Err(e) => return self.store_error(tag, &e, out),
         };
@@ -31,7 +43,11 @@ impl Session {
                 .filter_map(|i| folder.message_at(i).map(|m| m.uid))
                 .collect(),
         );
-        let mut selected = Selected { folder, view };
+        let mut selected = Selected {
+            folder,
+            view,
+            rights,
+        };
         self.announce_folder(&mut selected, out);
         let rw = selected.folder.read_write();
         self.state = State::Selected(Box::new(selected));
@@ -65,6 +81,7 @@ impl Session {
         }
         Reply::untagged_ok_code(out, Code::UidValidity(folder.uidvalidity()), "UIDs valid");
         Reply::untagged_ok_code(out, Code::UidNext(folder.uidnext()), "Predicted next UID");
+        super::acl::announce_rights(out, &sel.rights);
     }
 
     /// FLAGS and PERMANENTFLAGS with every keyword in use in the folder
@@ -87,9 +104,22 @@ impl Session {
         respond::flags(out, &flags);
         let keywords_on = self.store_ref().is_some_and(|s| s.keywords_enabled());
         let permanent = if sel.folder.read_write() {
+            // Only what the rights allow changing (RFC 4314 §4).
+            let settable = super::acl::settable(&sel.rights);
+            flags.retain(|f| {
+                let bit = match f {
+                    Flag::Seen => Flags::SEEN,
+                    Flag::Deleted => Flags::DELETED,
+                    Flag::Answered => Flags::ANSWERED,
+                    Flag::Flagged => Flags::FLAGGED,
+                    Flag::Draft => Flags::DRAFT,
+                    _ => return settable.keywords,
+                };
+                settable.flags.contains(bit)
+            });
             Code::PermanentFlags {
                 flags,
-                keywords: keywords_on,
+                keywords: keywords_on && settable.keywords,
             }
         } else {
             Code::PermanentFlags {
@@ -123,7 +153,8 @@ impl Session {
     pub(super) fn close(&mut self, tag: &str, expunge: bool, out: &mut Vec<u8>) {
         match std::mem::replace(&mut self.state, State::Authenticated) {
             State::Selected(mut sel) => {
-                if expunge && sel.folder.read_write() {
+                // Without `e` CLOSE just closes, as in Courier.
+                if expunge && sel.folder.read_write() && sel.rights.has(rights::EXPUNGE) {
                     // CLOSE sends no EXPUNGE responses (RFC 3501 §6.4.2).
                     if let Err(e) = sel.folder.expunge(None) {
                         return self.store_error(tag, &e, out);

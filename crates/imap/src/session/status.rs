@@ -17,6 +17,9 @@ impl Session {
             // STATUS=SIZE (RFC 8438) is not advertised.
             return Reply::bad(out, tag, "Unknown STATUS item SIZE");
         }
+        if !self.exists(tag, name, out) || !self.require(tag, "STATUS", name, "r", out) {
+            return;
+        }
         let Some(store) = self.store_ref() else {
             return;
         };

@@ -2,10 +2,10 @@
 
 use super::fetch::write_flags;
 use super::reply::Reply;
-use super::Session;
+use super::{Selected, Session};
 use crate::codec::respond::Code;
 use crate::codec::{Flag, SequenceSet, StoreMode};
-use crate::mailstore::{FlagOp, Flags};
+use crate::mailstore::{FlagOp, Flags, StoreResult};
 
 /// System flags and keywords of a STORE or APPEND flag list.
 pub(super) struct FlagSet {
@@ -87,10 +87,7 @@ impl Session {
                 StoreMode::Add => FlagOp::Add,
                 StoreMode::Remove => FlagOp::Remove,
             };
-            if let Err(e) = sel
-                .folder
-                .store_flags(&uids, op, parsed.flags, &parsed.keywords)
-            {
+            if let Err(e) = store_permitted(sel, &uids, op, &parsed) {
                 return s.store_error(tag, &e, out);
             }
             if parsed.keywords.iter().any(|k| !sel.view.knows_keyword(k)) {
@@ -109,4 +106,43 @@ impl Session {
             Reply::ok(out, tag, "STORE completed");
         });
     }
+}
+
+/// Changes only the flags the rights allow (RFC 4314 §4: the others are
+/// left as they are, and STORE does not fail for them, as in Courier).
+fn store_permitted(sel: &mut Selected, uids: &[u32], op: FlagOp, set: &FlagSet) -> StoreResult<()> {
+    let may = super::acl::settable(&sel.rights);
+    let flags = Flags::from_bits(set.flags.bits() & may.flags.bits());
+    let keywords: &[String] = if may.keywords { &set.keywords } else { &[] };
+    if op != FlagOp::Replace || (may.flags == Flags::ALL && may.keywords) {
+        return sel.folder.store_flags(uids, op, flags, keywords).map(drop);
+    }
+    if !may.keywords {
+        // Keywords stay: replace the permitted flags by adding and removing.
+        let unset = may.flags.difference(flags);
+        sel.folder.store_flags(uids, FlagOp::Add, flags, &[])?;
+        return sel
+            .folder
+            .store_flags(uids, FlagOp::Remove, unset, &[])
+            .map(drop);
+    }
+    // Each message keeps the flags it may not change: one replace per
+    // combination of those.
+    let fixed = Flags::ALL.difference(may.flags);
+    let mut groups: Vec<(Flags, Vec<u32>)> = Vec::new();
+    for &uid in uids {
+        let Some(m) = sel.folder.message(uid) else {
+            continue;
+        };
+        let kept = Flags::from_bits(m.flags.bits() & fixed.bits());
+        match groups.iter_mut().find(|(k, _)| *k == kept) {
+            Some((_, g)) => g.push(uid),
+            None => groups.push((kept, vec![uid])),
+        }
+    }
+    for (kept, group) in groups {
+        sel.folder
+            .store_flags(&group, FlagOp::Replace, flags.union(kept), keywords)?;
+    }
+    Ok(())
 }

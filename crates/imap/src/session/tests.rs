@@ -5,7 +5,7 @@
 use courser_maildir::{tools, Store, StoreOptions};
 
 use super::{Action, Session, SessionConfig};
-use crate::mailstore::{Flags, MailStore, MaildirStore, MemoryStore};
+use crate::mailstore::{AclUser, Flags, MailStore, MaildirStore, MemoryStore};
 
 const MSG: &[u8] = b"From: a@example.org\nSubject: test\n\nbody\n";
 
@@ -40,7 +40,7 @@ pub(super) trait IntoMailStore {
 
 impl IntoMailStore for Store {
     fn into_mail_store(self) -> Box<dyn MailStore> {
-        Box::new(MaildirStore::new(self))
+        Box::new(MaildirStore::new(self, AclUser::new("u", "u", "")))
     }
 }
 

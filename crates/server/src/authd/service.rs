@@ -368,6 +368,7 @@ fn issue_ticket(state: &State, served: &Served, account: &Account) -> Result<Str
         login: account.login.clone(),
         home: account.home.clone(),
         maildir: account.maildir_path_or(&served.default_maildir),
+        options: account.options.as_str().to_owned(),
     };
     state
         .tickets

@@ -72,6 +72,7 @@ mod tests {
             login: "ann".into(),
             home: "/home/ann".into(),
             maildir: "/home/ann/Maildir".into(),
+            options: String::new(),
         }
     }
 

@@ -23,7 +23,7 @@ use courser_auth::{Account, CramHash, Options};
 use crate::service::Service;
 
 /// The protocol version this build speaks.
-pub const VERSION: u8 = 3;
+pub const VERSION: u8 = 4;
 /// Largest frame accepted (after the length prefix): a configuration
 /// fits, a login's credentials are far smaller.
 pub const MAX_FRAME: usize = 1 << 20;
@@ -135,6 +135,8 @@ pub struct WorkerAccount {
     pub home: PathBuf,
     /// The maildir (absolute).
     pub maildir: PathBuf,
+    /// The account's authlib options (ACL groups, `disableshared`).
+    pub options: String,
 }
 
 /// Why a frame does not decode.
@@ -318,7 +320,8 @@ pub fn encode_response(id: u32, response: &Response) -> Vec<u8> {
                 .u32(a.gid)
                 .text(&a.login)
                 .path(&a.home)
-                .path(&a.maildir);
+                .path(&a.maildir)
+                .text(&a.options);
         }
     };
     w.finish()
@@ -367,6 +370,7 @@ pub fn decode_response(frame: &[u8]) -> Result<(u32, Response), WireError> {
             login: r.text()?,
             home: r.path()?,
             maildir: r.path()?,
+            options: r.text()?,
         }),
         _ => return Err(WireError::Malformed("unknown answer kind")),
     };
@@ -745,6 +749,7 @@ mod tests {
                 login: "ann".into(),
                 home: "/home/ann".into(),
                 maildir: "/home/ann/Maildir".into(),
+                options: "group=staff".into(),
             }),
         ]
     }

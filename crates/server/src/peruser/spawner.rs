@@ -350,6 +350,8 @@ fn start_worker(
         .arg(&account.home)
         .arg("--maildir")
         .arg(&account.maildir)
+        .arg("--options")
+        .arg(&account.options)
         .stdin(Stdio::from(session))
         // The spawner's standard output: the metrics socket, if any.
         .stdout(Stdio::inherit());
@@ -410,6 +412,7 @@ mod tests {
             login: "ann".into(),
             home: "/home/ann".into(),
             maildir: "/home/ann/Maildir".into(),
+            options: String::new(),
         };
         assert_eq!(valid.check(&ann), Ok(()));
         let with = |f: &dyn Fn(&mut WorkerAccount)| {

@@ -33,6 +33,8 @@ pub struct WorkerArgs {
     pub home: PathBuf,
     /// The account's maildir.
     pub maildir: PathBuf,
+    /// The account's authlib options (ACL groups, `disableshared`).
+    pub options: String,
 }
 
 /// `courser session-worker`: becomes the account, reads the hand-over
@@ -88,10 +90,12 @@ pub fn worker_main(args: WorkerArgs) -> Result<(), String> {
         let shared = Arc::new(shared_for(&record));
         match record.service {
             Service::Imap => {
-                handed_over::<Imap>(stream, record, args.maildir, connected, shared).await
+                let (maildir, options) = (args.maildir, args.options);
+                handed_over::<Imap>(stream, record, maildir, options, connected, shared).await
             }
             Service::Pop3 => {
-                handed_over::<Pop3>(stream, record, args.maildir, connected, shared).await
+                let (maildir, options) = (args.maildir, args.options);
+                handed_over::<Pop3>(stream, record, maildir, options, connected, shared).await
             }
         }
         Ok(())

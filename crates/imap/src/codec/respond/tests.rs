@@ -297,15 +297,21 @@ fn misc_data() {
         w(|o| quotaroot(o, "INBOX", &["ROOT"], false)),
         b"* QUOTAROOT \"INBOX\" ROOT\r\n"
     );
-    // imap-codec has no ACL support: check the shape only.
+    // imap-codec has no ACL support: `validate` checks the grammar itself.
     let mut o = Vec::new();
-    acl(&mut o, "INBOX", &[("fred", "lrswipkxtea")], false);
+    acl(
+        &mut o,
+        "INBOX",
+        &[("fred", "lrswipkxtea"), ("a b", "")],
+        false,
+    );
     myrights(&mut o, "INBOX", "lr", false);
     listrights(&mut o, "INBOX", "fred", "", &["l", "r"], false);
     assert_eq!(
         o,
-        b"* ACL \"INBOX\" fred lrswipkxtea\r\n* MYRIGHTS \"INBOX\" lr\r\n* LISTRIGHTS \"INBOX\" fred \"\" l r\r\n"
+        b"* ACL \"INBOX\" fred lrswipkxtea \"a b\" \"\"\r\n* MYRIGHTS \"INBOX\" lr\r\n* LISTRIGHTS \"INBOX\" fred \"\" l r\r\n"
     );
+    assert_eq!(crate::codec::validate::validate_responses(&o), Ok(3));
     assert_eq!(
         w(|o| enabled(o, &["UTF8=ACCEPT"])),
         b"* ENABLED UTF8=ACCEPT\r\n"
