@@ -22,7 +22,7 @@ use crate::codec::{ReturnOption, SearchKey, SortCriterion, SortKey, ThreadAlgori
 use crate::mailstore::OrderFacts;
 use thread::Threadable;
 
-/// What SORT and THREAD know of one message.
+/// What SORT knows of one message.
 #[derive(Debug, Default)]
 struct Facts {
     seq: u32,
@@ -46,11 +46,9 @@ struct Facts {
     /// (RFC 5957 §3), under i;unicode-casemap.
     display_from: String,
     display_to: String,
-    message_id: Option<String>,
-    references: Vec<String>,
 }
 
-/// Which keys a SORT or THREAD compares; the others are not worked out
+/// Which keys a SORT compares; the others are not worked out
 /// (decoding every ENVELOPE of a big folder for SORT (DATE) would cost
 /// more than the sort).
 #[derive(Debug, Default, Clone, Copy)]
@@ -64,7 +62,6 @@ struct Needs {
     cc: bool,
     display_from: bool,
     display_to: bool,
-    ids: bool,
 }
 
 impl Needs {
@@ -86,57 +83,12 @@ impl Needs {
         n
     }
 
-    fn thread() -> Needs {
-        Needs {
-            date: true,
-            subject: true,
-            ids: true,
-            ..Needs::default()
-        }
-    }
-
     fn keys(self) -> bool {
-        self.subject
-            || self.from
-            || self.to
-            || self.cc
-            || self.display_from
-            || self.display_to
-            || self.ids
+        self.subject || self.from || self.to || self.cc || self.display_from || self.display_to
     }
 }
 
 impl Facts {
-    /// What ordering needs of the messages numbered `seqs`, in order,
-    /// taken from the store's facts without keeping them.
-    fn read_all(sel: &Selected, seqs: &[u32], needs: Needs) -> Vec<Facts> {
-        let uids: Vec<u32> = seqs.iter().map(|&s| sel.view.uid(s).unwrap_or(0)).collect();
-        let present: Vec<u32> = uids
-            .iter()
-            .copied()
-            .filter(|&u| !sel.view.is_expunged(u))
-            .collect();
-        let mut all = Vec::with_capacity(seqs.len());
-        // `present` is `uids` less the expunged ones, in the same order.
-        let mut next = 0;
-        let push = |all: &mut Vec<Facts>, next: &mut usize, stored: Option<&OrderFacts<'_>>| {
-            all.push(Facts::of(sel, seqs[*next], uids[*next], stored, needs));
-            *next += 1;
-        };
-        sel.folder.order_facts(&present, &mut |uid, stored| {
-            while next < uids.len() && uids[next] != uid {
-                push(&mut all, &mut next, None);
-            }
-            if next < uids.len() {
-                push(&mut all, &mut next, stored.as_ref());
-            }
-        });
-        while next < uids.len() {
-            push(&mut all, &mut next, None);
-        }
-        all
-    }
-
     fn of(
         sel: &Selected,
         seq: u32,
@@ -148,15 +100,7 @@ impl Facts {
         // INTERNALDATE (a stat of the file) only where it is a key or
         // stands in for a missing Date (RFC 5256 §2.2).
         let arrival = if needs.arrival || (needs.date && sent.is_none()) {
-            let date = if sel.view.is_expunged(uid) {
-                // Expunged elsewhere, not yet announced: sorted on what
-                // is left.
-                sel.view.gone(uid).and_then(|g| g.internal_date)
-            } else {
-                sel.folder.internal_date(uid)
-            };
-            date.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
-                .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+            arrival(sel, uid)
         } else {
             0
         };
@@ -187,10 +131,6 @@ impl Facts {
         facts.cc = owned(needs.cc, keys.cc);
         facts.display_from = owned(needs.display_from, keys.display_from);
         facts.display_to = owned(needs.display_to, keys.display_to);
-        if needs.ids {
-            facts.message_id = keys.message_id.map(str::to_owned);
-            facts.references = keys.references.iter().map(|r| (*r).to_owned()).collect();
-        }
         facts
     }
 
@@ -250,6 +190,80 @@ impl Facts {
     }
 }
 
+/// What ordering needs of the messages numbered `seqs`, in order: `make`
+/// turns each one's stored facts (`None`: none to be had) into what the
+/// command keeps, so that no more than that is held per message.
+fn read_all<T>(
+    sel: &Selected,
+    seqs: &[u32],
+    make: impl Fn(u32, u32, Option<&OrderFacts<'_>>) -> T,
+) -> Vec<T> {
+    let uids: Vec<u32> = seqs.iter().map(|&s| sel.view.uid(s).unwrap_or(0)).collect();
+    let present: Vec<u32> = uids
+        .iter()
+        .copied()
+        .filter(|&u| !sel.view.is_expunged(u))
+        .collect();
+    let mut all = Vec::with_capacity(seqs.len());
+    // `present` is `uids` less the expunged ones, in the same order.
+    let mut next = 0;
+    let push = |all: &mut Vec<T>, next: &mut usize, stored: Option<&OrderFacts<'_>>| {
+        all.push(make(seqs[*next], uids[*next], stored));
+        *next += 1;
+    };
+    sel.folder.order_facts(&present, &mut |uid, stored| {
+        while next < uids.len() && uids[next] != uid {
+            push(&mut all, &mut next, None);
+        }
+        if next < uids.len() {
+            push(&mut all, &mut next, stored.as_ref());
+        }
+    });
+    while next < uids.len() {
+        push(&mut all, &mut next, None);
+    }
+    all
+}
+
+/// INTERNALDATE in Unix seconds (a stat of the file, or what is left of
+/// a message expunged elsewhere and not yet announced).
+fn arrival(sel: &Selected, uid: u32) -> i64 {
+    let date = if sel.view.is_expunged(uid) {
+        sel.view.gone(uid).and_then(|g| g.internal_date)
+    } else {
+        sel.folder.internal_date(uid)
+    };
+    date.and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// What THREAD keeps of a message.
+fn threadable(sel: &Selected, seq: u32, uid: u32, stored: Option<&OrderFacts<'_>>) -> Threadable {
+    // A missing Date stands in as INTERNALDATE (RFC 5256 §2.2).
+    let sent = stored
+        .and_then(|s| s.sent_time)
+        .unwrap_or_else(|| arrival(sel, uid));
+    let Some(keys) = stored.map(|s| &s.keys) else {
+        return Threadable {
+            seq,
+            sent,
+            message_id: None,
+            references: Vec::new(),
+            subject: BaseSubject::default(),
+        };
+    };
+    Threadable {
+        seq,
+        sent,
+        message_id: keys.message_id.map(str::to_owned),
+        references: keys.references.iter().map(|r| (*r).to_owned()).collect(),
+        subject: BaseSubject {
+            key: keys.subject.to_owned(),
+            is_reply: keys.subject_is_reply,
+        },
+    }
+}
+
 /// How a SORT orders and answers.
 pub(super) struct Order<'a> {
     /// The sort criteria, most significant first.
@@ -278,7 +292,10 @@ impl Session {
                 return;
             }
             let hits = search_folder(sel, &search, false);
-            let mut facts = Facts::read_all(sel, &hits, Needs::sort(criteria));
+            let needs = Needs::sort(criteria);
+            let mut facts = read_all(sel, &hits, |seq, uid, stored| {
+                Facts::of(sel, seq, uid, stored, needs)
+            });
             if let Some(first) = criteria.first() {
                 facts.iter_mut().for_each(|f| f.set_prefix(first.key));
             }
@@ -319,21 +336,19 @@ impl Session {
                 return;
             }
             let hits = search_folder(sel, &search, false);
-            let facts = Facts::read_all(sel, &hits, Needs::thread());
-            let ids: Vec<u32> = facts
+            let ids: Vec<u32> = hits
                 .iter()
-                .map(|f| if uid { f.uid } else { f.seq })
-                .collect();
-            let msgs: Vec<Threadable> = facts
-                .into_iter()
-                .map(|f| Threadable {
-                    seq: f.seq,
-                    sent: f.sent,
-                    message_id: f.message_id,
-                    references: f.references,
-                    subject: f.subject,
+                .map(|&seq| {
+                    if uid {
+                        sel.view.uid(seq).unwrap_or(0)
+                    } else {
+                        seq
+                    }
                 })
                 .collect();
+            let msgs = read_all(sel, &hits, |seq, uid, stored| {
+                threadable(sel, seq, uid, stored)
+            });
             let mut forest = match algorithm {
                 ThreadAlgorithm::References => thread::references(&msgs),
                 _ => thread::ordered_subject(&msgs),
