@@ -6,6 +6,7 @@ use foldhash::HashSet;
 use std::fs::{self, File};
 use std::io;
 
+use crate::appended::{Appended, Placed};
 use crate::error::{Error, IoContext, Result};
 use crate::filename::{crlf_size_tag, size_tag, SizeTags, UniqueStem};
 use crate::flags::{base_name, flags_of, merge_info, Flags};
@@ -24,6 +25,10 @@ pub struct CopyResult {
     pub uidvalidity: u32,
     /// `(source uid, destination uid)` for each message copied/moved.
     pub pairs: Vec<(u32, u32)>,
+    /// The new messages as an APPEND leaves them, in `pairs` order: a
+    /// copy into the folder the session has selected is taken in
+    /// without a rescan ([`Folder::took_in`](crate::Folder::took_in)).
+    pub placed: Vec<Appended>,
 }
 
 /// What of a message's flags a copy or move takes along: those the user
@@ -208,24 +213,40 @@ impl Folder {
             })?;
         let mut pairs = Vec::new();
         let mut moved = Vec::new();
+        let mut recorded = Vec::new();
         let mut placed = Vec::new();
         for ((p, u), facts) in plan.iter().zip(dest_uids).zip(&carried) {
             if let Some(u) = u {
                 pairs.push((p.0, u));
                 moved.push(p.0);
                 if let Some(f) = facts {
-                    placed.push((u, base_name(&p.2), f));
+                    recorded.push((u, base_name(&p.2), f));
                 }
+                placed.push(Appended {
+                    uidvalidity,
+                    uid: u,
+                    placed: Some(Placed {
+                        dir: ddir.clone(),
+                        file: p.2.clone(),
+                    }),
+                });
             }
         }
         let dest_index = index::index_path(&store.inner.opts.index, &store.inner.root, &ddir);
-        index::record_placed(dest_index.as_deref(), uidvalidity, &placed);
+        index::record_placed(dest_index.as_deref(), uidvalidity, &recorded);
         if add.1 > 0 {
             quota::record(&store.inner.root, add.0, add.1)?;
         }
         if sub.1 < 0 {
             quota::record(&self.account.root, sub.0, sub.1)?;
         }
-        Ok((CopyResult { uidvalidity, pairs }, moved))
+        Ok((
+            CopyResult {
+                uidvalidity,
+                pairs,
+                placed,
+            },
+            moved,
+        ))
     }
 }

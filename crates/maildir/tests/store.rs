@@ -383,6 +383,36 @@ fn own_append_is_taken_in_without_reading_the_uid_list() {
 }
 
 #[test]
+fn own_copy_into_the_folder_is_taken_in_with_its_keywords() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    f.store(&[1], FlagOp::Add, Flags::FLAGGED, &["Work".to_string()])
+        .unwrap();
+    settle(&mut f);
+    let copied = f.copy_to(&[1], &s, "INBOX", Carry::ALL).unwrap();
+    assert_eq!(copied.pairs.len(), 1);
+    let new = copied.pairs[0].1;
+    // A rescan would number the copy again from a list without it.
+    let db = s.root().join("courierimapuiddb");
+    let text = fs::read_to_string(&db).unwrap();
+    fs::write(&db, format!("{}\n", text.lines().next().unwrap())).unwrap();
+    for a in &copied.placed {
+        f.took_in(a);
+    }
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.added, vec![new]);
+    assert!(ch.flags_changed.is_empty(), "{ch:?}");
+    let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).collect();
+    assert_eq!(uids, vec![1, new]);
+    let m = f.by_uid(new).unwrap();
+    assert_eq!(m.keywords, vec!["Work".to_string()]);
+    assert!(m.flags.contains(Flags::FLAGGED));
+    assert!(f.is_recent(new));
+}
+
+#[test]
 fn folders_list_rename_delete_subscribe() {
     let t = tempfile::tempdir().unwrap();
     let s = new_store(t.path());

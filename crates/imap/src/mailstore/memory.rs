@@ -527,7 +527,11 @@ impl MemoryFolder {
         if remove {
             self.messages.retain(|m| !wanted(&m.uid));
         }
-        Ok(CopyResult { uidvalidity, pairs })
+        Ok(CopyResult {
+            uidvalidity,
+            pairs,
+            placed: Vec::new(),
+        })
     }
 }
 

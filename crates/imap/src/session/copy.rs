@@ -104,6 +104,9 @@ impl Session {
             };
             match result {
                 Ok(result) => {
+                    for placed in &result.placed {
+                        sel.folder.took_in(placed);
+                    }
                     let code = copyuid(&result);
                     if move_ {
                         // RFC 6851 §4.3: COPYUID in an untagged OK before
