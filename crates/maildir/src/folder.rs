@@ -928,7 +928,7 @@ impl Folder {
         let mut bytes = Vec::new();
         io::Read::read_to_end(&mut file, &mut bytes).map_err(|e| Error::io(at(), e))?;
         let facts = MessageFacts::compute(&bytes, modified);
-        self.remember_stat(m, &facts);
+        remember_stat(m, facts.stored_size, facts.internal_date);
         self.index
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -943,13 +943,8 @@ impl Folder {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .lookup(self.uidvalidity, &self.messages, m, ra)?;
-        self.remember_stat(m, &facts);
-        Some(facts)
-    }
-
-    /// What the facts say about the file spares a stat later.
-    fn remember_stat(&self, m: &Message, facts: &MessageFacts) {
         remember_stat(m, facts.stored_size, facts.internal_date);
+        Some(facts)
     }
 
     /// Opens a message file for reading, even if it was renamed meanwhile.
