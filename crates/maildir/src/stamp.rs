@@ -50,6 +50,32 @@ const MTIME_SLACK: Duration = Duration::from_secs(2);
 /// rescanned on every command, which is most commands of a busy session.
 const FINE_MTIME_SLACK: Duration = Duration::from_millis(50);
 
+fn slack(fine_grained: bool) -> Duration {
+    if fine_grained {
+        FINE_MTIME_SLACK
+    } else {
+        MTIME_SLACK
+    }
+}
+
+fn has_fraction(t: SystemTime) -> bool {
+    t.duration_since(SystemTime::UNIX_EPOCH)
+        .is_ok_and(|d| d.subsec_nanos() != 0)
+}
+
+fn settled_within(t: SystemTime, taken: SystemTime, slack: Duration) -> bool {
+    taken.duration_since(t).is_ok_and(|d| d >= slack)
+}
+
+/// Whether a timestamp `t`, seen at `taken`, is old enough that any later
+/// change would have moved it: the rule [`Folder::refresh`] trusts, for
+/// one timestamp (one without a sub-second part gets the coarse window).
+///
+/// [`Folder::refresh`]: crate::Folder::refresh
+pub fn settled(t: SystemTime, taken: SystemTime) -> bool {
+    settled_within(t, taken, slack(has_fraction(t)))
+}
+
 fn mtime(p: &Path) -> Option<SystemTime> {
     fs::metadata(p).and_then(|m| m.modified()).ok()
 }
@@ -74,10 +100,7 @@ impl Stamp {
         [self.cur, self.new, self.kw, self.db.map(|d| d.0)]
             .into_iter()
             .flatten()
-            .any(|t| {
-                t.duration_since(SystemTime::UNIX_EPOCH)
-                    .is_ok_and(|d| d.subsec_nanos() != 0)
-            })
+            .any(has_fraction)
     }
 
     /// What may have changed since this stamp was taken at `taken`,
@@ -85,15 +108,8 @@ impl Stamp {
     /// timestamp moved, and also when the stamp was taken so soon after
     /// that timestamp that a later change could have left it as it was.
     pub fn moved(&self, taken: SystemTime, now: &Stamp) -> Moved {
-        let slack = if self.fine_grained() {
-            FINE_MTIME_SLACK
-        } else {
-            MTIME_SLACK
-        };
-        let settled = |t: Option<SystemTime>| match t {
-            Some(t) => taken.duration_since(t).is_ok_and(|d| d >= slack),
-            None => true,
-        };
+        let slack = slack(self.fine_grained());
+        let settled = |t: Option<SystemTime>| t.is_none_or(|t| settled_within(t, taken, slack));
         Moved {
             cur: self.cur != now.cur || !settled(self.cur),
             new: self.new != now.new || !settled(self.new),
