@@ -548,3 +548,57 @@ def test_pop3d_on_standard_io_serves_a_fetchmail_tunnel(tmp_path):
                          capture_output=True, timeout=30).stdout
     assert out.startswith(b"+OK") and b"+OK 1 " in out, out
     assert len(list((maildir / "new").iterdir()) + list((maildir / "cur").iterdir())) == 1
+
+
+def test_a_big_maildrop_listing_is_reused_until_it_changes(server):
+    """Logins to a maildrop of 10,000 messages or more reuse the listing an
+    earlier login of the process made while `cur/` and the size list stay
+    as they were; a delivery, an IMAP expunge or flag change, and another
+    writer's size list are all seen at the next login."""
+    n = 10_000
+    for i in range(n):
+        put(server, f"{1_600_000_000 + i}.M{i}P1.test:2,", b"Subject: m\n\nx\n")
+    cur = server.maildir() / "cur"
+
+    def settle():
+        old = time.time() - 60
+        os.utime(cur, (old, old))
+
+    def login_uidls():
+        p = Raw(server.pop3_port)
+        p.login()
+        assert p.cmd("UIDL").startswith(b"+OK")
+        lines = p.multiline()
+        assert p.cmd("QUIT").startswith(b"+OK")
+        return [line.split()[1] for line in lines]
+
+    settle()
+    first = login_uidls()
+    assert len(first) == n
+    assert login_uidls() == first, "the kept listing gives the same answer"
+
+    imap = server.connect()
+    imap.select("INBOX")
+    imap.store("1", "+FLAGS", "\\Deleted")
+    imap.expunge()
+    imap.store("5", "+FLAGS", "\\Flagged")
+    imap.logout()
+    server.deliver(message(1))
+    after = login_uidls()
+    assert after[:-1] == first[1:]
+    assert after[-1] == f"UID{n + 1}-".encode() + first[0].split(b"-")[1]
+
+    # Another writer replaces the size list (as Courier's pop3d does) while
+    # cur/ stays settled: the list is read again.
+    settle()
+    assert login_uidls() == after
+    listfile = server.maildir() / "courierpop3dsizelist"
+    text = listfile.read_text()
+    uidv = first[0].split(b"-")[1].decode()
+    renumbered = text.replace(f" 2:{uidv}:", f" {n + 7}:{uidv}:", 1)
+    assert renumbered != text
+    tmp = server.maildir() / "tmp" / "other-writer"
+    tmp.write_text(renumbered)
+    os.replace(tmp, listfile)
+    settle()
+    assert login_uidls()[0] == f"UID{n + 7}-{uidv}".encode()

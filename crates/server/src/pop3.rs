@@ -108,7 +108,8 @@ impl Driver for Pop3 {
         out: &mut Vec<u8>,
     ) -> bool {
         let host = shared.hostname.clone();
-        let open = move || MaildirDrop::open(&maildir, &host, SystemTime::now());
+        let listings = shared.listings.clone();
+        let open = move || MaildirDrop::open(&maildir, &host, SystemTime::now(), listings.as_ref());
         let Some(drop) = open_mail(session, login, "maildrop", open, out).await else {
             return false;
         };

@@ -22,7 +22,9 @@ use crate::shared::Shared;
 use crate::stream::Conn;
 use crate::watch::Watcher;
 use crate::{privilege, proxy, serve, tls, Error};
+use courser_maildir::dircache::{DirCache, Weighed};
 use courser_maildir::SnapshotCache;
+use courser_pop3::maildrop::listings::ListingCache;
 
 /// What stays the same for the life of the process.
 struct ProcessParts {
@@ -35,8 +37,9 @@ struct ProcessParts {
     limits: Arc<ConnectionLimits>,
     shutdown: watch::Receiver<bool>,
     spawner: Option<Arc<Spawner>>,
-    /// Lives as long as the process; reloads change its limits.
+    /// Live as long as the process; reloads change their limits.
     scans: SnapshotCache,
+    listings: ListingCache,
     logins: Arc<LoginPool>,
 }
 
@@ -66,23 +69,23 @@ impl ProcessParts {
             limits: Arc::clone(&self.limits),
             shutdown: self.shutdown.clone(),
             spawner: self.spawner.clone(),
-            scans: self.scans(&config),
+            scans: shared_cache(&self.scans, &config),
+            listings: shared_cache(&self.listings, &config),
             logins: Arc::clone(&self.logins),
             config,
         })
     }
+}
 
-    /// The shared scans with `config`'s budget (none in the per-user
-    /// model, where a process serves one session).
-    fn scans(&self, config: &Config) -> Option<SnapshotCache> {
-        let budget = match config.server.process_model {
-            ProcessModel::Shared => config.maildir.scan_cache_messages,
-            ProcessModel::PerUser => 0,
-        };
-        self.scans
-            .set_limits(courser_maildir::snapshots::MIN_MESSAGES, budget);
-        (budget > 0).then(|| self.scans.clone())
-    }
+/// A cache shared by the process's sessions, with `config`'s budget (none
+/// in the per-user model, where a process serves one session).
+fn shared_cache<T: Weighed + Clone>(cache: &DirCache<T>, config: &Config) -> Option<DirCache<T>> {
+    let budget = match config.server.process_model {
+        ProcessModel::Shared => config.maildir.scan_cache_messages,
+        ProcessModel::PerUser => 0,
+    };
+    cache.set_limits(courser_maildir::snapshots::MIN_MESSAGES, budget);
+    (budget > 0).then(|| cache.clone())
 }
 
 fn bind(address: SocketAddr) -> Result<StdListener, Error> {
@@ -163,6 +166,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         shutdown,
         spawner,
         scans: SnapshotCache::new(0, 0),
+        listings: ListingCache::new(0, 0),
         logins: LoginPool::new(config.auth.login_threads, config.auth.login_queue),
     };
     let metrics_config = config.metrics.clone();

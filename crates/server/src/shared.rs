@@ -7,6 +7,7 @@ use std::sync::Arc;
 use tokio::sync::watch;
 
 use courser_maildir::SnapshotCache;
+use courser_pop3::maildrop::listings::ListingCache;
 
 use crate::access::AccessRules;
 use crate::authd::AuthClient;
@@ -45,6 +46,9 @@ pub struct Shared {
     pub spawner: Option<Arc<Spawner>>,
     /// Folder scans shared by the process's sessions (shared model).
     pub scans: Option<SnapshotCache>,
+    /// POP3 maildrop listings shared by the process's logins (shared
+    /// model).
+    pub listings: Option<ListingCache>,
     /// The threads that check credentials (kept across reloads).
     pub logins: Arc<LoginPool>,
 }
@@ -68,6 +72,7 @@ impl Shared {
             shutdown,
             spawner: None,
             scans: None,
+            listings: None,
             logins,
             config,
         }

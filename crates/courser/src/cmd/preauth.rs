@@ -89,7 +89,12 @@ pub fn pop3d(args: Args) -> ExitCode {
         println!("-ERR No maildir: set MAILDIR or HOME");
         return ExitCode::FAILURE;
     };
-    let drop = match MaildirDrop::open(Path::new(&path), HOSTNAME, std::time::SystemTime::now()) {
+    let drop = match MaildirDrop::open(
+        Path::new(&path),
+        HOSTNAME,
+        std::time::SystemTime::now(),
+        None,
+    ) {
         Ok(d) => d,
         Err(e) => {
             println!("-ERR [SYS/TEMP] Cannot open the maildrop: {e}");

@@ -29,6 +29,7 @@
 //! (which Courier's pop3d does not take) so two Courser logins cannot give
 //! one new message two UIDs.
 
+pub mod listings;
 pub mod memory;
 pub mod sizelist;
 
@@ -37,6 +38,7 @@ use std::io::{self, BufReader, Read, Seek};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use courser_maildir::filename::size_tag;
@@ -44,6 +46,7 @@ use courser_maildir::flags::{base_name, flags_of, merge_info};
 use courser_maildir::lock::FolderLock;
 use courser_maildir::Flags;
 
+use listings::{file_id, Listing, ListingCache};
 use sizelist::{Entry, Known, SIZELIST_FILE};
 
 /// A message as the session lists it.
@@ -145,79 +148,60 @@ struct Msg {
 #[derive(Debug)]
 pub struct MaildirDrop {
     dir: PathBuf,
-    msgs: Vec<Msg>,
-    infos: Vec<MessageInfo>,
+    /// File names in cur/, by message index (shared with other logins
+    /// until this session changes one).
+    names: Arc<Vec<Vec<u8>>>,
+    infos: Arc<Vec<MessageInfo>>,
 }
 
 impl MaildirDrop {
     /// Opens the maildir at `dir` as Courier's pop3d does at login. `host`
     /// names tmp files and the lock; `now` (seconds since the epoch) is the
-    /// uidvalidity of a new `courierpop3dsizelist`.
-    pub fn open(dir: &Path, host: &str, now: SystemTime) -> Result<MaildirDrop, MaildropError> {
+    /// uidvalidity of a new `courierpop3dsizelist`. With a `cache`, an
+    /// earlier login's listing is used if it still describes the maildrop
+    /// ([`listings`]), and this one is kept for later logins.
+    pub fn open(
+        dir: &Path,
+        host: &str,
+        now: SystemTime,
+        cache: Option<&ListingCache>,
+    ) -> Result<MaildirDrop, MaildropError> {
         let cur = dir.join("cur");
         fs::metadata(&cur).map_err(io_err(&cur))?;
         courser_maildir::tmpfile::purge_tmp(dir);
-        let now = now
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |d| d.as_secs());
         let lock = FolderLock::acquire(dir, host, true)?;
         move_new(dir)?;
-        let mut names = list(&cur)?;
-        names.sort_by(|a, b| sizelist::compare_names(a, b));
+        let taken = SystemTime::now();
+        let cur_mtime = fs::metadata(&cur).and_then(|m| m.modified()).ok();
         let list_path = dir.join(SIZELIST_FILE);
-        let data = match fs::read(&list_path) {
-            Ok(d) => Some(d),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => None,
-            Err(e) => return Err(io_err(&list_path)(e)),
-        };
-        let (known, nextuid, uidv, save) =
-            sizelist::reconcile(&names, sizelist::parse(data.as_deref()), now);
-        let mut entries = Vec::with_capacity(names.len());
-        let mut is_new = Vec::with_capacity(names.len());
-        for (name, k) in names.into_iter().zip(known) {
-            is_new.push(matches!(k, Known::New { .. }));
-            entries.push(match k {
-                Known::Listed(e) => Entry { name, ..e },
-                Known::New { uid, uidv } => {
-                    let path = cur.join(std::ffi::OsStr::from_bytes(&name));
-                    // A file that vanished meanwhile sizes as 0, as in Courier.
-                    let (size, utf8) = courser_maildir::message_file::open(&path)
-                        .and_then(crlf_size)
-                        .unwrap_or((0, false));
-                    Entry {
-                        name,
-                        size,
-                        uid,
-                        uidv,
-                        utf8,
+        let kept = cache
+            .and_then(|c| c.get(dir))
+            .filter(|l| cur_mtime.is_some_and(|m| l.describes(m, &file_id(&list_path))));
+        let listing = match kept {
+            Some(l) => l,
+            None => {
+                let (msgs, saved) = read_listing(dir, host, now)?;
+                let (names, infos): (Vec<_>, Vec<_>) =
+                    msgs.into_iter().map(|m| (m.name, m.info)).unzip();
+                let listing = Listing {
+                    cur: cur_mtime.unwrap_or(SystemTime::UNIX_EPOCH),
+                    list: file_id(&list_path),
+                    names: Arc::new(names),
+                    infos: Arc::new(infos),
+                };
+                if let (Some(cache), Some(m)) = (cache, cur_mtime) {
+                    if saved && courser_maildir::stamp::settled(m, taken) {
+                        cache.put(dir, listing.clone());
                     }
                 }
-            });
-        }
-        let saved = !save
-            || courser_maildir::tmpfile::write_atomic(
-                dir,
-                host,
-                "pop3",
-                &list_path,
-                &sizelist::serialize(nextuid, uidv, &entries),
-            )
-            .is_ok();
-        drop(lock);
-        let msgs = if saved {
-            entries.into_iter().map(Msg::from).collect()
-        } else {
-            tracing::error!(
-                dir = %dir.display(),
-                "cannot save {SIZELIST_FILE}: new messages are hidden this session"
-            );
-            enomem_fallback(&cur, entries, &is_new)
+                listing
+            }
         };
-        let infos = msgs.iter().map(|m: &Msg| m.info.clone()).collect();
+        drop(lock);
         Ok(MaildirDrop {
             dir: dir.to_owned(),
-            msgs,
-            infos,
+            names: listing.names,
+            infos: listing.infos,
         })
     }
 
@@ -228,20 +212,83 @@ impl MaildirDrop {
     /// The current name of message `index` in cur/, found again by its base
     /// name if another program renamed it.
     fn locate(&mut self, index: usize) -> Result<Option<Vec<u8>>, MaildropError> {
-        let Some(m) = self.msgs.get(index) else {
+        let Some(name) = self.names.get(index) else {
             return Ok(None);
         };
-        if fs::symlink_metadata(self.path(&m.name)).is_ok() {
-            return Ok(Some(m.name.clone()));
+        if fs::symlink_metadata(self.path(name)).is_ok() {
+            return Ok(Some(name.clone()));
         }
-        let base = base_of(&m.name).to_vec();
+        let base = base_of(name).to_vec();
         let cur = self.dir.join("cur");
         let found = list(&cur)?.into_iter().find(|n| base_of(n) == base);
-        if let (Some(n), Some(m)) = (&found, self.msgs.get_mut(index)) {
-            m.name = n.clone();
+        if let (Some(n), Some(name)) = (&found, Arc::make_mut(&mut self.names).get_mut(index)) {
+            name.clone_from(n);
         }
         Ok(found)
     }
+}
+
+/// Lists `cur/` (after `new/` was moved in) and reconciles it with the
+/// size list, saving the list if it changed; the messages, and whether
+/// the list was saved (if not, only what the old list knew is shown).
+/// Called under the maildir's lock.
+fn read_listing(
+    dir: &Path,
+    host: &str,
+    now: SystemTime,
+) -> Result<(Vec<Msg>, bool), MaildropError> {
+    let cur = dir.join("cur");
+    let now = now
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    let names = sizelist::sort_names(list(&cur)?, Vec::as_slice);
+    let list_path = dir.join(SIZELIST_FILE);
+    let data = match fs::read(&list_path) {
+        Ok(d) => Some(d),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => None,
+        Err(e) => return Err(io_err(&list_path)(e)),
+    };
+    let (known, nextuid, uidv, save) =
+        sizelist::reconcile(&names, sizelist::parse(data.as_deref()), now);
+    let mut entries = Vec::with_capacity(names.len());
+    let mut is_new = Vec::with_capacity(names.len());
+    for (name, k) in names.into_iter().zip(known) {
+        is_new.push(matches!(k, Known::New { .. }));
+        entries.push(match k {
+            Known::Listed(e) => Entry { name, ..e },
+            Known::New { uid, uidv } => {
+                let path = cur.join(std::ffi::OsStr::from_bytes(&name));
+                // A file that vanished meanwhile sizes as 0, as in Courier.
+                let (size, utf8) = courser_maildir::message_file::open(&path)
+                    .and_then(crlf_size)
+                    .unwrap_or((0, false));
+                Entry {
+                    name,
+                    size,
+                    uid,
+                    uidv,
+                    utf8,
+                }
+            }
+        });
+    }
+    let saved = !save
+        || courser_maildir::tmpfile::write_atomic(
+            dir,
+            host,
+            "pop3",
+            &list_path,
+            &sizelist::serialize(nextuid, uidv, &entries),
+        )
+        .is_ok();
+    if saved {
+        return Ok((entries.into_iter().map(Msg::from).collect(), true));
+    }
+    tracing::error!(
+        dir = %dir.display(),
+        "cannot save {SIZELIST_FILE}: new messages are hidden this session"
+    );
+    Ok((enomem_fallback(&cur, entries, &is_new), false))
 }
 
 impl From<Entry> for Msg {
@@ -358,8 +405,8 @@ impl Mailbox for MaildirDrop {
         };
         let (size, _) = crlf_size(&mut f).map_err(io_err(&path))?;
         f.rewind().map_err(io_err(&path))?;
-        if let Some(info) = self.infos.get_mut(index) {
-            if info.size != size {
+        if self.infos.get(index).is_some_and(|i| i.size != size) {
+            if let Some(info) = Arc::make_mut(&mut self.infos).get_mut(index) {
                 tracing::debug!(file = %path.display(), listed = info.size, size, "listed size corrected");
                 info.size = size;
             }
@@ -385,8 +432,8 @@ impl Mailbox for MaildirDrop {
         let renamed = merge_info(text, flags.union(Flags::SEEN));
         let from = self.path(&name);
         if fs::rename(&from, self.dir.join("cur").join(&renamed)).is_ok() {
-            if let Some(m) = self.msgs.get_mut(index) {
-                m.name = renamed.into_bytes();
+            if let Some(name) = Arc::make_mut(&mut self.names).get_mut(index) {
+                *name = renamed.into_bytes();
             }
         }
     }
