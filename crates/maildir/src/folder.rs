@@ -90,6 +90,9 @@ pub struct Folder {
     /// (`(uid, file)`, ascending): the next refresh takes them in without
     /// a rescan when nobody else changed the folder.
     own: Vec<(u32, String)>,
+    /// A [`Folder::refresh_fast`] saw `cur/` change (or could not trust
+    /// its timestamp) and did not list it: the next full refresh must.
+    cur_unlisted: bool,
 }
 
 impl Folder {
@@ -112,6 +115,7 @@ impl Folder {
             stamp: None,
             index: Mutex::new(index),
             own: Vec::new(),
+            cur_unlisted: false,
         };
         if !f.copy_shared_scan() {
             f.rescan()?;
@@ -135,6 +139,7 @@ impl Folder {
         self.uidvalidity = shared.uidvalidity;
         self.uidnext = shared.uidnext;
         self.stamp = Some((shared.stamp, shared.taken));
+        self.cur_unlisted = false;
         true
     }
 
@@ -393,6 +398,7 @@ impl Folder {
                 .unwrap_or(1),
         );
         self.stamp = Some((stamp, taken));
+        self.cur_unlisted = false;
         self.share_scan();
         Ok(ch)
     }
@@ -401,7 +407,24 @@ impl Folder {
     /// Cheap (a few stat calls) when nothing changed since the last scan
     /// and that scan is older than the file-system timestamp granularity.
     pub fn refresh(&mut self) -> Result<Changes> {
-        if let Some(changes) = self.confirm_unchanged()? {
+        if let Some(changes) = self.confirm_unchanged(true)? {
+            return Ok(changes);
+        }
+        self.rescan()
+    }
+
+    /// Like [`Folder::refresh`], but without listing `cur/` when only it
+    /// changed: new deliveries, another writer's UIDs and keyword changes
+    /// are taken in, while flag changes and expunges by others wait for
+    /// the next full refresh. This is Dovecot's `MAILBOX_SYNC_FLAG_FAST`,
+    /// which its IMAP commands other than NOOP, CHECK, IDLE and SELECT
+    /// use: a session that changes its own folder moves `cur/`'s mtime
+    /// with every command, and listing `cur/` after each was most of what
+    /// a busy session cost. A message another client renamed meanwhile is
+    /// still found by its base name, and one it removed answers as
+    /// expunged.
+    pub fn refresh_fast(&mut self) -> Result<Changes> {
+        if let Some(changes) = self.confirm_unchanged(false)? {
             return Ok(changes);
         }
         self.rescan()
@@ -438,14 +461,16 @@ impl Folder {
     /// rescan also reads the UID list under the folder lock. Keyword
     /// updates (others' or the session's own) are read again on their
     /// own. Records the new stamp.
-    fn confirm_unchanged(&mut self) -> Result<Option<Changes>> {
+    /// With `list_cur` false, `cur/` is not listed ([`Folder::refresh_fast`]).
+    fn confirm_unchanged(&mut self, list_cur: bool) -> Result<Option<Changes>> {
         let own = std::mem::take(&mut self.own);
         let Some((old, old_taken)) = &self.stamp else {
             return Ok(None);
         };
         let taken = SystemTime::now();
         let now = Stamp::take(&self.dir);
-        let moved = old.moved(*old_taken, &now);
+        let mut moved = old.moved(*old_taken, &now);
+        moved.cur |= self.cur_unlisted;
         if !moved.any() && own.is_empty() {
             return Ok(Some(Changes::default()));
         }
@@ -462,9 +487,14 @@ impl Folder {
         if moved.new && !list_dir(&self.dir.join("new"))?.is_empty() {
             return Ok(None);
         }
-        if (moved.cur || !own.is_empty()) && !self.lists_as(&list_dir(&self.dir.join("cur"))?, &own)
+        if !list_cur {
+            self.cur_unlisted |= moved.cur;
+        } else if (moved.cur || !own.is_empty())
+            && !self.lists_as(&list_dir(&self.dir.join("cur"))?, &own)
         {
             return Ok(None);
+        } else {
+            self.cur_unlisted = false;
         }
         let mut changes = if own.is_empty() {
             Changes::default()

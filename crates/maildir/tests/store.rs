@@ -614,3 +614,35 @@ fn size_and_date_are_read_when_asked_even_after_a_rename_elsewhere() {
     // Quota counts a Maildir++ S= size, as Courier does.
     assert_eq!(f.stored_size(f.by_uid(2).unwrap()), 99);
 }
+
+#[test]
+fn a_fast_refresh_takes_in_deliveries_and_leaves_others_renames_to_the_next_full_one() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    deliver(s.root(), "1000.M1P1.h", "a\n");
+    deliver(s.root(), "1001.M2P1.h", "b\n");
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let mut other = s.open_folder("INBOX", true).unwrap();
+    settle(&mut f);
+    other.store(&[1], FlagOp::Add, Flags::FLAGGED, &[]).unwrap();
+    other.store(&[2], FlagOp::Add, Flags::DELETED, &[]).unwrap();
+    assert_eq!(other.expunge(None).unwrap(), vec![2]);
+    // Only cur/ changed: the fast refresh does not list it...
+    let ch = f.refresh_fast().unwrap();
+    assert!(
+        ch.flags_changed.is_empty() && ch.expunged.is_empty(),
+        "{ch:?}"
+    );
+    // The next full refresh lists cur/ although its timestamp has settled
+    // since the fast one saw it move.
+    std::thread::sleep(Duration::from_millis(60));
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.flags_changed, vec![1]);
+    assert_eq!(ch.expunged, vec![2]);
+    // A fast refresh takes in new mail.
+    settle(&mut f);
+    deliver(s.root(), "1002.M3P1.h", "c\n");
+    let ch = f.refresh_fast().unwrap();
+    assert_eq!(ch.added, vec![3]);
+    assert!(f.by_uid(1).unwrap().flags.contains(Flags::FLAGGED));
+}

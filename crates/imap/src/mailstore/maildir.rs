@@ -219,24 +219,11 @@ impl MailFolder for MaildirFolder {
     }
 
     fn refresh(&mut self) -> StoreResult<Changes> {
-        let changes = self.folder.refresh()?;
-        Ok(Changes {
-            expunged: changes.expunged,
-            gone: changes
-                .gone
-                .into_iter()
-                .map(|g| GoneMessage {
-                    uid: g.message.uid,
-                    flags: g.message.flags,
-                    recent: g.recent,
-                    internal_date: g.message.known_internal_date(),
-                    keywords: g.message.keywords,
-                })
-                .collect(),
-            added: changes.added,
-            flags_changed: changes.flags_changed,
-            uidvalidity_changed: changes.uidvalidity_changed,
-        })
+        Ok(changes_of(self.folder.refresh()?))
+    }
+
+    fn refresh_fast(&mut self) -> StoreResult<Changes> {
+        Ok(changes_of(self.folder.refresh_fast()?))
     }
 
     fn store_flags(
@@ -343,6 +330,27 @@ pub(super) fn header_end(bytes: &[u8], from: usize) -> Option<usize> {
         }
     }
     None
+}
+
+/// The session's view of what a refresh found.
+fn changes_of(changes: courser_maildir::Changes) -> Changes {
+    Changes {
+        expunged: changes.expunged,
+        gone: changes
+            .gone
+            .into_iter()
+            .map(|g| GoneMessage {
+                uid: g.message.uid,
+                flags: g.message.flags,
+                recent: g.recent,
+                internal_date: g.message.known_internal_date(),
+                keywords: g.message.keywords,
+            })
+            .collect(),
+        added: changes.added,
+        flags_changed: changes.flags_changed,
+        uidvalidity_changed: changes.uidvalidity_changed,
+    }
 }
 
 #[cfg(test)]

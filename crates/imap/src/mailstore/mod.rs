@@ -287,6 +287,13 @@ pub trait MailFolder: Send {
     fn keywords(&self) -> Vec<String>;
     /// Looks again, taking in changes made by others.
     fn refresh(&mut self) -> StoreResult<Changes>;
+    /// Looks again more cheaply, for commands other than NOOP, CHECK,
+    /// IDLE and EXPUNGE: new messages are taken in, but flag changes and
+    /// expunges by others may wait for the next [`MailFolder::refresh`]
+    /// (Dovecot's "fast" sync).
+    fn refresh_fast(&mut self) -> StoreResult<Changes> {
+        self.refresh()
+    }
     /// Hears of a message the session just APPENDed, maybe into this
     /// folder, so the next [`MailFolder::refresh`] can be cheaper.
     fn took_in(&mut self, _appended: &Appended) {}

@@ -13,6 +13,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::acl::settable;
 use super::reply::Reply;
+use super::select::Look;
 use super::store::split_flags;
 use super::{Pending, Session, State};
 use crate::codec::respond::Code;
@@ -151,7 +152,7 @@ impl Session {
                 if let State::Selected(_) = self.state {
                     self.in_selected(&job.tag, out, |s, sel, out| {
                         sel.folder.took_in(&done);
-                        s.sync(sel, true, out);
+                        s.sync_with(sel, true, Look::Fast, out);
                     });
                 }
                 Reply::ok_code(

@@ -3,6 +3,7 @@
 
 use super::acl::settable;
 use super::reply::Reply;
+use super::select::Look;
 use super::{Selected, Session};
 use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
@@ -116,7 +117,7 @@ impl Session {
                         }
                         let moved: Vec<u32> = result.pairs.iter().map(|p| p.0).collect();
                         sel.view.note_expunged(&moved);
-                        s.sync(sel, true, out);
+                        s.sync_with(sel, true, Look::Fast, out);
                         Reply::ok(out, tag, &format!("{verb} completed"));
                     } else {
                         s.announce_changes(sel, uid, out);

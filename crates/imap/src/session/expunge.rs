@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use super::reply::Reply;
-use super::{Selected, Session};
+use super::select::Look;
+use super::{Selected, Session, State};
 use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
 use crate::mailstore::{Carry, FlagOp, Flags, MailStore, StoreResult};
@@ -23,6 +24,12 @@ impl Session {
             if !sel.folder.read_write() {
                 return Reply::no(out, tag, Some(Code::ReadOnly), "Mailbox is read-only");
             }
+            // Every \Deleted message goes, including those others marked
+            // since the session last looked closely.
+            s.refresh_view(sel, Look::Full, out);
+            if matches!(s.state, State::Logout) {
+                return;
+            }
             let only: Option<Vec<u32>> = uids.map(|set| {
                 sel.view
                     .by_uid(set)
@@ -38,7 +45,7 @@ impl Session {
             match result {
                 Ok(gone) => {
                     sel.view.note_expunged(&gone);
-                    s.sync(sel, true, out);
+                    s.sync_with(sel, true, Look::Fast, out);
                     Reply::ok(out, tag, "EXPUNGE completed");
                 }
                 Err(e) => s.store_error(tag, &e, out),

@@ -13,6 +13,20 @@ use crate::codec::respond::{self, Code};
 use crate::codec::Flag;
 use crate::mailstore::{Flags, MailFolder};
 
+/// How closely a refresh looks at the folder.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Look {
+    /// Everything others changed: NOOP, CHECK, IDLE, EXPUNGE and the
+    /// commands that answer without message numbers.
+    Full,
+    /// New messages, but others' flag changes and expunges may wait for
+    /// the next full look ([`MailFolder::refresh_fast`]): FETCH, STORE,
+    /// SEARCH, COPY, MOVE and APPEND, which the busiest sessions send.
+    ///
+    /// [`MailFolder::refresh_fast`]: crate::mailstore::MailFolder::refresh_fast
+    Fast,
+}
+
 impl Session {
     pub(super) fn select(&mut self, tag: &str, name: &str, read_write: bool, out: &mut Vec<u8>) {
         // Leaving the old folder first: a failed SELECT leaves none selected
@@ -148,7 +162,10 @@ impl Session {
                 // Without `e` CLOSE just closes, as in Courier.
                 if expunge && sel.folder.read_write() && sel.rights.has(rights::EXPUNGE) {
                     // CLOSE sends no EXPUNGE responses (RFC 3501 §6.4.2).
-                    if let Err(e) = sel.folder.expunge(None) {
+                    // Every \Deleted message goes, including those others
+                    // marked since the session last looked closely.
+                    let expunged = sel.folder.refresh().and_then(|_| sel.folder.expunge(None));
+                    if let Err(e) = expunged {
                         return self.store_error(tag, &e, out);
                     }
                 }
@@ -165,7 +182,18 @@ impl Session {
     /// Rescans the folder and tells the client what changed. EXPUNGE
     /// responses only when `allow_expunge` (RFC 3501 §7.4.1).
     pub(super) fn sync(&mut self, sel: &mut Selected, allow_expunge: bool, out: &mut Vec<u8>) {
-        self.refresh_view(sel, out);
+        self.sync_with(sel, allow_expunge, Look::Full, out);
+    }
+
+    /// [`Session::sync`], looking as closely as `look` says.
+    pub(super) fn sync_with(
+        &mut self,
+        sel: &mut Selected,
+        allow_expunge: bool,
+        look: Look,
+        out: &mut Vec<u8>,
+    ) {
+        self.refresh_view(sel, look, out);
         if !matches!(self.state, State::Logout) {
             self.announce_changes(sel, allow_expunge, out);
         }
@@ -176,7 +204,7 @@ impl Session {
     /// with EXISTS at once (allowed at any time, RFC 3501 §7.3.1), so no
     /// answer names a number beyond the client's last EXISTS.
     pub(super) fn refresh_for_numbers(&mut self, sel: &mut Selected, out: &mut Vec<u8>) {
-        self.refresh_view(sel, out);
+        self.refresh_view(sel, Look::Fast, out);
         if sel.view.len() > sel.view.exists_announced {
             sel.view.exists_announced = sel.view.len();
             respond::exists(out, sel.view.len());
@@ -185,8 +213,12 @@ impl Session {
 
     /// Rescans the folder and records the changes in the view without
     /// telling the client yet, so a command works on the current state.
-    pub(super) fn refresh_view(&mut self, sel: &mut Selected, out: &mut Vec<u8>) {
-        match sel.folder.refresh() {
+    pub(super) fn refresh_view(&mut self, sel: &mut Selected, look: Look, out: &mut Vec<u8>) {
+        let refreshed = match look {
+            Look::Full => sel.folder.refresh(),
+            Look::Fast => sel.folder.refresh_fast(),
+        };
+        match refreshed {
             Ok(changes) => {
                 if changes.uidvalidity_changed {
                     // The UID map was lost: the client's cache is invalid and
