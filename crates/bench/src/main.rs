@@ -95,6 +95,11 @@ enum Cmd {
         /// Mailbox to select.
         #[arg(long, default_value = "INBOX")]
         mailbox: String,
+        /// Operations per second over all clients, evenly paced, instead
+        /// of each client sending its next operation as soon as the last
+        /// is answered: latencies of servers under the same load.
+        #[arg(long)]
+        rate: Option<f64>,
     },
     /// Idle connections: memory per connection and push latency.
     Idle {
@@ -201,6 +206,7 @@ async fn main() -> ExitCode {
             mix,
             ops_per_session,
             mailbox,
+            rate,
         } => {
             let mix = match mixed::parse_mix(&mix) {
                 Ok(m) => m,
@@ -215,6 +221,7 @@ async fn main() -> ExitCode {
                 mix,
                 ops_per_session: ops_per_session.max(1),
                 mailbox,
+                rate: rate.filter(|r| *r > 0.0),
             };
             ("mixed", mixed::run(&common, args).await)
         }

@@ -16,6 +16,13 @@
 //!
 //! Latency is recorded per operation (the expunge pair as one), plus
 //! CONNECT (TCP/TLS and greeting), LOGIN, SELECT and LOGOUT.
+//!
+//! By default each client sends its next operation as soon as the last is
+//! answered (closed loop): a faster server gets more operations, and its
+//! latencies are those of a busier machine. With a rate, each client
+//! paces its operations so that all of them together send `rate` per
+//! second, and servers are compared under the same load; a client that
+//! falls behind sends at once until it is back on schedule.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -110,6 +117,22 @@ pub struct Args {
     pub ops_per_session: usize,
     /// Mailbox to select.
     pub mailbox: String,
+    /// Operations per second over all clients (none: closed loop).
+    pub rate: Option<f64>,
+}
+
+/// A client's schedule at a fixed rate.
+struct Pace {
+    next: Instant,
+    every: Duration,
+}
+
+impl Pace {
+    /// Waits for the next operation's turn.
+    async fn turn(&mut self) {
+        tokio::time::sleep_until(self.next.into()).await;
+        self.next += self.every;
+    }
 }
 
 type Stats = BTreeMap<&'static str, Samples>;
@@ -126,8 +149,16 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
         let mix = mix.clone();
         let mailbox = args.mailbox.clone();
         let per = args.ops_per_session;
+        // Clients start spread over one interval, not all at once.
+        let pace = args.rate.map(|rate| {
+            let every = Duration::from_secs_f64(args.clients as f64 / rate);
+            Pace {
+                next: start + every.mul_f64(id as f64 / args.clients as f64),
+                every,
+            }
+        });
         tasks.push(tokio::spawn(async move {
-            client(id, &common, &mix, per, &mailbox, deadline).await
+            client(id, &common, &mix, per, &mailbox, deadline, pace).await
         }));
     }
     let mut stats = Stats::new();
@@ -155,8 +186,11 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
         .map(|(_, v)| v.count())
         .sum();
     let errors: u64 = stats.values().map(|v| v.errors()).sum();
+    let paced = args
+        .rate
+        .map_or_else(String::new, |r| format!(" paced at {r:.0}/s,"));
     println!(
-        "mixed: {} clients, {secs:.1} s, {ops} operations ({:.1}/s), {errors} failed, {failures} sessions broken",
+        "mixed: {} clients,{paced} {secs:.1} s, {ops} operations ({:.1}/s), {errors} failed, {failures} sessions broken",
         args.clients,
         ops as f64 / secs
     );
@@ -188,6 +222,7 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
         problems,
         result: json!({
             "clients": args.clients,
+            "rate": args.rate,
             "seconds": secs,
             "operations": ops,
             "ops_per_sec": ops as f64 / secs,
@@ -208,6 +243,7 @@ async fn client(
     per_session: usize,
     mailbox: &str,
     deadline: Instant,
+    mut pace: Option<Pace>,
 ) -> (Stats, u64, Option<String>) {
     let mut rng = Rng::new(0xC0FFEE ^ id as u64);
     let mut stats = Stats::new();
@@ -223,6 +259,7 @@ async fn client(
             deadline,
             &mut rng,
             &mut stats,
+            pace.as_mut(),
         )
         .await
         {
@@ -267,6 +304,7 @@ async fn session(
     deadline: Instant,
     rng: &mut Rng,
     stats: &mut Stats,
+    mut pace: Option<&mut Pace>,
 ) -> imap::Result<()> {
     let t = Instant::now();
     let mut c = match Client::connect(&common.target, common.timeout).await {
@@ -291,6 +329,9 @@ async fn session(
     }
     let total: u32 = mix.iter().map(|(_, w)| w).sum();
     for _ in 0..per_session {
+        if let Some(p) = pace.as_deref_mut() {
+            p.turn().await;
+        }
         if Instant::now() >= deadline {
             break;
         }
