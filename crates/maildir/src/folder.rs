@@ -479,6 +479,14 @@ impl Folder {
             // or dropped vanished ones; only a new UIDVALIDITY renumbers.
             match scan::read_db_header(&self.dir)? {
                 Some((v, next)) if v == self.uidvalidity && self.rw => {
+                    // More numbered since than this session placed itself:
+                    // another writer put messages in cur/ (Courier's APPEND
+                    // and COPY do), which only a listing finds.
+                    let numbered =
+                        usize::try_from(next.saturating_sub(self.uidnext)).unwrap_or(usize::MAX);
+                    if !list_cur && numbered > own.len() {
+                        return Ok(None);
+                    }
                     self.uidnext = self.uidnext.max(next);
                 }
                 _ => return Ok(None),

@@ -639,10 +639,28 @@ fn a_fast_refresh_takes_in_deliveries_and_leaves_others_renames_to_the_next_full
     let ch = f.refresh().unwrap();
     assert_eq!(ch.flags_changed, vec![1]);
     assert_eq!(ch.expunged, vec![2]);
-    // A fast refresh takes in new mail.
+    // A fast refresh takes in new mail...
     settle(&mut f);
     deliver(s.root(), "1002.M3P1.h", "c\n");
     let ch = f.refresh_fast().unwrap();
     assert_eq!(ch.added, vec![3]);
+    // ... and what another writer placed straight into cur/ and numbered,
+    // as Courier's APPEND does: the UID list shows it.
+    settle(&mut f);
+    let other_store = Store::open(s.root(), opts()).unwrap();
+    let placed = other_store
+        .append("INBOX", b"d\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    let ch = f.refresh_fast().unwrap();
+    assert_eq!(ch.added, vec![placed.uid]);
+    // Also when the session's own APPEND came after the other writer's.
+    settle(&mut f);
+    let theirs = other_store
+        .append("INBOX", b"e\n", Flags::EMPTY, &[], None)
+        .unwrap();
+    let ours = s.append("INBOX", b"f\n", Flags::EMPTY, &[], None).unwrap();
+    f.took_in(&ours);
+    let ch = f.refresh_fast().unwrap();
+    assert_eq!(ch.added, vec![theirs.uid, ours.uid]);
     assert!(f.by_uid(1).unwrap().flags.contains(Flags::FLAGGED));
 }
