@@ -16,6 +16,7 @@ follows the RFC less closely: `COURIER_NOTES`).
 
 import imaplib
 import os
+import random
 import re
 import shutil
 import tempfile
@@ -310,4 +311,80 @@ def test_once_indexed_no_message_file_is_read(server):
     finally:
         for f in files:
             f.chmod(0o600)
+    m.logout()
+
+
+def test_remembered_orders_stay_exact_as_the_folder_changes(make_server):
+    """SORT orders and THREAD forests of a big folder are remembered by the
+    server process. After expunges (answered from the remembered orders)
+    and after new mail (worked out again), every answer equals that of a
+    server without them (`scan_cache_messages = 0`) on a copy of the
+    maildir."""
+    server = make_server()
+    plain = make_server("\n[maildir]\nscan_cache_messages = 0\n")
+    rng = random.Random(5256)
+    n = 10_000
+    subjects = ["plans", "Re: plans", "[list] Fwd: budget", "budget", "Re: Re: lunch", "lunch"]
+    cur = server.maildir() / "cur"
+    for i in range(n):
+        # Few distinct dates: many ties, broken by sequence number.
+        day = 1 + rng.randrange(28)
+        text = ((f"From: u{rng.randrange(50)}@example.org\nSubject: {rng.choice(subjects)}\n"
+                f"Date: {day:02d} Mar 2021 10:00:00 +0000\nMessage-ID: <m{i}@x>\n")
+                # Replies to the first 100, which reply to none: threads
+                # stay shallow.
+                + (f"References: <m{rng.randrange(100)}@x>\n" if i >= 100 else "")
+                + f"\nbody {i}\n")
+        (cur / f"{1_600_000_000 + i}.M{i}P1.test:2,{'S' if i % 3 else ''}").write_text(text)
+    server.chown()
+    m = server.connect()
+    m.select("INBOX")
+    # The orders over ALL are remembered; the searches after them are
+    # answered from them (subsets of what they cover).
+    asks = [("SORT", "(DATE)", "ALL"), ("SORT", "(REVERSE SUBJECT)", "ALL"),
+            ("SORT", "(DATE)", "UNSEEN"), ("UID SORT", "(DATE)", "UID 2000:7000"),
+            ("SORT", "(REVERSE SUBJECT)", "FROM u7"), ("SORT", "(FROM)", "UNSEEN"),
+            ("THREAD", "REFERENCES", "ALL")]
+
+    def answers(c):
+        out = []
+        for cmd, criteria, search in asks:
+            typ, data = c._simple_command(*cmd.split(), criteria, "UTF-8", *search.split())
+            assert typ == "OK", data
+            name = "THREAD" if cmd == "THREAD" else "SORT"
+            out.append(c._untagged_response(typ, data, name)[1])
+        return out
+
+    def plain_answers():
+        shutil.rmtree(plain.maildir())
+        shutil.copytree(server.maildir(), plain.maildir(), symlinks=True)
+        plain.chown()
+        c = plain.connect()
+        c.select("INBOX")
+        out = answers(c)
+        c.logout()
+        return out
+
+    first = answers(m)
+    assert all(a and a[0] for a in first)
+    assert answers(m) == first, "remembered: the same answers"
+    assert first == plain_answers()
+
+    # Another session expunges 300 messages; this one hears of it.
+    other = server.connect()
+    other.select("INBOX")
+    gone = sorted(rng.sample(range(1, n + 1), 300))
+    other.store(",".join(map(str, gone)), "+FLAGS.SILENT", "(\\Deleted)")
+    other.expunge()
+    other.logout()
+    m.noop()
+    after = answers(m)
+    assert after != first
+    assert after == plain_answers()
+
+    # New mail is not covered: the orders are worked out again.
+    for i in range(20):
+        server.deliver(f"Subject: plans\nDate: 0{1 + i % 9} Mar 2021 10:00:00 +0000\n\nnew {i}\n".encode())
+    m.noop()
+    assert answers(m) == plain_answers()
     m.logout()

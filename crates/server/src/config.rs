@@ -587,8 +587,8 @@ pub struct MaildirConfig {
     /// Messages of big folders (10,000 and more) whose scans sessions of
     /// one process share, so another connection's SELECT of an unchanged
     /// folder does not read it again; 0 turns sharing off. About 150
-    /// bytes each. POP3 logins keep their maildrop listings within a
-    /// budget of the same size (about 130 bytes a message).
+    /// bytes each. POP3 logins keep their maildrop listings, and SORT
+    /// and THREAD their orders, each within a budget of the same size.
     #[serde(default = "default_scan_cache_messages")]
     pub scan_cache_messages: usize,
     /// Where folder indexes (`courserindex`) are kept: empty (the

@@ -39,6 +39,14 @@ const GOODBYES: Goodbyes = Goodbyes {
 /// The IMAP connection driver.
 pub(crate) struct Imap;
 
+/// What a session takes from the configuration, new or resumed.
+fn configure(session: &mut Session, shared: &Shared) {
+    session.offer_sort_thread(shared.config.imap.sort_thread);
+    session.offer_acl(shared.config.imap.acl);
+    session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
+    session.remember_orders_in(shared.orders.clone());
+}
+
 impl Driver for Imap {
     type Session = Session;
     const SERVICE: Service = Service::Imap;
@@ -56,9 +64,7 @@ impl Driver for Imap {
             limits: shared.config.imap.limits(),
         });
         session.offer_mechanisms(shared.auth.mechanisms());
-        session.offer_sort_thread(shared.config.imap.sort_thread);
-        session.offer_acl(shared.config.imap.acl);
-        session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
+        configure(&mut session, shared);
         session
     }
 
@@ -71,9 +77,7 @@ impl Driver for Imap {
             limits: shared.config.imap.limits(),
         };
         let mut session = Session::resume_login(config, record.tag.clone().unwrap_or_default());
-        session.offer_sort_thread(shared.config.imap.sort_thread);
-        session.offer_acl(shared.config.imap.acl);
-        session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
+        configure(&mut session, shared);
         session
     }
 

@@ -22,6 +22,7 @@ use crate::shared::Shared;
 use crate::stream::Conn;
 use crate::watch::Watcher;
 use crate::{privilege, proxy, serve, tls, Error};
+use courser_imap::session::OrderCache;
 use courser_maildir::dircache::{DirCache, Weighed};
 use courser_maildir::SnapshotCache;
 use courser_pop3::maildrop::listings::ListingCache;
@@ -40,6 +41,7 @@ struct ProcessParts {
     /// Live as long as the process; reloads change their limits.
     scans: SnapshotCache,
     listings: ListingCache,
+    orders: OrderCache,
     logins: Arc<LoginPool>,
 }
 
@@ -71,6 +73,7 @@ impl ProcessParts {
             spawner: self.spawner.clone(),
             scans: shared_cache(&self.scans, &config),
             listings: shared_cache(&self.listings, &config),
+            orders: shared_cache(&self.orders, &config),
             logins: Arc::clone(&self.logins),
             config,
         })
@@ -167,6 +170,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         spawner,
         scans: SnapshotCache::new(0, 0),
         listings: ListingCache::new(0, 0),
+        orders: OrderCache::new(0, 0),
         logins: LoginPool::new(config.auth.login_threads, config.auth.login_queue),
     };
     let metrics_config = config.metrics.clone();

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
+use courser_imap::session::OrderCache;
 use courser_maildir::SnapshotCache;
 use courser_pop3::maildrop::listings::ListingCache;
 
@@ -49,6 +50,9 @@ pub struct Shared {
     /// POP3 maildrop listings shared by the process's logins (shared
     /// model).
     pub listings: Option<ListingCache>,
+    /// SORT orders and THREAD forests of big folders shared by the
+    /// process's sessions (shared model).
+    pub orders: Option<OrderCache>,
     /// The threads that check credentials (kept across reloads).
     pub logins: Arc<LoginPool>,
 }
@@ -73,6 +77,7 @@ impl Shared {
             spawner: None,
             scans: None,
             listings: None,
+            orders: None,
             logins,
             config,
         }

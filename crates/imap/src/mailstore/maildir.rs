@@ -218,6 +218,10 @@ impl MailFolder for MaildirFolder {
         self.folder.took_in(appended);
     }
 
+    fn cache_dir(&self) -> Option<&std::path::Path> {
+        Some(self.folder.dir())
+    }
+
     fn refresh(&mut self) -> StoreResult<Changes> {
         Ok(changes_of(self.folder.refresh()?))
     }

@@ -285,6 +285,11 @@ pub trait MailFolder: Send {
     }
     /// Every keyword in use, sorted.
     fn keywords(&self) -> Vec<String>;
+    /// The folder's directory, naming it in process-wide caches (`None`:
+    /// not to be cached).
+    fn cache_dir(&self) -> Option<&std::path::Path> {
+        None
+    }
     /// Looks again, taking in changes made by others.
     fn refresh(&mut self) -> StoreResult<Changes>;
     /// Looks again more cheaply, for commands other than NOOP, CHECK,

@@ -47,6 +47,7 @@ use crate::codec::{AppendStart, Command, Decoder, Event, Limits, Tag};
 use crate::mailstore::{MailFolder, MailStore, Rights};
 pub use capability::Capabilities;
 use reply::Reply;
+pub use sort::remembered::OrderCache;
 use view::View;
 
 /// What the server has to do after [`Session::receive`] returned.
@@ -135,6 +136,8 @@ pub struct Session {
     acl: bool,
     /// EXPUNGE moves into this folder (Courier's magic trash).
     magic_trash: Option<String>,
+    /// SORT orders and THREAD forests shared by the process's sessions.
+    orders: Option<OrderCache>,
 }
 
 enum Pending {
@@ -166,6 +169,7 @@ impl Session {
             sort_thread: true,
             acl: true,
             magic_trash: None,
+            orders: None,
         }
     }
 
@@ -174,6 +178,12 @@ impl Session {
     /// way.
     pub fn offer_acl(&mut self, offer: bool) {
         self.acl = offer;
+    }
+
+    /// Remembers SORT orders and THREAD forests of big folders in `cache`
+    /// (shared by the process's sessions), and answers from it.
+    pub fn remember_orders_in(&mut self, cache: Option<OrderCache>) {
+        self.orders = cache;
     }
 
     /// Offers SORT and THREAD (the default) or not: Courier's

@@ -7,8 +7,10 @@
 //! Strings compare under i;ascii-casemap, RFC 5256's default collation;
 //! equal keys keep sequence-number order.
 
+pub mod remembered;
 mod thread;
 
+use std::cell::Cell;
 use std::cmp::Ordering;
 use std::time::UNIX_EPOCH;
 
@@ -20,6 +22,7 @@ use super::{Selected, Session};
 use crate::codec::respond;
 use crate::codec::{ReturnOption, SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
 use crate::mailstore::OrderFacts;
+use remembered::{OrderCache, Worked};
 use thread::Threadable;
 
 /// What SORT knows of one message.
@@ -190,14 +193,69 @@ impl Facts {
     }
 }
 
+/// The hits' UIDs, ascending, if an order worked out for them may be
+/// remembered or answered from memory: every hit still in the folder (one
+/// expunged elsewhere is ordered by what the session kept of it).
+fn rememberable(sel: &Selected, hits: &[u32]) -> Option<Vec<u32>> {
+    let uids: Vec<u32> = hits
+        .iter()
+        .map(|&s| sel.view.uid(s).filter(|&u| !sel.view.is_expunged(u)))
+        .collect::<Option<_>>()?;
+    uids.is_sorted().then_some(uids)
+}
+
+/// Where a command remembers its orders for the selected folder, if
+/// anywhere: the process's cache, the folder's directory, its
+/// UIDVALIDITY and the hits' UIDs.
+struct Memory<'a> {
+    cache: &'a OrderCache,
+    dir: &'a std::path::Path,
+    uidvalidity: u32,
+    uids: Vec<u32>,
+}
+
+impl<'a> Memory<'a> {
+    fn of(cache: Option<&'a OrderCache>, sel: &'a Selected, hits: &[u32]) -> Option<Memory<'a>> {
+        Some(Memory {
+            cache: cache?,
+            dir: sel.folder.cache_dir()?,
+            uidvalidity: sel.folder.uidvalidity(),
+            uids: rememberable(sel, hits)?,
+        })
+    }
+
+    fn find(&self, key: &str) -> Option<remembered::Found> {
+        remembered::find(self.cache, self.dir, self.uidvalidity, key, &self.uids)
+    }
+
+    fn remember(self, key: &str, worked: Worked) {
+        remembered::remember(
+            self.cache,
+            self.dir,
+            self.uidvalidity,
+            key,
+            self.uids,
+            worked,
+        );
+    }
+}
+
 /// What ordering needs of the messages numbered `seqs`, in order: `make`
 /// turns each one's stored facts (`None`: none to be had) into what the
-/// command keeps, so that no more than that is held per message.
+/// command keeps, so that no more than that is held per message. Also
+/// says whether every message had its stored facts.
 fn read_all<T>(
     sel: &Selected,
     seqs: &[u32],
     make: impl Fn(u32, u32, Option<&OrderFacts<'_>>) -> T,
-) -> Vec<T> {
+) -> (Vec<T>, bool) {
+    let missing = Cell::new(0usize);
+    let make = |seq, uid, stored: Option<&OrderFacts<'_>>| {
+        if stored.is_none() {
+            missing.set(missing.get() + 1);
+        }
+        make(seq, uid, stored)
+    };
     let uids: Vec<u32> = seqs.iter().map(|&s| sel.view.uid(s).unwrap_or(0)).collect();
     let present: Vec<u32> = uids
         .iter()
@@ -222,7 +280,7 @@ fn read_all<T>(
     while next < uids.len() {
         push(&mut all, &mut next, None);
     }
-    all
+    (all, missing.get() == 0)
 }
 
 /// INTERNALDATE in Unix seconds (a stat of the file, or what is left of
@@ -292,20 +350,34 @@ impl Session {
                 return;
             }
             let hits = search_folder(sel, &search, false);
-            let needs = Needs::sort(criteria);
-            let mut facts = read_all(sel, &hits, |seq, uid, stored| {
-                Facts::of(sel, seq, uid, stored, needs)
+            let key = format!("SORT {criteria:?}");
+            let memory = Memory::of(s.orders.as_ref(), sel, &hits);
+            let known = memory.as_ref().and_then(|m| m.find(&key)?.sort_of(&m.uids));
+            let sorted = known.unwrap_or_else(|| {
+                let needs = Needs::sort(criteria);
+                let (mut facts, complete) = read_all(sel, &hits, |seq, uid, stored| {
+                    Facts::of(sel, seq, uid, stored, needs)
+                });
+                if let Some(first) = criteria.first() {
+                    facts.iter_mut().for_each(|f| f.set_prefix(first.key));
+                }
+                // Sequence numbers break every tie: the order is total, so
+                // an unstable sort gives the same answer, faster.
+                facts.sort_unstable_by(|a, b| a.compare(b, criteria));
+                let sorted: Vec<u32> = facts.iter().map(|f| f.uid).collect();
+                if let Some(m) = memory.filter(|_| complete) {
+                    m.remember(&key, Worked::Sort(sorted.clone()));
+                }
+                sorted
             });
-            if let Some(first) = criteria.first() {
-                facts.iter_mut().for_each(|f| f.set_prefix(first.key));
-            }
-            // Sequence numbers break every tie: the order is total, so an
-            // unstable sort gives the same answer, faster.
-            facts.sort_unstable_by(|a, b| a.compare(b, criteria));
-            let ids: Vec<u32> = facts
-                .iter()
-                .map(|f| if uid { f.uid } else { f.seq })
-                .collect();
+            let ids: Vec<u32> = if uid {
+                sorted
+            } else {
+                sorted
+                    .iter()
+                    .map(|&u| sel.view.seq(u).unwrap_or(0))
+                    .collect()
+            };
             match order.ret {
                 Some(opts) => write_esearch(out, tag, uid, opts, &ids),
                 None => respond::sort(out, &ids),
@@ -336,27 +408,35 @@ impl Session {
                 return;
             }
             let hits = search_folder(sel, &search, false);
-            let ids: Vec<u32> = hits
-                .iter()
-                .map(|&seq| {
-                    if uid {
-                        sel.view.uid(seq).unwrap_or(0)
-                    } else {
-                        seq
-                    }
-                })
-                .collect();
-            let msgs = read_all(sel, &hits, |seq, uid, stored| {
-                threadable(sel, seq, uid, stored)
+            let key = format!("THREAD {algorithm:?}");
+            let memory = Memory::of(s.orders.as_ref(), sel, &hits);
+            let known = memory
+                .as_ref()
+                .and_then(|m| m.find(&key)?.thread_of(&m.uids).cloned());
+            // The forest with its messages named by UID.
+            let mut forest = known.unwrap_or_else(|| {
+                let (msgs, complete) = read_all(sel, &hits, |seq, uid, stored| {
+                    threadable(sel, seq, uid, stored)
+                });
+                let mut forest = match algorithm {
+                    ThreadAlgorithm::References => thread::references(&msgs),
+                    _ => thread::ordered_subject(&msgs),
+                };
+                for node in &mut forest.nodes {
+                    node.message = node.message.and_then(|i| {
+                        let seq = hits.get(usize::try_from(i).ok()?)?;
+                        sel.view.uid(*seq)
+                    });
+                }
+                if let Some(m) = memory.filter(|_| complete) {
+                    m.remember(&key, Worked::Thread(forest.clone()));
+                }
+                forest
             });
-            let mut forest = match algorithm {
-                ThreadAlgorithm::References => thread::references(&msgs),
-                _ => thread::ordered_subject(&msgs),
-            };
-            for node in &mut forest.nodes {
-                node.message = node
-                    .message
-                    .and_then(|i| ids.get(usize::try_from(i).ok()?).copied());
+            if !uid {
+                for node in &mut forest.nodes {
+                    node.message = node.message.and_then(|u| sel.view.seq(u));
+                }
             }
             respond::thread(out, &forest);
             s.announce_changes(sel, uid, out);
