@@ -33,6 +33,7 @@ pub mod acl;
 mod append;
 mod appended;
 pub mod dircache;
+pub mod dirlist;
 mod error;
 mod expiry;
 pub mod filename;

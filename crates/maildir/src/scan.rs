@@ -55,25 +55,20 @@ pub(crate) struct ScanMode {
 }
 
 /// Lists a directory's entries not starting with `.`; a missing directory
-/// is empty.
+/// is empty. Names that are not UTF-8 are left out (no Maildir writer
+/// makes them, and IMAP could not name them).
 pub(crate) fn list_dir(dir: &Path) -> Result<Vec<String>> {
-    let rd = match fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-        Err(e) => return Err(Error::io(dir, e)),
-    };
     let mut v = Vec::new();
-    for e in rd {
-        let e = e.at(dir)?;
-        let Ok(name) = e.file_name().into_string() else {
-            continue;
-        };
-        if name.starts_with('.') {
-            continue;
+    let listed = crate::dirlist::each_name(dir, |name| {
+        if let Ok(name) = std::str::from_utf8(name) {
+            v.push(name.to_owned());
         }
-        v.push(name);
+    });
+    match listed {
+        Ok(()) => Ok(v),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(Error::io(dir, e)),
     }
-    Ok(v)
 }
 
 /// Reads the uiddb: `Ok(None)` when missing or unusable (corrupt header).

@@ -35,7 +35,7 @@ pub mod sizelist;
 
 use std::fs;
 use std::io::{self, BufReader, Read, Seek};
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -348,15 +348,8 @@ fn base_of(name: &[u8]) -> &[u8] {
 
 /// Directory entries not starting with `.`, as raw names.
 fn list(dir: &Path) -> Result<Vec<Vec<u8>>, MaildropError> {
-    let rd = fs::read_dir(dir).map_err(io_err(dir))?;
     let mut v = Vec::new();
-    for e in rd {
-        let e = e.map_err(io_err(dir))?;
-        let name = e.file_name().into_vec();
-        if name.first() != Some(&b'.') {
-            v.push(name);
-        }
-    }
+    courser_maildir::dirlist::each_name(dir, |name| v.push(name.to_vec())).map_err(io_err(dir))?;
     Ok(v)
 }
 
