@@ -21,7 +21,7 @@ use crate::quota;
 use crate::recent;
 use crate::scan::{self, list_dir, Entry, ScanMode, Scanned};
 use crate::snapshots::Snapshot;
-use crate::stamp::Stamp;
+use crate::stamp::{self, Stamp};
 use crate::uiddb::UIDDB_FILE;
 
 /// What [`Folder::refresh`] found changed since the previous snapshot.
@@ -91,8 +91,14 @@ pub struct Folder {
     /// a rescan when nobody else changed the folder.
     own: Vec<(u32, String)>,
     /// A [`Folder::refresh_fast`] saw `cur/` change (or could not trust
-    /// its timestamp) and did not list it: the next full refresh must.
+    /// its timestamp) and did not list it, or the session found it changed
+    /// by someone else before its own change: the next full refresh must.
     cur_unlisted: bool,
+    /// `cur/`'s mtime right after the session's latest change of it
+    /// (STORE, EXPUNGE, MOVE, its own APPEND or COPY into the folder), until
+    /// a listing taken late enough after it verified nobody else changed
+    /// `cur/` in the same clock tick (see [`Folder::after_own_change`]).
+    own_cur: Option<SystemTime>,
 }
 
 impl Folder {
@@ -116,6 +122,7 @@ impl Folder {
             index: Mutex::new(index),
             own: Vec::new(),
             cur_unlisted: false,
+            own_cur: None,
         };
         if !f.copy_shared_scan() {
             f.rescan()?;
@@ -398,7 +405,7 @@ impl Folder {
                 .unwrap_or(1),
         );
         self.stamp = Some((stamp, taken));
-        self.cur_unlisted = false;
+        self.listed_at(taken);
         self.share_scan();
         Ok(ch)
     }
@@ -446,6 +453,45 @@ impl Folder {
             && appended.uid > after
         {
             self.own.push((appended.uid, placed.file.clone()));
+            self.after_own_change(None);
+        }
+    }
+
+    /// `cur/`'s mtime now.
+    pub(crate) fn cur_mtime(&self) -> Option<SystemTime> {
+        fs::metadata(self.dir.join("cur"))
+            .and_then(|m| m.modified())
+            .ok()
+    }
+
+    /// Notes that the session itself just changed `cur/`; `before` is
+    /// `cur/`'s mtime just before the change, when known.
+    ///
+    /// The next full refresh then need not list `cur/` because its mtime
+    /// moved, as long as the mtime is still the one right after this
+    /// change: the session knows what it did. Two things could hide behind
+    /// that mtime, and both are found by one listing later: a change by
+    /// someone else before this one (seen now when `before` is not what
+    /// the session last knew, and else caught by that listing), and one
+    /// in the same clock tick after it. So a full refresh lists `cur/` once
+    /// it comes late enough after the session's last change for the tick
+    /// to have passed ([`stamp::settled`]), as Dovecot lists a "dirty"
+    /// `cur/` again once its timestamp is old enough.
+    pub(crate) fn after_own_change(&mut self, before: Option<Option<SystemTime>>) {
+        let known = self
+            .own_cur
+            .or_else(|| self.stamp.as_ref().and_then(|(s, _)| s.cur()));
+        if before.is_some_and(|b| b != known) {
+            self.cur_unlisted = true;
+        }
+        self.own_cur = self.cur_mtime();
+    }
+
+    /// `cur/` was listed at `taken`: what the session had to verify, it has.
+    fn listed_at(&mut self, taken: SystemTime) {
+        self.cur_unlisted = false;
+        if self.own_cur.is_some_and(|t| stamp::settled(t, taken)) {
+            self.own_cur = None;
         }
     }
 
@@ -461,6 +507,7 @@ impl Folder {
     /// rescan also reads the UID list under the folder lock. Keyword
     /// updates (others' or the session's own) are read again on their
     /// own. Records the new stamp.
+    ///
     /// With `list_cur` false, `cur/` is not listed ([`Folder::refresh_fast`]).
     fn confirm_unchanged(&mut self, list_cur: bool) -> Result<Option<Changes>> {
         let own = std::mem::take(&mut self.own);
@@ -470,7 +517,16 @@ impl Folder {
         let taken = SystemTime::now();
         let now = Stamp::take(&self.dir);
         let mut moved = old.moved(*old_taken, &now);
-        moved.cur |= self.cur_unlisted;
+        // What is yet to be listed, and the session's own changes until a
+        // listing verified them, count as moves.
+        moved.cur |= self.cur_unlisted || self.own_cur.is_some();
+        // cur/ moved, but only as the session's own changes moved it: a
+        // full refresh lists it once they are old enough to be verified.
+        let own_tick = self
+            .own_cur
+            .filter(|&t| !self.cur_unlisted && now.cur() == Some(t));
+        let own_only = own_tick.is_some();
+        let lists = list_cur && own_tick.is_none_or(|t| stamp::settled(t, taken));
         if !moved.any() && own.is_empty() {
             return Ok(Some(Changes::default()));
         }
@@ -484,7 +540,7 @@ impl Folder {
                     // and COPY do), which only a listing finds.
                     let numbered =
                         usize::try_from(next.saturating_sub(self.uidnext)).unwrap_or(usize::MAX);
-                    if !list_cur && numbered > own.len() {
+                    if !lists && numbered > own.len() {
                         return Ok(None);
                     }
                     self.uidnext = self.uidnext.max(next);
@@ -495,14 +551,14 @@ impl Folder {
         if moved.new && !list_dir(&self.dir.join("new"))?.is_empty() {
             return Ok(None);
         }
-        if !list_cur {
-            self.cur_unlisted |= moved.cur;
+        if !lists {
+            self.cur_unlisted |= moved.cur && !own_only;
         } else if (moved.cur || !own.is_empty())
             && !self.lists_as(&list_dir(&self.dir.join("cur"))?, &own)
         {
             return Ok(None);
         } else {
-            self.cur_unlisted = false;
+            self.listed_at(taken);
         }
         let mut changes = if own.is_empty() {
             Changes::default()
@@ -660,6 +716,19 @@ impl Folder {
         flags: Flags,
         keywords: &[String],
     ) -> Result<Vec<u32>> {
+        let before = self.cur_mtime();
+        let changed = self.store_files(uids, op, flags, keywords);
+        self.after_own_change(Some(before));
+        changed
+    }
+
+    fn store_files(
+        &mut self,
+        uids: &[u32],
+        op: FlagOp,
+        flags: Flags,
+        keywords: &[String],
+    ) -> Result<Vec<u32>> {
         self.require_rw()?;
         for k in keywords {
             keywords::validate_keyword(k)?;
@@ -790,6 +859,13 @@ impl Folder {
     /// Removes messages flagged `\Deleted` (only those among `uids` if
     /// given). Returns the expunged UIDs, ascending.
     pub fn expunge(&mut self, uids: Option<&[u32]>) -> Result<Vec<u32>> {
+        let before = self.cur_mtime();
+        let gone = self.expunge_files(uids);
+        self.after_own_change(Some(before));
+        gone
+    }
+
+    fn expunge_files(&mut self, uids: Option<&[u32]>) -> Result<Vec<u32>> {
         self.require_rw()?;
         let only: Option<HashSet<u32>> = uids.map(|u| u.iter().copied().collect());
         // \Deleted messages are not counted toward the quota, so removing

@@ -93,6 +93,11 @@ impl Stamp {
         }
     }
 
+    /// `cur/`'s mtime in this stamp.
+    pub fn cur(&self) -> Option<SystemTime> {
+        self.cur
+    }
+
     /// Whether the filesystem keeps sub-second timestamps: some stamp has
     /// a non-zero fraction (a whole-second value on a fine filesystem only
     /// makes us fall back to the safe, coarse window).

@@ -74,7 +74,10 @@ impl Folder {
         carry: Carry,
     ) -> Result<CopyResult> {
         self.require_rw()?;
-        let (r, moved) = self.transfer(uids, store, dest, carry, true)?;
+        let before = self.cur_mtime();
+        let moved = self.transfer(uids, store, dest, carry, true);
+        self.after_own_change(Some(before));
+        let (r, moved) = moved?;
         self.remove_from_snapshot(&moved);
         Ok(r)
     }

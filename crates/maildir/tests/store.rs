@@ -664,3 +664,65 @@ fn a_fast_refresh_takes_in_deliveries_and_leaves_others_renames_to_the_next_full
     assert_eq!(ch.added, vec![theirs.uid, ours.uid]);
     assert!(f.by_uid(1).unwrap().flags.contains(Flags::FLAGGED));
 }
+
+/// Sets `cur/`'s mtime.
+fn set_cur_mtime(root: &Path, t: SystemTime) {
+    let cur = fs::File::open(root.join("cur")).unwrap();
+    cur.set_modified(t).unwrap();
+}
+
+fn cur_mtime(root: &Path) -> SystemTime {
+    fs::metadata(root.join("cur")).unwrap().modified().unwrap()
+}
+
+#[test]
+fn the_sessions_own_changes_do_not_hide_anyone_elses() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    for i in 1..=3 {
+        deliver(s.root(), &format!("100{i}.M{i}P1.h"), "a\n");
+    }
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let mut other = s.open_folder("INBOX", true).unwrap();
+    settle(&mut f);
+
+    // Someone else's change before the session's own: seen at once.
+    other.store(&[1], FlagOp::Add, Flags::FLAGGED, &[]).unwrap();
+    set_cur_mtime(s.root(), cur_mtime(s.root()) - Duration::from_secs(5));
+    f.store(&[2], FlagOp::Add, Flags::SEEN, &[]).unwrap();
+    let ch = f.refresh().unwrap();
+    assert_eq!(ch.flags_changed, vec![1]);
+    settle(&mut f);
+
+    // Someone else's change in the same clock tick right after the
+    // session's own (the mtime stays what the session saw): a refresh
+    // soon after may not see it, one after the tick has passed does.
+    f.store(&[2], FlagOp::Add, Flags::ANSWERED, &[]).unwrap();
+    let own_tick = cur_mtime(s.root());
+    other.store(&[3], FlagOp::Add, Flags::FLAGGED, &[]).unwrap();
+    set_cur_mtime(s.root(), own_tick);
+    let soon = f.refresh().unwrap();
+    std::thread::sleep(Duration::from_millis(60));
+    let later = f.refresh().unwrap();
+    let seen: Vec<u32> = soon
+        .flags_changed
+        .iter()
+        .chain(&later.flags_changed)
+        .copied()
+        .collect();
+    assert_eq!(seen, vec![3]);
+    assert!(f.by_uid(3).unwrap().flags.contains(Flags::FLAGGED));
+
+    // A fast refresh in between does not make the session forget to look.
+    f.store(&[2], FlagOp::Remove, Flags::ANSWERED, &[]).unwrap();
+    let own_tick = cur_mtime(s.root());
+    other
+        .store(&[1], FlagOp::Remove, Flags::FLAGGED, &[])
+        .unwrap();
+    set_cur_mtime(s.root(), own_tick);
+    std::thread::sleep(Duration::from_millis(60));
+    let fast = f.refresh_fast().unwrap();
+    assert!(fast.flags_changed.is_empty(), "{fast:?}");
+    let full = f.refresh().unwrap();
+    assert_eq!(full.flags_changed, vec![1]);
+}
