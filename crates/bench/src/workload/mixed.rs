@@ -149,6 +149,7 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
         let mix = mix.clone();
         let mailbox = args.mailbox.clone();
         let per = args.ops_per_session;
+        let clients = args.clients;
         // Clients start spread over one interval, not all at once.
         let pace = args.rate.map(|rate| {
             let every = Duration::from_secs_f64(args.clients as f64 / rate);
@@ -158,7 +159,7 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
             }
         });
         tasks.push(tokio::spawn(async move {
-            client(id, &common, &mix, per, &mailbox, deadline, pace).await
+            client(id, &common, &mix, per, &mailbox, deadline, pace, clients).await
         }));
     }
     let mut stats = Stats::new();
@@ -236,6 +237,7 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
 
 /// One client: sessions until the deadline. Returns its samples, broken
 /// sessions and the first reason a session broke.
+#[allow(clippy::too_many_arguments)]
 async fn client(
     id: usize,
     common: &Common,
@@ -244,17 +246,23 @@ async fn client(
     mailbox: &str,
     deadline: Instant,
     mut pace: Option<Pace>,
+    clients: usize,
 ) -> (Stats, u64, Option<String>) {
     let mut rng = Rng::new(0xC0FFEE ^ id as u64);
     let mut stats = Stats::new();
     let mut broken = 0;
     let mut why = None;
+    // The first session is shorter by a share that depends on the client,
+    // so that the clients' sessions do not all end, and log in and SELECT
+    // again, at the same moment (a paced run would keep them in step).
+    let mut ops = (per_session * (id + 1)).div_ceil(clients).max(1);
     while Instant::now() < deadline {
+        let this = std::mem::replace(&mut ops, per_session);
         if let Err(e) = session(
             id,
             common,
             mix,
-            per_session,
+            this,
             mailbox,
             deadline,
             &mut rng,
