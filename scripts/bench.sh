@@ -49,20 +49,22 @@ CLIENTS=20
 SECS=30
 LOGIN_SECS=10
 SMALL=1000         # messages in each mixed-workload user's INBOX
+RATE=600           # operations/s of the paced mixed run (every server keeps up)
 SERVERS="courser dovecot courier"
 BUILD=1
 IMAPTEST=${IMAPTEST:-}
 while [ $# -gt 0 ]; do
   case $1 in
-    --quick) QUICK=1; MESSAGES=2000; IDLE=20; CLIENTS=4; SECS=3; LOGIN_SECS=3; SMALL=200 ;;
+    --quick) QUICK=1; MESSAGES=2000; IDLE=20; CLIENTS=4; SECS=3; LOGIN_SECS=3; SMALL=200; RATE=40 ;;
     --messages) MESSAGES=$2; shift ;;
     --idle) IDLE=$2; shift ;;
     --clients) CLIENTS=$2; shift ;;
     --secs) SECS=$2; shift ;;
+    --rate) RATE=$2; shift ;;
     --servers) SERVERS=$2; shift ;;
     --no-build) BUILD=0 ;;
     --imaptest) IMAPTEST=$2; shift ;;
-    *) echo "usage: $0 [--quick] [--messages N] [--idle N] [--clients N] [--secs S] [--servers LIST] [--no-build] [--imaptest PATH]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--quick] [--messages N] [--idle N] [--clients N] [--secs S] [--rate OPS] [--servers LIST] [--no-build] [--imaptest PATH]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -299,10 +301,13 @@ kill_pidfile() { # file: the process we started, then its children
 }
 
 bench() { # server pass workload args...
-  local s=$1 pass=$2 w=$3; shift 3
-  echo "--- $s $pass $w"
-  "$BENCH" --label "$s" --password "$PASSWORD" --json "$RESULTS/$s-$pass-$w.json" "$w" "$@" \
-    || echo "($s $pass $w: checks failed, see above)"
+  bench_as "$1" "$2" "$3" "$3" "${@:4}"
+}
+bench_as() { # server pass name workload args... (results in SERVER-PASS-NAME.json)
+  local s=$1 pass=$2 name=$3 w=$4; shift 4
+  echo "--- $s $pass $name"
+  "$BENCH" --label "$s" --password "$PASSWORD" --json "$RESULTS/$s-$pass-$name.json" "$w" "$@" \
+    || echo "($s $pass $name: checks failed, see above)"
 }
 
 pass() { # server pass
@@ -311,6 +316,11 @@ pass() { # server pass
   local pidargs=(); for x in $PIDS; do pidargs+=(--pid "$x"); done
   bench "$s" "$p" bigfolder --port "$ip" --user big --expect "$MESSAGES" "${pop[@]}"
   bench "$s" "$p" mixed --port "$ip" --users "$CLIENTS" --clients "$CLIENTS" --secs "$SECS"
+  # The same mix at one rate for every server: latencies under equal load.
+  if [ "$p" = warm ]; then
+    bench_as "$s" "$p" paced mixed --port "$ip" --users "$CLIENTS" --clients "$CLIENTS" \
+      --secs "$SECS" --rate "$RATE"
+  fi
   bench "$s" "$p" idle --port "$ip" --user user1 --clients "$IDLE" "${pidargs[@]}" \
     --maildir "$WORK/$s/home/user1/Maildir" --push-timeout 90
   bench "$s" "$p" logins --port "$sp" --tls --users "$CLIENTS" --clients 8 --secs "$LOGIN_SECS"
@@ -371,7 +381,7 @@ main() {
     echo "memory=$(free -h | awk '/^Mem:/{print $2}')"
     echo "kernel=$(uname -sr)"
     echo "os=$(. /etc/os-release && echo "$PRETTY_NAME")"
-    echo "params=messages=$MESSAGES idle=$IDLE clients=$CLIENTS secs=$SECS login_secs=$LOGIN_SECS small=$SMALL quick=$QUICK"
+    echo "params=messages=$MESSAGES idle=$IDLE clients=$CLIENTS secs=$SECS login_secs=$LOGIN_SECS small=$SMALL rate=$RATE quick=$QUICK"
     echo "date=$(date -u +%Y-%m-%d)"
   } > "$RESULTS/machine.txt"
   cat "$RESULTS/machine.txt"

@@ -189,16 +189,18 @@ def idle_val(data, s, key, pas="warm"):
     return d["result"].get(key) if d else None
 
 
-def mixed_cmd(data, s, pas, cmd, key):
-    d = data.get((s, pas, "mixed"))
+def mixed_cmd(data, s, pas, cmd, key, workload="mixed"):
+    d = data.get((s, pas, workload))
     if not d:
         return None
     c = d["result"]["commands"].get(cmd)
     return c.get(key) if c else None
 
 
-def mixed_table(data, servers, out):
-    out.append("### Mixed sessions (warm pass; ops/s and latency in ms)\n")
+def mixed_table(data, servers, out, workload="mixed", title="Mixed sessions (warm pass; ops/s and latency in ms)"):
+    if not any(data.get((s, "warm", workload)) for s in servers):
+        return
+    out.append(f"### {title}\n")
     line = "| | " + " | ".join(servers)
     peers = [p for p in PEERS if p in servers and "courser" in servers]
     line += "".join(f" | Courser/{p.capitalize()}" for p in peers)
@@ -206,7 +208,7 @@ def mixed_table(data, servers, out):
     out.append("|---" * line.count("|") + "|")
 
     def total(s, key):
-        d = data.get((s, "warm", "mixed"))
+        d = data.get((s, "warm", workload))
         return d["result"].get(key) if d else None
 
     for label, key in [("operations/s (all but LOGIN/SELECT/LOGOUT)", "ops_per_sec"), ("failed operations", "errors"), ("broken sessions", "broken_sessions")]:
@@ -216,7 +218,7 @@ def mixed_table(data, servers, out):
         out.append(row + " |")
     for cmd in MIXED_CMDS:
         for key, name in [("per_sec", "/s"), ("p50_ms", "p50"), ("p99_ms", "p99")]:
-            vals = {s: mixed_cmd(data, s, "warm", cmd, key) for s in servers}
+            vals = {s: mixed_cmd(data, s, "warm", cmd, key, workload) for s in servers}
             if all(v is None for v in vals.values()):
                 continue
             row = f"| {cmd} {name} | " + " | ".join(fmt(vals[s]) for s in servers)
@@ -352,6 +354,9 @@ def main():
     big_table(data, servers, out)
     idle_table(data, servers, out)
     mixed_table(data, servers, out)
+    rate = next((data[(s, "warm", "paced")]["result"].get("rate") for s in servers if (s, "warm", "paced") in data), None)
+    mixed_table(data, servers, out, "paced",
+                f"The same mix paced at {fmt(rate)} operations/s for every server (warm pass; latency in ms)")
     login_table(data, servers, out)
     imaptest_table(results, servers, out)
     problems(data, out)

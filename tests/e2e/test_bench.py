@@ -89,6 +89,17 @@ def test_mixed(server, tmp_path, clients, mix):
         assert r["commands"][cmd]["count"] > 0, cmd
 
 
+def test_mixed_paced(server, tmp_path):
+    """At a fixed rate the clients together send that many operations per
+    second, whatever the server could do."""
+    generate(server)
+    r = bench(server, tmp_path, "mixed", "--clients", "2", "--secs", "3", "--rate", "20",
+              "--ops-per-session", "20", "--mix", "envelope=50,store=30,noop=20")
+    assert r["errors"] == 0 and r["broken_sessions"] == 0, r
+    assert r["rate"] == 20
+    assert 40 <= r["operations"] <= 62, r["operations"]
+
+
 def test_idle_memory_and_push(server, tmp_path):
     r = bench(server, tmp_path, "idle", "--clients", "5", "--pid", str(server.proc.pid),
               "--maildir", str(server.maildir("alice")), "--push-timeout", "60", "--settle", "0.5")
