@@ -6,7 +6,7 @@ use std::fs::{self, File};
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use crate::account::Account;
 use crate::appended::Appended;
@@ -60,6 +60,24 @@ impl Changes {
             && self.flags_changed.is_empty()
             && !self.uidvalidity_changed
     }
+}
+
+/// How long after the session's own change of `cur/` a full refresh lists
+/// `cur/` to verify that nobody else changed it in the same clock tick.
+/// Any time past the tick would do; Dovecot waits `MAILDIR_SYNC_SECS` (one
+/// second) before it looks at a "dirty" `cur/` again. Shorter costs a
+/// listing on most NOOPs of a busy session (a millisecond for 1,000
+/// messages here, the kernel's readdir), longer leaves such a change unseen
+/// longer.
+const OWN_CHANGE_VERIFY: Duration = Duration::from_secs(1);
+
+/// Whether a change the session made to `cur/` at mtime `t` can be
+/// verified by a listing at `taken`.
+fn own_change_verifiable(t: SystemTime, taken: SystemTime) -> bool {
+    stamp::settled(t, taken)
+        && taken
+            .duration_since(t)
+            .is_ok_and(|d| d >= OWN_CHANGE_VERIFY)
 }
 
 /// An opened folder.
@@ -474,9 +492,9 @@ impl Folder {
     /// someone else before this one (seen now when `before` is not what
     /// the session last knew, and else caught by that listing), and one
     /// in the same clock tick after it. So a full refresh lists `cur/` once
-    /// it comes late enough after the session's last change for the tick
-    /// to have passed ([`stamp::settled`]), as Dovecot lists a "dirty"
-    /// `cur/` again once its timestamp is old enough.
+    /// it comes [`OWN_CHANGE_VERIFY`] or more after the session's last
+    /// change, as Dovecot lists a "dirty" `cur/` again once its timestamp
+    /// is old enough.
     pub(crate) fn after_own_change(&mut self, before: Option<Option<SystemTime>>) {
         let known = self
             .own_cur
@@ -526,7 +544,7 @@ impl Folder {
             .own_cur
             .filter(|&t| !self.cur_unlisted && now.cur() == Some(t));
         let own_only = own_tick.is_some();
-        let lists = list_cur && own_tick.is_none_or(|t| stamp::settled(t, taken));
+        let lists = list_cur && own_tick.is_none_or(|t| own_change_verifiable(t, taken));
         if !moved.any() && own.is_empty() {
             return Ok(Some(Changes::default()));
         }

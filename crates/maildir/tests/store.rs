@@ -702,7 +702,7 @@ fn the_sessions_own_changes_do_not_hide_anyone_elses() {
     other.store(&[3], FlagOp::Add, Flags::FLAGGED, &[]).unwrap();
     set_cur_mtime(s.root(), own_tick);
     let soon = f.refresh().unwrap();
-    std::thread::sleep(Duration::from_millis(60));
+    std::thread::sleep(Duration::from_millis(1_100));
     let later = f.refresh().unwrap();
     let seen: Vec<u32> = soon
         .flags_changed
@@ -720,7 +720,7 @@ fn the_sessions_own_changes_do_not_hide_anyone_elses() {
         .store(&[1], FlagOp::Remove, Flags::FLAGGED, &[])
         .unwrap();
     set_cur_mtime(s.root(), own_tick);
-    std::thread::sleep(Duration::from_millis(60));
+    std::thread::sleep(Duration::from_millis(1_100));
     let fast = f.refresh_fast().unwrap();
     assert!(fast.flags_changed.is_empty(), "{fast:?}");
     let full = f.refresh().unwrap();
