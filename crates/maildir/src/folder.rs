@@ -117,6 +117,37 @@ pub struct Folder {
     /// a listing taken late enough after it verified nobody else changed
     /// `cur/` in the same clock tick (see [`Folder::after_own_change`]).
     own_cur: Option<SystemTime>,
+    /// What SELECT tells of the whole snapshot, worked out on first use
+    /// and shared with every folder (and the process's scan cache) that
+    /// holds the same snapshot; replaced whenever the messages change.
+    summary: Arc<OnceLock<Summary>>,
+}
+
+/// The UIDs, the keywords in use and the first unseen message of a
+/// snapshot: each a pass over every message, which on a big folder cost
+/// more than the rest of a SELECT of a shared snapshot.
+#[derive(Debug)]
+pub(crate) struct Summary {
+    uids: Vec<u32>,
+    keywords: Vec<String>,
+    first_unseen: Option<usize>,
+}
+
+impl Summary {
+    fn of(messages: &[Message]) -> Summary {
+        let mut keywords: Vec<String> = messages
+            .iter()
+            .flat_map(|m| m.keywords.iter().cloned())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect();
+        keywords.sort();
+        Summary {
+            uids: messages.iter().map(|m| m.uid).collect(),
+            keywords,
+            first_unseen: messages.iter().position(|m| !m.flags.contains(Flags::SEEN)),
+        }
+    }
 }
 
 impl Folder {
@@ -141,6 +172,7 @@ impl Folder {
             own: Vec::new(),
             cur_unlisted: false,
             own_cur: None,
+            summary: Arc::default(),
         };
         if !f.copy_shared_scan() {
             f.rescan()?;
@@ -161,6 +193,7 @@ impl Folder {
             return false;
         }
         self.messages = shared.messages;
+        self.summary = shared.summary;
         self.uidvalidity = shared.uidvalidity;
         self.uidnext = shared.uidnext;
         self.stamp = Some((shared.stamp, shared.taken));
@@ -188,6 +221,7 @@ impl Folder {
                 uidvalidity: self.uidvalidity,
                 uidnext: self.uidnext,
                 messages: Arc::clone(&self.messages),
+                summary: Arc::clone(&self.summary),
             },
         );
     }
@@ -244,15 +278,27 @@ impl Folder {
 
     /// All keywords in use in the snapshot, sorted.
     pub fn keywords(&self) -> Vec<String> {
-        let mut s: Vec<String> = self
-            .messages
-            .iter()
-            .flat_map(|m| m.keywords.iter().cloned())
-            .collect::<HashSet<_>>()
-            .into_iter()
-            .collect();
-        s.sort();
-        s
+        self.summary().keywords.clone()
+    }
+
+    /// The UIDs, ascending.
+    pub fn uids(&self) -> Vec<u32> {
+        self.summary().uids.clone()
+    }
+
+    /// The index of the first message without `\Seen`.
+    pub fn first_unseen(&self) -> Option<usize> {
+        self.summary().first_unseen
+    }
+
+    fn summary(&self) -> &Summary {
+        self.summary.get_or_init(|| Summary::of(&self.messages))
+    }
+
+    /// The messages, to change: the summary no longer holds.
+    fn messages_mut(&mut self) -> &mut Vec<Message> {
+        self.summary = Arc::default();
+        Arc::make_mut(&mut self.messages)
     }
 
     /// Directories to watch (inotify) for changes: new/, cur/ and the
@@ -415,6 +461,7 @@ impl Folder {
         }
         self.recent = recent;
         self.messages = Arc::new(msgs);
+        self.summary = Arc::default();
         self.uidvalidity = uidvalidity;
         self.uidnext = uidnext.max(
             self.messages
@@ -604,7 +651,7 @@ impl Folder {
             return Ok(Vec::new());
         }
         let mut changed = Vec::new();
-        for m in Arc::make_mut(&mut self.messages) {
+        for m in self.messages_mut() {
             if differs(m, &kw) {
                 m.keywords = kw.remove(m.base_name()).unwrap_or_default();
                 if added.binary_search(&m.uid).is_err() {
@@ -625,11 +672,10 @@ impl Folder {
             recent::take(&self.dir, self.uidvalidity)?
         };
         let added: Vec<u32> = own.iter().map(|o| o.0).collect();
-        let messages = Arc::make_mut(&mut self.messages);
+        self.recent
+            .extend(added.iter().filter(|u| claimed.binary_search(u).is_ok()));
+        let messages = self.messages_mut();
         for (uid, file) in own {
-            if claimed.binary_search(&uid).is_ok() {
-                self.recent.push(uid);
-            }
             messages.push(Message {
                 uid,
                 flags: flags_of(&file),
@@ -859,7 +905,7 @@ impl Folder {
             }
             if m.file != file || m.flags != target_flags || new_keywords.is_some() {
                 // The first change copies a snapshot shared with others.
-                let m = &mut Arc::make_mut(&mut self.messages)[i];
+                let m = &mut self.messages_mut()[i];
                 m.file = file;
                 m.flags = target_flags;
                 if let Some(k) = new_keywords {
@@ -962,7 +1008,7 @@ impl Folder {
         }
         self.index_mut().forget(uids);
         let gone: HashSet<u32> = uids.iter().copied().collect();
-        Arc::make_mut(&mut self.messages).retain(|m| !gone.contains(&m.uid));
+        self.messages_mut().retain(|m| !gone.contains(&m.uid));
         self.recent.retain(|u| !gone.contains(u));
     }
 

@@ -34,6 +34,8 @@ pub struct Snapshot {
     /// \Recent is not part of it: a session that copies the scan moved
     /// nothing from new/, so nothing is \Recent to it.
     pub(crate) messages: Arc<Vec<Message>>,
+    /// Worked out once for these messages ([`crate::Folder::uids`] etc.).
+    pub(crate) summary: Arc<std::sync::OnceLock<crate::folder::Summary>>,
 }
 
 impl Weighed for Snapshot {

@@ -726,3 +726,27 @@ fn the_sessions_own_changes_do_not_hide_anyone_elses() {
     let full = f.refresh().unwrap();
     assert_eq!(full.flags_changed, vec![1]);
 }
+
+#[test]
+fn uids_keywords_and_first_unseen_follow_every_change() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    for i in 1..=3 {
+        deliver(s.root(), &format!("100{i}.M{i}P1.h"), "a\n");
+    }
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    assert_eq!((f.uids(), f.first_unseen()), (vec![1, 2, 3], Some(0)));
+    assert!(f.keywords().is_empty());
+    f.store(&[1], FlagOp::Add, Flags::SEEN, &["Work".to_string()])
+        .unwrap();
+    assert_eq!(
+        (f.keywords(), f.first_unseen()),
+        (vec!["Work".to_string()], Some(1))
+    );
+    f.store(&[2], FlagOp::Add, Flags::DELETED, &[]).unwrap();
+    f.expunge(None).unwrap();
+    assert_eq!((f.uids(), f.first_unseen()), (vec![1, 3], Some(1)));
+    deliver(s.root(), "1004.M4P1.h", "b\n");
+    f.refresh().unwrap();
+    assert_eq!(f.uids(), vec![1, 3, 4]);
+}

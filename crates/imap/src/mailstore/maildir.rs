@@ -196,7 +196,7 @@ impl MailFolder for MaildirFolder {
     }
 
     fn uids(&self) -> Vec<u32> {
-        self.folder.messages().iter().map(|m| m.uid).collect()
+        self.folder.uids()
     }
 
     fn recent_count(&self) -> usize {
@@ -204,10 +204,7 @@ impl MailFolder for MaildirFolder {
     }
 
     fn first_unseen(&self) -> Option<usize> {
-        self.folder
-            .messages()
-            .iter()
-            .position(|m| !m.flags.contains(Flags::SEEN))
+        self.folder.first_unseen()
     }
 
     fn keywords(&self) -> Vec<String> {
