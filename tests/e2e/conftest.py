@@ -7,6 +7,7 @@ import os
 import poplib
 import random
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -184,6 +185,9 @@ failure_delay_secs = 0
         self.proc = subprocess.Popen(
             [*self.wrapper, BIN, "serve", "--config", str(self.config)],
             stdout=self.log, stderr=subprocess.STDOUT, env=ready.env(),
+            # A wrapper (faketime) does not pass signals on to the server:
+            # its own session lets stop() signal both.
+            start_new_session=bool(self.wrapper),
         )
         ready.wait(self.proc, log_path)
         # Clients made by connect()/raw() and the client tests go through a
@@ -285,6 +289,11 @@ failure_delay_secs = 0
 
     def stop(self):
         self.proxy.close()
+        if self.wrapper:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
