@@ -115,7 +115,7 @@ pub struct Folder {
     /// `cur/`'s mtime right after the session's latest change of it
     /// (STORE, EXPUNGE, MOVE, its own APPEND or COPY into the folder), until
     /// a listing taken late enough after it verified nobody else changed
-    /// `cur/` in the same clock tick (see [`Folder::after_own_change`]).
+    /// `cur/` in the same clock tick (see [`Folder::changing_cur`]).
     own_cur: Option<SystemTime>,
     /// What SELECT tells of the whole snapshot, worked out on first use
     /// and shared with every folder (and the process's scan cache) that
@@ -197,7 +197,6 @@ impl Folder {
         self.uidvalidity = shared.uidvalidity;
         self.uidnext = shared.uidnext;
         self.stamp = Some((shared.stamp, shared.taken));
-        self.cur_unlisted = false;
         true
     }
 
@@ -518,38 +517,42 @@ impl Folder {
             && appended.uid > after
         {
             self.own.push((appended.uid, placed.file.clone()));
-            self.after_own_change(None);
+            // Placed already: what came before it is left to the
+            // verifying listing (see `changing_cur`).
+            self.own_cur = self.cur_mtime();
         }
     }
 
     /// `cur/`'s mtime now.
-    pub(crate) fn cur_mtime(&self) -> Option<SystemTime> {
+    fn cur_mtime(&self) -> Option<SystemTime> {
         fs::metadata(self.dir.join("cur"))
             .and_then(|m| m.modified())
             .ok()
     }
 
-    /// Notes that the session itself just changed `cur/`; `before` is
-    /// `cur/`'s mtime just before the change, when known.
+    /// Runs `change`, which changes `cur/` for the session (STORE,
+    /// EXPUNGE, MOVE), and notes it.
     ///
     /// The next full refresh then need not list `cur/` because its mtime
     /// moved, as long as the mtime is still the one right after this
     /// change: the session knows what it did. Two things could hide behind
     /// that mtime, and both are found by one listing later: a change by
-    /// someone else before this one (seen now when `before` is not what
-    /// the session last knew, and else caught by that listing), and one
-    /// in the same clock tick after it. So a full refresh lists `cur/` once
-    /// it comes [`OWN_CHANGE_VERIFY`] or more after the session's last
-    /// change, as Dovecot lists a "dirty" `cur/` again once its timestamp
-    /// is old enough.
-    pub(crate) fn after_own_change(&mut self, before: Option<Option<SystemTime>>) {
+    /// someone else before this one (seen at once when `cur/`'s mtime just
+    /// before is not what the session last knew, and else caught by that
+    /// listing), and one in the same clock tick after it. So a full refresh
+    /// lists `cur/` once it comes [`OWN_CHANGE_VERIFY`] or more after the
+    /// session's last change, as Dovecot lists a "dirty" `cur/` again once
+    /// its timestamp is old enough.
+    pub(crate) fn changing_cur<R>(&mut self, change: impl FnOnce(&mut Self) -> R) -> R {
         let known = self
             .own_cur
             .or_else(|| self.stamp.as_ref().and_then(|(s, _)| s.cur()));
-        if before.is_some_and(|b| b != known) {
+        if self.cur_mtime() != known {
             self.cur_unlisted = true;
         }
+        let result = change(self);
         self.own_cur = self.cur_mtime();
+        result
     }
 
     /// `cur/` was listed at `taken`: what the session had to verify, it has.
@@ -780,10 +783,7 @@ impl Folder {
         flags: Flags,
         keywords: &[String],
     ) -> Result<Vec<u32>> {
-        let before = self.cur_mtime();
-        let changed = self.store_files(uids, op, flags, keywords);
-        self.after_own_change(Some(before));
-        changed
+        self.changing_cur(|f| f.store_files(uids, op, flags, keywords))
     }
 
     fn store_files(
@@ -923,10 +923,7 @@ impl Folder {
     /// Removes messages flagged `\Deleted` (only those among `uids` if
     /// given). Returns the expunged UIDs, ascending.
     pub fn expunge(&mut self, uids: Option<&[u32]>) -> Result<Vec<u32>> {
-        let before = self.cur_mtime();
-        let gone = self.expunge_files(uids);
-        self.after_own_change(Some(before));
-        gone
+        self.changing_cur(|f| f.expunge_files(uids))
     }
 
     fn expunge_files(&mut self, uids: Option<&[u32]>) -> Result<Vec<u32>> {

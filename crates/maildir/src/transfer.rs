@@ -74,10 +74,7 @@ impl Folder {
         carry: Carry,
     ) -> Result<CopyResult> {
         self.require_rw()?;
-        let before = self.cur_mtime();
-        let moved = self.transfer(uids, store, dest, carry, true);
-        self.after_own_change(Some(before));
-        let (r, moved) = moved?;
+        let (r, moved) = self.changing_cur(|f| f.transfer(uids, store, dest, carry, true))?;
         self.remove_from_snapshot(&moved);
         Ok(r)
     }
