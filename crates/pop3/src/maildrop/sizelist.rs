@@ -130,12 +130,13 @@ pub fn parse(data: Option<&[u8]>) -> SizeList {
     }
     list.upgrade = version != LIST_VERSION;
     let mut start = 0;
+    let mut fields = Vec::new();
     // Courier only acts on a line with its newline.
     for end in memchr::memchr_iter(b'\n', rest) {
         let line = &rest[start..end];
         start = end + 1;
         let line = &line[..line.len().min(MAX_LINE)];
-        if let Some(e) = parse_entry(line) {
+        if let Some(e) = parse_entry(line, &mut fields) {
             list.entries.push(e);
         }
     }
@@ -149,7 +150,8 @@ pub fn parse(data: Option<&[u8]>) -> SizeList {
     list
 }
 
-fn parse_entry(line: &[u8]) -> Option<Entry> {
+/// One entry line; `fields` is scratch space, reused from line to line.
+fn parse_entry(line: &[u8], fields: &mut Vec<u8>) -> Option<Entry> {
     // The C string ends at the first NUL.
     let line = &line[..memchr::memchr(0, line).unwrap_or(line.len())];
     let last = memchr::memrchr(b' ', line)?;
@@ -158,20 +160,10 @@ fn parse_entry(line: &[u8]) -> Option<Entry> {
     if name.is_empty() {
         return None;
     }
-    // Courier appends ":0" so that version 2 lines convert a utf8 of 0. A
-    // line is at most MAX_LINE, but its fields are short: copy them to the
-    // stack when they fit.
-    let tail = &line[second + 1..];
-    let mut stack = [0u8; 64];
-    let heap;
-    let fields = if tail.len() + 2 <= stack.len() {
-        stack[..tail.len()].copy_from_slice(tail);
-        stack[tail.len()..tail.len() + 2].copy_from_slice(b":0");
-        &stack[..tail.len() + 2]
-    } else {
-        heap = [tail, b":0"].concat();
-        &heap[..]
-    };
+    // Courier appends ":0" so that version 2 lines convert a utf8 of 0.
+    fields.clear();
+    fields.extend_from_slice(&line[second + 1..]);
+    fields.extend_from_slice(b":0");
     let mut scan = Scanf::new(fields);
     let size = scan.ulong()?;
     let uid = scan.ulong()?;
