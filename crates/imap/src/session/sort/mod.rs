@@ -22,7 +22,7 @@ use super::{Selected, Session};
 use crate::codec::respond;
 use crate::codec::{ReturnOption, SearchKey, SortCriterion, SortKey, ThreadAlgorithm};
 use crate::mailstore::OrderFacts;
-use remembered::{OrderCache, Worked};
+use remembered::{Memory, OrderCache, Worked};
 use thread::Threadable;
 
 /// What SORT knows of one message.
@@ -204,40 +204,19 @@ fn rememberable(sel: &Selected, hits: &[u32]) -> Option<Vec<u32>> {
     uids.is_sorted().then_some(uids)
 }
 
-/// Where a command remembers its orders for the selected folder, if
-/// anywhere: the process's cache, the folder's directory, its
-/// UIDVALIDITY and the hits' UIDs.
-struct Memory<'a> {
-    cache: &'a OrderCache,
-    dir: &'a std::path::Path,
-    uidvalidity: u32,
-    uids: Vec<u32>,
-}
-
-impl<'a> Memory<'a> {
-    fn of(cache: Option<&'a OrderCache>, sel: &'a Selected, hits: &[u32]) -> Option<Memory<'a>> {
-        Some(Memory {
-            cache: cache?,
-            dir: sel.folder.cache_dir()?,
-            uidvalidity: sel.folder.uidvalidity(),
-            uids: rememberable(sel, hits)?,
-        })
-    }
-
-    fn find(&self, key: &str) -> Option<remembered::Found> {
-        remembered::find(self.cache, self.dir, self.uidvalidity, key, &self.uids)
-    }
-
-    fn remember(self, key: &str, worked: Worked) {
-        remembered::remember(
-            self.cache,
-            self.dir,
-            self.uidvalidity,
-            key,
-            self.uids,
-            worked,
-        );
-    }
+/// Where a command finds and remembers its orders for the selected
+/// folder, if anywhere.
+fn memory_of<'a>(
+    cache: Option<&'a OrderCache>,
+    sel: &'a Selected,
+    hits: &[u32],
+) -> Option<Memory<'a>> {
+    Some(Memory {
+        cache: cache?,
+        dir: sel.folder.cache_dir()?,
+        uidvalidity: sel.folder.uidvalidity(),
+        uids: rememberable(sel, hits)?,
+    })
 }
 
 /// What ordering needs of the messages numbered `seqs`, in order: `make`
@@ -351,8 +330,8 @@ impl Session {
             }
             let hits = search_folder(sel, &search, false);
             let key = format!("SORT {criteria:?}");
-            let memory = Memory::of(s.orders.as_ref(), sel, &hits);
-            let known = memory.as_ref().and_then(|m| m.find(&key)?.sort_of(&m.uids));
+            let memory = memory_of(s.orders.as_ref(), sel, &hits);
+            let known = memory.as_ref().and_then(|m| m.sort(&key));
             let sorted = known.unwrap_or_else(|| {
                 let needs = Needs::sort(criteria);
                 let (mut facts, complete) = read_all(sel, &hits, |seq, uid, stored| {
@@ -409,10 +388,8 @@ impl Session {
             }
             let hits = search_folder(sel, &search, false);
             let key = format!("THREAD {algorithm:?}");
-            let memory = Memory::of(s.orders.as_ref(), sel, &hits);
-            let known = memory
-                .as_ref()
-                .and_then(|m| m.find(&key)?.thread_of(&m.uids).cloned());
+            let memory = memory_of(s.orders.as_ref(), sel, &hits);
+            let known = memory.as_ref().and_then(|m| m.thread(&key));
             // The forest with its messages named by UID.
             let mut forest = known.unwrap_or_else(|| {
                 let (msgs, complete) = read_all(sel, &hits, |seq, uid, stored| {

@@ -64,38 +64,81 @@ impl Weighed for Orders {
 /// ([`crate::session::Session::remember_orders_in`]).
 pub type OrderCache = DirCache<Orders>;
 
-/// What a lookup found: the order and the UIDs it covers.
-pub(super) struct Found(Arc<Entry>);
+/// A command's place in the cache: the selected folder's directory and
+/// UIDVALIDITY, and the UIDs (ascending) it orders.
+pub(super) struct Memory<'a> {
+    pub cache: &'a OrderCache,
+    pub dir: &'a Path,
+    pub uidvalidity: u32,
+    pub uids: Vec<u32>,
+}
 
-impl Found {
-    /// The SORT order restricted to `uids` (ascending): the UIDs in order.
-    pub fn sort_of(&self, uids: &[u32]) -> Option<Vec<u32>> {
-        let Worked::Sort(order) = &self.0.worked else {
+impl Memory<'_> {
+    /// The SORT order remembered for `key` restricted to the UIDs: the
+    /// UIDs in order.
+    pub fn sort(&self, key: &str) -> Option<Vec<u32>> {
+        let entry = self.find(key)?;
+        let Worked::Sort(order) = &entry.worked else {
             return None;
         };
-        if uids.len() == self.0.covered.len() {
-            // `uids` is within `covered` and as long: the same set.
+        if self.uids.len() == entry.covered.len() {
+            // Within `covered` and as long: the same set.
             return Some(order.clone());
         }
-        let mut wanted = vec![false; self.0.covered.len()];
-        for uid in uids {
-            wanted[self.0.covered.binary_search(uid).ok()?] = true;
+        let mut wanted = vec![false; entry.covered.len()];
+        for uid in &self.uids {
+            wanted[entry.covered.binary_search(uid).ok()?] = true;
         }
         Some(
             order
                 .iter()
                 .copied()
-                .filter(|uid| self.0.covered.binary_search(uid).is_ok_and(|i| wanted[i]))
+                .filter(|uid| entry.covered.binary_search(uid).is_ok_and(|i| wanted[i]))
                 .collect(),
         )
     }
 
-    /// The THREAD forest, if it was worked out over exactly `uids`.
-    pub fn thread_of(&self, uids: &[u32]) -> Option<&ThreadForest> {
-        match &self.0.worked {
-            Worked::Thread(forest) if self.0.covered == uids => Some(forest),
+    /// The THREAD forest remembered for `key`, if it was worked out over
+    /// exactly the UIDs.
+    pub fn thread(&self, key: &str) -> Option<ThreadForest> {
+        let entry = self.find(key)?;
+        match &entry.worked {
+            Worked::Thread(forest) if entry.covered == self.uids => Some(forest.clone()),
             _ => None,
         }
+    }
+
+    /// The entry remembered for `key` that covers all the UIDs.
+    fn find(&self, key: &str) -> Option<Arc<Entry>> {
+        let orders = self.cache.get(self.dir)?;
+        let entry = orders
+            .entries
+            .iter()
+            .find(|e| e.key == key && e.uidvalidity == self.uidvalidity)?;
+        within(&self.uids, &entry.covered).then(|| Arc::clone(entry))
+    }
+
+    /// Remembers what was worked out for `key` over the UIDs, if the
+    /// folder is big enough to be worth it.
+    pub fn remember(self, key: &str, worked: Worked) {
+        if !self.cache.wants(self.uids.len()) {
+            return;
+        }
+        let mut orders = self.cache.get(self.dir).unwrap_or_default();
+        orders
+            .entries
+            .retain(|e| e.key != key && e.uidvalidity == self.uidvalidity);
+        orders.entries.truncate(PER_FOLDER - 1);
+        orders.entries.insert(
+            0,
+            Arc::new(Entry {
+                key: key.to_owned(),
+                uidvalidity: self.uidvalidity,
+                covered: self.uids,
+                worked,
+            }),
+        );
+        self.cache.put(self.dir, orders);
     }
 }
 
@@ -111,59 +154,52 @@ fn within(uids: &[u32], covered: &[u32]) -> bool {
     })
 }
 
-/// The order remembered for `key` in the folder at `dir` (UIDVALIDITY
-/// `uidvalidity`) that covers all of `uids` (ascending).
-pub(super) fn find(
-    cache: &OrderCache,
-    dir: &Path,
-    uidvalidity: u32,
-    key: &str,
-    uids: &[u32],
-) -> Option<Found> {
-    let orders = cache.get(dir)?;
-    let entry = orders
-        .entries
-        .iter()
-        .find(|e| e.key == key && e.uidvalidity == uidvalidity)?;
-    within(uids, &entry.covered).then(|| Found(Arc::clone(entry)))
-}
-
-/// Remembers what was worked out for `key` over `covered` (ascending),
-/// if the folder is big enough to be worth it.
-pub(super) fn remember(
-    cache: &OrderCache,
-    dir: &Path,
-    uidvalidity: u32,
-    key: &str,
-    covered: Vec<u32>,
-    worked: Worked,
-) {
-    if !cache.wants(covered.len()) {
-        return;
-    }
-    let mut orders = cache.get(dir).unwrap_or_default();
-    orders
-        .entries
-        .retain(|e| e.key != key && e.uidvalidity == uidvalidity);
-    orders.entries.truncate(PER_FOLDER - 1);
-    orders.entries.insert(
-        0,
-        Arc::new(Entry {
-            key: key.to_owned(),
-            uidvalidity,
-            covered,
-            worked,
-        }),
-    );
-    cache.put(dir, orders);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn cache() -> OrderCache {
         OrderCache::new(1, 1_000)
+    }
+
+    fn at<'a>(cache: &'a OrderCache, dir: &'a Path, uidvalidity: u32, uids: &[u32]) -> Memory<'a> {
+        Memory {
+            cache,
+            dir,
+            uidvalidity,
+            uids: uids.to_vec(),
+        }
+    }
+
+    fn remember(c: &OrderCache, dir: &Path, v: u32, key: &str, covered: Vec<u32>, w: Worked) {
+        at(c, dir, v, &covered).remember(key, w);
+    }
+
+    /// A lookup that found an entry, and what it answers.
+    struct Found<'a>(Memory<'a>, String);
+
+    impl Found<'_> {
+        fn sort_of(&self, uids: &[u32]) -> Option<Vec<u32>> {
+            assert_eq!(self.0.uids, uids);
+            self.0.sort(&self.1)
+        }
+
+        fn thread_of(&self, uids: &[u32]) -> Option<ThreadForest> {
+            assert_eq!(self.0.uids, uids);
+            self.0.thread(&self.1)
+        }
+    }
+
+    fn find<'a>(
+        c: &'a OrderCache,
+        dir: &'a Path,
+        v: u32,
+        key: &str,
+        uids: &[u32],
+    ) -> Option<Found<'a>> {
+        let m = at(c, dir, v, uids);
+        m.find(key)?;
+        Some(Found(m, key.to_owned()))
     }
 
     #[test]
