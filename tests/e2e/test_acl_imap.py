@@ -191,12 +191,13 @@ def read_answer(proc, buf, tag, deadline, continuation=False):
         buf += chunk
 
 
-def session(which, home, commands, options=""):
-    """Runs `commands` (one at a time) as alice; returns, per command,
-    the lines answered."""
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "MAILDIR": str(home / "Maildir"),
-           "AUTHENTICATED": "alice", "OPTIONS": options, "IMAP_ACL": "1"}
-    argv = [IMAPD, "Maildir"] if which == "courier" else [BIN, "imapd", str(home / "Maildir")]
+def session(which, home, commands, options="", user="alice", maildir="Maildir", env=None):
+    """Runs `commands` (one at a time) as `user` on `home`/`maildir`
+    with the extra environment `env`; returns, per command, the lines
+    answered."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "MAILDIR": str(home / maildir),
+           "AUTHENTICATED": user, "OPTIONS": options, "IMAP_ACL": "1", **(env or {})}
+    argv = [IMAPD, maildir] if which == "courier" else [BIN, "imapd", str(home / maildir)]
     proc = subprocess.Popen(argv, env=env, cwd=home, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     buf = bytearray()

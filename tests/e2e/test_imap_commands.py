@@ -888,7 +888,7 @@ def test_idle_woken_by_delivery_and_store(server):
 def test_namespace_enable_id(server):
     r = server.raw(login="alice")
     u, _ = r.cmd("NAMESPACE", ok=True)
-    assert u == [b'* NAMESPACE (("INBOX." ".")) NIL NIL\r\n']
+    assert u == [b'* NAMESPACE (("INBOX." ".")) NIL (("#shared." "."))\r\n']
     u, _ = r.cmd("ENABLE UTF8=ACCEPT", ok=True)
     assert u == [b"* ENABLED UTF8=ACCEPT\r\n"]
     u, _ = r.cmd("ENABLE X-UNKNOWN", ok=True)

@@ -21,6 +21,7 @@
 //!   process, so that another connection's SELECT of an unchanged folder
 //!   does not read it again.
 //! * [`acl`]: Courier's ACLs (`courierimapacl`, `courierimaphieracl/`).
+//! * [`shared_index`]: the index of virtual shared folders (`#shared.…`).
 //! * [`tools`]: the logic of `maildirmake` and `deliverquota`.
 //!
 //! The API is synchronous and blocking; async callers use
@@ -48,6 +49,7 @@ pub mod names;
 pub mod quota;
 pub mod recent;
 mod scan;
+pub mod shared_index;
 pub mod snapshots;
 pub mod stamp;
 mod store;

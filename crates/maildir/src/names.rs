@@ -135,6 +135,20 @@ pub fn canonical(name: &str) -> Result<String> {
     Ok(s)
 }
 
+/// The one spelling of a name a session may use: an own folder's
+/// canonical one ([`canonical`]), or a virtual shared folder's
+/// (`#shared.…`, names are case-sensitive there) as given. Subscriptions
+/// keep names so.
+pub fn spelling(name: &str) -> Result<String> {
+    if crate::shared_index::covers(name) {
+        if name.chars().any(char::is_control) || name.len() > 4000 {
+            return Err(Error::invalid(name, "not a folder name"));
+        }
+        return Ok(name.to_owned());
+    }
+    canonical(name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,6 +164,14 @@ mod tests {
         assert!(name_from_dir("..x").is_none());
         assert!(name_from_dir(".").is_none());
         assert!(name_from_dir(".a..b").is_none());
+    }
+
+    #[test]
+    fn shared_names_are_spelled_as_given() {
+        assert_eq!(spelling("inbox.a").unwrap(), "INBOX.a");
+        assert_eq!(spelling("#shared.a.B").unwrap(), "#shared.a.B");
+        assert!(spelling("#shared.a\nb").is_err());
+        assert!(spelling("#sharedx").is_err());
     }
 
     #[test]

@@ -389,7 +389,7 @@ impl Store {
 
     /// Adds a name to the subscriptions (the folder need not exist).
     pub fn subscribe(&self, name: &str) -> Result<()> {
-        let name = names::canonical(name)?;
+        let name = names::spelling(name)?;
         let mut subs = self.subscriptions()?;
         if !subs.contains(&name) {
             subs.push(name);
@@ -457,6 +457,19 @@ impl Store {
     /// Opens (SELECT: `read_write`, EXAMINE: read-only) a folder.
     pub fn open_folder(&self, name: &str, read_write: bool) -> Result<Folder> {
         Folder::open(Arc::clone(&self.inner), name, read_write)
+    }
+
+    /// Whether this process may change the files of folder `name`:
+    /// another account's folder, in the per-user process model, may be
+    /// readable only (and is then opened read-only).
+    pub fn may_write(&self, name: &str) -> bool {
+        use rustix::fs::{access, Access};
+        let Ok(dir) = self.inner.folder_dir(name) else {
+            return false;
+        };
+        ["", "cur", "new", "tmp"]
+            .iter()
+            .all(|sub| access(dir.join(sub), Access::WRITE_OK | Access::EXEC_OK).is_ok())
     }
 
     /// Quota usage from `maildirsize`, or `None` without a quota.

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use courser_maildir::shared_index::{Munging, SharedIndex};
 use serde::{Deserialize, Serialize};
 
 use crate::Error;
@@ -602,6 +603,16 @@ pub struct MaildirConfig {
     /// answers against).
     #[serde(default = "default_true")]
     pub index: bool,
+    /// Courier's virtual shared folder index (`IMAP_SHAREDINDEXFILE`):
+    /// the accounts whose folders others may open as `#shared.…`, with
+    /// the rights their ACLs give; an account with `sharedgroup=X` reads
+    /// `<file>X` instead. Empty (the default): no virtual shared folders.
+    #[serde(default)]
+    pub shared_index: PathBuf,
+    /// Show `.` and `/` in the index's names as `\:` and `\;` (and `\`
+    /// as `\\`) instead of spaces (Courier's `IMAP_SHAREDMUNGENAMES`).
+    #[serde(default)]
+    pub shared_munge_names: bool,
 }
 
 impl MaildirConfig {
@@ -639,6 +650,25 @@ impl MaildirConfig {
             .then(|| format!("INBOX.{}", self.trash))
     }
 
+    /// The virtual shared folders an account with authlib `options`
+    /// sees, if an index is configured.
+    pub fn shared_index(&self, options: &str) -> Option<SharedIndex> {
+        if self.shared_index.as_os_str().is_empty() {
+            return None;
+        }
+        let munging = if self.shared_munge_names {
+            Munging::Escapes
+        } else {
+            Munging::Spaces
+        };
+        let options = courser_auth::Options::new(options);
+        Some(SharedIndex::new(
+            &self.shared_index,
+            options.shared_group(),
+            munging,
+        ))
+    }
+
     /// The `empty_trash` rules.
     pub fn expiry_rules(&self) -> Vec<courser_maildir::ExpiryRule> {
         courser_maildir::parse_expiry_rules(&self.empty_trash, &self.trash)
@@ -655,6 +685,8 @@ impl Default for MaildirConfig {
             scan_cache_messages: default_scan_cache_messages(),
             index_dir: PathBuf::new(),
             index: true,
+            shared_index: PathBuf::new(),
+            shared_munge_names: false,
         }
     }
 }
@@ -745,6 +777,9 @@ impl Config {
         }
         if let Some(userdb) = &mut self.auth.userdb {
             resolve(userdb);
+        }
+        if !self.maildir.shared_index.as_os_str().is_empty() {
+            resolve(&mut self.maildir.shared_index);
         }
     }
 

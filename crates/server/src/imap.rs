@@ -113,6 +113,8 @@ impl Driver for Imap {
         out: &mut Vec<u8>,
     ) -> bool {
         let user = AclUser::new(login, login, options);
+        let shared_index = shared.config.maildir.shared_index(options);
+        let account_options = options;
         let options = StoreOptions {
             keywords: shared.config.maildir.keywords,
             trash_name: shared.config.maildir.trash.clone(),
@@ -132,7 +134,11 @@ impl Driver for Imap {
             tls = conn.tls,
             "LOGIN"
         );
-        session.login_succeeded(login, Box::new(MaildirStore::new(store, user)), out);
+        let mut store = MaildirStore::new(store, user);
+        if let Some(index) = shared_index {
+            store = store.with_shared(index, login, account_options);
+        }
+        session.login_succeeded(login, Box::new(store), out);
         // Courier empties old mail at login and at logout.
         let rules = shared.config.maildir.expiry_rules();
         off_executor(session, move |s| s.expire_old_mail(&rules)).await;

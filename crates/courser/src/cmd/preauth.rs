@@ -3,13 +3,15 @@
 //! imapd and pop3d run directly; what mutt, mbsync, offlineimap and
 //! fetchmail tunnels run over ssh). As for Courier's imapd, the
 //! environment may name the user (`AUTHENTICATED`) and the account's
-//! authlib options (`OPTIONS`: ACL groups, `disableshared`).
+//! authlib options (`OPTIONS`: ACL groups, `disableshared`,
+//! `sharedgroup`), and the virtual shared folders
+//! (`IMAP_SHAREDINDEXFILE`, `IMAP_SHAREDMUNGENAMES`).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use courser_server::config::Config;
+use courser_server::config::{Config, MaildirConfig};
 use courser_server::shared::Shared;
 use nix::unistd::{Uid, User};
 
@@ -73,7 +75,20 @@ pub fn imapd(args: Args) -> ExitCode {
     // The account's authlib options (ACL groups), as authlib passes them
     // to Courier's imapd.
     let options = std::env::var("OPTIONS").unwrap_or_default();
-    let store = MaildirStore::new(store, AclUser::new(&user, &user, &options));
+    let mut store = MaildirStore::new(store, AclUser::new(&user, &user, &options));
+    // Courier's imapd reads its virtual shared folder settings from the
+    // environment too.
+    let maildir_config = MaildirConfig {
+        shared_index: std::env::var_os("IMAP_SHAREDINDEXFILE")
+            .map(PathBuf::from)
+            .unwrap_or_default(),
+        shared_munge_names: std::env::var("IMAP_SHAREDMUNGENAMES")
+            .is_ok_and(|v| !v.is_empty() && v != "0"),
+        ..MaildirConfig::default()
+    };
+    if let Some(index) = maildir_config.shared_index(&options) {
+        store = store.with_shared(index, &user, &options);
+    }
     let session = Session::preauthenticated(config, &user, Box::new(store));
     serve("imapd", |shared, stream| async move {
         courser_server::imap::serve_preauthenticated(stream, session, shared).await;

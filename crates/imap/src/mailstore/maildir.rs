@@ -1,36 +1,101 @@
 //! [`MailStore`] over a Courier-compatible maildir (`courser-maildir`).
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use courser_maildir::shared_index::{self, SharedIndex};
 use courser_maildir::{acl, names, Carry, Folder, Incoming, Message, Store};
 
+use super::shared::{no_folder, Place, SharedView};
 use super::{
     AclList, AclUser, AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp,
     Flags, FolderEntry, FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef,
     OrderFacts, QuotaUsage, StoreError, StoreResult,
 };
 
-/// An account's maildir as a [`MailStore`].
+/// An account's maildir as a [`MailStore`], with the other accounts'
+/// folders the shared index gives (`#shared.`), if configured.
 #[derive(Debug, Clone)]
 pub struct MaildirStore {
     store: Store,
     user: AclUser,
+    shared: Option<Arc<SharedView>>,
 }
 
 impl MaildirStore {
     /// Serves `store` to `user` (its own maildir's owner).
     pub fn new(store: Store, user: AclUser) -> MaildirStore {
-        MaildirStore { store, user }
+        MaildirStore {
+            store,
+            user,
+            shared: None,
+        }
+    }
+
+    /// Adds the virtual shared folders of `index` for `login` (with the
+    /// authlib `options`), unless the account has ACLs off
+    /// (`disableshared`): then it neither sees others' folders.
+    pub fn with_shared(mut self, index: SharedIndex, login: &str, options: &str) -> MaildirStore {
+        if !self.user.acls_disabled() {
+            let own = self.store.root().to_path_buf();
+            let opts = self.store.options().clone();
+            let view = SharedView::new(index, login, options, &own, opts);
+            self.shared = Some(Arc::new(view));
+        }
+        self
+    }
+
+    /// What folder `name` is: the account's own, or in `#shared`.
+    fn place(&self, name: &str) -> Place {
+        match &self.shared {
+            Some(view) if shared_index::covers(name) => view.place(name),
+            _ => Place::Own,
+        }
+    }
+
+    /// The account and the name in it of folder `name` (a COPY or MOVE
+    /// destination).
+    fn destination(&self, name: &str) -> StoreResult<(Store, String)> {
+        match self.place(name) {
+            Place::Own => Ok((self.store.clone(), name.to_owned())),
+            Place::Other(e) => Ok((e.store, e.folder)),
+            Place::Level | Place::Unknown => Err(no_folder(name)),
+        }
     }
 
     /// The directory name (`.a.b`, `` for INBOX) of folder `name`.
     fn acl_dir(name: &str) -> StoreResult<String> {
         names::dir_name(&names::canonical(name)?)
     }
+
+    /// Renames folder `from` of `store` to `to`, with the ACLs of names
+    /// below it that are not folders.
+    fn rename_in(store: &Store, from: &str, to: &str) -> StoreResult<()> {
+        store.rename_folder(from, to)?;
+        if names::is_inbox(from) {
+            return Ok(());
+        }
+        let scope = acl::RenameScope {
+            folder: true,
+            subfolders: true,
+        };
+        acl::rename_hier(
+            store.root(),
+            &Self::acl_dir(from)?,
+            &Self::acl_dir(to)?,
+            scope,
+        )
+    }
+}
+
+/// What an intermediate `#shared` level's ACL is: anyone may see it
+/// (Courier's).
+fn level_acl() -> AclList {
+    AclList::parse(b"anyone l\n")
 }
 
 impl MailStore for MaildirStore {
@@ -39,7 +104,11 @@ impl MailStore for MaildirStore {
     }
 
     fn folder_exists(&self, name: &str) -> StoreResult<bool> {
-        self.store.folder_exists(name)
+        match self.place(name) {
+            Place::Own => self.store.folder_exists(name),
+            Place::Other(e) => e.store.folder_exists(&e.folder),
+            Place::Level | Place::Unknown => Ok(false),
+        }
     }
 
     fn quota(&self) -> StoreResult<Option<QuotaUsage>> {
@@ -48,6 +117,13 @@ impl MailStore for MaildirStore {
 
     fn list_folders(&self) -> StoreResult<Vec<FolderEntry>> {
         self.store.list_folders()
+    }
+
+    fn shared_folders(&self, under: &str, levels: Option<usize>) -> Vec<FolderEntry> {
+        match &self.shared {
+            Some(view) => view.folders(under, levels),
+            None => Vec::new(),
+        }
     }
 
     fn subscriptions(&self) -> StoreResult<Vec<String>> {
@@ -62,41 +138,64 @@ impl MailStore for MaildirStore {
         self.store.unsubscribe(name)
     }
 
+    fn in_account(&self, name: &str) -> bool {
+        matches!(self.place(name), Place::Own | Place::Other(_))
+    }
+
     fn create_folder(&self, name: &str) -> StoreResult<()> {
-        self.store.create_folder(name)
+        match self.place(name) {
+            Place::Own => self.store.create_folder(name),
+            Place::Other(e) => e.store.create_folder(&e.folder),
+            Place::Level | Place::Unknown => Err(StoreError::NotPermitted(
+                "folders are created inside an account",
+            )),
+        }
     }
 
     fn delete_folder(&self, name: &str) -> StoreResult<()> {
-        self.store.delete_folder(name)
+        match self.place(name) {
+            Place::Own => self.store.delete_folder(name),
+            Place::Other(e) => e.store.delete_folder(&e.folder),
+            Place::Level | Place::Unknown => Err(no_folder(name)),
+        }
     }
 
     fn rename_folder(&self, from: &str, to: &str) -> StoreResult<()> {
-        self.store.rename_folder(from, to)?;
-        if names::is_inbox(from) {
-            return Ok(());
+        const ELSEWHERE: &str = "Cannot move a folder to a different account.";
+        match (self.place(from), self.place(to)) {
+            (Place::Own, Place::Own) => Self::rename_in(&self.store, from, to),
+            (Place::Other(a), Place::Other(b)) if a.store.root() == b.store.root() => {
+                Self::rename_in(&a.store, &a.folder, &b.folder)
+            }
+            (Place::Level | Place::Unknown, _) => Err(no_folder(from)),
+            _ => Err(StoreError::NotPermitted(ELSEWHERE)),
         }
-        // The ACLs of names below it that are not folders go along.
-        let scope = acl::RenameScope {
-            folder: true,
-            subfolders: true,
-        };
-        acl::rename_hier(
-            self.store.root(),
-            &Self::acl_dir(from)?,
-            &Self::acl_dir(to)?,
-            scope,
-        )
     }
 
     fn status(&self, name: &str) -> StoreResult<FolderStatus> {
-        self.store.status(name)
+        match self.place(name) {
+            Place::Own => self.store.status(name),
+            Place::Other(e) => e.store.status(&e.folder),
+            Place::Level | Place::Unknown => Err(no_folder(name)),
+        }
     }
 
     fn open_folder(&self, name: &str, read_write: bool) -> StoreResult<Box<dyn MailFolder>> {
-        let folder = self.store.open_folder(name, read_write)?;
+        let (folder, shown) = match self.place(name) {
+            Place::Own => (self.store.open_folder(name, read_write)?, None),
+            Place::Other(e) => {
+                // Read-only where this process may only read the files.
+                let read_write = read_write && e.store.may_write(&e.folder);
+                let folder = e.store.open_folder(&e.folder, read_write)?;
+                let shown = e.shown(folder.name());
+                (folder, Some(shown))
+            }
+            Place::Level | Place::Unknown => return Err(no_folder(name)),
+        };
         Ok(Box::new(MaildirFolder {
             folder,
-            store: self.store.clone(),
+            home: self.clone(),
+            shown,
         }))
     }
 
@@ -108,8 +207,19 @@ impl MailStore for MaildirStore {
         &self.user
     }
 
+    fn acl_user_on(&self, name: &str) -> Cow<'_, AclUser> {
+        match self.place(name) {
+            Place::Other(e) => Cow::Owned(e.user),
+            _ => Cow::Borrowed(&self.user),
+        }
+    }
+
     fn stored_acl(&self, name: &str) -> StoreResult<AclList> {
-        acl::read(self.store.root(), &Self::acl_dir(name)?)
+        match self.place(name) {
+            Place::Own => acl::read(self.store.root(), &Self::acl_dir(name)?),
+            Place::Other(e) => acl::read(e.store.root(), &e.acl_dir()?),
+            Place::Level | Place::Unknown => Ok(level_acl()),
+        }
     }
 
     fn edit_stored_acl(
@@ -117,10 +227,24 @@ impl MailStore for MaildirStore {
         name: &str,
         edit: &mut dyn FnMut(&mut AclList) -> StoreResult<()>,
     ) -> StoreResult<AclList> {
-        let owner = self.user.owner().as_bytes();
-        let locks = self.store.options().use_locks;
-        let dir = Self::acl_dir(name)?;
-        acl::update(self.store.root(), &dir, Some(owner), locks, |l| edit(l))
+        let (root, dir, owner, locks) = match self.place(name) {
+            Place::Own => (
+                self.store.root().to_path_buf(),
+                Self::acl_dir(name)?,
+                self.user.owner().to_owned(),
+                self.store.options().use_locks,
+            ),
+            Place::Other(e) => (
+                e.store.root().to_path_buf(),
+                e.acl_dir()?,
+                e.user.owner().to_owned(),
+                e.store.options().use_locks,
+            ),
+            Place::Level | Place::Unknown => {
+                return Err(StoreError::NotPermitted("this level has no ACL"))
+            }
+        };
+        acl::update(&root, &dir, Some(owner.as_bytes()), locks, |l| edit(l))
     }
 
     fn begin_append(
@@ -131,9 +255,16 @@ impl MailStore for MaildirStore {
         keywords: &[String],
         internal_date: Option<SystemTime>,
     ) -> StoreResult<Box<dyn AppendTarget>> {
-        let incoming = self
-            .store
-            .begin_append(name, size, flags, keywords, internal_date)?;
+        let incoming = match self.place(name) {
+            Place::Own => self
+                .store
+                .begin_append(name, size, flags, keywords, internal_date)?,
+            Place::Other(e) => {
+                e.store
+                    .begin_append(&e.folder, size, flags, keywords, internal_date)?
+            }
+            Place::Level | Place::Unknown => return Err(no_folder(name)),
+        };
         Ok(Box::new(incoming))
     }
 }
@@ -148,11 +279,13 @@ impl AppendTarget for Incoming {
     }
 }
 
-/// An open maildir folder, with the account it belongs to (the
-/// destination of COPY and MOVE).
+/// An open maildir folder, with the session's store (which finds the
+/// destinations of COPY and MOVE).
 struct MaildirFolder {
     folder: Folder,
-    store: Store,
+    home: MaildirStore,
+    /// The session's name of another account's folder (`#shared.…`).
+    shown: Option<String>,
 }
 
 fn message_ref<'a>(folder: &Folder, m: &'a Message) -> MessageRef<'a> {
@@ -166,7 +299,7 @@ fn message_ref<'a>(folder: &Folder, m: &'a Message) -> MessageRef<'a> {
 
 impl MailFolder for MaildirFolder {
     fn name(&self) -> &str {
-        self.folder.name()
+        self.shown.as_deref().unwrap_or(self.folder.name())
     }
 
     fn read_write(&self) -> bool {
@@ -215,7 +348,7 @@ impl MailFolder for MaildirFolder {
         self.folder.took_in(appended);
     }
 
-    fn cache_dir(&self) -> Option<&std::path::Path> {
+    fn cache_dir(&self) -> Option<&Path> {
         Some(self.folder.dir())
     }
 
@@ -242,11 +375,13 @@ impl MailFolder for MaildirFolder {
     }
 
     fn copy_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
-        self.folder.copy_to(uids, &self.store, dest, carry)
+        let (store, dest) = self.home.destination(dest)?;
+        self.folder.copy_to(uids, &store, &dest, carry)
     }
 
     fn move_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
-        self.folder.move_to(uids, &self.store, dest, carry)
+        let (store, dest) = self.home.destination(dest)?;
+        self.folder.move_to(uids, &store, &dest, carry)
     }
 
     fn internal_date(&self, uid: u32) -> Option<SystemTime> {

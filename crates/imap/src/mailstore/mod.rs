@@ -23,7 +23,9 @@
 mod maildir;
 #[cfg(any(test, feature = "memory-store"))]
 mod memory;
+mod shared;
 
+use std::borrow::Cow;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
@@ -54,16 +56,21 @@ impl AclUser {
     /// `user` logged in to the account of `owner` (both login names)
     /// with the authlib `options` (`group=staff,disableshared=1,...`).
     pub fn new(user: &str, owner: &str, options: &str) -> AclUser {
-        let owner = format!("user={owner}");
+        AclUser::with_owner_identity(user, &format!("user={owner}"), options)
+    }
+
+    /// `user` on folders whose owner identity is `owner` (`user=<login>`,
+    /// or Courier's for a virtual shared account's folders).
+    pub fn with_owner_identity(user: &str, owner: &str, options: &str) -> AclUser {
         AclUser {
-            login: Login::new(user, &owner, options),
+            login: Login::new(user, owner, options),
             disabled: courser_auth::Options::new(options).disable_shared(),
-            owner,
+            owner: owner.to_owned(),
         }
     }
 
-    /// The owner identity of the account's folders (`user=<login>`):
-    /// whom the minimum-rights rule protects besides `owner`.
+    /// The owner identity of the folders (`user=<login>` on the account's
+    /// own): whom the minimum-rights rule protects besides `owner`.
     pub fn owner(&self) -> &str {
         &self.owner
     }
@@ -157,12 +164,25 @@ pub trait MailStore: Send {
     fn quota(&self) -> StoreResult<Option<QuotaUsage>>;
     /// Every folder, INBOX first, with the hierarchy-only parents.
     fn list_folders(&self) -> StoreResult<Vec<FolderEntry>>;
+    /// Other accounts' folders shared with the user (the `#shared.`
+    /// namespace) below the level `under`, at most `levels` levels below
+    /// `#shared` (`None`: all): those the user may see, with the levels
+    /// above them.
+    fn shared_folders(&self, _under: &str, _levels: Option<usize>) -> Vec<FolderEntry> {
+        Vec::new()
+    }
     /// Subscribed names, in the order kept.
     fn subscriptions(&self) -> StoreResult<Vec<String>>;
     /// Adds a name to the subscriptions (the folder need not exist).
     fn subscribe(&self, name: &str) -> StoreResult<()>;
     /// Removes a name from the subscriptions.
     fn unsubscribe(&self, name: &str) -> StoreResult<()>;
+    /// Whether `name` is inside an account, where folders can be (false
+    /// for `#shared` and its groups, and for `#shared` names the index
+    /// does not give).
+    fn in_account(&self, _name: &str) -> bool {
+        true
+    }
     /// Creates a folder and its missing parents.
     fn create_folder(&self, name: &str) -> StoreResult<()>;
     /// Deletes a folder and its messages; INBOX cannot be deleted.
@@ -176,8 +196,14 @@ pub trait MailStore: Send {
     /// Removes what has been kept longer than the rules allow (Courier's
     /// `IMAP_EMPTYTRASH`); returns how many messages went.
     fn expire_old(&self, rules: &[ExpiryRule]) -> StoreResult<usize>;
-    /// The session's user, as the ACLs see them.
+    /// The session's user, as the ACLs of the account's own folders see
+    /// them.
     fn acl_user(&self) -> &AclUser;
+    /// The session's user as the ACL of folder `name` sees them (another
+    /// account's folders have another owner).
+    fn acl_user_on(&self, _name: &str) -> Cow<'_, AclUser> {
+        Cow::Borrowed(self.acl_user())
+    }
     /// The ACL stored for `name`, a folder or a name with folders below
     /// it, with Courier's inheritance (reading may store the inherited
     /// copy, as Courier does). Callers use [`MailStore::acl`].
@@ -217,7 +243,7 @@ pub trait MailStore: Send {
     /// The session user's rights on `name` (see [`MailStore::acl`]).
     fn my_rights(&self, name: &str) -> StoreResult<Rights> {
         let acl = self.acl(name)?;
-        Ok(self.acl_user().rights(&acl))
+        Ok(self.acl_user_on(name).rights(&acl))
     }
     /// Starts an APPEND of `size` octets: fails before anything is
     /// written when the folder does not exist, a keyword is invalid or the

@@ -164,7 +164,7 @@ impl Session {
         let State::Selected(sel) = &mut self.state else {
             return;
         };
-        let same = names::canonical(name).is_ok_and(|n| n == sel.folder.name());
+        let same = names::spelling(name).is_ok_and(|n| n == sel.folder.name());
         if same && sel.rights != *r {
             sel.rights = r.clone();
             announce_rights(out, r);
@@ -184,6 +184,8 @@ impl Session {
         if required.bytes().any(|b| rights.has(b)) {
             return true;
         }
+        // The name as clients send it (a text is ASCII).
+        let name = crate::codec::utf7::encode(name);
         let text = format!("Access denied for {command} on {name} (ACL \"{required}\" required)");
         Reply::no(out, tag, Some(Code::NoPerm), &text);
         false
@@ -272,7 +274,7 @@ impl Session {
         let Some(store) = self.existing(tag, name, out) else {
             return;
         };
-        let owner = store.acl_user().owner().to_owned();
+        let owner = store.acl_user_on(name).owner().to_owned();
         let Some(r) = self.rights_on(tag, name, out) else {
             return;
         };
@@ -339,7 +341,7 @@ impl Session {
         });
         match result {
             Ok(acl) => {
-                let mine = store.acl_user().rights(&acl);
+                let mine = store.acl_user_on(name).rights(&acl);
                 self.rights_seen(name, &mine, out);
                 self.finish_ok(tag, "ACLs updated.", out)
             }

@@ -3,6 +3,8 @@
 
 use std::collections::HashSet;
 
+use courser_maildir::shared_index;
+
 use super::reply::Reply;
 use super::select::Look;
 use super::{Selected, Session, State};
@@ -37,7 +39,13 @@ impl Session {
                     .map(|(_, uid)| uid)
                     .collect()
             });
-            let trash = s.magic_trash.as_deref().filter(|t| *t != sel.folder.name());
+            // Not from the trash itself, nor from another account's
+            // folder (Courier's rule).
+            let open = sel.folder.name();
+            let trash = s
+                .magic_trash
+                .as_deref()
+                .filter(|t| *t != open && !shared_index::covers(open));
             let result = match (trash, s.store.as_deref()) {
                 (Some(trash), Some(store)) => to_trash(sel, store, trash, only.as_deref()),
                 _ => sel.folder.expunge(only.as_deref()),

@@ -1,9 +1,11 @@
 //! LIST and LSUB (RFC 3501 §6.3.8-9) with CHILDREN attributes (RFC 3348),
-//! over Courier's personal namespace `INBOX.` with `.` as delimiter.
+//! over Courier's personal namespace `INBOX.` and the other accounts'
+//! folders in `#shared.`, with `.` as delimiter.
 
 use std::collections::BTreeSet;
 
 use courser_maildir::acl::rights;
+use courser_maildir::shared_index;
 
 use super::Session;
 use crate::codec::respond::{self, ListAttr};
@@ -43,9 +45,17 @@ impl Session {
             }
             shown
         };
-        let folders = match store.list_folders() {
-            Ok(f) => f,
-            Err(e) => return self.store_error(tag, &e, out),
+        // Other accounts' folders only for a pattern in `#shared`, as in
+        // Courier (so `*` does not walk every account).
+        let shared = full.starts_with(shared_index::PREFIX);
+        let folders = if shared {
+            let (under, levels) = shared_scope(&full);
+            store.shared_folders(&under, levels)
+        } else {
+            match store.list_folders() {
+                Ok(f) => f,
+                Err(e) => return self.store_error(tag, &e, out),
+            }
         };
         if lsub {
             let subscribed = match store.subscriptions() {
@@ -53,7 +63,12 @@ impl Session {
                 Err(e) => return self.store_error(tag, &e, out),
             };
             let mut shown = BTreeSet::new();
-            for name in subscribed.iter().map(|n| normalize_inbox(n)) {
+            // `#shared` names, as in LIST, only for a pattern there.
+            let names = subscribed
+                .iter()
+                .filter(|n| n.starts_with(shared_index::PREFIX) == shared)
+                .map(|n| normalize_inbox(n));
+            for name in names {
                 if matches(&full, &name) {
                     shown.insert((name, false));
                 } else if let Some(parent) = matching_parent(&full, &name) {
@@ -76,7 +91,8 @@ impl Session {
             }
         } else {
             for f in &folders {
-                if !matches(&full, &f.name) || !visible(&f.name) {
+                // The shared ones come with their `l` checked.
+                if !matches(&full, &f.name) || !shared && !visible(&f.name) {
                     continue;
                 }
                 let mut attrs = Vec::new();
@@ -142,6 +158,20 @@ fn matches(pattern: &str, name: &str) -> bool {
     row[n.len()]
 }
 
+/// Where in `#shared` a pattern can match: the level named by its
+/// components before the first wildcard, and how many levels below
+/// `#shared` it reaches (`None` with `*`).
+fn shared_scope(pattern: &str) -> (String, Option<usize>) {
+    let parts: Vec<&str> = pattern.split('.').collect();
+    let literal = parts.iter().take_while(|p| !p.contains(['*', '%'])).count();
+    let levels = (!pattern.contains('*')).then(|| parts.len() - 1);
+    let under = match literal {
+        0 => shared_index::PREFIX.to_owned(),
+        n => parts[..n].join("."),
+    };
+    (under, levels)
+}
+
 /// For LSUB with `%`: the ancestor of `name` that `pattern` matches, if any.
 fn matching_parent(pattern: &str, name: &str) -> Option<String> {
     let mut end = name.len();
@@ -171,6 +201,20 @@ mod tests {
         assert!(matches("I%X.%", "INBOX.x"));
         let hostile = "*%".repeat(500) + "x";
         assert!(!matches(&hostile, &"a.".repeat(200)));
+    }
+
+    #[test]
+    fn where_a_shared_pattern_reaches() {
+        let scope = |p: &str| shared_scope(p);
+        assert_eq!(scope("#shared.*"), ("#shared".into(), None));
+        assert_eq!(scope("#shared.%"), ("#shared".into(), Some(1)));
+        assert_eq!(scope("#shared.a.%.x"), ("#shared.a".into(), Some(3)));
+        assert_eq!(
+            scope("#shared.a.user1"),
+            ("#shared.a.user1".into(), Some(2))
+        );
+        assert_eq!(scope("#shared*"), ("#shared".into(), None));
+        assert_eq!(scope("#shared%"), ("#shared".into(), Some(0)));
     }
 
     #[test]

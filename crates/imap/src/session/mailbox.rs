@@ -6,7 +6,7 @@ use courser_protocol::Untrusted;
 use super::reply::Reply;
 use super::{Session, State};
 use crate::codec::respond::{self, Code};
-use crate::mailstore::StoreError;
+use crate::mailstore::{Rights, StoreError};
 
 impl Session {
     pub(super) fn create(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
@@ -15,6 +15,15 @@ impl Session {
         let name = name.strip_suffix('.').unwrap_or(name);
         if name.eq_ignore_ascii_case("INBOX") {
             return Reply::no(out, tag, Some(Code::AlreadyExists), "INBOX always exists");
+        }
+        let Some(store) = self.store_ref() else {
+            return;
+        };
+        if !store.in_account(name) {
+            // Nobody may create there (Courier names the folder itself).
+            let none = Rights::default();
+            Self::permitted(tag, "CREATE", name, &none, "c", out);
+            return;
         }
         if let Some((parent, _)) = name.rsplit_once('.') {
             if !self.require(tag, "CREATE", parent, "c", out) {

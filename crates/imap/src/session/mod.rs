@@ -490,7 +490,13 @@ impl Session {
                     prefix: "INBOX.".into(),
                     delimiter: Some('.'),
                 }];
-                respond::namespace(out, &personal, &[], &[], self.utf8_enabled);
+                // Courier's: other accounts' folders are shared ones
+                // (`#shared.`), not "other users'" (RFC 2342 §5).
+                let shared = [NamespaceDesc {
+                    prefix: "#shared.".into(),
+                    delimiter: Some('.'),
+                }];
+                respond::namespace(out, &personal, &[], &shared, self.utf8_enabled);
                 self.finish_ok(&tag, "NAMESPACE completed", out);
             }
             C::Enable { capabilities } => self.enable(&tag, &capabilities, out),
