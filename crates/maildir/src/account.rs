@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 use crate::error::{Error, Result};
 use crate::names;
 use crate::quota::TRASH_DIR;
+use crate::sharable;
 use crate::snapshots::SnapshotCache;
 
 /// Options of a [`Store`](crate::Store).
@@ -29,6 +30,10 @@ pub struct StoreOptions {
     /// Where folder indexes are kept ([`crate::index`]); default in each
     /// folder.
     pub index: crate::index::IndexPlace,
+    /// The system-wide list of sharable maildirs (Courier's
+    /// `maildirshared`), besides each account's `shared-maildirs`
+    /// ([`crate::sharable`]); default none.
+    pub sharables: Option<PathBuf>,
 }
 
 impl Default for StoreOptions {
@@ -40,6 +45,7 @@ impl Default for StoreOptions {
             use_locks: true,
             snapshots: None,
             index: crate::index::IndexPlace::InFolder,
+            sharables: None,
         }
     }
 }
@@ -59,6 +65,9 @@ impl Account {
     }
 
     pub fn folder_dir(&self, name: &str) -> Result<PathBuf> {
+        if sharable::covers(name) {
+            return sharable::local_dir(&self.root, name);
+        }
         let d = names::dir_name(name)?;
         Ok(if d.is_empty() {
             self.root.clone()
@@ -70,6 +79,10 @@ impl Account {
     /// The folder directory, which must exist as a maildir.
     pub fn existing_dir(&self, name: &str) -> Result<PathBuf> {
         let d = self.folder_dir(name)?;
+        // A shared folder is there once subscribed to (its local copy).
+        if sharable::covers(name) && sharable::source_of(&d).is_none() {
+            return Err(Error::NonExistent(name.to_string()));
+        }
         match fs::symlink_metadata(&d) {
             Ok(m) if m.is_dir() && d.join("cur").is_dir() => Ok(d),
             Ok(_) => Err(Error::NonExistent(name.to_string())),
@@ -80,9 +93,12 @@ impl Account {
         }
     }
 
-    /// True if messages in this folder directory count toward the quota.
+    /// True if messages in this folder directory count toward the quota
+    /// (not the trash, and not shared folders' local copies: their
+    /// messages are the sharable maildir's).
     pub fn counted(&self, dir: &Path) -> bool {
-        !(dir.parent() == Some(self.root.as_path())
-            && dir.file_name().map(|n| n == TRASH_DIR).unwrap_or(false))
+        let trash = dir.parent() == Some(self.root.as_path())
+            && dir.file_name().map(|n| n == TRASH_DIR).unwrap_or(false);
+        !trash && !dir.starts_with(self.root.join(sharable::LOCAL_DIR))
     }
 }

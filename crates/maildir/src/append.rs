@@ -40,6 +40,9 @@ pub struct Incoming {
     written: u64,
     /// RFC822.SIZE so far, for the `,W=` tag.
     crlf: CrlfLen,
+    /// Into a shared folder's local copy: the sharable folder, which gets
+    /// the message (the local copy a link to it).
+    source: Option<PathBuf>,
 }
 
 impl std::fmt::Debug for Incoming {
@@ -75,7 +78,11 @@ impl Store {
         }
         let incoming_size = i64::try_from(size).unwrap_or(i64::MAX);
         check_quota(&self.inner, &dir, flags, incoming_size)?;
-        let (tmp, file) = TmpFile::create(&dir, self.inner.host(), None, 0o600)?;
+        let source = crate::sharable::covers(name)
+            .then(|| crate::sharable::source_of(&dir))
+            .flatten();
+        let tmp_dir = source.as_deref().unwrap_or(&dir);
+        let (tmp, file) = TmpFile::create(tmp_dir, self.inner.host(), None, 0o600)?;
         Ok(Incoming {
             inner: Arc::clone(&self.inner),
             dir,
@@ -87,6 +94,7 @@ impl Store {
             announced: size,
             written: 0,
             crlf: CrlfLen::default(),
+            source,
         })
     }
 
@@ -141,6 +149,7 @@ impl Incoming {
             announced,
             written: size,
             crlf,
+            source,
         } = self;
         if let Some(t) = internal_date {
             file.set_modified(t).at(&tmp.path)?;
@@ -183,7 +192,14 @@ impl Incoming {
                 let t = tmp
                     .take()
                     .ok_or_else(|| Error::io(&dest, io::Error::other("internal: tmp reused")))?;
-                crate::tmpfile::link_into_place(t, &dest)?;
+                match &source {
+                    Some(source) => {
+                        let shared = source.join("cur").join(&file);
+                        crate::tmpfile::link_into_place(t, &shared)?;
+                        std::os::unix::fs::symlink(&shared, &dest).at(&dest)?;
+                    }
+                    None => crate::tmpfile::link_into_place(t, &dest)?,
+                }
                 Ok(Some(base.clone()))
             })?;
         if counted {

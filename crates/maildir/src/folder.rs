@@ -20,6 +20,7 @@ use crate::message::{FileStat, Message};
 use crate::quota;
 use crate::recent;
 use crate::scan::{self, list_dir, Entry, ScanMode, Scanned};
+use crate::sharable;
 use crate::snapshots::Snapshot;
 use crate::stamp::{self, Stamp};
 use crate::uiddb::UIDDB_FILE;
@@ -121,6 +122,9 @@ pub struct Folder {
     /// and shared with every folder (and the process's scan cache) that
     /// holds the same snapshot; replaced whenever the messages change.
     summary: Arc<OnceLock<Summary>>,
+    /// For a shared folder's local copy: the sharable folder's `cur/`,
+    /// the one place its messages (symlinks) may point into.
+    pub(crate) linked: Option<PathBuf>,
 }
 
 /// The UIDs, the keywords in use and the first unseen message of a
@@ -153,7 +157,13 @@ impl Summary {
 impl Folder {
     pub(crate) fn open(account: Arc<Account>, name: &str, rw: bool) -> Result<Folder> {
         let dir = account.existing_dir(name)?;
-        let name = crate::names::canonical(name)?;
+        let name = crate::names::spelling(name)?;
+        let linked = sharable::covers(&name)
+            .then(|| sharable::source_of(&dir).map(|s| s.join("cur")))
+            .flatten();
+        if linked.is_some() {
+            sharable::sync(&dir)?;
+        }
         if rw {
             crate::tmpfile::purge_tmp(&dir);
         }
@@ -173,6 +183,7 @@ impl Folder {
             cur_unlisted: false,
             own_cur: None,
             summary: Arc::default(),
+            linked,
         };
         if !f.copy_shared_scan() {
             f.rescan()?;
@@ -303,11 +314,17 @@ impl Folder {
     /// Directories to watch (inotify) for changes: new/, cur/ and the
     /// keyword directory.
     pub fn watch_paths(&self) -> Vec<PathBuf> {
-        vec![
+        let mut paths = vec![
             self.dir.join("new"),
             self.dir.join("cur"),
             self.dir.join(KEYWORD_DIR),
-        ]
+        ];
+        // A shared folder changes where its sharable folder does.
+        if let Some(source_cur) = &self.linked {
+            paths.push(source_cur.clone());
+            paths.extend(source_cur.parent().map(|s| s.join("new")));
+        }
+        paths
     }
 
     fn host(&self) -> &str {
@@ -478,6 +495,9 @@ impl Folder {
     /// Cheap (a few stat calls) when nothing changed since the last scan
     /// and that scan is older than the file-system timestamp granularity.
     pub fn refresh(&mut self) -> Result<Changes> {
+        if self.linked.is_some() {
+            sharable::sync(&self.dir)?;
+        }
         if let Some(changes) = self.confirm_unchanged(true)? {
             return Ok(changes);
         }
@@ -960,16 +980,17 @@ impl Folder {
                     if !still_deleted {
                         continue; // undeleted by someone else meanwhile
                     }
-                    match fs::remove_file(cur.join(&f)) {
-                        Ok(()) => {
+                    match self.remove_file(&cur.join(&f)) {
+                        Ok(true) => {
                             gone.insert(m.uid);
                         }
+                        Ok(false) => {}
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
                             // renamed meanwhile: look again once
                             let mut fresh = None;
                             match self.locate(&mut fresh, &m.file) {
                                 Ok(Some(f2)) if flags_of(&f2).contains(Flags::DELETED) => {
-                                    if fs::remove_file(cur.join(&f2)).is_ok() {
+                                    if self.remove_file(&cur.join(&f2)).unwrap_or(false) {
                                         gone.insert(m.uid);
                                     }
                                 }
@@ -1126,17 +1147,41 @@ impl Folder {
     pub fn open_message(&self, uid: u32) -> Result<File> {
         let m = self.by_uid(uid).ok_or(Error::NotFound(uid))?;
         let cur = self.dir.join("cur");
-        match crate::message_file::open(&cur.join(&m.file)) {
+        match self.open_file(&cur.join(&m.file)) {
             Ok(f) => Ok(f),
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 let mut relist = None;
                 match self.locate(&mut relist, &m.file)? {
-                    Some(f) => crate::message_file::open(&cur.join(&f)).at(cur.join(&f)),
+                    Some(f) => self.open_file(&cur.join(&f)).at(cur.join(&f)),
                     None => Err(Error::NotFound(uid)),
                 }
             }
             Err(e) => Err(Error::io(cur.join(&m.file), e)),
         }
+    }
+
+    /// Opens a message file of this folder: never through a symlink,
+    /// except in a shared folder's local copy, where each message is one
+    /// into the sharable folder's `cur/` (and only there).
+    pub(crate) fn open_file(&self, path: &Path) -> io::Result<File> {
+        match &self.linked {
+            Some(source) => crate::message_file::open_linked(path, source),
+            None => crate::message_file::open(path),
+        }
+    }
+
+    /// Removes a message file; in a shared folder's local copy the
+    /// sharable folder's message goes first, and when this process may
+    /// not remove it the message stays (`Ok(false)`), as in Courier.
+    pub(crate) fn remove_file(&self, path: &Path) -> io::Result<bool> {
+        if self.linked.is_some() {
+            if let Ok(target) = fs::read_link(path) {
+                if fs::remove_file(&target).is_err() && fs::symlink_metadata(&target).is_ok() {
+                    return Ok(false);
+                }
+            }
+        }
+        fs::remove_file(path).map(|()| true)
     }
 }
 

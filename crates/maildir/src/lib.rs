@@ -22,6 +22,8 @@
 //!   does not read it again.
 //! * [`acl`]: Courier's ACLs (`courierimapacl`, `courierimaphieracl/`).
 //! * [`shared_index`]: the index of virtual shared folders (`#shared.…`).
+//! * [`sharable`]: filesystem shared folders (`shared.…`) and their local
+//!   copies.
 //! * [`tools`]: the logic of `maildirmake` and `deliverquota`.
 //!
 //! The API is synchronous and blocking; async callers use
@@ -49,6 +51,7 @@ pub mod names;
 pub mod quota;
 pub mod recent;
 mod scan;
+pub mod sharable;
 pub mod shared_index;
 pub mod snapshots;
 pub mod stamp;

@@ -29,10 +29,61 @@ pub fn open(path: &Path) -> io::Result<File> {
     Ok(file)
 }
 
+/// Opens a message of a shared folder's local copy (spec `maildir.md`
+/// §8.1): `path` is a symlink, which is followed only when it points
+/// straight at a file in `source` (the sharable folder's `cur/`); that
+/// file is opened as [`open`] opens one. Anything else is refused, so a
+/// link planted to another account's mail is not served.
+pub fn open_linked(path: &Path, source: &Path) -> io::Result<File> {
+    let target = match std::fs::read_link(path) {
+        Ok(t) => t,
+        // A plain file (not a link) is opened as any other.
+        Err(e) if e.kind() == io::ErrorKind::InvalidInput => return open(path),
+        Err(e) => return Err(e),
+    };
+    let inside = target.parent() == Some(source)
+        && target.file_name().is_some_and(|n| n != ".." && n != ".");
+    if !inside {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{}: links outside its shared folder", path.display()),
+        ));
+    }
+    open(&target)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::io::Read;
+
+    #[test]
+    fn shared_links_open_only_into_their_folder() {
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("cur");
+        std::fs::create_dir(&source).unwrap();
+        std::fs::write(source.join("m"), "shared").unwrap();
+        std::fs::write(dir.path().join("secret"), "secret").unwrap();
+        let good = dir.path().join("good");
+        std::os::unix::fs::symlink(source.join("m"), &good).unwrap();
+        let mut s = String::new();
+        open_linked(&good, &source)
+            .unwrap()
+            .read_to_string(&mut s)
+            .unwrap();
+        assert_eq!(s, "shared");
+        let out = dir.path().join("out");
+        std::os::unix::fs::symlink(dir.path().join("secret"), &out).unwrap();
+        assert!(open_linked(&out, &source).is_err());
+        let up = dir.path().join("up");
+        std::os::unix::fs::symlink(source.join("../secret"), &up).unwrap();
+        assert!(open_linked(&up, &source).is_err());
+        // A link in the sharable folder itself is not followed either.
+        std::os::unix::fs::symlink(dir.path().join("secret"), source.join("chain")).unwrap();
+        let chain = dir.path().join("chain");
+        std::os::unix::fs::symlink(source.join("chain"), &chain).unwrap();
+        assert!(open_linked(&chain, &source).is_err());
+    }
 
     #[test]
     fn only_regular_files_open() {

@@ -136,11 +136,11 @@ pub fn canonical(name: &str) -> Result<String> {
 }
 
 /// The one spelling of a name a session may use: an own folder's
-/// canonical one ([`canonical`]), or a virtual shared folder's
-/// (`#shared.…`, names are case-sensitive there) as given. Subscriptions
+/// canonical one ([`canonical`]), or a shared folder's (`#shared.…`,
+/// `shared.…`: names are case-sensitive there) as given. Subscriptions
 /// keep names so.
 pub fn spelling(name: &str) -> Result<String> {
-    if crate::shared_index::covers(name) {
+    if crate::shared_index::covers(name) || crate::sharable::covers(name) {
         if name.chars().any(char::is_control) || name.len() > 4000 {
             return Err(Error::invalid(name, "not a folder name"));
         }

@@ -416,6 +416,9 @@ impl Store {
     /// UIDVALIDITY is stable.
     pub fn status(&self, name: &str) -> Result<FolderStatus> {
         let dir = self.inner.existing_dir(name)?;
+        if crate::sharable::covers(name) {
+            crate::sharable::sync(&dir)?;
+        }
         let has_db = dir.join(UIDDB_FILE).exists();
         let s = scan::scan(
             &dir,

@@ -5,6 +5,7 @@
 use foldhash::HashSet;
 use std::fs::{self, File};
 use std::io;
+use std::path::Path;
 
 use crate::appended::{Appended, Placed};
 use crate::error::{Error, IoContext, Result};
@@ -167,47 +168,25 @@ impl Folder {
             carried.push(self.indexed_facts(m, &mut ra));
             plan.push((m.uid, actual, dest_file));
         }
+        // Into a shared folder: the message goes into the sharable folder,
+        // the local copy gets a link to it (numbered here at once).
+        let dest_source = crate::sharable::covers(dest)
+            .then(|| crate::sharable::source_of(&ddir))
+            .flatten();
         let (uidvalidity, dest_uids) =
             scan::place_with_uids(&ddir, &host, store.inner.opts.use_locks, plan.len(), |i| {
                 let (_, src, dst) = &plan[i];
                 let from = cur.join(src);
-                let to = dcur.join(dst);
-                if mv {
-                    match fs::rename(&from, &to) {
-                        Ok(()) => return Ok(Some(base_name(dst).to_string())),
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                        Err(e)
-                            if e.raw_os_error() != Some(rustix::io::Errno::XDEV.raw_os_error()) =>
-                        {
-                            return Err(Error::io(&from, e))
-                        }
-                        Err(_) => {}
-                    }
+                let (to, tmp_dir) = match &dest_source {
+                    Some(source) => (source.join("cur").join(dst), source.as_path()),
+                    None => (dcur.join(dst), ddir.as_path()),
+                };
+                if !self.put_file(&from, &to, tmp_dir, &host, mv)? {
+                    return Ok(None);
                 }
-                match fs::hard_link(&from, &to) {
-                    Ok(()) => {}
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-                    Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                        return Err(Error::io(&to, e))
-                    }
-                    Err(_) => {
-                        // different file system or no links: copy via dest tmp/
-                        let mut data = Vec::new();
-                        crate::message_file::open(&from)
-                            .and_then(|mut f| io::Read::read_to_end(&mut f, &mut data))
-                            .at(&from)?;
-                        let t = crate::tmpfile::TmpFile::with_contents(&ddir, &host, None, &data)?;
-                        if let Ok(mt) = fs::metadata(&from).and_then(|m| m.modified()) {
-                            let _ = File::options()
-                                .write(true)
-                                .open(&t.path)
-                                .and_then(|f| f.set_modified(mt));
-                        }
-                        crate::tmpfile::link_into_place(t, &to)?;
-                    }
-                }
-                if mv {
-                    let _ = fs::remove_file(&from);
+                if dest_source.is_some() {
+                    let link = dcur.join(dst);
+                    std::os::unix::fs::symlink(&to, &link).at(&link)?;
                 }
                 Ok(Some(base_name(dst).to_string()))
             })?;
@@ -248,5 +227,66 @@ impl Folder {
             },
             moved,
         ))
+    }
+}
+
+impl Folder {
+    /// Puts message file `from` of this folder at `to`: renamed for MOVE
+    /// or hard-linked where the file system allows, else copied through
+    /// `tmp_dir`'s `tmp/` with its mtime (INTERNALDATE). A shared folder's
+    /// messages are always copied (they are links into the sharable
+    /// folder), and MOVE then removes them as EXPUNGE would. False when
+    /// `from` is gone.
+    fn put_file(
+        &self,
+        from: &Path,
+        to: &Path,
+        tmp_dir: &Path,
+        host: &str,
+        mv: bool,
+    ) -> Result<bool> {
+        if self.linked.is_none() {
+            if mv {
+                match fs::rename(from, to) {
+                    Ok(()) => return Ok(true),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                    Err(e) if e.raw_os_error() != Some(rustix::io::Errno::XDEV.raw_os_error()) => {
+                        return Err(Error::io(from, e))
+                    }
+                    Err(_) => {}
+                }
+            }
+            match fs::hard_link(from, to) {
+                Ok(()) => {
+                    if mv {
+                        let _ = fs::remove_file(from);
+                    }
+                    return Ok(true);
+                }
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(Error::io(to, e)),
+                // another file system, or no links: copied below
+                Err(_) => {}
+            }
+        }
+        let mut file = match self.open_file(from) {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::io(from, e)),
+        };
+        let mut data = Vec::new();
+        io::Read::read_to_end(&mut file, &mut data).at(from)?;
+        let t = crate::tmpfile::TmpFile::with_contents(tmp_dir, host, None, &data)?;
+        if let Ok(mt) = file.metadata().and_then(|m| m.modified()) {
+            let _ = File::options()
+                .write(true)
+                .open(&t.path)
+                .and_then(|f| f.set_modified(mt));
+        }
+        crate::tmpfile::link_into_place(t, to)?;
+        if mv {
+            let _ = self.remove_file(from);
+        }
+        Ok(true)
     }
 }

@@ -613,6 +613,12 @@ pub struct MaildirConfig {
     /// as `\\`) instead of spaces (Courier's `IMAP_SHAREDMUNGENAMES`).
     #[serde(default)]
     pub shared_munge_names: bool,
+    /// Courier's `maildirshared`: sharable maildirs (`nick path` lines)
+    /// offered to every account as `shared.<nick>.<folder>`, besides
+    /// those each account lists in its `shared-maildirs`. Empty (the
+    /// default): none.
+    #[serde(default)]
+    pub system_shared_maildirs: PathBuf,
 }
 
 impl MaildirConfig {
@@ -687,6 +693,7 @@ impl Default for MaildirConfig {
             index: true,
             shared_index: PathBuf::new(),
             shared_munge_names: false,
+            system_shared_maildirs: PathBuf::new(),
         }
     }
 }
@@ -778,8 +785,13 @@ impl Config {
         if let Some(userdb) = &mut self.auth.userdb {
             resolve(userdb);
         }
-        if !self.maildir.shared_index.as_os_str().is_empty() {
-            resolve(&mut self.maildir.shared_index);
+        for p in [
+            &mut self.maildir.shared_index,
+            &mut self.maildir.system_shared_maildirs,
+        ] {
+            if !p.as_os_str().is_empty() {
+                resolve(p);
+            }
         }
     }
 

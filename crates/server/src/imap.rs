@@ -120,6 +120,9 @@ impl Driver for Imap {
             trash_name: shared.config.maildir.trash.clone(),
             hostname: shared.hostname.clone(),
             snapshots: shared.scans.clone(),
+            sharables: Some(&shared.config.maildir.system_shared_maildirs)
+                .filter(|p| !p.as_os_str().is_empty())
+                .cloned(),
             ..StoreOptions::default()
         };
         let open = move || Store::open(&maildir, options);

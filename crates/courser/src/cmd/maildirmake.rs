@@ -1,11 +1,12 @@
 //! `courser maildirmake`: Courier's `maildirmake` — create a maildir, a
 //! folder in it (`-f`), a sharable maildir (`-S`) or shared folder
-//! (`-s MODE -f NAME`), or install a quota (`-q`).
+//! (`-s MODE -f NAME`), install a quota (`-q`), or list a sharable
+//! maildir in a maildir's `shared-maildirs` (`--add`, `--del`).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use courser_maildir::{tools, Error};
+use courser_maildir::{sharable, tools, Error};
 
 /// Arguments of `courser maildirmake`.
 #[derive(clap::Args, Debug)]
@@ -25,6 +26,14 @@ pub struct Args {
     /// with `,group`.
     #[arg(short = 's', value_name = "MODE", requires = "folder")]
     pub shared: Option<String>,
+    /// Add the sharable maildir PATH (absolute) to MAILDIR's
+    /// `shared-maildirs` as NICK: its folders appear as
+    /// `shared.NICK.<folder>`.
+    #[arg(long = "add", value_name = "NICK=PATH", conflicts_with_all = ["folder", "quota", "sharable", "del"])]
+    pub add: Option<String>,
+    /// Remove NICK from MAILDIR's `shared-maildirs`.
+    #[arg(long = "del", value_name = "NICK", conflicts_with_all = ["folder", "quota", "sharable"])]
+    pub del: Option<String>,
     /// The maildir.
     pub maildir: PathBuf,
 }
@@ -37,6 +46,31 @@ fn fail(what: &str, e: &Error) -> ExitCode {
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
     let dir = &args.maildir;
+    if let Some(spec) = &args.add {
+        let Some((nick, path)) = spec.split_once('=') else {
+            eprintln!("maildirmake: --add takes NICK=/path/to/sharable/maildir");
+            return ExitCode::FAILURE;
+        };
+        return match sharable::add(dir, nick, Path::new(path)) {
+            Ok(()) => ExitCode::SUCCESS,
+            // Courier's status for a nick listed already.
+            Err(Error::AlreadyExists(_)) => {
+                eprintln!("{nick}: already defined as a sharable maildir.");
+                ExitCode::from(2)
+            }
+            Err(e) => fail(spec, &e),
+        };
+    }
+    if let Some(nick) = &args.del {
+        return match sharable::remove(dir, nick) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(Error::NonExistent(_)) => {
+                eprintln!("{nick}: not found.");
+                ExitCode::FAILURE
+            }
+            Err(e) => fail(nick, &e),
+        };
+    }
     if let Some(folder) = &args.folder {
         let mode = match &args.shared {
             Some(words) => match tools::shared_mode(words) {

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::SystemTime;
 
+use courser_maildir::sharable;
 use courser_maildir::shared_index::{self, SharedIndex};
 use courser_maildir::{acl, names, Carry, Folder, Incoming, Message, Store};
 
@@ -49,21 +50,47 @@ impl MaildirStore {
         self
     }
 
-    /// What folder `name` is: the account's own, or in `#shared`.
+    /// What folder `name` is: the account's own, a filesystem shared
+    /// one, or in `#shared`.
     fn place(&self, name: &str) -> Place {
+        if sharable::covers(name) {
+            let level = name.split('.').count() < 3;
+            return Place::Sharable { level };
+        }
         match &self.shared {
             Some(view) if shared_index::covers(name) => view.place(name),
             _ => Place::Own,
         }
     }
 
+    /// The system-wide list of sharable maildirs, if configured.
+    fn sharables(&self) -> Option<&Path> {
+        self.store.options().sharables.as_deref()
+    }
+
+    /// The ACL of a filesystem shared folder (Courier's, from the file
+    /// permissions): anyone may see and read it and keep their own flags;
+    /// where this process may change the sharable folder, also add to it
+    /// and remove from it.
+    fn sharable_acl(&self, name: &str) -> AclList {
+        let writable = sharable::writable(self.store.root(), name);
+        let rights: &[u8] = if writable {
+            b"anyone eilrstwx\n"
+        } else {
+            b"anyone lrsw\n"
+        };
+        AclList::parse(rights)
+    }
+
     /// The account and the name in it of folder `name` (a COPY or MOVE
     /// destination).
     fn destination(&self, name: &str) -> StoreResult<(Store, String)> {
         match self.place(name) {
-            Place::Own => Ok((self.store.clone(), name.to_owned())),
+            Place::Own | Place::Sharable { level: false } => {
+                Ok((self.store.clone(), name.to_owned()))
+            }
             Place::Other(e) => Ok((e.store, e.folder)),
-            Place::Level | Place::Unknown => Err(no_folder(name)),
+            Place::Level | Place::Unknown | Place::Sharable { level: true } => Err(no_folder(name)),
         }
     }
 
@@ -92,6 +119,38 @@ impl MaildirStore {
     }
 }
 
+/// The LIST entries of filesystem shared folders `names`, with the
+/// levels above them (`shared`, `shared.<nick>`) as `\Noselect`.
+fn hierarchy(names: &[String]) -> Vec<FolderEntry> {
+    let mut levels = std::collections::BTreeSet::new();
+    for n in names {
+        let mut end = n.len();
+        while let Some(dot) = n[..end].rfind('.') {
+            end = dot;
+            levels.insert(&n[..end]);
+        }
+    }
+    let mut out: Vec<FolderEntry> = names
+        .iter()
+        .map(|n| FolderEntry {
+            name: n.clone(),
+            selectable: true,
+            has_children: levels.contains(n.as_str()),
+        })
+        .collect();
+    out.extend(
+        levels
+            .iter()
+            .filter(|l| !names.iter().any(|n| n == **l))
+            .map(|l| FolderEntry {
+                name: (*l).to_owned(),
+                selectable: false,
+                has_children: true,
+            }),
+    );
+    out
+}
+
 /// What an intermediate `#shared` level's ACL is: anyone may see it
 /// (Courier's).
 fn level_acl() -> AclList {
@@ -105,9 +164,9 @@ impl MailStore for MaildirStore {
 
     fn folder_exists(&self, name: &str) -> StoreResult<bool> {
         match self.place(name) {
-            Place::Own => self.store.folder_exists(name),
+            Place::Own | Place::Sharable { level: false } => self.store.folder_exists(name),
             Place::Other(e) => e.store.folder_exists(&e.folder),
-            Place::Level | Place::Unknown => Ok(false),
+            Place::Level | Place::Unknown | Place::Sharable { level: true } => Ok(false),
         }
     }
 
@@ -116,7 +175,12 @@ impl MailStore for MaildirStore {
     }
 
     fn list_folders(&self) -> StoreResult<Vec<FolderEntry>> {
-        self.store.list_folders()
+        let mut folders = self.store.list_folders()?;
+        // The filesystem shared folders are listed with the account's own,
+        // as in Courier.
+        let shared = sharable::folders(self.store.root(), self.sharables());
+        folders.extend(hierarchy(&shared));
+        Ok(folders)
     }
 
     fn shared_folders(&self, under: &str, levels: Option<usize>) -> Vec<FolderEntry> {
@@ -127,15 +191,27 @@ impl MailStore for MaildirStore {
     }
 
     fn subscriptions(&self) -> StoreResult<Vec<String>> {
-        self.store.subscriptions()
+        let mut names = self.store.subscriptions()?;
+        names.extend(sharable::subscribed(self.store.root()));
+        Ok(names)
     }
 
+    // Subscribing to a filesystem shared folder makes its local copy;
+    // unsubscribing removes it (Courier's way: no subscription entry).
     fn subscribe(&self, name: &str) -> StoreResult<()> {
-        self.store.subscribe(name)
+        match self.place(name) {
+            Place::Sharable { .. } => {
+                sharable::subscribe(self.store.root(), self.sharables(), name)
+            }
+            _ => self.store.subscribe(name),
+        }
     }
 
     fn unsubscribe(&self, name: &str) -> StoreResult<()> {
-        self.store.unsubscribe(name)
+        match self.place(name) {
+            Place::Sharable { level: false } => sharable::unsubscribe(self.store.root(), name),
+            _ => self.store.unsubscribe(name),
+        }
     }
 
     fn in_account(&self, name: &str) -> bool {
@@ -146,9 +222,9 @@ impl MailStore for MaildirStore {
         match self.place(name) {
             Place::Own => self.store.create_folder(name),
             Place::Other(e) => e.store.create_folder(&e.folder),
-            Place::Level | Place::Unknown => Err(StoreError::NotPermitted(
-                "folders are created inside an account",
-            )),
+            Place::Level | Place::Unknown | Place::Sharable { .. } => Err(
+                StoreError::NotPermitted("folders are created inside an account"),
+            ),
         }
     }
 
@@ -156,7 +232,9 @@ impl MailStore for MaildirStore {
         match self.place(name) {
             Place::Own => self.store.delete_folder(name),
             Place::Other(e) => e.store.delete_folder(&e.folder),
-            Place::Level | Place::Unknown => Err(no_folder(name)),
+            // Deleting a filesystem shared folder unsubscribes (Courier).
+            Place::Sharable { level: false } => sharable::unsubscribe(self.store.root(), name),
+            Place::Level | Place::Unknown | Place::Sharable { level: true } => Err(no_folder(name)),
         }
     }
 
@@ -168,21 +246,26 @@ impl MailStore for MaildirStore {
                 Self::rename_in(&a.store, &a.folder, &b.folder)
             }
             (Place::Level | Place::Unknown, _) => Err(no_folder(from)),
+            (Place::Sharable { .. }, _) | (_, Place::Sharable { .. }) => {
+                Err(StoreError::NotPermitted("shared folders are not renamed"))
+            }
             _ => Err(StoreError::NotPermitted(ELSEWHERE)),
         }
     }
 
     fn status(&self, name: &str) -> StoreResult<FolderStatus> {
         match self.place(name) {
-            Place::Own => self.store.status(name),
+            Place::Own | Place::Sharable { level: false } => self.store.status(name),
             Place::Other(e) => e.store.status(&e.folder),
-            Place::Level | Place::Unknown => Err(no_folder(name)),
+            Place::Level | Place::Unknown | Place::Sharable { level: true } => Err(no_folder(name)),
         }
     }
 
     fn open_folder(&self, name: &str, read_write: bool) -> StoreResult<Box<dyn MailFolder>> {
         let (folder, shown) = match self.place(name) {
-            Place::Own => (self.store.open_folder(name, read_write)?, None),
+            Place::Own | Place::Sharable { level: false } => {
+                (self.store.open_folder(name, read_write)?, None)
+            }
             Place::Other(e) => {
                 // Read-only where this process may only read the files.
                 let read_write = read_write && e.store.may_write(&e.folder);
@@ -190,7 +273,9 @@ impl MailStore for MaildirStore {
                 let shown = e.shown(folder.name());
                 (folder, Some(shown))
             }
-            Place::Level | Place::Unknown => return Err(no_folder(name)),
+            Place::Level | Place::Unknown | Place::Sharable { level: true } => {
+                return Err(no_folder(name))
+            }
         };
         Ok(Box::new(MaildirFolder {
             folder,
@@ -210,6 +295,16 @@ impl MailStore for MaildirStore {
     fn acl_user_on(&self, name: &str) -> Cow<'_, AclUser> {
         match self.place(name) {
             Place::Other(e) => Cow::Owned(e.user),
+            // Nobody owns a filesystem shared folder (Courier's
+            // `anonymous`): its ACL is the same for all.
+            Place::Sharable { .. } => {
+                let options = self.user.options();
+                Cow::Owned(AclUser::with_owner_identity(
+                    self.user.login(),
+                    "anonymous",
+                    options,
+                ))
+            }
             _ => Cow::Borrowed(&self.user),
         }
     }
@@ -218,7 +313,8 @@ impl MailStore for MaildirStore {
         match self.place(name) {
             Place::Own => acl::read(self.store.root(), &Self::acl_dir(name)?),
             Place::Other(e) => acl::read(e.store.root(), &e.acl_dir()?),
-            Place::Level | Place::Unknown => Ok(level_acl()),
+            Place::Sharable { level: false } => Ok(self.sharable_acl(name)),
+            Place::Level | Place::Unknown | Place::Sharable { level: true } => Ok(level_acl()),
         }
     }
 
@@ -240,8 +336,10 @@ impl MailStore for MaildirStore {
                 e.user.owner().to_owned(),
                 e.store.options().use_locks,
             ),
-            Place::Level | Place::Unknown => {
-                return Err(StoreError::NotPermitted("this level has no ACL"))
+            Place::Level | Place::Unknown | Place::Sharable { .. } => {
+                return Err(StoreError::NotPermitted(
+                    "this folder's ACL cannot be changed",
+                ))
             }
         };
         acl::update(&root, &dir, Some(owner.as_bytes()), locks, |l| edit(l))
@@ -256,14 +354,17 @@ impl MailStore for MaildirStore {
         internal_date: Option<SystemTime>,
     ) -> StoreResult<Box<dyn AppendTarget>> {
         let incoming = match self.place(name) {
-            Place::Own => self
-                .store
-                .begin_append(name, size, flags, keywords, internal_date)?,
+            Place::Own | Place::Sharable { level: false } => {
+                self.store
+                    .begin_append(name, size, flags, keywords, internal_date)?
+            }
             Place::Other(e) => {
                 e.store
                     .begin_append(&e.folder, size, flags, keywords, internal_date)?
             }
-            Place::Level | Place::Unknown => return Err(no_folder(name)),
+            Place::Level | Place::Unknown | Place::Sharable { level: true } => {
+                return Err(no_folder(name))
+            }
         };
         Ok(Box::new(incoming))
     }

@@ -48,6 +48,8 @@ pub type StoreResult<T> = Result<T, StoreError>;
 #[derive(Debug, Clone)]
 pub struct AclUser {
     login: Login,
+    name: String,
+    options: String,
     owner: String,
     disabled: bool,
 }
@@ -64,9 +66,21 @@ impl AclUser {
     pub fn with_owner_identity(user: &str, owner: &str, options: &str) -> AclUser {
         AclUser {
             login: Login::new(user, owner, options),
+            name: user.to_owned(),
+            options: options.to_owned(),
             disabled: courser_auth::Options::new(options).disable_shared(),
             owner: owner.to_owned(),
         }
+    }
+
+    /// The login name.
+    pub fn login(&self) -> &str {
+        &self.name
+    }
+
+    /// The account's authlib options.
+    pub fn options(&self) -> &str {
+        &self.options
     }
 
     /// The owner identity of the folders (`user=<login>` on the account's

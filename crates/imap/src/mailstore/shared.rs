@@ -19,6 +19,13 @@ pub(super) enum Place {
     Own,
     /// A folder of another account.
     Other(Box<Elsewhere>),
+    /// A filesystem shared folder (`shared.<nick>.<folder>`), served
+    /// through its local copy in the account's maildir; or `shared` and
+    /// `shared.<nick>` (`level`), which hold none.
+    Sharable {
+        /// `shared` or `shared.<nick>`.
+        level: bool,
+    },
     /// `#shared` or a group of the index: a level anyone may see, which
     /// holds no messages.
     Level,
