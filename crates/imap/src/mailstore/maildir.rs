@@ -10,8 +10,8 @@ use courser_maildir::{acl, names, Carry, Folder, Incoming, Message, Store};
 
 use super::{
     AclList, AclUser, AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp,
-    Flags, FolderEntry, FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef,
-    OrderFacts, QuotaUsage, StoreError, StoreResult,
+    Flags, FolderEntry, FolderStatus, Gate, GoneMessage, MailFolder, MailStore, MessageFacts,
+    MessageRef, OrderFacts, QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account's maildir as a [`MailStore`].
@@ -143,8 +143,8 @@ impl AppendTarget for Incoming {
         Incoming::write(self, data)
     }
 
-    fn finish(self: Box<Self>) -> StoreResult<Appended> {
-        Incoming::finish(*self)
+    fn finish(self: Box<Self>, gate: Option<Gate<'_>>) -> StoreResult<Appended> {
+        Incoming::finish(*self, gate)
     }
 }
 
@@ -241,12 +241,24 @@ impl MailFolder for MaildirFolder {
         self.folder.expunge(uids)
     }
 
-    fn copy_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
-        self.folder.copy_to(uids, &self.store, dest, carry)
+    fn copy_to(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<CopyResult> {
+        self.folder.copy_to(uids, &self.store, dest, carry, gate)
     }
 
-    fn move_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
-        self.folder.move_to(uids, &self.store, dest, carry)
+    fn move_to(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<CopyResult> {
+        self.folder.move_to(uids, &self.store, dest, carry, gate)
     }
 
     fn internal_date(&self, uid: u32) -> Option<SystemTime> {

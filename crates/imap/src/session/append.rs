@@ -147,7 +147,7 @@ impl Session {
         let Some(Pending::Append(job)) = self.pending.take() else {
             return;
         };
-        match job.target.and_then(|t| t.finish()) {
+        match job.target.and_then(|t| t.finish(None)) {
             Ok(done) => {
                 if let State::Selected(_) = self.state {
                     self.in_selected(&job.tag, out, |s, sel, out| {

@@ -99,9 +99,9 @@ impl Session {
                 .filter(|&u| !sel.view.is_expunged(u))
                 .collect();
             let result = if move_ {
-                sel.folder.move_to(&uids, dest, carry)
+                sel.folder.move_to(&uids, dest, carry, None)
             } else {
-                sel.folder.copy_to(&uids, dest, carry)
+                sel.folder.copy_to(&uids, dest, carry, None)
             };
             match result {
                 Ok(result) => {
