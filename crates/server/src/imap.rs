@@ -44,6 +44,8 @@ fn configure(session: &mut Session, shared: &Shared) {
     session.offer_sort_thread(shared.config.imap.sort_thread);
     session.offer_acl(shared.config.imap.acl);
     session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
+    // (validated when the configuration was loaded)
+    session.send_from_outbox(shared.config.maildir.outbox().ok().flatten());
     session.remember_orders_in(shared.orders.clone());
 }
 
