@@ -265,12 +265,14 @@ fn log_logout(session: &Session, conn: &Conn) {
 }
 
 /// Serves a session that is already authenticated over any stream (for
-/// `courser imapd` on standard input and output).
+/// `courser imapd` on standard input and output), configured from
+/// `shared`'s configuration as `courser serve`'s sessions are.
 pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     mut session: Session,
     shared: Arc<Shared>,
 ) {
+    configure(&mut session, &shared);
     let mut conn = Conn::local();
     let rules = shared.config.maildir.expiry_rules();
     let at_login = rules.clone();
