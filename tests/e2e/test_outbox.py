@@ -15,10 +15,13 @@ the same.
 
 Then through a real login on `courser serve`, in both process models:
 what a client APPENDs to the Outbox arrives at sendmail, run as the
-account in the per-user model.
+account in the per-user model; and with Debian's exim4 as sendmail,
+delivering into a maildir, the message arrives byte for byte.
 """
 
+import grp
 import os
+import pwd
 import shutil
 import tempfile
 from pathlib import Path
@@ -279,5 +282,81 @@ def test_append_through_a_login_is_sent(make_server, per_user):
         c.logout()
         assert "exited with status 75" in server.log_text()
         assert len(list((server.maildir() / ".Outbox" / "cur").iterdir())) == 1
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------
+# Through a real MTA: Debian's exim4, run by Courser as its sendmail with a
+# configuration of the test's that delivers every recipient into a maildir
+
+EXIM = "/usr/sbin/exim4"
+
+EXIM_CONF = """exim_user = {user}
+exim_group = {group}
+trusted_users = {user}
+keep_environment =
+primary_hostname = courser.test
+qualify_domain = courser.test
+spool_directory = {dir}/spool
+log_file_path = {dir}/log/%slog
+begin routers
+everyone:
+  driver = accept
+  transport = maildir
+begin transports
+maildir:
+  driver = appendfile
+  directory = {dir}/delivered
+  maildir_format
+  create_directory
+  delivery_date_add = false
+  envelope_to_add = false
+  return_path_add = true
+"""
+
+
+def test_a_real_mta_delivers_what_was_appended(make_server):
+    need(EXIM, "exim4-daemon-light")
+    base = Path(tempfile.mkdtemp(prefix="courser-exim-"))
+    base.chmod(0o755)
+    try:
+        mta = base / "exim"
+        for d in (mta, mta / "spool", mta / "log"):
+            d.mkdir(mode=0o777)
+            d.chmod(0o777)
+        conf = mta / "exim.conf"
+        server = make_server(
+            f'\n[maildir]\noutbox = "Outbox"\n'
+            f'sendmail = "{EXIM} -C {conf} -odi -oi -t"\n')
+        # Exim, given -C by someone else than root, runs as its caller
+        # (the server's uid), which must then be its exim_user.
+        conf.write_text(EXIM_CONF.format(
+            user=pwd.getpwuid(server.uid).pw_name, group=grp.getgrgid(server.gid).gr_name,
+            dir=mta))
+        conf.chmod(0o644)
+        message = (b"From: Alice <alice@example.org>\r\nTo: bob@example.org\r\n"
+                   b"Bcc: carol@example.org\r\nDate: Fri, 04 Dec 2026 12:00:00 +0000\r\n"
+                   b"Message-ID: <outbox-1@example.org>\r\nSubject: via exim\r\n\r\n"
+                   b"body\r\n.\r\nafter a lone dot\r\n")
+        c = server.connect()
+        c.create("INBOX.Outbox")
+        typ, data = c.append("INBOX.Outbox", None, None, message)
+        log = mta / "log" / "mainlog"
+        assert typ == "OK", (data, log.read_text() if log.exists() else "no exim log")
+        c.logout()
+        delivered = sorted((mta / "delivered" / "new").iterdir())
+        assert len(delivered) == 2, log.read_text()  # bob and carol (Bcc)
+        # What Courser handed over, less the Bcc header sendmail -t takes
+        # out, after the trace headers Exim puts on top.
+        sent = b"X-IMAP-Sender: alice\n" + message.replace(b"\r", b"").replace(
+            b"Bcc: carol@example.org\n", b"")
+        for f in delivered:
+            text = f.read_bytes()
+            assert text.endswith(sent), text
+            trace = text[:-len(sent)].decode().splitlines()
+            assert trace[0] == "Return-path: <alice@courser.test>", trace
+            assert trace[1].startswith("Received: ") and all(
+                line.startswith("\t") for line in trace[2:]), trace
     finally:
         shutil.rmtree(base, ignore_errors=True)
