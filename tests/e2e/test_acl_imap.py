@@ -23,17 +23,16 @@ for this purpose).
 import os
 import random
 import re
-import select
 import shutil
 import stat
 import subprocess
-import time
 
 import pytest
 
+import preauth
 from conftest import BIN
+from preauth import IMAPD, need
 
-IMAPD = "/usr/bin/imapd"
 MAILDIRACL = "/usr/bin/maildiracl"
 FOLDERS = ["a", "a.b", "c", "d"]
 MSG = b"From: a@example.org\nSubject: acl\nMessage-ID: <%d@example.org>\n\nbody\n"
@@ -142,13 +141,6 @@ RIGHTS_COMMANDS = [
 ]
 
 
-def need(path, package):
-    if not os.access(path, os.X_OK):
-        if os.environ.get("COURSER_FULL_TESTS") == "1":
-            pytest.fail(f"{path} is missing (apt-get install {package})")
-        pytest.skip(f"{path} not installed")
-
-
 def make_maildir(home):
     m = home / "Maildir"
     for f in [""] + ["." + f for f in FOLDERS]:
@@ -171,65 +163,13 @@ def tool(home, which, argv):
     return p.returncode, p.stdout, p.stderr
 
 
-def read_answer(proc, buf, tag, deadline, continuation=False):
-    """Reads until the tagged answer (or, with `continuation`, a `+`
-    line); returns the lines read."""
-    start = len(buf)
-    while True:
-        text = bytes(buf[start:])
-        lines = text.split(b"\r\n")
-        for line in lines[:-1]:
-            if line.startswith(tag + b" ") or (continuation and line.startswith(b"+")):
-                del buf[:]
-                return lines[:-1]
-        left = deadline - time.monotonic()
-        if left <= 0 or not select.select([proc.stdout], [], [], left)[0]:
-            raise AssertionError(f"timed out waiting for {tag!r}: {text[-2000:]!r}")
-        chunk = os.read(proc.stdout.fileno(), 1 << 16)
-        if not chunk:
-            raise AssertionError(f"session ended before {tag!r}: {text[-2000:]!r}")
-        buf += chunk
-
-
 def session(which, home, commands, options="", user="alice", maildir="Maildir", env=None):
     """Runs `commands` (one at a time) as `user` on `home`/`maildir`
     with the extra environment `env`; returns, per command, the lines
     answered."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(home), "MAILDIR": str(home / maildir),
            "AUTHENTICATED": user, "OPTIONS": options, "IMAP_ACL": "1", **(env or {})}
-    argv = [IMAPD, maildir] if which == "courier" else [BIN, "imapd", str(home / maildir)]
-    proc = subprocess.Popen(argv, env=env, cwd=home, stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    buf = bytearray()
-    answers = []
-    deadline = time.monotonic() + 60
-    try:
-        for n, cmd in enumerate(commands):
-            tag = b"t%d" % n
-            literal = None
-            if isinstance(cmd, tuple):
-                cmd, literal = cmd[0] % len(cmd[1]), cmd[1]
-            proc.stdin.write(tag + b" " + cmd.encode() + b"\r\n")
-            proc.stdin.flush()
-            lines = read_answer(proc, buf, tag, deadline, continuation=literal is not None)
-            if literal is not None and lines and lines[-1].startswith(b"+"):
-                proc.stdin.write(literal + b"\r\n")
-                proc.stdin.flush()
-                lines += read_answer(proc, buf, tag, deadline)
-            answers.append((cmd, lines))
-        proc.stdin.write(b"z LOGOUT\r\n")
-        proc.stdin.flush()
-        read_answer(proc, buf, b"z", deadline)
-    finally:
-        proc.stdin.close()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
-    return answers
+    return preauth.session(which, home, commands, env, maildir=maildir)
 
 
 TOKEN = re.compile(rb'"((?:[^"\\]|\\.)*)"|([^\s()]+)')

@@ -27,7 +27,8 @@ import subprocess
 
 import pytest
 
-from test_acl_imap import IMAPD, need, session
+from preauth import IMAPD, need
+from test_acl_imap import session
 from test_shared_virtual import compare
 
 MAILDIRMAKE = "/usr/bin/maildirmake"

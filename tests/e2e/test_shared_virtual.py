@@ -26,7 +26,8 @@ import os
 
 import pytest
 
-from test_acl_imap import IMAPD, acl_files, facts, need, session
+from preauth import IMAPD, need
+from test_acl_imap import acl_files, facts, session
 
 ACCOUNTS = {"user0": "md0", "user1": "md1", "user2": "md2"}
 MSG = b"From: %s@example.org\r\nSubject: %s\r\n\r\n%s\r\n"

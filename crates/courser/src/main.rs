@@ -37,7 +37,7 @@ enum Command {
     },
     /// One preauthenticated IMAP session on standard input and output for
     /// the invoking user's maildir (what ssh tunnels run).
-    Imapd(cmd::preauth::Args),
+    Imapd(cmd::preauth::ImapdArgs),
     /// One preauthenticated POP3 session on standard input and output for
     /// the invoking user's maildir.
     Pop3d(cmd::preauth::Args),

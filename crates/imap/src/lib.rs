@@ -3,4 +3,5 @@
 
 pub mod codec;
 pub mod mailstore;
+pub mod outbox;
 pub mod session;

@@ -2,7 +2,8 @@
 //! §6.3.11): [`Store::begin_append`] checks what can be checked before the
 //! first octet arrives and creates a file in the folder's `tmp/`;
 //! [`Incoming::write`] adds what the client sent; [`Incoming::finish`]
-//! links the complete message into `cur/` and gives it a UID. Dropping an
+//! links the complete message into `cur/` and gives it a UID, unless a
+//! [`Gate`] refuses it first. Dropping an
 //! unfinished [`Incoming`] unlinks its tmp file, so a client that goes away
 //! half-way through leaves nothing in `tmp/` or `cur/`.
 
@@ -19,6 +20,7 @@ use crate::appended::{Appended, Placed};
 use crate::error::{Error, IoContext, Result};
 use crate::filename::SizeTags;
 use crate::flags::Flags;
+use crate::gate::Gate;
 use crate::index::{self, MessageFacts};
 use crate::keywords;
 use crate::quota;
@@ -111,7 +113,7 @@ impl Store {
         let mut incoming =
             self.begin_append(name, data.len() as u64, flags, keywords, internal_date)?;
         incoming.write(data)?;
-        incoming.finish()
+        incoming.finish(None)
     }
 }
 
@@ -135,9 +137,10 @@ impl Incoming {
     }
 
     /// Flushes the message to disk, checks the quota again if more arrived
-    /// than was announced, and moves it into the folder's `cur/` with its
-    /// flags, keywords and a new UID.
-    pub fn finish(self) -> Result<Appended> {
+    /// than was announced, shows it to `gate` (whose error leaves nothing
+    /// behind), and moves it into the folder's `cur/` with its flags,
+    /// keywords and a new UID.
+    pub fn finish(self, gate: Option<Gate<'_>>) -> Result<Appended> {
         let Incoming {
             inner,
             dir,
@@ -172,6 +175,11 @@ impl Incoming {
         let isize = i64::try_from(size).unwrap_or(i64::MAX);
         if size > announced {
             check_quota(&inner, &dir, flags, isize)?;
+        }
+        if let Some(gate) = gate {
+            // On error `tmp` is dropped: the file goes.
+            let mut file = File::open(&tmp.path).at(&tmp.path)?;
+            gate(&mut file)?;
         }
         let counted = inner.counted(&dir) && !flags.contains(Flags::DELETED);
         let host = inner.host();
@@ -259,13 +267,38 @@ mod tests {
         let tmp = contents(&s, "tmp");
         assert_eq!(tmp.len(), 1);
         assert_eq!(tmp[0].1, b"hello world");
-        let done = m.finish().unwrap();
+        let done = m.finish(None).unwrap();
         assert_eq!(done.uid, 1);
         assert_eq!(files(&s, "tmp"), 0);
         let cur = contents(&s, "cur");
         assert_eq!(cur.len(), 1);
         assert_eq!(cur[0].1, b"hello world");
         assert!(cur[0].0.contains(",S=11,W=11:2,S"), "{}", cur[0].0);
+    }
+
+    #[test]
+    fn a_gate_sees_the_message_and_may_refuse_it() {
+        let (_d, s) = store();
+        let mut seen = Vec::new();
+        let mut m = s.begin_append("INBOX", 5, Flags::EMPTY, &[], None).unwrap();
+        m.write(b"hello").unwrap();
+        let mut look = |r: &mut dyn std::io::Read| {
+            r.read_to_end(&mut seen)
+                .map(drop)
+                .map_err(|e| Error::io("gate", e))
+        };
+        m.finish(Some(&mut look)).unwrap();
+        assert_eq!(seen, b"hello");
+        assert_eq!(files(&s, "cur"), 1);
+        let mut m = s.begin_append("INBOX", 5, Flags::EMPTY, &[], None).unwrap();
+        m.write(b"world").unwrap();
+        let mut refuse = |_: &mut dyn std::io::Read| Err(Error::NotSent("no".into()));
+        assert!(matches!(
+            m.finish(Some(&mut refuse)),
+            Err(Error::NotSent(_))
+        ));
+        assert_eq!(files(&s, "tmp"), 0);
+        assert_eq!(files(&s, "cur"), 1);
     }
 
     #[test]

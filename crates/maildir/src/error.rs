@@ -63,6 +63,11 @@ pub enum Error {
     /// (the folder's owner): IMAP answers NO with its minimum rights.
     #[error("Trying to set invalid access rights for {0}")]
     AclMinimumRights(String),
+    /// A message put into the Outbox could not be sent (the sendmail
+    /// command failed, could not be run or took too long): why, for the
+    /// log. Nothing of the command is stored.
+    #[error("message not sent: {0}")]
+    NotSent(String),
     /// The folder lock could not be obtained.
     #[error("could not lock folder {0}")]
     Locked(PathBuf),

@@ -12,6 +12,7 @@ use crate::error::{Error, IoContext, Result};
 use crate::filename::{crlf_size_tag, size_tag, SizeTags, UniqueStem};
 use crate::flags::{base_name, flags_of, merge_info, Flags};
 use crate::folder::Folder;
+use crate::gate::Gate;
 use crate::index::{self, MessageFacts, ReadAhead};
 use crate::keywords;
 use crate::message::Message;
@@ -53,29 +54,33 @@ impl Carry {
 impl Folder {
     /// Copies messages into folder `dest` of `store` (hard links where
     /// possible) with the flags and keywords `carry` keeps. Quota is
-    /// checked first for the whole batch.
+    /// checked first for the whole batch, then `gate` sees each message:
+    /// an error from either places none.
     pub fn copy_to(
         &self,
         uids: &[u32],
         store: &Store,
         dest: &str,
         carry: Carry,
+        gate: Option<Gate<'_>>,
     ) -> Result<CopyResult> {
-        self.transfer(uids, store, dest, carry, false)
+        self.transfer(uids, store, dest, carry, false, gate)
             .map(|(r, _)| r)
     }
 
     /// Moves messages into folder `dest` (rename, with the flags `carry`
-    /// keeps); they leave this snapshot. Returns the UID pairs.
+    /// keeps); they leave this snapshot. Returns the UID pairs. `gate` as
+    /// for [`Folder::copy_to`].
     pub fn move_to(
         &mut self,
         uids: &[u32],
         store: &Store,
         dest: &str,
         carry: Carry,
+        gate: Option<Gate<'_>>,
     ) -> Result<CopyResult> {
         self.require_rw()?;
-        let (r, moved) = self.changing_cur(|f| f.transfer(uids, store, dest, carry, true))?;
+        let (r, moved) = self.changing_cur(|f| f.transfer(uids, store, dest, carry, true, gate))?;
         self.remove_from_snapshot(&moved);
         Ok(r)
     }
@@ -87,6 +92,7 @@ impl Folder {
         dest: &str,
         carry: Carry,
         mv: bool,
+        gate: Option<Gate<'_>>,
     ) -> Result<(CopyResult, Vec<u32>)> {
         let ddir = store.inner.existing_dir(dest)?;
         let host = store.inner.host().to_string();
@@ -128,11 +134,11 @@ impl Folder {
         let cur = self.dir.join("cur");
         let dcur = ddir.join("cur");
         let mut relist = None;
-        // decide names and carry keywords before linking
-        let mut plan: Vec<(u32, String, String)> = Vec::new(); // uid, src file, dest file
-                                                               // The facts the source index has go with the messages (the file
-                                                               // is the same, or a copy with the same mtime); others are computed
-                                                               // in the destination when asked.
+        // Names are decided, and keywords carried, before linking.
+        let mut plan: Vec<(&Message, String, String)> = Vec::new(); // source file, dest file
+                                                                    // The facts the source index has go with the messages (the file
+                                                                    // is the same, or a copy with the same mtime); others are
+                                                                    // computed in the destination when asked.
         let mut carried: Vec<Option<MessageFacts>> = Vec::new();
         let mut ra = ReadAhead::bulk();
         for m in &msgs {
@@ -162,11 +168,19 @@ impl Folder {
             if kept(flags) != flags {
                 dest_file = merge_info(&dest_file, kept(flags));
             }
-            if store.inner.opts.keywords && carry.keywords && !m.keywords.is_empty() {
-                keywords::save_update(&ddir, &host, base_name(&dest_file), &m.keywords)?;
-            }
             carried.push(self.indexed_facts(m, &mut ra));
-            plan.push((m.uid, actual, dest_file));
+            plan.push((m, actual, dest_file));
+        }
+        if let Some(gate) = gate {
+            for (_, src, _) in &plan {
+                let path = cur.join(src);
+                gate(&mut self.open_file(&path).at(&path)?)?;
+            }
+        }
+        for (m, _, dest_file) in &plan {
+            if store.inner.opts.keywords && carry.keywords && !m.keywords.is_empty() {
+                keywords::save_update(&ddir, &host, base_name(dest_file), &m.keywords)?;
+            }
         }
         // Into a shared folder: the message goes into the sharable folder,
         // the local copy gets a link to it (numbered here at once).
@@ -196,8 +210,8 @@ impl Folder {
         let mut placed = Vec::new();
         for ((p, u), facts) in plan.iter().zip(dest_uids).zip(&carried) {
             if let Some(u) = u {
-                pairs.push((p.0, u));
-                moved.push(p.0);
+                pairs.push((p.0.uid, u));
+                moved.push(p.0.uid);
                 if let Some(f) = facts {
                     recorded.push((u, base_name(&p.2), f));
                 }

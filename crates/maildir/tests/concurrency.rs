@@ -97,8 +97,9 @@ fn worker(role: &str, root: &Path) {
                         }
                     }
                 }
-                f.copy_to(&cp, &s, "INBOX.Copies", Carry::ALL).unwrap();
-                f.move_to(&mv, &s, "INBOX.Moved", Carry::ALL).unwrap();
+                f.copy_to(&cp, &s, "INBOX.Copies", Carry::ALL, None)
+                    .unwrap();
+                f.move_to(&mv, &s, "INBOX.Moved", Carry::ALL, None).unwrap();
                 std::thread::sleep(Duration::from_millis(5));
             }
         }

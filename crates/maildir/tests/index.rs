@@ -292,9 +292,9 @@ fn appends_copies_moves_and_expunges_keep_the_index_right() {
     let mut f = s.open_folder("INBOX", true).unwrap();
     check(&f, "appended");
     let uids: Vec<u32> = f.messages().iter().map(|m| m.uid).take(20).collect();
-    f.copy_to(&uids[..10], &s, "INBOX.Other", Carry::ALL)
+    f.copy_to(&uids[..10], &s, "INBOX.Other", Carry::ALL, None)
         .unwrap();
-    f.move_to(&uids[10..], &s, "INBOX.Other", Carry::ALL)
+    f.move_to(&uids[10..], &s, "INBOX.Other", Carry::ALL, None)
         .unwrap();
     expunge(&mut f, &uids[..5]);
     check(&f, "after expunge");

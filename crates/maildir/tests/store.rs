@@ -131,7 +131,7 @@ fn recent_goes_to_the_first_selecting_session_only() {
     // Placed into the folder a session has selected: its next refresh
     // claims them (COPY within the folder, and APPEND).
     let c = first
-        .copy_to(&[a.uid], &s, "INBOX.Box", Carry::ALL)
+        .copy_to(&[a.uid], &s, "INBOX.Box", Carry::ALL, None)
         .unwrap();
     let b = s
         .append("INBOX.Box", b"c\n", Flags::default(), &[], None)
@@ -391,7 +391,7 @@ fn own_copy_into_the_folder_is_taken_in_with_its_keywords() {
     f.store(&[1], FlagOp::Add, Flags::FLAGGED, &["Work".to_string()])
         .unwrap();
     settle(&mut f);
-    let copied = f.copy_to(&[1], &s, "INBOX", Carry::ALL).unwrap();
+    let copied = f.copy_to(&[1], &s, "INBOX", Carry::ALL, None).unwrap();
     assert_eq!(copied.pairs.len(), 1);
     let new = copied.pairs[0].1;
     // A rescan would number the copy again from a list without it.
@@ -492,9 +492,11 @@ fn copy_and_move() {
     s.append("INBOX", b"two\n", Flags::EMPTY, &[], None)
         .unwrap();
     let mut f = s.open_folder("INBOX", true).unwrap();
-    let c = f.copy_to(&[1, 2], &s, "INBOX.Dst", Carry::ALL).unwrap();
+    let c = f
+        .copy_to(&[1, 2], &s, "INBOX.Dst", Carry::ALL, None)
+        .unwrap();
     assert_eq!(c.pairs, vec![(1, 1), (2, 2)]);
-    let m = f.move_to(&[2], &s, "INBOX.Dst", Carry::ALL).unwrap();
+    let m = f.move_to(&[2], &s, "INBOX.Dst", Carry::ALL, None).unwrap();
     assert_eq!(m.pairs, vec![(2, 3)]);
     assert_eq!(f.messages().len(), 1);
     let d = s.open_folder("INBOX.Dst", true).unwrap();
@@ -502,9 +504,46 @@ fn copy_and_move() {
     assert_eq!(d.by_uid(1).unwrap().keywords, vec!["k1".to_string()]);
     assert_eq!(d.by_uid(1).unwrap().flags, Flags::SEEN);
     assert!(matches!(
-        f.copy_to(&[1], &s, "INBOX.None", Carry::ALL),
+        f.copy_to(&[1], &s, "INBOX.None", Carry::ALL, None),
         Err(Error::NonExistent(_))
     ));
+}
+
+#[test]
+fn a_gate_sees_each_copy_and_a_refusal_places_none() {
+    let t = tempfile::tempdir().unwrap();
+    let s = new_store(t.path());
+    s.create_folder("INBOX.Dst").unwrap();
+    for body in [b"one\n", b"two\n"] {
+        s.append("INBOX", body, Flags::EMPTY, &["k1".into()], None)
+            .unwrap();
+    }
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let mut seen = Vec::new();
+    let mut refuse_two = |r: &mut dyn std::io::Read| {
+        let mut b = Vec::new();
+        r.read_to_end(&mut b).unwrap();
+        seen.push(b.clone());
+        match b.as_slice() {
+            b"two\n" => Err(Error::NotSent("refused".into())),
+            _ => Ok(()),
+        }
+    };
+    let r = f.move_to(&[1, 2], &s, "INBOX.Dst", Carry::ALL, Some(&mut refuse_two));
+    assert!(matches!(r, Err(Error::NotSent(_))), "{r:?}");
+    assert_eq!(seen, [b"one\n".to_vec(), b"two\n".to_vec()]);
+    assert_eq!(f.messages().len(), 2, "nothing moved");
+    assert_eq!(s.status("INBOX.Dst").unwrap().messages, 0);
+    let kw = s.root().join(".Dst/courierimapkeywords");
+    assert!(
+        fs::read_dir(&kw).map_or(true, |d| d.count() == 0),
+        "no keywords"
+    );
+    let mut pass = |_: &mut dyn std::io::Read| Ok(());
+    let c = f
+        .copy_to(&[2], &s, "INBOX.Dst", Carry::ALL, Some(&mut pass))
+        .unwrap();
+    assert_eq!(c.pairs, vec![(2, 1)]);
 }
 
 #[test]
@@ -521,8 +560,8 @@ fn copy_and_move_drop_what_the_destination_does_not_allow() {
         flags: Flags::SEEN,
         keywords: false,
     };
-    f.copy_to(&[1], &s, "INBOX.Dst", seen_only).unwrap();
-    f.move_to(&[2], &s, "INBOX.Dst", seen_only).unwrap();
+    f.copy_to(&[1], &s, "INBOX.Dst", seen_only, None).unwrap();
+    f.move_to(&[2], &s, "INBOX.Dst", seen_only, None).unwrap();
     let d = s.open_folder("INBOX.Dst", true).unwrap();
     for uid in [1, 2] {
         let m = d.by_uid(uid).unwrap();

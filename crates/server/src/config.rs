@@ -619,6 +619,30 @@ pub struct MaildirConfig {
     /// default): none.
     #[serde(default)]
     pub system_shared_maildirs: PathBuf,
+    /// Courier's `OUTBOX`: a message APPENDed, COPYed or MOVEd into this
+    /// folder (its name below INBOX, e.g. `Outbox`; Courier's `.Outbox`
+    /// is read the same) is also mailed with `sendmail`, and the command
+    /// fails when it cannot be (advertised as `XCOURIEROUTBOX`). Empty:
+    /// off.
+    #[serde(default)]
+    pub outbox: String,
+    /// The command that mails Outbox messages, given `-f <login>` after
+    /// its words (Courier's `SENDMAIL` runs as `$SENDMAIL -oi -t -f
+    /// <login>`). Plain words: no shell runs it.
+    #[serde(default = "default_sendmail")]
+    pub sendmail: String,
+    /// The header, added to the mailed copy only, naming the login that
+    /// sent it (Courier's `HEADERFROM`); empty: none.
+    #[serde(default = "default_outbox_sender_header")]
+    pub outbox_sender_header: String,
+    /// Let one COPY or MOVE put more than one message into the Outbox
+    /// (Courier's `OUTBOX_MULTIPLE_SEND`); else such a command is refused.
+    #[serde(default)]
+    pub outbox_multiple_send: bool,
+    /// Seconds the sendmail command may take; then it is killed and the
+    /// message is not sent (Courier waits for ever).
+    #[serde(default = "default_sendmail_timeout")]
+    pub sendmail_timeout_secs: u64,
 }
 
 impl MaildirConfig {
@@ -647,6 +671,15 @@ fn default_trash() -> String {
 fn default_empty_trash() -> String {
     "Trash:7".into()
 }
+fn default_sendmail() -> String {
+    "/usr/sbin/sendmail -oi -t".into()
+}
+fn default_outbox_sender_header() -> String {
+    "X-IMAP-Sender".into()
+}
+fn default_sendmail_timeout() -> u64 {
+    120
+}
 
 impl MaildirConfig {
     /// The trash folder's IMAP name when EXPUNGE moves into it
@@ -654,6 +687,14 @@ impl MaildirConfig {
     pub fn magic_trash(&self, imap: &ImapConfig) -> Option<String> {
         imap.move_expunge_to_trash
             .then(|| format!("INBOX.{}", self.trash))
+    }
+
+    /// The system-wide list of sharable maildirs, if configured
+    /// (`StoreOptions::sharables`).
+    pub fn system_shared_maildirs(&self) -> Option<PathBuf> {
+        Some(&self.system_shared_maildirs)
+            .filter(|p| !p.as_os_str().is_empty())
+            .cloned()
     }
 
     /// The virtual shared folders an account with authlib `options`
@@ -679,6 +720,29 @@ impl MaildirConfig {
     pub fn expiry_rules(&self) -> Vec<courser_maildir::ExpiryRule> {
         courser_maildir::parse_expiry_rules(&self.empty_trash, &self.trash)
     }
+
+    /// The Outbox and its mailer (`outbox`, `sendmail` and the keys
+    /// after them), if one is configured.
+    pub fn outbox(&self) -> Result<Option<courser_imap::outbox::Outbox>, String> {
+        if self.outbox.is_empty() {
+            return Ok(None);
+        }
+        if self.sendmail_timeout_secs == 0 {
+            return Err("sendmail_timeout_secs must be at least 1".into());
+        }
+        let sendmail = crate::sendmail::SendmailCommand::new(
+            &self.sendmail,
+            &self.outbox_sender_header,
+            Duration::from_secs(self.sendmail_timeout_secs),
+        )?;
+        let outbox = courser_imap::outbox::Outbox::new(
+            &self.outbox,
+            self.outbox_multiple_send,
+            std::sync::Arc::new(sendmail),
+        )
+        .map_err(|e| format!("outbox: {e}"))?;
+        Ok(Some(outbox))
+    }
 }
 
 impl Default for MaildirConfig {
@@ -694,6 +758,11 @@ impl Default for MaildirConfig {
             shared_index: PathBuf::new(),
             shared_munge_names: false,
             system_shared_maildirs: PathBuf::new(),
+            outbox: String::new(),
+            sendmail: default_sendmail(),
+            outbox_sender_header: default_outbox_sender_header(),
+            outbox_multiple_send: false,
+            sendmail_timeout_secs: default_sendmail_timeout(),
         }
     }
 }
@@ -837,6 +906,9 @@ impl Config {
         if !self.maildir.index_dir.as_os_str().is_empty() && !self.maildir.index_dir.is_absolute() {
             return Err("[maildir] index_dir must be an absolute path (or empty)".into());
         }
+        self.maildir
+            .outbox()
+            .map_err(|e| format!("[maildir] {e}"))?;
         if self.imap.max_message_size == 0 {
             return Err("[imap] max_message_size must be at least 1".into());
         }
@@ -996,6 +1068,45 @@ mod tests {
             let config: Config = toml::from_str(&format!("{base}address = \"{bad}\"\n")).unwrap();
             assert!(config.validate().unwrap_err().contains("loopback"), "{bad}");
         }
+    }
+
+    #[test]
+    fn the_outbox_is_off_by_default_and_checked_when_on() {
+        let base = "[[listener]]\nprotocol = \"imap\"\naddress = \"127.0.0.1:1143\"\n\
+                    [auth]\nuserdb = \"u\"\n";
+        let config: Config = toml::from_str(base).unwrap();
+        assert!(config.maildir.outbox().unwrap().is_none());
+        let printed = config.to_toml();
+        for key in [
+            "outbox = \"\"",
+            "sendmail = \"/usr/sbin/sendmail -oi -t\"",
+            "outbox_sender_header = \"X-IMAP-Sender\"",
+            "outbox_multiple_send = false",
+            "sendmail_timeout_secs = 120",
+        ] {
+            assert!(printed.contains(key), "{key} in {printed}");
+        }
+        let on = |extra: &str| -> Config {
+            toml::from_str(&format!("{base}[maildir]\noutbox = \".Outbox\"\n{extra}")).unwrap()
+        };
+        let outbox = on("").maildir.outbox().unwrap().unwrap();
+        assert_eq!(outbox.folder(), "INBOX.Outbox");
+        assert_eq!(on("").validate(), Ok(()));
+        for (extra, error) in [
+            ("sendmail = \"sendmail -f $USER\"", "without a shell"),
+            ("sendmail = \"  \"", "empty"),
+            ("outbox_sender_header = \"X Sender\"", "header field name"),
+            ("sendmail_timeout_secs = 0", "at least 1"),
+        ] {
+            let e = on(extra).validate().unwrap_err();
+            assert!(
+                e.starts_with("[maildir] ") && e.contains(error),
+                "{extra}: {e}"
+            );
+        }
+        let bad: Config =
+            toml::from_str(&format!("{base}[maildir]\noutbox = \"Out box\"\n")).unwrap();
+        assert!(bad.validate().unwrap_err().contains("outbox"));
     }
 
     #[test]

@@ -44,6 +44,8 @@ fn configure(session: &mut Session, shared: &Shared) {
     session.offer_sort_thread(shared.config.imap.sort_thread);
     session.offer_acl(shared.config.imap.acl);
     session.move_expunged_to(shared.config.maildir.magic_trash(&shared.config.imap));
+    // (validated when the configuration was loaded)
+    session.send_from_outbox(shared.config.maildir.outbox().ok().flatten());
     session.remember_orders_in(shared.orders.clone());
 }
 
@@ -120,9 +122,7 @@ impl Driver for Imap {
             trash_name: shared.config.maildir.trash.clone(),
             hostname: shared.hostname.clone(),
             snapshots: shared.scans.clone(),
-            sharables: Some(&shared.config.maildir.system_shared_maildirs)
-                .filter(|p| !p.as_os_str().is_empty())
-                .cloned(),
+            sharables: shared.config.maildir.system_shared_maildirs(),
             ..StoreOptions::default()
         };
         let open = move || Store::open(&maildir, options);
@@ -272,12 +272,14 @@ fn log_logout(session: &Session, conn: &Conn) {
 }
 
 /// Serves a session that is already authenticated over any stream (for
-/// `courser imapd` on standard input and output).
+/// `courser imapd` on standard input and output), configured from
+/// `shared`'s configuration as `courser serve`'s sessions are.
 pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     stream: S,
     mut session: Session,
     shared: Arc<Shared>,
 ) {
+    configure(&mut session, &shared);
     let mut conn = Conn::local();
     let rules = shared.config.maildir.expiry_rules();
     let at_login = rules.clone();

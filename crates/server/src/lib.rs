@@ -34,6 +34,7 @@ pub mod privilege;
 pub mod proxy;
 pub mod refused;
 pub mod runtime;
+pub mod sendmail;
 mod serve;
 pub mod service;
 mod session;

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use courser_server::config::{Config, MaildirConfig};
+use courser_server::config::Config;
 use courser_server::shared::Shared;
 use nix::unistd::{Uid, User};
 
@@ -20,6 +20,18 @@ use nix::unistd::{Uid, User};
 pub struct Args {
     /// The maildir; default `$MAILDIR`, else `$HOME/Maildir`.
     maildir: Option<PathBuf>,
+}
+
+/// `courser imapd` options.
+#[derive(clap::Args, Debug)]
+pub struct ImapdArgs {
+    #[command(flatten)]
+    args: Args,
+    /// The server's configuration file, whose `[imap]` and `[maildir]`
+    /// settings (keywords, trash, outbox, ...) then apply as they do to
+    /// `courser serve`'s sessions; without it, the defaults.
+    #[arg(long)]
+    config: Option<PathBuf>,
 }
 
 fn maildir(args: &Args) -> Option<PathBuf> {
@@ -49,27 +61,48 @@ fn user() -> String {
 const HOSTNAME: &str = "localhost";
 
 /// Runs an IMAP session until the client logs out or the input ends.
-pub fn imapd(args: Args) -> ExitCode {
+pub fn imapd(args: ImapdArgs) -> ExitCode {
     use courser_imap::mailstore::{AclUser, MaildirStore};
     use courser_imap::session::{Session, SessionConfig};
     use courser_maildir::{Store, StoreOptions};
-    let Some(path) = maildir(&args) else {
+    let config = match &args.config {
+        Some(file) => match Config::load_with_warnings(file) {
+            Ok((config, warnings)) => {
+                for w in warnings {
+                    eprintln!("courser imapd: warning: {w}");
+                }
+                config
+            }
+            Err(e) => {
+                println!("* BYE Cannot read the configuration: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        None => Config::default(),
+    };
+    let Some(path) = maildir(&args.args) else {
         println!("* BYE No maildir: set MAILDIR or HOME");
         return ExitCode::FAILURE;
     };
-    let store = match Store::open(&path, StoreOptions::default()) {
+    let options = StoreOptions {
+        keywords: config.maildir.keywords,
+        trash_name: config.maildir.trash.clone(),
+        sharables: config.maildir.system_shared_maildirs(),
+        ..StoreOptions::default()
+    };
+    let store = match Store::open(&path, options) {
         Ok(s) => s,
         Err(e) => {
             println!("* BYE Cannot open the maildir: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let config = SessionConfig {
+    let session_config = SessionConfig {
         tls_active: false,
         starttls_available: false,
         login_requires_tls: false,
         hostname: HOSTNAME.into(),
-        limits: Default::default(),
+        limits: config.imap.limits(),
     };
     let user = user();
     // The account's authlib options (ACL groups), as authlib passes them
@@ -77,20 +110,19 @@ pub fn imapd(args: Args) -> ExitCode {
     let options = std::env::var("OPTIONS").unwrap_or_default();
     let mut store = MaildirStore::new(store, AclUser::new(&user, &user, &options));
     // Courier's imapd reads its virtual shared folder settings from the
-    // environment too.
-    let maildir_config = MaildirConfig {
-        shared_index: std::env::var_os("IMAP_SHAREDINDEXFILE")
-            .map(PathBuf::from)
-            .unwrap_or_default(),
-        shared_munge_names: std::env::var("IMAP_SHAREDMUNGENAMES")
-            .is_ok_and(|v| !v.is_empty() && v != "0"),
-        ..MaildirConfig::default()
-    };
+    // environment: they override the configuration file's.
+    let mut maildir_config = config.maildir.clone();
+    if let Some(file) = std::env::var_os("IMAP_SHAREDINDEXFILE") {
+        maildir_config.shared_index = PathBuf::from(file);
+    }
+    if let Ok(v) = std::env::var("IMAP_SHAREDMUNGENAMES") {
+        maildir_config.shared_munge_names = !v.is_empty() && v != "0";
+    }
     if let Some(index) = maildir_config.shared_index(&options) {
         store = store.with_shared(index, &user, &options);
     }
-    let session = Session::preauthenticated(config, &user, Box::new(store));
-    serve("imapd", |shared, stream| async move {
+    let session = Session::preauthenticated(session_config, &user, Box::new(store));
+    serve("imapd", config, |shared, stream| async move {
         courser_server::imap::serve_preauthenticated(stream, session, shared).await;
     })
 }
@@ -124,7 +156,7 @@ pub fn pop3d(args: Args) -> ExitCode {
         limits: Default::default(),
     };
     let session = Session::preauthenticated(config, &user(), Box::new(drop));
-    serve("pop3d", |shared, stream| async move {
+    serve("pop3d", Config::default(), |shared, stream| async move {
         courser_server::pop3::serve_preauthenticated(stream, session, shared).await;
     })
 }
@@ -132,8 +164,9 @@ pub fn pop3d(args: Args) -> ExitCode {
 /// Standard input and output as one stream.
 type Stdio = tokio::io::Join<tokio::io::Stdin, tokio::io::Stdout>;
 
-/// Runs `session` over standard input and output on a small runtime.
-fn serve<F, Fut>(name: &str, session: F) -> ExitCode
+/// Runs `session` over standard input and output on a small runtime,
+/// under `config`.
+fn serve<F, Fut>(name: &str, config: Config, session: F) -> ExitCode
 where
     F: FnOnce(Arc<Shared>, Stdio) -> Fut,
     Fut: std::future::Future<Output = ()>,
@@ -152,11 +185,7 @@ where
     runtime.block_on(async move {
         // Never signalled: the session ends with its input.
         let (_stop, shutdown) = tokio::sync::watch::channel(false);
-        let shared = Arc::new(Shared::standalone(
-            Config::default(),
-            HOSTNAME.into(),
-            shutdown,
-        ));
+        let shared = Arc::new(Shared::standalone(config, HOSTNAME.into(), shutdown));
         let stream = tokio::io::join(tokio::io::stdin(), tokio::io::stdout());
         session(shared, stream).await;
     });

@@ -14,8 +14,8 @@ use courser_maildir::{acl, names, Carry, Folder, Incoming, Message, Store};
 use super::shared::{no_folder, Place, SharedView};
 use super::{
     AclList, AclUser, AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp,
-    Flags, FolderEntry, FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts, MessageRef,
-    OrderFacts, QuotaUsage, StoreError, StoreResult,
+    Flags, FolderEntry, FolderStatus, Gate, GoneMessage, MailFolder, MailStore, MessageFacts,
+    MessageRef, OrderFacts, QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account's maildir as a [`MailStore`], with the other accounts'
@@ -375,8 +375,8 @@ impl AppendTarget for Incoming {
         Incoming::write(self, data)
     }
 
-    fn finish(self: Box<Self>) -> StoreResult<Appended> {
-        Incoming::finish(*self)
+    fn finish(self: Box<Self>, gate: Option<Gate<'_>>) -> StoreResult<Appended> {
+        Incoming::finish(*self, gate)
     }
 }
 
@@ -475,14 +475,26 @@ impl MailFolder for MaildirFolder {
         self.folder.expunge(uids)
     }
 
-    fn copy_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
+    fn copy_to(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<CopyResult> {
         let (store, dest) = self.home.destination(dest)?;
-        self.folder.copy_to(uids, &store, &dest, carry)
+        self.folder.copy_to(uids, &store, &dest, carry, gate)
     }
 
-    fn move_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
+    fn move_to(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<CopyResult> {
         let (store, dest) = self.home.destination(dest)?;
-        self.folder.move_to(uids, &store, &dest, carry)
+        self.folder.move_to(uids, &store, &dest, carry, gate)
     }
 
     fn internal_date(&self, uid: u32) -> Option<SystemTime> {

@@ -16,8 +16,8 @@ use courser_maildir::{keywords, names};
 use super::maildir::header_end;
 use super::{
     AclList, AclUser, AppendTarget, Appended, Carry, Changes, CopyResult, ExpiryRule, Extent,
-    FlagOp, Flags, FolderEntry, FolderStatus, GoneMessage, MailFolder, MailStore, MessageFacts,
-    MessageRef, QuotaUsage, StoreError, StoreResult,
+    FlagOp, Flags, FolderEntry, FolderStatus, Gate, GoneMessage, MailFolder, MailStore,
+    MessageFacts, MessageRef, QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account in memory with an empty INBOX.
@@ -417,7 +417,10 @@ impl AppendTarget for MemoryAppend {
         Ok(())
     }
 
-    fn finish(self: Box<Self>) -> StoreResult<Appended> {
+    fn finish(self: Box<Self>, gate: Option<Gate<'_>>) -> StoreResult<Appended> {
+        if let Some(gate) = gate {
+            gate(&mut self.message.bytes.as_slice())?;
+        }
         let mut account = lock(&self.account);
         let stored = account.folder_mut(&self.folder)?;
         let uidvalidity = stored.uidvalidity;
@@ -495,6 +498,7 @@ impl MemoryFolder {
         dest: &str,
         carry: Carry,
         remove: bool,
+        gate: Option<Gate<'_>>,
     ) -> StoreResult<CopyResult> {
         let mut uids = uids.to_vec();
         uids.sort_unstable();
@@ -509,6 +513,11 @@ impl MemoryFolder {
             .filter(|m| wanted(&m.uid))
             .cloned()
             .collect();
+        if let Some(gate) = gate {
+            for m in &taken {
+                gate(&mut m.bytes.as_slice())?;
+            }
+        }
         if remove {
             source.messages.retain(|m| !wanted(&m.uid));
         }
@@ -690,13 +699,25 @@ impl MailFolder for MemoryFolder {
         Ok(gone)
     }
 
-    fn copy_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
-        self.transfer(uids, dest, carry, false)
+    fn copy_to(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<CopyResult> {
+        self.transfer(uids, dest, carry, false, gate)
     }
 
-    fn move_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult> {
+    fn move_to(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<CopyResult> {
         self.require_rw()?;
-        self.transfer(uids, dest, carry, true)
+        self.transfer(uids, dest, carry, true, gate)
     }
 
     fn internal_date(&self, uid: u32) -> Option<SystemTime> {

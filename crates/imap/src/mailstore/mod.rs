@@ -33,7 +33,7 @@ use std::time::SystemTime;
 pub use courser_maildir::acl::{AclList, Login, Rights};
 pub use courser_maildir::{
     Appended, Carry, CopyResult, Error as StoreError, ExpiryRule, FlagOp, Flags, FolderEntry,
-    FolderStatus, MessageFacts, OrderFacts, QuotaLimits, QuotaUsage,
+    FolderStatus, Gate, MessageFacts, OrderFacts, QuotaLimits, QuotaUsage,
 };
 pub use maildir::MaildirStore;
 #[cfg(any(test, feature = "memory-store"))]
@@ -277,8 +277,9 @@ pub trait MailStore: Send {
 pub trait AppendTarget: Send {
     /// Adds the next octets.
     fn write(&mut self, data: &[u8]) -> StoreResult<()>;
-    /// Stores the complete message and gives it a UID.
-    fn finish(self: Box<Self>) -> StoreResult<Appended>;
+    /// Stores the complete message and gives it a UID, unless `gate`
+    /// refuses it (then nothing is stored and its error returned).
+    fn finish(self: Box<Self>, gate: Option<Gate<'_>>) -> StoreResult<Appended>;
 }
 
 /// An open folder: a UID-ordered list of messages that changes only when
@@ -354,11 +355,25 @@ pub trait MailFolder: Send {
     /// returns the UIDs removed, ascending.
     fn expunge(&mut self, uids: Option<&[u32]>) -> StoreResult<Vec<u32>>;
     /// Copies messages into folder `dest` of the same account, with the
-    /// flags and keywords `carry` keeps.
-    fn copy_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult>;
+    /// flags and keywords `carry` keeps; `gate` sees each message before
+    /// any is placed, and its error places none.
+    fn copy_to(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<CopyResult>;
     /// Moves messages into folder `dest`, with the flags and keywords
-    /// `carry` keeps; they leave this folder.
-    fn move_to(&mut self, uids: &[u32], dest: &str, carry: Carry) -> StoreResult<CopyResult>;
+    /// `carry` keeps; they leave this folder. `gate` as for
+    /// [`MailFolder::copy_to`].
+    fn move_to(
+        &mut self,
+        uids: &[u32],
+        dest: &str,
+        carry: Carry,
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<CopyResult>;
     /// INTERNALDATE; `None` when the message is gone.
     fn internal_date(&self, uid: u32) -> Option<SystemTime>;
     /// The message's bytes (`extent` of them), as stored.

@@ -29,6 +29,8 @@ fn system_time(date: &DateTime) -> Option<SystemTime> {
 /// An APPEND whose message is being received.
 pub(crate) struct AppendJob {
     tag: Tag,
+    /// The destination folder.
+    mailbox: String,
     /// Where the message goes, or why it cannot be stored after all (the
     /// rest of it is then read and dropped).
     target: Result<Box<dyn AppendTarget>, StoreError>,
@@ -43,6 +45,7 @@ impl Session {
                 self.decoder.accept_message();
                 self.pending = Some(Pending::Append(AppendJob {
                     tag: start.tag,
+                    mailbox: start.mailbox.as_str().to_owned(),
                     target: Ok(incoming),
                 }));
             }
@@ -147,7 +150,10 @@ impl Session {
         let Some(Pending::Append(job)) = self.pending.take() else {
             return;
         };
-        match job.target.and_then(|t| t.finish()) {
+        // Courier mails an Outbox message once it is complete, and
+        // stores it only if that worked.
+        let target = job.target;
+        match self.through_outbox(&job.mailbox, |gate| target.and_then(|t| t.finish(gate))) {
             Ok(done) => {
                 if let State::Selected(_) = self.state {
                     self.in_selected(&job.tag, out, |s, sel, out| {

@@ -90,6 +90,10 @@ impl Session {
                     // answers show rights the RFC 2086 way, as Courier's.
                     caps.extend(["ACL", "ACL2=UNION"].map(Cow::Borrowed));
                 }
+                // Courier's place for it: after ACL, before XMAGICTRASH.
+                if let Some(outbox) = &self.outbox {
+                    caps.push(outbox.capability().into());
+                }
                 if self.magic_trash.is_some() {
                     caps.push("XMAGICTRASH".into());
                 }

@@ -98,11 +98,27 @@ impl Session {
                 .map(|(_, u)| u)
                 .filter(|&u| !sel.view.is_expunged(u))
                 .collect();
-            let result = if move_ {
-                sel.folder.move_to(&uids, dest, carry)
-            } else {
-                sel.folder.copy_to(&uids, dest, carry)
-            };
+            // Courier's rule: the Outbox takes one message at a time
+            // unless OUTBOX_MULTIPLE_SEND.
+            if uids.len() > 1
+                && s.outbox
+                    .as_ref()
+                    .is_some_and(|o| o.is(dest) && !o.multiple())
+            {
+                return Reply::no(
+                    out,
+                    tag,
+                    Some(Code::Alert),
+                    "Only one message may be sent at a time.",
+                );
+            }
+            let result = s.through_outbox(dest, |gate| {
+                if move_ {
+                    sel.folder.move_to(&uids, dest, carry, gate)
+                } else {
+                    sel.folder.copy_to(&uids, dest, carry, gate)
+                }
+            });
             match result {
                 Ok(result) => {
                     for placed in &result.placed {

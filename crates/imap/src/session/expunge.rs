@@ -86,6 +86,6 @@ fn to_trash(
     }
     sel.folder
         .store_flags(&deleted, FlagOp::Remove, Flags::DELETED | Flags::DRAFT, &[])?;
-    let moved = sel.folder.move_to(&deleted, trash, Carry::ALL)?;
+    let moved = sel.folder.move_to(&deleted, trash, Carry::ALL, None)?;
     Ok(moved.pairs.into_iter().map(|(from, _)| from).collect())
 }

@@ -163,6 +163,8 @@ impl Session {
             StoreError::ReadOnly => (Code::ReadOnly, "Mailbox is read-only".into()),
             StoreError::Locked(_) => (Code::InUse, "Mailbox is busy, try again".into()),
             StoreError::NotFound(_) => (Code::ExpungeIssued, "Message no longer exists".into()),
+            // Courier's words; the sender logged why.
+            StoreError::NotSent(_) => (Code::Alert, "Unable to send E-mail message.".into()),
             // A folder the process may not read: another account's, in the
             // per-user model, or a broken permission (RFC 5530 NOPERM).
             e if e.io_kind() == Some(std::io::ErrorKind::PermissionDenied) => {

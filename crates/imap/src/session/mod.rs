@@ -44,7 +44,8 @@ use courser_auth::sasl::{Credentials, Mechanism, Relay};
 
 use crate::codec::respond::{self, Code, NamespaceDesc, Status};
 use crate::codec::{AppendStart, Command, Decoder, Event, Limits, Tag};
-use crate::mailstore::{MailFolder, MailStore, Rights};
+use crate::mailstore::{Gate, MailFolder, MailStore, Rights, StoreResult};
+use crate::outbox::Outbox;
 pub use capability::Capabilities;
 use reply::Reply;
 pub use sort::remembered::OrderCache;
@@ -136,6 +137,8 @@ pub struct Session {
     acl: bool,
     /// EXPUNGE moves into this folder (Courier's magic trash).
     magic_trash: Option<String>,
+    /// Messages put into this folder are mailed (Courier's Outbox).
+    outbox: Option<Outbox>,
     /// SORT orders and THREAD forests shared by the process's sessions.
     orders: Option<OrderCache>,
 }
@@ -169,6 +172,7 @@ impl Session {
             sort_thread: true,
             acl: true,
             magic_trash: None,
+            outbox: None,
             orders: None,
         }
     }
@@ -198,6 +202,29 @@ impl Session {
     /// (the default) deletes.
     pub fn move_expunged_to(&mut self, trash: Option<String>) {
         self.magic_trash = trash;
+    }
+
+    /// Mails what APPEND, COPY and MOVE put into the outbox folder, and
+    /// offers `XCOURIEROUTBOX`: Courier's `OUTBOX`. `None` (the default):
+    /// no folder is special.
+    pub fn send_from_outbox(&mut self, outbox: Option<Outbox>) {
+        self.outbox = outbox;
+    }
+
+    /// Runs `place`, which stores messages into folder `dest`, with a
+    /// gate that mails each of them first when `dest` is the outbox.
+    fn through_outbox<T>(
+        &self,
+        dest: &str,
+        place: impl FnOnce(Option<Gate<'_>>) -> StoreResult<T>,
+    ) -> StoreResult<T> {
+        match self.outbox.as_ref().filter(|o| o.is(dest)) {
+            Some(outbox) => {
+                let sender = self.user().unwrap_or_default();
+                place(Some(&mut |message| outbox.send(sender, message)))
+            }
+            None => place(None),
+        }
     }
 
     /// The SASL mechanisms the backends can serve
@@ -703,5 +730,7 @@ fn undecodable_name(command: &Command) -> Option<(Code, &'static str)> {
 
 #[cfg(test)]
 mod acl_tests;
+#[cfg(test)]
+mod outbox_tests;
 #[cfg(test)]
 mod tests;
