@@ -71,13 +71,18 @@ def shared_facts(cmd, lines):
             verb, rest = line[2:].split(b" ", 1)
             attrs, rest = rest[1:].split(b")", 1)
             attrs = sorted(a for a in attrs.split() if a not in (b"\\Marked", b"\\Unmarked"))
-            name = rest.split(b" ", 2)[2].strip(b'"')
+            name = rest.split(b" ", 2)[2]
+            # Courier's `LIST (ACL)` data after the name
+            name, _, extra = name.partition(b'" (')
+            name = name.strip(b'"')
             if verb == b"LIST":
-                data.append([verb, name] + attrs)
+                data.append([verb, name, extra] + attrs)
             elif b"\\Noselect" not in attrs:
                 # Courier's LSUB adds every level above a subscribed name
                 # as \Noselect; Courser lists the names (RFC 3501 §6.3.9)
                 data.append([verb, name])
+        elif line.startswith((b"* ACLFAILED", b"* RIGHTS-INFO")):
+            data.append([line])
         elif selecting and line.endswith(b" EXISTS"):
             data.append([b"EXISTS", line.split()[1]])
     out["data"] = sorted(data)
@@ -112,6 +117,7 @@ SCRIPTS = [
     ]),
     ("user0", "", {}, [
         'LIST "" "#shared.*"',
+        'list(acl) "" "#shared.*"',
         "SETACL INBOX anyone lrswipkxtecda",
         'LIST "" "#shared.%"',
         'LIST "" "*"',
@@ -145,6 +151,10 @@ SCRIPTS = [
         "CREATE #shared.user0.foo",
         "RENAME #shared.user0.foo #shared.user0.bar",
         'LIST "" "#shared.user0*"',
+        'LIST(ACL) "" "#shared.user0*"',
+        "ACL STORE #shared.a.user1.a anyone lr",
+        "ACL STORE #shared.user0 anyone +c",
+        "ACL STORE (#shared.*) user=user2 +l",
         "SETACL #shared.a.user1.a anyone lr",
         "GETACL #shared.user0",
         "CREATE #shared.user0.foo",

@@ -307,7 +307,8 @@ impl SharedIndex {
     }
 
     /// Walks the index below the level named `under` (`#shared`, a
-    /// group's name, or an account's, which gives just that account),
+    /// group's name, or an account's or one of its folders', which gives
+    /// just that account),
     /// `levels` levels below `#shared` at most (`None`: all): each
     /// group's name is given to `group`, each account to `account`.
     pub fn walk(
@@ -325,8 +326,7 @@ impl SharedIndex {
         let mut depth = 0;
         let mut shown_path = String::from(PREFIX);
         if let Some(rest) = rest.strip_prefix('.') {
-            let mut heads = rest.split('.').peekable();
-            while let Some(head) = heads.next() {
+            for head in rest.split('.') {
                 depth += 1;
                 shown_path.push('.');
                 shown_path.push_str(head);
@@ -335,7 +335,8 @@ impl SharedIndex {
                         owner = Some(name.clone());
                         load(f, self.munging)
                     }
-                    Some(Record::Account { maildir, .. }) if heads.peek().is_none() => {
+                    // An account, or a folder of it: its folders below.
+                    Some(Record::Account { maildir, .. }) => {
                         return account(SharedAccount {
                             name: shown_path,
                             maildir: maildir.clone(),

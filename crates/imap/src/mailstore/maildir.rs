@@ -296,8 +296,9 @@ impl MailStore for MaildirStore {
         match self.place(name) {
             Place::Other(e) => Cow::Owned(e.user),
             // Nobody owns a filesystem shared folder (Courier's
-            // `anonymous`): its ACL is the same for all.
-            Place::Sharable { .. } => {
+            // `anonymous`) or a level of `#shared`: their ACL is the same
+            // for all.
+            Place::Sharable { .. } | Place::Level | Place::Unknown => {
                 let options = self.user.options();
                 Cow::Owned(AclUser::with_owner_identity(
                     self.user.login(),

@@ -102,7 +102,7 @@ fn shown_identifier(stored: &[u8]) -> Option<String> {
 /// How SETACL changes an entry: `+` adds rights, `-` removes letters
 /// (not checked, as Courier; the entry goes when none are left),
 /// otherwise the rights replace it (none given removes it).
-enum Change {
+pub(super) enum Change {
     Add(Rights),
     Remove(Vec<u8>),
     Replace(Rights),
@@ -111,7 +111,7 @@ enum Change {
 impl Change {
     /// SETACL's rights argument (`""` for DELETEACL), `d` standing for
     /// `x t e`.
-    fn parse(given: &str) -> Result<Change, StoreError> {
+    pub(super) fn parse(given: &str) -> Result<Change, StoreError> {
         Ok(match given.as_bytes().split_first() {
             Some((b'+', letters)) => Change::Add(Rights::parse_imap(letters)?),
             Some((b'-', letters)) => {
@@ -369,7 +369,7 @@ impl Session {
 }
 
 /// Applies one SETACL/DELETEACL change to `acl`.
-fn edit(acl: &mut AclList, id: &str, change: &Change) -> Result<(), StoreError> {
+pub(super) fn edit(acl: &mut AclList, id: &str, change: &Change) -> Result<(), StoreError> {
     let old = acl.get(id).cloned();
     let new = match change {
         Change::Add(r) => {

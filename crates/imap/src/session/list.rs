@@ -9,6 +9,57 @@ use courser_maildir::shared_index;
 
 use super::Session;
 use crate::codec::respond::{self, ListAttr};
+use crate::codec::types::ListData;
+use crate::mailstore::{FolderEntry, MailStore, Rights, StoreResult};
+
+/// A folder LIST shows, with the user's rights on it where they were
+/// read to decide that.
+pub(super) struct Listed {
+    pub entry: FolderEntry,
+    pub rights: Option<Rights>,
+}
+
+/// The folders LIST shows for pattern `full` (reference and pattern
+/// joined): those matching it that the user may see (`l`, RFC 4314 §4;
+/// one whose ACL cannot be read is not shown, as in Courier). Other
+/// accounts' folders only for a pattern in `#shared`, as in Courier (so
+/// `*` does not walk every account); they come with `l` checked.
+pub(super) fn listing(store: &dyn MailStore, full: &str) -> StoreResult<Vec<Listed>> {
+    let shared = full.starts_with(shared_index::PREFIX);
+    let folders = if shared {
+        let (under, levels) = shared_scope(full);
+        store.shared_folders(&under, levels)
+    } else {
+        store.list_folders()?
+    };
+    let mut out = Vec::new();
+    for entry in folders.into_iter().filter(|f| matches(full, &f.name)) {
+        let rights = if shared {
+            None
+        } else {
+            match store.my_rights(&entry.name) {
+                Ok(r) if r.has(rights::LOOKUP) => Some(r),
+                _ => continue,
+            }
+        };
+        out.push(Listed { entry, rights });
+    }
+    Ok(out)
+}
+
+/// A LIST entry's attributes (RFC 3348).
+pub(super) fn attributes(f: &FolderEntry) -> Vec<ListAttr> {
+    let mut attrs = Vec::new();
+    if !f.selectable {
+        attrs.push(ListAttr::NoSelect);
+    }
+    attrs.push(if f.has_children {
+        ListAttr::HasChildren
+    } else {
+        ListAttr::HasNoChildren
+    });
+    attrs
+}
 
 impl Session {
     pub(super) fn list(
@@ -16,11 +67,10 @@ impl Session {
         tag: &str,
         reference: Option<String>,
         pattern: Option<String>,
-        lsub: bool,
+        data: Option<ListData>,
         out: &mut Vec<u8>,
     ) {
-        // A name is listed only with the `l` right (RFC 4314 §4); one
-        // whose ACL cannot be read is not shown, as in Courier.
+        let lsub = data.is_none();
         let verb = if lsub { "LSUB" } else { "LIST" };
         let (Some(reference), Some(pattern)) = (reference, pattern) else {
             // Not valid modified UTF-7: no mailbox name matches it.
@@ -37,80 +87,116 @@ impl Session {
         };
         // Rights read on the way, for the selected folder's (as Courier).
         let mut seen = Vec::new();
-        let mut visible = |name: &str| {
-            let rights = store.my_rights(name);
-            let shown = rights.as_ref().is_ok_and(|r| r.has(rights::LOOKUP));
-            if let Ok(r) = rights {
-                seen.push((name.to_owned(), r));
-            }
-            shown
-        };
-        // Other accounts' folders only for a pattern in `#shared`, as in
-        // Courier (so `*` does not walk every account).
-        let shared = full.starts_with(shared_index::PREFIX);
-        let folders = if shared {
-            let (under, levels) = shared_scope(&full);
-            store.shared_folders(&under, levels)
-        } else {
-            match store.list_folders() {
-                Ok(f) => f,
-                Err(e) => return self.store_error(tag, &e, out),
-            }
-        };
-        if lsub {
-            let subscribed = match store.subscriptions() {
-                Ok(s) => s,
-                Err(e) => return self.store_error(tag, &e, out),
-            };
-            let mut shown = BTreeSet::new();
-            // `#shared` names, as in LIST, only for a pattern there.
-            let names = subscribed
-                .iter()
-                .filter(|n| n.starts_with(shared_index::PREFIX) == shared)
-                .map(|n| normalize_inbox(n));
-            for name in names {
-                if matches(&full, &name) {
-                    shown.insert((name, false));
-                } else if let Some(parent) = matching_parent(&full, &name) {
-                    // A `%` pattern stops at a level whose child is
-                    // subscribed: show that level as \Noselect (§6.3.9).
-                    shown.insert((parent, true));
+        match data {
+            None => {
+                if let Err(e) = self.lsub(store, &full, &mut seen, out) {
+                    return self.store_error(tag, &e, out);
                 }
             }
-            let names: BTreeSet<&str> = shown
-                .iter()
-                .filter(|(_, p)| !p)
-                .map(|(n, _)| n.as_str())
-                .collect();
-            for (name, implied) in &shown {
-                if *implied && names.contains(name.as_str()) || !visible(name) {
-                    continue;
+            Some(data) => {
+                let listed = match listing(store, &full) {
+                    Ok(l) => l,
+                    Err(e) => return self.store_error(tag, &e, out),
+                };
+                for l in listed {
+                    self.list_one(store, &l, data, out);
+                    seen.extend(l.rights.map(|r| (l.entry.name, r)));
                 }
-                let attrs: &[ListAttr] = if *implied { &[ListAttr::NoSelect] } else { &[] };
-                respond::lsub(out, attrs, Some('.'), name, self.utf8_enabled);
-            }
-        } else {
-            for f in &folders {
-                // The shared ones come with their `l` checked.
-                if !matches(&full, &f.name) || !shared && !visible(&f.name) {
-                    continue;
-                }
-                let mut attrs = Vec::new();
-                if !f.selectable {
-                    attrs.push(ListAttr::NoSelect);
-                }
-                attrs.push(if f.has_children {
-                    ListAttr::HasChildren
-                } else {
-                    ListAttr::HasNoChildren
-                });
-                respond::list(out, &attrs, Some('.'), &f.name, self.utf8_enabled);
             }
         }
         for (name, r) in seen {
             self.rights_seen(&name, &r, out);
         }
         self.finish_ok(tag, &format!("{verb} completed"), out);
+    }
+
+    /// One LIST line, with what Courier's extension asks for.
+    pub(super) fn list_one(
+        &self,
+        store: &dyn MailStore,
+        l: &Listed,
+        data: ListData,
+        out: &mut Vec<u8>,
+    ) {
+        let name = &l.entry.name;
+        let attrs = attributes(&l.entry);
+        if !data.any() {
+            return respond::list(out, &attrs, Some('.'), name, self.utf8_enabled);
+        }
+        let rights = match &l.rights {
+            Some(r) => r.clone(),
+            None => store.my_rights(name).unwrap_or_default(),
+        };
+        // The ACL to those who may administer it, the rights to those who
+        // may see them (Courier's rules for GETACL and MYRIGHTS).
+        let acl: Option<Vec<(String, String)>> = (data.acl && rights.has(rights::ADMINISTER))
+            .then(|| store.acl(name).ok())
+            .flatten()
+            .map(|list| {
+                list.entries()
+                    .iter()
+                    .map(|e| {
+                        let id = String::from_utf8_lossy(e.identifier()).into_owned();
+                        (id, super::acl::rfc2086(e.rights(), true))
+                    })
+                    .collect()
+            });
+        let may_see = "lricxea".bytes().any(|b| rights.has(b));
+        let myrights = (data.myrights && may_see).then(|| super::acl::rfc2086(&rights, true));
+        let extra = respond::ListExtra {
+            acl: acl.as_deref(),
+            myrights: myrights.as_deref(),
+            postaddress: data.postaddress,
+        };
+        respond::list_extended(out, &attrs, Some('.'), name, self.utf8_enabled, &extra);
+    }
+
+    /// LSUB: the subscribed names matching `full` the user may see.
+    fn lsub(
+        &self,
+        store: &dyn MailStore,
+        full: &str,
+        seen: &mut Vec<(String, Rights)>,
+        out: &mut Vec<u8>,
+    ) -> StoreResult<()> {
+        let subscribed = store.subscriptions()?;
+        let mut shown = BTreeSet::new();
+        // `#shared` names, as in LIST, only for a pattern there.
+        let shared = full.starts_with(shared_index::PREFIX);
+        let names = subscribed
+            .iter()
+            .filter(|n| n.starts_with(shared_index::PREFIX) == shared)
+            .map(|n| normalize_inbox(n));
+        for name in names {
+            if matches(full, &name) {
+                shown.insert((name, false));
+            } else if let Some(parent) = matching_parent(full, &name) {
+                // A `%` pattern stops at a level whose child is
+                // subscribed: show that level as \Noselect (§6.3.9).
+                shown.insert((parent, true));
+            }
+        }
+        let names: BTreeSet<&str> = shown
+            .iter()
+            .filter(|(_, p)| !p)
+            .map(|(n, _)| n.as_str())
+            .collect();
+        for (name, implied) in &shown {
+            if *implied && names.contains(name.as_str()) {
+                continue;
+            }
+            let Ok(r) = store.my_rights(name) else {
+                continue;
+            };
+            let visible = r.has(rights::LOOKUP);
+            seen.push((name.clone(), r));
+            if !visible {
+                continue;
+            }
+            let attrs: &[ListAttr] = if *implied { &[ListAttr::NoSelect] } else { &[] };
+            respond::lsub(out, attrs, Some('.'), name, self.utf8_enabled);
+        }
+        Ok(())
     }
 }
 

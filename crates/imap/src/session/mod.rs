@@ -20,6 +20,7 @@ mod auth;
 mod capability;
 mod charset;
 mod copy;
+mod courier_acl;
 mod expunge;
 mod fetch;
 mod idle;
@@ -43,6 +44,7 @@ use courser_protocol::{Backpressure, CommandClock, Untrusted};
 use courser_auth::sasl::{Credentials, Mechanism, Relay};
 
 use crate::codec::respond::{self, Code, NamespaceDesc, Status};
+use crate::codec::types::AclTarget;
 use crate::codec::{AppendStart, Command, Decoder, Event, Limits, Tag};
 use crate::mailstore::{Gate, MailFolder, MailStore, Rights, StoreResult};
 use crate::outbox::Outbox;
@@ -491,8 +493,13 @@ impl Session {
             C::Rename { from, to } => self.rename(&tag, from.as_str(), to.as_str(), out),
             C::Subscribe { mailbox } => self.subscribe(&tag, mailbox.as_str(), true, out),
             C::Unsubscribe { mailbox } => self.subscribe(&tag, mailbox.as_str(), false, out),
-            C::List { reference, pattern } => self.list(&tag, reference, pattern, false, out),
-            C::Lsub { reference, pattern } => self.list(&tag, reference, pattern, true, out),
+            C::List {
+                reference,
+                pattern,
+                data,
+            } => self.list(&tag, reference, pattern, Some(data), out),
+            C::Lsub { reference, pattern } => self.list(&tag, reference, pattern, None, out),
+            C::CourierAcl { target, change } => self.courier_acl(&tag, target, &change, out),
             C::Status { mailbox, items } => self.status(&tag, mailbox.as_str(), &items, out),
             C::Append {
                 mailbox,
@@ -714,6 +721,10 @@ fn undecodable_name(command: &Command) -> Option<(Code, &'static str)> {
         | C::ListRights { mailbox, .. }
         | C::SetAcl { mailbox, .. }
         | C::DeleteAcl { mailbox, .. }
+        | C::CourierAcl {
+            target: AclTarget::Mailbox(mailbox),
+            ..
+        }
         | C::Append { mailbox, .. }
         | C::Copy { mailbox, .. }
         | C::Move { mailbox, .. } => (mailbox, false),

@@ -2,7 +2,7 @@
 //! UNSUBSCRIBE, LIST, LSUB, STATUS (RFC 3501 §6.3).
 
 use super::{Error, Parser};
-use crate::codec::types::{Command, StatusItem};
+use crate::codec::types::{Command, ListData, StatusItem};
 
 /// Commands whose only argument is a mailbox.
 pub(super) fn single(p: &mut Parser<'_>, name: &str) -> Result<Command, Error> {
@@ -28,8 +28,27 @@ pub(super) fn rename(p: &mut Parser<'_>) -> Result<Command, Error> {
 }
 
 /// `LIST/LSUB SP mailbox SP list-mailbox` (§6.3.8, §6.3.9). The reference
-/// is a mailbox astring but is not INBOX-normalized.
+/// is a mailbox astring but is not INBOX-normalized. LIST may name, in
+/// parentheses before the reference, what Courier's extension shows with
+/// each folder (`LIST (ACL MYRIGHTS) "" *`, also written `LIST(ACL)`).
 pub(super) fn list(p: &mut Parser<'_>, lsub: bool) -> Result<Command, Error> {
+    let mut data = ListData::default();
+    if !lsub && (p.peek() == Some(b'(') || p.peek_at(1) == Some(b'(') && p.peek() == Some(b' ')) {
+        p.eat(b' ');
+        p.expect(b'(')?;
+        loop {
+            match p.atom()?.to_ascii_uppercase().as_str() {
+                "ACL" => data.acl = true,
+                "MYRIGHTS" => data.myrights = true,
+                "POSTADDRESS" => data.postaddress = true,
+                _ => return Err(Error::syntax("unknown LIST option")),
+            }
+            if p.eat(b')') {
+                break;
+            }
+            p.sp()?;
+        }
+    }
     p.sp()?;
     let reference = p.list_mailbox()?;
     p.sp()?;
@@ -37,7 +56,11 @@ pub(super) fn list(p: &mut Parser<'_>, lsub: bool) -> Result<Command, Error> {
     Ok(if lsub {
         Command::Lsub { reference, pattern }
     } else {
-        Command::List { reference, pattern }
+        Command::List {
+            reference,
+            pattern,
+            data,
+        }
     })
 }
 

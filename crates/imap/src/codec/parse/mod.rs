@@ -164,6 +164,7 @@ fn command(p: &mut Parser<'_>) -> Result<Command, Error> {
         "ID" => id::id(p)?,
         "GETQUOTA" | "GETQUOTAROOT" | "SETQUOTA" => quota::quota(p, &name)?,
         "GETACL" | "SETACL" | "DELETEACL" | "LISTRIGHTS" | "MYRIGHTS" => acl::acl(p, &name)?,
+        "ACL" => acl::courier_acl(p)?,
         "SORT" => sort::sort(p, false)?,
         "THREAD" => sort::thread(p, false)?,
         _ => return Err(Error::UnknownCommand(name)),

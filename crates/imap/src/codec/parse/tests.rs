@@ -195,6 +195,7 @@ fn simple_commands() {
             Command::List {
                 reference: Some("".into()),
                 pattern: Some("%".into()),
+                data: ListData::default(),
             },
         ),
         (
@@ -202,6 +203,59 @@ fn simple_commands() {
             Command::List {
                 reference: Some("INBOX.".into()),
                 pattern: Some("*".into()),
+                data: ListData::default(),
+            },
+        ),
+        (
+            "a1 LIST (ACL MYRIGHTS) \"\" INBOX\r\n",
+            Command::List {
+                reference: Some("".into()),
+                pattern: Some("INBOX".into()),
+                data: ListData {
+                    acl: true,
+                    myrights: true,
+                    postaddress: false,
+                },
+            },
+        ),
+        (
+            "a1 list(postaddress) \"\" %\r\n",
+            Command::List {
+                reference: Some("".into()),
+                pattern: Some("%".into()),
+                data: ListData {
+                    postaddress: true,
+                    ..ListData::default()
+                },
+            },
+        ),
+        (
+            "a1 ACL STORE INBOX user=bob +lr\r\n",
+            Command::CourierAcl {
+                target: AclTarget::Mailbox(mb("INBOX")),
+                change: CourierAclChange::Store {
+                    identifier: "user=bob".into(),
+                    rights: "+lr".into(),
+                },
+            },
+        ),
+        (
+            "a1 ACL SET (INBOX.* \"x\") owner acdilrsw anyone \"\"\r\n",
+            Command::CourierAcl {
+                target: AclTarget::Patterns(vec![Some("INBOX.*".into()), Some("x".into())]),
+                change: CourierAclChange::Set(vec![
+                    ("owner".into(), "acdilrsw".into()),
+                    ("anyone".into(), "".into()),
+                ]),
+            },
+        ),
+        (
+            "a1 ACL DELETE INBOX -anyone\r\n",
+            Command::CourierAcl {
+                target: AclTarget::Mailbox(mb("INBOX")),
+                change: CourierAclChange::Delete {
+                    identifier: "-anyone".into(),
+                },
             },
         ),
         (
@@ -611,7 +665,8 @@ fn mailbox_names() {
         cmd("a1 LIST \"\" &Jjo%\r\n"),
         Command::List {
             reference: Some("".into()),
-            pattern: None
+            pattern: None,
+            data: ListData::default(),
         }
     );
     // With UTF8=ACCEPT, names are UTF-8 as sent.

@@ -64,6 +64,82 @@ fn delimiter(out: &mut Vec<u8>, d: Option<char>) {
     }
 }
 
+/// What Courier's `LIST (ACL MYRIGHTS POSTADDRESS)` adds to a LIST line:
+/// `(("ACL" (("id" "rights")...))("MYRIGHTS" "rights")(POSTADDRESS NIL))`,
+/// each part only when given.
+#[derive(Debug, Default)]
+pub struct ListExtra<'a> {
+    /// The folder's ACL: identifiers as stored, rights as shown.
+    pub acl: Option<&'a [(String, String)]>,
+    /// The user's rights, as shown.
+    pub myrights: Option<&'a str>,
+    /// Whether to add `(POSTADDRESS NIL)`.
+    pub postaddress: bool,
+}
+
+impl ListExtra<'_> {
+    fn write(&self, out: &mut Vec<u8>) {
+        if self.acl.is_none() && self.myrights.is_none() && !self.postaddress {
+            return;
+        }
+        out.extend_from_slice(b" (");
+        if let Some(entries) = self.acl {
+            out.extend_from_slice(b"(\"ACL\" (");
+            for (id, rights) in entries {
+                out.push(b'(');
+                string(out, id.as_bytes());
+                out.push(b' ');
+                string(out, rights.as_bytes());
+                out.push(b')');
+            }
+            out.extend_from_slice(b"))");
+        }
+        if let Some(r) = self.myrights {
+            out.extend_from_slice(b"(\"MYRIGHTS\" ");
+            string(out, r.as_bytes());
+            out.push(b')');
+        }
+        if self.postaddress {
+            out.extend_from_slice(b"(POSTADDRESS NIL)");
+        }
+        out.push(b')');
+    }
+}
+
+/// `* LIST (attrs) "delim" name` with Courier's extension data.
+pub fn list_extended(
+    out: &mut Vec<u8>,
+    attrs: &[ListAttr],
+    delim: Option<char>,
+    name: &str,
+    utf8: bool,
+    extra: &ListExtra<'_>,
+) {
+    list_like(out, "LIST", attrs, delim, name, utf8, Some(extra));
+}
+
+/// Courier's `* ACLFAILED name text`: its ACL command could not change
+/// this folder's ACL.
+pub fn acl_failed(out: &mut Vec<u8>, name: &str, text: &str, utf8: bool) {
+    out.extend_from_slice(b"* ACLFAILED ");
+    mailbox_name(out, name, utf8);
+    out.push(b' ');
+    out.extend_from_slice(text.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Courier's `* RIGHTS-INFO name identifier rights...`: the change would
+/// have taken `identifier` below the rights it must keep.
+pub fn rights_info(out: &mut Vec<u8>, name: &str, identifier: &str, minimum: &str, utf8: bool) {
+    out.extend_from_slice(b"* RIGHTS-INFO ");
+    mailbox_name(out, name, utf8);
+    out.push(b' ');
+    string(out, identifier.as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(minimum.as_bytes());
+    out.extend_from_slice(b"\r\n");
+}
+
 fn list_like(
     out: &mut Vec<u8>,
     kind: &str,
@@ -71,6 +147,7 @@ fn list_like(
     delim: Option<char>,
     name: &str,
     utf8: bool,
+    extra: Option<&ListExtra<'_>>,
 ) {
     out.extend_from_slice(b"* ");
     out.extend_from_slice(kind.as_bytes());
@@ -85,6 +162,9 @@ fn list_like(
     delimiter(out, delim);
     out.push(b' ');
     mailbox_name(out, name, utf8);
+    if let Some(extra) = extra {
+        extra.write(out);
+    }
     out.extend_from_slice(b"\r\n");
 }
 
@@ -92,12 +172,12 @@ fn list_like(
 /// modified UTF-7 unless `utf8` (UTF8=ACCEPT enabled). A delimiter that is
 /// not printable ASCII is written as `NIL`.
 pub fn list(out: &mut Vec<u8>, attrs: &[ListAttr], delim: Option<char>, name: &str, utf8: bool) {
-    list_like(out, "LIST", attrs, delim, name, utf8);
+    list_like(out, "LIST", attrs, delim, name, utf8, None);
 }
 
 /// `* LSUB (attrs) "delim" name`, as [`list`].
 pub fn lsub(out: &mut Vec<u8>, attrs: &[ListAttr], delim: Option<char>, name: &str, utf8: bool) {
-    list_like(out, "LSUB", attrs, delim, name, utf8);
+    list_like(out, "LSUB", attrs, delim, name, utf8, None);
 }
 
 /// `* STATUS name (item value ...)`.

@@ -19,7 +19,8 @@ pub mod sort;
 pub use acl::{acl, listrights, myrights};
 pub use fetch::{fetch, FetchItem, FetchWriter};
 pub use mailbox::{
-    exists, expunge, flags, list, lsub, namespace, recent, status, ListAttr, NamespaceDesc,
+    acl_failed, exists, expunge, flags, list, list_extended, lsub, namespace, recent, rights_info,
+    status, ListAttr, ListExtra, NamespaceDesc,
 };
 pub use misc::{capability, enabled, esearch, id, search, Esearch};
 pub use quota::{quota, quotaroot};

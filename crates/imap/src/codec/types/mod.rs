@@ -202,7 +202,8 @@ pub enum Command {
         /// Mailbox to unsubscribe.
         mailbox: Mailbox,
     },
-    /// `LIST reference pattern` (§6.3.8)
+    /// `LIST [(data)] reference pattern` (§6.3.8; the data are Courier's
+    /// `(ACL MYRIGHTS POSTADDRESS)` extension)
     List {
         /// Reference name, decoded like a mailbox name (not
         /// INBOX-normalized); `None` if not valid modified UTF-7.
@@ -210,6 +211,8 @@ pub enum Command {
         /// Pattern with `%` and `*` wildcards, decoded like a mailbox name;
         /// `None` if not valid modified UTF-7 (it matches nothing).
         pattern: Option<String>,
+        /// What else each listed folder is shown with.
+        data: ListData,
     },
     /// `LSUB reference pattern` (§6.3.9)
     Lsub {
@@ -346,6 +349,14 @@ pub enum Command {
         identifier: String,
         /// Rights, possibly prefixed by `+` or `-`.
         rights: String,
+    },
+    /// Courier's `ACL STORE|SET|DELETE target ...`: its own ACL command,
+    /// on one folder or on every folder some LIST patterns match.
+    CourierAcl {
+        /// The folder, or the patterns.
+        target: AclTarget,
+        /// The change.
+        change: CourierAclChange,
     },
     /// `DELETEACL mailbox identifier` (RFC 4314 §3.2)
     DeleteAcl {
@@ -491,6 +502,7 @@ impl Command {
             Command::SetQuota { .. } => "SETQUOTA",
             Command::GetAcl { .. } => "GETACL",
             Command::SetAcl { .. } => "SETACL",
+            Command::CourierAcl { change, .. } => change.verb(),
             Command::DeleteAcl { .. } => "DELETEACL",
             Command::ListRights { .. } => "LISTRIGHTS",
             Command::MyRights { .. } => "MYRIGHTS",
@@ -498,6 +510,66 @@ impl Command {
             Command::Sort { uid: true, .. } => "UID SORT",
             Command::Thread { uid: false, .. } => "THREAD",
             Command::Thread { uid: true, .. } => "UID THREAD",
+        }
+    }
+}
+
+/// What Courier's `LIST (ACL MYRIGHTS POSTADDRESS)` asks to be shown with
+/// each folder.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ListData {
+    /// The folder's ACL (to those with `a`).
+    pub acl: bool,
+    /// The user's rights on it.
+    pub myrights: bool,
+    /// Its posting address (always NIL).
+    pub postaddress: bool,
+}
+
+impl ListData {
+    /// Whether anything beyond RFC 3501's LIST is asked for.
+    pub fn any(&self) -> bool {
+        self.acl || self.myrights || self.postaddress
+    }
+}
+
+/// The folders Courier's ACL command changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AclTarget {
+    /// One folder, by name.
+    Mailbox(Mailbox),
+    /// Every folder these LIST patterns match (`None`: not valid modified
+    /// UTF-7, matches nothing).
+    Patterns(Vec<Option<String>>),
+}
+
+/// The change Courier's ACL command makes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CourierAclChange {
+    /// `STORE identifier rights`: `+rights` adds, `-rights` removes,
+    /// plain rights replace, empty removes the entry.
+    Store {
+        /// The identifier as stored (`user=bob`, `anyone`, `-owner`).
+        identifier: String,
+        /// The rights, possibly with `+` or `-`.
+        rights: String,
+    },
+    /// `SET identifier rights ...`: the whole list.
+    Set(Vec<(String, String)>),
+    /// `DELETE identifier`.
+    Delete {
+        /// The identifier as stored.
+        identifier: String,
+    },
+}
+
+impl CourierAclChange {
+    /// The command's name, as its tagged answer says it.
+    pub fn verb(&self) -> &'static str {
+        match self {
+            CourierAclChange::Store { .. } => "ACL STORE",
+            CourierAclChange::Set(_) => "ACL SET",
+            CourierAclChange::Delete { .. } => "ACL DELETE",
         }
     }
 }
