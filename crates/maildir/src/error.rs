@@ -63,6 +63,10 @@ pub enum Error {
     /// (the folder's owner): IMAP answers NO with its minimum rights.
     #[error("Trying to set invalid access rights for {0}")]
     AclMinimumRights(String),
+    /// A shared folder index cannot be built or installed as asked (an
+    /// account it cannot hold, clashing file names, no directory).
+    #[error("shared index: {0}")]
+    SharedIndex(String),
     /// The folder lock could not be obtained.
     #[error("could not lock folder {0}")]
     Locked(PathBuf),

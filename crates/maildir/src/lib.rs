@@ -22,6 +22,8 @@
 //!   does not read it again.
 //! * [`acl`]: Courier's ACLs (`courierimapacl`, `courierimaphieracl/`).
 //! * [`tools`]: the logic of `maildirmake` and `deliverquota`.
+//! * [`sharedindex`]: writing and installing the virtual shared folder
+//!   index (Courier's `sharedindexsplit` and `sharedindexinstall`).
 //!
 //! The API is synchronous and blocking; async callers use
 //! `spawn_blocking`.
@@ -48,6 +50,7 @@ pub mod names;
 pub mod quota;
 pub mod recent;
 mod scan;
+pub mod sharedindex;
 pub mod snapshots;
 pub mod stamp;
 mod store;
