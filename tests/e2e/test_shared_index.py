@@ -4,8 +4,9 @@ source: a userdb, PostgreSQL, slapd and an authpipe program, each
 compared with what was put in; the index read back with a small reader
 of Courier's format (groups followed, universes apart); the old index
 left whole when a backend fails; and, against Courier's own tools, the
-same userdb through Courier's authdaemond and `authenumerate`, and the
-index files Courier's `sharedindexsplit` writes from that list.
+same userdb through Courier's authdaemond and `authenumerate` (read
+directly, and through Courser's authdaemond client), and the index files
+Courier's `sharedindexsplit` writes from that list.
 
 Servers come from the fixtures of test_auth_backends.py; with
 COURSER_FULL_TESTS=1 a missing one fails the test, otherwise it skips."""
@@ -289,10 +290,15 @@ def test_against_courier_authenumerate_and_sharedindexsplit(accounts, courier_au
         assert r.returncode == 0, r.stderr
         return r.stdout
 
+    # Courser's authdaemond client reads the same daemon's ENUMERATE
+    # answer (module headers and all).
+    daemon = ["--config", config_file(tmp_path, '\n[[auth.backend]]\ntype = "authdaemond"\n'
+                                      f'socket = {toml_str(courier_authdaemond.socket)}\n')]
     for flags in ([], ["-s"], ["-o"], ["-s", "-o"]):
         theirs = sorted(tuple(l.split("\t")) for l in courier(*flags).splitlines())
-        assert listed(src, *flags) == theirs, flags
         assert theirs, "Courier listed nobody"
+        assert listed(src, *flags) == theirs, flags
+        assert listed(daemon, *flags) == theirs, flags
 
     # By universe: `authenumerate -s -o | sharedindexsplit DIR`.
     theirs, ours = tmp_path / "courier", tmp_path / "courser"
