@@ -156,6 +156,10 @@ def test_userdb_list_and_index(accounts, tmp_path):
     r = courser("shared-index", *src, "--index", str(shared / "index"))
     assert "6 accounts in 2 files" in r.stdout, r.stdout
     check_index(shared, accounts)
+    # Readable by servers running as another user, whatever the umask.
+    subprocess.run(["sh", "-c", 'umask 077 && exec "$0" "$@"', BIN, "shared-index", *src,
+                    "--index", str(shared / "index")], check=True, capture_output=True)
+    assert {oct(p.stat().st_mode & 0o777) for p in shared.glob("index*")} == {"0o644"}
     for letters in (1, 2, 0, 2):
         courser("shared-index", *src, "--index", str(shared / "index"), "--split", str(letters))
         check_index(shared, accounts, letters=letters)

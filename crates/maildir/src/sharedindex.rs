@@ -40,7 +40,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs::{self, DirBuilder, File, OpenOptions};
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
@@ -309,7 +309,14 @@ impl Builder {
         order.dedup();
         for (_, file) in &order {
             let path = self.tmp.path().join(file);
-            File::open(&path).and_then(|f| f.sync_all()).at(&path)?;
+            // Readable by the servers whatever the umask (they may run
+            // as another user than the one building the index).
+            File::open(&path)
+                .and_then(|f| {
+                    f.set_permissions(fs::Permissions::from_mode(0o644))?;
+                    f.sync_all()
+                })
+                .at(&path)?;
         }
         Ok(Built {
             tmp: std::mem::replace(&mut self.tmp, TempDir(None)),
@@ -563,8 +570,13 @@ mod tests {
             got["index12"],
             "bob\t1000\t100\t/home/x\ndan\t1000\t100\t/home/x\n"
         );
-        // No build directory left behind.
+        // No build directory left behind; readable by everyone.
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        let mode = fs::metadata(dir.path().join("index12"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o644);
     }
 
     #[test]
