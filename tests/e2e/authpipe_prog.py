@@ -5,7 +5,9 @@ standard input, answers on standard output, and keeps running.
 Accounts come from the JSON file named by the first argument:
 {"login": {"password": "...", "uid": 1, "gid": 1, "home": "...",
            "options": "..."}}. A login of "tempfail" makes the program
-exit without answering: authpipe's way to report a temporary failure."""
+exit without answering: authpipe's way to report a temporary failure.
+ENUMERATE lists every account, with a comment and a blank line first as
+Courier's authdaemond writes them."""
 
 import base64
 import hashlib
@@ -69,6 +71,10 @@ while True:
         parts += [""] * 4
         answer(parts[0], parts[1].lower(), parts[2], parts[3])
     elif words[0] == "ENUMERATE":
+        out.write("# authpipe test program\n\n")
+        for login, u in USERS.items():
+            out.write(f"{login}\t{u['uid']}\t{u['gid']}\t{u['home']}\t{u['home']}/Maildir"
+                      f"\t{u.get('options', '')}\n")
         out.write(".\n")
     else:
         fail()

@@ -829,6 +829,17 @@ def test_pam(make_server, accounts):
 
 # ---------------------------------------------------------------- authdaemond
 
+def answers(path):
+    """Whether a Unix socket at `path` accepts a connection."""
+    import socket
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        try:
+            s.connect(path)
+            return True
+        except OSError:
+            return False
+
+
 @pytest.fixture
 def courier_authdaemond(accounts):
     """Courier's authdaemond from Debian over a userdb holding the test
@@ -871,10 +882,12 @@ def courier_authdaemond(accounts):
     subprocess.run([authdaemond, "stop"], capture_output=True)
     run([authdaemond, "start"])
     socket_path = "/run/courier/authdaemon/socket"
+    # The old daemon's socket file may still be there: wait until the new
+    # one answers.
     deadline = time.time() + 20
-    while not os.path.exists(socket_path) and time.time() < deadline:
+    while not answers(socket_path) and time.time() < deadline:
         time.sleep(0.1)
-    assert os.path.exists(socket_path), "authdaemond did not start"
+    assert answers(socket_path), "authdaemond did not start"
     # The serving user (nobody) must reach the socket: Courier's servers
     # run as root or in the daemon's group; grant it for the test.
     os.chmod("/run/courier/authdaemon", 0o755)

@@ -12,13 +12,18 @@
 //!   what authdaemond itself does between its modules);
 //! * no socket, refused connection, timeout, a closed connection without
 //!   a reply, or garbage → [`AuthError::Unavailable`].
+//!
+//! `ENUMERATE` ([`crate::Backend::enumerate`]) streams the daemon's list
+//! (every module's accounts, `DEFAULTOPTIONS` merged) line by line; a
+//! list without its final `.` is incomplete, an error.
 
-use std::io::{BufReader, Write};
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::backend::{Entry, Verdict};
+use crate::enumerate::{self, Sink};
 use crate::error::AuthError;
 use crate::passwd::DEFAULT_PASSWD;
 use crate::wire::{self, Reply, Request};
@@ -77,11 +82,39 @@ macro_rules! wire_builders {
 }
 pub(crate) use wire_builders;
 
-/// A way to send one request and read its reply; [`Backend`] is
+/// A way to send one request and read its answer; [`Backend`] is
 /// implemented once over it ([`wire_backend`]).
 pub(crate) trait WireClient {
     fn options(&self) -> &WireOptions;
-    fn call(&self, request: &Request) -> Result<Reply, AuthError>;
+
+    /// Sends `request` (wire bytes) and reads the answer with `read`.
+    /// With `long` the answer may be long (an account list): the timeout
+    /// then bounds each read rather than the whole answer.
+    fn exchange<T>(
+        &self,
+        request: &[u8],
+        long: bool,
+        read: impl FnOnce(&mut dyn BufRead) -> Result<T, wire::WireError>,
+    ) -> Result<T, AuthError>;
+
+    /// One `PRE` or `AUTH` request and its reply.
+    fn call(&self, request: &Request) -> Result<Reply, AuthError> {
+        let encoded = request
+            .encode()
+            // A login the protocol cannot carry cannot be anyone's.
+            .map_err(|_| AuthError::Failed)?;
+        let reply = self.exchange(&encoded, false, |mut r| wire::read_reply(&mut r))?;
+        tracing::debug!(backend = %self.options().name, ?request, ?reply, "wire call");
+        Ok(reply)
+    }
+}
+
+/// `ENUMERATE`: the accounts the other side lists, streamed to `each`.
+pub(crate) fn wire_enumerate(c: &impl WireClient, each: &mut Sink<'_>) -> Result<(), AuthError> {
+    c.exchange(enumerate::REQUEST, true, |mut r| {
+        enumerate::read_answer(&mut r, each)
+    })
+    .map(|_| ())
 }
 
 fn to_entry(o: &WireOptions, reply: Reply, login: &str) -> Result<Option<Entry>, AuthError> {
@@ -172,6 +205,13 @@ macro_rules! wire_backend {
             fn supports_cram(&self) -> bool {
                 self.opts.cram
             }
+
+            fn enumerate(
+                &self,
+                each: &mut $crate::enumerate::Sink<'_>,
+            ) -> Result<(), $crate::error::AuthError> {
+                $crate::authdaemond::wire_enumerate(self, each)
+            }
         }
     };
 }
@@ -213,11 +253,14 @@ impl WireClient for AuthdaemondBackend {
         &self.opts
     }
 
-    fn call(&self, request: &Request) -> Result<Reply, AuthError> {
-        let encoded = request
-            .encode()
-            // A login the protocol cannot carry cannot be anyone's.
-            .map_err(|_| AuthError::Failed)?;
+    /// One connection per request. The read timeout is per read, so it
+    /// bounds a long answer's pauses, not its length.
+    fn exchange<T>(
+        &self,
+        request: &[u8],
+        _long: bool,
+        read: impl FnOnce(&mut dyn BufRead) -> Result<T, wire::WireError>,
+    ) -> Result<T, AuthError> {
         let unavailable = |what: &str, e: &dyn std::fmt::Display| {
             AuthError::unavailable(
                 &self.opts.name,
@@ -231,12 +274,9 @@ impl WireClient for AuthdaemondBackend {
             .and_then(|()| stream.set_read_timeout(Some(self.opts.timeout)))
             .map_err(|e| unavailable("socket", &e))?;
         stream
-            .write_all(&encoded)
+            .write_all(request)
             .map_err(|e| unavailable("write", &e))?;
-        let reply = wire::read_reply(&mut BufReader::new(&mut stream))
-            .map_err(|e| unavailable("reply", &e))?;
-        tracing::debug!(backend = %self.opts.name, ?request, ?reply, "authdaemond call");
-        Ok(reply)
+        read(&mut BufReader::new(&mut stream)).map_err(|e| unavailable("reply", &e))
     }
 }
 

@@ -394,6 +394,36 @@ impl Authenticator {
             .ok_or(AuthError::Failed)
     }
 
+    /// Lists the accounts of every backend, in backend order (Courier's
+    /// `ENUMERATE` through authdaemond), each with the default options
+    /// merged in as authdaemond merges them. A login that an earlier
+    /// backend already listed is left out: logins reach the first backend
+    /// that knows them, and so does the list. Stops at the first backend
+    /// that fails or cannot enumerate ([`AuthError::Unsupported`]) —
+    /// Courier skips such modules, but a list that silently lacks a
+    /// backend's accounts would build a shared index that lacks them too.
+    /// Returns how many accounts went to `each`.
+    pub fn enumerate(&self, each: &mut crate::enumerate::Sink<'_>) -> Result<usize, AuthError> {
+        let mut seen = std::collections::HashSet::new();
+        let mut listed = 0;
+        for backend in &self.backends {
+            let mut stopped = false;
+            backend.enumerate(&mut |account| {
+                if !seen.insert(account.login.clone()) {
+                    return std::ops::ControlFlow::Continue(());
+                }
+                listed += 1;
+                let flow = each(self.finish(account));
+                stopped = flow.is_break();
+                flow
+            })?;
+            if stopped {
+                break;
+            }
+        }
+        Ok(listed)
+    }
+
     /// Like [`Authenticator::lookup`], returning the first backend's whole
     /// entry (with stored secrets, for `authtest`) or `None`.
     pub fn lookup_entry(&self, service: &str, login: &str) -> Result<Option<Entry>, AuthError> {
@@ -457,6 +487,19 @@ mod tests {
         fn supports_scram(&self, hash: ScramHash) -> bool {
             hash == ScramHash::Sha256
         }
+        fn enumerate(&self, each: &mut crate::enumerate::Sink<'_>) -> Result<(), AuthError> {
+            if self.down {
+                return Err(AuthError::unavailable(self.name, "down"));
+            }
+            let mut logins: Vec<_> = self.users.keys().collect();
+            logins.sort();
+            for login in logins {
+                if each(self.users[login].account.clone()).is_break() {
+                    break;
+                }
+            }
+            Ok(())
+        }
     }
 
     // {MD5RAW} of "one" and "two".
@@ -484,6 +527,68 @@ mod tests {
             std::thread::sleep(Duration::from_millis(60));
             Ok(Verdict::Rejected)
         }
+    }
+
+    #[test]
+    fn enumeration_in_backend_order_first_backend_wins() {
+        let first = Mem {
+            name: "first",
+            ..Mem::default()
+        }
+        .user("bob", ONE)
+        .user("ann", ONE);
+        let mut second = Mem {
+            name: "second",
+            ..Mem::default()
+        }
+        .user("ann", TWO)
+        .user("cat", TWO);
+        second.users.get_mut("ann").unwrap().account.uid = 99;
+        let auth = Authenticator::new()
+            .with_backend(first)
+            .with_backend(second)
+            .default_options(Options::new("disableshared=1,group=z"));
+        let mut got = Vec::new();
+        let n = auth
+            .enumerate(&mut |a| {
+                got.push((a.login, a.uid, a.options.as_str().to_owned()));
+                std::ops::ControlFlow::Continue(())
+            })
+            .unwrap();
+        assert_eq!(n, 3);
+        let opts = "group=a,disableshared=1".to_owned();
+        assert_eq!(
+            got,
+            [
+                ("ann".into(), 1, opts.clone()),
+                ("bob".into(), 1, opts.clone()),
+                ("cat".into(), 1, opts)
+            ]
+        );
+        // Stopping early stops every backend.
+        let mut seen = 0;
+        auth.enumerate(&mut |_| {
+            seen += 1;
+            std::ops::ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(seen, 1);
+        // A backend that fails or cannot list fails the whole list.
+        let down = Authenticator::new()
+            .with_backend(Mem::default().user("ann", ONE))
+            .with_backend(Mem {
+                down: true,
+                ..Mem::default()
+            });
+        let all = |a: &Authenticator| a.enumerate(&mut |_| std::ops::ControlFlow::Continue(()));
+        assert!(all(&down).unwrap_err().is_temporary());
+        let e = all(&Authenticator::new().with_backend(Slow)).unwrap_err();
+        assert!(matches!(e, AuthError::Unsupported { .. }), "{e:?}");
+        assert!(!e.is_temporary());
+        assert_eq!(
+            e.to_string(),
+            "authentication backend slow cannot enumerate accounts"
+        );
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! wrong password, and lets later backends try (see
 //! [`crate::authdaemond`]).
 
-use std::io::{self, BufReader, Read, Write};
+use std::io::{self, BufRead, BufReader, Read, Write};
 use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use crate::authdaemond::{wire_backend, wire_builders, WireClient, WireOptions};
 use crate::error::AuthError;
-use crate::wire::{self, Reply, Request};
+use crate::wire;
 
 struct Running {
     child: Child,
@@ -38,6 +38,8 @@ impl Drop for Running {
 struct TimedReader {
     inner: ChildStdout,
     deadline: Instant,
+    /// Push the deadline this far on after each read (a long answer).
+    idle: Option<std::time::Duration>,
 }
 
 impl Read for TimedReader {
@@ -53,7 +55,11 @@ impl Read for TimedReader {
         if poll(&mut fds, Some(&timeout))? == 0 {
             return Err(io::Error::new(io::ErrorKind::TimedOut, "no answer in time"));
         }
-        self.inner.read(buf)
+        let n = self.inner.read(buf)?;
+        if let Some(idle) = self.idle {
+            self.deadline = Instant::now() + idle;
+        }
+        Ok(n)
     }
 }
 
@@ -110,6 +116,7 @@ impl AuthpipeBackend {
             stdout: BufReader::new(TimedReader {
                 inner: stdout,
                 deadline: Instant::now(),
+                idle: None,
             }),
         })
     }
@@ -120,8 +127,12 @@ impl WireClient for AuthpipeBackend {
         &self.opts
     }
 
-    fn call(&self, request: &Request) -> Result<Reply, AuthError> {
-        let encoded = request.encode().map_err(|_| AuthError::Failed)?;
+    fn exchange<T>(
+        &self,
+        request: &[u8],
+        long: bool,
+        read: impl FnOnce(&mut dyn BufRead) -> Result<T, wire::WireError>,
+    ) -> Result<T, AuthError> {
         let unavailable = |e: String| AuthError::unavailable("authpipe", e);
         let mut guard = self
             .running
@@ -139,15 +150,17 @@ impl WireClient for AuthpipeBackend {
         let Some(running) = guard.as_mut() else {
             return Err(unavailable("not running".into()));
         };
-        running.stdout.get_mut().deadline = Instant::now() + self.opts.timeout;
+        let timing = running.stdout.get_mut();
+        timing.deadline = Instant::now() + self.opts.timeout;
+        timing.idle = long.then_some(self.opts.timeout);
         let result = running
             .stdin
-            .write_all(&encoded)
+            .write_all(request)
             .and_then(|()| running.stdin.flush())
             .map_err(|e| e.to_string())
-            .and_then(|()| wire::read_reply(&mut running.stdout).map_err(|e| e.to_string()));
+            .and_then(|()| read(&mut running.stdout).map_err(|e| e.to_string()));
         match result {
-            Ok(reply) => Ok(reply),
+            Ok(answer) => Ok(answer),
             Err(e) => {
                 // Restart for the next request: the program's state is unknown.
                 *guard = None;
@@ -169,6 +182,7 @@ mod tests {
 while IFS= read -r line; do
   case "$line" in
     "PRE . imap ann") printf 'UID=1\nGID=2\nHOME=/h\nADDRESS=ann\nPASSWD2=one\n.\n' ;;
+    ENUMERATE) printf '# authpipe\n\nann\t1\t2\t/h\t\tx=1\nbob\t3\t4\t/b\t/m\t\n.\n' ;;
     PRE*) printf 'FAIL\n' ;;
     AUTH*)
       body=$(head -c "${line#AUTH }")
@@ -217,5 +231,47 @@ done
         );
         let missing = AuthpipeBackend::new("/nonexistent/authProg", Vec::new());
         assert!(missing.lookup("imap", "ann").unwrap_err().is_temporary());
+        assert!(crate::enumerate::collect(&missing)
+            .unwrap_err()
+            .is_temporary());
+    }
+
+    #[test]
+    fn enumerate_streams_the_list_and_stays_in_step() {
+        let pipe = AuthpipeBackend::new("/bin/sh", vec!["-c".into(), PROGRAM.into()])
+            .timeout(Duration::from_millis(2000));
+        let got: Vec<_> = crate::enumerate::collect(&pipe)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.login, a.uid, a.maildir, a.options.as_str().to_owned()))
+            .collect();
+        assert_eq!(
+            got,
+            [
+                ("ann".to_owned(), 1, None, "x=1".to_owned()),
+                (
+                    "bob".to_owned(),
+                    3,
+                    Some(PathBuf::from("/m")),
+                    String::new()
+                ),
+            ]
+        );
+        // Stopped after one account: the rest is read, the next request
+        // gets its own answer.
+        let mut n = 0;
+        pipe.enumerate(&mut |_| {
+            n += 1;
+            std::ops::ControlFlow::Break(())
+        })
+        .unwrap();
+        assert_eq!(n, 1);
+        assert!(pipe.lookup("imap", "ann").unwrap().is_some());
+        // A program that knows no ENUMERATE answers FAIL: not a list.
+        let dumb = AuthpipeBackend::new(
+            "/bin/sh",
+            vec!["-c".into(), "read l; printf 'FAIL\\n'; sleep 1".into()],
+        );
+        assert!(crate::enumerate::collect(&dumb).is_err());
     }
 }

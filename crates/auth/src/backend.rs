@@ -24,6 +24,7 @@ use std::fmt;
 
 use crate::account::Account;
 use crate::cram::{CramHash, HmacContext};
+use crate::enumerate::Sink;
 use crate::error::AuthError;
 use crate::password;
 use crate::scram::{ScramHash, ScramKeys};
@@ -213,5 +214,24 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn supports_scram(&self, hash: ScramHash) -> bool {
         let _ = hash;
         false
+    }
+
+    /// Lists every account this backend knows (Courier's
+    /// `auth_enumerate`), handing each to `each` as it is read, in the
+    /// backend's own order. Only what an enumeration carries is filled
+    /// in: login, uid, gid, home, maildir and options.
+    ///
+    /// `Ok(())` means the list is complete (or `each` stopped it); an
+    /// error means it is not, and what was handed out is a partial list.
+    /// Records the backend could not use for a login either (no home, a
+    /// uid that is not a number) are left out, as Courier's modules do.
+    /// The default answers [`AuthError::Unsupported`]: a backend that
+    /// cannot list its accounts says so rather than list none.
+    fn enumerate(&self, each: &mut Sink<'_>) -> Result<(), AuthError> {
+        let _ = each;
+        Err(AuthError::Unsupported {
+            backend: self.name().to_owned(),
+            operation: "enumerate accounts",
+        })
     }
 }

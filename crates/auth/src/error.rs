@@ -35,6 +35,16 @@ pub enum AuthError {
         /// What went wrong, for the log. Never contains a password.
         reason: String,
     },
+    /// The backend cannot do what was asked at all (a backend without
+    /// account enumeration asked to list its accounts). Not temporary:
+    /// asking again will not help.
+    #[error("authentication backend {backend} cannot {operation}")]
+    Unsupported {
+        /// Name of the backend (`userdb`, `ldap`, …).
+        backend: String,
+        /// What it cannot do (`enumerate accounts`).
+        operation: &'static str,
+    },
 }
 
 impl AuthError {

@@ -9,6 +9,14 @@
 //! client's password; an empty password is refused before any bind (an
 //! empty simple bind is an anonymous bind, which would succeed).
 //!
+//! The account list ([`Backend::enumerate`]) searches with
+//! `enumerate_filter` (Courier's `LDAP_ENUMERATE_FILTER`), else `filter`,
+//! else `(<mail>=*)`, in pages of [`PAGE`] entries, streamed; each value
+//! of the mail attribute is one account, as in Courier. An entry without
+//! a home or without a usable uid/gid is left out. A search the
+//! directory ends with an error (a size or time limit) is an error, not a
+//! shorter list.
+//!
 //! URIs are tried in turn (`ldaps://` for TLS from the start; `starttls`
 //! for StartTLS on `ldap://`, Courier's `LDAP_TLS=1`); `ca_certificate`
 //! adds a PEM CA. One connection per request on the backend's own tokio
@@ -24,6 +32,7 @@ use ldap3::{ldap_escape, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
 
 use crate::account::{Account, Options};
 use crate::backend::{Backend, Entry, Verdict};
+use crate::enumerate::{receive, Streamed, IN_FLIGHT};
 use crate::error::AuthError;
 
 /// Settings of one LDAP backend (Courier's authldaprc names in the docs).
@@ -46,6 +55,10 @@ pub struct LdapConfig {
     pub mail: String,
     /// `LDAP_FILTER`: ANDed to the search.
     pub filter: Option<String>,
+    /// `LDAP_ENUMERATE_FILTER`: the filter that lists every account
+    /// (`courser authenumerate`, shared folder indexes); default
+    /// `filter`, else `(<mail>=*)`, as Courier does.
+    pub enumerate_filter: Option<String>,
     /// `LDAP_DOMAIN`: appended as `@domain` to logins without `@`.
     pub domain: Option<String>,
     /// `LDAP_GLOB_UID`: the uid of entries without a usable `uid`
@@ -101,6 +114,7 @@ impl LdapConfig {
             authbind: false,
             mail: "mail".into(),
             filter: None,
+            enumerate_filter: None,
             domain: None,
             glob_uid: None,
             glob_gid: None,
@@ -152,7 +166,32 @@ impl LdapConfig {
         attrs.extend(self.aux_pairs().into_iter().map(|(a, _)| a));
         attrs
     }
+
+    /// What an account list reads: no passwords.
+    fn enumerate_attributes(&self) -> Vec<String> {
+        let mut attrs = vec![self.mail.clone(), self.homedir.clone()];
+        attrs.extend(
+            [&self.uid, &self.gid, &self.maildir]
+                .into_iter()
+                .flatten()
+                .cloned(),
+        );
+        attrs.extend(self.aux_pairs().into_iter().map(|(a, _)| a));
+        attrs
+    }
+
+    /// The account list's filter (see [`LdapConfig::enumerate_filter`]).
+    fn enumerate_filter(&self) -> String {
+        let set = |f: &Option<String>| f.clone().filter(|f| !f.trim().is_empty());
+        set(&self.enumerate_filter)
+            .or_else(|| set(&self.filter))
+            .unwrap_or_else(|| format!("({}=*)", self.mail))
+    }
 }
+
+/// Entries per page of an account list (RFC 2696 paged results), so that
+/// a directory's per-search size limit does not cut a long list short.
+const PAGE: i32 = 500;
 
 impl Default for LdapConfig {
     fn default() -> Self {
@@ -468,6 +507,74 @@ impl Backend for LdapBackend {
         !self.config.authbind && self.config.clearpw.is_some()
     }
 
+    fn enumerate(&self, each: &mut crate::enumerate::Sink<'_>) -> Result<(), AuthError> {
+        use ldap3::adapters::{Adapter, EntriesOnly, PagedResults};
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| AuthError::unavailable("ldap", "shut down"))?;
+        let c = &self.config;
+        let bind = c
+            .binddn
+            .clone()
+            .map(|dn| (dn, c.bindpw.clone().unwrap_or_default()));
+        let (uris, settings, timeout) = (c.uri.clone(), self.settings(), c.timeout());
+        let (base, attrs, filter) = (
+            c.basedn.clone(),
+            c.enumerate_attributes(),
+            c.enumerate_filter(),
+        );
+        let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT);
+        runtime.spawn(async move {
+            let listed = async {
+                let mut ldap = Self::connect(uris, settings, timeout, bind).await?;
+                let adapters: Vec<Box<dyn Adapter<_, _>>> = vec![
+                    Box::new(EntriesOnly::new()),
+                    Box::new(PagedResults::new(PAGE)),
+                ];
+                let mut stream = ldap
+                    .streaming_search_with(adapters, &base, Scope::Subtree, &filter, attrs)
+                    .await
+                    .map_err(|e| format!("search {filter}: {e}"))?;
+                loop {
+                    let next = tokio::time::timeout(timeout, stream.next())
+                        .await
+                        .map_err(|_| format!("search {filter}: no answer in time"))?
+                        .map_err(|e| format!("search {filter}: {e}"))?;
+                    let Some(entry) = next else { break };
+                    let entry = Streamed::Item(SearchEntry::construct(entry));
+                    if tx.send(entry).await.is_err() {
+                        return Ok(false); // the caller stopped reading
+                    }
+                }
+                stream
+                    .finish()
+                    .await
+                    .success()
+                    .map_err(|e| format!("search {filter}: {e}"))?;
+                let _ = ldap.unbind().await;
+                Ok::<_, String>(true)
+            };
+            let message = match listed.await {
+                Ok(true) => Streamed::End,
+                Ok(false) => return,
+                Err(e) => Streamed::Failed(e),
+            };
+            let _ = tx.send(message).await;
+        });
+        let mail = c.mail.clone();
+        receive(rx, "ldap", |e: SearchEntry| {
+            for login in e.attrs.get(&mail).into_iter().flatten() {
+                match self.entry(login, &e) {
+                    Ok(Some(entry)) => each(entry.account)?,
+                    Ok(None) => {}
+                    Err(why) => tracing::debug!(dn = %e.dn, %why, "LDAP entry not listed"),
+                }
+            }
+            std::ops::ControlFlow::Continue(())
+        })
+    }
+
     /// Keys are derived from the clear password, as for CRAM.
     fn supports_scram(&self, _hash: crate::scram::ScramHash) -> bool {
         self.supports_cram()
@@ -491,6 +598,23 @@ mod tests {
             bin_attrs: HashMap::new(),
         };
         backend.entry("a", &e).unwrap().unwrap().account
+    }
+
+    #[test]
+    fn enumeration_filter_and_attributes() {
+        let mut c = LdapConfig::new("ldap://127.0.0.1:1", "dc=x");
+        assert_eq!(c.enumerate_filter(), "(mail=*)");
+        c.filter = Some("(objectClass=mailUser)".into());
+        assert_eq!(c.enumerate_filter(), "(objectClass=mailUser)");
+        c.enumerate_filter = Some("(&(objectClass=mailUser)(!(disableshared=1)))".into());
+        assert_eq!(
+            c.enumerate_filter(),
+            "(&(objectClass=mailUser)(!(disableshared=1)))"
+        );
+        c.auxoptions = Some("shareGroup=sharedgroup".into());
+        let attrs = c.enumerate_attributes();
+        assert!(attrs.contains(&"shareGroup".to_owned()));
+        assert!(!attrs.contains(&"userPassword".to_owned()), "{attrs:?}");
     }
 
     #[test]

@@ -28,6 +28,9 @@
 //!   returns; [`Authenticator`] — the ordered list of backends.
 //! * [`AuthError`] — `Failed` (wrong credentials or no such user: the
 //!   client's problem) versus `Unavailable` (temporary: `[UNAVAILABLE]`).
+//! * [`enumerate`] — listing every account ([`Backend::enumerate`],
+//!   [`Authenticator::enumerate`]; Courier's `authenumerate`) and its
+//!   line format, for shared folder indexes.
 //! * [`password`] — every stored scheme Courier accepts, and hashing for
 //!   `courser pw`; [`cram`] — CRAM HMACs and userdb's stored HMAC
 //!   contexts.
@@ -62,6 +65,7 @@ pub mod backend;
 #[cfg(any(feature = "sql", feature = "ldap"))]
 pub mod courier_rc;
 pub mod cram;
+pub mod enumerate;
 mod error;
 mod hex;
 #[cfg(feature = "ldap")]

@@ -136,6 +136,12 @@ impl Backend for PamBackend {
             )),
         }
     }
+
+    /// PAM cannot list accounts; Courier's authpam lists the passwd
+    /// entries instead (`authpwdenumerate`), and so does this.
+    fn enumerate(&self, each: &mut crate::enumerate::Sink<'_>) -> Result<(), AuthError> {
+        passwd::enumerate_file(&self.passwd, "pam", each)
+    }
 }
 
 /// Runs `f` while no other PAM transaction runs in this process: PAM

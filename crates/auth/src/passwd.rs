@@ -20,10 +20,12 @@
 //! backend in its authentication process, which keeps root.
 
 use std::fs;
+use std::io::{self, BufRead};
 use std::path::{Path, PathBuf};
 
 use crate::account::{Account, Options};
 use crate::backend::{Backend, Entry};
+use crate::enumerate::Sink;
 use crate::error::AuthError;
 
 /// Debian's locations.
@@ -101,6 +103,42 @@ pub fn shadow_password(shadow: &Path, name: &str) -> Result<Option<String>, Stri
     }))
 }
 
+/// Lowest uid Courier's `authpwdenumerate` lists: system accounts below
+/// it never have mail.
+pub const FIRST_LISTED_UID: u32 = 100;
+
+/// Lists the accounts of a passwd file as Courier's authpwd, authshadow
+/// and authpam modules do (`getpwent`, skipping uids below
+/// [`FIRST_LISTED_UID`]), reading the file a line at a time. Courier
+/// walks every NSS source; this reads the configured file only.
+/// `backend` names the backend in errors.
+pub fn enumerate_file(passwd: &Path, backend: &str, each: &mut Sink<'_>) -> Result<(), AuthError> {
+    let unavailable = |e: &dyn std::fmt::Display| {
+        AuthError::unavailable(backend, format!("{}: {e}", passwd.display()))
+    };
+    let mut reader = io::BufReader::new(fs::File::open(passwd).map_err(|e| unavailable(&e))?);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        if reader
+            .read_until(b'\n', &mut line)
+            .map_err(|e| unavailable(&e))?
+            == 0
+        {
+            return Ok(());
+        }
+        let Ok(text) = std::str::from_utf8(&line) else {
+            continue;
+        };
+        let Some(p) = parse_passwd_line(text.trim_end_matches(['\n', '\r'])) else {
+            continue;
+        };
+        if p.uid >= FIRST_LISTED_UID && each(PasswdBackend::account(&p)).is_break() {
+            return Ok(());
+        }
+    }
+}
+
 /// Whether a stored system password can ever verify.
 fn usable(password: &str) -> bool {
     !password.is_empty() && !password.starts_with(['!', '*']) && password != "x"
@@ -168,6 +206,10 @@ impl Backend for PasswdBackend {
         entry.password = Some(password).filter(|p| usable(p));
         Ok(Some(entry))
     }
+
+    fn enumerate(&self, each: &mut Sink<'_>) -> Result<(), AuthError> {
+        enumerate_file(&self.passwd, self.name(), each)
+    }
 }
 
 #[cfg(test)]
@@ -221,5 +263,21 @@ mod tests {
         assert!(gone.lookup("imap", "ann").unwrap_err().is_temporary());
         let gone = PasswdBackend::new(&passwd, Some(dir.path().join("nope")));
         assert!(gone.lookup("imap", "ann").unwrap_err().is_temporary());
+        // Enumeration: uids below 100 (root) and malformed lines left out.
+        let listed: Vec<_> = crate::enumerate::collect(&b)
+            .unwrap()
+            .into_iter()
+            .map(|a| (a.login, a.uid, a.home))
+            .collect();
+        assert_eq!(
+            listed,
+            [
+                ("ann".to_owned(), 1000, PathBuf::from("/home/ann")),
+                ("bob".to_owned(), 1001, PathBuf::from("/home/bob")),
+                ("cat".to_owned(), 1002, PathBuf::from("/home/cat")),
+            ]
+        );
+        let gone = PasswdBackend::new(dir.path().join("nope"), None);
+        assert!(crate::enumerate::collect(&gone).unwrap_err().is_temporary());
     }
 }

@@ -15,6 +15,14 @@
 //!   escaped values (`'` doubled; for MySQL also `\` doubled). The
 //!   `where_clause` gets the same substitutions.
 //!
+//! The account list ([`Backend::enumerate`]) comes from
+//! [`SqlConfig::enumerate_clause`] (Courier's `*_ENUMERATE_CLAUSE`) or
+//! else from `SELECT login, uid, gid, home, maildir, options FROM table
+//! [WHERE (where_clause)]`, with `$(local_part)` = `*`, `$(domain)` the
+//! default domain and `$(service)` = `enumerate`, as Courier fills them
+//! in. Rows are streamed, never collected; a row without a login or a
+//! home, or whose uid or gid is not a number, is left out.
+//!
 //! `default_domain` (Courier's `DEFAULT_DOMAIN`) is appended as
 //! `@domain` to logins without `@` for the query, and gives `$(domain)`
 //! its value when the login has none.
@@ -33,6 +41,7 @@ use sqlx::{AnyPool, Row};
 
 use crate::account::{Account, Options};
 use crate::backend::{Backend, Entry};
+use crate::enumerate::{receive, Streamed, IN_FLIGHT};
 use crate::error::AuthError;
 
 /// Settings of one SQL backend (Courier's names in the field docs).
@@ -71,6 +80,11 @@ pub struct SqlConfig {
     pub where_clause: Option<String>,
     /// `*_SELECT_CLAUSE`: the whole query.
     pub select_clause: Option<String>,
+    /// `*_ENUMERATE_CLAUSE`: the whole query that lists every account
+    /// (`courser authenumerate`, shared folder indexes), returning
+    /// `login, uid, gid, home, maildir, options`. Without it the list is
+    /// read from the table and columns above.
+    pub enumerate_clause: Option<String>,
     /// `DEFAULT_DOMAIN`.
     pub default_domain: Option<String>,
     /// Connect and query timeout.
@@ -100,6 +114,7 @@ impl SqlConfig {
             auxoptions_field: None,
             where_clause: None,
             select_clause: None,
+            enumerate_clause: None,
             default_domain: None,
             timeout_secs: 5,
         }
@@ -260,6 +275,73 @@ impl SqlBackend {
         (q, true)
     }
 
+    /// The query that lists every account (see the module documentation).
+    fn enumerate_query(&self) -> String {
+        let domain = self.config.default_domain.clone().unwrap_or_default();
+        let vars = [
+            ("local_part", "*"),
+            ("domain", domain.as_str()),
+            ("service", "enumerate"),
+        ];
+        if let Some(clause) = &self.config.enumerate_clause {
+            return substitute(clause, self.dialect, &vars);
+        }
+        let c = &self.config;
+        let col = |f: &Option<String>| f.clone().unwrap_or_else(|| "''".into());
+        let mut q = format!(
+            "SELECT {}, {}, {}, {}, {}, {} FROM {}",
+            c.login_field,
+            c.uid_field,
+            c.gid_field,
+            c.home_field,
+            col(&c.maildir_field),
+            col(&c.auxoptions_field),
+            c.user_table,
+        );
+        if let Some(w) = c.where_clause.as_deref().filter(|w| !w.trim().is_empty()) {
+            q.push_str(&format!(" WHERE ({})", substitute(w, self.dialect, &vars)));
+        }
+        q
+    }
+
+    /// Runs `query` and hands each row's first six columns (as text) to
+    /// `each`, streaming: at most [`IN_FLIGHT`] rows wait in memory, and
+    /// each row must come within the timeout.
+    fn stream(
+        &self,
+        query: String,
+        each: impl FnMut(Vec<Option<String>>) -> std::ops::ControlFlow<()>,
+    ) -> Result<(), AuthError> {
+        use futures_util::TryStreamExt;
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| AuthError::unavailable("sql", "shut down"))?;
+        let (pool, timeout) = (self.pool.clone(), self.config.timeout());
+        let (tx, rx) = tokio::sync::mpsc::channel(IN_FLIGHT);
+        runtime.spawn(async move {
+            // Audited: only escaped substitutions (see `substitute`).
+            let mut rows = sqlx::query(sqlx::AssertSqlSafe(query)).fetch(&pool);
+            loop {
+                let message = match tokio::time::timeout(timeout, rows.try_next()).await {
+                    Err(_) => Streamed::Failed("no answer in time".into()),
+                    Ok(Err(e)) => Streamed::Failed(e.to_string()),
+                    Ok(Ok(None)) => Streamed::End,
+                    Ok(Ok(Some(row))) if row.len() < 6 => {
+                        Streamed::Failed("the query returns fewer than six columns".into())
+                    }
+                    Ok(Ok(Some(row))) => Streamed::Item((0..6).map(|i| text(&row, i)).collect()),
+                };
+                let last = !matches!(message, Streamed::Item(_));
+                // A closed channel: the caller stopped reading.
+                if tx.send(message).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        receive(rx, "sql", each)
+    }
+
     fn fetch(&self, query: String, bind: Option<String>) -> Result<Option<AnyRow>, AuthError> {
         let unavailable = |e: String| AuthError::unavailable("sql", e);
         let runtime = self
@@ -283,6 +365,30 @@ impl SqlBackend {
             Err(_) => Err(unavailable("no answer in time".into())),
         }
     }
+}
+
+/// An account from a row of the enumeration query (`login, uid, gid,
+/// home, maildir, options`); `None` for a row Courier would not list
+/// (no login or home) or that gives no uid or gid.
+fn enumerated(row: Vec<Option<String>>) -> Option<Account> {
+    let mut cols = row.into_iter().map(|c| c.filter(|v| !v.is_empty()));
+    let mut next = || cols.next().flatten();
+    let (login, uid, gid, home) = (next()?, next(), next(), next());
+    let number = |v: Option<String>| v.and_then(|v| v.trim().parse::<u32>().ok());
+    let (Some(uid), Some(gid), Some(home)) = (number(uid), number(gid), home) else {
+        tracing::debug!(login = %courser_protocol::Untrusted(&login), "SQL row not listed: no uid, gid or home");
+        return None;
+    };
+    Some(Account {
+        login,
+        uid,
+        gid,
+        home: home.into(),
+        maildir: next().map(Into::into),
+        quota: None,
+        full_name: None,
+        options: Options::new(next().unwrap_or_default()),
+    })
 }
 
 /// A column as text, whatever its SQL type.
@@ -358,6 +464,13 @@ impl Backend for SqlBackend {
         self.config.clear_pwfield.is_some() || self.config.select_clause.is_some()
     }
 
+    fn enumerate(&self, each: &mut crate::enumerate::Sink<'_>) -> Result<(), AuthError> {
+        self.stream(self.enumerate_query(), |row| match enumerated(row) {
+            Some(account) => each(account),
+            None => std::ops::ControlFlow::Continue(()),
+        })
+    }
+
     /// Keys are derived from the clear password, as for CRAM.
     fn supports_scram(&self, _hash: crate::scram::ScramHash) -> bool {
         self.supports_cram()
@@ -393,7 +506,10 @@ mod tests {
                 "CREATE TABLE passwd (id TEXT, crypt TEXT, clear TEXT, uid INTEGER, gid INTEGER, \
                  home TEXT, maildir TEXT, name TEXT, options TEXT);\
                  INSERT INTO passwd VALUES ('ann@x.org', '{MD5RAW}f97c5d29941bfb1b2fdab0874906ab82', \
-                 'one', 1000, 100, '/home/ann', '/home/ann/Maildir', 'Ann', 'disablepop3=1');",
+                 'one', 1000, 100, '/home/ann', '/home/ann/Maildir', 'Ann', 'disablepop3=1');\
+                 INSERT INTO passwd VALUES ('bob@x.org', NULL, NULL, 1001, 100, '/home/bob', NULL, NULL, NULL);\
+                 INSERT INTO passwd VALUES ('nohome@x.org', NULL, NULL, 1002, 100, '', NULL, NULL, NULL);\
+                 INSERT INTO passwd VALUES ('badid@x.org', NULL, NULL, NULL, 100, '/h', NULL, NULL, NULL);",
             )
             .status();
         let Ok(status) = status else {
@@ -422,6 +538,37 @@ mod tests {
         ));
         assert_eq!(b.authenticate("imap", "ann", b"two"), Ok(Verdict::Rejected));
         assert_eq!(b.lookup("imap", "o'brien").unwrap(), None);
+        // The list: rows without a home or a uid left out.
+        let list = |b: &SqlBackend| crate::enumerate::collect(b);
+        let all = list(&b).unwrap();
+        let logins: Vec<_> = all.iter().map(|a| a.login.as_str()).collect();
+        assert_eq!(logins, ["ann@x.org", "bob@x.org"]);
+        assert_eq!(
+            all[0].maildir.as_deref(),
+            Some("/home/ann/Maildir".as_ref())
+        );
+        assert!(all[0].options.disable_pop3());
+        assert_eq!((all[1].uid, all[1].maildir.as_deref()), (1001, None));
+        let mut only = config.clone();
+        only.where_clause = Some("id <> '$(local_part)@$(domain)' AND uid > 1000".into());
+        let logins: Vec<_> = list(&SqlBackend::new(only).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|a| a.login)
+            .collect();
+        assert_eq!(logins, ["bob@x.org"]);
+        let mut custom = config.clone();
+        custom.enumerate_clause = Some(
+            "SELECT id, uid, gid, home, '', '$(service)' FROM passwd WHERE id LIKE 'a%@$(domain)'"
+                .into(),
+        );
+        let got = list(&SqlBackend::new(custom.clone()).unwrap()).unwrap();
+        assert_eq!(got.len(), 1);
+        assert_eq!(got[0].options.as_str(), "enumerate");
+        custom.enumerate_clause = Some("SELECT id, uid FROM passwd".into());
+        assert!(list(&SqlBackend::new(custom).unwrap())
+            .unwrap_err()
+            .is_temporary());
         config.select_clause = Some(
             "SELECT id, crypt, clear, uid, gid, home, maildir, '', name, options FROM passwd \
              WHERE id = '$(local_part)@$(domain)'"
@@ -432,5 +579,8 @@ mod tests {
         assert_eq!(b.lookup("imap", "x' OR '1'='1").unwrap(), None);
         let missing = SqlBackend::new(SqlConfig::new("sqlite:///nonexistent/dir/x.db")).unwrap();
         assert!(missing.lookup("imap", "ann").unwrap_err().is_temporary());
+        assert!(crate::enumerate::collect(&missing)
+            .unwrap_err()
+            .is_temporary());
     }
 }

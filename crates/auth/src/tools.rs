@@ -43,6 +43,7 @@ pub fn authtest_failure(err: &AuthError) -> String {
         AuthError::Unavailable { backend, reason } => {
             format!("Authentication FAILED: Resource temporarily unavailable ({backend}: {reason})")
         }
+        AuthError::Unsupported { .. } => format!("Authentication FAILED: {err}"),
     }
 }
 

@@ -54,6 +54,12 @@ enum Command {
     Userdb(cmd::userdb::Args),
     /// Look up or authenticate one account (Courier's authtest).
     Authtest(cmd::authtest::Args),
+    /// List every account of every backend (Courier's authenumerate).
+    Authenumerate(cmd::authenumerate::Args),
+    /// Build the virtual shared folder index from the account sources
+    /// and install it atomically (Courier's authenumerate,
+    /// sharedindexsplit and sharedindexinstall).
+    SharedIndex(cmd::shared_index::Args),
     /// Internal: the authentication process `courser serve` starts (see
     /// courser_server::authd); its channel to the front end is standard
     /// input, to the spawner standard output.
@@ -184,6 +190,8 @@ fn main() -> ExitCode {
         Command::Pw(args) => cmd::pw::run(args),
         Command::Userdb(args) => cmd::userdb::run(args),
         Command::Authtest(args) => cmd::authtest::run(args),
+        Command::Authenumerate(args) => cmd::authenumerate::run(args),
+        Command::SharedIndex(args) => cmd::shared_index::run(args),
         Command::AuthServer { config } => {
             init_logging();
             internal(

@@ -68,6 +68,10 @@ pub enum Error {
     /// log. Nothing of the command is stored.
     #[error("message not sent: {0}")]
     NotSent(String),
+    /// A shared folder index cannot be built or installed as asked (an
+    /// account it cannot hold, clashing file names, no directory).
+    #[error("shared index: {0}")]
+    SharedIndex(String),
     /// The folder lock could not be obtained.
     #[error("could not lock folder {0}")]
     Locked(PathBuf),

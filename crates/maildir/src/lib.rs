@@ -21,7 +21,9 @@
 //!   process, so that another connection's SELECT of an unchanged folder
 //!   does not read it again.
 //! * [`acl`]: Courier's ACLs (`courierimapacl`, `courierimaphieracl/`).
-//! * [`shared_index`]: the index of virtual shared folders (`#shared.…`).
+//! * [`shared_index`]: the index of virtual shared folders (`#shared.…`):
+//!   reading it, and building and installing it ([`shared_index::install`],
+//!   Courier's `sharedindexsplit` and `sharedindexinstall`).
 //! * [`sharable`]: filesystem shared folders (`shared.…`) and their local
 //!   copies.
 //! * [`tools`]: the logic of `maildirmake` and `deliverquota`.

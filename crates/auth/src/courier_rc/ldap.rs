@@ -20,7 +20,7 @@
 //!
 //! Warned and ignored: `LDAP_DEREF` other than `never` (Courser never
 //! dereferences aliases), `LDAP_EMAILMAP*` (no two-step lookup),
-//! `LDAP_ENUMERATE_FILTER` (no enumeration), `LDAP_DEFAULTDELIVERY`
+//! `LDAP_DEFAULTDELIVERY`
 //! (Courier's mail server only), an `LDAP_TIMEOUT` of 0 (Courser always
 //! has a limit). Also warned: settings that make every login fail (no
 //! uid or gid source, no password source).
@@ -143,6 +143,7 @@ pub fn ldap_config(rc: &RcFile, ids: &IdFiles) -> Result<Imported<LdapConfig>, R
     c.starttls = rc.flag("LDAP_TLS", w);
     c.mail = rc.string("LDAP_MAIL").unwrap_or_else(|| "mail".into());
     c.filter = rc.string("LDAP_FILTER");
+    c.enumerate_filter = rc.string("LDAP_ENUMERATE_FILTER");
     c.domain = rc.string("LDAP_DOMAIN");
     c.glob_uid = glob_id(rc, "LDAP_GLOB_UID", &ids.passwd, |file, name| {
         getpwnam(file, name).map(|p| p.map(|p| p.uid))
@@ -185,11 +186,6 @@ pub fn ldap_config(rc: &RcFile, ids: &IdFiles) -> Result<Imported<LdapConfig>, R
             "LDAP_EMAILMAP_MAIL",
         ],
         "Courser has no e-mail map lookup; logins are searched by LDAP_MAIL",
-        w,
-    );
-    rc.ignored(
-        &["LDAP_ENUMERATE_FILTER"],
-        "Courser does not enumerate accounts",
         w,
     );
     rc.ignored(
@@ -474,13 +470,13 @@ mod tests {
             "{base}LDAP_DEREF Always\nLDAP_EMAILMAP (uid=@user@)\nLDAP_EMAILMAP_BASEDN o=x\n\
              LDAP_ENUMERATE_FILTER (uid=*)\nLDAP_DEFAULTDELIVERY dd\nLDAP_TYPO 1\nLDAP_EMPTY\n"
         ));
+        assert_eq!(i.config.enumerate_filter.as_deref(), Some("(uid=*)"));
         assert_eq!(
             keys(&i.warnings),
             [
                 "LDAP_DEREF",
                 "LDAP_EMAILMAP",
                 "LDAP_EMAILMAP_BASEDN",
-                "LDAP_ENUMERATE_FILTER",
                 "LDAP_DEFAULTDELIVERY",
                 "LDAP_TYPO"
             ]

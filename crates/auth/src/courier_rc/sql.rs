@@ -34,14 +34,15 @@
 //!
 //! Refusals: Courier refuses a file without `USER_TABLE` or without
 //! either password column. Courser asks for them only when there is no
-//! `SELECT_CLAUSE`: Courier also needs them for its account enumeration
-//! and password-change queries, which Courser does not run. MySQL
+//! `SELECT_CLAUSE`: Courier also needs them for its password-change
+//! query, which Courser does not run, and for its account enumeration
+//! without an `ENUMERATE_CLAUSE` (Courser's then reads the default
+//! table and columns). MySQL
 //! additionally needs `MYSQL_USERNAME`, `MYSQL_DATABASE` and a server or
 //! socket, PostgreSQL `PGSQL_CONNECTION`, SQLite `SQLITE_DATABASE`.
 //!
 //! Warned and ignored: `*_DEFAULTDELIVERY` (Courier's mail server only),
-//! `*_ENUMERATE_CLAUSE`, `*_CHPASS_CLAUSE` (no enumeration, no password
-//! changes), a non-zero `MYSQL_OPT` (libmysqlclient flags), the TLS
+//! `*_CHPASS_CLAUSE` (no password changes), a non-zero `MYSQL_OPT` (libmysqlclient flags), the TLS
 //! cipher list, and a `PGSQL_CHARACTER_SET` other than UTF-8 (sqlx always
 //! asks for UTF-8; the server converts).
 
@@ -168,6 +169,7 @@ pub fn sql_config(rc: &RcFile) -> Result<Imported<SqlConfig>, RcError> {
     // Courier's "no column" is the SQL literal ''.
     let column = |name: &str| rc.string(&key(name)).filter(|v| v != "''");
     config.select_clause = rc.string(&key("SELECT_CLAUSE"));
+    config.enumerate_clause = rc.string(&key("ENUMERATE_CLAUSE"));
     config.crypt_pwfield = column("CRYPT_PWFIELD");
     config.clear_pwfield = column("CLEAR_PWFIELD");
     match column("USER_TABLE") {
@@ -208,11 +210,6 @@ pub fn sql_config(rc: &RcFile) -> Result<Imported<SqlConfig>, RcError> {
     rc.ignored(
         &[&key("DEFAULTDELIVERY"), &key("DEFAULTDELIVERY_FIELD")],
         "used only by Courier's mail server for deliveries",
-        &mut warnings,
-    );
-    rc.ignored(
-        &[&key("ENUMERATE_CLAUSE")],
-        "Courser does not enumerate accounts",
         &mut warnings,
     );
     rc.ignored(
@@ -721,6 +718,7 @@ mod tests {
             )
         );
         assert_eq!(c.default_domain.as_deref(), Some("example.com"));
+        assert_eq!(c.enumerate_clause.as_deref(), Some("SELECT 1"));
         assert_eq!(c.crypt_pwfield, None);
         let keys: Vec<&str> = i
             .warnings
@@ -731,7 +729,6 @@ mod tests {
             keys,
             [
                 "SQLITE_DEFAULTDELIVERY",
-                "SQLITE_ENUMERATE_CLAUSE",
                 "SQLITE_CHPASS_CLAUSE",
                 "SQLITE_TYPO"
             ]

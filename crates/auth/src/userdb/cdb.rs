@@ -17,6 +17,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, Seek, SeekFrom, Write};
+use std::ops::ControlFlow;
 use std::os::unix::fs::FileExt;
 
 const HEADER: u64 = 2048;
@@ -105,20 +106,25 @@ impl Reader {
         Ok(None)
     }
 
-    /// Every `(key, value)` in the order written.
-    pub(crate) fn entries(&self) -> io::Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    /// Hands every `(key, value)` to `each` in the order written, one
+    /// record in memory at a time; `each` may stop the walk.
+    pub(crate) fn each_entry(
+        &self,
+        mut each: impl FnMut(Vec<u8>, Vec<u8>) -> ControlFlow<()>,
+    ) -> io::Result<()> {
         let end = self.header.iter().map(|&(pos, _)| u64::from(pos)).min();
         let end = end.filter(|&e| e >= HEADER).ok_or_else(|| bad("header"))?;
-        let mut out = Vec::new();
         let mut pos = HEADER;
         while pos < end {
             let (klen, vlen) = pair(&self.read(pos, 8)?);
             let key = self.read(pos + 8, u64::from(klen))?;
             let value = self.read(pos + 8 + u64::from(klen), u64::from(vlen))?;
-            out.push((key, value));
+            if each(key, value).is_break() {
+                break;
+            }
             pos += 8 + u64::from(klen) + u64::from(vlen);
         }
-        Ok(out)
+        Ok(())
     }
 }
 
@@ -228,7 +234,12 @@ mod tests {
         assert_eq!(r.get(b"key1999").expect("io"), Some(b"value 1999".to_vec()));
         assert_eq!(r.get(b"").expect("io"), Some(b"empty key".to_vec()));
         assert_eq!(r.get(b"key2000").expect("io"), None);
-        let all = r.entries().expect("entries");
+        let mut all = Vec::new();
+        r.each_entry(|k, v| {
+            all.push((k, v));
+            ControlFlow::Continue(())
+        })
+        .expect("entries");
         assert_eq!(all.len(), 2001);
         assert_eq!(all[5], (b"key5".to_vec(), b"value 5".to_vec()));
         // The hash of the reference implementation.
@@ -239,7 +250,7 @@ mod tests {
         let f = File::options().write(true).open(&path).expect("open");
         f.set_len(3000).expect("truncate");
         assert!(r.get(b"key1999").is_err());
-        assert!(r.entries().is_err());
+        assert!(r.each_entry(|_, _| ControlFlow::Continue(())).is_err());
         let short = Reader::new(File::open(&path).expect("open")).expect("header is there");
         assert!(short.get(b"key1999").is_err());
         f.set_len(100).expect("truncate");

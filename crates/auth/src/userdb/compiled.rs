@@ -22,6 +22,7 @@
 
 use std::fs::{self, File};
 use std::io;
+use std::ops::ControlFlow;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
@@ -176,18 +177,19 @@ impl CompiledUserdb {
         self.kinds
     }
 
-    /// Every account `(name, record)` in source order.
-    pub(crate) fn records(&self) -> io::Result<Vec<(String, Record)>> {
-        Ok(self
-            .cdb
-            .entries()?
-            .into_iter()
-            .filter_map(|(k, v)| {
-                let name = String::from_utf8_lossy(&k).into_owned();
-                (!name.starts_with('\t') && !name.ends_with('='))
-                    .then(|| (name, Record::parse(&String::from_utf8_lossy(&v))))
-            })
-            .collect())
+    /// Hands every account `(name, record)` to `each` in source order
+    /// (reverse `uid=` entries and metadata left out); `each` may stop.
+    pub(crate) fn each_record(
+        &self,
+        mut each: impl FnMut(String, Record) -> ControlFlow<()>,
+    ) -> io::Result<()> {
+        self.cdb.each_entry(|k, v| {
+            let name = String::from_utf8_lossy(&k).into_owned();
+            if name.starts_with('\t') || name.ends_with('=') {
+                return ControlFlow::Continue(());
+            }
+            each(name, Record::parse(&String::from_utf8_lossy(&v)))
+        })
     }
 }
 
@@ -224,12 +226,12 @@ mod tests {
         assert!(db.get("\tformat").expect("io").is_none());
         assert!(db.get("carl").expect("io").is_none());
         assert!(db.secret_kinds().cram && !db.secret_kinds().scram_sha1);
-        let names: Vec<String> = db
-            .records()
-            .expect("io")
-            .into_iter()
-            .map(|(n, _)| n)
-            .collect();
+        let mut names = Vec::new();
+        db.each_record(|n, _| {
+            names.push(n);
+            ControlFlow::Continue(())
+        })
+        .expect("io");
         assert_eq!(names, ["ann", "bob"]);
         // No temporary files left behind.
         assert_eq!(fs::read_dir(dir.path()).expect("ls").count(), 2);

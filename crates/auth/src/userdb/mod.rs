@@ -25,14 +25,15 @@ pub mod edit;
 mod record;
 mod source;
 
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use record::{Record, SecretKinds};
 pub use source::Userdb;
 
-use crate::account::Account;
 use crate::backend::{Backend, Entry};
+use crate::enumerate::Sink;
 use crate::error::AuthError;
 use compiled::CompiledUserdb;
 use source::Stamp;
@@ -62,13 +63,25 @@ impl Db {
         }
     }
 
-    fn records(&self) -> Result<Vec<(String, Record)>, String> {
+    /// Hands every record to `each` in source order; `each` may stop.
+    fn each_record(
+        &self,
+        mut each: impl FnMut(String, &Record) -> ControlFlow<()>,
+    ) -> Result<(), String> {
         match self {
-            Db::Text(db) => Ok(db
-                .names()
-                .filter_map(|n| Some((n.to_owned(), db.get(n)?.clone())))
-                .collect()),
-            Db::Compiled(db) => db.records().map_err(|e| e.to_string()),
+            Db::Text(db) => {
+                for name in db.names() {
+                    if let Some(record) = db.get(name) {
+                        if each(name.to_owned(), record).is_break() {
+                            break;
+                        }
+                    }
+                }
+                Ok(())
+            }
+            Db::Compiled(db) => db
+                .each_record(|name, record| each(name, &record))
+                .map_err(|e| e.to_string()),
         }
     }
 }
@@ -206,19 +219,6 @@ impl UserdbBackend {
             cache.stale_warned = Some(source);
         }
     }
-
-    /// Every valid account, in source order (for `authenumerate`-style
-    /// listings and shared-folder indexes).
-    pub fn accounts(&self) -> Result<Vec<Account>, AuthError> {
-        let records = self
-            .current()?
-            .records()
-            .map_err(|e| AuthError::unavailable("userdb", e))?;
-        Ok(records
-            .into_iter()
-            .filter_map(|(n, r)| r.account(&n).ok())
-            .collect())
-    }
 }
 
 impl Backend for UserdbBackend {
@@ -250,6 +250,22 @@ impl Backend for UserdbBackend {
 
     fn supports_scram(&self, hash: crate::scram::ScramHash) -> bool {
         self.current().is_ok_and(|db| db.secret_kinds().scram(hash))
+    }
+
+    /// Every record that makes an account, in source order (Courier
+    /// walks its `.dat` file in hash order); records without `home`,
+    /// `uid` or `gid`, and the reverse `uid=` entries, are left out, as
+    /// Courier's `userdb_enum_next` leaves them out.
+    fn enumerate(&self, each: &mut Sink<'_>) -> Result<(), AuthError> {
+        self.current()?
+            .each_record(|name, record| match record.account(&name) {
+                Ok(account) => each(account),
+                Err(problem) => {
+                    tracing::debug!(path = %self.path.display(), name = %courser_protocol::Untrusted(&name), %problem, "userdb entry not listed");
+                    ControlFlow::Continue(())
+                }
+            })
+            .map_err(|e| AuthError::unavailable("userdb", e))
     }
 }
 

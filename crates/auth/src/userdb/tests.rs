@@ -4,6 +4,12 @@ use crate::cram::CramHash;
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
 
+/// The logins the backend enumerates, in order.
+fn listed(b: &UserdbBackend) -> Vec<String> {
+    let all = crate::enumerate::collect(b).expect("enumerate");
+    all.into_iter().map(|a| a.login).collect()
+}
+
 fn write(path: &Path, text: &str) {
     fs::write(path, text).expect("write");
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).expect("chmod");
@@ -46,7 +52,7 @@ fn lookup_and_authenticate() {
         Ok(Verdict::Unknown)
     );
     assert!(!b.supports_cram());
-    assert_eq!(b.accounts().expect("list").len(), 1);
+    assert_eq!(listed(&b), ["john"]);
 }
 
 #[test]
@@ -196,7 +202,7 @@ fn compiled_form_is_used_when_present_and_replacements_are_seen() {
     // Without the compiled file the source is read again.
     fs::remove_file(&cdb).expect("rm");
     assert!(b.lookup("imap", "bob").expect("ok").is_some());
-    assert_eq!(b.accounts().expect("list").len(), 1);
+    assert_eq!(listed(&b), ["bob"]);
 }
 
 /// 100,000 accounts: lookups in the compiled file work, a replaced file
@@ -248,4 +254,36 @@ fn hundred_thousand_users() {
     write(&path, &text);
     compiled::compile(&path).expect("compile");
     assert!(b.lookup("imap", "newcomer").expect("ok").is_some());
+}
+
+#[test]
+fn enumeration_lists_what_makes_an_account_in_both_forms() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("userdb");
+    write(
+        &path,
+        "ann\tuid=1000|gid=100|home=/a|mail=/a/md|options=sharedgroup=x,disableshared=0|systempw=x\n\
+         1000=\tann\n\
+         nohome\tuid=1|gid=1\n\
+         badid\tuid=x1|gid=1|home=/b\n\
+         bob\tuid=1001|gid=100|home=/b\n",
+    );
+    let b = UserdbBackend::new(&path);
+    let text = crate::enumerate::collect(&b).expect("enumerate");
+    let logins: Vec<_> = text.iter().map(|a| a.login.as_str()).collect();
+    assert_eq!(logins, ["ann", "bob"]);
+    assert_eq!(text[0].maildir.as_deref(), Some(Path::new("/a/md")));
+    assert_eq!(text[0].options.shared_group(), Some("x"));
+    assert_eq!((text[1].uid, text[1].maildir.as_deref()), (1001, None));
+    // The compiled form lists the same accounts.
+    compiled::compile(&path).expect("compile");
+    assert_eq!(crate::enumerate::collect(&b).expect("enumerate"), text);
+    // The sink can stop the walk.
+    let mut n = 0;
+    b.enumerate(&mut |_| {
+        n += 1;
+        ControlFlow::Break(())
+    })
+    .expect("enumerate");
+    assert_eq!(n, 1);
 }

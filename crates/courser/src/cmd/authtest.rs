@@ -19,21 +19,18 @@
 //! order (in this process: PAM and shadow need root); otherwise it reads
 //! the userdb directly (no daemon needed).
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use courser_auth::userdb::{UserdbBackend, DEFAULT_PATH};
-use courser_auth::{tools, Authenticator};
+use courser_auth::tools;
+
+use super::accounts::Source;
 
 /// Arguments of `courser authtest`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The userdb file or directory (Courier's text format).
-    #[arg(long, value_name = "FILE", default_value = DEFAULT_PATH)]
-    pub userdb: PathBuf,
-    /// Use the backends of this server configuration instead of --userdb.
-    #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    /// Where the accounts are.
+    #[command(flatten)]
+    pub source: Source,
     /// Service name: selects `<service>pw` over `systempw` (Courier's
     /// default is `login`; the servers use `imap` and `pop3`).
     #[arg(short = 's', long, default_value = "login")]
@@ -46,19 +43,11 @@ pub struct Args {
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    let auth = match &args.config {
-        None => Authenticator::new().with_backend(UserdbBackend::new(&args.userdb)),
-        Some(path) => {
-            let built = courser_server::config::Config::load(path)
-                .map_err(|e| e.to_string())
-                .and_then(|c| courser_server::auth::authenticator(&c.auth));
-            match built {
-                Ok(a) => a,
-                Err(e) => {
-                    eprintln!("courser authtest: {e}");
-                    return ExitCode::FAILURE;
-                }
-            }
+    let auth = match args.source.authenticator() {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("courser authtest: {e}");
+            return ExitCode::FAILURE;
         }
     };
     let result = match &args.password {

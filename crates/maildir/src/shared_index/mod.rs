@@ -16,6 +16,8 @@
 //! again when they change (`sharedindexinstall` swaps in new ones) and
 //! kept parsed in between ([`SharedIndex`] shares them per process).
 
+pub mod install;
+
 use std::collections::HashMap;
 use std::fs;
 use std::os::unix::fs::MetadataExt;
