@@ -41,3 +41,37 @@ def test_quota_root_and_usage(server):
     typ, data = m.setquota("ROOT", "(STORAGE 99999)")
     assert typ == "NO"
     m.logout()
+
+
+def test_quota_answers_match_courier(tmp_path):
+    """GETQUOTAROOT and GETQUOTA on one maildir with a quota, under
+    Courier's imapd and `courser imapd`: the same answers (the usage as
+    `maildirsize` has it, the root for INBOX and a folder)."""
+    import shutil
+
+    from preauth import IMAPD, need
+    from test_acl_imap import session
+
+    need(IMAPD, "courier-imap")
+    homes = {w: tmp_path / w for w in ("courier", "courser")}
+    md = homes["courier"] / "Maildir"
+    homes["courier"].mkdir()
+    subprocess.run([BIN, "maildirmake", str(md)], check=True)
+    subprocess.run([BIN, "maildirmake", "-f", "a", str(md)], check=True)
+    subprocess.run([BIN, "maildirmake", "-q", "10240S,3C", str(md)], check=True)
+    # usage as deliverquota would have recorded two messages
+    with open(md / "maildirsize", "a") as f:
+        f.write("    3000 2\n")
+    shutil.copytree(homes["courier"], homes["courser"], symlinks=True)
+    # (a folder that does not exist: Courier answers its root anyway,
+    # Courser NO [NONEXISTENT])
+    commands = ["GETQUOTAROOT INBOX", "GETQUOTAROOT INBOX.a", "GETQUOTA ROOT"]
+    caps = {"IMAP_CAPABILITY": "IMAP4rev1 QUOTA"}
+    answers = {w: session(w, h, commands, env=caps) for w, h in homes.items()}
+
+    def data(lines):
+        out = [l.replace(b'"', b"") for l in lines if l.startswith((b"* QUOTA", b"* QUOTAROOT"))]
+        return lines[-1].split(b" ", 2)[1], out
+
+    for (cmd, theirs), (_, mine) in zip(answers["courier"], answers["courser"]):
+        assert data(theirs) == data(mine), (cmd, theirs, mine)

@@ -197,7 +197,7 @@ class Roundcube:
     """Debian's Roundcube with a private config directory, SQLite
     database, temp and log directories, served by `php -S`."""
 
-    def __init__(self, root: Path, imap_port: int):
+    def __init__(self, root: Path, imap_port: int, extra: str = ""):
         self.root = root
         config = root / "config"
         config.mkdir()
@@ -231,7 +231,7 @@ $config['product_name'] = 'Roundcube on Courser';
 // Every thread open, so the rows show the whole THREAD answer.
 $config['autoexpand_threads'] = 2;
 $config['mail_pagesize'] = 100;
-""")
+""" + extra)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}/"
         self.log = open(root / "php.log", "wb")
@@ -393,3 +393,59 @@ def test_roundcube_lists_what_courser_sorts_and_threads(server):
     assert b"* THREAD " in said and b"* SORT " in said
     assert (b"* SORT " + " ".join(map(str, answers["SUBJECT"])).encode()) in said
     shutil.rmtree(root, ignore_errors=True)
+
+
+def test_roundcube_shows_the_quota_and_shared_folders(make_server):
+    """Roundcube's quota widget shows alice's Maildir++ quota (QUOTA from
+    `maildirsize`), and its folder list the folders others share with
+    her: bob's, through the shared index (`#shared.bob.pub`), and a
+    sharable maildir's (`shared.team.news`). Roundcube is configured as
+    for Courier (`imap_force_ns`)."""
+    need_everything()
+    server = make_server(extra_config='\n[maildir]\nshared_index = "shared/index"\n')
+    root = server.root
+    (root / "shared").mkdir()
+    (root / "shared" / "index").write_text(
+        "".join(f"{u}\t1\t1\t{h}\n" for u, h in server.homes.items()))
+    from conftest import BIN
+    alice = server.maildir("alice")
+    subprocess.run([BIN, "maildirmake", "-q", "10000000S", str(alice)], check=True)
+    subprocess.run([BIN, "maildirmake", "-S", str(root / "team")], check=True)
+    subprocess.run([BIN, "maildirmake", "-s", "read", "-f", "news", str(root / "team")],
+                   check=True)
+    subprocess.run([BIN, "maildirmake", "--add", f"team={root / 'team'}", str(alice)],
+                   check=True)
+    server.chown()
+    bob = server.connect("bob")
+    assert bob.create("INBOX.pub")[0] == "OK"
+    assert bob.setacl("INBOX.pub", "alice", "lr")[0] == "OK"
+    bob.logout()
+    c = server.connect("alice")
+    c.append("INBOX", None, None, b"Subject: one\r\n\r\n" + b"x" * 200_000 + b"\r\n")
+    assert c.subscribe("#shared.bob.pub")[0] == "OK"
+    assert c.subscribe("shared.team.news")[0] == "OK"
+    c.logout()
+
+    rc_root = Path(tempfile.mkdtemp(prefix="courser-roundcube-"))
+    # As for Courier, whose `LIST "" *` leaves other accounts' folders out
+    # too (Roundcube's documented setting for it): folders are listed
+    # namespace by namespace.
+    rc = Roundcube(rc_root, server.proxy_port, "$config['imap_force_ns'] = true;\n")
+    driver = None
+    try:
+        driver = chromium()
+        log_in(driver, rc.url, 1)
+        quota = wait_for(driver, "$('#quotadisplay .count').text()")
+        # 200 KB of 10 MB
+        assert quota.strip() == "2%", quota
+        folders = wait_for(driver, "$('#mailboxlist li').map(function() {"
+                                   " return $(this).attr('id'); }).get().join(' ')")
+        names = driver.execute_script(
+            "return Object.keys(rcmail.env.mailboxes || {})")
+        assert "#shared.bob.pub" in names, (names, folders)
+        assert "shared.team.news" in names, (names, folders)
+    finally:
+        if driver:
+            driver.quit()
+        rc.stop()
+    shutil.rmtree(rc_root, ignore_errors=True)

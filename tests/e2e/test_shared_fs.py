@@ -23,6 +23,7 @@ which the client then sees).
 """
 
 import os
+import re
 import subprocess
 
 import pytest
@@ -210,3 +211,46 @@ def test_maildirmake_add_and_del_match_courier(tmp_path):
         results[which] = (out, text)
     assert results["courier"] == results["courser"]
     assert results["courser"][1] == "two\tBASE/s\n"
+
+
+UIDS = re.compile(rb"\* \d+ FETCH \((?:UID (\d+) FLAGS \(([^)]*)\)|FLAGS \(([^)]*)\) UID (\d+))\)")
+
+
+def uid_flags(lines):
+    """{uid: sorted flags} of FETCH (UID FLAGS) answers (\\Recent aside)."""
+    out = {}
+    for line in lines:
+        if m := UIDS.match(line):
+            uid = m.group(1) or m.group(4)
+            flags = m.group(2) if m.group(2) is not None else m.group(3)
+            out[int(uid)] = sorted(f for f in flags.split() if f != b"\\Recent")
+    return out
+
+
+def test_a_shared_folder_changes_hands_between_courier_and_courser(tmp_path):
+    """One tree, the servers taking turns: a shared folder subscribed and
+    flagged under Courier is read under Courser with the same UIDs and
+    flags, flagged and appended to there, and Courier then sees the same
+    messages, UIDs and flags — and the reverse once more."""
+    need(IMAPD, "courier-imap")
+    need(MAILDIRMAKE, "courier-imap")
+    make_tree(tmp_path)
+    fetch = "FETCH 1:* (UID FLAGS)"
+
+    def turn(which, commands):
+        return session(which, tmp_path, commands, user="user", maildir="user")
+
+    a = turn("courier", ["SUBSCRIBE shared.test.a", "SELECT shared.test.a",
+                         "STORE 1 +FLAGS (\\Flagged)", fetch])
+    seen = uid_flags(a[-1][1])
+    assert len(seen) == 2 and seen[min(seen)] == [b"\\Flagged"], a
+    b = turn("courser", ["SELECT shared.test.a", fetch, "STORE 2 +FLAGS (\\Answered)",
+                         ("APPEND shared.test.a {%d}", WIRE % b"from courser"), fetch])
+    assert uid_flags(b[1][1]) == seen, b
+    after = uid_flags(b[-1][1])
+    assert len(after) == 3 and max(after) > max(seen), b
+    c = turn("courier", ["SELECT shared.test.a", fetch, "STORE 3 +FLAGS (\\Seen)", fetch])
+    assert uid_flags(c[1][1]) == after, c
+    again = uid_flags(c[-1][1])
+    d = turn("courser", ["SELECT shared.test.a", fetch])
+    assert uid_flags(d[1][1]) == again, d

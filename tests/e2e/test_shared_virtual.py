@@ -77,10 +77,15 @@ def shared_facts(cmd, lines):
             name = name.strip(b'"')
             if verb == b"LIST":
                 data.append([verb, name, extra] + attrs)
-            elif b"\\Noselect" not in attrs:
-                # Courier's LSUB adds every level above a subscribed name
-                # as \Noselect; Courser lists the names (RFC 3501 §6.3.9)
-                data.append([verb, name])
+                continue
+            # Courier's LSUB adds every level above a subscribed name as
+            # \Noselect, and leaves subscribed #shared names out of other
+            # patterns (`*`); Courser lists the names the pattern matches
+            # (RFC 3501 §6.3.9).
+            if b"\\Noselect" in attrs or (
+                    name.startswith(b"#shared") and not cmd.startswith('LSUB "" "#')):
+                continue
+            data.append([verb, name])
         elif line.startswith((b"* ACLFAILED", b"* RIGHTS-INFO")):
             data.append([line])
         elif selecting and line.endswith(b" EXISTS"):
@@ -322,3 +327,37 @@ def test_shared_folders_through_the_server(make_server, per_user):
     cmd("NOOP")
     cmd("LOGOUT")
     server.check_transcripts()
+
+
+def test_acls_set_under_one_server_bind_the_other(tmp_path):
+    """One tree, the servers taking turns: rights user1 gives under
+    Courier are what Courser enforces for user2, and the reverse."""
+    need(IMAPD, "courier-imap")
+    make_tree(tmp_path)
+
+    def status(answer):
+        return answer[1][-1].split(b" ", 2)[1]
+
+    def myrights(answer):
+        line = next(l for l in answer[1] if l.startswith(b"* MYRIGHTS "))
+        return line.rsplit(b" ", 1)[1].strip(b'"')
+
+    run("courier", tmp_path, "user1", [
+        "CREATE INBOX.a", "SETACL INBOX.a user2 lr", append("INBOX.a", "user1")])
+    mine = run("courser", tmp_path, "user2", [
+        'LIST "" "#shared.a.%.%"', 'SELECT "#shared.a.user1.a"', "FETCH 1 (FLAGS)",
+        append("#shared.a.user1.a", "user2"), "MYRIGHTS #shared.a.user1.a"])
+    assert [status(a) for a in mine] == [b"OK", b"OK", b"OK", b"NO", b"OK"], mine
+    assert any(b'"#shared.a.user1.a"' in l for l in mine[0][1]), mine[0]
+    assert b"[READ-ONLY]" in mine[1][1][-1], mine[1]
+    assert myrights(mine[4]) == b"lr", mine[4]
+
+    run("courser", tmp_path, "user1", ["SETACL INBOX.a user2 +i"])
+    theirs = run("courier", tmp_path, "user2", [
+        "MYRIGHTS #shared.a.user1.a", append("#shared.a.user1.a", "user2"),
+        'SELECT "#shared.a.user1.a"'])
+    assert [status(a) for a in theirs] == [b"OK", b"OK", b"OK"], theirs
+    assert myrights(theirs[0]) == b"ilr", theirs[0]
+    assert b"* 2 EXISTS" in theirs[2][1], theirs[2]
+    again = run("courser", tmp_path, "user2", ['STATUS "#shared.a.user1.a" (MESSAGES)'])
+    assert any(b"MESSAGES 2" in l for l in again[0][1]), again

@@ -161,13 +161,11 @@ impl Session {
     ) -> StoreResult<()> {
         let subscribed = store.subscriptions()?;
         let mut shown = BTreeSet::new();
-        // `#shared` names, as in LIST, only for a pattern there.
-        let shared = full.starts_with(shared_index::PREFIX);
-        let names = subscribed
-            .iter()
-            .filter(|n| n.starts_with(shared_index::PREFIX) == shared)
-            .map(|n| normalize_inbox(n));
-        for name in names {
+        // Every subscribed name the pattern matches (RFC 3501 §6.3.9),
+        // `#shared` ones included: Courier leaves those out unless the
+        // pattern starts with `#shared`, so clients that ask `LSUB "" *`
+        // (Roundcube) never showed them.
+        for name in subscribed.iter().map(|n| normalize_inbox(n)) {
             if matches(full, &name) {
                 shown.insert((name, false));
             } else if let Some(parent) = matching_parent(full, &name) {
