@@ -13,7 +13,7 @@ use crate::appended::Appended;
 use crate::error::{Error, IoContext, Result};
 use crate::filename::size_tag;
 use crate::flags::{base_name, flags_of, merge_info, FlagOp, Flags};
-use crate::index::{self, FolderIndex, MessageFacts, OrderFacts, ReadAhead};
+use crate::index::{self, FolderIndex, MessageFacts, Needle, OrderFacts, ReadAhead};
 use crate::keywords::{self, KeywordMap, KEYWORD_DIR};
 use crate::lock::FolderLock;
 use crate::message::{FileStat, Message};
@@ -23,6 +23,7 @@ use crate::scan::{self, list_dir, Entry, ScanMode, Scanned};
 use crate::sharable;
 use crate::snapshots::Snapshot;
 use crate::stamp::{self, Stamp};
+use crate::text_column::{self, TextColumn};
 use crate::uiddb::UIDDB_FILE;
 
 /// What [`Folder::refresh`] found changed since the previous snapshot.
@@ -135,6 +136,8 @@ pub(crate) struct Summary {
     uids: Vec<u32>,
     keywords: Vec<String>,
     first_unseen: Option<usize>,
+    /// Header texts SEARCH asked of a big folder (built on first use).
+    columns: Mutex<Vec<Arc<TextColumn>>>,
 }
 
 impl Summary {
@@ -150,6 +153,7 @@ impl Summary {
             uids: messages.iter().map(|m| m.uid).collect(),
             keywords,
             first_unseen: messages.iter().position(|m| !m.flags.contains(Flags::SEEN)),
+            columns: Mutex::default(),
         }
     }
 }
@@ -1141,6 +1145,58 @@ impl Folder {
             .lookup(self.uidvalidity, &self.messages, m, ra)?;
         remember_stat(m, facts.stored_size, facts.internal_date);
         Some(facts)
+    }
+
+    /// SEARCH of header `field` (an address field: `address`, whose
+    /// addresses count too) over a big folder: per message, in order,
+    /// whether its text holds `needle`, or `None` for one the index has
+    /// no record of yet (ask its facts). Answered from a column of the
+    /// field's texts kept with the snapshot, so only the first SEARCH of a
+    /// field reads the index. `None` for a small folder or a field the
+    /// index does not keep.
+    pub fn search_header(
+        &self,
+        field: &str,
+        address: bool,
+        needle: &Needle,
+    ) -> Option<Vec<Option<bool>>> {
+        if self.messages.len() < text_column::MIN_MESSAGES {
+            return None;
+        }
+        let lists = index::search_lists(field, address)?;
+        let summary = self.summary();
+        let found =
+            |columns: &Vec<Arc<TextColumn>>| columns.iter().find(|c| c.lists == lists).cloned();
+        let kept = found(
+            &summary
+                .columns
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        let column = match kept {
+            Some(c) => c,
+            None => {
+                let mut ra = ReadAhead::bulk();
+                let messages = &self.messages;
+                let built = TextColumn::build(lists, messages.len(), |i| {
+                    self.indexed_facts(&messages[i], &mut ra)
+                })?;
+                let built = Arc::new(built);
+                let mut columns = summary
+                    .columns
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if found(&columns).is_none() {
+                    columns.push(Arc::clone(&built));
+                }
+                built
+            }
+        };
+        Some(
+            (0..self.messages.len())
+                .map(|i| column.contains(i, needle))
+                .collect(),
+        )
     }
 
     /// Opens a message file for reading, even if it was renamed meanwhile.

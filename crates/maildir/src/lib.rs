@@ -59,6 +59,7 @@ pub mod shared_index;
 pub mod snapshots;
 pub mod stamp;
 mod store;
+mod text_column;
 pub mod tmpfile;
 pub mod tools;
 mod transfer;

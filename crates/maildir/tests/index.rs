@@ -569,3 +569,57 @@ proptest::proptest! {
         same_answers(h.as_bytes());
     }
 }
+
+/// SEARCH of header fields over a big folder answers from a column kept
+/// with the snapshot: the same as each message's facts (as computed from
+/// its file), for kept and address fields, several needles, the empty
+/// one; messages the index does not know yet are left to their facts;
+/// a new snapshot has its own column.
+#[test]
+fn header_columns_answer_as_the_messages_do() {
+    use courser_maildir::index::Needle;
+    let (_t, root, s) = indexed_maildir(1100);
+    let mut f = s.open_folder("INBOX", true).unwrap();
+    let fields = [
+        ("Subject", false),
+        ("From", true),
+        ("To", true),
+        ("Message-ID", false),
+    ];
+    let needles = ["", "a", "the", "é", "@", "zz-nowhere-zz", "RE:"];
+    let agree = |f: &Folder| {
+        let files: Vec<MessageFacts> = f.messages().iter().map(|m| from_file(f, m.uid)).collect();
+        for (field, address) in fields {
+            for text in needles {
+                let needle = Needle::new(text);
+                let Some(column) = f.search_header(field, address, &needle) else {
+                    assert_eq!(field, "Message-ID", "kept fields have columns");
+                    continue;
+                };
+                for ((m, facts), got) in f.messages().iter().zip(&files).zip(column) {
+                    let want = match address {
+                        true => facts.address_has(field, &needle),
+                        false => facts.header_has(field, &needle),
+                    };
+                    if let Some(got) = got {
+                        assert_eq!(Some(got), want, "{field} {text:?} uid {}", m.uid);
+                    }
+                }
+            }
+        }
+    };
+    agree(&f);
+    // Messages the index has no record of: the column leaves them open.
+    for i in 1100..1110 {
+        put(&root, "new", i);
+    }
+    f.refresh().unwrap();
+    let needle = Needle::new("");
+    let column = f.search_header("Subject", false, &needle).unwrap();
+    assert_eq!(column.len(), f.messages().len());
+    assert!(
+        column[1100..].iter().all(Option::is_none),
+        "not indexed yet"
+    );
+    agree(&f);
+}

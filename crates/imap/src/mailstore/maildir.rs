@@ -15,7 +15,7 @@ use super::shared::{no_folder, Place, SharedView};
 use super::{
     AclList, AclUser, AppendTarget, Appended, Changes, CopyResult, ExpiryRule, Extent, FlagOp,
     Flags, FolderEntry, FolderStatus, Gate, GoneMessage, MailFolder, MailStore, MessageFacts,
-    MessageRef, OrderFacts, QuotaUsage, StoreError, StoreResult,
+    MessageRef, Needle, OrderFacts, QuotaUsage, StoreError, StoreResult,
 };
 
 /// An account's maildir as a [`MailStore`], with the other accounts'
@@ -514,6 +514,15 @@ impl MailFolder for MaildirFolder {
             .facts_for(uids)
             .map(|(_, facts)| facts)
             .collect()
+    }
+
+    fn search_header(
+        &self,
+        field: &str,
+        address: bool,
+        needle: &Needle,
+    ) -> Option<Vec<Option<bool>>> {
+        self.folder.search_header(field, address, needle)
     }
 
     fn order_facts(&self, uids: &[u32], each: &mut dyn FnMut(u32, Option<OrderFacts<'_>>)) {

@@ -31,6 +31,7 @@ use std::sync::Arc;
 use std::time::SystemTime;
 
 pub use courser_maildir::acl::{AclList, Login, Rights};
+pub use courser_maildir::index::Needle;
 pub use courser_maildir::{
     Appended, Carry, CopyResult, Error as StoreError, ExpiryRule, FlagOp, Flags, FolderEntry,
     FolderStatus, Gate, MessageFacts, OrderFacts, QuotaLimits, QuotaUsage,
@@ -384,6 +385,18 @@ pub trait MailFolder: Send {
     /// the folder index where the store keeps one, so ask for many at
     /// once, in ascending order.
     fn facts(&self, uids: &[u32]) -> Vec<StoreResult<Arc<MessageFacts>>>;
+    /// SEARCH of header `field` (`address`: an address field) over the
+    /// whole folder, if the store can answer it at once: per message in
+    /// UID order, whether its text holds `needle` (`None`: ask the
+    /// message's facts). `None` (the default): ask every message.
+    fn search_header(
+        &self,
+        _field: &str,
+        _address: bool,
+        _needle: &Needle,
+    ) -> Option<Vec<Option<bool>>> {
+        None
+    }
     /// What SORT and THREAD need of each of `uids`, handed to `each` in
     /// the order given (`None`: the store has no facts of it). A store
     /// with an index reads them in place, without building whole facts.

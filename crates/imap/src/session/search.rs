@@ -10,7 +10,7 @@ use super::view::View;
 use super::{Selected, Session};
 use crate::codec::respond::{self, Esearch};
 use crate::codec::{Date, ReturnOption, SearchKey, SequenceSet};
-use crate::mailstore::{Extent, Flags, MessageFacts, MessageRef};
+use crate::mailstore::{Extent, Flags, MailFolder, MessageFacts, MessageRef, Needle};
 
 /// One message being tested. Size, Date and the usual header fields come
 /// from the store's facts (the folder index); its file is read on first
@@ -117,12 +117,9 @@ impl Candidate<'_> {
             K::SentSince(d) => self.sent_day().is_some_and(|s| s >= day(d)),
             K::Larger(n) => self.size().is_some_and(|s| s > u64::from(*n)),
             K::Smaller(n) => self.size().is_some_and(|s| s < u64::from(*n)),
-            K::From(s) => self.address("From", &text(s)),
-            K::To(s) => self.address("To", &text(s)),
-            K::Cc(s) => self.address("Cc", &text(s)),
-            K::Bcc(s) => self.address("Bcc", &text(s)),
-            K::Subject(s) => self.header("Subject", &text(s)),
-            K::Header(name, s) => self.header(name, &text(s)),
+            K::From(_) | K::To(_) | K::Cc(_) | K::Bcc(_) | K::Subject(_) | K::Header(..) => {
+                TextKey::new(key).is_some_and(|k| self.text_key(&k))
+            }
             K::Body(s) => self
                 .content()
                 .is_some_and(|c| c.text_contains(&text(s), false)),
@@ -132,23 +129,70 @@ impl Candidate<'_> {
         }
     }
 
-    /// Fields the facts keep are matched there; others in the header.
-    fn header(&self, name: &str, needle: &str) -> bool {
-        match self.facts().map(|f| f.header_contains(name, needle)) {
+    /// A header key: from the folder's column where it has one, else
+    /// fields the facts keep are matched there, others in the header.
+    fn text_key(&self, k: &TextKey) -> bool {
+        if let (Some((uids, hits)), None) = (&k.column, self.gone) {
+            let known = uids.binary_search(&self.msg.uid).ok().and_then(|i| hits[i]);
+            if let Some(found) = known {
+                return found;
+            }
+        }
+        let kept = self.facts().map(|f| match k.address {
+            true => f.address_has(&k.field, &k.needle),
+            false => f.header_has(&k.field, &k.needle),
+        });
+        match kept {
             Some(Some(found)) => found,
-            Some(None) => self.head().is_some_and(|c| c.header_contains(name, needle)),
+            Some(None) => self.head().is_some_and(|c| match k.address {
+                true => c.address_contains(&k.field, &k.text),
+                false => c.header_contains(&k.field, &k.text),
+            }),
             None => false,
         }
     }
+}
 
-    fn address(&self, name: &str, needle: &str) -> bool {
-        match self.facts().map(|f| f.address_contains(name, needle)) {
-            Some(Some(found)) => found,
-            Some(None) => self
-                .head()
-                .is_some_and(|c| c.address_contains(name, needle)),
-            None => false,
-        }
+/// A key that looks for a string in a header field (FROM, TO, CC, BCC,
+/// SUBJECT, HEADER), with the string made ready once per SEARCH, not per
+/// message.
+struct TextKey {
+    field: String,
+    /// An address field (matched in its addresses as well).
+    address: bool,
+    text: String,
+    needle: Needle,
+    /// The folder's answer for every message at once, if it has one:
+    /// the UIDs and, for each, found or not (`None`: ask the message).
+    column: Option<(Vec<u32>, Vec<Option<bool>>)>,
+}
+
+impl TextKey {
+    fn new(key: &SearchKey) -> Option<TextKey> {
+        use SearchKey as K;
+        let (field, address, text) = match key {
+            K::From(s) => ("From", true, s),
+            K::To(s) => ("To", true, s),
+            K::Cc(s) => ("Cc", true, s),
+            K::Bcc(s) => ("Bcc", true, s),
+            K::Subject(s) => ("Subject", false, s),
+            K::Header(name, s) => (name.as_str(), false, s),
+            _ => return None,
+        };
+        let text = String::from_utf8_lossy(text).into_owned();
+        Some(TextKey {
+            field: field.to_owned(),
+            address,
+            needle: Needle::new(&text),
+            text,
+            column: None,
+        })
+    }
+
+    /// Asks `folder` for its answer over every message.
+    fn ask(&mut self, folder: &dyn MailFolder) {
+        let hits = folder.search_header(&self.field, self.address, &self.needle);
+        self.column = hits.map(|h| (folder.uids(), h));
     }
 }
 
@@ -166,6 +210,8 @@ enum Test<'k> {
     Not(Box<Test<'k>>),
     Sequence(Vec<(u32, u32)>),
     Uid(Vec<(u32, u32)>),
+    /// A header key, its string made ready.
+    Text(Box<TextKey>),
     /// Any other key, asked of the message itself.
     Message(&'k SearchKey),
 }
@@ -180,7 +226,36 @@ impl<'k> Test<'k> {
             SearchKey::Not(k) => Test::Not(Box::new(Test::new(k, view))),
             SearchKey::SequenceSet(set) => Test::Sequence(set.resolve(view.len())),
             SearchKey::Uid(set) => Test::Uid(set.resolve(view.max_uid())),
-            other => Test::Message(other),
+            other => match TextKey::new(other) {
+                Some(k) => Test::Text(Box::new(k)),
+                None => Test::Message(other),
+            },
+        }
+    }
+
+    /// Lets the folder answer header keys over every message at once.
+    fn ask_folder(&mut self, folder: &dyn MailFolder) {
+        match self {
+            Test::And(tests) => tests.iter_mut().for_each(|t| t.ask_folder(folder)),
+            Test::Or(a, b) => {
+                a.ask_folder(folder);
+                b.ask_folder(folder);
+            }
+            Test::Not(t) => t.ask_folder(folder),
+            Test::Text(k) => k.ask(folder),
+            Test::Sequence(_) | Test::Uid(_) | Test::Message(_) => {}
+        }
+    }
+
+    /// Whether testing a message may need its facts.
+    fn needs_facts(&self) -> bool {
+        match self {
+            Test::And(tests) => tests.iter().any(Test::needs_facts),
+            Test::Or(a, b) => a.needs_facts() || b.needs_facts(),
+            Test::Not(t) => t.needs_facts(),
+            Test::Text(k) => k.column.is_none(),
+            Test::Sequence(_) | Test::Uid(_) => false,
+            Test::Message(key) => uses_facts(key),
         }
     }
 
@@ -191,6 +266,7 @@ impl<'k> Test<'k> {
             Test::Not(t) => !t.matches(c),
             Test::Sequence(ranges) => in_ranges(ranges, c.seq),
             Test::Uid(ranges) => in_ranges(ranges, c.msg.uid),
+            Test::Text(k) => c.text_key(k),
             Test::Message(key) => c.matches(key),
         }
     }
@@ -263,8 +339,11 @@ pub(super) fn write_esearch(
 /// as last seen): a client that searches `1:5` gets all five numbers it
 /// holds (RFC 2180 §4.1).
 pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u32> {
-    let test = Test::new(key, &sel.view);
-    let with_facts = uses_facts(key);
+    let mut test = Test::new(key, &sel.view);
+    test.ask_folder(sel.folder.as_ref());
+    // (Facts are read ahead in batches for keys that need them; the
+    // messages a column does not know are asked one by one.)
+    let with_facts = test.needs_facts();
     let mut hits = Vec::new();
     let mut batch = Vec::new().into_iter().peekable();
     for seq in 1..=sel.view.len() {

@@ -142,12 +142,50 @@ fn field_index(list: &[&str], field: &str) -> Option<usize> {
 /// `courser_mime::contains_ci` over texts stored folded
 /// (`courser_mime::search_fold`): folding the needle alone gives the same
 /// answer.
-fn any_contains<'a>(mut texts: impl Iterator<Item = &'a str>, needle: &str) -> bool {
+/// A SEARCH string made ready once for a whole folder: folded as the
+/// kept header texts are (`courser_mime::search_fold`), with a searcher
+/// built for it.
+#[derive(Debug, Clone)]
+pub struct Needle {
+    finder: memchr::memmem::Finder<'static>,
+}
+
+impl Needle {
+    /// Prepares `text`.
+    pub fn new(text: &str) -> Needle {
+        let folded = courser_mime::search_fold(text);
+        Needle {
+            finder: memchr::memmem::Finder::new(folded.as_bytes()).into_owned(),
+        }
+    }
+
+    pub(crate) fn found_in(&self, text: &str) -> bool {
+        self.finder.find(text.as_bytes()).is_some()
+    }
+
+    /// Whether it is the empty string (found in any field present).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.finder.needle().is_empty()
+    }
+}
+
+/// The lists of the texts section SEARCH of `field` looks in: the field's
+/// own, and for an address field its addresses too; `None` for a field
+/// the facts do not keep.
+pub(crate) fn search_lists(field: &str, address: bool) -> Option<(usize, Option<usize>)> {
+    let own = field_index(&KEPT_FIELDS, field)?;
+    let addresses = match address {
+        true => Some(KEPT_FIELDS.len() + field_index(&ADDRESS_FIELDS, field)?),
+        false => None,
+    };
+    Some((own, addresses))
+}
+
+fn any_contains<'a>(mut texts: impl Iterator<Item = &'a str>, needle: &Needle) -> bool {
     if needle.is_empty() {
         return texts.next().is_some();
     }
-    let needle = courser_mime::search_fold(needle);
-    texts.any(|t| t.contains(&needle))
+    texts.any(|t| needle.found_in(t))
 }
 
 /// Walks the string lists of the texts section: `skip` lists, then the
@@ -259,6 +297,18 @@ impl MessageFacts {
     /// the kept texts; `None` for a field not in [`KEPT_FIELDS`] (read the
     /// file then).
     pub fn header_contains(&self, field: &str, needle: &str) -> Option<bool> {
+        self.header_has(field, &Needle::new(needle))
+    }
+
+    /// The folded texts of list `list` of the texts section (the kept
+    /// fields, [`KEPT_FIELDS`], then the addresses of
+    /// [`ADDRESS_FIELDS`]).
+    pub(crate) fn texts(&self, list: usize) -> impl Iterator<Item = &str> {
+        nth_list(self.section(Section::Texts), list)
+    }
+
+    /// [`MessageFacts::header_contains`] with the string made ready once.
+    pub fn header_has(&self, field: &str, needle: &Needle) -> Option<bool> {
         let i = field_index(&KEPT_FIELDS, field)?;
         Some(any_contains(
             nth_list(self.section(Section::Texts), i),
@@ -269,10 +319,15 @@ impl MessageFacts {
     /// `courser_mime::address_header_contains` on the message file (SEARCH
     /// FROM / TO / CC / BCC); `None` for other fields.
     pub fn address_contains(&self, field: &str, needle: &str) -> Option<bool> {
+        self.address_has(field, &Needle::new(needle))
+    }
+
+    /// [`MessageFacts::address_contains`] with the string made ready once.
+    pub fn address_has(&self, field: &str, needle: &Needle) -> Option<bool> {
         let a = field_index(&ADDRESS_FIELDS, field)?;
         let texts = self.section(Section::Texts);
         Some(
-            self.header_contains(field, needle)?
+            self.header_has(field, needle)?
                 || any_contains(nth_list(texts, KEPT_FIELDS.len() + a), needle),
         )
     }

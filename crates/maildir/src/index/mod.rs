@@ -24,7 +24,8 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-pub use facts::{MessageFacts, OrderFacts, OrderKeys, ADDRESS_FIELDS, KEPT_FIELDS};
+pub(crate) use facts::search_lists;
+pub use facts::{MessageFacts, Needle, OrderFacts, OrderKeys, ADDRESS_FIELDS, KEPT_FIELDS};
 pub(crate) use file::ReadAhead;
 use file::{Batch, IndexFile, Record};
 
