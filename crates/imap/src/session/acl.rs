@@ -140,6 +140,37 @@ pub(super) fn announce_rights(out: &mut Vec<u8>, r: &Rights) {
     Reply::untagged_ok_code(out, code, "ACL");
 }
 
+/// What a command answers about a folder that is not there, and (see
+/// [`Session::permitted`]) about one the user is refused and may not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Missing {
+    /// SELECT, EXAMINE, STATUS, DELETE, RENAME's source, GETQUOTAROOT.
+    Folder,
+    /// The ACL commands, in Courier's words.
+    AclTarget,
+    /// APPEND: the client may CREATE it and try again (RFC 3501 §6.3.11).
+    Append,
+    /// The destination of COPY and MOVE, likewise.
+    Destination,
+}
+
+impl Missing {
+    /// Answers the command tagged `tag`: `NO [NONEXISTENT]` or `NO
+    /// [TRYCREATE]`.
+    pub(super) fn answer(self, tag: &str, out: &mut Vec<u8>) {
+        let (code, text) = match self {
+            Missing::Folder => (Code::Nonexistent, "No such mailbox"),
+            Missing::AclTarget => (
+                Code::Nonexistent,
+                "Mailbox does not exist, or must be subscribed to.",
+            ),
+            Missing::Append => (Code::TryCreate, "Mailbox does not exist"),
+            Missing::Destination => (Code::TryCreate, "Destination mailbox does not exist"),
+        };
+        Reply::no(out, tag, Some(code), text);
+    }
+}
+
 impl Session {
     /// The user's rights on `name`; `None` after answering when they
     /// cannot be read.
@@ -171,23 +202,36 @@ impl Session {
         }
     }
 
-    /// Whether `rights` hold one of `required` (Courier's test); if not,
-    /// answers Courier's refusal with RFC 5530's NOPERM.
+    /// Whether `held` has one of `required` (Courier's test). If not,
+    /// answers the refusal: Courier's, with RFC 5530's NOPERM, to a user
+    /// who may see the folder; to one who may not (no `l`), what the
+    /// command says of a folder that is not there (`hidden`), so that no
+    /// answer tells the two apart (RFC 4314 §6). `hidden` is `None` where
+    /// the refusal is no news: the selected folder, and the parent CREATE
+    /// and RENAME need `c` on (a name that is not there inherits its
+    /// rights and is refused the same way).
     pub(super) fn permitted(
         tag: &str,
         command: &str,
         name: &str,
-        rights: &Rights,
+        held: &Rights,
         required: &str,
+        hidden: Option<Missing>,
         out: &mut Vec<u8>,
     ) -> bool {
-        if required.bytes().any(|b| rights.has(b)) {
+        if required.bytes().any(|b| held.has(b)) {
             return true;
         }
-        // The name as clients send it (a text is ASCII).
-        let name = crate::codec::utf7::encode(name);
-        let text = format!("Access denied for {command} on {name} (ACL \"{required}\" required)");
-        Reply::no(out, tag, Some(Code::NoPerm), &text);
+        match hidden {
+            Some(missing) if !held.has(rights::LOOKUP) => missing.answer(tag, out),
+            _ => {
+                // The name as clients send it (a text is ASCII).
+                let name = crate::codec::utf7::encode(name);
+                let text =
+                    format!("Access denied for {command} on {name} (ACL \"{required}\" required)");
+                Reply::no(out, tag, Some(Code::NoPerm), &text);
+            }
+        }
         false
     }
 
@@ -199,26 +243,29 @@ impl Session {
         command: &str,
         name: &str,
         required: &str,
+        hidden: Option<Missing>,
         out: &mut Vec<u8>,
     ) -> bool {
         self.rights_on(tag, name, out)
-            .is_some_and(|r| Self::permitted(tag, command, name, &r, required, out))
+            .is_some_and(|r| Self::permitted(tag, command, name, &r, required, hidden, out))
     }
 
     /// The store, if folder `name` exists; else `None` after answering
-    /// NO [NONEXISTENT] in Courier's words (ACL commands name existing
-    /// folders only, as Courier's: reading an ACL would otherwise store
-    /// an inherited copy for a name that is not there).
+    /// as Courier does for the ACL commands (they name existing folders
+    /// only, as Courier's: reading an ACL would otherwise store an
+    /// inherited copy for a name that is not there).
     fn existing(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> Option<&dyn MailStore> {
-        const NONE: &str = "Mailbox does not exist, or must be subscribed to.";
-        self.exists_or_say(tag, name, NONE, out)
+        self.exists(tag, name, Missing::AclTarget, out)
             .then(|| self.store_ref())
             .flatten()
     }
 
     /// GETACL (RFC 4314 §3.3): needs `a`.
     pub(super) fn getacl(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
-        if self.existing(tag, name, out).is_none() || !self.require(tag, "GETACL", name, "a", out) {
+        let hidden = Some(Missing::AclTarget);
+        if self.existing(tag, name, out).is_none()
+            || !self.require(tag, "GETACL", name, "a", hidden, out)
+        {
             return;
         }
         let Some(store) = self.store_ref() else {
@@ -254,7 +301,15 @@ impl Session {
         let Some(r) = self.rights_on(tag, name, out) else {
             return;
         };
-        if !Self::permitted(tag, "MYRIGHTS", name, &r, "lricxea", out) {
+        if !Self::permitted(
+            tag,
+            "MYRIGHTS",
+            name,
+            &r,
+            "lricxea",
+            Some(Missing::AclTarget),
+            out,
+        ) {
             return;
         }
         respond::myrights(out, name, &rfc2086(&r, false), self.utf8_enabled);
@@ -278,7 +333,15 @@ impl Session {
         let Some(r) = self.rights_on(tag, name, out) else {
             return;
         };
-        if !Self::permitted(tag, "LISTRIGHTS", name, &r, "lricxea", out) {
+        if !Self::permitted(
+            tag,
+            "LISTRIGHTS",
+            name,
+            &r,
+            "lricxea",
+            Some(Missing::AclTarget),
+            out,
+        ) {
             return;
         }
         let owner_login = owner.strip_prefix("user=").unwrap_or(&owner);
@@ -320,15 +383,31 @@ impl Session {
         if self.existing(tag, name, out).is_none() {
             return;
         }
-        let Some(id) = stored_identifier(identifier) else {
-            return Reply::no(out, tag, Some(Code::Cannot), "Invalid ACL identifier.");
-        };
         let command = if rights.is_some() {
             "SETACL"
         } else {
             "DELETEACL"
         };
-        if !self.require(tag, command, name, "a", out) {
+        let hidden = Some(Missing::AclTarget);
+        let Some(id) = stored_identifier(identifier) else {
+            // Courier says so before it reads the ACL (which may store
+            // an inherited copy); not to a user who may not see the
+            // folder, which that would tell exists.
+            let Some(store) = self.store_ref() else {
+                return;
+            };
+            let mine = match store.peek_rights(name) {
+                Ok(r) => r,
+                Err(e) => return self.store_error(tag, &e, out),
+            };
+            if mine.has(rights::LOOKUP)
+                || Self::permitted(tag, command, name, &mine, "a", hidden, out)
+            {
+                Reply::no(out, tag, Some(Code::Cannot), "Invalid ACL identifier.");
+            }
+            return;
+        };
+        if !self.require(tag, command, name, "a", hidden, out) {
             return;
         }
         let Some(store) = self.store_ref() else {

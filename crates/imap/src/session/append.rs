@@ -11,7 +11,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::acl::settable;
+use super::acl::{settable, Missing};
 use super::reply::Reply;
 use super::select::Look;
 use super::store::split_flags;
@@ -110,7 +110,15 @@ impl Session {
                 return None;
             }
         };
-        if !Self::permitted(tag, "APPEND", name, &rights, "i", out) {
+        if !Self::permitted(
+            tag,
+            "APPEND",
+            name,
+            &rights,
+            "i",
+            Some(Missing::Append),
+            out,
+        ) {
             return None;
         }
         // Flags the user may not set are dropped, as in Courier.
@@ -195,9 +203,7 @@ impl Session {
 
     fn append_failed(&self, tag: &str, e: &StoreError, out: &mut Vec<u8>) {
         match e {
-            StoreError::NonExistent(_) => {
-                Reply::no(out, tag, Some(Code::TryCreate), "Mailbox does not exist")
-            }
+            StoreError::NonExistent(_) => Missing::Append.answer(tag, out),
             e => self.store_error(tag, e, out),
         }
     }

@@ -5,6 +5,7 @@
 use courser_maildir::acl::rights;
 use courser_protocol::Untrusted;
 
+use super::acl::Missing;
 use super::fetch::write_flags;
 use super::reply::Reply;
 use super::view::View;
@@ -34,13 +35,14 @@ impl Session {
         if let State::Selected(_) = self.state {
             self.state = State::Authenticated;
         }
-        if !self.exists(tag, name, out) {
+        let hidden = Missing::Folder;
+        if !self.exists(tag, name, hidden, out) {
             return;
         }
         let Some(rights) = self.rights_on(tag, name, out) else {
             return;
         };
-        if !Self::permitted(tag, "SELECT/EXAMINE", name, &rights, "r", out) {
+        if !Self::permitted(tag, "SELECT/EXAMINE", name, &rights, "r", Some(hidden), out) {
             return;
         }
         let Some(store) = self.store_ref() else {
