@@ -12,9 +12,10 @@ use courser_maildir::acl::{rights, Identifier};
 use courser_maildir::acl::{AclList, Rights};
 
 use courser_maildir::names;
+use courser_protocol::Untrusted;
 
 use super::reply::Reply;
-use super::{Session, State};
+use super::{Selected, Session, State};
 use crate::codec::respond::{self, Code};
 use crate::mailstore::{Carry, Flags, MailStore, StoreError};
 
@@ -192,13 +193,62 @@ impl Session {
     /// not those the session holds, they become its rights and the client
     /// is told (as Courier does whenever it reads that folder's ACL).
     pub(super) fn rights_seen(&mut self, name: &str, r: &Rights, out: &mut Vec<u8>) {
-        let State::Selected(sel) = &mut self.state else {
+        let State::Selected(sel) = &self.state else {
             return;
         };
         let same = names::spelling(name).is_ok_and(|n| n == sel.folder.name());
         if same && sel.rights != *r {
-            sel.rights = r.clone();
-            announce_rights(out, r);
+            self.in_selected("", out, |s, sel, out| s.rights_changed(sel, r, out));
+        }
+    }
+
+    /// The selected folder's rights are now `r`: says so, and gives the
+    /// flags the client may now change (RFC 4314 §5.1.1: a server that
+    /// checks rights at every command SHOULD).
+    fn rights_changed(&self, sel: &mut Selected, r: &Rights, out: &mut Vec<u8>) {
+        let before = settable(&sel.rights);
+        sel.rights = r.clone();
+        announce_rights(out, r);
+        if sel.folder.read_write() && settable(r) != before {
+            self.announce_flags(sel, out);
+        }
+    }
+
+    /// Reads the selected folder's rights again before a command, so
+    /// that what its owner changed meanwhile (in another session)
+    /// applies to it ([`Session::rights_seen`] tells the client). A
+    /// folder that is gone keeps them (reading the ACL of a name that is
+    /// not there would store an inherited copy); one whose ACL cannot be
+    /// read has none left, as in Courier.
+    pub(super) fn reread_rights(&mut self, out: &mut Vec<u8>) {
+        let (State::Selected(sel), Some(store)) = (&self.state, self.store_ref()) else {
+            return;
+        };
+        let name = sel.folder.name().to_owned();
+        if !store.folder_exists(&name).unwrap_or(false) {
+            return;
+        }
+        let r = store.my_rights(&name).unwrap_or_else(|e| {
+            tracing::warn!(
+                folder = %Untrusted(&name),
+                error = %Untrusted(&e.to_string()),
+                "cannot read the selected folder's ACL"
+            );
+            Rights::default()
+        });
+        self.rights_seen(&name, &r, out);
+    }
+
+    /// Whether the user may still read the selected folder, for a
+    /// command (`verb`) that works on its messages; if not (`r` was taken
+    /// away since SELECT), answers the refusal. RFC 4314 §5.1.1 lets a
+    /// server refuse such commands until the folder is closed.
+    pub(super) fn may_read_selected(&self, tag: &str, verb: &str, out: &mut Vec<u8>) -> bool {
+        match &self.state {
+            State::Selected(sel) => {
+                Self::permitted(tag, verb, "current mailbox", &sel.rights, "r", None, out)
+            }
+            _ => true,
         }
     }
 

@@ -530,30 +530,56 @@ fn on_a_maildir_the_acl_files_are_courier_s() {
 }
 
 #[test]
-fn the_selected_folder_takes_rights_read_for_it() {
+fn the_selected_folder_takes_changed_rights_at_the_next_command() {
     let st = shared_with_bob("lrs");
     let mut bob = as_user(&st, "bob", "");
     run(&mut bob, "a SELECT INBOX\r\n");
     set(&st, "INBOX", "user=bob", "lrsw");
-    // Until its ACL is read again the session keeps what SELECT found.
+    // Announced before the command uses them, with the flags now
+    // permitted.
     let out = run(&mut bob, "b STORE 1 +FLAGS (\\Answered)\r\n");
-    assert!(!out.contains("\\Answered"), "{out}");
-    let out = run(
-        &mut bob,
-        "c MYRIGHTS INBOX\r\nd STORE 1 +FLAGS (\\Answered)\r\n",
+    assert!(
+        out.starts_with("* OK [MYRIGHTS \"lrsw\"] ACL\r\n* FLAGS "),
+        "{out}"
     );
-    assert!(out.contains("* OK [MYRIGHTS \"lrsw\"] ACL\r\n"), "{out}");
+    assert!(
+        out.contains("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Seen \\Draft \\*)]"),
+        "{out}"
+    );
     assert!(
         out.contains("* 1 FETCH (FLAGS (\\Answered \\Flagged))"),
         "{out}"
     );
     // Reading them unchanged says nothing.
-    let out = run(&mut bob, "e LIST \"\" *\r\n");
-    assert!(!out.contains("MYRIGHTS"), "{out}");
+    let out = run(&mut bob, "c MYRIGHTS INBOX\r\ne LIST \"\" *\r\n");
+    assert!(!out.contains("[MYRIGHTS"), "{out}");
     // Nor does reading another folder's.
     set(&st, "INBOX.a", "user=bob", "lrswi");
     let out = run(&mut bob, "f MYRIGHTS INBOX.a\r\n");
     assert!(!out.contains("[MYRIGHTS"), "{out}");
+    // Without `r` the folder's messages are no longer served, and IDLE
+    // and NOOP tell nothing of it; CLOSE still closes.
+    let out = run(&mut bob, "k IDLE\r\n");
+    assert_eq!(out, "+ idling\r\n");
+    set(&st, "INBOX", "user=bob", "ls");
+    st.deliver("INBOX", MSG, Flags::EMPTY).unwrap();
+    let mut out = Vec::new();
+    bob.idle_changed(&mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("* OK [MYRIGHTS \"ls\"] ACL\r\n"), "{out}");
+    assert!(!out.contains("EXISTS"), "{out}");
+    let out = run(
+        &mut bob,
+        "DONE\r\ng FETCH 1 (FLAGS)\r\nh NOOP\r\ni SEARCH ALL\r\nj CLOSE\r\n",
+    );
+    assert_eq!(
+        out,
+        "k OK IDLE terminated\r\n\
+         g NO [NOPERM] Access denied for FETCH on current mailbox (ACL \"r\" required)\r\n\
+         h OK NOOP completed\r\n\
+         i NO [NOPERM] Access denied for SEARCH on current mailbox (ACL \"r\" required)\r\n\
+         j OK CLOSE completed\r\n"
+    );
 }
 
 #[test]

@@ -95,7 +95,7 @@ impl Session {
     /// FLAGS and PERMANENTFLAGS with every keyword in use in the folder
     /// (RFC 3501 §7.2.6, §7.1): at SELECT, and again whenever a keyword
     /// the client was not told of is about to appear in a FETCH.
-    fn announce_flags(&self, sel: &mut Selected, out: &mut Vec<u8>) {
+    pub(super) fn announce_flags(&self, sel: &mut Selected, out: &mut Vec<u8>) {
         // Keywords once announced stay: a client may hold them in its cache.
         let mut keywords = sel.folder.keywords();
         keywords.extend(sel.view.announced_keywords().cloned());
@@ -195,6 +195,10 @@ impl Session {
         look: Look,
         out: &mut Vec<u8>,
     ) {
+        if !sel.rights.has(rights::READ) {
+            // The user may no longer read it: nothing about it is told.
+            return;
+        }
         self.refresh_view(sel, look, out);
         if !matches!(self.state, State::Logout) {
             self.announce_changes(sel, allow_expunge, out);
