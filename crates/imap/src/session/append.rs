@@ -40,6 +40,8 @@ impl Session {
     /// An APPEND's message was announced: refuse it now, before the client
     /// sends it, or start receiving it.
     pub(super) fn append_start(&mut self, start: AppendStart, out: &mut Vec<u8>) {
+        // A command like the others (which the framer hands over itself).
+        self.reread_rights(out);
         match self.begin_append(&start, out) {
             Some(incoming) => {
                 self.decoder.accept_message();
