@@ -295,6 +295,19 @@ def group_readable(top, gid):
     os.chmod(top.parent, 0o750)
 
 
+def sharing_server(make_server, per_user):
+    """`courser serve` (in the per-user model with `per_user`, which
+    needs root) with a shared index listing every account."""
+    if per_user and os.getuid() != 0:
+        pytest.skip("the per-user model switches uids: needs root")
+    server = make_server(per_user=per_user,
+                         extra_config='\n[maildir]\nshared_index = "shared/index"\n')
+    (server.root / "shared").mkdir()
+    (server.root / "shared" / "index").write_text(
+        "".join(f"{u}\t1\t1\t{h}\n" for u, h in server.homes.items()))
+    return server
+
+
 @pytest.mark.parametrize("per_user", [False, True])
 def test_shared_folders_through_the_server(make_server, per_user):
     """`[maildir] shared_index` through `courser serve`: bob sees and reads
@@ -303,13 +316,7 @@ def test_shared_folders_through_the_server(make_server, per_user):
     (nothing listed, SELECT refused cleanly) until it is group-readable;
     changes that need write access to her files are refused, not crashed
     on."""
-    if per_user and os.getuid() != 0:
-        pytest.skip("the per-user model switches uids: needs root")
-    server = make_server(per_user=per_user,
-                         extra_config='\n[maildir]\nshared_index = "shared/index"\n')
-    (server.root / "shared").mkdir()
-    (server.root / "shared" / "index").write_text(
-        "".join(f"{u}\t1\t1\t{h}\n" for u, h in server.homes.items()))
+    server = sharing_server(make_server, per_user)
     a = server.connect("alice")
     assert a.create("INBOX.pub")[0] == "OK"
     assert a.setacl("INBOX.pub", "bob", "lrs")[0] == "OK"
