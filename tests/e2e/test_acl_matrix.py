@@ -453,3 +453,36 @@ def test_rights_taken_away_through_the_server(make_server, per_user):
     for c in (alice, bob):
         c.cmd("LOGOUT")
         c.close()
+
+
+@pytest.mark.parametrize("per_user", [False, True], ids=["shared", "per-user"])
+def test_an_inherited_acl_serves_a_sharer_who_may_not_store_it(make_server, per_user):
+    """A folder without its own ACL file has its parent's, whose copy the
+    first reader stores. bob's process in the per-user model may read
+    alice's group-readable maildir but not write it: he gets the
+    inherited rights all the same (the folder is listed and opens), and
+    CREATE below a folder hidden from him and below a name that is not
+    there are refused alike."""
+    server = sharing_server(make_server, per_user)
+    alice = server.raw(login="alice")
+    alice.cmd("SETACL INBOX bob lr", ok=True)
+    alice.cmd("CREATE INBOX.secret", ok=True)
+    alice.cmd('SETACL INBOX.secret bob ""', ok=True)
+    md = server.maildir("alice")
+    for sub in ("cur", "new", "tmp"):
+        os.makedirs(md / ".plain" / sub)
+    server.chown()
+    if per_user:
+        group_readable(md, server.account_ids["bob"][1])
+    bob = server.raw(login="bob")
+    untagged, _ = bob.cmd('LIST "" "#shared.alice.*"', ok=True)
+    assert untagged == [b'* LIST (\\HasNoChildren) "." "#shared.alice.plain"\r\n'], untagged
+    untagged, tagged = bob.cmd('SELECT "#shared.alice.plain"', ok=True)
+    assert b'* OK [MYRIGHTS "lr"] ACL\r\n' in untagged, untagged
+    denied = [bob.cmd(f'CREATE "#shared.alice.{f}.sub"', ok="NO")[1].split(b" ", 1)[1]
+              for f in ("secret", "nosuch")]
+    assert denied[0].replace(b"secret", b"nosuch") == denied[1], denied
+    assert not (md / ".secret.sub").exists() and not (md / ".nosuch.sub").exists()
+    for c in (alice, bob):
+        c.cmd("LOGOUT")
+        c.close()

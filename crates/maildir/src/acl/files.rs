@@ -90,7 +90,11 @@ pub fn peek(maildir: &Path, dir: &str) -> Result<AclList> {
 }
 
 /// [`read`], storing what it settles (inherited copies, hierarchy
-/// entries of folders that exist now) only with `settle`.
+/// entries of folders that exist now) only with `settle`. A process that
+/// may read the maildir but not write it (another account's, in the
+/// per-user model) gets the inherited list all the same: the copy only
+/// keeps what inheritance gives now, and the next reader that may write
+/// stores it.
 fn read_settling(maildir: &Path, dir: &str, settle: bool) -> Result<AclList> {
     let maildir = maildir_or_dot(maildir);
     let dir = inbox_if_empty(dir);
@@ -101,7 +105,10 @@ fn read_settling(maildir: &Path, dir: &str, settle: bool) -> Result<AclList> {
     let parent = &dir[..dir.rfind('.').unwrap_or(0)];
     let list = read_settling(maildir, parent, settle)?;
     if settle {
-        write(maildir, dir, &list, None)?;
+        match write(maildir, dir, &list, None) {
+            Err(e) if e.io_kind() == Some(io::ErrorKind::PermissionDenied) => {}
+            done => done?,
+        }
     }
     Ok(list)
 }
