@@ -157,7 +157,7 @@ def listed(snap, lines):
 @dataclass
 class Case:
     right: str
-    command: str
+    command: object  # a command, or (APPEND with %d, its message)
     done: Callable
     # the refusal's verb and folder ("" for a command refused silently)
     verb: str = ""
@@ -171,6 +171,7 @@ class Case:
 
 def append(flags=""):
     return ("APPEND {F} " + (flags + " " if flags else "") + "{{%d}}", MSG)
+
 
 CASES = [
     Case("l", 'LIST "" {P}', listed),
@@ -216,12 +217,18 @@ CASES = [
          owner=False),
 ]
 
-# Who is tested where: the names the commands use and the ACL entry that
-# gives the rights.
+def negative(identifier, held):
+    """The negative entry that takes from `identifier` what `held` lacks."""
+    taken = "".join(r for r in ALL if r not in held)
+    return f"-{identifier} {taken}\n" if taken else ""
+
+
+# Who is tested where: the names the commands use, and the ACL entry
+# that leaves them the rights `held` on INBOX.pub.
 SHARER = dict(user="bob", F="#shared.alice.pub", O="#shared.alice.other", H="INBOX",
-              P='"#shared.alice.*"', entry=lambda r: f"user=bob {r}\n")
+              P='"#shared.alice.*"', entry=lambda held: f"user=bob {held}\n")
 OWNER = dict(user="alice", F="INBOX.pub", O="INBOX.other", H="INBOX", P='"*"',
-             entry=lambda r: f"-user=alice {r}\n" if r else "")
+             entry=lambda held: negative("user=alice", held))
 
 
 def fill(cmd, who):
@@ -235,11 +242,7 @@ def attempt(tmp_path, who, case, held):
     returns (lines answered, files before, files after)."""
     base = tmp_path / f"{who['user']}-{len(list(tmp_path.iterdir()))}"
     base.mkdir()
-    if who is OWNER:
-        taken = "".join(sorted(set(ALL) - set(held)))
-        make_tree(base, who["entry"](taken))
-    else:
-        make_tree(base, who["entry"](held))
+    make_tree(base, who["entry"](held))
     snaps = []
     commands = [fill(c, who) for c in case.before]
     commands += [lambda: snaps.append(files(base)), fill(case.command, who),
