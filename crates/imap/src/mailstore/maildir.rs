@@ -99,6 +99,21 @@ impl MaildirStore {
         names::dir_name(&names::canonical(name)?)
     }
 
+    /// The ACL of folder `name`, read from the files with `read`
+    /// ([`acl::read`] or [`acl::peek`]).
+    fn read_acl(
+        &self,
+        name: &str,
+        read: fn(&Path, &str) -> courser_maildir::Result<AclList>,
+    ) -> StoreResult<AclList> {
+        match self.place(name) {
+            Place::Own => Ok(read(self.store.root(), &Self::acl_dir(name)?)?),
+            Place::Other(e) => Ok(read(e.store.root(), &e.acl_dir()?)?),
+            Place::Sharable { level: false } => Ok(self.sharable_acl(name)),
+            Place::Level | Place::Unknown | Place::Sharable { level: true } => Ok(level_acl()),
+        }
+    }
+
     /// Renames folder `from` of `store` to `to`, with the ACLs of names
     /// below it that are not folders.
     fn rename_in(store: &Store, from: &str, to: &str) -> StoreResult<()> {
@@ -311,12 +326,11 @@ impl MailStore for MaildirStore {
     }
 
     fn stored_acl(&self, name: &str) -> StoreResult<AclList> {
-        match self.place(name) {
-            Place::Own => acl::read(self.store.root(), &Self::acl_dir(name)?),
-            Place::Other(e) => acl::read(e.store.root(), &e.acl_dir()?),
-            Place::Sharable { level: false } => Ok(self.sharable_acl(name)),
-            Place::Level | Place::Unknown | Place::Sharable { level: true } => Ok(level_acl()),
-        }
+        self.read_acl(name, acl::read)
+    }
+
+    fn peek_stored_acl(&self, name: &str) -> StoreResult<AclList> {
+        self.read_acl(name, acl::peek)
     }
 
     fn edit_stored_acl(

@@ -260,6 +260,22 @@ pub trait MailStore: Send {
         let acl = self.acl(name)?;
         Ok(self.acl_user_on(name).rights(&acl))
     }
+    /// [`MailStore::stored_acl`] leaving the files as they are (an
+    /// inherited ACL is not stored). Callers use
+    /// [`MailStore::peek_rights`].
+    fn peek_stored_acl(&self, name: &str) -> StoreResult<AclList> {
+        self.stored_acl(name)
+    }
+    /// [`MailStore::my_rights`] leaving the files as they are: for an
+    /// answer Courier gives before it reads the ACL.
+    fn peek_rights(&self, name: &str) -> StoreResult<Rights> {
+        let acl = if self.acl_user().acls_disabled() {
+            AclList::disabled()
+        } else {
+            self.peek_stored_acl(name)?
+        };
+        Ok(self.acl_user_on(name).rights(&acl))
+    }
     /// Starts an APPEND of `size` octets: fails before anything is
     /// written when the folder does not exist, a keyword is invalid or the
     /// quota is full.

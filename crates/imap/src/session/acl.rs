@@ -12,9 +12,10 @@ use courser_maildir::acl::{rights, Identifier};
 use courser_maildir::acl::{AclList, Rights};
 
 use courser_maildir::names;
+use courser_protocol::Untrusted;
 
 use super::reply::Reply;
-use super::{Session, State};
+use super::{Selected, Session, State};
 use crate::codec::respond::{self, Code};
 use crate::mailstore::{Carry, Flags, MailStore, StoreError};
 
@@ -140,6 +141,37 @@ pub(super) fn announce_rights(out: &mut Vec<u8>, r: &Rights) {
     Reply::untagged_ok_code(out, code, "ACL");
 }
 
+/// What a command answers about a folder that is not there, and (see
+/// [`Session::permitted`]) about one the user is refused and may not see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Missing {
+    /// SELECT, EXAMINE, STATUS, DELETE, RENAME's source, GETQUOTAROOT.
+    Folder,
+    /// The ACL commands, in Courier's words.
+    AclTarget,
+    /// APPEND: the client may CREATE it and try again (RFC 3501 §6.3.11).
+    Append,
+    /// The destination of COPY and MOVE, likewise.
+    Destination,
+}
+
+impl Missing {
+    /// Answers the command tagged `tag`: `NO [NONEXISTENT]` or `NO
+    /// [TRYCREATE]`.
+    pub(super) fn answer(self, tag: &str, out: &mut Vec<u8>) {
+        let (code, text) = match self {
+            Missing::Folder => (Code::Nonexistent, "No such mailbox"),
+            Missing::AclTarget => (
+                Code::Nonexistent,
+                "Mailbox does not exist, or must be subscribed to.",
+            ),
+            Missing::Append => (Code::TryCreate, "Mailbox does not exist"),
+            Missing::Destination => (Code::TryCreate, "Destination mailbox does not exist"),
+        };
+        Reply::no(out, tag, Some(code), text);
+    }
+}
+
 impl Session {
     /// The user's rights on `name`; `None` after answering when they
     /// cannot be read.
@@ -161,33 +193,95 @@ impl Session {
     /// not those the session holds, they become its rights and the client
     /// is told (as Courier does whenever it reads that folder's ACL).
     pub(super) fn rights_seen(&mut self, name: &str, r: &Rights, out: &mut Vec<u8>) {
-        let State::Selected(sel) = &mut self.state else {
+        let State::Selected(sel) = &self.state else {
             return;
         };
         let same = names::spelling(name).is_ok_and(|n| n == sel.folder.name());
         if same && sel.rights != *r {
-            sel.rights = r.clone();
-            announce_rights(out, r);
+            self.in_selected("", out, |s, sel, out| s.rights_changed(sel, r, out));
         }
     }
 
-    /// Whether `rights` hold one of `required` (Courier's test); if not,
-    /// answers Courier's refusal with RFC 5530's NOPERM.
+    /// The selected folder's rights are now `r`: says so, and gives the
+    /// flags the client may now change (RFC 4314 §5.1.1: a server that
+    /// checks rights at every command SHOULD).
+    fn rights_changed(&self, sel: &mut Selected, r: &Rights, out: &mut Vec<u8>) {
+        let before = settable(&sel.rights);
+        sel.rights = r.clone();
+        announce_rights(out, r);
+        if sel.folder.read_write() && settable(r) != before {
+            self.announce_flags(sel, out);
+        }
+    }
+
+    /// Reads the selected folder's rights again before a command, so
+    /// that what its owner changed meanwhile (in another session)
+    /// applies to it ([`Session::rights_seen`] tells the client). A
+    /// folder that is gone keeps them (reading the ACL of a name that is
+    /// not there would store an inherited copy); one whose ACL cannot be
+    /// read has none left, as in Courier.
+    pub(super) fn reread_rights(&mut self, out: &mut Vec<u8>) {
+        let (State::Selected(sel), Some(store)) = (&self.state, self.store_ref()) else {
+            return;
+        };
+        let name = sel.folder.name().to_owned();
+        if !store.folder_exists(&name).unwrap_or(false) {
+            return;
+        }
+        let r = store.my_rights(&name).unwrap_or_else(|e| {
+            tracing::warn!(
+                folder = %Untrusted(&name),
+                error = %Untrusted(&e.to_string()),
+                "cannot read the selected folder's ACL"
+            );
+            Rights::default()
+        });
+        self.rights_seen(&name, &r, out);
+    }
+
+    /// Whether the user may still read the selected folder, for a
+    /// command (`verb`) that works on its messages; if not (`r` was taken
+    /// away since SELECT), answers the refusal. RFC 4314 §5.1.1 lets a
+    /// server refuse such commands until the folder is closed.
+    pub(super) fn may_read_selected(&self, tag: &str, verb: &str, out: &mut Vec<u8>) -> bool {
+        match &self.state {
+            State::Selected(sel) => {
+                Self::permitted(tag, verb, "current mailbox", &sel.rights, "r", None, out)
+            }
+            _ => true,
+        }
+    }
+
+    /// Whether `held` has one of `required` (Courier's test). If not,
+    /// answers the refusal: Courier's, with RFC 5530's NOPERM, to a user
+    /// who may see the folder; to one who may not (no `l`), what the
+    /// command says of a folder that is not there (`hidden`), so that no
+    /// answer tells the two apart (RFC 4314 §6). `hidden` is `None` where
+    /// the refusal is no news: the selected folder, and the parent CREATE
+    /// and RENAME need `c` on (a name that is not there inherits its
+    /// rights and is refused the same way).
     pub(super) fn permitted(
         tag: &str,
         command: &str,
         name: &str,
-        rights: &Rights,
+        held: &Rights,
         required: &str,
+        hidden: Option<Missing>,
         out: &mut Vec<u8>,
     ) -> bool {
-        if required.bytes().any(|b| rights.has(b)) {
+        if required.bytes().any(|b| held.has(b)) {
             return true;
         }
-        // The name as clients send it (a text is ASCII).
-        let name = crate::codec::utf7::encode(name);
-        let text = format!("Access denied for {command} on {name} (ACL \"{required}\" required)");
-        Reply::no(out, tag, Some(Code::NoPerm), &text);
+        match hidden {
+            Some(missing) if !held.has(rights::LOOKUP) => missing.answer(tag, out),
+            _ => {
+                // The name as clients send it (a text is ASCII).
+                let name = crate::codec::utf7::encode(name);
+                let text =
+                    format!("Access denied for {command} on {name} (ACL \"{required}\" required)");
+                Reply::no(out, tag, Some(Code::NoPerm), &text);
+            }
+        }
         false
     }
 
@@ -199,26 +293,29 @@ impl Session {
         command: &str,
         name: &str,
         required: &str,
+        hidden: Option<Missing>,
         out: &mut Vec<u8>,
     ) -> bool {
         self.rights_on(tag, name, out)
-            .is_some_and(|r| Self::permitted(tag, command, name, &r, required, out))
+            .is_some_and(|r| Self::permitted(tag, command, name, &r, required, hidden, out))
     }
 
     /// The store, if folder `name` exists; else `None` after answering
-    /// NO [NONEXISTENT] in Courier's words (ACL commands name existing
-    /// folders only, as Courier's: reading an ACL would otherwise store
-    /// an inherited copy for a name that is not there).
+    /// as Courier does for the ACL commands (they name existing folders
+    /// only, as Courier's: reading an ACL would otherwise store an
+    /// inherited copy for a name that is not there).
     fn existing(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> Option<&dyn MailStore> {
-        const NONE: &str = "Mailbox does not exist, or must be subscribed to.";
-        self.exists_or_say(tag, name, NONE, out)
+        self.exists(tag, name, Missing::AclTarget, out)
             .then(|| self.store_ref())
             .flatten()
     }
 
     /// GETACL (RFC 4314 §3.3): needs `a`.
     pub(super) fn getacl(&mut self, tag: &str, name: &str, out: &mut Vec<u8>) {
-        if self.existing(tag, name, out).is_none() || !self.require(tag, "GETACL", name, "a", out) {
+        let hidden = Some(Missing::AclTarget);
+        if self.existing(tag, name, out).is_none()
+            || !self.require(tag, "GETACL", name, "a", hidden, out)
+        {
             return;
         }
         let Some(store) = self.store_ref() else {
@@ -254,7 +351,15 @@ impl Session {
         let Some(r) = self.rights_on(tag, name, out) else {
             return;
         };
-        if !Self::permitted(tag, "MYRIGHTS", name, &r, "lricxea", out) {
+        if !Self::permitted(
+            tag,
+            "MYRIGHTS",
+            name,
+            &r,
+            "lricxea",
+            Some(Missing::AclTarget),
+            out,
+        ) {
             return;
         }
         respond::myrights(out, name, &rfc2086(&r, false), self.utf8_enabled);
@@ -278,7 +383,15 @@ impl Session {
         let Some(r) = self.rights_on(tag, name, out) else {
             return;
         };
-        if !Self::permitted(tag, "LISTRIGHTS", name, &r, "lricxea", out) {
+        if !Self::permitted(
+            tag,
+            "LISTRIGHTS",
+            name,
+            &r,
+            "lricxea",
+            Some(Missing::AclTarget),
+            out,
+        ) {
             return;
         }
         let owner_login = owner.strip_prefix("user=").unwrap_or(&owner);
@@ -320,15 +433,31 @@ impl Session {
         if self.existing(tag, name, out).is_none() {
             return;
         }
-        let Some(id) = stored_identifier(identifier) else {
-            return Reply::no(out, tag, Some(Code::Cannot), "Invalid ACL identifier.");
-        };
         let command = if rights.is_some() {
             "SETACL"
         } else {
             "DELETEACL"
         };
-        if !self.require(tag, command, name, "a", out) {
+        let hidden = Some(Missing::AclTarget);
+        let Some(id) = stored_identifier(identifier) else {
+            // Courier says so before it reads the ACL (which may store
+            // an inherited copy); not to a user who may not see the
+            // folder, which that would tell exists.
+            let Some(store) = self.store_ref() else {
+                return;
+            };
+            let mine = match store.peek_rights(name) {
+                Ok(r) => r,
+                Err(e) => return self.store_error(tag, &e, out),
+            };
+            if mine.has(rights::LOOKUP)
+                || Self::permitted(tag, command, name, &mine, "a", hidden, out)
+            {
+                Reply::no(out, tag, Some(Code::Cannot), "Invalid ACL identifier.");
+            }
+            return;
+        };
+        if !self.require(tag, command, name, "a", hidden, out) {
             return;
         }
         let Some(store) = self.store_ref() else {

@@ -205,11 +205,18 @@ fn acl_commands_need_their_rights() {
             .to_string(),
         "lr"
     );
-    // With rights that do not show the folder, not even MYRIGHTS.
+    // With rights that do not show the folder, not even MYRIGHTS: to
+    // bob it is not there (RFC 4314 §6).
     set(&st, "INBOX", "user=bob", "sw");
-    let out = run(&mut bob, "d MYRIGHTS INBOX\r\ne LISTRIGHTS INBOX bob\r\n");
-    assert!(tagged(&out, "d").starts_with("d NO [NOPERM]"), "{out}");
-    assert!(tagged(&out, "e").starts_with("e NO [NOPERM]"), "{out}");
+    let out = run(
+        &mut bob,
+        "d MYRIGHTS INBOX\r\ne LISTRIGHTS INBOX bob\r\nx GETACL INBOX\r\n\
+         y SETACL INBOX group=x r\r\nz MYRIGHTS INBOX.nope\r\n",
+    );
+    let none = "NO [NONEXISTENT] Mailbox does not exist, or must be subscribed to.";
+    for t in ["d", "e", "x", "y", "z"] {
+        assert_eq!(tagged(&out, t), format!("{t} {none}"), "{out}");
+    }
     // `a` is enough to administer.
     set(&st, "INBOX", "user=bob", "a");
     let out = run(&mut bob, "f SETACL INBOX bob +lr\r\ng GETACL INBOX\r\n");
@@ -408,10 +415,9 @@ fn copy_and_move_check_both_folders() {
         out.contains("b NO [NOPERM] Access denied for COPY on INBOX.a (ACL \"i\" required)"),
         "{out}"
     );
+    // The destination is checked first.
     assert!(
-        out.contains(
-            "c NO [NOPERM] Access denied for MOVE on current mailbox (ACL \"t\" required)"
-        ),
+        out.contains("c NO [NOPERM] Access denied for MOVE on INBOX.a (ACL \"i\" required)"),
         "{out}"
     );
     set(&st, "INBOX.a", "user=bob", "lrsi");
@@ -524,30 +530,56 @@ fn on_a_maildir_the_acl_files_are_courier_s() {
 }
 
 #[test]
-fn the_selected_folder_takes_rights_read_for_it() {
+fn the_selected_folder_takes_changed_rights_at_the_next_command() {
     let st = shared_with_bob("lrs");
     let mut bob = as_user(&st, "bob", "");
     run(&mut bob, "a SELECT INBOX\r\n");
     set(&st, "INBOX", "user=bob", "lrsw");
-    // Until its ACL is read again the session keeps what SELECT found.
+    // Announced before the command uses them, with the flags now
+    // permitted.
     let out = run(&mut bob, "b STORE 1 +FLAGS (\\Answered)\r\n");
-    assert!(!out.contains("\\Answered"), "{out}");
-    let out = run(
-        &mut bob,
-        "c MYRIGHTS INBOX\r\nd STORE 1 +FLAGS (\\Answered)\r\n",
+    assert!(
+        out.starts_with("* OK [MYRIGHTS \"lrsw\"] ACL\r\n* FLAGS "),
+        "{out}"
     );
-    assert!(out.contains("* OK [MYRIGHTS \"lrsw\"] ACL\r\n"), "{out}");
+    assert!(
+        out.contains("* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Seen \\Draft \\*)]"),
+        "{out}"
+    );
     assert!(
         out.contains("* 1 FETCH (FLAGS (\\Answered \\Flagged))"),
         "{out}"
     );
     // Reading them unchanged says nothing.
-    let out = run(&mut bob, "e LIST \"\" *\r\n");
-    assert!(!out.contains("MYRIGHTS"), "{out}");
+    let out = run(&mut bob, "c MYRIGHTS INBOX\r\ne LIST \"\" *\r\n");
+    assert!(!out.contains("[MYRIGHTS"), "{out}");
     // Nor does reading another folder's.
     set(&st, "INBOX.a", "user=bob", "lrswi");
     let out = run(&mut bob, "f MYRIGHTS INBOX.a\r\n");
     assert!(!out.contains("[MYRIGHTS"), "{out}");
+    // Without `r` the folder's messages are no longer served, and IDLE
+    // and NOOP tell nothing of it; CLOSE still closes.
+    let out = run(&mut bob, "k IDLE\r\n");
+    assert_eq!(out, "+ idling\r\n");
+    set(&st, "INBOX", "user=bob", "ls");
+    st.deliver("INBOX", MSG, Flags::EMPTY).unwrap();
+    let mut out = Vec::new();
+    bob.idle_changed(&mut out);
+    let out = String::from_utf8(out).unwrap();
+    assert!(out.starts_with("* OK [MYRIGHTS \"ls\"] ACL\r\n"), "{out}");
+    assert!(!out.contains("EXISTS"), "{out}");
+    let out = run(
+        &mut bob,
+        "DONE\r\ng FETCH 1 (FLAGS)\r\nh NOOP\r\ni SEARCH ALL\r\nj CLOSE\r\n",
+    );
+    assert_eq!(
+        out,
+        "k OK IDLE terminated\r\n\
+         g NO [NOPERM] Access denied for FETCH on current mailbox (ACL \"r\" required)\r\n\
+         h OK NOOP completed\r\n\
+         i NO [NOPERM] Access denied for SEARCH on current mailbox (ACL \"r\" required)\r\n\
+         j OK CLOSE completed\r\n"
+    );
 }
 
 #[test]
@@ -571,5 +603,74 @@ fn a_minus_change_removes_letters_unchecked() {
             .unwrap()
             .to_string(),
         "rw"
+    );
+}
+
+/// Every command naming `folder`, as bob sends them with INBOX selected.
+fn naming(folder: &str) -> String {
+    [
+        "SELECT INBOX",
+        "STATUS F (MESSAGES)",
+        "APPEND F {1+}\r\nx",
+        "COPY 1 F",
+        "MOVE 1 F",
+        "GETQUOTAROOT F",
+        "GETACL F",
+        "MYRIGHTS F",
+        "LISTRIGHTS F bob",
+        "SETACL F bob lr",
+        "SETACL F group=x lr",
+        "DELETEACL F bob",
+        "ACL STORE F anyone +l",
+        "LIST \"\" F*",
+        "SUBSCRIBE F",
+        "LSUB \"\" *",
+        "CREATE F",
+        "CREATE F.sub",
+        "DELETE F",
+        "RENAME F INBOX.b.x",
+        "RENAME INBOX.b F.x",
+        "EXAMINE F",
+    ]
+    .iter()
+    .enumerate()
+    .map(|(n, c)| format!("t{n} {}\r\n", c.replace('F', folder)))
+    .collect()
+}
+
+#[test]
+fn a_folder_bob_may_not_see_answers_as_one_that_is_not_there() {
+    // bob may read INBOX and change INBOX.b; INBOX.a has an ACL without
+    // `l` for him, and so has INBOX.nope, which is not a folder (as a
+    // `courierimaphieracl/` entry): a name that is not there with the
+    // same ACL.
+    for hidden in ["", "stw", "p"] {
+        let st = shared_with_bob("lr");
+        set(&st, "INBOX.b", "user=bob", "lrx");
+        for f in ["INBOX.a", "INBOX.nope"] {
+            set(&st, f, "user=bob", hidden);
+        }
+        let seen = run(&mut as_user(&st, "bob", ""), &naming("INBOX.a"));
+        let missing = run(&mut as_user(&st, "bob", ""), &naming("INBOX.nope"));
+        assert_eq!(seen.replace("INBOX.a", "INBOX.nope"), missing, "{hidden}");
+        // (and the answers are the refusals, not successes)
+        assert!(
+            !seen.contains("t16 OK") && !seen.contains("t18 OK"),
+            "{seen}"
+        );
+        assert_eq!(st.status("INBOX.a").unwrap().messages, 1);
+    }
+    // A right granted without `l` is honoured; what it does not allow is
+    // still not there.
+    let st = shared_with_bob("lr");
+    set(&st, "INBOX.a", "user=bob", "i");
+    let out = run(
+        &mut as_user(&st, "bob", ""),
+        "a APPEND INBOX.a {1+}\r\nx\r\nb STATUS INBOX.a (MESSAGES)\r\n",
+    );
+    assert!(out.starts_with("a OK [APPENDUID "), "{out}");
+    assert!(
+        out.ends_with("b NO [NONEXISTENT] No such mailbox\r\n"),
+        "{out}"
     );
 }

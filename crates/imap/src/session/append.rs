@@ -11,7 +11,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::acl::settable;
+use super::acl::{settable, Missing};
 use super::reply::Reply;
 use super::select::Look;
 use super::store::split_flags;
@@ -40,6 +40,8 @@ impl Session {
     /// An APPEND's message was announced: refuse it now, before the client
     /// sends it, or start receiving it.
     pub(super) fn append_start(&mut self, start: AppendStart, out: &mut Vec<u8>) {
+        // A command like the others (which the framer hands over itself).
+        self.reread_rights(out);
         match self.begin_append(&start, out) {
             Some(incoming) => {
                 self.decoder.accept_message();
@@ -110,7 +112,15 @@ impl Session {
                 return None;
             }
         };
-        if !Self::permitted(tag, "APPEND", name, &rights, "i", out) {
+        if !Self::permitted(
+            tag,
+            "APPEND",
+            name,
+            &rights,
+            "i",
+            Some(Missing::Append),
+            out,
+        ) {
             return None;
         }
         // Flags the user may not set are dropped, as in Courier.
@@ -195,9 +205,7 @@ impl Session {
 
     fn append_failed(&self, tag: &str, e: &StoreError, out: &mut Vec<u8>) {
         match e {
-            StoreError::NonExistent(_) => {
-                Reply::no(out, tag, Some(Code::TryCreate), "Mailbox does not exist")
-            }
+            StoreError::NonExistent(_) => Missing::Append.answer(tag, out),
             e => self.store_error(tag, e, out),
         }
     }

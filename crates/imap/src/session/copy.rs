@@ -1,7 +1,7 @@
 //! COPY, MOVE and their UID forms (RFC 3501 §6.4.7; MOVE RFC 6851; COPYUID
 //! RFC 4315 §3).
 
-use super::acl::settable;
+use super::acl::{settable, Missing};
 use super::reply::Reply;
 use super::select::Look;
 use super::{Selected, Session};
@@ -23,7 +23,9 @@ fn copyuid(result: &CopyResult) -> Option<Code> {
 impl Session {
     /// The checks of COPY (`i` on `dest`, which must exist) and MOVE
     /// (also `t` and `e` on the source `moving_from`, RFC 6851 §3.3);
-    /// what the copies may carry, or `None` after answering.
+    /// what the copies may carry, or `None` after answering. The
+    /// destination comes first: a refusal on the source would tell a
+    /// destination the user may not see from one that is not there.
     fn copy_rights(
         &mut self,
         tag: &str,
@@ -32,33 +34,23 @@ impl Session {
         moving_from: Option<&Selected>,
         out: &mut Vec<u8>,
     ) -> Option<Carry> {
-        let store = self.store_ref()?;
-        match store.folder_exists(dest) {
-            Ok(true) => {}
-            Ok(false) => {
-                Reply::no(
-                    out,
-                    tag,
-                    Some(Code::TryCreate),
-                    "Destination mailbox does not exist",
-                );
-                return None;
-            }
-            Err(e) => {
-                self.store_error(tag, &e, out);
-                return None;
-            }
+        let hidden = Missing::Destination;
+        if !self.exists(tag, dest, hidden, out) {
+            return None;
+        }
+        let rights = self.rights_on(tag, dest, out)?;
+        if !Self::permitted(tag, verb, dest, &rights, "i", Some(hidden), out) {
+            return None;
         }
         if let Some(sel) = moving_from {
             let source = "current mailbox";
             for needed in ["t", "e"] {
-                if !Self::permitted(tag, verb, source, &sel.rights, needed, out) {
+                if !Self::permitted(tag, verb, source, &sel.rights, needed, None, out) {
                     return None;
                 }
             }
         }
-        let rights = self.rights_on(tag, dest, out)?;
-        Self::permitted(tag, verb, dest, &rights, "i", out).then(|| settable(&rights))
+        Some(settable(&rights))
     }
 
     pub(super) fn copy(
@@ -145,12 +137,7 @@ impl Session {
                         }
                     }
                 }
-                Err(StoreError::NonExistent(_)) => Reply::no(
-                    out,
-                    tag,
-                    Some(Code::TryCreate),
-                    "Destination mailbox does not exist",
-                ),
+                Err(StoreError::NonExistent(_)) => Missing::Destination.answer(tag, out),
                 Err(e) => s.store_error(tag, &e, out),
             }
         });

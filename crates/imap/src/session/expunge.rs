@@ -20,7 +20,7 @@ impl Session {
             } else {
                 "EXPUNGE"
             };
-            if !Self::permitted(tag, verb, "current mailbox", &sel.rights, "e", out) {
+            if !Self::permitted(tag, verb, "current mailbox", &sel.rights, "e", None, out) {
                 return;
             }
             if !sel.folder.read_write() {

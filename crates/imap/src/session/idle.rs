@@ -34,6 +34,8 @@ impl Session {
     pub fn idle_changed(&mut self, out: &mut Vec<u8>) {
         if let (Some(Pending::Idle(tag)), State::Selected(_)) = (&self.pending, &self.state) {
             let tag = tag.clone();
+            // Rights taken away meanwhile stop the news at once.
+            self.reread_rights(out);
             self.in_selected(&tag, out, |s, sel, out| s.sync(sel, true, out));
         }
     }

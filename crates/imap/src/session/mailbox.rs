@@ -3,6 +3,7 @@
 
 use courser_protocol::Untrusted;
 
+use super::acl::Missing;
 use super::reply::Reply;
 use super::{Session, State};
 use crate::codec::respond::{self, Code};
@@ -22,11 +23,11 @@ impl Session {
         if !store.in_account(name) {
             // Nobody may create there (Courier names the folder itself).
             let none = Rights::default();
-            Self::permitted(tag, "CREATE", name, &none, "c", out);
+            Self::permitted(tag, "CREATE", name, &none, "c", None, out);
             return;
         }
         if let Some((parent, _)) = name.rsplit_once('.') {
-            if !self.require(tag, "CREATE", parent, "c", out) {
+            if !self.require(tag, "CREATE", parent, "c", None, out) {
                 return;
             }
         }
@@ -44,19 +45,14 @@ impl Session {
         }
     }
 
-    /// Whether folder `name` exists; answers NO [NONEXISTENT] if not
-    /// (checked before its ACL is read: see `acl::existing`).
-    pub(super) fn exists(&self, tag: &str, name: &str, out: &mut Vec<u8>) -> bool {
-        self.exists_or_say(tag, name, "No such mailbox", out)
-    }
-
-    /// Whether folder `name` exists; answers NO [NONEXISTENT] `text` if
-    /// not.
-    pub(super) fn exists_or_say(
+    /// Whether folder `name` exists; answers as `missing` says if not.
+    /// Checked before its ACL is read: reading the ACL of a name that is
+    /// not there stores an inherited copy for it.
+    pub(super) fn exists(
         &self,
         tag: &str,
         name: &str,
-        text: &str,
+        missing: Missing,
         out: &mut Vec<u8>,
     ) -> bool {
         let Some(store) = self.store_ref() else {
@@ -65,7 +61,7 @@ impl Session {
         match store.folder_exists(name) {
             Ok(true) => true,
             Ok(false) => {
-                Reply::no(out, tag, Some(Code::Nonexistent), text);
+                missing.answer(tag, out);
                 false
             }
             Err(e) => {
@@ -79,7 +75,10 @@ impl Session {
         if name.eq_ignore_ascii_case("INBOX") {
             return Reply::no(out, tag, Some(Code::Cannot), "INBOX cannot be deleted");
         }
-        if !self.exists(tag, name, out) || !self.require(tag, "DELETE", name, "x", out) {
+        let hidden = Missing::Folder;
+        if !self.exists(tag, name, hidden, out)
+            || !self.require(tag, "DELETE", name, "x", Some(hidden), out)
+        {
             return;
         }
         if self.is_selected(name) {
@@ -99,11 +98,14 @@ impl Session {
         if to.eq_ignore_ascii_case("INBOX") {
             return Reply::no(out, tag, Some(Code::AlreadyExists), "INBOX already exists");
         }
-        if !self.exists(tag, from, out) || !self.require(tag, "RENAME", from, "x", out) {
+        let hidden = Missing::Folder;
+        if !self.exists(tag, from, hidden, out)
+            || !self.require(tag, "RENAME", from, "x", Some(hidden), out)
+        {
             return;
         }
         if let Some((parent, _)) = to.rsplit_once('.') {
-            if !self.require(tag, "RENAME", parent, "c", out) {
+            if !self.require(tag, "RENAME", parent, "c", None, out) {
                 return;
             }
         }
@@ -152,7 +154,7 @@ impl Session {
     /// says what went wrong; our own failures are logged.
     pub(super) fn store_error(&self, tag: &str, e: &StoreError, out: &mut Vec<u8>) {
         let (code, text): (Code, String) = match e {
-            StoreError::NonExistent(_) => (Code::Nonexistent, "No such mailbox".into()),
+            StoreError::NonExistent(_) => return Missing::Folder.answer(tag, out),
             StoreError::AlreadyExists(_) => (Code::AlreadyExists, "Mailbox already exists".into()),
             StoreError::InvalidName { reason, .. } => {
                 (Code::Cannot, format!("Invalid mailbox name: {reason}"))

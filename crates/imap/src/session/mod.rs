@@ -108,7 +108,8 @@ enum State {
 pub(crate) struct Selected {
     folder: Box<dyn MailFolder>,
     view: View,
-    /// The user's rights on the folder, as of SELECT (as in Courier).
+    /// The user's rights on the folder, read again before each command
+    /// ([`Session::reread_rights`]).
     rights: Rights,
 }
 
@@ -419,6 +420,10 @@ impl Session {
     fn command(&mut self, tag: Tag, command: Command, out: &mut Vec<u8>) -> Action {
         use Command as C;
         let name = command.name();
+        if !matches!(command, C::Logout | C::Select { .. } | C::Examine { .. }) {
+            // Rights changed since the last command apply to this one.
+            self.reread_rights(out);
+        }
         // Commands valid in every state (RFC 3501 §6.1).
         match command {
             C::Capability => {
@@ -480,6 +485,9 @@ impl Session {
                 self.state = State::Authenticated;
             }
             Reply::no(out, &tag, Some(refusal.0), refusal.1);
+            return Action::Continue;
+        }
+        if reads_selected(&command) && !self.may_read_selected(&tag, command.name(), out) {
             return Action::Continue;
         }
         match command {
@@ -698,6 +706,24 @@ impl Session {
         respond::id(out, Some(&ours));
         Reply::ok(out, tag, "ID completed");
     }
+}
+
+/// Whether `command` works on the selected folder's messages, which
+/// the `r` right it was opened with allows (RFC 4314 §4).
+fn reads_selected(command: &Command) -> bool {
+    use Command as C;
+    matches!(
+        command,
+        C::Check
+            | C::Expunge { .. }
+            | C::Search { .. }
+            | C::Fetch { .. }
+            | C::Store { .. }
+            | C::Copy { .. }
+            | C::Move { .. }
+            | C::Sort { .. }
+            | C::Thread { .. }
+    )
 }
 
 /// The `NO` for a command naming a mailbox that is not valid modified

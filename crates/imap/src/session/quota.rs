@@ -4,6 +4,7 @@
 //! refused: the limit is the administrator's (`courser maildirmake -q`,
 //! or the account's `quota` option at delivery).
 
+use super::acl::Missing;
 use super::reply::Reply;
 use super::Session;
 use crate::codec::respond::{self, Code};
@@ -27,20 +28,20 @@ fn resources(q: &QuotaUsage) -> Vec<(&'static str, u64, u64)> {
 
 impl Session {
     /// GETQUOTAROOT (RFC 9208 §4.3.2): the root of every folder is ROOT
-    /// when the account has a quota, none otherwise.
+    /// when the account has a quota, none otherwise. Of a folder the user
+    /// has no right on that shows it (as for MYRIGHTS), nothing is said
+    /// but that it is not there.
     pub(super) fn getquotaroot(&mut self, tag: &str, mailbox: &str, out: &mut Vec<u8>) {
+        let hidden = Missing::Folder;
+        if !self.exists(tag, mailbox, hidden, out)
+            || !self.require(tag, "GETQUOTAROOT", mailbox, "lricxea", Some(hidden), out)
+        {
+            return;
+        }
         let Some(store) = self.store_ref() else {
             return;
         };
-        let quota = match store.folder_exists(mailbox).and_then(|exists| {
-            if exists {
-                store.quota()
-            } else {
-                Err(crate::mailstore::StoreError::NonExistent(
-                    mailbox.to_owned(),
-                ))
-            }
-        }) {
+        let quota = match store.quota() {
             Ok(q) => q,
             Err(e) => return self.store_error(tag, &e, out),
         };

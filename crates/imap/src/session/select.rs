@@ -5,6 +5,7 @@
 use courser_maildir::acl::rights;
 use courser_protocol::Untrusted;
 
+use super::acl::Missing;
 use super::fetch::write_flags;
 use super::reply::Reply;
 use super::view::View;
@@ -34,13 +35,14 @@ impl Session {
         if let State::Selected(_) = self.state {
             self.state = State::Authenticated;
         }
-        if !self.exists(tag, name, out) {
+        let hidden = Missing::Folder;
+        if !self.exists(tag, name, hidden, out) {
             return;
         }
         let Some(rights) = self.rights_on(tag, name, out) else {
             return;
         };
-        if !Self::permitted(tag, "SELECT/EXAMINE", name, &rights, "r", out) {
+        if !Self::permitted(tag, "SELECT/EXAMINE", name, &rights, "r", Some(hidden), out) {
             return;
         }
         let Some(store) = self.store_ref() else {
@@ -93,7 +95,7 @@ impl Session {
     /// FLAGS and PERMANENTFLAGS with every keyword in use in the folder
     /// (RFC 3501 §7.2.6, §7.1): at SELECT, and again whenever a keyword
     /// the client was not told of is about to appear in a FETCH.
-    fn announce_flags(&self, sel: &mut Selected, out: &mut Vec<u8>) {
+    pub(super) fn announce_flags(&self, sel: &mut Selected, out: &mut Vec<u8>) {
         // Keywords once announced stay: a client may hold them in its cache.
         let mut keywords = sel.folder.keywords();
         keywords.extend(sel.view.announced_keywords().cloned());
@@ -193,6 +195,10 @@ impl Session {
         look: Look,
         out: &mut Vec<u8>,
     ) {
+        if !sel.rights.has(rights::READ) {
+            // The user may no longer read it: nothing about it is told.
+            return;
+        }
         self.refresh_view(sel, look, out);
         if !matches!(self.state, State::Logout) {
             self.announce_changes(sel, allow_expunge, out);

@@ -1,5 +1,6 @@
 //! STATUS (RFC 3501 §6.3.10).
 
+use super::acl::Missing;
 use super::reply::Reply;
 use super::Session;
 use crate::codec::respond;
@@ -17,7 +18,10 @@ impl Session {
             // STATUS=SIZE (RFC 8438) is not advertised.
             return Reply::bad(out, tag, "Unknown STATUS item SIZE");
         }
-        if !self.exists(tag, name, out) || !self.require(tag, "STATUS", name, "r", out) {
+        let hidden = Missing::Folder;
+        if !self.exists(tag, name, hidden, out)
+            || !self.require(tag, "STATUS", name, "r", Some(hidden), out)
+        {
             return;
         }
         let Some(store) = self.store_ref() else {

@@ -79,20 +79,43 @@ fn maildir_or_dot(maildir: &Path) -> &Path {
 /// else the parent's ACL, recursively, whose copy is then written for
 /// this folder (or its hierarchy node). The list is normalised.
 pub fn read(maildir: &Path, dir: &str) -> Result<AclList> {
+    read_settling(maildir, dir, true)
+}
+
+/// The ACL [`read`] gives folder `dir`, with the files left as they
+/// are: an inherited list is not stored, a `courierimaphieracl/` entry
+/// not moved. For an answer that must not change the maildir.
+pub fn peek(maildir: &Path, dir: &str) -> Result<AclList> {
+    read_settling(maildir, dir, false)
+}
+
+/// [`read`], storing what it settles (inherited copies, hierarchy
+/// entries of folders that exist now) only with `settle`. A process that
+/// may read the maildir but not write it (another account's, in the
+/// per-user model) gets the inherited list all the same: the copy only
+/// keeps what inheritance gives now, and the next reader that may write
+/// stores it.
+fn read_settling(maildir: &Path, dir: &str, settle: bool) -> Result<AclList> {
     let maildir = maildir_or_dot(maildir);
     let dir = inbox_if_empty(dir);
-    if let Some(list) = read_own(maildir, dir)? {
+    if let Some(list) = read_own(maildir, dir, settle)? {
         return Ok(list);
     }
     // read_own accepted the path, so it starts with '.'
     let parent = &dir[..dir.rfind('.').unwrap_or(0)];
-    let list = read(maildir, parent)?;
-    write(maildir, dir, &list, None)?;
+    let list = read_settling(maildir, parent, settle)?;
+    if settle {
+        match write(maildir, dir, &list, None) {
+            Err(e) if e.io_kind() == Some(io::ErrorKind::PermissionDenied) => {}
+            done => done?,
+        }
+    }
     Ok(list)
 }
 
-/// The ACL stored for `dir` itself, `None` if there is none.
-fn read_own(maildir: &Path, dir: &str) -> Result<Option<AclList>> {
+/// The ACL stored for `dir` itself, `None` if there is none; with
+/// `settle` its hierarchy entry becomes its file if it is a folder now.
+fn read_own(maildir: &Path, dir: &str, settle: bool) -> Result<Option<AclList>> {
     check_read_path(dir)?;
     let file = under(maildir, &format!("{dir}/{ACL_FILE}"));
     let opened = match File::open(&file) {
@@ -100,8 +123,10 @@ fn read_own(maildir: &Path, dir: &str) -> Result<Option<AclList>> {
         Err(_) if dir == "." => return Ok(Some(AclList::inbox_default())),
         Err(_) => {
             let hier = under(maildir, &format!("{HIER_DIR}/{}", &dir[1..]));
-            // the folder exists now: its hierarchy entry becomes its file
-            let _ = fs::rename(&hier, &file);
+            if settle {
+                // the folder exists now: its hierarchy entry becomes its file
+                let _ = fs::rename(&hier, &file);
+            }
             match File::open(&file) {
                 Ok(f) => Some((f, file)),
                 Err(_) => match File::open(&hier) {
@@ -332,6 +357,9 @@ mod tests {
         let mut l = AclList::inbox_default();
         l.set("anyone", Rights::parse("lr").unwrap()).unwrap();
         write(&m, ".", &l, None).unwrap();
+        // peek: the same list, nothing stored
+        assert_eq!(peek(&m, ".a.b").unwrap(), l);
+        assert!(!m.join(".a").join(ACL_FILE).exists());
         assert_eq!(read(&m, ".a.b").unwrap(), l);
         for f in [".a", ".a.b"] {
             let p = m.join(f).join(ACL_FILE);
@@ -366,6 +394,8 @@ mod tests {
         for sub in ["cur", "new", "tmp"] {
             fs::create_dir_all(m.join(".x").join(sub)).unwrap();
         }
+        assert_eq!(peek(&m, ".x").unwrap(), l);
+        assert!(m.join(HIER_DIR).join("x").exists(), "peek moves nothing");
         assert_eq!(read(&m, ".x").unwrap(), l);
         assert!(!m.join(HIER_DIR).join("x").exists());
         assert!(m.join(".x").join(ACL_FILE).exists());

@@ -26,7 +26,8 @@ mod login;
 pub mod rights;
 
 pub use files::{
-    delete, read, rename_hier, reset, update, write, RenameScope, ACL_FILE, HIER_DIR, STALE_AFTER,
+    delete, peek, read, rename_hier, reset, update, write, RenameScope, ACL_FILE, HIER_DIR,
+    STALE_AFTER,
 };
 pub use identifier::{is_valid as is_valid_identifier, list_rights, Identifier, ListRights};
 pub use list::{AclEntry, AclList};
