@@ -181,6 +181,19 @@ def test_sharable_maildir_through_the_server(make_server, per_user):
     (root / "share" / ".rw" / arrival).write_bytes(MSG % b"delivered")
     untagged, _ = c.cmd("NOOP", ok=True)
     assert b"* 2 EXISTS\r\n" in untagged, untagged
+    # EXPUNGE removes from the sharable folder what this process may: in
+    # the sticky folder her own message, not root's, which stays with
+    # \Deleted taken off (Courier's rule)
+    c.cmd("STORE 1:2 +FLAGS (\\Deleted)", ok=True)
+    untagged, _ = c.cmd("EXPUNGE", ok=True)
+    left = sorted(os.listdir(root / "share" / ".rw" / "cur"))
+    if per_user:
+        assert untagged.count(b"* 1 EXPUNGE\r\n") == 1, untagged
+        assert left == ["m2:2,"], left
+        untagged, _ = c.cmd("FETCH 1 (FLAGS)", ok=True)
+        assert b"\\Deleted" not in b"".join(untagged), untagged
+    else:
+        assert left == [], left
     c.cmd("LOGOUT", ok=True)
     if per_user:
         # her flags are hers: the sharable message kept its name

@@ -958,6 +958,8 @@ impl Folder {
         let cur = self.dir.join("cur");
         let mut relist = None;
         let mut gone: HashSet<u32> = HashSet::new();
+        // Messages of a shared folder that stayed (their new file names).
+        let mut kept: Vec<(u32, String)> = Vec::new();
         let mut result = Ok(());
         for m in self.messages.iter() {
             if !m.flags.contains(Flags::DELETED) {
@@ -985,16 +987,16 @@ impl Folder {
                         continue; // undeleted by someone else meanwhile
                     }
                     match self.remove_file(&cur.join(&f)) {
-                        Ok(true) => {
+                        Ok(None) => {
                             gone.insert(m.uid);
                         }
-                        Ok(false) => {}
+                        Ok(Some(now)) => kept.push((m.uid, now)),
                         Err(e) if e.kind() == io::ErrorKind::NotFound => {
                             // renamed meanwhile: look again once
                             let mut fresh = None;
                             match self.locate(&mut fresh, &m.file) {
                                 Ok(Some(f2)) if flags_of(&f2).contains(Flags::DELETED) => {
-                                    if self.remove_file(&cur.join(&f2)).unwrap_or(false) {
+                                    if let Ok(None) = self.remove_file(&cur.join(&f2)) {
                                         gone.insert(m.uid);
                                     }
                                 }
@@ -1019,6 +1021,15 @@ impl Folder {
         let mut v: Vec<u32> = gone.into_iter().collect();
         v.sort_unstable();
         self.remove_from_snapshot(&v);
+        if !kept.is_empty() {
+            let messages = self.messages_mut();
+            for (uid, file) in kept {
+                if let Ok(i) = messages.binary_search_by_key(&uid, |m| m.uid) {
+                    messages[i].flags = flags_of(&file);
+                    messages[i].file = file;
+                }
+            }
+        }
         result.map(|()| v)
     }
 
@@ -1226,18 +1237,25 @@ impl Folder {
         }
     }
 
-    /// Removes a message file; in a shared folder's local copy the
-    /// sharable folder's message goes first, and when this process may
-    /// not remove it the message stays (`Ok(false)`), as in Courier.
-    pub(crate) fn remove_file(&self, path: &Path) -> io::Result<bool> {
+    /// Removes a message file (`Ok(None)`); in a shared folder's local
+    /// copy the sharable folder's message goes first, and when this
+    /// process may not remove it (another's file in a sticky folder) the
+    /// message stays with `\Deleted` taken off, as in Courier:
+    /// `Ok(Some(its file name now))`.
+    pub(crate) fn remove_file(&self, path: &Path) -> io::Result<Option<String>> {
         if self.linked.is_some() {
             if let Ok(target) = fs::read_link(path) {
                 if fs::remove_file(&target).is_err() && fs::symlink_metadata(&target).is_ok() {
-                    return Ok(false);
+                    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                    let kept = merge_info(name, flags_of(name).difference(Flags::DELETED));
+                    return match fs::rename(path, path.with_file_name(&kept)) {
+                        Ok(()) => Ok(Some(kept)),
+                        Err(_) => Ok(Some(name.to_owned())),
+                    };
                 }
             }
         }
-        fs::remove_file(path).map(|()| true)
+        fs::remove_file(path).map(|()| None)
     }
 }
 
