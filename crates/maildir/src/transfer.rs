@@ -250,7 +250,8 @@ impl Folder {
     /// `tmp_dir`'s `tmp/` with its mtime (INTERNALDATE). A shared folder's
     /// messages are always copied (they are links into the sharable
     /// folder), and MOVE then removes them as EXPUNGE would. False when
-    /// `from` is gone.
+    /// `from` is gone, or stays (MOVE of a shared message this process
+    /// may not remove).
     fn put_file(
         &self,
         from: &Path,
@@ -298,8 +299,11 @@ impl Folder {
                 .and_then(|f| f.set_modified(mt));
         }
         crate::tmpfile::link_into_place(t, to)?;
-        if mv {
-            let _ = self.remove_file(from);
+        // A message of a shared folder this process may not remove (in a
+        // sticky sharable folder) does not move: its copy goes again.
+        if mv && !matches!(self.remove_file(from), Ok(None)) {
+            let _ = fs::remove_file(to);
+            return Ok(false);
         }
         Ok(true)
     }
