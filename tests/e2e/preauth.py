@@ -84,12 +84,18 @@ def session(which, home, commands, env, config=None, maildir="Maildir"):
         proc.stdin.flush()
         read_answer(proc, buf, b"z", deadline)
     finally:
-        proc.stdin.close()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        finish(proc)
     return answers
+
+
+def finish(proc):
+    """Ends a session's process: closes its input, waits for it (kills
+    it after 10 s) and closes its output."""
+    proc.stdin.close()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()

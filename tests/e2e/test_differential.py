@@ -35,6 +35,8 @@ from pathlib import Path
 
 import pytest
 
+import preauth
+
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("COURSER_BIN") or str(ROOT / "target" / "debug" / "courser")
 FULL = os.environ.get("COURSER_FULL_TESTS") == "1"
@@ -192,14 +194,7 @@ def run_session(argv, env, cwd, uid, gid, commands=COMMANDS):
         proc.kill()
         raise AssertionError(f"{argv[0]}: {e}\n{proc.stderr.read()[-2000:]!r}") from None
     finally:
-        proc.stdin.close()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+        preauth.finish(proc)
     if not re.search(rb"(?m)^b OK", bytes(buf)):
         raise AssertionError(f"{argv[0]}: command b failed: {bytes(buf[-2000:])!r}")
     return bytes(buf)

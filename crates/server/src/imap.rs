@@ -116,7 +116,6 @@ impl Driver for Imap {
     ) -> bool {
         let user = AclUser::new(login, login, options);
         let shared_index = shared.config.maildir.shared_index(options);
-        let account_options = options;
         let options = StoreOptions {
             keywords: shared.config.maildir.keywords,
             trash_name: shared.config.maildir.trash.clone(),
@@ -139,7 +138,7 @@ impl Driver for Imap {
         );
         let mut store = MaildirStore::new(store, user);
         if let Some(index) = shared_index {
-            store = store.with_shared(index, login, account_options);
+            store = store.with_shared(index);
         }
         session.login_succeeded(login, Box::new(store), out);
         // Courier empties old mail at login and at logout.

@@ -119,7 +119,7 @@ pub fn imapd(args: ImapdArgs) -> ExitCode {
         maildir_config.shared_munge_names = !v.is_empty() && v != "0";
     }
     if let Some(index) = maildir_config.shared_index(&options) {
-        store = store.with_shared(index, &user, &options);
+        store = store.with_shared(index);
     }
     let session = Session::preauthenticated(session_config, &user, Box::new(store));
     serve("imapd", config, |shared, stream| async move {

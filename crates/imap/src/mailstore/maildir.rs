@@ -37,14 +37,14 @@ impl MaildirStore {
         }
     }
 
-    /// Adds the virtual shared folders of `index` for `login` (with the
-    /// authlib `options`), unless the account has ACLs off
-    /// (`disableshared`): then it neither sees others' folders.
-    pub fn with_shared(mut self, index: SharedIndex, login: &str, options: &str) -> MaildirStore {
+    /// Adds the virtual shared folders of `index` for the store's user,
+    /// unless the account has ACLs off (`disableshared`): then it
+    /// neither sees others' folders.
+    pub fn with_shared(mut self, index: SharedIndex) -> MaildirStore {
         if !self.user.acls_disabled() {
             let own = self.store.root().to_path_buf();
             let opts = self.store.options().clone();
-            let view = SharedView::new(index, login, options, &own, opts);
+            let view = SharedView::new(index, &self.user, &own, opts);
             self.shared = Some(Arc::new(view));
         }
         self

@@ -63,8 +63,8 @@ impl Elsewhere {
 #[derive(Debug)]
 pub(super) struct SharedView {
     index: SharedIndex,
-    login: String,
-    options: String,
+    /// The user (its login and authlib options).
+    user: AclUser,
     store_options: StoreOptions,
     /// The user's own maildir (device, inode): not shown as shared.
     own: Option<(u64, u64)>,
@@ -75,19 +75,17 @@ fn identity(path: &Path) -> Option<(u64, u64)> {
 }
 
 impl SharedView {
-    /// `login` (with the authlib `options`) whose own maildir is `own`,
-    /// opening other accounts' maildirs with `store_options`.
+    /// `user`, whose own maildir is `own`, opening other accounts'
+    /// maildirs with `store_options`.
     pub fn new(
         index: SharedIndex,
-        login: &str,
-        options: &str,
+        user: &AclUser,
         own: &Path,
         store_options: StoreOptions,
     ) -> SharedView {
         SharedView {
             index,
-            login: login.to_owned(),
-            options: options.to_owned(),
+            user: user.clone(),
             store_options,
             own: identity(own),
         }
@@ -104,7 +102,7 @@ impl SharedView {
     }
 
     fn user_of(&self, account: &SharedAccount) -> AclUser {
-        AclUser::with_owner_identity(&self.login, &account.owner, &self.options)
+        AclUser::with_owner_identity(self.user.login(), &account.owner, self.user.options())
     }
 
     /// What `name` (in the `#shared` namespace) is.
