@@ -3,10 +3,11 @@
 //! starts, words a refused login, opens the account's maildir, waits in
 //! IDLE and ends, with Courier's LOGIN and LOGOUT lines.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use courser_imap::codec::respond::Code;
 use courser_imap::mailstore::{AclUser, MaildirStore};
 use courser_imap::session::{Session, SessionConfig};
 use courser_maildir::{Store, StoreOptions};
@@ -94,14 +95,23 @@ impl Driver for Imap {
     fn refuse(session: &mut Session, refused: Refused, out: &mut Vec<u8>) {
         match refused {
             Refused::Failed { temporary } => session.login_failed(temporary, out),
-            Refused::ServiceDisabled => {
-                session.login_refused("IMAP access is disabled for this account", out)
-            }
+            Refused::ServiceDisabled => session.login_refused(
+                Code::ContactAdmin,
+                "IMAP access is disabled for this account",
+                out,
+            ),
             Refused::WrongUid => session.login_refused(
+                Code::ContactAdmin,
                 "This account cannot be served here, contact the administrator",
                 out,
             ),
-            Refused::Limited(reason) => session.login_limited(reason, out),
+            Refused::Limited(reason) => session.login_refused(Code::Limit, reason, out),
+            // Courier answers `* BYE` and hangs up; a tagged NO with
+            // RFC 5530's UNAVAILABLE tells the client to try again later
+            // and keeps the connection for that.
+            Refused::Locked => {
+                session.login_refused(Code::Unavailable, crate::arrival::LOCKED, out)
+            }
         }
     }
 
@@ -124,8 +134,8 @@ impl Driver for Imap {
             sharables: shared.config.maildir.system_shared_maildirs(),
             ..StoreOptions::default()
         };
-        let open = move || Store::open(&maildir, options);
-        let Some(store) = open_mail(session, login, "maildir", open, out).await else {
+        let open = move |dir: &Path| Store::open(dir, options);
+        let Some(store) = open_mail(session, login, "maildir", maildir, open, out).await else {
             return false;
         };
         tracing::info!(

@@ -14,6 +14,7 @@
 #![forbid(unsafe_code)]
 
 pub mod access;
+pub mod arrival;
 pub mod auth;
 pub mod authd;
 pub mod backend_config;

@@ -20,10 +20,11 @@ use crate::refused::Refused;
 use crate::session::ProtocolSession;
 use crate::shared::Shared;
 
-/// Opens an account's mail with `open` on a blocking thread (it reads
-/// the maildir). When it cannot be opened, logs why (`what` names the
-/// mail: "maildir", "maildrop"), answers the login as a temporary failure
-/// and returns `None`.
+/// Opens an account's mail in `maildir` with `open` on a blocking thread
+/// (it reads the maildir), after running the maildir's `loginexec`
+/// ([`crate::arrival::run_loginexec`]). When it cannot be opened, logs
+/// why (`what` names the mail: "maildir", "maildrop"), answers the login
+/// as a temporary failure and returns `None`.
 pub(crate) async fn open_mail<
     P: ProtocolSession,
     T: Send + 'static,
@@ -32,10 +33,16 @@ pub(crate) async fn open_mail<
     session: &mut P,
     login: &str,
     what: &str,
-    open: impl FnOnce() -> Result<T, E> + Send + 'static,
+    maildir: PathBuf,
+    open: impl FnOnce(&std::path::Path) -> Result<T, E> + Send + 'static,
     out: &mut Vec<u8>,
 ) -> Option<T> {
-    let why = match tokio::task::spawn_blocking(open).await {
+    let user = login.to_owned();
+    let arrive = move || {
+        crate::arrival::run_loginexec(&maildir, &user);
+        open(&maildir)
+    };
+    let why = match tokio::task::spawn_blocking(arrive).await {
         Ok(Ok(mail)) => return Some(mail),
         Ok(Err(e)) => format!("cannot open the {what}: {e}"),
         Err(e) => format!("{what} open task failed: {e}"),
@@ -236,6 +243,14 @@ async fn check_login(
     if !account.service_allowed(service, tls) {
         tracing::info!(user = %Untrusted(&account.login), ip = %peer.ip(), service, "LOGIN REFUSED: service disabled for this account");
         return Err(Refused::ServiceDisabled);
+    }
+    let home = account.home.clone();
+    if tokio::task::spawn_blocking(move || crate::arrival::home_locked(&home))
+        .await
+        .unwrap_or(false)
+    {
+        tracing::info!(user = %Untrusted(&account.login), ip = %peer.ip(), port = peer.port(), service, "LOCKED");
+        return Err(Refused::Locked);
     }
     if shared.spawner.is_some() && account.uid == 0 {
         tracing::warn!(user = %Untrusted(&account.login), "LOGIN REFUSED: the account has uid 0; sessions never run as root");

@@ -161,6 +161,7 @@ pub fn login(service: &'static str, refused: Option<Refused>) {
         Some(Refused::Failed { temporary: true }) => "temporary_failure",
         Some(Refused::ServiceDisabled | Refused::WrongUid) => "refused",
         Some(Refused::Limited(_)) => "limited",
+        Some(Refused::Locked) => "locked",
     };
     counter!(LOGINS, "protocol" => service, "result" => result).increment(1);
 }

@@ -7,7 +7,7 @@
 //! A connection that drops or times out never reaches the UPDATE state
 //! (RFC 1939 §6): nothing is deleted.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -94,6 +94,7 @@ impl Driver for Pop3 {
             ),
             // RFC 2449 §8.1.1 IN-USE would claim a lock; this is a limit.
             Refused::Limited(reason) => session.login_refused(Code::SysTemp, reason, out),
+            Refused::Locked => session.login_refused(Code::SysTemp, crate::arrival::LOCKED, out),
         }
     }
 
@@ -109,8 +110,9 @@ impl Driver for Pop3 {
     ) -> bool {
         let host = shared.hostname.clone();
         let listings = shared.listings.clone();
-        let open = move || MaildirDrop::open(&maildir, &host, SystemTime::now(), listings.as_ref());
-        let Some(drop) = open_mail(session, login, "maildrop", open, out).await else {
+        let open =
+            move |dir: &Path| MaildirDrop::open(dir, &host, SystemTime::now(), listings.as_ref());
+        let Some(drop) = open_mail(session, login, "maildrop", maildir, open, out).await else {
             return false;
         };
         tracing::info!(

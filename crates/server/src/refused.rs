@@ -19,4 +19,7 @@ pub enum Refused {
     WrongUid,
     /// A per-account connection limit.
     Limited(&'static str),
+    /// The account's home has the sticky bit set: Courier's maintenance
+    /// lock ([`crate::arrival::home_locked`]).
+    Locked,
 }

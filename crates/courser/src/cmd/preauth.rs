@@ -60,6 +60,14 @@ fn user() -> String {
 
 const HOSTNAME: &str = "localhost";
 
+/// A protocol line on standard output, with the CRLF both protocols end
+/// lines with.
+macro_rules! reply {
+    ($($arg:tt)*) => {
+        print!("{}\r\n", format_args!($($arg)*))
+    };
+}
+
 /// Runs an IMAP session until the client logs out or the input ends.
 pub fn imapd(args: ImapdArgs) -> ExitCode {
     use courser_imap::mailstore::{AclUser, MaildirStore};
@@ -74,16 +82,21 @@ pub fn imapd(args: ImapdArgs) -> ExitCode {
                 config
             }
             Err(e) => {
-                println!("* BYE Cannot read the configuration: {e}");
+                reply!("* BYE Cannot read the configuration: {e}");
                 return ExitCode::FAILURE;
             }
         },
         None => Config::default(),
     };
     let Some(path) = maildir(&args.args) else {
-        println!("* BYE No maildir: set MAILDIR or HOME");
+        reply!("* BYE No maildir: set MAILDIR or HOME");
         return ExitCode::FAILURE;
     };
+    let user = user();
+    if !arrive(&path, &user) {
+        reply!("* BYE {}", courser_server::arrival::LOCKED);
+        return ExitCode::FAILURE;
+    }
     let options = StoreOptions {
         keywords: config.maildir.keywords,
         trash_name: config.maildir.trash.clone(),
@@ -93,7 +106,7 @@ pub fn imapd(args: ImapdArgs) -> ExitCode {
     let store = match Store::open(&path, options) {
         Ok(s) => s,
         Err(e) => {
-            println!("* BYE Cannot open the maildir: {e}");
+            reply!("* BYE Cannot open the maildir: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -104,7 +117,6 @@ pub fn imapd(args: ImapdArgs) -> ExitCode {
         hostname: HOSTNAME.into(),
         limits: config.imap.limits(),
     };
-    let user = user();
     // The account's authlib options (ACL groups), as authlib passes them
     // to Courier's imapd.
     let options = std::env::var("OPTIONS").unwrap_or_default();
@@ -127,15 +139,36 @@ pub fn imapd(args: ImapdArgs) -> ExitCode {
     })
 }
 
+/// What Courier's imapd and pop3d do first when run directly: false when
+/// the home is locked with the sticky bit; else runs the maildir's
+/// `loginexec`. The home is `$HOME` (Courier looks at its working
+/// directory, which is the home when authlib or ssh started it, but a
+/// sticky `/tmp` as working directory would lock everyone out).
+fn arrive(maildir: &Path, user: &str) -> bool {
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| ".".into());
+    if courser_server::arrival::home_locked(&home) {
+        return false;
+    }
+    courser_server::arrival::run_loginexec(maildir, user);
+    true
+}
+
 /// Runs a POP3 session (in the TRANSACTION state) until QUIT or the end of
 /// the input; only QUIT deletes (RFC 1939 §6).
 pub fn pop3d(args: Args) -> ExitCode {
     use courser_pop3::maildrop::MaildirDrop;
     use courser_pop3::session::{Session, SessionConfig};
     let Some(path) = maildir(&args) else {
-        println!("-ERR No maildir: set MAILDIR or HOME");
+        reply!("-ERR No maildir: set MAILDIR or HOME");
         return ExitCode::FAILURE;
     };
+    let user = user();
+    if !arrive(&path, &user) {
+        reply!("-ERR {}", courser_server::arrival::LOCKED);
+        return ExitCode::FAILURE;
+    }
     let drop = match MaildirDrop::open(
         Path::new(&path),
         HOSTNAME,
@@ -144,7 +177,7 @@ pub fn pop3d(args: Args) -> ExitCode {
     ) {
         Ok(d) => d,
         Err(e) => {
-            println!("-ERR [SYS/TEMP] Cannot open the maildrop: {e}");
+            reply!("-ERR [SYS/TEMP] Cannot open the maildrop: {e}");
             return ExitCode::FAILURE;
         }
     };
@@ -155,7 +188,7 @@ pub fn pop3d(args: Args) -> ExitCode {
         hostname: HOSTNAME.into(),
         limits: Default::default(),
     };
-    let session = Session::preauthenticated(config, &user(), Box::new(drop));
+    let session = Session::preauthenticated(config, &user, Box::new(drop));
     serve("pop3d", Config::default(), |shared, stream| async move {
         courser_server::pop3::serve_preauthenticated(stream, session, shared).await;
     })

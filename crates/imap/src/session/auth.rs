@@ -226,16 +226,12 @@ impl Session {
         }
     }
 
-    /// The account exists but may not use IMAP (e.g. `disableimap=1`).
-    pub fn login_refused(&mut self, reason: &str, out: &mut Vec<u8>) {
+    /// The credentials were right but the account may not log in now:
+    /// `code` says why (`CONTACTADMIN` for `disableimap=1`, `LIMIT` for a
+    /// connection limit, `UNAVAILABLE` for a locked account).
+    pub fn login_refused(&mut self, code: Code, reason: &str, out: &mut Vec<u8>) {
         let tag = self.take_login_tag();
-        Reply::no(out, &tag, Some(Code::ContactAdmin), reason);
-    }
-
-    /// The account is at one of its connection limits.
-    pub fn login_limited(&mut self, reason: &str, out: &mut Vec<u8>) {
-        let tag = self.take_login_tag();
-        Reply::no(out, &tag, Some(Code::Limit), reason);
+        Reply::no(out, &tag, Some(code), reason);
     }
 
     fn take_login_tag(&mut self) -> Tag {
