@@ -62,7 +62,7 @@ pub struct MetricsConfig {
     pub address: SocketAddr,
 }
 
-/// `[access]`: Courier's imapaccess as an ordered rule list.
+/// `[access]`: which client addresses may connect.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessConfig {
@@ -70,6 +70,12 @@ pub struct AccessConfig {
     /// are allowed. Example: `["allow 192.0.2.10", "deny 192.0.2.0/24"]`.
     #[serde(default)]
     pub rules: Vec<String>,
+    /// Courier's access file (`IMAPACCESSFILE`, the text file or
+    /// directory `makeimapaccess` compiles), applied to IMAP listeners
+    /// after `rules`: most specific entry wins, `MAXCPERIP` honoured.
+    /// Empty: none. Re-read at reload.
+    #[serde(default)]
+    pub imapaccess: PathBuf,
 }
 
 /// The protocol a listener speaks.
@@ -90,6 +96,11 @@ impl Protocol {
     /// Whether the connection starts with a TLS handshake.
     pub fn implicit_tls(self) -> bool {
         matches!(self, Protocol::Imaps | Protocol::Pop3s)
+    }
+
+    /// IMAP, with or without implicit TLS.
+    pub fn is_imap(self) -> bool {
+        matches!(self, Protocol::Imap | Protocol::Imaps)
     }
 
     /// The name used in the config file, logs and metrics.
@@ -813,7 +824,26 @@ impl Config {
     }
 
     /// Settings that are valid but almost surely not meant.
+    /// The `[access]` rules with the access file read, and what in the
+    /// file is ignored.
+    pub fn access_rules(&self) -> Result<(crate::access::AccessRules, Vec<String>), String> {
+        let rules = crate::access::AccessRules::parse(&self.access.rules)
+            .map_err(|e| format!("[access] {e}"))?;
+        if self.access.imapaccess.as_os_str().is_empty() {
+            return Ok((rules, Vec::new()));
+        }
+        let loaded = crate::access::imapaccess::load(&self.access.imapaccess)
+            .map_err(|e| format!("[access] imapaccess: {e}"))?;
+        let warnings = loaded
+            .warnings
+            .into_iter()
+            .map(|w| format!("[access] imapaccess: {w}"))
+            .collect();
+        Ok((rules.with_imapaccess(loaded.access), warnings))
+    }
+
     fn doubtful(&self) -> Vec<String> {
+        let ignored = self.access_rules().map(|(_, w)| w).unwrap_or_default();
         // DESIGN.md: an empty proxy_protocol_from refuses every PROXY
         // header. That keeps the listener closed rather than trusting
         // anyone; say so, since nothing will get through.
@@ -828,6 +858,7 @@ impl Config {
                     l.address
                 )
             })
+            .chain(ignored)
             .collect()
     }
 
@@ -857,6 +888,7 @@ impl Config {
         for p in [
             &mut self.maildir.shared_index,
             &mut self.maildir.system_shared_maildirs,
+            &mut self.access.imapaccess,
         ] {
             if !p.as_os_str().is_empty() {
                 resolve(p);
@@ -901,8 +933,7 @@ impl Config {
             return Err("[limits] ipv6_prefix must be between 1 and 128".into());
         }
         self.trusted_networks()?;
-        crate::access::AccessRules::parse(&self.access.rules)
-            .map_err(|e| format!("[access] {e}"))?;
+        self.access_rules()?;
         if !self.maildir.index_dir.as_os_str().is_empty() && !self.maildir.index_dir.is_absolute() {
             return Err("[maildir] index_dir must be an absolute path (or empty)".into());
         }

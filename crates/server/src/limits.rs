@@ -229,16 +229,22 @@ impl ConnectionLimits {
     }
 
     /// Takes a slot for a new connection from `ip`, or says why not.
-    /// `trusted` addresses skip the per-address limit and rate. When the
-    /// address or the server is full, the oldest connection of the
-    /// address (or of all) that has not logged in gives way.
-    pub fn acquire(self: &Arc<Self>, ip: IpAddr, trusted: bool) -> Result<Slot, Refusal> {
+    /// `trusted` addresses skip the per-address limit and rate;
+    /// `max_per_ip` replaces the per-address limit for this address (an
+    /// access file's `MAXCPERIP`). When the address or the server is full,
+    /// the oldest connection of the address (or of all) that has not
+    /// logged in gives way.
+    pub fn acquire(
+        self: &Arc<Self>,
+        ip: IpAddr,
+        trusted: bool,
+        max_per_ip: Option<usize>,
+    ) -> Result<Slot, Refusal> {
         let ip = self.key(ip);
         let mut s = self.counts();
         let mut victims = Vec::new();
-        if !trusted
-            && s.per_ip.get(&ip).copied().unwrap_or(0) >= self.max.per_ip.load(Ordering::Relaxed)
-        {
+        let per_ip_max = max_per_ip.unwrap_or_else(|| self.max.per_ip.load(Ordering::Relaxed));
+        if !trusted && s.per_ip.get(&ip).copied().unwrap_or(0) >= per_ip_max {
             let same = s.oldest(|_, w| w.per_ip && w.ip == ip);
             victims.push(same.ok_or(Refusal::TooManyFromAddress)?);
         }
@@ -362,7 +368,7 @@ mod tests {
 
     /// Acquires and logs in at once (a slot that never gives way).
     fn logged_in(limits: &Arc<ConnectionLimits>, ip: IpAddr) -> Result<Slot, Refusal> {
-        let slot = limits.acquire(ip, false)?;
+        let slot = limits.acquire(ip, false, None)?;
         assert!(slot.logged_in());
         Ok(slot)
     }
@@ -375,14 +381,37 @@ mod tests {
         let s1 = logged_in(&limits, a).unwrap();
         let _s2 = logged_in(&limits, a).unwrap();
         assert_eq!(
-            limits.acquire(a, false).unwrap_err(),
+            limits.acquire(a, false, None).unwrap_err(),
             Refusal::TooManyFromAddress
         );
         let _s3 = logged_in(&limits, b).unwrap();
-        assert_eq!(limits.acquire(b, false).unwrap_err(), Refusal::ServerFull);
+        assert_eq!(
+            limits.acquire(b, false, None).unwrap_err(),
+            Refusal::ServerFull
+        );
         drop(s1);
-        let _s4 = limits.acquire(a, false).unwrap();
+        let _s4 = limits.acquire(a, false, None).unwrap();
         assert_eq!(limits.total(), 3);
+    }
+
+    #[test]
+    fn an_access_file_limit_replaces_the_per_address_limit() {
+        let limits = ConnectionLimits::new(&config(10, 1));
+        let a: IpAddr = "10.0.0.1".parse().unwrap();
+        let mut held = Vec::new();
+        for _ in 0..3 {
+            let slot = limits.acquire(a, false, Some(3)).unwrap();
+            assert!(slot.logged_in());
+            held.push(slot);
+        }
+        assert_eq!(
+            limits.acquire(a, false, Some(3)).unwrap_err(),
+            Refusal::TooManyFromAddress
+        );
+        assert_eq!(
+            limits.acquire(a, false, None).unwrap_err(),
+            Refusal::TooManyFromAddress
+        );
     }
 
     #[tokio::test]
@@ -391,28 +420,31 @@ mod tests {
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         let b: IpAddr = "192.0.2.2".parse().unwrap();
         let session = logged_in(&limits, a).unwrap();
-        let old = limits.acquire(a, false).unwrap();
+        let old = limits.acquire(a, false, None).unwrap();
         // The address is full: its oldest waiting connection goes, not
         // the logged-in session.
-        let new = limits.acquire(a, false).unwrap();
+        let new = limits.acquire(a, false, None).unwrap();
         old.evicted().await;
         assert!(!old.logged_in(), "gone before it logged in");
         drop(old);
         assert_eq!(limits.total(), 2);
         // The server is full: the oldest waiting connection of any
         // address goes.
-        let third = limits.acquire(b, false).unwrap();
-        let fourth = limits.acquire(b, false).unwrap();
+        let third = limits.acquire(b, false, None).unwrap();
+        let fourth = limits.acquire(b, false, None).unwrap();
         new.evicted().await;
         drop(new);
         assert_eq!(limits.total(), 3);
         // Nobody waits any more: refused.
         assert!(third.logged_in() && fourth.logged_in());
         let c: IpAddr = "192.0.2.3".parse().unwrap();
-        assert_eq!(limits.acquire(c, false).unwrap_err(), Refusal::ServerFull);
+        assert_eq!(
+            limits.acquire(c, false, None).unwrap_err(),
+            Refusal::ServerFull
+        );
         drop(session);
         assert_eq!(
-            limits.acquire(b, false).unwrap_err(),
+            limits.acquire(b, false, None).unwrap_err(),
             Refusal::TooManyFromAddress
         );
     }
@@ -422,11 +454,14 @@ mod tests {
         let limits = ConnectionLimits::new(&config(100, 100));
         let a: IpAddr = "192.0.2.1".parse().unwrap();
         for _ in 0..4 {
-            drop(limits.acquire(a, false).unwrap());
+            drop(limits.acquire(a, false, None).unwrap());
         }
-        assert_eq!(limits.acquire(a, false).unwrap_err(), Refusal::TooFast);
+        assert_eq!(
+            limits.acquire(a, false, None).unwrap_err(),
+            Refusal::TooFast
+        );
         assert!(
-            limits.acquire(a, true).is_ok(),
+            limits.acquire(a, true, None).is_ok(),
             "trusted networks are exempt"
         );
     }
@@ -451,15 +486,15 @@ mod tests {
         let _b = logged_in(&limits, ip("2001:db8:0:7::2")).unwrap();
         assert_eq!(
             limits
-                .acquire(ip("2001:db8:0:7:ffff::3"), false)
+                .acquire(ip("2001:db8:0:7:ffff::3"), false, None)
                 .unwrap_err(),
             Refusal::TooManyFromAddress
         );
-        assert!(limits.acquire(ip("2001:db8:0:8::1"), false).is_ok());
+        assert!(limits.acquire(ip("2001:db8:0:8::1"), false, None).is_ok());
         let _c = logged_in(&limits, ip("192.0.2.5")).unwrap();
         let _d = logged_in(&limits, ip("::ffff:192.0.2.5")).unwrap();
         assert_eq!(
-            limits.acquire(ip("192.0.2.5"), false).unwrap_err(),
+            limits.acquire(ip("192.0.2.5"), false, None).unwrap_err(),
             Refusal::TooManyFromAddress
         );
         let _u = limits

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use crate::access::{self, AccessRules};
+use crate::access;
 use crate::config::{Config, ListenerConfig, ProcessModel, Protocol};
 use crate::imap::Imap;
 use crate::limits::ConnectionLimits;
@@ -57,7 +57,7 @@ impl ProcessParts {
             path: "[access]/[limits]".into(),
             message,
         };
-        let access = AccessRules::parse(&config.access.rules).map_err(invalid)?;
+        let (access, _) = config.access_rules().map_err(invalid)?;
         let trusted = config.trusted_networks().map_err(invalid)?;
         self.limits.set_maxima(&config.limits);
         Ok(Shared {
@@ -422,14 +422,18 @@ async fn connection(
     // A dual-stack listener's IPv4 client is an IPv4 client everywhere
     // (access rules, trusted networks, limits, logs).
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-    if !shared.access.allows(peer.ip()) {
+    let verdict = shared.access.check(peer.ip(), protocol.is_imap());
+    if !verdict.allow {
         tracing::warn!(ip = %peer.ip(), "connection refused: access rules deny this address");
         metrics::connection_refused(protocol, ConnectionRefusal::Access);
         refuse(stream, protocol, "Access denied").await;
         return;
     }
     let trusted = access::in_any(&shared.trusted, peer.ip());
-    let slot = match shared.limits.acquire(peer.ip(), trusted) {
+    let slot = match shared
+        .limits
+        .acquire(peer.ip(), trusted, verdict.max_per_ip)
+    {
         Ok(slot) => slot,
         Err(refusal) => {
             tracing::warn!(ip = %peer.ip(), "connection refused: {}", refusal.reason());
