@@ -220,6 +220,17 @@ pub(crate) fn scan(dir: &Path, host: &str, mode: ScanMode) -> Result<Scanned> {
     unknown.sort_by(|a, b| compare_names(&a.0, &b.0));
     entries.sort_by_key(|e| e.uid);
     let mut pending = Vec::new();
+    // STATUS of a folder without a uiddb (a writing scan that leaves new/
+    // alone) makes the uiddb, for a stable UIDVALIDITY, but numbers
+    // nothing: the first scan that takes new/ in numbers new and old
+    // files together in name order, as Courier does (its STATUS writes
+    // nothing), so both give the same messages the same UIDs.
+    if mode.write && !db_present && !mode.move_new {
+        pending = std::mem::take(&mut unknown)
+            .into_iter()
+            .map(|x| x.0)
+            .collect();
+    }
     if mode.write {
         for (f, recent) in unknown {
             if db.nextuid == u32::MAX {

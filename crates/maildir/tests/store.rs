@@ -144,21 +144,28 @@ fn recent_goes_to_the_first_selecting_session_only() {
     second.refresh().unwrap();
     assert!(recent(&second).is_empty(), "claimed by the first session");
 
-    // STATUS of a folder without a uiddb numbers its messages but leaves
-    // them recent for the session to come.
+    // STATUS of a folder without a uiddb makes one (its UIDVALIDITY
+    // stays) but numbers nothing and leaves the messages recent for the
+    // session to come, which numbers new/ and cur/ together in name
+    // order, as Courier does.
     s.create_folder("INBOX.Fresh").unwrap();
-    deliver(&s.root().join(".Fresh"), "1001.M1P1.h", "d\n");
+    let fresh = s.root().join(".Fresh");
+    deliver(&fresh, "1001.M1P1.h", "d\n");
     fs::rename(
-        s.root().join(".Fresh/new/1001.M1P1.h"),
-        s.root().join(".Fresh/cur/1001.M1P1.h:2,"),
+        fresh.join("new/1001.M1P1.h"),
+        fresh.join("cur/1001.M1P1.h:2,"),
     )
     .unwrap();
-    assert_eq!(s.status("INBOX.Fresh").unwrap().recent, 1);
-    assert_eq!(s.status("INBOX.Fresh").unwrap().recent, 1);
-    assert_eq!(
-        recent(&s.open_folder("INBOX.Fresh", true).unwrap()),
-        vec![1]
-    );
+    let first = s.status("INBOX.Fresh").unwrap();
+    assert_eq!(first.recent, 1);
+    deliver(&fresh, "1000.M1P1.h", "e\n");
+    let second = s.status("INBOX.Fresh").unwrap();
+    assert_eq!((second.recent, second.uidvalidity), (2, first.uidvalidity));
+    let opened = s.open_folder("INBOX.Fresh", true).unwrap();
+    assert_eq!(recent(&opened), vec![1, 2]);
+    let names: Vec<&str> = opened.messages().iter().map(|m| m.base_name()).collect();
+    assert_eq!(names, ["1000.M1P1.h", "1001.M1P1.h"]);
+    assert_eq!(opened.uidvalidity(), first.uidvalidity);
     assert_eq!(s.status("INBOX.Fresh").unwrap().recent, 0);
 }
 
