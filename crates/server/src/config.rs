@@ -483,6 +483,11 @@ pub struct ImapConfig {
     /// Courier's `IMAP_MOVE_EXPUNGE_TO_TRASH`, advertised as `XMAGICTRASH`.
     #[serde(default)]
     pub move_expunge_to_trash: bool,
+    /// SMAP1 on the IMAP listeners (Courier's `SMAP_CAPABILITY=SMAP1`):
+    /// advertised in the capabilities, and a `\SMAP1 LOGIN` continues in
+    /// Courier's Simple Mail Access Protocol.
+    #[serde(default)]
+    pub smap: bool,
 }
 
 fn default_max_message_size() -> u64 {
@@ -513,6 +518,7 @@ impl Default for ImapConfig {
             sort_thread: true,
             acl: true,
             move_expunge_to_trash: false,
+            smap: false,
         }
     }
 }

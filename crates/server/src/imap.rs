@@ -48,6 +48,8 @@ fn configure(session: &mut Session, shared: &Shared) {
     // (validated when the configuration was loaded)
     session.send_from_outbox(shared.config.maildir.outbox().ok().flatten());
     session.remember_orders_in(shared.orders.clone());
+    let smap = shared.config.imap.smap;
+    session.offer_smap(smap.then(|| Arc::new(courser_smap::session::Smap) as _));
 }
 
 impl Driver for Imap {

@@ -5,7 +5,8 @@
 //! environment may name the user (`AUTHENTICATED`) and the account's
 //! authlib options (`OPTIONS`: ACL groups, `disableshared`,
 //! `sharedgroup`), and the virtual shared folders
-//! (`IMAP_SHAREDINDEXFILE`, `IMAP_SHAREDMUNGENAMES`).
+//! (`IMAP_SHAREDINDEXFILE`, `IMAP_SHAREDMUNGENAMES`); `PROTOCOL=SMAP1`
+//! makes it an SMAP session.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -133,7 +134,13 @@ pub fn imapd(args: ImapdArgs) -> ExitCode {
     if let Some(index) = maildir_config.shared_index(&options) {
         store = store.with_shared(index);
     }
-    let session = Session::preauthenticated(session_config, &user, Box::new(store));
+    // As Courier's imapd, `PROTOCOL=SMAP1` makes the session an SMAP one.
+    let session = if std::env::var("PROTOCOL").as_deref() == Ok("SMAP1") {
+        let smap = courser_smap::session::Smap;
+        Session::preauthenticated_in(session_config, &user, &smap, Box::new(store))
+    } else {
+        Session::preauthenticated(session_config, &user, Box::new(store))
+    };
     serve("imapd", config, |shared, stream| async move {
         courser_server::imap::serve_preauthenticated(stream, session, shared).await;
     })

@@ -518,6 +518,10 @@ impl MailFolder for MaildirFolder {
             .map(|m| self.folder.internal_date(m))
     }
 
+    fn base_name(&self, uid: u32) -> Option<String> {
+        self.folder.by_uid(uid).map(|m| m.base_name().to_owned())
+    }
+
     fn read_message(&self, uid: u32, extent: Extent) -> StoreResult<Vec<u8>> {
         let file = self.folder.open_message(uid)?;
         read_file(file, extent).map_err(|e| StoreError::io(format!("message uid {uid}"), e))

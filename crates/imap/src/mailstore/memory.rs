@@ -725,6 +725,14 @@ impl MailFolder for MemoryFolder {
         Some(account.folder(&self.name).ok()?.by_uid(uid)?.date)
     }
 
+    /// This store has no files: a name made of the folder's UIDVALIDITY
+    /// and the UID, stable as long as they are.
+    fn base_name(&self, uid: u32) -> Option<String> {
+        let account = lock(&self.account);
+        account.folder(&self.name).ok()?.by_uid(uid)?;
+        Some(format!("{}.{uid}.memory", self.uidvalidity))
+    }
+
     /// Computed from the message each time: this store keeps no index.
     fn facts(&self, uids: &[u32]) -> Vec<StoreResult<Arc<MessageFacts>>> {
         let account = lock(&self.account);

@@ -393,6 +393,9 @@ pub trait MailFolder: Send {
     ) -> StoreResult<CopyResult>;
     /// INTERNALDATE; `None` when the message is gone.
     fn internal_date(&self, uid: u32) -> Option<SystemTime>;
+    /// A message's stable name in the store: its maildir file name
+    /// without the `:2,` info (what SMAP calls its UID).
+    fn base_name(&self, uid: u32) -> Option<String>;
     /// The message's bytes (`extent` of them), as stored.
     fn read_message(&self, uid: u32, extent: Extent) -> StoreResult<Vec<u8>>;
     /// What answering needs of each of `uids` without reading its file

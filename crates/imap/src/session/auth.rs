@@ -4,6 +4,7 @@ use courser_auth::sasl::{self, Credentials, Mechanism, RelayAnswer, SaslConfig, 
 
 use super::reply::Reply;
 use super::{Action, Pending, Session, SessionConfig, State};
+use crate::codec::parse::SMAP_TAG;
 use crate::codec::respond::{self, Code};
 use crate::codec::Tag;
 use crate::mailstore::MailStore;
@@ -147,7 +148,12 @@ impl Session {
     fn sasl_step(&mut self, state: SaslState, step: Step, out: &mut Vec<u8>) -> Action {
         match step {
             Step::Challenge(challenge) => {
+                let at = out.len();
                 respond::continuation_base64(out, &challenge);
+                if state.tag == SMAP_TAG {
+                    // SMAP's challenge line starts `>` where IMAP's has `+`.
+                    out[at] = b'>';
+                }
                 self.decoder.expect_authenticate_data();
                 self.pending = Some(Pending::Auth(state));
                 Action::Continue
@@ -199,8 +205,14 @@ impl Session {
     pub fn login_succeeded(&mut self, user: &str, store: Box<dyn MailStore>, out: &mut Vec<u8>) {
         let tag = self.take_login_tag();
         self.user = Some(user.to_owned());
-        self.store = Some(store);
         self.state = State::Authenticated;
+        if let Some(smap) = self.smap.as_ref().filter(|_| tag == SMAP_TAG) {
+            let dialect = smap.start(store);
+            dialect.greeting(out);
+            self.dialect = Some(dialect);
+            return;
+        }
+        self.store = Some(store);
         let caps = self.capabilities().iter().map(|c| c.to_string()).collect();
         Reply::ok_code(out, &tag, Code::Capability(caps), "LOGIN completed");
     }

@@ -99,6 +99,9 @@ impl Session {
                 }
             }
         }
+        if let Some(smap) = &self.smap {
+            caps.push(smap.capability().into());
+        }
         caps
     }
 

@@ -24,6 +24,9 @@ impl Session {
 
     /// Directories whose changes the client should hear about during IDLE.
     pub fn watch_paths(&self) -> Vec<PathBuf> {
+        if let Some(dialect) = &self.dialect {
+            return dialect.watch_paths();
+        }
         match &self.state {
             State::Selected(sel) => sel.folder.watch_paths(),
             _ => Vec::new(),

@@ -21,6 +21,7 @@ mod capability;
 mod charset;
 mod copy;
 mod courier_acl;
+pub mod dialect;
 mod expunge;
 mod fetch;
 mod idle;
@@ -43,6 +44,7 @@ use courser_protocol::{Backpressure, CommandClock, Untrusted};
 
 use courser_auth::sasl::{Credentials, Mechanism, Relay};
 
+use crate::codec::parse::SMAP_TAG;
 use crate::codec::respond::{self, Code, NamespaceDesc, Status};
 use crate::codec::types::AclTarget;
 use crate::codec::{AppendStart, Command, Decoder, Event, Limits, Tag};
@@ -144,6 +146,10 @@ pub struct Session {
     outbox: Option<Outbox>,
     /// SORT orders and THREAD forests shared by the process's sessions.
     orders: Option<OrderCache>,
+    /// SMAP1 offered: what a `\SMAP1` login turns into.
+    smap: Option<dialect::Starter>,
+    /// After a `\SMAP1` login: the SMAP session, which gets all input.
+    dialect: Option<Box<dyn dialect::Dialect>>,
 }
 
 enum Pending {
@@ -177,7 +183,17 @@ impl Session {
             magic_trash: None,
             outbox: None,
             orders: None,
+            smap: None,
+            dialect: None,
         }
+    }
+
+    /// Offers SMAP1 (Courier's `SMAP_CAPABILITY`): advertised beside the
+    /// IMAP capabilities, `\SMAP1`-tagged pre-login commands answered
+    /// `+OK`/`-ERR`, and a `\SMAP1` login continued by `start`'s session.
+    /// `None` (the default): no SMAP.
+    pub fn offer_smap(&mut self, start: Option<dialect::Starter>) {
+        self.smap = start;
     }
 
     /// Advertises ACL and ACL2=UNION (the default) or not: Courier's
@@ -258,8 +274,27 @@ impl Session {
         session
     }
 
+    /// A session that starts authenticated as `user` in another protocol
+    /// (Courier's imapd run directly with `PROTOCOL=SMAP1`): its greeting
+    /// is that protocol's answer to a login.
+    pub fn preauthenticated_in(
+        config: SessionConfig,
+        user: &str,
+        start: &dyn dialect::DialectStart,
+        store: Box<dyn MailStore>,
+    ) -> Session {
+        let mut session = Session::new(config);
+        session.user = Some(user.to_owned());
+        session.dialect = Some(start.start(store));
+        session.state = State::Authenticated;
+        session
+    }
+
     /// Writes the server greeting (RFC 3501 §7.1.1, §7.1.4).
     pub fn greeting(&self, out: &mut Vec<u8>) {
+        if let Some(dialect) = &self.dialect {
+            return dialect.greeting(out);
+        }
         let caps = Code::Capability(self.capabilities().iter().map(|c| c.to_string()).collect());
         if self.is_authenticated() {
             respond::untagged(
@@ -318,7 +353,7 @@ impl Session {
 
     /// Whether the session has logged out (the server closes after output).
     pub fn is_logged_out(&self) -> bool {
-        matches!(self.state, State::Logout)
+        matches!(self.state, State::Logout) || self.dialect.as_ref().is_some_and(|d| d.is_over())
     }
 
     /// Whether the client has logged in (for choosing the idle timeout).
@@ -336,6 +371,12 @@ impl Session {
     /// used), appending responses to `out`. Stops early when the server must
     /// act.
     pub fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> Action {
+        if let Some(dialect) = &mut self.dialect {
+            return match dialect.receive(input, out) {
+                dialect::DialectStep::Continue => Action::Continue,
+                dialect::DialectStep::Idle => Action::Idle,
+            };
+        }
         if let Some(Pending::Fetch(_)) = self.pending {
             let started = Instant::now();
             if let Some(Pending::Fetch(job)) = self.pending.take() {
@@ -419,6 +460,12 @@ impl Session {
 
     fn command(&mut self, tag: Tag, command: Command, out: &mut Vec<u8>) -> Action {
         use Command as C;
+        // An SMAP client's command where SMAP is not offered, or once
+        // logged in over IMAP: Courier's imaplogin refuses it too.
+        if tag == SMAP_TAG && (self.smap.is_none() || self.is_authenticated()) {
+            Reply::bad(out, &tag, "SMAP1 is not offered here");
+            return Action::Continue;
+        }
         let name = command.name();
         if !matches!(command, C::Logout | C::Select { .. } | C::Examine { .. }) {
             // Rights changed since the last command apply to this one.

@@ -52,12 +52,25 @@ fn is_list_char(b: u8) -> bool {
 /// for the delimiter).
 pub(crate) const MAX_ECHOED_TAG: usize = 255;
 
+/// The "tag" of an SMAP client's pre-login commands (Courier's SMAP1
+/// marker): not an IMAP tag (`\` is not a tag character), so it cannot
+/// be mistaken for one; the session decides whether it is welcome.
+pub const SMAP_TAG: &str = "\\SMAP1";
+
+/// The length of a tag at the start of `buf`: [`SMAP_TAG`] when it is
+/// there, followed by a space; else the run of tag characters.
+fn tag_len(buf: &[u8]) -> usize {
+    if buf.starts_with(SMAP_TAG.as_bytes()) && buf.get(SMAP_TAG.len()) == Some(&b' ') {
+        return SMAP_TAG.len();
+    }
+    buf.iter()
+        .position(|&b| !is_tag_char(b))
+        .unwrap_or(buf.len())
+}
+
 /// The tag at the start of a frame, if it is a valid one.
 pub(crate) fn peek_tag(frame: &[u8]) -> Option<Tag> {
-    let end = frame
-        .iter()
-        .position(|&b| !is_tag_char(b))
-        .unwrap_or(frame.len());
+    let end = tag_len(frame);
     // A tag is known only with the delimiter after it: a frame cut short
     // (the head of a discarded line) may have cut the tag too, and the
     // answer must not depend on where reads happened to split the input.
@@ -327,7 +340,9 @@ impl<'a> Parser<'a> {
 
     /// RFC 3501 §9 `tag`.
     fn tag(&mut self) -> Result<Tag, Error> {
-        let t = self.take_while(is_tag_char);
+        let end = self.pos + tag_len(&self.buf[self.pos..]);
+        let t = &self.buf[self.pos..end];
+        self.pos = end;
         if t.is_empty() {
             return Err(Error::InvalidTag);
         }

@@ -294,8 +294,19 @@ fn resp_text(out: &mut Vec<u8>, code: Option<&Code>, text: &str) {
 }
 
 /// `tag OK|NO|BAD [code] text` (RFC 3501 §7.1). `status` should be Ok, No
-/// or Bad.
+/// or Bad. An SMAP client's pre-login command (tag
+/// [`SMAP_TAG`](crate::codec::parse::SMAP_TAG)) is answered as Courier
+/// answers it: `+OK text` or `-ERR text`, without the code.
 pub fn tagged(out: &mut Vec<u8>, tag: &str, status: Status, code: Option<&Code>, text: &str) {
+    if tag == crate::codec::parse::SMAP_TAG {
+        let word: &[u8] = if status == Status::Ok {
+            b"+OK "
+        } else {
+            b"-ERR "
+        };
+        out.extend_from_slice(word);
+        return resp_text(out, None, text);
+    }
     out.extend_from_slice(tag.as_bytes());
     out.push(b' ');
     out.extend_from_slice(status.as_str().as_bytes());

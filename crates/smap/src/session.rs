@@ -1,0 +1,488 @@
+//! The SMAP1 session after login (spec §5), on the account's
+//! [`MailStore`]: it reads LF-terminated command lines and answers each
+//! with zero or more `*` lines and one `+OK`/`-ERR` line.
+//!
+//! Commands served so far: LOGOUT, RSET, NOOP, LIST, STATUS, OPEN and
+//! SOPEN (without snapshots yet: a snapshot id is read and the folder
+//! opened in full, which the protocol allows for an unknown id), CLOSE
+//! and FETCH of message attributes. Every other command is answered
+//! `-ERR Syntax error.`, as Courier answers commands it does not know.
+
+use std::path::PathBuf;
+use std::time::SystemTime;
+
+use courser_imap::mailstore::{Flags, MailFolder, MailStore};
+use courser_imap::session::dialect::{Dialect, DialectStart, DialectStep};
+
+use crate::path::{self, Place};
+use crate::set::{self, MessageSet};
+use crate::words::{quote_into, Words};
+
+/// The longest command line read (Courier's buffer is 8 KiB); a longer
+/// one is discarded up to its LF and answered with an error.
+const MAX_LINE: usize = 8192;
+
+/// Starts SMAP sessions: what an IMAP session offering SMAP1 is given.
+#[derive(Debug, Default)]
+pub struct Smap;
+
+impl DialectStart for Smap {
+    fn capability(&self) -> &'static str {
+        "SMAP1"
+    }
+
+    fn start(&self, store: Box<dyn MailStore>) -> Box<dyn Dialect> {
+        Box::new(SmapSession {
+            store,
+            open: None,
+            over: false,
+            discarding: false,
+        })
+    }
+}
+
+/// One logged-in SMAP connection.
+pub struct SmapSession {
+    store: Box<dyn MailStore>,
+    open: Option<Open>,
+    over: bool,
+    /// The rest of an overlong line is being skipped.
+    discarding: bool,
+}
+
+/// The open folder and the client's numbering of it.
+struct Open {
+    folder: Box<dyn MailFolder>,
+    /// UIDs in the client's message order: message n is `view[n - 1]`.
+    view: Vec<u32>,
+}
+
+impl Dialect for SmapSession {
+    fn greeting(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(b"+OK SMAP1 LOGIN Ok.\n");
+    }
+
+    fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> DialectStep {
+        while !self.over {
+            let Some(end) = input.iter().position(|&b| b == b'\n') else {
+                if input.len() > MAX_LINE {
+                    input.clear();
+                    self.discarding = true;
+                }
+                break;
+            };
+            let line: Vec<u8> = input.drain(..=end).collect();
+            if std::mem::take(&mut self.discarding) || line.len() > MAX_LINE + 1 {
+                out.extend_from_slice(b"-ERR Command line too long.\n");
+                continue;
+            }
+            self.command(&line[..line.len() - 1], out);
+        }
+        DialectStep::Continue
+    }
+
+    fn is_over(&self) -> bool {
+        self.over
+    }
+
+    fn watch_paths(&self) -> Vec<PathBuf> {
+        self.open
+            .as_ref()
+            .map(|o| o.folder.watch_paths())
+            .unwrap_or_default()
+    }
+}
+
+impl SmapSession {
+    fn command(&mut self, line: &[u8], out: &mut Vec<u8>) {
+        let mut words = Words::new(line);
+        let verb = words.next_word().to_ascii_uppercase();
+        match verb.as_slice() {
+            b"LOGOUT" => {
+                out.extend_from_slice(
+                    b"* BYE Courier-SMAP server shutting down\n+OK LOGOUT completed\n",
+                );
+                self.over = true;
+            }
+            b"RSET" => out.extend_from_slice(b"+OK Reset\n"),
+            b"NOOP" => {
+                self.report_changes(out);
+                out.extend_from_slice(b"+OK Folder updated\n");
+            }
+            b"LIST" => self.list(&mut words, out),
+            b"STATUS" => self.status(&mut words, out),
+            b"OPEN" => self.open(&mut words, out),
+            b"SOPEN" => {
+                // The snapshot id; snapshots are not kept yet, and an
+                // unknown id opens the folder in full.
+                words.next_word();
+                self.open(&mut words, out);
+            }
+            b"CLOSE" => {
+                self.open = None;
+                out.extend_from_slice(b"+OK Folder closed\n");
+            }
+            b"FETCH" if self.open.is_some() => self.fetch(&mut words, out),
+            _ => out.extend_from_slice(b"-ERR Syntax error.\n"),
+        }
+    }
+
+    /// The own folder a path names; else `-ERR <invalid>: <reason>` for a
+    /// path that names no folder, `-ERR <missing>: <reason>` for a folder
+    /// that does not exist, as Courier words them.
+    fn own_folder(
+        &self,
+        words: &mut Words<'_>,
+        invalid: &str,
+        missing: &str,
+        out: &mut Vec<u8>,
+    ) -> Option<String> {
+        let (what, reason) = match path::read(words).and_then(|p| path::place(&p)) {
+            Ok(Place::Own(name)) => match self.store.folder_exists(&name) {
+                Ok(true) => return Some(name),
+                Ok(false) => (missing, "No such file or directory".to_owned()),
+                Err(e) => (missing, e.to_string()),
+            },
+            Ok(Place::Public(_)) => (invalid, "Operation not supported".to_owned()),
+            Err(e) => (invalid, e.to_string()),
+        };
+        out.extend_from_slice(format!("-ERR {what}: {reason}\n").as_bytes());
+        None
+    }
+
+    /// Whether the user holds `right` on `name`; else `-ERR Access
+    /// denied` is written.
+    fn permitted(&self, name: &str, right: u8, out: &mut Vec<u8>) -> bool {
+        let held = self.store.my_rights(name).is_ok_and(|r| r.has(right));
+        if !held {
+            out.extend_from_slice(
+                format!(
+                    "-ERR Access denied: ACL \"{}\" is required\n",
+                    right as char
+                )
+                .as_bytes(),
+            );
+        }
+        held
+    }
+
+    fn list(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let path = match path::read(words) {
+            Ok(path) => path,
+            Err(e) => {
+                out.extend_from_slice(format!("-ERR {e}\n").as_bytes());
+                return;
+            }
+        };
+        if path.is_empty() {
+            list_line(out, "INBOX", "New Mail", true, false);
+            list_line(out, "INBOX", "Folders", false, true);
+            list_line(out, path::PUBLIC, "Public Folders", false, true);
+        } else if path[0] == "INBOX" {
+            self.list_own(&path, out);
+        }
+        // The public hierarchy lists nothing until virtual shared
+        // folders are served over SMAP.
+        out.extend_from_slice(b"+OK LIST completed\n");
+    }
+
+    /// The children of an own path: `FOLDER` for a folder with that
+    /// name, `DIRECTORY` when folders lie below it.
+    fn list_own(&self, path: &[String], out: &mut Vec<u8>) {
+        let Ok(folders) = self.store.list_folders() else {
+            return;
+        };
+        // (child name, is a folder, has folders below)
+        let mut found: Vec<(String, bool, bool)> = Vec::new();
+        for entry in folders.iter().filter(|e| e.selectable) {
+            let words = path::words_of(&entry.name);
+            if words.len() <= path.len() || words[..path.len()] != *path {
+                continue;
+            }
+            let child = words[path.len()];
+            let deeper = words.len() > path.len() + 1;
+            match found.iter_mut().find(|f| f.0 == child) {
+                Some(f) => {
+                    f.1 |= !deeper;
+                    f.2 |= deeper;
+                }
+                None => found.push((child.to_owned(), !deeper, deeper)),
+            }
+        }
+        for (child, folder, directory) in found {
+            let mut name = path.join(".");
+            name.push('.');
+            name.push_str(&child);
+            if self.store.my_rights(&name).is_ok_and(|r| r.has(b'l')) {
+                list_line(out, &child, &child, folder, directory);
+            }
+        }
+    }
+
+    fn status(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        // FULL or CHEAP: Courier counts either way.
+        words.next_word();
+        let what = "Cannot read folder status";
+        let Some(name) = self.own_folder(words, what, what, out) else {
+            return;
+        };
+        if !self.permitted(&name, b'l', out) {
+            return;
+        }
+        match self.store.status(&name) {
+            Ok(s) => out.extend_from_slice(
+                format!(
+                    "* STATUS EXISTS={} UNSEEN={}\n+OK Folder status retrieved\n",
+                    s.messages, s.unseen
+                )
+                .as_bytes(),
+            ),
+            Err(e) => {
+                out.extend_from_slice(format!("-ERR Cannot read folder status: {e}\n").as_bytes())
+            }
+        }
+    }
+
+    fn open(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        // The open folder is closed even when the new one cannot open.
+        self.open = None;
+        let Some(name) = self.own_folder(words, "Invalid folder", "Cannot open the folder", out)
+        else {
+            return;
+        };
+        if !self.permitted(&name, b'r', out) {
+            return;
+        }
+        match self.store.open_folder(&name, true) {
+            Ok(folder) => {
+                let view = folder.uids();
+                out.extend_from_slice(
+                    format!("* EXISTS {}\n+OK Folder opened\n", view.len()).as_bytes(),
+                );
+                self.open = Some(Open { folder, view });
+            }
+            Err(e) => {
+                out.extend_from_slice(format!("-ERR Cannot open the folder: {e}\n").as_bytes())
+            }
+        }
+    }
+
+    /// §4: what changed in the open folder since the client last looked,
+    /// as `* EXPUNGE`, `* EXISTS` and `* FETCH` lines.
+    fn report_changes(&mut self, out: &mut Vec<u8>) {
+        let keywords = self.store.keywords_enabled();
+        let Some(open) = &mut self.open else {
+            return;
+        };
+        let Ok(changes) = open.folder.refresh() else {
+            return;
+        };
+        let gone: Vec<usize> = open
+            .view
+            .iter()
+            .enumerate()
+            .filter(|(_, uid)| changes.expunged.binary_search(uid).is_ok())
+            .map(|(i, _)| i)
+            .collect();
+        set::write_expunged(out, &gone);
+        open.view
+            .retain(|uid| changes.expunged.binary_search(uid).is_err());
+        open.view.extend(&changes.added);
+        if !gone.is_empty() || !changes.added.is_empty() {
+            out.extend_from_slice(format!("* EXISTS {}\n", open.view.len()).as_bytes());
+        }
+        for uid in &changes.flags_changed {
+            if let Some(n) = open.view.iter().position(|u| u == uid) {
+                let items = Items {
+                    flags: true,
+                    keywords,
+                    ..Items::default()
+                };
+                write_attributes(out, open.folder.as_ref(), n, *uid, items);
+            }
+        }
+    }
+
+    fn fetch(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let keywords = self.store.keywords_enabled();
+        let Some(open) = &self.open else {
+            return;
+        };
+        // Courier answers +OK, fetching nothing, for a set it cannot
+        // read (spec §10); a client is better told.
+        let (set, mut word) = match MessageSet::read(words) {
+            Ok(read) => read,
+            Err(_) => {
+                out.extend_from_slice(b"-ERR Cannot retrieve message: Invalid argument\n");
+                return;
+            }
+        };
+        let mut items = Items::default();
+        while !word.is_empty() {
+            if word.contains(&b'=') {
+                out.extend_from_slice(b"-ERR Cannot retrieve message: Operation not supported\n");
+                return;
+            }
+            match word.to_ascii_uppercase().as_slice() {
+                b"UID" => items.uid = true,
+                b"SIZE" => items.size = true,
+                b"FLAGS" => items.flags = true,
+                b"KEYWORDS" => items.keywords = keywords,
+                b"INTERNALDATE" => items.internal_date = true,
+                // Courier ignores attributes it does not know.
+                _ => {}
+            }
+            word = words.next_word();
+        }
+        for n in set.positions(open.view.len()) {
+            write_attributes(out, open.folder.as_ref(), n, open.view[n], items);
+        }
+        out.extend_from_slice(b"+OK Message retrieved.\n");
+    }
+}
+
+/// `* LIST "name" "description" [FOLDER] [DIRECTORY]`.
+fn list_line(out: &mut Vec<u8>, name: &str, description: &str, folder: bool, directory: bool) {
+    out.extend_from_slice(b"* LIST ");
+    quote_into(out, name.as_bytes());
+    out.push(b' ');
+    quote_into(out, description.as_bytes());
+    if folder {
+        out.extend_from_slice(b" FOLDER");
+    }
+    if directory {
+        out.extend_from_slice(b" DIRECTORY");
+    }
+    out.push(b'\n');
+}
+
+/// The message attributes a FETCH asks for.
+#[derive(Debug, Clone, Copy, Default)]
+struct Items {
+    uid: bool,
+    size: bool,
+    flags: bool,
+    keywords: bool,
+    internal_date: bool,
+}
+
+/// `* FETCH n [FLAGS=…] ["KEYWORDS=…"] ["UID=…"] [SIZE=n] ["INTERNALDATE=…"]`
+/// for the message at 0-based `n`, in Courier's order; nothing for a
+/// message that is gone.
+fn write_attributes(out: &mut Vec<u8>, folder: &dyn MailFolder, n: usize, uid: u32, items: Items) {
+    let Some(message) = folder.message(uid) else {
+        return;
+    };
+    out.extend_from_slice(format!("* FETCH {}", n + 1).as_bytes());
+    if items.flags {
+        out.extend_from_slice(b" FLAGS=");
+        out.extend_from_slice(flag_list(message.flags).as_bytes());
+    }
+    if items.keywords {
+        out.extend_from_slice(b" ");
+        let mut word = b"KEYWORDS=".to_vec();
+        // Courier's keyword lists are comma-separated: a comma in a
+        // keyword (possible over IMAP) shows as `_`.
+        let names: Vec<String> = message
+            .keywords
+            .iter()
+            .map(|k| k.replace(',', "_"))
+            .collect();
+        word.extend_from_slice(names.join(",").as_bytes());
+        quote_into(out, &word);
+    }
+    let base = folder.base_name(uid);
+    if items.uid {
+        if let Some(base) = &base {
+            out.push(b' ');
+            quote_into(out, format!("UID={base}").as_bytes());
+        }
+    }
+    if items.size {
+        // The name's `,S=` when it has one (as Courier), else the file's.
+        let size = base
+            .as_deref()
+            .and_then(courser_maildir::filename::size_tag)
+            .or_else(|| {
+                folder
+                    .facts(&[uid])
+                    .pop()
+                    .and_then(Result::ok)
+                    .map(|f| f.stored_size)
+            })
+            .unwrap_or(0);
+        out.extend_from_slice(format!(" SIZE={size}").as_bytes());
+    }
+    if items.internal_date {
+        if let Some(date) = folder.internal_date(uid) {
+            out.push(b' ');
+            quote_into(
+                out,
+                format!("INTERNALDATE={}", rfc2822_date(date)).as_bytes(),
+            );
+        }
+    }
+    out.push(b'\n');
+}
+
+/// SMAP's flag list: `DRAFT,MARKED,REPLIED,SEEN,DELETED`, in that order,
+/// of those set.
+fn flag_list(flags: Flags) -> String {
+    [
+        (Flags::DRAFT, "DRAFT"),
+        (Flags::FLAGGED, "MARKED"),
+        (Flags::ANSWERED, "REPLIED"),
+        (Flags::SEEN, "SEEN"),
+        (Flags::DELETED, "DELETED"),
+    ]
+    .iter()
+    .filter(|(f, _)| flags.contains(*f))
+    .map(|(_, name)| *name)
+    .collect::<Vec<_>>()
+    .join(",")
+}
+
+/// `Tue, 21 Jan 2003 20:57:48 +0000`: Courier's date form, in UTC (as
+/// Courser's IMAP INTERNALDATE).
+fn rfc2822_date(time: SystemTime) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let secs = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    let date = courser_imap::codec::Date::from_days_since_epoch(days)
+        .unwrap_or_else(|| courser_imap::codec::Date::from_days_since_epoch(0).expect("the epoch"));
+    format!(
+        "{}, {:02} {} {:04} {:02}:{:02}:{:02} +0000",
+        DAYS[days.rem_euclid(7) as usize],
+        date.day,
+        MONTHS[usize::from(date.month) - 1],
+        date.year,
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_and_dates_are_written_as_courier_writes_them() {
+        assert_eq!(flag_list(Flags::EMPTY), "");
+        assert_eq!(
+            flag_list(Flags::SEEN | Flags::DRAFT | Flags::DELETED | Flags::FLAGGED),
+            "DRAFT,MARKED,SEEN,DELETED"
+        );
+        let t = SystemTime::UNIX_EPOCH + std::time::Duration::from_secs(1_043_200_668);
+        assert_eq!(rfc2822_date(t), "Wed, 22 Jan 2003 01:57:48 +0000");
+        assert_eq!(
+            rfc2822_date(SystemTime::UNIX_EPOCH),
+            "Thu, 01 Jan 1970 00:00:00 +0000"
+        );
+    }
+}

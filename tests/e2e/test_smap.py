@@ -1,0 +1,223 @@
+"""SMAP1 (Courier's Simple Mail Access Protocol), differentially: the same
+scripted sessions run by Debian's Courier `imapd` and by `courser imapd`,
+both preauthenticated with `PROTOCOL=SMAP1` on their own copy of one
+maildir, must answer alike (LIST lines compared as sets: their order is
+the file system's), and the maildirs must end up alike. Where Courier is
+known to answer wrongly (spec/smap.md §10) the test says what Courser
+answers instead. Then SMAP over the IMAP port of `courser serve`: the
+`\\SMAP1` pre-login commands, LOGIN, and the switch."""
+
+import os
+import select
+import shutil
+import socket
+import subprocess
+import time
+
+import pytest
+
+from conftest import BIN
+from preauth import IMAPD, need
+
+MESSAGES = {
+    "new/1000.M1P1.host": b"From: Ann <ann@example.com>\nSubject: hi\n\nbody\n",
+    "cur/1001.M2P2.host:2,FS": b"Subject: two\n\nsecond\n",
+    "cur/1002.M3P3.host,S=20:2,T": b"Subject: gone\n\nthird\n",
+}
+
+
+def make_maildir(root):
+    md = root / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True)
+    for folder in (".Sent", ".Lists.a", ".Lists.b.c"):
+        for sub in ("cur", "new", "tmp"):
+            (md / folder / sub).mkdir(parents=True)
+        (md / folder / "maildirfolder").touch()
+    for name, data in MESSAGES.items():
+        path = md / name
+        path.write_bytes(data)
+        os.utime(path, (1_043_200_668, 1_043_200_668))
+    return md
+
+
+def reply_done(line):
+    return line.startswith(b"+OK") or line.startswith(b"-ERR")
+
+
+def run_smap(which, home, commands):
+    """Runs `commands` (lines) one at a time; returns the reply lines to
+    each, the greeting first. A callable among them is called between
+    commands (another process at work) and answers nothing."""
+    argv = [IMAPD, "Maildir"] if which == "courier" else [BIN, "imapd", str(home / "Maildir")]
+    env = dict(os.environ, PROTOCOL="SMAP1", TZ="UTC", HOME=str(home), IMAP_KEYWORDS="1",
+               MAILDIR=str(home / "Maildir"), TCPREMOTEIP="127.0.0.1", TCPREMOTEPORT="4000")
+    proc = subprocess.Popen(argv, cwd=home, env=env, stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    buf = b""
+    deadline = time.monotonic() + 30
+
+    def reply():
+        nonlocal buf
+        lines = []
+        while True:
+            while b"\n" not in buf:
+                left = deadline - time.monotonic()
+                assert left > 0 and select.select([proc.stdout], [], [], left)[0], (which, lines)
+                chunk = os.read(proc.stdout.fileno(), 65536)
+                assert chunk, (which, "ended", lines)
+                buf += chunk
+            line, buf = buf.split(b"\n", 1)
+            lines.append(line)
+            if reply_done(line):
+                return lines
+
+    try:
+        answers = [reply()]
+        for cmd in commands:
+            if callable(cmd):
+                cmd()
+                continue
+            proc.stdin.write(cmd.encode() + b"\n")
+            proc.stdin.flush()
+            answers.append(reply())
+    finally:
+        proc.stdin.close()
+        proc.wait(10)
+        proc.stdout.close()
+    return answers
+
+
+def normalized(answer):
+    """LIST replies in a stable order (Courier lists in directory order)."""
+    if answer and all(line.startswith(b"* LIST ") for line in answer[:-1]):
+        return sorted(answer[:-1]) + answer[-1:]
+    return answer
+
+
+def both(tmp_path, commands):
+    need(IMAPD, "courier-imap")
+    results = {}
+    for which in ("courier", "courser"):
+        home = tmp_path / which
+        make_maildir(home)
+        results[which] = [normalized(a) for a in run_smap(which, home, commands)]
+    return results
+
+
+def folder_state(md):
+    """What a maildir holds: per folder, its messages' base names and
+    flags, after Courier's or Courser's session."""
+    state = {}
+    for root, dirs, files in os.walk(md):
+        rel = os.path.relpath(root, md)
+        if os.path.basename(root) in ("cur", "new"):
+            state[rel] = sorted(files)
+    return state
+
+
+SESSION = [
+    "LIST",
+    "LIST INBOX",
+    "LIST INBOX Lists",
+    "LIST INBOX Lists b",
+    "LIST INBOX nope",
+    "LIST foo",
+    "STATUS FULL INBOX",
+    "STATUS CHEAP INBOX Sent",
+    "STATUS FULL INBOX nope",
+    "STATUS FULL foo",
+    "FETCH 1 FLAGS",
+    "OPEN INBOX",
+    "FETCH 1-3 FLAGS UID SIZE INTERNALDATE KEYWORDS",
+    "fetch 2 flags bogus uid",
+    "FETCH 4 FLAGS",
+    "NOOP",
+    "OPEN INBOX nope",
+    "OPEN foo",
+    "OPEN",
+    "SOPEN \"\" INBOX Sent",
+    "CLOSE",
+    "NOOP",
+    "RSET",
+    "BOGUS",
+    "LOGOUT",
+]
+
+
+def test_a_session_answers_as_couriers(tmp_path):
+    got = both(tmp_path, SESSION)
+    for cmd, courier, courser in zip(["(greeting)"] + SESSION, got["courier"], got["courser"]):
+        assert courser == courier, (cmd, courier, courser)
+    assert folder_state(tmp_path / "courier" / "Maildir") == folder_state(tmp_path / "courser" / "Maildir")
+
+
+def test_bad_message_sets_are_errors_where_courier_says_ok(tmp_path):
+    """spec §10: Courier answers +OK, fetching nothing, to a set it cannot
+    read; Courser says what is wrong."""
+    got = both(tmp_path, ["OPEN INBOX", "FETCH 2-1 FLAGS", "FETCH FLAGS", "FETCH 1-2 1 FLAGS"])
+    for courier, courser in zip(got["courier"][2:], got["courser"][2:]):
+        assert courier == [b"+OK Message retrieved."]
+        assert courser == [b"-ERR Cannot retrieve message: Invalid argument"]
+
+
+def test_a_change_by_another_process_is_reported_at_noop(tmp_path):
+    need(IMAPD, "courier-imap")
+    outputs = {}
+    for which in ("courier", "courser"):
+        home = tmp_path / which
+        md = make_maildir(home)
+
+        def change():
+            # Another process: one message goes, one comes, one is flagged.
+            os.rename(md / "cur" / "1001.M2P2.host:2,FS", md / "cur" / "1001.M2P2.host:2,FRS")
+            (md / "new" / "1003.M4P4.host").write_bytes(b"Subject: new\n\nx\n")
+
+        outputs[which] = run_smap(which, home, ["OPEN INBOX", change, "NOOP", "FETCH 1-3 FLAGS"])
+    assert outputs["courser"] == outputs["courier"]
+
+
+def test_smap_over_the_imap_port(make_server):
+    """`[imap] smap = true`: SMAP1 advertised; `\\SMAP1` pre-login commands
+    answered +OK/-ERR; LOGIN switches the connection to SMAP."""
+    server = make_server(extra_config="\n[imap]\nsmap = true\n")
+    s = socket.create_connection(("127.0.0.1", server.imap_port), timeout=10)
+    f = s.makefile("rb")
+    greeting = f.readline()
+    assert greeting.startswith(b"* OK [CAPABILITY ") and b" SMAP1" in greeting, greeting
+
+    def send(line):
+        s.sendall(line.encode() + b"\r\n")
+
+    send("\\SMAP1 CAPABILITY")
+    caps = f.readline()
+    assert caps.startswith(b"* CAPABILITY ") and b" SMAP1" in caps
+    assert f.readline().startswith(b"+OK ")
+    send("\\SMAP1 NOOP")
+    assert f.readline().startswith(b"+OK ")
+    send("\\SMAP1 LOGIN alice wrong-pw")
+    assert f.readline().startswith(b"-ERR ")
+    send('\\SMAP1 LOGIN alice "alice-pw"')
+    assert f.readline() == b"+OK SMAP1 LOGIN Ok.\n"
+    send("LIST")
+    lines = [f.readline() for _ in range(4)]
+    assert lines[0] == b'* LIST "INBOX" "New Mail" FOLDER\n' and lines[3] == b"+OK LIST completed\n"
+    send("OPEN INBOX")
+    assert f.readline() == b"* EXISTS 0\n" and f.readline() == b"+OK Folder opened\n"
+    send("LOGOUT")
+    assert f.readline() == b"* BYE Courier-SMAP server shutting down\n"
+    assert f.readline() == b"+OK LOGOUT completed\n"
+    assert f.readline() == b""
+    s.close()
+
+
+def test_without_smap_the_marker_is_refused_and_not_advertised(server):
+    s = socket.create_connection(("127.0.0.1", server.imap_port), timeout=10)
+    f = s.makefile("rb")
+    assert b"SMAP1" not in f.readline()
+    s.sendall(b'\\SMAP1 LOGIN alice "alice-pw"\r\n')
+    answer = f.readline()
+    assert answer.startswith(b"-ERR "), answer
+    s.sendall(b"a LOGIN alice alice-pw\r\n")
+    assert f.readline().startswith(b"a OK")
+    s.close()
