@@ -221,3 +221,37 @@ def test_without_smap_the_marker_is_refused_and_not_advertised(server):
     s.sendall(b"a LOGIN alice alice-pw\r\n")
     assert f.readline().startswith(b"a OK")
     s.close()
+
+
+STORE_SESSION = [
+    "OPEN INBOX",
+    "STORE 1-3 +FLAGS=SEEN,MARKED",
+    "STORE 2 -FLAGS=MARKED",
+    "STORE 1 FLAGS=DELETED,REPLIED",
+    "STORE 1-2 +KEYWORDS=a,b",
+    "STORE 2 KEYWORDS=c",
+    "STORE 1 -KEYWORDS=a",
+    "FETCH 1-3 FLAGS KEYWORDS",
+    "STORE 9 +FLAGS=SEEN",
+    "STORE 1 bogus=1 +flags=draft",
+    "EXPUNGE",
+    "FETCH 1-2 FLAGS",
+    "EXPUNGE 1",
+    "FETCH 1 FLAGS UID",
+]
+
+
+def test_store_and_expunge_as_couriers(tmp_path):
+    """The same answers, except that Courier also reports messages a
+    STORE did not change (spec §10): Courser's report is Courier's
+    without those lines. The maildirs end up alike."""
+    got = both(tmp_path, STORE_SESSION)
+    for cmd, courier, courser in zip(["(greeting)"] + STORE_SESSION, got["courier"], got["courser"]):
+        if cmd.upper().startswith("STORE"):
+            assert courser[-1] == courier[-1], (cmd, courier, courser)
+            assert set(courser[:-1]) <= set(courier[:-1]), (cmd, courier, courser)
+        else:
+            assert courser == courier, (cmd, courier, courser)
+    # One STORE of three messages changed only two of them.
+    assert len(got["courser"][2]) == len(got["courier"][2]) - 1
+    assert folder_state(tmp_path / "courier" / "Maildir") == folder_state(tmp_path / "courser" / "Maildir")

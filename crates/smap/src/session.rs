@@ -11,7 +11,7 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use courser_imap::mailstore::{Flags, MailFolder, MailStore};
+use courser_imap::mailstore::{settable, FlagOp, Flags, MailFolder, MailStore, StoreResult};
 use courser_imap::session::dialect::{Dialect, DialectStart, DialectStep};
 
 use crate::path::{self, Place};
@@ -123,6 +123,8 @@ impl SmapSession {
                 out.extend_from_slice(b"+OK Folder closed\n");
             }
             b"FETCH" if self.open.is_some() => self.fetch(&mut words, out),
+            b"STORE" if self.open.is_some() => self.store(&mut words, out),
+            b"EXPUNGE" if self.open.is_some() => self.expunge(&mut words, out),
             _ => out.extend_from_slice(b"-ERR Syntax error.\n"),
         }
     }
@@ -155,13 +157,7 @@ impl SmapSession {
     fn permitted(&self, name: &str, right: u8, out: &mut Vec<u8>) -> bool {
         let held = self.store.my_rights(name).is_ok_and(|r| r.has(right));
         if !held {
-            out.extend_from_slice(
-                format!(
-                    "-ERR Access denied: ACL \"{}\" is required\n",
-                    right as char
-                )
-                .as_bytes(),
-            );
+            access_denied(right, out);
         }
         held
     }
@@ -270,6 +266,12 @@ impl SmapSession {
     /// §4: what changed in the open folder since the client last looked,
     /// as `* EXPUNGE`, `* EXISTS` and `* FETCH` lines.
     fn report_changes(&mut self, out: &mut Vec<u8>) {
+        self.report_changes_after(Vec::new(), out);
+    }
+
+    /// [`Self::report_changes`] when the session itself just removed
+    /// `removed` (UIDs) from the folder.
+    fn report_changes_after(&mut self, mut removed: Vec<u32>, out: &mut Vec<u8>) {
         let keywords = self.store.keywords_enabled();
         let Some(open) = &mut self.open else {
             return;
@@ -277,18 +279,21 @@ impl SmapSession {
         let Ok(changes) = open.folder.refresh() else {
             return;
         };
+        removed.extend(&changes.expunged);
+        removed.sort_unstable();
         let gone: Vec<usize> = open
             .view
             .iter()
             .enumerate()
-            .filter(|(_, uid)| changes.expunged.binary_search(uid).is_ok())
+            .filter(|(_, uid)| removed.binary_search(uid).is_ok())
             .map(|(i, _)| i)
             .collect();
         set::write_expunged(out, &gone);
-        open.view
-            .retain(|uid| changes.expunged.binary_search(uid).is_err());
+        open.view.retain(|uid| removed.binary_search(uid).is_err());
         open.view.extend(&changes.added);
-        if !gone.is_empty() || !changes.added.is_empty() {
+        // Only new messages bring an EXISTS: after removals alone the
+        // client counts for itself, and Courier sends none.
+        if !changes.added.is_empty() {
             out.extend_from_slice(format!("* EXISTS {}\n", open.view.len()).as_bytes());
         }
         for uid in &changes.flags_changed {
@@ -300,6 +305,120 @@ impl SmapSession {
                 };
                 write_attributes(out, open.folder.as_ref(), n, *uid, items);
             }
+        }
+    }
+
+    /// STORE (§5.11): each setting applies to the whole set in turn; what
+    /// the user's rights do not allow is left out without an error, as
+    /// in Courier. Only messages that changed are reported (Courier
+    /// reports every message of the set; the protocol asks for changes).
+    fn store(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let keywords_on = self.store.keywords_enabled();
+        let Some(open) = &mut self.open else {
+            return;
+        };
+        let (set, mut word) = match MessageSet::read(words) {
+            Ok(read) => read,
+            Err(_) => {
+                out.extend_from_slice(b"-ERR Cannot update folder status: Invalid argument\n");
+                return;
+            }
+        };
+        let may = settable(&self.store.my_rights(open.folder.name()).unwrap_or_default());
+        let uids: Vec<u32> = set
+            .positions(open.view.len())
+            .map(|n| open.view[n])
+            .collect();
+        while !word.is_empty() {
+            let text = String::from_utf8_lossy(&word).into_owned();
+            word = words.next_word();
+            let (name, value) = text.split_once('=').unwrap_or((&text, ""));
+            let name = name.to_ascii_uppercase();
+            let (sign, what) = match name.strip_prefix(['+', '-']) {
+                Some(rest) => (name.as_bytes()[0], rest),
+                None => (b'=', name.as_str()),
+            };
+            let result = match what {
+                "FLAGS" => {
+                    let flags = parse_flags(value);
+                    store_system_flags(open.folder.as_mut(), &uids, sign, flags, may.flags)
+                }
+                "KEYWORDS" if keywords_on && may.keywords => {
+                    let list: Vec<String> = value
+                        .split(',')
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_owned)
+                        .collect();
+                    store_keywords(open.folder.as_mut(), &uids, sign, &list)
+                }
+                // Settings Courser does not take (keywords off, no `w`
+                // right, INTERNALDATE) or knows nothing of are skipped,
+                // as Courier skips the ones it does not know.
+                _ => Ok(Vec::new()),
+            };
+            match result {
+                Ok(changed) => {
+                    let items = Items {
+                        flags: what == "FLAGS",
+                        keywords: what == "KEYWORDS",
+                        ..Items::default()
+                    };
+                    for (n, uid) in open.view.iter().enumerate() {
+                        if changed.binary_search(uid).is_ok() {
+                            write_attributes(out, open.folder.as_ref(), n, *uid, items);
+                        }
+                    }
+                }
+                Err(e) => {
+                    let text = format!("-ERR Cannot update folder status: {e}\n");
+                    out.extend_from_slice(text.as_bytes());
+                    return;
+                }
+            }
+        }
+        out.extend_from_slice(b"+OK Folder status updated\n");
+    }
+
+    /// EXPUNGE (§5.9): needs `e`; without a set the `DELETED` messages
+    /// go, with one (which also needs `t`) exactly the set's.
+    fn expunge(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let Some(open) = &mut self.open else {
+            return;
+        };
+        let rights = self.store.my_rights(open.folder.name()).unwrap_or_default();
+        let set = match MessageSet::read(words) {
+            Ok((set, _)) => Some(set),
+            Err(crate::set::SetError::Empty) => None,
+            // Courier's session ends here (spec §10).
+            Err(_) => {
+                out.extend_from_slice(b"-ERR Cannot expunge: Invalid argument\n");
+                return;
+            }
+        };
+        if !rights.has(b'e') {
+            return access_denied(b'e', out);
+        }
+        let removed = match &set {
+            None => open.folder.expunge(None),
+            Some(set) => {
+                if !rights.has(b't') {
+                    return access_denied(b't', out);
+                }
+                let uids: Vec<u32> = set
+                    .positions(open.view.len())
+                    .map(|n| open.view[n])
+                    .collect();
+                open.folder
+                    .store_flags(&uids, FlagOp::Add, Flags::DELETED, &[])
+                    .and_then(|_| open.folder.expunge(Some(&uids)))
+            }
+        };
+        match removed {
+            Ok(removed) => {
+                self.report_changes_after(removed, out);
+                out.extend_from_slice(b"+OK Folder updated\n");
+            }
+            Err(e) => out.extend_from_slice(format!("-ERR Cannot expunge: {e}\n").as_bytes()),
         }
     }
 
@@ -339,6 +458,81 @@ impl SmapSession {
         }
         out.extend_from_slice(b"+OK Message retrieved.\n");
     }
+}
+
+/// Courier's refusal for a missing right.
+fn access_denied(right: u8, out: &mut Vec<u8>) {
+    let text = format!(
+        "-ERR Access denied: ACL \"{}\" is required\n",
+        right as char
+    );
+    out.extend_from_slice(text.as_bytes());
+}
+
+/// A `FLAGS=` value: SMAP's flag names, comma-separated (unknown ones
+/// ignored).
+fn parse_flags(value: &str) -> Flags {
+    let mut flags = Flags::EMPTY;
+    for name in value.split(',') {
+        match name.to_ascii_uppercase().as_str() {
+            "SEEN" => flags.insert(Flags::SEEN),
+            "REPLIED" => flags.insert(Flags::ANSWERED),
+            "DRAFT" => flags.insert(Flags::DRAFT),
+            "DELETED" => flags.insert(Flags::DELETED),
+            "MARKED" => flags.insert(Flags::FLAGGED),
+            _ => {}
+        }
+    }
+    flags
+}
+
+/// `FLAGS=`, `+FLAGS=`, `-FLAGS=` (`sign` `=`, `+`, `-`) on `uids`, only
+/// for the flags in `may`; keywords stay. Returns the UIDs that changed,
+/// ascending.
+fn store_system_flags(
+    folder: &mut dyn MailFolder,
+    uids: &[u32],
+    sign: u8,
+    flags: Flags,
+    may: Flags,
+) -> StoreResult<Vec<u32>> {
+    let wanted = Flags::from_bits(flags.bits() & may.bits());
+    let mut changed = match sign {
+        b'-' => folder.store_flags(uids, FlagOp::Remove, wanted, &[])?,
+        _ => folder.store_flags(uids, FlagOp::Add, wanted, &[])?,
+    };
+    if sign == b'=' {
+        let unset = may.difference(wanted);
+        changed.extend(folder.store_flags(uids, FlagOp::Remove, unset, &[])?);
+    }
+    changed.sort_unstable();
+    changed.dedup();
+    Ok(changed)
+}
+
+/// `KEYWORDS=`, `+KEYWORDS=`, `-KEYWORDS=` on `uids`; flags stay.
+fn store_keywords(
+    folder: &mut dyn MailFolder,
+    uids: &[u32],
+    sign: u8,
+    list: &[String],
+) -> StoreResult<Vec<u32>> {
+    let mut changed = match sign {
+        b'+' => folder.store_flags(uids, FlagOp::Add, Flags::EMPTY, list)?,
+        b'-' => folder.store_flags(uids, FlagOp::Remove, Flags::EMPTY, list)?,
+        _ => {
+            let mut changed = Vec::new();
+            for &uid in uids {
+                let Some(flags) = folder.message(uid).map(|m| m.flags) else {
+                    continue;
+                };
+                changed.extend(folder.store_flags(&[uid], FlagOp::Replace, flags, list)?);
+            }
+            changed
+        }
+    };
+    changed.sort_unstable();
+    Ok(changed)
 }
 
 /// `* LIST "name" "description" [FOLDER] [DIRECTORY]`.

@@ -169,6 +169,25 @@ pub struct Changes {
     pub uidvalidity_changed: bool,
 }
 
+/// The flags and keywords rights allow setting: `s` \Seen, `t` \Deleted,
+/// `w` the others and keywords (RFC 4314 §4).
+pub fn settable(r: &Rights) -> Carry {
+    let mut flags = Flags::EMPTY;
+    if r.has(courser_maildir::acl::rights::SEEN) {
+        flags.insert(Flags::SEEN);
+    }
+    if r.has(courser_maildir::acl::rights::DELETE_MESSAGES) {
+        flags.insert(Flags::DELETED);
+    }
+    if r.has(courser_maildir::acl::rights::WRITE) {
+        flags.insert(Flags::ANSWERED | Flags::FLAGGED | Flags::DRAFT);
+    }
+    Carry {
+        flags,
+        keywords: r.has(courser_maildir::acl::rights::WRITE),
+    }
+}
+
 /// An account's mail.
 pub trait MailStore: Send {
     /// Whether keywords can be stored (`IMAP_KEYWORDS`).

@@ -17,7 +17,7 @@ use courser_protocol::Untrusted;
 use super::reply::Reply;
 use super::{Selected, Session, State};
 use crate::codec::respond::{self, Code};
-use crate::mailstore::{Carry, Flags, MailStore, StoreError};
+use crate::mailstore::{settable, MailStore, StoreError};
 
 /// Identifiers SETACL passes through as given (with or without `-`).
 const SPECIAL_IDENTIFIERS: &[&str] =
@@ -26,25 +26,6 @@ const SPECIAL_IDENTIFIERS: &[&str] =
 /// What LISTRIGHTS offers besides the required rights: one right per
 /// group, `d` for `x t e` (Courier's list).
 const OPTIONAL: &[&str] = &["c", "d", "i", "p", "r", "s", "w"];
-
-/// The flags and keywords rights allow setting: `s` \Seen, `t` \Deleted,
-/// `w` the others and keywords (RFC 4314 §4).
-pub(super) fn settable(r: &Rights) -> Carry {
-    let mut flags = Flags::EMPTY;
-    if r.has(rights::SEEN) {
-        flags.insert(Flags::SEEN);
-    }
-    if r.has(rights::DELETE_MESSAGES) {
-        flags.insert(Flags::DELETED);
-    }
-    if r.has(rights::WRITE) {
-        flags.insert(Flags::ANSWERED | Flags::FLAGGED | Flags::DRAFT);
-    }
-    Carry {
-        flags,
-        keywords: r.has(rights::WRITE),
-    }
-}
 
 /// Rights as RFC 2086 shows them: `x t e` become `d` when all three are
 /// held; otherwise they are dropped (`keep_partial`: kept, as Courier's
@@ -524,6 +505,7 @@ pub(super) fn edit(acl: &mut AclList, id: &str, change: &Change) -> Result<(), S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mailstore::{Carry, Flags};
 
     fn r(s: &str) -> Rights {
         Rights::parse(s).unwrap()

@@ -11,13 +11,14 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use super::acl::{settable, Missing};
+use super::acl::Missing;
 use super::reply::Reply;
 use super::select::Look;
 use super::store::split_flags;
 use super::{Pending, Session, State};
 use crate::codec::respond::Code;
 use crate::codec::{AppendStart, DateTime, LiteralKind, SequenceSet, Tag};
+use crate::mailstore::settable;
 use crate::mailstore::{AppendTarget, Flags, StoreError};
 
 /// An IMAP date-time as a file time (mtime), or `None` before 1970.

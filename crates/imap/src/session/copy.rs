@@ -1,12 +1,13 @@
 //! COPY, MOVE and their UID forms (RFC 3501 §6.4.7; MOVE RFC 6851; COPYUID
 //! RFC 4315 §3).
 
-use super::acl::{settable, Missing};
+use super::acl::Missing;
 use super::reply::Reply;
 use super::select::Look;
 use super::{Selected, Session};
 use crate::codec::respond::Code;
 use crate::codec::SequenceSet;
+use crate::mailstore::settable;
 use crate::mailstore::{Carry, CopyResult, StoreError};
 
 /// The `COPYUID` response code for a copy result, if anything was copied.

@@ -113,7 +113,7 @@ impl Session {
         let keywords_on = self.store_ref().is_some_and(|s| s.keywords_enabled());
         let permanent = if sel.folder.read_write() {
             // Only what the rights allow changing (RFC 4314 §4).
-            let settable = super::acl::settable(&sel.rights);
+            let settable = crate::mailstore::settable(&sel.rights);
             flags.retain(|f| {
                 let bit = match f {
                     Flag::Seen => Flags::SEEN,

@@ -111,7 +111,7 @@ impl Session {
 /// Changes only the flags the rights allow (RFC 4314 §4: the others are
 /// left as they are, and STORE does not fail for them, as in Courier).
 fn store_permitted(sel: &mut Selected, uids: &[u32], op: FlagOp, set: &FlagSet) -> StoreResult<()> {
-    let may = super::acl::settable(&sel.rights);
+    let may = crate::mailstore::settable(&sel.rights);
     let flags = Flags::from_bits(set.flags.bits() & may.flags.bits());
     let keywords: &[String] = if may.keywords { &set.keywords } else { &[] };
     if op != FlagOp::Replace || (may.flags == Flags::ALL && may.keywords) {
