@@ -255,3 +255,30 @@ def test_store_and_expunge_as_couriers(tmp_path):
     # One STORE of three messages changed only two of them.
     assert len(got["courser"][2]) == len(got["courier"][2]) - 1
     assert folder_state(tmp_path / "courier" / "Maildir") == folder_state(tmp_path / "courser" / "Maildir")
+
+
+FOLDER_SESSION = [
+    "CREATE INBOX a", "CREATE INBOX a", "CREATE INBOX a b", "MKDIR INBOX x", "RMDIR INBOX x",
+    "CREATE INBOX", "CREATE foo", "CREATE", "LIST INBOX", "LIST INBOX a",
+    'RENAME INBOX a "" INBOX c', "LIST INBOX", "LIST INBOX c",
+    'RENAME INBOX c "" INBOX', 'RENAME INBOX c ""', 'RENAME INBOX "" INBOX z',
+    "OPEN INBOX c b", 'RENAME INBOX c "" INBOX e', "DELETE INBOX c b", "CLOSE",
+    "DELETE INBOX c b", "DELETE INBOX", "DELETE foo", "DELETE INBOX c", "LIST INBOX",
+]
+
+# Where Courier answers +OK for a folder that is not there (spec §10).
+FOLDER_FAULTS = {
+    'RENAME INBOX nope "" INBOX d': b"-ERR RENAME failed: No such file or directory",
+    "DELETE INBOX gone": b"-ERR Cannot delete folder: No such file or directory",
+}
+
+
+def test_folders_are_made_renamed_and_deleted_as_courier_does(tmp_path):
+    commands = FOLDER_SESSION + list(FOLDER_FAULTS)
+    got = both(tmp_path, commands)
+    for cmd, courier, courser in zip(["(greeting)"] + commands, got["courier"], got["courser"]):
+        if cmd in FOLDER_FAULTS:
+            assert courier[-1].startswith(b"+OK") and courser == [FOLDER_FAULTS[cmd]], (cmd, courier, courser)
+        else:
+            assert courser == courier, (cmd, courier, courser)
+    assert folder_state(tmp_path / "courier" / "Maildir") == folder_state(tmp_path / "courser" / "Maildir")

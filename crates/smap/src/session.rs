@@ -122,6 +122,9 @@ impl SmapSession {
                 self.open = None;
                 out.extend_from_slice(b"+OK Folder closed\n");
             }
+            b"CREATE" | b"MKDIR" | b"RMDIR" => self.create(&verb, &mut words, out),
+            b"DELETE" => self.delete(&mut words, out),
+            b"RENAME" => self.rename(&mut words, out),
             b"FETCH" if self.open.is_some() => self.fetch(&mut words, out),
             b"STORE" if self.open.is_some() => self.store(&mut words, out),
             b"EXPUNGE" if self.open.is_some() => self.expunge(&mut words, out),
@@ -305,6 +308,121 @@ impl SmapSession {
                 };
                 write_attributes(out, open.folder.as_ref(), n, *uid, items);
             }
+        }
+    }
+
+    /// CREATE, MKDIR, RMDIR (§5.4): the right (`c`, or `x` for RMDIR) is
+    /// needed on the parent; only CREATE makes anything (Maildir++ has
+    /// no directories apart from folders).
+    fn create(&mut self, verb: &[u8], words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let name = match path::read(words).and_then(|p| path::place(&p)) {
+            Ok(Place::Own(name)) => name,
+            _ => {
+                out.extend_from_slice(b"-ERR Cannot create folder: Invalid argument\n");
+                return;
+            }
+        };
+        let Some((parent, _)) = name.rsplit_once('.') else {
+            out.extend_from_slice(b"-ERR Cannot create folder: Invalid argument\n");
+            return;
+        };
+        let right = if verb == b"RMDIR" { b'x' } else { b'c' };
+        if !self.permitted(parent, right, out) {
+            return;
+        }
+        let reply: &[u8] = match verb {
+            b"MKDIR" => b"+OK Folder created\n",
+            b"RMDIR" => b"+OK Folder deleted\n",
+            _ if self.store.folder_exists(&name).unwrap_or(false) => {
+                b"-ERR Cannot create folder: File exists\n"
+            }
+            _ => match self.store.create_folder(&name) {
+                Ok(()) => b"+OK Folder created\n",
+                Err(e) => {
+                    out.extend_from_slice(format!("-ERR Cannot create folder: {e}\n").as_bytes());
+                    return;
+                }
+            },
+        };
+        out.extend_from_slice(reply);
+    }
+
+    /// DELETE (§5.4): needs `x` on the folder; never INBOX or the open
+    /// folder. A folder that does not exist is an error (Courier says
+    /// +OK, spec §10).
+    fn delete(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let name = match path::read(words).and_then(|p| path::place(&p)) {
+            Ok(Place::Own(name)) => name,
+            _ => {
+                out.extend_from_slice(b"-ERR Unable to delete folder: Invalid argument\n");
+                return;
+            }
+        };
+        if name == "INBOX" {
+            out.extend_from_slice(b"-ERR INBOX may not be deleted\n");
+            return;
+        }
+        if !self.permitted(&name, b'x', out) {
+            return;
+        }
+        if self.open.as_ref().is_some_and(|o| o.folder.name() == name) {
+            out.extend_from_slice(b"-ERR Cannot DELETE currently open folder.\n");
+            return;
+        }
+        if !self.store.folder_exists(&name).unwrap_or(false) {
+            out.extend_from_slice(b"-ERR Cannot delete folder: No such file or directory\n");
+            return;
+        }
+        match self.store.delete_folder(&name) {
+            Ok(()) => out.extend_from_slice(b"+OK Folder deleted\n"),
+            Err(e) => out.extend_from_slice(format!("-ERR Cannot delete folder: {e}\n").as_bytes()),
+        }
+    }
+
+    /// RENAME old "" new (§5.4): `x` on the old folder, `c` on the new
+    /// one's parent; the folder moves with the folders below it.
+    fn rename(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let from = path::read(words).and_then(|p| path::place(&p));
+        let to = match path::read(words) {
+            // Debian's Courier (5.0) words it so; later ones say
+            // "Invalid destination folder name".
+            Ok(to) if to.is_empty() => {
+                out.extend_from_slice(b"-ERR Invalid argument\n");
+                return;
+            }
+            to => to.and_then(|p| path::place(&p)),
+        };
+        let Ok(Place::Own(from)) = from else {
+            return access_denied(b'x', out);
+        };
+        if !self.permitted(&from, b'x', out) {
+            return;
+        }
+        let Ok(Place::Own(to)) = to else {
+            return access_denied(b'c', out);
+        };
+        let parent = to.rsplit_once('.').map_or("", |(p, _)| p);
+        if !self.permitted(parent, b'c', out) {
+            return;
+        }
+        let open = self.open.as_ref().map(|o| o.folder.name());
+        let refusal = if from == "INBOX" || to == "INBOX" {
+            Some("INBOX rename not implemented.".to_owned())
+        } else if open.is_some_and(|o| o == from || o.starts_with(&format!("{from}."))) {
+            Some("Can't RENAME the currently-open folder".to_owned())
+        } else if !self.store.folder_exists(&from).unwrap_or(false) {
+            Some("RENAME failed: No such file or directory".to_owned())
+        } else if self.store.folder_exists(&to).unwrap_or(false) {
+            Some("RENAME failed: File exists".to_owned())
+        } else {
+            self.store
+                .rename_folder(&from, &to)
+                .err()
+                .map(|e| format!("RENAME failed: {e}"))
+        };
+        match refusal {
+            None => out.extend_from_slice(b"+OK Folder renamed.\n"),
+            Some(why) => out.extend_from_slice(format!("-ERR {why}\n").as_bytes()),
         }
     }
 
