@@ -282,3 +282,67 @@ def test_folders_are_made_renamed_and_deleted_as_courier_does(tmp_path):
         else:
             assert courser == courier, (cmd, courier, courser)
     assert folder_state(tmp_path / "courier" / "Maildir") == folder_state(tmp_path / "courser" / "Maildir")
+
+
+COPY_SESSION = [
+    "OPEN INBOX",
+    "STORE 2 +KEYWORDS=k1",
+    'COPY 1-2 "" INBOX Sent',
+    "COPY 1 INBOX Sent",
+    'MOVE 2-3 "" INBOX Sent',
+    "FETCH 1-3 FLAGS",
+    "STATUS FULL INBOX Sent",
+    "OPEN INBOX Sent",
+    "FETCH 1-4 FLAGS KEYWORDS",
+]
+
+
+def unique_names_hidden(answer):
+    """NEWUID= names a new file: unique per server (time, pid, inode)."""
+    import re
+    return [re.sub(rb'"NEWUID=\d+\.M\d+P\d+[^"]*"', b'"NEWUID=(new)"', line) for line in answer]
+
+
+def flags_and_keywords(answer):
+    """A FETCH reply's messages as a multiset of their flags and keywords
+    (without the numbers)."""
+    return sorted(line.split(b" ", 3)[3] for line in answer[:-1])
+
+
+def test_copy_and_move_as_couriers(tmp_path):
+    """The same answers, except in the destination: Courier numbers
+    copies at its next scan, in name order, while Courser numbers them at
+    once (as IMAP's COPYUID needs), so the order there differs; and
+    Courier's COPY and MOVE leave the keywords behind when the destination
+    has none yet (spec §10), where the protocol says they travel
+    (§5.13)."""
+    got = both(tmp_path, COPY_SESSION)
+    last = len(COPY_SESSION)
+    for cmd, courier, courser in zip(["(greeting)"] + COPY_SESSION[:-1], got["courier"], got["courser"]):
+        assert unique_names_hidden(courser) == unique_names_hidden(courier), (cmd, courier, courser)
+    # MOVE renames (one quota class): the names stay.
+    assert b'* COPY 2 "NEWUID=1001.M2P2.host"' in got["courser"][5]
+    courier, courser = got["courier"][last], got["courser"][last]
+    assert flags_and_keywords(courier) == sorted([
+        b'FLAGS= "KEYWORDS="', b'FLAGS=MARKED,SEEN "KEYWORDS="',
+        b'FLAGS=MARKED,SEEN "KEYWORDS="', b'FLAGS=DELETED "KEYWORDS="'])
+    assert flags_and_keywords(courser) == sorted([
+        b'FLAGS= "KEYWORDS="', b'FLAGS=MARKED,SEEN "KEYWORDS=k1"',
+        b'FLAGS=MARKED,SEEN "KEYWORDS=k1"', b'FLAGS=DELETED "KEYWORDS="'])
+
+
+def test_what_crashes_couriers_session_is_an_error_here(tmp_path):
+    """spec §10: a malformed set given to EXPUNGE, COPY or MOVE, and COPY
+    or MOVE into a missing folder, end Courier's session."""
+    home = tmp_path / "courser"
+    make_maildir(home)
+    commands = ["OPEN INBOX", 'COPY 3-1 "" INBOX Sent', 'MOVE 1 "" INBOX nope', 'COPY 1 "" foo',
+                "EXPUNGE 2-1", "NOOP"]
+    answers = run_smap("courser", home, commands)
+    assert answers[2:] == [
+        [b"-ERR Syntax error."],
+        [b"-ERR Cannot copy messages: No such file or directory"],
+        [b"-ERR Cannot copy messages: Invalid argument"],
+        [b"-ERR Cannot expunge: Invalid argument"],
+        [b"+OK Folder updated"],
+    ]

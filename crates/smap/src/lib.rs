@@ -12,6 +12,7 @@
 //! - [`set`]: message sets, and the number lists of `* EXPUNGE`/`* SEARCH`.
 
 pub mod path;
+pub mod reason;
 pub mod session;
 pub mod set;
 pub mod words;

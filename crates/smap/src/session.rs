@@ -15,6 +15,7 @@ use courser_imap::mailstore::{settable, FlagOp, Flags, MailFolder, MailStore, St
 use courser_imap::session::dialect::{Dialect, DialectStart, DialectStep};
 
 use crate::path::{self, Place};
+use crate::reason::reason;
 use crate::set::{self, MessageSet};
 use crate::words::{quote_into, Words};
 
@@ -127,6 +128,8 @@ impl SmapSession {
             b"RENAME" => self.rename(&mut words, out),
             b"FETCH" if self.open.is_some() => self.fetch(&mut words, out),
             b"STORE" if self.open.is_some() => self.store(&mut words, out),
+            b"COPY" if self.open.is_some() => self.copy(false, &mut words, out),
+            b"MOVE" if self.open.is_some() => self.copy(true, &mut words, out),
             b"EXPUNGE" if self.open.is_some() => self.expunge(&mut words, out),
             _ => out.extend_from_slice(b"-ERR Syntax error.\n"),
         }
@@ -146,7 +149,7 @@ impl SmapSession {
             Ok(Place::Own(name)) => match self.store.folder_exists(&name) {
                 Ok(true) => return Some(name),
                 Ok(false) => (missing, "No such file or directory".to_owned()),
-                Err(e) => (missing, e.to_string()),
+                Err(e) => (missing, reason(&e)),
             },
             Ok(Place::Public(_)) => (invalid, "Operation not supported".to_owned()),
             Err(e) => (invalid, e.to_string()),
@@ -236,9 +239,9 @@ impl SmapSession {
                 )
                 .as_bytes(),
             ),
-            Err(e) => {
-                out.extend_from_slice(format!("-ERR Cannot read folder status: {e}\n").as_bytes())
-            }
+            Err(e) => out.extend_from_slice(
+                format!("-ERR Cannot read folder status: {}\n", reason(&e)).as_bytes(),
+            ),
         }
     }
 
@@ -260,9 +263,9 @@ impl SmapSession {
                 );
                 self.open = Some(Open { folder, view });
             }
-            Err(e) => {
-                out.extend_from_slice(format!("-ERR Cannot open the folder: {e}\n").as_bytes())
-            }
+            Err(e) => out.extend_from_slice(
+                format!("-ERR Cannot open the folder: {}\n", reason(&e)).as_bytes(),
+            ),
         }
     }
 
@@ -339,7 +342,9 @@ impl SmapSession {
             _ => match self.store.create_folder(&name) {
                 Ok(()) => b"+OK Folder created\n",
                 Err(e) => {
-                    out.extend_from_slice(format!("-ERR Cannot create folder: {e}\n").as_bytes());
+                    out.extend_from_slice(
+                        format!("-ERR Cannot create folder: {}\n", reason(&e)).as_bytes(),
+                    );
                     return;
                 }
             },
@@ -375,7 +380,9 @@ impl SmapSession {
         }
         match self.store.delete_folder(&name) {
             Ok(()) => out.extend_from_slice(b"+OK Folder deleted\n"),
-            Err(e) => out.extend_from_slice(format!("-ERR Cannot delete folder: {e}\n").as_bytes()),
+            Err(e) => out.extend_from_slice(
+                format!("-ERR Cannot delete folder: {}\n", reason(&e)).as_bytes(),
+            ),
         }
     }
 
@@ -418,12 +425,78 @@ impl SmapSession {
             self.store
                 .rename_folder(&from, &to)
                 .err()
-                .map(|e| format!("RENAME failed: {e}"))
+                .map(|e| format!("RENAME failed: {}", reason(&e)))
         };
         match refusal {
             None => out.extend_from_slice(b"+OK Folder renamed.\n"),
             Some(why) => out.extend_from_slice(format!("-ERR {why}\n").as_bytes()),
         }
+    }
+
+    /// COPY and MOVE msgset "" path (§5.13): `i` on the destination,
+    /// whose rights also filter the flags that go along; one `* COPY n
+    /// "NEWUID=…"` per message, and for MOVE the source's changes
+    /// after.
+    fn copy(&mut self, moving: bool, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let Some(open) = &mut self.open else {
+            return;
+        };
+        // The set, then the empty word that separates the folder.
+        let set = match MessageSet::read(words) {
+            Ok((set, separator)) if separator.is_empty() => set,
+            _ => {
+                out.extend_from_slice(b"-ERR Syntax error.\n");
+                return;
+            }
+        };
+        let dest = match path::read(words).and_then(|p| path::place(&p)) {
+            Ok(Place::Own(dest)) => dest,
+            _ => {
+                out.extend_from_slice(b"-ERR Cannot copy messages: Invalid argument\n");
+                return;
+            }
+        };
+        if !self.store.folder_exists(&dest).unwrap_or(false) {
+            out.extend_from_slice(b"-ERR Cannot copy messages: No such file or directory\n");
+            return;
+        }
+        let rights = self.store.my_rights(&dest).unwrap_or_default();
+        if !rights.has(b'i') {
+            return access_denied(b'i', out);
+        }
+        let carry = settable(&rights);
+        let positions: Vec<usize> = set.positions(open.view.len()).collect();
+        let uids: Vec<u32> = positions.iter().map(|&n| open.view[n]).collect();
+        let done = if moving {
+            open.folder.move_to(&uids, &dest, carry, None)
+        } else {
+            open.folder.copy_to(&uids, &dest, carry, None)
+        };
+        let copied = match done {
+            Ok(copied) => copied,
+            Err(e) => {
+                let text = format!("-ERR Cannot copy messages: {}\n", reason(&e));
+                out.extend_from_slice(text.as_bytes());
+                return;
+            }
+        };
+        for ((source, _), appended) in copied.pairs.iter().zip(&copied.placed) {
+            let Some(n) = open.view.iter().position(|u| u == source) else {
+                continue;
+            };
+            let Some(placed) = &appended.placed else {
+                continue;
+            };
+            let base = courser_maildir::flags::base_name(&placed.file);
+            out.extend_from_slice(format!("* COPY {} ", n + 1).as_bytes());
+            quote_into(out, format!("NEWUID={base}").as_bytes());
+            out.push(b'\n');
+        }
+        if moving {
+            let moved = copied.pairs.iter().map(|&(source, _)| source).collect();
+            self.report_changes_after(moved, out);
+        }
+        out.extend_from_slice(b"+OK Messages copied.\n");
     }
 
     /// STORE (§5.11): each setting applies to the whole set in turn; what
@@ -488,7 +561,7 @@ impl SmapSession {
                     }
                 }
                 Err(e) => {
-                    let text = format!("-ERR Cannot update folder status: {e}\n");
+                    let text = format!("-ERR Cannot update folder status: {}\n", reason(&e));
                     out.extend_from_slice(text.as_bytes());
                     return;
                 }
@@ -536,7 +609,9 @@ impl SmapSession {
                 self.report_changes_after(removed, out);
                 out.extend_from_slice(b"+OK Folder updated\n");
             }
-            Err(e) => out.extend_from_slice(format!("-ERR Cannot expunge: {e}\n").as_bytes()),
+            Err(e) => {
+                out.extend_from_slice(format!("-ERR Cannot expunge: {}\n", reason(&e)).as_bytes())
+            }
         }
     }
 
