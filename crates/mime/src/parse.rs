@@ -78,6 +78,26 @@ impl Part {
             .map(|(_, v)| v.as_slice())
     }
 
+    /// This entity's header fields in order, as `(name, value)`: the
+    /// value as written after the colon, folded, without the line ending
+    /// that ends it.
+    pub fn header_fields<'a>(&self, msg: &'a [u8]) -> Vec<(&'a [u8], &'a [u8])> {
+        self.fields(msg)
+            .into_iter()
+            .map(|f| (f.name(msg), f.raw_value(msg)))
+            .collect()
+    }
+
+    /// The entity's children: a multipart's parts, or the message a
+    /// `message/rfc822` part holds.
+    pub fn children(&self) -> &[Part] {
+        match &self.kind {
+            PartKind::Leaf => &[],
+            PartKind::Message(inner) => std::slice::from_ref(inner),
+            PartKind::Multipart(parts) => parts,
+        }
+    }
+
     /// Header fields of this entity.
     pub(crate) fn fields(&self, msg: &[u8]) -> Vec<Field> {
         header::fields(msg, self.header_start, self.header_end.min(msg.len()))

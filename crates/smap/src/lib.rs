@@ -11,6 +11,7 @@
 //! - [`path`]: folder paths (word lists) and the folder names they map to;
 //! - [`set`]: message sets, and the number lists of `* EXPUNGE`/`* SEARCH`.
 
+pub mod contents;
 pub mod path;
 pub mod reason;
 pub mod session;

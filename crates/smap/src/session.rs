@@ -11,9 +11,12 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
-use courser_imap::mailstore::{settable, FlagOp, Flags, MailFolder, MailStore, StoreResult};
+use courser_imap::mailstore::{
+    settable, Extent, FlagOp, Flags, MailFolder, MailStore, StoreResult,
+};
 use courser_imap::session::dialect::{Dialect, DialectStart, DialectStep};
 
+use crate::contents;
 use crate::path::{self, Place};
 use crate::reason::reason;
 use crate::set::{self, MessageSet};
@@ -615,9 +618,12 @@ impl SmapSession {
         }
     }
 
+    /// FETCH msgset item… (§5.10): each content item for every message
+    /// of the set in turn, then one line of the attributes asked for per
+    /// message.
     fn fetch(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
         let keywords = self.store.keywords_enabled();
-        let Some(open) = &self.open else {
+        let Some(open) = &mut self.open else {
             return;
         };
         // Courier answers +OK, fetching nothing, for a set it cannot
@@ -629,11 +635,39 @@ impl SmapSession {
                 return;
             }
         };
+        let may_see = self
+            .store
+            .my_rights(open.folder.name())
+            .is_ok_and(|r| r.has(b's'));
         let mut items = Items::default();
         while !word.is_empty() {
             if word.contains(&b'=') {
-                out.extend_from_slice(b"-ERR Cannot retrieve message: Operation not supported\n");
-                return;
+                let text = String::from_utf8_lossy(&word).into_owned();
+                word = words.next_word();
+                // Items Courier does not know are skipped, as it skips them.
+                let Some(Some(request)) = contents::Request::parse(&text) else {
+                    continue;
+                };
+                for n in set.positions(open.view.len()).collect::<Vec<_>>() {
+                    let uid = open.view[n];
+                    let sent = open
+                        .folder
+                        .read_message(uid, Extent::Whole)
+                        .map_err(|e| reason(&e))
+                        .and_then(|msg| {
+                            contents::write(out, n + 1, &msg, &request)
+                                .map_err(|_| "Invalid argument".to_owned())
+                        });
+                    if let Err(why) = sent {
+                        let text = format!("-ERR Cannot retrieve message: {why}\n");
+                        out.extend_from_slice(text.as_bytes());
+                        return;
+                    }
+                    if !request.peek && may_see {
+                        mark_seen(open.folder.as_mut(), n, uid, out);
+                    }
+                }
+                continue;
             }
             match word.to_ascii_uppercase().as_slice() {
                 b"UID" => items.uid = true,
@@ -646,10 +680,27 @@ impl SmapSession {
             }
             word = words.next_word();
         }
-        for n in set.positions(open.view.len()) {
-            write_attributes(out, open.folder.as_ref(), n, open.view[n], items);
+        if items != Items::default() {
+            for n in set.positions(open.view.len()) {
+                write_attributes(out, open.folder.as_ref(), n, open.view[n], items);
+            }
         }
         out.extend_from_slice(b"+OK Message retrieved.\n");
+    }
+}
+
+/// CONTENTS without `.PEEK`: the message at 0-based `n` becomes seen,
+/// and when it was not, its new flags are reported as Courier reports
+/// them (`* FETCH n FLAGS=…`).
+fn mark_seen(folder: &mut dyn MailFolder, n: usize, uid: u32, out: &mut Vec<u8>) {
+    if let Ok(changed) = folder.store_flags(&[uid], FlagOp::Add, Flags::SEEN, &[]) {
+        if !changed.is_empty() {
+            let items = Items {
+                flags: true,
+                ..Items::default()
+            };
+            write_attributes(out, folder, n, uid, items);
+        }
     }
 }
 
@@ -744,7 +795,7 @@ fn list_line(out: &mut Vec<u8>, name: &str, description: &str, folder: bool, dir
 }
 
 /// The message attributes a FETCH asks for.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 struct Items {
     uid: bool,
     size: bool,
