@@ -422,3 +422,44 @@ def test_message_contents_as_couriers(tmp_path):
     assert outputs["courser"] == courier
     # 20,480 bytes decoded, in chunks; the estimate counts the line ends.
     assert b"{8192/20748} FETCH 1 CONTENTS\n" in courier
+
+
+SEARCH_SESSION = [
+    "OPEN INBOX", "SEARCH ALL SEEN", "SEARCH ALL NOT SEEN", "SEARCH MARKED SEEN",
+    "SEARCH UNMARKED SEEN", "SEARCH 1-3,5 NOT REPLIED", "SEARCH ALL FROM user3",
+    'SEARCH ALL SUBJECT "topic 1"', "SEARCH ALL SUBJECT CAFÉ", "SEARCH ALL HEADER to dest",
+    'SEARCH ALL BODY "number 4"', "SEARCH ALL TEXT user5", "SEARCH ALL BEFORE 3-Feb-2003",
+    "SEARCH ALL ON 3-Feb-2003", "SEARCH ALL SINCE 5-Feb-2003", "SEARCH ALL SENTBEFORE 3-Feb-2003",
+    "SEARCH ALL SENTON 4-Feb-2003", "SEARCH ALL LARGER 125", "SEARCH ALL SMALLER 127", "SEARCH ALL LARGER 127",
+    "SEARCH ALL BOGUS", "SEARCH ALL KEYWORD foo", "SEARCH ALL DELETED",
+]
+
+
+def test_search_as_couriers(tmp_path):
+    """Every scope and criterion; sizes are the stored ones (LF line
+    ends), not IMAP's RFC822.SIZE. SENTSINCE, which Courier does not
+    recognise, is checked on Courser alone."""
+    need(IMAPD, "courier-imap")
+    got = {}
+    for which in ("courier", "courser"):
+        home = tmp_path / which
+        md = make_maildir(home)
+        for sub in ("new", "cur"):
+            for f in (md / sub).iterdir():
+                f.unlink()
+        flags = {2: "S", 3: "FRS"}
+        for i in range(1, 7):
+            path = md / "cur" / f"100{i}.M{i}P1.host:2,{flags.get(i, '')}"
+            path.write_bytes(
+                f"From: user{i} <u{i}@example.com>\nTo: dest@example.com\n"
+                f"Subject: topic {i % 2} café\nDate: 0{i} Feb 2003 10:00:00 +0000\n\n"
+                f"body text number {i}\n".encode())
+            stamp = 1_044_100_800 + (i - 1) * 86_400  # 1 Feb 2003 12:00 UTC onwards
+            os.utime(path, (stamp, stamp))
+        got[which] = run_smap(which, home, SEARCH_SESSION + (["SEARCH ALL SENTSINCE 5-Feb-2003"] if which == "courser" else []))
+    assert got["courser"][:-1] == got["courier"]
+    assert got["courser"][-1] == [b"* SEARCH 5-6", b"+OK Search completed."]
+    sizes = [len(p.read_bytes()) for p in sorted((tmp_path / "courser/Maildir/cur").iterdir())]
+    # LARGER 127 finds nothing: 126 bytes stored (132 with CRLF).
+    assert sizes == [126] * 6, sizes
+    assert got["courser"][SEARCH_SESSION.index("SEARCH ALL LARGER 127") + 1] == [b"+OK Search completed."]

@@ -14,6 +14,7 @@
 pub mod contents;
 pub mod path;
 pub mod reason;
+pub mod search;
 pub mod session;
 pub mod set;
 pub mod words;

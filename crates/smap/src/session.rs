@@ -15,6 +15,7 @@ use courser_imap::mailstore::{
     settable, Extent, FlagOp, Flags, MailFolder, MailStore, StoreResult,
 };
 use courser_imap::session::dialect::{Dialect, DialectStart, DialectStep};
+use courser_imap::session::search_messages;
 
 use crate::contents;
 use crate::path::{self, Place};
@@ -131,6 +132,7 @@ impl SmapSession {
             b"RENAME" => self.rename(&mut words, out),
             b"FETCH" if self.open.is_some() => self.fetch(&mut words, out),
             b"STORE" if self.open.is_some() => self.store(&mut words, out),
+            b"SEARCH" if self.open.is_some() => self.search(&mut words, out),
             b"COPY" if self.open.is_some() => self.copy(false, &mut words, out),
             b"MOVE" if self.open.is_some() => self.copy(true, &mut words, out),
             b"EXPUNGE" if self.open.is_some() => self.expunge(&mut words, out),
@@ -500,6 +502,21 @@ impl SmapSession {
             self.report_changes_after(moved, out);
         }
         out.extend_from_slice(b"+OK Messages copied.\n");
+    }
+
+    /// SEARCH scope [NOT] criterion (§5.14): `* SEARCH` lines of the
+    /// matching message numbers.
+    fn search(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let Some(open) = &self.open else {
+            return;
+        };
+        let Ok(key) = crate::search::read(words) else {
+            out.extend_from_slice(b"-ERR SEARCH failed: Invalid argument\n");
+            return;
+        };
+        let hits = search_messages(open.folder.as_ref(), open.view.clone(), &key);
+        set::write_search(out, &hits);
+        out.extend_from_slice(b"+OK Search completed.\n");
     }
 
     /// STORE (§5.11): each setting applies to the whole set in turn; what

@@ -52,6 +52,7 @@ use crate::mailstore::{Gate, MailFolder, MailStore, Rights, StoreResult};
 use crate::outbox::Outbox;
 pub use capability::Capabilities;
 use reply::Reply;
+pub use search::search_messages;
 pub use sort::remembered::OrderCache;
 use view::View;
 

@@ -19,7 +19,11 @@ use crate::mailstore::{Extent, Flags, MailFolder, MessageFacts, MessageRef, Need
 struct Candidate<'a> {
     seq: u32,
     msg: MessageRef<'a>,
-    sel: &'a Selected,
+    folder: &'a dyn MailFolder,
+    view: &'a View,
+    /// LARGER and SMALLER compare the size as stored (SMAP's) instead of
+    /// RFC822.SIZE.
+    stored_sizes: bool,
     facts: OnceCell<Option<Arc<MessageFacts>>>,
     head: OnceCell<Option<Loaded>>,
     whole: OnceCell<Option<Loaded>>,
@@ -34,7 +38,7 @@ impl Candidate<'_> {
         if self.gone.is_some() {
             return None;
         }
-        Loaded::read(self.sel.folder.as_ref(), self.msg.uid, extent).ok()
+        Loaded::read(self.folder, self.msg.uid, extent).ok()
     }
 
     fn facts(&self) -> Option<&MessageFacts> {
@@ -43,7 +47,7 @@ impl Candidate<'_> {
                 if self.gone.is_some() {
                     return None;
                 }
-                self.sel.folder.facts(&[self.msg.uid]).pop()?.ok()
+                self.folder.facts(&[self.msg.uid]).pop()?.ok()
             })
             .as_deref()
     }
@@ -67,7 +71,7 @@ impl Candidate<'_> {
     fn internal_day(&self) -> Option<i64> {
         let date = match self.gone {
             Some(known) => known?,
-            None => self.sel.folder.internal_date(self.msg.uid)?,
+            None => self.folder.internal_date(self.msg.uid)?,
         };
         let secs = date
             .duration_since(UNIX_EPOCH)
@@ -82,7 +86,12 @@ impl Candidate<'_> {
     }
 
     fn size(&self) -> Option<u64> {
-        Some(self.facts()?.rfc822_size)
+        let facts = self.facts()?;
+        Some(if self.stored_sizes {
+            facts.stored_size
+        } else {
+            facts.rfc822_size
+        })
     }
 
     fn matches(&self, key: &SearchKey) -> bool {
@@ -91,7 +100,7 @@ impl Candidate<'_> {
         match key {
             // Combinations and sets are resolved once per SEARCH (`Test`).
             K::And(_) | K::Or(..) | K::Not(_) | K::SequenceSet(_) | K::Uid(_) => {
-                Test::new(key, &self.sel.view).matches(self)
+                Test::new(key, self.view).matches(self)
             }
             K::All => true,
             K::Answered => self.flag(Flags::ANSWERED),
@@ -339,29 +348,48 @@ pub(super) fn write_esearch(
 /// as last seen): a client that searches `1:5` gets all five numbers it
 /// holds (RFC 2180 §4.1).
 pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u32> {
-    let mut test = Test::new(key, &sel.view);
-    test.ask_folder(sel.folder.as_ref());
+    search_view(sel.folder.as_ref(), &sel.view, key, uid, false)
+}
+
+/// The 1-based positions among `uids` (messages of `folder` in a
+/// client's order) of those matching `key`, ascending: IMAP's SEARCH
+/// for another protocol's session (SMAP, whose sizes are the stored
+/// ones, LF line ends and all).
+pub fn search_messages(folder: &dyn MailFolder, uids: Vec<u32>, key: &SearchKey) -> Vec<u32> {
+    search_view(folder, &View::new(uids), key, false, true)
+}
+
+/// [`search_folder`] on a folder and a client's view of it.
+fn search_view(
+    folder: &dyn MailFolder,
+    view: &View,
+    key: &SearchKey,
+    uid: bool,
+    stored_sizes: bool,
+) -> Vec<u32> {
+    let mut test = Test::new(key, view);
+    test.ask_folder(folder);
     // (Facts are read ahead in batches for keys that need them; the
     // messages a column does not know are asked one by one.)
     let with_facts = test.needs_facts();
     let mut hits = Vec::new();
     let mut batch = Vec::new().into_iter().peekable();
-    for seq in 1..=sel.view.len() {
-        let Some(u) = sel.view.uid(seq) else { continue };
+    for seq in 1..=view.len() {
+        let Some(u) = view.uid(seq) else { continue };
         if with_facts && batch.peek().is_none() {
-            batch = facts_from(sel, seq).into_iter().peekable();
+            batch = facts_from(folder, view, seq).into_iter().peekable();
         }
         let facts = OnceCell::new();
         if let Some((_, f)) = batch.next_if(|&(b, _)| b == u) {
             let _ = facts.set(f);
         }
-        let (msg, gone) = if sel.view.is_expunged(u) {
-            match sel.view.gone(u) {
+        let (msg, gone) = if view.is_expunged(u) {
+            match view.gone(u) {
                 Some(g) => (g.as_ref(), Some(g.internal_date)),
                 None => continue,
             }
         } else {
-            match sel.folder.message(u) {
+            match folder.message(u) {
                 Some(m) => (m, None),
                 None => continue,
             }
@@ -369,7 +397,9 @@ pub(super) fn search_folder(sel: &Selected, key: &SearchKey, uid: bool) -> Vec<u
         let candidate = Candidate {
             seq,
             msg,
-            sel,
+            folder,
+            view,
+            stored_sizes,
             facts,
             head: OnceCell::new(),
             whole: OnceCell::new(),
@@ -406,15 +436,17 @@ fn uses_facts(key: &SearchKey) -> bool {
 
 /// The facts of the next [`FACTS_BATCH`] messages from sequence number
 /// `seq` on (those expunged elsewhere left out), by UID.
-fn facts_from(sel: &Selected, seq: u32) -> Vec<(u32, Option<Arc<MessageFacts>>)> {
-    let last = seq
-        .saturating_add(FACTS_BATCH as u32 - 1)
-        .min(sel.view.len());
+fn facts_from(
+    folder: &dyn MailFolder,
+    view: &View,
+    seq: u32,
+) -> Vec<(u32, Option<Arc<MessageFacts>>)> {
+    let last = seq.saturating_add(FACTS_BATCH as u32 - 1).min(view.len());
     let uids: Vec<u32> = (seq..=last)
-        .filter_map(|s| sel.view.uid(s))
-        .filter(|&u| !sel.view.is_expunged(u))
+        .filter_map(|s| view.uid(s))
+        .filter(|&u| !view.is_expunged(u))
         .collect();
-    let found = sel.folder.facts(&uids);
+    let found = folder.facts(&uids);
     uids.into_iter()
         .zip(found.into_iter().map(Result::ok))
         .collect()
