@@ -463,3 +463,22 @@ def test_search_as_couriers(tmp_path):
     # LARGER 127 finds nothing: 126 bytes stored (132 with CRLF).
     assert sizes == [126] * 6, sizes
     assert got["courser"][SEARCH_SESSION.index("SEARCH ALL LARGER 127") + 1] == [b"+OK Search completed."]
+
+
+ACL_SESSION = [
+    "ACL INBOX", "GETACL INBOX", 'SETACL INBOX "" user=fred +rwx',
+    'SETACL INBOX "" user=fred -x anyone lr', "GETACL INBOX Sent",
+    'SETACL INBOX Sent "" user=a r user=b r user=c r user=d r user=e r user=f r',
+    'DELETEACL INBOX Sent "" user=a user=b', 'SETACL INBOX "" owner lr',
+    'SETACL INBOX "" administrators r', 'SETACL INBOX "" -owner r', 'SETACL INBOX "" user=fred ""',
+    "ACL INBOX Sent", "ACL foo", "GETACL INBOX nope", 'SETACL INBOX nope "" user=x r', "GETACL INBOX",
+]
+
+
+def test_acls_as_couriers(tmp_path):
+    """ACL, GETACL (six pairs a line), SETACL with +, - and replacing,
+    DELETEACL, and the ACLMINIMUM refusal."""
+    got = both(tmp_path, ACL_SESSION)
+    for cmd, courier, courser in zip(["(greeting)"] + ACL_SESSION, got["courier"], got["courser"]):
+        assert courser == courier, (cmd, courier, courser)
+    assert [b"* ACLMINIMUM owner al c e i p r s t w x", b"-ERR ACL update failed"] in got["courser"]

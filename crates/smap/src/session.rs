@@ -12,10 +12,12 @@ use std::path::PathBuf;
 use std::time::SystemTime;
 
 use courser_imap::mailstore::{
-    settable, Extent, FlagOp, Flags, MailFolder, MailStore, StoreResult,
+    settable, AclList, Extent, FlagOp, Flags, MailFolder, MailStore, Rights, StoreError,
+    StoreResult,
 };
 use courser_imap::session::dialect::{Dialect, DialectStart, DialectStep};
 use courser_imap::session::search_messages;
+use courser_maildir::acl::courier_minimum;
 
 use crate::contents;
 use crate::path::{self, Place};
@@ -128,6 +130,10 @@ impl SmapSession {
                 out.extend_from_slice(b"+OK Folder closed\n");
             }
             b"CREATE" | b"MKDIR" | b"RMDIR" => self.create(&verb, &mut words, out),
+            b"ACL" => self.show_acl(false, &mut words, out),
+            b"GETACL" => self.show_acl(true, &mut words, out),
+            b"SETACL" => self.set_acl(false, &mut words, out),
+            b"DELETEACL" => self.set_acl(true, &mut words, out),
             b"DELETE" => self.delete(&mut words, out),
             b"RENAME" => self.rename(&mut words, out),
             b"FETCH" if self.open.is_some() => self.fetch(&mut words, out),
@@ -519,6 +525,82 @@ impl SmapSession {
         out.extend_from_slice(b"+OK Search completed.\n");
     }
 
+    /// ACL and GETACL path (§5.5): the user's rights on the folder (any
+    /// right that shows it suffices), or its whole ACL (needs `a`).
+    fn show_acl(&mut self, whole: bool, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let Ok(Place::Own(name)) = path::read(words).and_then(|p| path::place(&p)) else {
+            out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
+            return;
+        };
+        let mine = self.store.my_rights(&name).unwrap_or_default();
+        let allowed = if whole {
+            mine.has(b'a')
+        } else {
+            mine.can_list_rights()
+        };
+        if !allowed {
+            return access_denied(b'a', out);
+        }
+        if whole {
+            match self.store.acl(&name) {
+                Ok(acl) => write_getacl(out, &acl),
+                Err(e) => {
+                    let text = format!("-ERR Unable to read existing ACLS: {}\n", reason(&e));
+                    out.extend_from_slice(text.as_bytes());
+                    return;
+                }
+            }
+        } else {
+            out.extend_from_slice(b"* ACL ");
+            quote_into(out, mine.as_bytes());
+            out.push(b'\n');
+        }
+        out.extend_from_slice(b"+OK ACLs retrieved\n");
+    }
+
+    /// SETACL path "" identifier rights… and DELETEACL path ""
+    /// identifier… (§5.5): needs `a`; `+r` adds, `-r` takes away, `r`
+    /// replaces, nothing deletes. The new ACL is listed; one that would
+    /// take the owner or the administrators below their minimum is
+    /// refused with `* ACLMINIMUM`.
+    fn set_acl(&mut self, delete: bool, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let Ok(Place::Own(name)) = path::read(words).and_then(|p| path::place(&p)) else {
+            out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
+            return;
+        };
+        if !self.permitted(&name, b'a', out) {
+            return;
+        }
+        let mut changes: Vec<(String, Option<String>)> = Vec::new();
+        loop {
+            let identifier = String::from_utf8_lossy(&words.next_word()).into_owned();
+            if identifier.is_empty() {
+                break;
+            }
+            let action =
+                (!delete).then(|| String::from_utf8_lossy(&words.next_word()).into_owned());
+            changes.push((identifier, action));
+        }
+        let result = self.store.edit_acl(&name, &mut |acl| {
+            for (identifier, action) in &changes {
+                apply_acl_change(acl, identifier, action.as_deref())?;
+            }
+            Ok(())
+        });
+        match result {
+            Ok(acl) => {
+                write_getacl(out, &acl);
+                out.extend_from_slice(b"+OK Updated ACLs\n");
+            }
+            Err(StoreError::AclMinimumRights(identifier)) => {
+                let minimum = courier_minimum(&identifier);
+                let text = format!("* ACLMINIMUM {identifier} {minimum}\n-ERR ACL update failed\n");
+                out.extend_from_slice(text.as_bytes());
+            }
+            Err(_) => out.extend_from_slice(b"-ERR ACL update failed\n"),
+        }
+    }
+
     /// STORE (§5.11): each setting applies to the whole set in turn; what
     /// the user's rights do not allow is left out without an error, as
     /// in Courier. Only messages that changed are reported (Courier
@@ -718,6 +800,54 @@ fn mark_seen(folder: &mut dyn MailFolder, n: usize, uid: u32, out: &mut Vec<u8>)
             };
             write_attributes(out, folder, n, uid, items);
         }
+    }
+}
+
+/// One SETACL (`action` given) or DELETEACL change, as Courier makes it.
+fn apply_acl_change(acl: &mut AclList, identifier: &str, action: Option<&str>) -> StoreResult<()> {
+    match action {
+        None | Some("") => {
+            acl.remove(identifier);
+        }
+        Some(action) => {
+            if let Some(added) = action.strip_prefix('+') {
+                let mut rights = acl.get(identifier).cloned().unwrap_or_default();
+                rights.add(&Rights::parse(added)?);
+                acl.set(identifier, rights)?;
+            } else if let Some(taken) = action.strip_prefix('-') {
+                let Some(mut rights) = acl.get(identifier).cloned() else {
+                    return Ok(());
+                };
+                rights.remove(taken.as_bytes());
+                if rights.is_empty() {
+                    acl.remove(identifier);
+                } else {
+                    acl.set(identifier, rights)?;
+                }
+            } else {
+                acl.set(identifier, Rights::parse(action)?)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `* GETACL "identifier" "rights" …`, six pairs a line.
+fn write_getacl(out: &mut Vec<u8>, acl: &AclList) {
+    for (i, entry) in acl.entries().iter().enumerate() {
+        if i % 6 == 0 {
+            if i > 0 {
+                out.push(b'\n');
+            }
+            out.extend_from_slice(b"* GETACL");
+        }
+        out.push(b' ');
+        quote_into(out, entry.identifier());
+        out.push(b' ');
+        quote_into(out, entry.rights().as_bytes());
+    }
+    if !acl.entries().is_empty() {
+        out.push(b'\n');
     }
 }
 

@@ -10,7 +10,7 @@
 //! every folder changed is listed with its new ACL, as `LIST (ACL)` shows
 //! it, and the command completes OK.
 
-use courser_maildir::acl::{rights, AclList, Rights};
+use courser_maildir::acl::{courier_minimum, rights, AclList, Rights};
 
 use super::acl::{edit, Change};
 use super::list::{listing, Listed};
@@ -18,16 +18,6 @@ use super::Session;
 use crate::codec::respond;
 use crate::codec::types::{AclTarget, CourierAclChange, ListData};
 use crate::mailstore::{MailStore, StoreError, StoreResult};
-
-/// What `identifier` must keep, as Courier's RIGHTS-INFO lists it.
-fn minimum(identifier: &str) -> &'static str {
-    match identifier {
-        "administrators" | "group=administrators" => "aceilrstwx",
-        "-administrators" | "-group=administrators" => "\"\"",
-        i if i.starts_with('-') => "\"\" c e i p r s t w x",
-        _ => "al c e i p r s t w x",
-    }
-}
 
 /// Applies `change` to the ACL `acl`.
 fn apply(acl: &mut AclList, change: &CourierAclChange) -> Result<(), StoreError> {
@@ -131,7 +121,7 @@ impl Session {
             if let Err(e) = &result {
                 match e {
                     StoreError::AclMinimumRights(id) if names_failed(change, id) => {
-                        respond::rights_info(out, name, id, minimum(id), utf8)
+                        respond::rights_info(out, name, id, courier_minimum(id), utf8)
                     }
                     StoreError::AclMinimumRights(_) | StoreError::InvalidAcl(_) => {
                         respond::acl_failed(out, name, INVALID, utf8)

@@ -32,4 +32,4 @@ pub use files::{
 pub use identifier::{is_valid as is_valid_identifier, list_rights, Identifier, ListRights};
 pub use list::{AclEntry, AclList};
 pub use login::Login;
-pub use rights::Rights;
+pub use rights::{courier_minimum, Rights};

@@ -131,6 +131,18 @@ impl Rights {
     }
 }
 
+/// What `identifier` must keep, as Courier lists it when a change would
+/// take it below that (IMAP's RIGHTS-INFO, SMAP's ACLMINIMUM): the
+/// required rights, then each optional one.
+pub fn courier_minimum(identifier: &str) -> &'static str {
+    match identifier {
+        "administrators" | "group=administrators" => "aceilrstwx",
+        "-administrators" | "-group=administrators" => "\"\"",
+        i if i.starts_with('-') => "\"\" c e i p r s t w x",
+        _ => "al c e i p r s t w x",
+    }
+}
+
 impl fmt::Display for Rights {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&String::from_utf8_lossy(&self.0))
