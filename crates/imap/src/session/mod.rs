@@ -144,6 +144,22 @@ pub struct Session {
     outbox: Option<Outbox>,
     /// SORT orders and THREAD forests shared by the process's sessions.
     orders: Option<OrderCache>,
+    /// Message bytes FETCH has sent, for the LOGOUT line.
+    sent: Transferred,
+}
+
+/// Message bytes FETCH sent, as Courier counts them for its LOGOUT line
+/// (`headers=`, `body=`): the message as stored, without the CR of each
+/// CRLF line end.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transferred {
+    /// RFC822.HEADER, BODY[HEADER.FIELDS], BODY[HEADER.FIELDS.NOT] and
+    /// BODY[...MIME].
+    pub headers: u64,
+    /// Every other message section (RFC822, RFC822.TEXT, BODY[],
+    /// BODY[TEXT], BODY[HEADER] and the parts), partial fetches counted
+    /// by what was sent.
+    pub body: u64,
 }
 
 enum Pending {
@@ -177,6 +193,7 @@ impl Session {
             magic_trash: None,
             outbox: None,
             orders: None,
+            sent: Transferred::default(),
         }
     }
 
@@ -314,6 +331,11 @@ impl Session {
     /// The logged-in user, if any.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// The message bytes FETCH has sent so far.
+    pub fn transferred(&self) -> Transferred {
+        self.sent
     }
 
     /// Whether the session has logged out (the server closes after output).
