@@ -136,6 +136,7 @@ impl Driver for Imap {
             tls = conn.tls,
             "LOGIN"
         );
+        crate::courier_log::logged_in(&shared.config.log, conn, Service::Imap, login);
         let mut store = MaildirStore::new(store, user);
         if let Some(index) = shared_index {
             store = store.with_shared(index);
@@ -153,7 +154,7 @@ impl Driver for Imap {
             let rules = shared.config.maildir.expiry_rules();
             off_executor(session, move |s| s.expire_old_mail(&rules)).await;
         }
-        log_logout(session, conn);
+        log_logout(session, conn, shared);
     }
 
     /// Waits in IDLE until the client sends something (DONE), reporting
@@ -217,6 +218,7 @@ impl Driver for Imap {
                     out.extend_from_slice(b"* OK Still here\r\n");
                 }
                 _ = tokio::time::sleep_until(deadline) => {
+                    conn.timed_out = true;
                     out.extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
                     send(stream, out, &mut conn.bytes_out).await;
                     return false;
@@ -253,9 +255,17 @@ async fn idle_changed(session: &mut Session, out: &mut Vec<u8>) -> bool {
     }
 }
 
-/// The LOGOUT line (Courier's), for a session that logged in.
-fn log_logout(session: &Session, conn: &Conn) {
+/// The LOGOUT line, and Courier's when that format is on, for a session
+/// that logged in.
+fn log_logout(session: &Session, conn: &Conn, shared: &Shared) {
     if let Some(user) = session.user() {
+        let sent = session.transferred();
+        let counters = crate::courier_log::Counters::Imap {
+            headers: sent.headers,
+            body: sent.body,
+        };
+        let logged_out = session.is_logged_out();
+        crate::courier_log::ended(&shared.config.log, conn, user, counters, logged_out);
         tracing::info!(
             user = %Untrusted(user),
             ip = %conn.peer.ip(),
