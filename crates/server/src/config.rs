@@ -904,6 +904,8 @@ impl Config {
         if let Some(userdb) = &mut self.auth.userdb {
             resolve(userdb);
         }
+        // (Per-user workers run in the account's home.)
+        resolve(&mut self.log.syslog_socket);
         for p in [
             &mut self.maildir.shared_index,
             &mut self.maildir.system_shared_maildirs,
@@ -1098,6 +1100,23 @@ mod tests {
         )
         .unwrap();
         assert!(config.validate().unwrap_err().contains("[tls]"));
+    }
+
+    #[test]
+    fn the_log_format_is_courser_s_unless_courier_s_is_asked_for() {
+        let config: Config = toml::from_str("").unwrap();
+        assert_eq!(config.log.format, LogFormat::Courser);
+        assert_eq!(config.log.syslog_socket, Path::new("/dev/log"));
+        let config: Config =
+            toml::from_str("[log]\nformat = \"courier\"\nsyslog_socket = \"/run/l\"\n").unwrap();
+        assert_eq!(config.log.format, LogFormat::Courier);
+        assert_eq!(config.log.syslog_socket, Path::new("/run/l"));
+        for bad in [
+            "[log]\nformat = \"Courier\"\n",
+            "[log]\nsyslog = \"/dev/log\"\n",
+        ] {
+            assert!(toml::from_str::<Config>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
