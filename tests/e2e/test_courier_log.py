@@ -29,7 +29,7 @@ FILTER = Path("/etc/fail2ban/filter.d/courier-auth.conf")
 MESSAGE = b"From: a@example.org\nSubject: hello\n\nline one\nline two\n"
 # What FETCH, RETR and TOP below send of MESSAGE, counted as Courier
 # counts (as stored: LF line ends).
-SUBJECT_FIELD = b"Subject: hello\n\n"
+SUBJECT_FIELD = b"Subject: hello"  # filtered fields: without line ends
 TOP_ONE_LINE = b"From: a@example.org\nSubject: hello\n\nline one\n"
 
 # <PRI>Mmm dd hh:mm:ss PROGRAM: TEXT, as the C library's syslog() sends.
@@ -210,6 +210,88 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     matched = fail2ban_matches(syslog, tmp_path, "msg")
     assert len(matched) == 3 and all("LOGIN FAILED" in line for line in matched), matched
     assert fail2ban_matches(syslog, tmp_path, "ip") == ["127.0.0.1"] * 3
+
+
+# A message with parts, for the differential test.
+MULTIPART = (b'From: a@example.org\nSubject: hello\nMIME-Version: 1.0\n'
+             b'Content-Type: multipart/mixed; boundary="b"\n\npreamble\n--b\n'
+             b'Content-Type: text/plain\n\nline one\nline two\n--b\n'
+             b'Content-Type: text/plain; name="x.txt"\n\nattached\n--b--\n')
+# Every kind of FETCH item that sends message data, then LOGOUT.
+IMAP_SESSION = (
+    b"a SELECT INBOX\r\n"
+    b"b FETCH 1 (BODY.PEEK[] BODY.PEEK[HEADER.FIELDS (SUBJECT)] RFC822.HEADER"
+    b" BODY.PEEK[TEXT]<2.5> BODY.PEEK[2.MIME] BODY.PEEK[HEADER] BODY.PEEK[1])\r\n"
+    b"c FETCH 1 (RFC822 RFC822.TEXT BODY.PEEK[HEADER.FIELDS.NOT (SUBJECT FROM)])\r\n"
+    b"d LOGOUT\r\n"
+)
+POP3_SESSION = b"RETR 1\r\nTOP 1 1\r\nQUIT\r\n"
+COURIER_IMAPD = "/usr/bin/imapd"
+COURIER_POP3D = "/usr/lib/courier/courier/courierpop3d"
+
+
+def courier_lines(program, commands):
+    """The lines Debian's Courier `program` logs for a session of
+    `commands` on a maildir holding MULTIPART, started as its login
+    program starts it (after the login), without its logger's `INFO: `."""
+    home = Path(tempfile.mkdtemp(prefix="courser-courier-"))
+    try:
+        for sub in ("cur", "new", "tmp"):
+            (home / "Maildir" / sub).mkdir(parents=True)
+        (home / "Maildir" / "new" / "1.test").write_bytes(MULTIPART)
+        env = {"PATH": "/usr/bin:/bin", "AUTHENTICATED": "alice", "IMAPLOGINTAG": "z",
+               "TCPREMOTEIP": "::ffff:127.0.0.1", "TCPREMOTEPORT": "4242"}
+        r = subprocess.run([program, "Maildir"], cwd=home, input=commands, env=env,
+                           capture_output=True, timeout=60)
+        return [line.removeprefix("INFO: ") for line in r.stderr.decode().splitlines()
+                if line.startswith("INFO: ")]
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def talk(port, login, commands, last):
+    """Logs in on `port` with `login`, sends `commands` at once and reads
+    until `last` (the answer to the last one)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=30) as s:
+        f = s.makefile("rb")
+        f.readline()
+        for line, answer in login:
+            s.sendall(line)
+            while not f.readline().startswith(answer):
+                pass
+        s.sendall(commands)
+        while not f.readline().startswith(last):
+            pass
+
+
+def comparable(line):
+    """A line without what differs between servers by nature: the port,
+    the bytes sent (the servers word their answers differently) and the
+    time."""
+    line = re.sub(r"port=\[\d+\]", "port=[P]", line)
+    return re.sub(r", sent=\d+, time=\d+", ", sent=S, time=T", line)
+
+
+def test_the_lines_and_counters_match_courier_s_own(make_server, syslog):
+    for program in (COURIER_IMAPD, COURIER_POP3D):
+        if not os.access(program, os.X_OK):
+            if FULL:
+                pytest.fail(f"{program} is missing (scripts/test.sh installs courier-imap/-pop)")
+            pytest.skip(f"{program} is not installed")
+    server = make_server(syslog.config())
+    server.deliver(MULTIPART)
+    talk(server.imap_port, [(b"z LOGIN alice alice-pw\r\n", b"z OK")], IMAP_SESSION, b"d OK")
+    talk(server.pop3_port, [(b"USER alice\r\n", b"+OK"), (b"PASS alice-pw\r\n", b"+OK")],
+         POP3_SESSION, b"+OK")
+    syslog.wait_for(r"imapd: LOGOUT, .*", r"pop3d: LOGOUT, .*")
+    for program, name, commands in ((COURIER_IMAPD, "imapd", IMAP_SESSION),
+                                    (COURIER_POP3D, "pop3d", POP3_SESSION)):
+        ours = [comparable(text) for _, _, prog, text in syslog.snapshot()
+                if prog == name and text.startswith(("LOGIN,", "LOGOUT,"))]
+        theirs = [comparable(line) for line in courier_lines(program, commands)]
+        # Courier's imapd started this way has no address of the client.
+        theirs = [line.replace("ip=[127.0.0.1]", "ip=[::ffff:127.0.0.1]") for line in theirs]
+        assert ours == theirs, name
 
 
 def test_an_idle_client_s_session_ends_with_timeout(make_server, syslog):

@@ -247,20 +247,33 @@ impl FetchJob {
     }
 }
 
-/// Counts message data sent as Courier does: the bytes as stored, so
-/// without the CR of each CRLF line end.
-fn count(counter: &mut u64, data: &[u8]) {
+/// Message data sent, counted as Courier counts a section it copies
+/// from the file: the bytes as stored, so without the CR of each CRLF
+/// line end.
+fn stored_len(data: &[u8]) -> u64 {
     let crlfs = data.windows(2).filter(|w| w == b"\r\n").count();
-    *counter += (data.len() - crlfs) as u64;
+    (data.len() - crlfs) as u64
 }
 
-/// Whether Courier counts `section` as header bytes (the header
-/// sections it filters line by line; BODY[HEADER] it counts as body).
-fn counts_as_header(section: &crate::codec::Section) -> bool {
-    matches!(
-        section.text,
-        Some(SectionText::HeaderFields(_) | SectionText::HeaderFieldsNot(_) | SectionText::Mime)
-    )
+/// Header fields sent, counted as Courier counts the header sections it
+/// filters field by field: their text without any line ends.
+fn field_text_len(data: &[u8]) -> u64 {
+    data.iter().filter(|&&b| b != b'\r' && b != b'\n').count() as u64
+}
+
+/// Where and how Courier counts the bytes of `section`: the header
+/// sections it filters field by field are headers, the rest (even
+/// BODY[HEADER], unlike RFC822.HEADER) is body.
+fn counter_of<'a>(
+    sent: &'a mut Transferred,
+    section: &crate::codec::Section,
+) -> (&'a mut u64, fn(&[u8]) -> u64) {
+    match section.text {
+        Some(
+            SectionText::HeaderFields(_) | SectionText::HeaderFieldsNot(_) | SectionText::Mime,
+        ) => (&mut sent.headers, field_text_len),
+        _ => (&mut sent.body, stored_len),
+    }
 }
 
 /// Writes one FETCH response, counting the message bytes into `sent`;
@@ -353,17 +366,17 @@ fn fetch_one(
             (_, None) => {}
             (FetchAttr::Rfc822, Some(l)) => {
                 let data = l.whole();
-                count(&mut sent.body, &data);
+                sent.body += stored_len(&data);
                 w.rfc822(Some(&data));
             }
             (FetchAttr::Rfc822Header, Some(l)) => {
                 let data = l.header();
-                count(&mut sent.headers, &data);
+                sent.headers += stored_len(&data);
                 w.rfc822_header(Some(&data));
             }
             (FetchAttr::Rfc822Text, Some(l)) => {
                 let data = l.text();
-                count(&mut sent.body, &data);
+                sent.body += stored_len(&data);
                 w.rfc822_text(Some(&data));
             }
             (
@@ -373,11 +386,7 @@ fn fetch_one(
                 Some(l),
             ) => {
                 let data = l.section(section);
-                let counter = if counts_as_header(section) {
-                    &mut sent.headers
-                } else {
-                    &mut sent.body
-                };
+                let (counter, len) = counter_of(sent, section);
                 match partial {
                     Some(p) => {
                         let start = usize::try_from(p.origin)
@@ -386,11 +395,11 @@ fn fetch_one(
                         let end = start
                             .saturating_add(usize::try_from(p.count).unwrap_or(usize::MAX))
                             .min(data.len());
-                        count(counter, &data[start..end]);
+                        *counter += len(&data[start..end]);
                         w.body_section(section, Some(p.origin), Some(&data[start..end]));
                     }
                     None => {
-                        count(counter, &data);
+                        *counter += len(&data);
                         w.body_section(section, None, Some(&data));
                     }
                 }

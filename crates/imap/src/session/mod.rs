@@ -150,7 +150,9 @@ pub struct Session {
 
 /// Message bytes FETCH sent, as Courier counts them for its LOGOUT line
 /// (`headers=`, `body=`): the message as stored, without the CR of each
-/// CRLF line end.
+/// CRLF line end; of the header sections Courier filters field by field
+/// (HEADER.FIELDS, HEADER.FIELDS.NOT, MIME), the fields' text without
+/// line ends.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Transferred {
     /// RFC822.HEADER, BODY[HEADER.FIELDS], BODY[HEADER.FIELDS.NOT] and
