@@ -15,6 +15,7 @@ packages=(
   fail2ban           # fail2ban-regex: log lines cannot be forged (test_prelogin.py),
                      # Debian's courier-auth filter reads our Courier-format
                      # lines (test_courier_log.py)
+  rsyslog            # a private rsyslogd writes mail.log for fail2ban (test_courier_log.py)
   faketime           # a server a week ahead: Trash emptied (test_trash.py);
                      # a half-hour autologout in seconds (test_courier_log.py)
   exim4-daemon-light # a real sendmail for the Outbox (test_outbox.py)

@@ -131,6 +131,23 @@ def fail2ban_matches(syslog, tmp_path, out):
     return [line for line in res.stdout.splitlines() if line.strip()]
 
 
+def imap_login_fails(server, user):
+    """An IMAP LOGIN as `user` (sent as given) with a wrong password."""
+    m = server.connect(login=False)
+    with pytest.raises(imaplib.IMAP4.error):
+        m.login(user, "wrong")
+    m.logout()
+
+
+def pop3_login_fails(server, user):
+    """POP3 USER `user`, PASS with a wrong password."""
+    p = server.pop3(user, login=False)
+    p.user(user)
+    with pytest.raises(poplib.error_proto):
+        p.pass_("wrong")
+    p.quit()
+
+
 IP = r"ip=\[::ffff:127\.0\.0\.1\], port=\[\d+\]"
 COUNTS = r"rcvd=(\d+), sent=(\d+), time=\d+"
 
@@ -150,11 +167,8 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     # A wrong password, and a login name that tries to name another
     # address for fail2ban to ban.
     # (imaplib sends the login name as it is given.)
-    for user, password in (("alice", "wrong"), ('"x, ip=[203.0.113.9]"', "wrong")):
-        m = server.connect(login=False)
-        with pytest.raises(imaplib.IMAP4.error):
-            m.login(user, password)
-        m.logout()
+    for user in ("alice", '"x, ip=[203.0.113.9]"'):
+        imap_login_fails(server, user)
     # A logged-in client that just goes away.
     m = server.connect("bob")
     m.shutdown()
@@ -163,11 +177,7 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     assert p.retr(1)[1] == MESSAGE.rstrip(b"\n").split(b"\n")
     p.top(1, 1)
     p.quit()
-    p = server.pop3("bob", login=False)
-    p.user("bob")
-    with pytest.raises(poplib.error_proto):
-        p.pass_("wrong")
-    p.quit()
+    pop3_login_fails(server, "bob")
     # Implicit TLS: the -ssl program names, and Courier's TLS mark.
     server.connect_tls("alice").logout()
     server.pop3_tls("bob").quit()
@@ -210,6 +220,54 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     matched = fail2ban_matches(syslog, tmp_path, "msg")
     assert len(matched) == 3 and all("LOGIN FAILED" in line for line in matched), matched
     assert fail2ban_matches(syslog, tmp_path, "ip") == ["127.0.0.1"] * 3
+
+
+def test_rsyslog_s_mail_log_is_what_fail2ban_s_courier_auth_jail_reads(make_server):
+    """The whole path on a Debian machine with rsyslog: the server's
+    datagrams, rsyslog's own /var/log/mail.log format (a private rsyslogd
+    on a socket of its own here), and fail2ban-regex over that file."""
+    need("rsyslogd")
+    need("fail2ban-regex")
+    d = Path(tempfile.mkdtemp(prefix="courser-rsyslog-"))
+    d.chmod(0o755)
+    sock, mail_log = d / "log.sock", d / "mail.log"
+    (d / "rsyslog.conf").write_text(
+        f'global(workDirectory="{d}")\n'
+        'module(load="imuxsock" SysSock.Use="off")\n'
+        f'input(type="imuxsock" Socket="{sock}")\n'
+        # Debian's rsyslog.conf: mail.* to mail.log, traditional format.
+        f'mail.* action(type="omfile" File="{mail_log}" Template="RSYSLOG_TraditionalFileFormat")\n'
+    )
+    with open(d / "rsyslogd.out", "wb") as out:
+        rsyslogd = subprocess.Popen(
+            ["rsyslogd", "-n", "-f", str(d / "rsyslog.conf"), "-i", str(d / "pid")],
+            stdout=out, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.time() + 20
+        while not sock.exists() and time.time() < deadline:
+            time.sleep(0.05)
+        assert sock.exists(), (d / "rsyslogd.out").read_text()
+        server = make_server(f'\n[log]\nformat = "courier"\nsyslog_socket = "{sock}"\n')
+        server.connect("alice").logout()
+        imap_login_fails(server, "alice")
+        pop3_login_fails(server, "bob")
+        deadline = time.time() + 20
+        while time.time() < deadline:
+            text = mail_log.read_text() if mail_log.exists() else ""
+            if text.count("LOGIN FAILED") == 2 and "LOGOUT" in text:
+                break
+            time.sleep(0.05)
+        assert re.search(r"(?m)^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ imapd: LOGOUT, user=alice, ", text), text
+        res = subprocess.run(["fail2ban-regex", "-o", "msg", str(mail_log), str(FILTER)],
+                             capture_output=True, text=True, timeout=120)
+        matched = [line for line in res.stdout.splitlines() if line.strip()]
+        assert len(matched) == 2, res.stdout + res.stderr
+        assert " imapd: LOGIN FAILED, user=alice, ip=[::ffff:127.0.0.1]" in matched[0]
+        assert " pop3d: LOGIN FAILED, user=bob, ip=[::ffff:127.0.0.1]" in matched[1]
+    finally:
+        rsyslogd.terminate()
+        rsyslogd.wait(10)
+        shutil.rmtree(d, ignore_errors=True)
 
 
 # A message with parts, for the differential test.
