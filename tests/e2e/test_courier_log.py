@@ -169,9 +169,10 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     # (imaplib sends the login name as it is given.)
     for user in ("alice", '"x, ip=[203.0.113.9]"'):
         imap_login_fails(server, user)
-    # A logged-in client that just goes away.
+    # A logged-in client that just goes away, and one that never logs in.
     m = server.connect("bob")
     m.shutdown()
+    socket.create_connection(("127.0.0.1", server.imap_port)).close()
     # POP3: RETR, TOP, QUIT; then a wrong password.
     p = server.pop3("alice")
     assert p.retr(1)[1] == MESSAGE.rstrip(b"\n").split(b"\n")
@@ -188,6 +189,9 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
         rf"imapd: LOGIN FAILED, user=alice, {IP}",
         rf"imapd: LOGIN FAILED, user=x\. ip=\[203\.0\.113\.9\], {IP}",
         rf"imapd: DISCONNECTED, user=bob, {IP}, headers=0, body=0, {COUNTS}",
+        rf"imapd: LOGOUT, {IP}, rcvd=\d+, sent=\d+",
+        rf"imapd: Disconnected, {IP}, time=\d+",
+        rf"pop3d: LOGOUT, {IP}",
         rf"pop3d: LOGIN, user=alice, {IP}",
         rf"pop3d: LOGOUT, user=alice, {IP}, top=\d+, retr=\d+, {COUNTS}",
         rf"pop3d: LOGIN FAILED, user=bob, {IP}",
@@ -211,7 +215,7 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     assert int(fields["rcvd"]) == len(b"RETR 1\r\nTOP 1 1\r\nQUIT\r\n"), logout
     # Every connection, at debug priority; logins at info.
     connections = syslog.matching(rf"(imapd|pop3d|imapd-ssl|pop3d-ssl): Connection, {IP}")
-    assert len(connections) == 8, connections
+    assert len(connections) == 9, connections
     assert {r[0] for r in connections} == {MAIL_DEBUG}
     assert {r[0] for r in records if "LOGIN" in r[3] or "LOGOUT" in r[3]} == {MAIL_INFO}
 
@@ -381,6 +385,9 @@ def test_per_user_workers_log_each_line_once(make_server, syslog):
     for pattern in (r"imapd: LOGIN, user=alice, .*", r"imapd: LOGOUT, user=alice, .*",
                     r"pop3d-ssl: LOGIN, user=bob, .*", r"pop3d-ssl: LOGOUT, user=bob, .*"):
         assert len(syslog.matching(pattern)) == 1, (pattern, syslog.snapshot())
+    # The front end, which relayed the sessions, adds no line of a
+    # session that never logged in.
+    assert syslog.matching(r".*: (LOGOUT, ip=|Disconnected, ).*") == []
 
 
 def test_the_address_limit_raises_courier_s_alert(make_server, syslog):

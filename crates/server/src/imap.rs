@@ -256,7 +256,7 @@ async fn idle_changed(session: &mut Session, out: &mut Vec<u8>) -> bool {
 }
 
 /// The LOGOUT line, and Courier's when that format is on, for a session
-/// that logged in.
+/// that logged in; Courier's line for one that did not.
 fn log_logout(session: &Session, conn: &Conn, shared: &Shared) {
     if let Some(user) = session.user() {
         let sent = session.transferred();
@@ -277,6 +277,9 @@ fn log_logout(session: &Session, conn: &Conn, shared: &Shared) {
             time = conn.started.elapsed().as_secs(),
             "LOGOUT"
         );
+    } else {
+        let logged_out = session.is_logged_out();
+        crate::courier_log::ended_before_login(&shared.config.log, conn, Service::Imap, logged_out);
     }
 }
 

@@ -145,7 +145,8 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
 }
 
 /// The LOGOUT line with its POP3 counters, and Courier's when that
-/// format is on, for a session that logged in.
+/// format is on, for a session that logged in; Courier's line for one
+/// that did not.
 fn log_logout(session: &Session, conn: &Conn, shared: &Shared) {
     if let Some(user) = session.user() {
         let stats = session.stats();
@@ -170,5 +171,8 @@ fn log_logout(session: &Session, conn: &Conn, shared: &Shared) {
             time = conn.started.elapsed().as_secs(),
             "LOGOUT"
         );
+    } else {
+        let quit = session.is_closed();
+        crate::courier_log::ended_before_login(&shared.config.log, conn, Service::Pop3, quit);
     }
 }

@@ -158,6 +158,24 @@ pub enum Event<'a> {
         /// The connection is inside TLS.
         tls: bool,
     },
+    /// The client logged out before logging in; IMAP's line has the
+    /// bytes received and sent (`rcvd_sent`), POP3's does not.
+    LogoutBeforeLogin {
+        /// Who.
+        client: Client,
+        /// IMAP: bytes received and sent.
+        rcvd_sent: Option<(u64, u64)>,
+    },
+    /// IMAP: a connection that had not logged in ended otherwise
+    /// (dropped, timed out, shut down).
+    DisconnectedBeforeLogin {
+        /// Who.
+        client: Client,
+        /// Seconds since the connection began.
+        time: u64,
+        /// The connection is inside TLS.
+        tls: bool,
+    },
     /// A connection was refused: its address has the most it may have.
     AddressLimit(IpAddr),
     /// A connection was refused: the server has the most it may have.
@@ -270,6 +288,30 @@ pub fn line(event: &Event<'_>) -> (Severity, String) {
             }
             Severity::Info
         }
+        Event::LogoutBeforeLogin { client, rcvd_sent } => {
+            let _ = write!(
+                s,
+                "LOGOUT, ip=[{}], port=[{}]",
+                ip_field(client.ip),
+                client.port
+            );
+            if let Some((rcvd, sent)) = rcvd_sent {
+                let _ = write!(s, ", rcvd={rcvd}, sent={sent}");
+            }
+            Severity::Info
+        }
+        Event::DisconnectedBeforeLogin { client, time, tls } => {
+            let _ = write!(
+                s,
+                "Disconnected, ip=[{}], port=[{}], time={time}",
+                ip_field(client.ip),
+                client.port
+            );
+            if tls {
+                s.push_str(tls_suffix(Service::Imap));
+            }
+            Severity::Debug
+        }
         Event::AddressLimit(ip) => {
             let _ = write!(s, "Maximum connection limit reached for {}", ip_field(ip));
             Severity::Alert
@@ -331,6 +373,35 @@ pub(crate) fn ended(
         sent: conn.bytes_out.saturating_sub(conn.at_login.1),
         time: conn.started.elapsed().as_secs(),
         tls: conn.tls,
+    };
+    emit(config, conn.program(service), &event);
+}
+
+/// The last line of a connection of `service` that never logged in:
+/// Courier's login programs log a LOGOUT (the client's), and IMAP's a
+/// debug line for any other end.
+pub(crate) fn ended_before_login(
+    config: &LogConfig,
+    conn: &Conn,
+    service: Service,
+    logged_out: bool,
+) {
+    let client = conn.client();
+    let event = match (service, logged_out) {
+        (Service::Imap, true) => Event::LogoutBeforeLogin {
+            client,
+            rcvd_sent: Some((conn.bytes_in, conn.bytes_out)),
+        },
+        (Service::Pop3, true) => Event::LogoutBeforeLogin {
+            client,
+            rcvd_sent: None,
+        },
+        (Service::Imap, false) => Event::DisconnectedBeforeLogin {
+            client,
+            time: conn.started.elapsed().as_secs(),
+            tls: conn.tls,
+        },
+        (Service::Pop3, false) => return,
     };
     emit(config, conn.program(service), &event);
 }

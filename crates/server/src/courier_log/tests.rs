@@ -203,3 +203,42 @@ fn datagrams_are_what_the_c_library_sends() {
     );
     assert!(datagram(Program::ImapdSsl, Severity::Debug, "s", "x").starts_with(b"<23>"));
 }
+
+#[test]
+fn connections_that_never_logged_in() {
+    assert_eq!(
+        line(&Event::LogoutBeforeLogin {
+            client: client(),
+            rcvd_sent: Some((20, 300)),
+        }),
+        (
+            Severity::Info,
+            "LOGOUT, ip=[::ffff:192.0.2.7], port=[50312], rcvd=20, sent=300".into()
+        )
+    );
+    assert_eq!(
+        text(Event::LogoutBeforeLogin {
+            client: client(),
+            rcvd_sent: None,
+        }),
+        "LOGOUT, ip=[::ffff:192.0.2.7], port=[50312]"
+    );
+    let disconnected = |tls| {
+        line(&Event::DisconnectedBeforeLogin {
+            client: client(),
+            time: 60,
+            tls,
+        })
+    };
+    assert_eq!(
+        disconnected(false),
+        (
+            Severity::Debug,
+            "Disconnected, ip=[::ffff:192.0.2.7], port=[50312], time=60".into()
+        )
+    );
+    assert_eq!(
+        disconnected(true).1,
+        "Disconnected, ip=[::ffff:192.0.2.7], port=[50312], time=60, starttls=1"
+    );
+}
