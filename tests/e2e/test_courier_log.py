@@ -14,6 +14,7 @@ import poplib
 import re
 import shutil
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -179,9 +180,21 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     p.top(1, 1)
     p.quit()
     pop3_login_fails(server, "bob")
-    # Implicit TLS: the -ssl program names, and Courier's TLS mark.
+    # Implicit TLS: the -ssl program names, and Courier's TLS mark; TLS
+    # started in-band: the mark under the plain listeners' names.
     server.connect_tls("alice").logout()
     server.pop3_tls("bob").quit()
+    ctx = ssl.create_default_context()
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    m = imaplib.IMAP4("127.0.0.1", server.imap_port, timeout=30)
+    m.starttls(ctx)
+    m.login("bob", "bob-pw")
+    m.logout()
+    p = poplib.POP3("127.0.0.1", server.pop3_port, timeout=30)
+    p.stls(ctx)
+    p.user("alice")
+    p.pass_("alice-pw")
+    p.quit()
 
     records = syslog.wait_for(
         rf"imapd: LOGIN, user=alice, {IP}, protocol=IMAP",
@@ -199,6 +212,10 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
         rf"imapd-ssl: LOGOUT, user=alice, {IP}, headers=0, body=0, {COUNTS}, starttls=1",
         rf"pop3d-ssl: LOGIN, user=bob, {IP}, stls=1",
         rf"pop3d-ssl: LOGOUT, user=bob, {IP}, top=0, retr=0, {COUNTS}, stls=1",
+        rf"imapd: LOGIN, user=bob, {IP}, protocol=IMAP, starttls=1",
+        rf"imapd: LOGOUT, user=bob, {IP}, headers=0, body=0, {COUNTS}, starttls=1",
+        rf"pop3d: LOGIN, user=alice, {IP}, stls=1",
+        rf"pop3d: LOGOUT, user=alice, {IP}, top=0, retr=0, {COUNTS}, stls=1",
     )
     # The counters: message bytes as stored, and the session's bytes
     # after the login.
@@ -207,7 +224,7 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     assert int(fields["body"]) == len(MESSAGE), logout
     assert int(fields["headers"]) == len(SUBJECT_FIELD), logout
     assert int(fields["sent"]) > len(MESSAGE) and int(fields["rcvd"]) > 0, logout
-    (_, _, _, logout), = syslog.matching(r"pop3d: LOGOUT, user=alice, .*")
+    (_, _, _, logout), = syslog.matching(r"pop3d: LOGOUT, user=alice, .*retr=[1-9].*")
     fields = dict(f.split("=", 1) for f in logout.split(", ")[1:])
     assert int(fields["retr"]) == len(MESSAGE), logout
     assert int(fields["top"]) == len(TOP_ONE_LINE), logout
@@ -215,7 +232,7 @@ def test_courier_lines_and_fail2ban_s_courier_auth_filter(make_server, syslog, t
     assert int(fields["rcvd"]) == len(b"RETR 1\r\nTOP 1 1\r\nQUIT\r\n"), logout
     # Every connection, at debug priority; logins at info.
     connections = syslog.matching(rf"(imapd|pop3d|imapd-ssl|pop3d-ssl): Connection, {IP}")
-    assert len(connections) == 9, connections
+    assert len(connections) == 11, connections
     assert {r[0] for r in connections} == {MAIL_DEBUG}
     assert {r[0] for r in records if "LOGIN" in r[3] or "LOGOUT" in r[3]} == {MAIL_INFO}
 
