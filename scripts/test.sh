@@ -12,8 +12,12 @@ packages=(
   dovecot-core       # differential tests (its imap binary: see below)
   isync offlineimap3 curl   # real IMAP clients
   whois              # mkpasswd, for password-scheme vectors
-  fail2ban           # fail2ban-regex: log lines cannot be forged (test_prelogin.py)
-  faketime           # a server a week ahead: Trash emptied (test_trash.py)
+  fail2ban           # fail2ban-regex: log lines cannot be forged (test_prelogin.py),
+                     # Debian's courier-auth filter reads our Courier-format
+                     # lines (test_courier_log.py)
+  rsyslog            # a private rsyslogd writes mail.log for fail2ban (test_courier_log.py)
+  faketime           # a server a week ahead: Trash emptied (test_trash.py);
+                     # a half-hour autologout in seconds (test_courier_log.py)
   exim4-daemon-light # a real sendmail for the Outbox (test_outbox.py)
   # Roundcube on PHP's built-in server, driven by headless Chromium
   # through Selenium (test_roundcube.py):

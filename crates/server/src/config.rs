@@ -48,6 +48,48 @@ pub struct Config {
     /// Prometheus metrics (absent: none are served).
     #[serde(default)]
     pub metrics: Option<MetricsConfig>,
+    /// The login and logout lines' format.
+    #[serde(default)]
+    pub log: LogConfig,
+}
+
+/// `[log]`: which format the login, logout and connection lines take.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `courser` (only the usual log on standard error) or `courier`
+    /// (also Courier's own lines, to syslog, for the tools that parse
+    /// them).
+    #[serde(default)]
+    pub format: LogFormat,
+    /// The syslog socket the Courier-format lines are sent to (a Unix
+    /// datagram socket, as the C library's `syslog()` uses).
+    #[serde(default = "default_syslog_socket")]
+    pub syslog_socket: PathBuf,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            format: LogFormat::default(),
+            syslog_socket: default_syslog_socket(),
+        }
+    }
+}
+
+fn default_syslog_socket() -> PathBuf {
+    PathBuf::from("/dev/log")
+}
+
+/// The format of the login, logout and connection lines.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Courser's own lines (tracing, on standard error).
+    #[default]
+    Courser,
+    /// Courier's lines as well, to syslog with Courier's program names.
+    Courier,
 }
 
 /// `[metrics]`: Prometheus text format over HTTP, names in
@@ -98,9 +140,12 @@ impl Protocol {
         matches!(self, Protocol::Imaps | Protocol::Pop3s)
     }
 
-    /// IMAP, with or without implicit TLS.
-    pub fn is_imap(self) -> bool {
-        matches!(self, Protocol::Imap | Protocol::Imaps)
+    /// The session protocol spoken.
+    pub fn service(self) -> crate::service::Service {
+        match self {
+            Protocol::Imap | Protocol::Imaps => crate::service::Service::Imap,
+            Protocol::Pop3 | Protocol::Pop3s => crate::service::Service::Pop3,
+        }
     }
 
     /// The name used in the config file, logs and metrics.
@@ -891,6 +936,8 @@ impl Config {
         if let Some(userdb) = &mut self.auth.userdb {
             resolve(userdb);
         }
+        // (Per-user workers run in the account's home.)
+        resolve(&mut self.log.syslog_socket);
         for p in [
             &mut self.maildir.shared_index,
             &mut self.maildir.system_shared_maildirs,
@@ -1085,6 +1132,23 @@ mod tests {
         )
         .unwrap();
         assert!(config.validate().unwrap_err().contains("[tls]"));
+    }
+
+    #[test]
+    fn the_log_format_is_courser_s_unless_courier_s_is_asked_for() {
+        let config: Config = toml::from_str("").unwrap();
+        assert_eq!(config.log.format, LogFormat::Courser);
+        assert_eq!(config.log.syslog_socket, Path::new("/dev/log"));
+        let config: Config =
+            toml::from_str("[log]\nformat = \"courier\"\nsyslog_socket = \"/run/l\"\n").unwrap();
+        assert_eq!(config.log.format, LogFormat::Courier);
+        assert_eq!(config.log.syslog_socket, Path::new("/run/l"));
+        for bad in [
+            "[log]\nformat = \"Courier\"\n",
+            "[log]\nsyslog = \"/dev/log\"\n",
+        ] {
+            assert!(toml::from_str::<Config>(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

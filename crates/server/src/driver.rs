@@ -177,7 +177,10 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                 };
                 match result {
                     LoginResult::Refused => {}
-                    LoginResult::Here(slot) => conn.user_slot = Some(slot),
+                    LoginResult::Here(slot) => {
+                        conn.user_slot = Some(slot);
+                        conn.at_login = (conn.bytes_in, conn.bytes_out);
+                    }
                     LoginResult::Worker(worker, slot) => {
                         conn.user_slot = Some(slot);
                         return Outcome::HandOff(HandOff {
@@ -195,7 +198,8 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             }
             Step::Relay(relay) => {
                 let service = D::SERVICE.as_str();
-                let next = match scram_step(service, relay, conn.peer, shared).await {
+                let program = conn.program(D::SERVICE);
+                let next = match scram_step(service, program, relay, conn.peer, shared).await {
                     Ok(answer) => session.relay_answer(answer, &mut out),
                     Err(refused) => {
                         // Anything but a plain refusal may be the server's fault.
@@ -260,7 +264,8 @@ async fn log_in<D: Driver>(
     out: &mut Vec<u8>,
 ) -> LoginResult {
     let service = D::SERVICE.as_str();
-    let admitted = match admit(service, credentials, conn.peer, conn.tls, shared).await {
+    let program = conn.program(D::SERVICE);
+    let admitted = match admit(service, program, credentials, conn.peer, conn.tls, shared).await {
         Ok(admitted) => admitted,
         Err(refused) => {
             D::refuse(session, refused, out);

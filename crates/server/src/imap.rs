@@ -148,6 +148,7 @@ impl Driver for Imap {
             tls = conn.tls,
             "LOGIN"
         );
+        crate::courier_log::logged_in(&shared.config.log, conn, Service::Imap, login);
         let mut store = MaildirStore::new(store, user);
         if let Some(index) = shared_index {
             store = store.with_shared(index);
@@ -165,7 +166,7 @@ impl Driver for Imap {
             let rules = shared.config.maildir.expiry_rules();
             off_executor(session, move |s| s.expire_old_mail(&rules)).await;
         }
-        log_logout(session, conn);
+        log_logout(session, conn, shared);
     }
 
     /// Waits in IDLE until the client sends something (DONE), reporting
@@ -229,6 +230,7 @@ impl Driver for Imap {
                     out.extend_from_slice(b"* OK Still here\r\n");
                 }
                 _ = tokio::time::sleep_until(deadline) => {
+                    conn.timed_out = true;
                     out.extend_from_slice(b"* BYE Autologout; idle for too long\r\n");
                     send(stream, out, &mut conn.bytes_out).await;
                     return false;
@@ -265,9 +267,17 @@ async fn idle_changed(session: &mut Session, out: &mut Vec<u8>) -> bool {
     }
 }
 
-/// The LOGOUT line (Courier's), for a session that logged in.
-fn log_logout(session: &Session, conn: &Conn) {
+/// The LOGOUT line, and Courier's when that format is on, for a session
+/// that logged in; Courier's line for one that did not.
+fn log_logout(session: &Session, conn: &Conn, shared: &Shared) {
     if let Some(user) = session.user() {
+        let sent = session.transferred();
+        let counters = crate::courier_log::Counters::Imap {
+            headers: sent.headers,
+            body: sent.body,
+        };
+        let logged_out = session.is_logged_out();
+        crate::courier_log::ended(&shared.config.log, conn, user, counters, logged_out);
         tracing::info!(
             user = %Untrusted(user),
             ip = %conn.peer.ip(),
@@ -279,6 +289,9 @@ fn log_logout(session: &Session, conn: &Conn) {
             time = conn.started.elapsed().as_secs(),
             "LOGOUT"
         );
+    } else {
+        let logged_out = session.is_logged_out();
+        crate::courier_log::ended_before_login(&shared.config.log, conn, Service::Imap, logged_out);
     }
 }
 

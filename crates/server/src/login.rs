@@ -12,6 +12,7 @@ use courser_auth::Account;
 use courser_protocol::Untrusted;
 
 use crate::authd::Verified;
+use crate::courier_log::{self, Program};
 use crate::failures::{failure_delay, FailureCounts};
 use crate::limits::UserSlot;
 use crate::login_pool::Busy;
@@ -71,27 +72,30 @@ pub struct Admitted {
 /// counts the session against the per-account limits (the returned slot,
 /// held while logged in); and in the per-user model starts the worker
 /// process the session continues in (a worker that cannot start is a
-/// temporary failure). Logs and counts the outcome.
+/// temporary failure). Logs and counts the outcome (a failed login also
+/// as `program` in Courier's format, when that is on).
 pub async fn admit(
     service: &'static str,
+    program: Program,
     credentials: Credentials,
     peer: SocketAddr,
     tls: bool,
     shared: &Arc<Shared>,
 ) -> Result<Admitted, Refused> {
-    let outcome = admit_uncounted(service, credentials, peer, tls, shared).await;
+    let outcome = admit_uncounted(service, program, credentials, peer, tls, shared).await;
     crate::metrics::login(service, outcome.as_ref().err().copied());
     outcome
 }
 
 async fn admit_uncounted(
     service: &'static str,
+    program: Program,
     credentials: Credentials,
     peer: SocketAddr,
     tls: bool,
     shared: &Arc<Shared>,
 ) -> Result<Admitted, Refused> {
-    let (verified, slot) = check_login(service, credentials, peer, tls, shared).await?;
+    let (verified, slot) = check_login(service, program, credentials, peer, tls, shared).await?;
     let account = verified.account;
     let maildir = account.maildir_path_or(&shared.config.maildir.default_path);
     let worker = match (&shared.spawner, verified.ticket) {
@@ -130,6 +134,7 @@ async fn admit_uncounted(
 /// session's `login_failed`.
 pub async fn scram_step(
     service: &'static str,
+    program: Program,
     relay: Relay,
     peer: SocketAddr,
     shared: &Arc<Shared>,
@@ -155,6 +160,7 @@ pub async fn scram_step(
             log_temporary(&login, peer, service, &e);
         } else {
             tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, reason = %e, "LOGIN FAILED");
+            log_courier_failure(shared, program, &login, peer);
         }
         let refused = Refused::Failed { temporary };
         crate::metrics::login(service, Some(refused));
@@ -181,6 +187,21 @@ fn busy() -> courser_auth::AuthError {
     courser_auth::AuthError::unavailable("server", "too many logins in progress")
 }
 
+/// Courier's line for a login refused for its credentials (not for a
+/// backend that could not answer: that is no sign of guessing, and
+/// fail2ban would ban the users of a broken backend).
+fn log_courier_failure(shared: &Shared, program: Program, login: &str, peer: SocketAddr) {
+    let client = courier_log::Client {
+        ip: peer.ip(),
+        port: peer.port(),
+    };
+    let event = courier_log::Event::LoginFailed {
+        user: login,
+        client,
+    };
+    courier_log::emit(&shared.config.log, program, &event);
+}
+
 /// The log line of a login that failed because a backend could not
 /// answer.
 fn log_temporary(login: &str, peer: SocketAddr, service: &str, e: &courser_auth::AuthError) {
@@ -191,6 +212,7 @@ fn log_temporary(login: &str, peer: SocketAddr, service: &str, e: &courser_auth:
 /// verdict carries the spawner's ticket.
 async fn check_login(
     service: &'static str,
+    program: Program,
     credentials: Credentials,
     peer: SocketAddr,
     tls: bool,
@@ -233,6 +255,7 @@ async fn check_login(
                 let failures = failures().record(key, &login, std::time::Instant::now());
                 let delay = failure_delay(&shared.config.auth, failures);
                 tracing::info!(user = %Untrusted(&login), ip = %peer.ip(), port = peer.port(), service, failures, delay_ms = delay.as_millis() as u64, reason = %e, "LOGIN FAILED");
+                log_courier_failure(shared, program, &login, peer);
                 tokio::time::sleep(delay).await;
             }
             return Err(Refused::Failed { temporary });

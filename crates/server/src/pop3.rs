@@ -124,13 +124,14 @@ impl Driver for Pop3 {
             stls = conn.stls,
             "LOGIN"
         );
+        crate::courier_log::logged_in(&shared.config.log, conn, Service::Pop3, login);
         session.login_succeeded(login, Box::new(drop), out);
         true
     }
 
     /// The LOGOUT line, with Courier's POP3 counters.
-    async fn logged_out(session: &mut Session, conn: &Conn, _shared: &Shared) {
-        log_logout(session, conn);
+    async fn logged_out(session: &mut Session, conn: &Conn, shared: &Shared) {
+        log_logout(session, conn, shared);
     }
 }
 
@@ -145,11 +146,18 @@ pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
     crate::driver::run::<Pop3, _>(stream, &mut session, &mut conn, &shared, true).await;
 }
 
-/// The LOGOUT line (Courier's, with its POP3 counters), for a session
-/// that logged in.
-fn log_logout(session: &Session, conn: &Conn) {
+/// The LOGOUT line with its POP3 counters, and Courier's when that
+/// format is on, for a session that logged in; Courier's line for one
+/// that did not.
+fn log_logout(session: &Session, conn: &Conn, shared: &Shared) {
     if let Some(user) = session.user() {
         let stats = session.stats();
+        let counters = crate::courier_log::Counters::Pop3 {
+            top: stats.top_bytes,
+            retr: stats.retr_bytes,
+        };
+        let quit = session.is_closed();
+        crate::courier_log::ended(&shared.config.log, conn, user, counters, quit);
         tracing::info!(
             user = %Untrusted(user),
             ip = %conn.peer.ip(),
@@ -165,5 +173,8 @@ fn log_logout(session: &Session, conn: &Conn) {
             time = conn.started.elapsed().as_secs(),
             "LOGOUT"
         );
+    } else {
+        let quit = session.is_closed();
+        crate::courier_log::ended_before_login(&shared.config.log, conn, Service::Pop3, quit);
     }
 }

@@ -12,8 +12,10 @@ use tokio::sync::watch;
 
 use crate::access;
 use crate::config::{Config, ListenerConfig, ProcessModel, Protocol};
+use crate::courier_log::{self, Event, Program};
 use crate::imap::Imap;
 use crate::limits::ConnectionLimits;
+use crate::limits::Refusal;
 use crate::login_pool::LoginPool;
 use crate::metrics::{self, ConnectionRefusal};
 use crate::peruser::spawner::{Spawner, ValidIds};
@@ -422,7 +424,10 @@ async fn connection(
     // A dual-stack listener's IPv4 client is an IPv4 client everywhere
     // (access rules, trusted networks, limits, logs).
     let peer = SocketAddr::new(peer.ip().to_canonical(), peer.port());
-    let verdict = shared.access.check(peer.ip(), protocol.is_imap());
+    let verdict = shared.access.check(
+        peer.ip(),
+        protocol.service() == crate::service::Service::Imap,
+    );
     if !verdict.allow {
         tracing::warn!(ip = %peer.ip(), "connection refused: access rules deny this address");
         metrics::connection_refused(protocol, ConnectionRefusal::Access);
@@ -430,6 +435,7 @@ async fn connection(
         return;
     }
     let trusted = access::in_any(&shared.trusted, peer.ip());
+    let program = Program::of(protocol.service(), protocol.implicit_tls());
     let slot = match shared
         .limits
         .acquire(peer.ip(), trusted, verdict.max_per_ip)
@@ -437,16 +443,44 @@ async fn connection(
         Ok(slot) => slot,
         Err(refusal) => {
             tracing::warn!(ip = %peer.ip(), "connection refused: {}", refusal.reason());
+            log_courier_refusal(&shared, program, refusal, peer);
             metrics::connection_refused(protocol, ConnectionRefusal::Limit(refusal));
             refuse(stream, protocol, refusal.reason()).await;
             return;
         }
     };
     let conn = Conn::accepted(peer, protocol.implicit_tls(), slot);
+    courier_log::emit(
+        &shared.config.log,
+        program,
+        &Event::Connection(conn.client()),
+    );
     match protocol {
         Protocol::Imap | Protocol::Imaps => serve::accepted::<Imap>(stream, conn, shared).await,
         Protocol::Pop3 | Protocol::Pop3s => serve::accepted::<Pop3>(stream, conn, shared).await,
     }
+}
+
+/// Courier's ALERT line for a connection its limits refused: each time
+/// for an address's limit, at most once a minute for the server's (as
+/// Courier's couriertcpd). Courier has no line for the other limits.
+fn log_courier_refusal(shared: &Shared, program: Program, refusal: Refusal, peer: SocketAddr) {
+    static LAST_FULL: std::sync::Mutex<Option<std::time::Instant>> = std::sync::Mutex::new(None);
+    let event = match refusal {
+        Refusal::TooManyFromAddress => Event::AddressLimit(peer.ip()),
+        Refusal::ServerFull => {
+            let mut last = LAST_FULL
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if last.is_some_and(|t| t.elapsed() < Duration::from_secs(60)) {
+                return;
+            }
+            *last = Some(std::time::Instant::now());
+            Event::ServerFull(shared.config.limits.max_connections)
+        }
+        _ => return,
+    };
+    courier_log::emit(&shared.config.log, program, &event);
 }
 
 /// Tells a refused client why, in its protocol, then closes.

@@ -18,41 +18,47 @@ use crate::stream::{send, Conn};
 /// Serves one accepted connection (`conn.tls`: implicit TLS) to its end.
 pub(crate) async fn accepted<D: Driver>(stream: TcpStream, mut conn: Conn, shared: Arc<Shared>) {
     let mut session = D::new_session(&conn, &shared);
-    tls_and_run::<D>(stream, &mut session, &mut conn, &shared).await;
-    D::logged_out(&mut session, &conn, &shared).await;
+    let moved = tls_and_run::<D>(stream, &mut session, &mut conn, &shared).await;
+    // A session that moved to a worker ends there.
+    if !moved {
+        D::logged_out(&mut session, &conn, &shared).await;
+    }
 }
 
 /// TLS first for implicit TLS or when the session asks for it, the
-/// protocol, and the relay to a per-user worker after a login there.
+/// protocol, and the relay to a per-user worker after a login there;
+/// true when the session moved to a worker.
 async fn tls_and_run<D: Driver>(
     stream: TcpStream,
     session: &mut D::Session,
     conn: &mut Conn,
     shared: &Arc<Shared>,
-) {
+) -> bool {
     let _ = stream.set_nodelay(true);
     let implicit_tls = conn.tls;
     let peer = conn.peer;
     if implicit_tls {
         let Some(tls) = shared.tls.clone() else {
-            return;
+            return false;
         };
         let handshake = conn.login_time_left(D::login_timeout(shared));
-        match crate::tls::accept(stream, tls, &shared.config, handshake).await {
+        return match crate::tls::accept(stream, tls, &shared.config, handshake).await {
             Ok(accepted) => {
                 session.set_tls_client_identity(accepted.identity);
                 let outcome =
                     driver::run::<D, _>(accepted.stream, session, conn, shared, true).await;
-                finish::<D, _>(outcome, conn, shared).await;
+                finish::<D, _>(outcome, conn, shared).await
             }
-            Err(why) => tracing::debug!(%peer, "TLS handshake {why}"),
-        }
-        return;
+            Err(why) => {
+                tracing::debug!(%peer, "TLS handshake {why}");
+                false
+            }
+        };
     }
     match driver::run::<D, _>(stream, session, conn, shared, true).await {
         driver::Outcome::StartTls(stream) => {
             let Some(tls) = shared.tls.clone() else {
-                return;
+                return false;
             };
             let handshake = conn.login_time_left(D::login_timeout(shared));
             match crate::tls::accept(stream, tls, &shared.config, handshake).await {
@@ -63,9 +69,12 @@ async fn tls_and_run<D: Driver>(
                     conn.stls = true;
                     let outcome =
                         driver::run::<D, _>(accepted.stream, session, conn, shared, false).await;
-                    finish::<D, _>(outcome, conn, shared).await;
+                    finish::<D, _>(outcome, conn, shared).await
                 }
-                Err(why) => tracing::debug!(%peer, "{} handshake {why}", D::STARTTLS),
+                Err(why) => {
+                    tracing::debug!(%peer, "{} handshake {why}", D::STARTTLS);
+                    false
+                }
             }
         }
         outcome => finish::<D, _>(outcome, conn, shared).await,
@@ -73,14 +82,18 @@ async fn tls_and_run<D: Driver>(
 }
 
 /// After a run: a session that moved to a worker process is relayed to it
-/// until it ends (the worker logs its LOGOUT).
+/// until it ends (the worker logs its LOGOUT); true for such a session.
 async fn finish<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
     outcome: driver::Outcome<S>,
     conn: &mut Conn,
     shared: &Shared,
-) {
-    if let driver::Outcome::HandOff(handoff) = outcome {
-        crate::peruser::hand_over(handoff, D::SERVICE, conn, shared).await;
+) -> bool {
+    match outcome {
+        driver::Outcome::HandOff(handoff) => {
+            crate::peruser::hand_over(handoff, D::SERVICE, conn, shared).await;
+            true
+        }
+        _ => false,
     }
 }
 

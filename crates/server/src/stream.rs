@@ -16,8 +16,14 @@ pub(crate) struct Conn {
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub tls: bool,
-    /// POP3: TLS was started with STLS (Courier logs it).
+    /// TLS was started in-band (STARTTLS, STLS), not from the first
+    /// byte.
     pub stls: bool,
+    /// `bytes_in` and `bytes_out` when the session logged in: Courier's
+    /// LOGOUT line counts what came after.
+    pub at_login: (u64, u64),
+    /// The session ended because the client stayed silent too long.
+    pub timed_out: bool,
     /// Held while logged in: the per-account connection count.
     pub user_slot: Option<crate::limits::UserSlot>,
     /// The connection's place in the server's counts (none for a session
@@ -47,6 +53,8 @@ impl Conn {
             bytes_out,
             tls,
             stls: false,
+            at_login: (bytes_in, bytes_out),
+            timed_out: false,
             user_slot: None,
             slot: None,
         }
@@ -75,6 +83,20 @@ impl Conn {
     /// already gave way (the session must end).
     pub fn logged_in(&self) -> bool {
         self.slot.as_ref().is_none_or(|s| s.logged_in())
+    }
+
+    /// The program Courier would log this connection's lines as: the
+    /// listener's, told by whether TLS began with the connection.
+    pub fn program(&self, service: crate::service::Service) -> crate::courier_log::Program {
+        crate::courier_log::Program::of(service, self.tls && !self.stls)
+    }
+
+    /// The client, for Courier's lines.
+    pub fn client(&self) -> crate::courier_log::Client {
+        crate::courier_log::Client {
+            ip: self.peer.ip(),
+            port: self.peer.port(),
+        }
     }
 
     /// A connection accepted now, counted by `slot`.
@@ -193,7 +215,10 @@ pub(crate) async fn receive_or_goodbye<S: AsyncRead + AsyncWrite + Unpin>(
         Received::Data => return true,
         Received::Closed => return false,
         Received::ShuttingDown => goodbyes.shutting_down,
-        Received::TimedOut => goodbyes.timed_out,
+        Received::TimedOut => {
+            conn.timed_out = true;
+            goodbyes.timed_out
+        }
         Received::Evicted => {
             tracing::info!(ip = %conn.peer.ip(), "not logged in yet: gave way to a newer connection");
             goodbyes.evicted

@@ -238,6 +238,7 @@ pub fn run(args: Args) -> ExitCode {
         pop3: Pop3Config::default(),
         maildir: MaildirConfig::default(),
         access: AccessConfig::default(),
+        log: Default::default(),
         metrics: None,
     };
     println!("Courser demo: files in {}", dir.display());

@@ -10,7 +10,7 @@ use courser_maildir::acl::rights;
 
 use super::message::{Loaded, Summary, FACTS_BATCH};
 use super::reply::Reply;
-use super::{Pending, Selected, Session};
+use super::{Pending, Selected, Session, Transferred};
 use crate::codec::respond::{Code, FetchWriter};
 use crate::codec::{DateTime, FetchAttr, Flag, SectionText, SequenceSet};
 use crate::mailstore::{Extent, FlagOp, Flags, MailFolder, MessageFacts, MessageRef};
@@ -192,7 +192,8 @@ impl Session {
             }
             let facts = job.facts_of(sel, u);
             job.next += 1;
-            if sel.view.is_expunged(u) || !fetch_one(sel, seq, u, &job.attrs, facts, out) {
+            let sent = &mut self.sent;
+            if sel.view.is_expunged(u) || !fetch_one(sel, seq, u, &job.attrs, facts, sent, out) {
                 job.missing = true;
             }
         }
@@ -246,14 +247,45 @@ impl FetchJob {
     }
 }
 
-/// Writes one FETCH response; false when the message is gone. `facts`
-/// answer the items that need no file when the file is not read whole.
+/// Message data sent, counted as Courier counts a section it copies
+/// from the file: the bytes as stored, so without the CR of each CRLF
+/// line end.
+fn stored_len(data: &[u8]) -> u64 {
+    let crlfs = data.windows(2).filter(|w| w == b"\r\n").count();
+    (data.len() - crlfs) as u64
+}
+
+/// Header fields sent, counted as Courier counts the header sections it
+/// filters field by field: their text without any line ends.
+fn field_text_len(data: &[u8]) -> u64 {
+    data.iter().filter(|&&b| b != b'\r' && b != b'\n').count() as u64
+}
+
+/// Where and how Courier counts the bytes of `section`: the header
+/// sections it filters field by field are headers, the rest (even
+/// BODY[HEADER], unlike RFC822.HEADER) is body.
+fn counter_of<'a>(
+    sent: &'a mut Transferred,
+    section: &crate::codec::Section,
+) -> (&'a mut u64, fn(&[u8]) -> u64) {
+    match section.text {
+        Some(
+            SectionText::HeaderFields(_) | SectionText::HeaderFieldsNot(_) | SectionText::Mime,
+        ) => (&mut sent.headers, field_text_len),
+        _ => (&mut sent.body, stored_len),
+    }
+}
+
+/// Writes one FETCH response, counting the message bytes into `sent`;
+/// false when the message is gone. `facts` answer the items that need no
+/// file when the file is not read whole.
 fn fetch_one(
     sel: &mut Selected,
     seq: u32,
     uid: u32,
     attrs: &[FetchAttr],
     facts: Option<Arc<MessageFacts>>,
+    sent: &mut Transferred,
     out: &mut Vec<u8>,
 ) -> bool {
     let mut report_flags = attrs.contains(&FetchAttr::Flags);
@@ -333,13 +365,19 @@ fn fetch_one(
             }
             (_, None) => {}
             (FetchAttr::Rfc822, Some(l)) => {
-                w.rfc822(Some(&l.whole()));
+                let data = l.whole();
+                sent.body += stored_len(&data);
+                w.rfc822(Some(&data));
             }
             (FetchAttr::Rfc822Header, Some(l)) => {
-                w.rfc822_header(Some(&l.header()));
+                let data = l.header();
+                sent.headers += stored_len(&data);
+                w.rfc822_header(Some(&data));
             }
             (FetchAttr::Rfc822Text, Some(l)) => {
-                w.rfc822_text(Some(&l.text()));
+                let data = l.text();
+                sent.body += stored_len(&data);
+                w.rfc822_text(Some(&data));
             }
             (
                 FetchAttr::BodySection {
@@ -348,6 +386,7 @@ fn fetch_one(
                 Some(l),
             ) => {
                 let data = l.section(section);
+                let (counter, len) = counter_of(sent, section);
                 match partial {
                     Some(p) => {
                         let start = usize::try_from(p.origin)
@@ -356,9 +395,11 @@ fn fetch_one(
                         let end = start
                             .saturating_add(usize::try_from(p.count).unwrap_or(usize::MAX))
                             .min(data.len());
+                        *counter += len(&data[start..end]);
                         w.body_section(section, Some(p.origin), Some(&data[start..end]));
                     }
                     None => {
+                        *counter += len(&data);
                         w.body_section(section, None, Some(&data));
                     }
                 }

@@ -151,6 +151,24 @@ pub struct Session {
     smap: Option<dialect::Starter>,
     /// After a `\SMAP1` login: the SMAP session, which gets all input.
     dialect: Option<Box<dyn dialect::Dialect>>,
+    /// Message bytes FETCH has sent, for the LOGOUT line.
+    sent: Transferred,
+}
+
+/// Message bytes FETCH sent, as Courier counts them for its LOGOUT line
+/// (`headers=`, `body=`): the message as stored, without the CR of each
+/// CRLF line end; of the header sections Courier filters field by field
+/// (HEADER.FIELDS, HEADER.FIELDS.NOT, MIME), the fields' text without
+/// line ends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transferred {
+    /// RFC822.HEADER, BODY[HEADER.FIELDS], BODY[HEADER.FIELDS.NOT] and
+    /// BODY[...MIME].
+    pub headers: u64,
+    /// Every other message section (RFC822, RFC822.TEXT, BODY[],
+    /// BODY[TEXT], BODY[HEADER] and the parts), partial fetches counted
+    /// by what was sent.
+    pub body: u64,
 }
 
 enum Pending {
@@ -186,6 +204,7 @@ impl Session {
             orders: None,
             smap: None,
             dialect: None,
+            sent: Transferred::default(),
         }
     }
 
@@ -350,6 +369,11 @@ impl Session {
     /// The logged-in user, if any.
     pub fn user(&self) -> Option<&str> {
         self.user.as_deref()
+    }
+
+    /// The message bytes FETCH has sent so far.
+    pub fn transferred(&self) -> Transferred {
+        self.sent
     }
 
     /// Whether the session has logged out (the server closes after output).

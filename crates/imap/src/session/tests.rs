@@ -587,3 +587,27 @@ fn magic_trash_moves_expunged_messages() {
     assert!(out.contains("* 1 EXPUNGE\r\n"), "{out}");
     assert!(out.contains("(MESSAGES 1)"), "{out}");
 }
+
+#[test]
+fn fetch_counts_message_bytes_as_stored_the_way_courier_splits_them() {
+    let mut a = session(memory(1));
+    run(&mut a, "a1 SELECT INBOX\r\n");
+    assert_eq!(a.transferred(), super::Transferred::default());
+    // MSG is 40 bytes stored: a 35-byte header (blank line included) and
+    // a 5-byte body; the CRs FETCH adds are not counted.
+    run(&mut a, "a2 FETCH 1 BODY[]\r\n");
+    run(&mut a, "a3 FETCH 1 RFC822.HEADER\r\n");
+    run(&mut a, "a4 FETCH 1 BODY.PEEK[HEADER.FIELDS (SUBJECT)]\r\n");
+    run(&mut a, "a5 FETCH 1 BODY.PEEK[TEXT]<1.2>\r\n");
+    // Courier counts BODY[HEADER] as body, unlike RFC822.HEADER.
+    let out = run(&mut a, "a6 FETCH 1 (BODY.PEEK[HEADER] FLAGS)\r\n");
+    assert!(out.contains("BODY[HEADER] {"), "{out}");
+    assert_eq!(
+        a.transferred(),
+        super::Transferred {
+            // The filtered fields count without line ends.
+            headers: 35 + "Subject: test".len() as u64,
+            body: 40 + 2 + 35,
+        }
+    );
+}

@@ -81,6 +81,11 @@ pub struct Stats {
     pub top: u64,
     /// Messages deleted at QUIT.
     pub deleted: u64,
+    /// Message bytes RETR sent, as stored (before CRs and dot-stuffing
+    /// are added): Courier's `retr=`.
+    pub retr_bytes: u64,
+    /// Message bytes TOP sent, counted the same way: Courier's `top=`.
+    pub top_bytes: u64,
 }
 
 /// RFC 1939 §3 states.

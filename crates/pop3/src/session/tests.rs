@@ -211,7 +211,10 @@ fn retr_and_top_send_exact_sizes_and_mark_seen() {
         Stats {
             retr: 2,
             top: 1,
-            deleted: 0
+            deleted: 0,
+            // Courier's byte counts: as stored, LF line ends, no stuffing.
+            retr_bytes: (M1.len() + M2.len()) as u64,
+            top_bytes: "Subject: two\n\nline1\n".len() as u64,
         }
     );
 }

@@ -163,7 +163,14 @@ impl Session {
         mut t: Transfer,
         out: &mut Vec<u8>,
     ) -> Option<Action> {
-        match t.pump(out) {
+        let pumped = t.pump(out);
+        let sent = t.take_sent();
+        if t.is_retr() {
+            self.stats.retr_bytes += sent;
+        } else {
+            self.stats.top_bytes += sent;
+        }
+        match pumped {
             Ok(false) => {
                 self.pending = Some(Pending::Transfer(t));
                 None

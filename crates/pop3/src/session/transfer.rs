@@ -25,6 +25,8 @@ pub(crate) struct Transfer {
     at_line_start: bool,
     last: Option<u8>,
     buf: Vec<u8>,
+    /// Message bytes sent since [`Transfer::take_sent`] last asked.
+    sent: u64,
 }
 
 impl Transfer {
@@ -37,6 +39,7 @@ impl Transfer {
             at_line_start: true,
             last: None,
             buf: vec![0; READ],
+            sent: 0,
         }
     }
 
@@ -48,6 +51,11 @@ impl Transfer {
     /// RETR (not TOP).
     pub(crate) fn is_retr(&self) -> bool {
         self.lines_left.is_none()
+    }
+
+    /// The message bytes (as stored) sent since the last call.
+    pub(crate) fn take_sent(&mut self) -> u64 {
+        std::mem::take(&mut self.sent)
     }
 
     /// Appends the next piece to `out`; true when the message is complete
@@ -77,6 +85,7 @@ impl Transfer {
             if let Some(&c) = data.last() {
                 self.last = Some(c);
             }
+            self.sent += data.len() as u64;
             respond::body(out, data, &mut self.at_line_start);
             if stop {
                 respond::end(out);

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
-use crate::config::{ImapConfig, MaildirConfig, Pop3Config};
+use crate::config::{ImapConfig, LogConfig, MaildirConfig, Pop3Config};
 use crate::service::Service;
 
 /// Largest record accepted.
@@ -35,7 +35,7 @@ pub struct Handoff {
     pub peer: SocketAddr,
     /// The connection is protected by TLS.
     pub tls: bool,
-    /// POP3: TLS was started with STLS.
+    /// TLS was started in-band (STARTTLS, STLS).
     pub stls: bool,
     /// Bytes received and sent before the hand-over (for the LOGOUT line).
     pub bytes_in: u64,
@@ -51,6 +51,10 @@ pub struct Handoff {
     pub pop3: Pop3Config,
     /// `[maildir]` settings.
     pub maildir_settings: MaildirConfig,
+    /// `[log]` settings: the worker logs the session's LOGIN and LOGOUT
+    /// lines.
+    #[serde(default)]
+    pub log: LogConfig,
 }
 
 /// Why a record could not be read.
@@ -109,6 +113,7 @@ mod tests {
             imap: ImapConfig::default(),
             pop3: Pop3Config::default(),
             maildir_settings: MaildirConfig::default(),
+            log: LogConfig::default(),
         }
     }
 

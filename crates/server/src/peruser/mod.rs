@@ -118,6 +118,7 @@ pub(crate) async fn hand_over<S: AsyncRead + AsyncWrite + Unpin>(
         imap: shared.config.imap.clone(),
         pop3: shared.config.pop3.clone(),
         maildir_settings: shared.config.maildir.clone(),
+        log: shared.config.log.clone(),
     };
     let sent = async {
         record.write_to(&mut worker.socket).await?;

@@ -123,6 +123,7 @@ fn shared_for(record: &Handoff) -> Shared {
         imap: record.imap.clone(),
         pop3: record.pop3.clone(),
         maildir: record.maildir_settings.clone(),
+        log: record.log.clone(),
         ..Config::default()
     };
     let (stop, shutdown) = watch::channel(false);
