@@ -485,3 +485,71 @@ def test_acls_as_couriers(tmp_path):
     for cmd, courier, courser in zip(["(greeting)"] + ACL_SESSION, got["courier"], got["courser"]):
         assert courser == courier, (cmd, courier, courser)
     assert [b"* ACLMINIMUM owner al c e i p r s t w x", b"-ERR ACL update failed"] in got["courser"]
+
+
+class SmapClient:
+    """A raw SMAP client on the IMAP port of a server with SMAP on."""
+
+    def __init__(self, server, user="alice"):
+        self.sock = socket.create_connection(("127.0.0.1", server.imap_port), timeout=15)
+        self.file = self.sock.makefile("rb")
+        assert b"SMAP1" in self.file.readline()
+        self.send(f'\\SMAP1 LOGIN {user} "{conftest_users()[user]}"')
+        assert self.line() == b"+OK SMAP1 LOGIN Ok."
+
+    def send(self, text):
+        self.sock.sendall(text.encode() + b"\n")
+
+    def line(self):
+        return self.file.readline().rstrip(b"\r\n")
+
+    def reply(self, text):
+        self.send(text)
+        lines = []
+        while True:
+            lines.append(self.line())
+            if reply_done(lines[-1]):
+                return lines
+
+    def close(self):
+        self.sock.close()
+
+
+def conftest_users():
+    import conftest
+    return conftest.USERS
+
+
+def test_idle_hears_imap_and_imap_hears_smap(make_server):
+    """An idling SMAP session hears of a delivery and of an IMAP client's
+    flag change; RESUME ends the IDLE; anything else is refused and ends
+    it too. An IMAP client in IDLE hears of SMAP's changes."""
+    server = make_server(extra_config="\n[imap]\nsmap = true\n")
+    server.deliver(b"Subject: one\n\nx\n")
+    smap = SmapClient(server)
+    assert smap.reply("OPEN INBOX") == [b"* EXISTS 1", b"+OK Folder opened"]
+    smap.send("IDLE")
+    assert smap.line() == b"+OK Entering idle mode"
+    server.deliver(b"Subject: two\n\ny\n")
+    assert smap.line() == b"* EXISTS 2"
+    imap = server.connect()
+    imap.select("INBOX")
+    imap.store("1", "+FLAGS", "(\\Seen \\Flagged)")
+    assert smap.line() == b'* FETCH 1 FLAGS=MARKED,SEEN "KEYWORDS="'
+    assert smap.reply("RESUME") == [b"+OK Resumed..."]
+    smap.send("IDLE")
+    assert smap.line() == b"+OK Entering idle mode"
+    assert smap.reply("NOOP") == [b"-ERR RESUME is required to follow IDLE"]
+    assert smap.reply("NOOP") == [b"+OK Folder updated"]
+
+    # The reverse: IMAP IDLE hears an SMAP expunge.
+    imap.send(b"i1 IDLE\r\n")
+    assert imap.readline().startswith(b"+ ")
+    assert smap.reply("EXPUNGE 2") == [b"* EXPUNGE 2", b"+OK Folder updated"]
+    imap.sock.settimeout(15)
+    assert imap.readline() == b"* 2 EXPUNGE\r\n"
+    imap.send(b"DONE\r\n")
+    assert imap.readline().startswith(b"i1 OK")
+    imap.logout()
+    smap.reply("LOGOUT")
+    smap.close()

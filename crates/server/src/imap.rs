@@ -227,7 +227,7 @@ impl Driver for Imap {
                     }
                 }
                 _ = keepalive.tick() => {
-                    out.extend_from_slice(b"* OK Still here\r\n");
+                    out.extend_from_slice(session.idle_keepalive().unwrap_or_default());
                 }
                 _ = tokio::time::sleep_until(deadline) => {
                     conn.timed_out = true;

@@ -44,6 +44,7 @@ impl DialectStart for Smap {
             open: None,
             over: false,
             discarding: false,
+            idling: false,
         })
     }
 }
@@ -55,6 +56,8 @@ pub struct SmapSession {
     over: bool,
     /// The rest of an overlong line is being skipped.
     discarding: bool,
+    /// In IDLE: changes are reported as they happen, until RESUME.
+    idling: bool,
 }
 
 /// The open folder and the client's numbering of it.
@@ -83,7 +86,22 @@ impl Dialect for SmapSession {
                 out.extend_from_slice(b"-ERR Command line too long.\n");
                 continue;
             }
-            self.command(&line[..line.len() - 1], out);
+            let line = &line[..line.len() - 1];
+            if std::mem::take(&mut self.idling) {
+                // §5.8: the line after IDLE must be RESUME; anything else
+                // ends the IDLE too, and is not run.
+                let resume = Words::new(line).next_word().eq_ignore_ascii_case(b"RESUME");
+                out.extend_from_slice(if resume {
+                    b"+OK Resumed...\n"
+                } else {
+                    b"-ERR RESUME is required to follow IDLE\n"
+                });
+                continue;
+            }
+            self.command(line, out);
+            if self.idling && !input.contains(&b'\n') {
+                return DialectStep::Idle;
+            }
         }
         DialectStep::Continue
     }
@@ -97,6 +115,12 @@ impl Dialect for SmapSession {
             .as_ref()
             .map(|o| o.folder.watch_paths())
             .unwrap_or_default()
+    }
+
+    fn idle_changed(&mut self, out: &mut Vec<u8>) {
+        if self.idling {
+            self.report_changes(out);
+        }
     }
 }
 
@@ -124,6 +148,11 @@ impl SmapSession {
                 // unknown id opens the folder in full.
                 words.next_word();
                 self.open(&mut words, out);
+            }
+            b"IDLE" => {
+                out.extend_from_slice(b"+OK Entering idle mode\n");
+                self.report_changes(out);
+                self.idling = true;
             }
             b"CLOSE" => {
                 self.open = None;

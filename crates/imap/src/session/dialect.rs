@@ -20,6 +20,9 @@ pub trait Dialect: Send {
     fn is_over(&self) -> bool;
     /// Paths whose changes the session's idle wait should notice.
     fn watch_paths(&self) -> Vec<PathBuf>;
+    /// Something in [`Dialect::watch_paths`] may have changed while the
+    /// session idles: report it into `out`.
+    fn idle_changed(&mut self, out: &mut Vec<u8>);
     /// Gives back memory held beyond what a waiting session needs.
     fn shrink_buffers(&mut self) {}
 }

@@ -17,6 +17,15 @@ impl Session {
         Action::Idle
     }
 
+    /// What keeps an idle connection's NAT state alive (IMAP's `* OK
+    /// Still here`); `None` for a protocol that has no such line (SMAP).
+    pub fn idle_keepalive(&self) -> Option<&'static [u8]> {
+        match self.dialect {
+            Some(_) => None,
+            None => Some(b"* OK Still here\r\n"),
+        }
+    }
+
     /// Whether the session is in IDLE (the server then waits for changes).
     pub fn is_idling(&self) -> bool {
         matches!(self.pending, Some(Pending::Idle(_)))
@@ -35,6 +44,9 @@ impl Session {
 
     /// Something may have changed while idling: tell the client.
     pub fn idle_changed(&mut self, out: &mut Vec<u8>) {
+        if let Some(dialect) = &mut self.dialect {
+            return dialect.idle_changed(out);
+        }
         if let (Some(Pending::Idle(tag)), State::Selected(_)) = (&self.pending, &self.state) {
             let tag = tag.clone();
             // Rights taken away meanwhile stop the news at once.
