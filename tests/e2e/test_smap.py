@@ -46,19 +46,23 @@ def reply_done(line):
     return line.startswith(b"+OK") or line.startswith(b"-ERR")
 
 
-def run_smap(which, home, commands):
+def run_smap(which, home, commands, config=None, user=None):
     """Runs `commands` (lines) one at a time; returns the reply lines to
     each, the greeting first. A callable among them is called between
-    commands (another process at work) and answers nothing."""
-    argv = [IMAPD, "Maildir"] if which == "courier" else [BIN, "imapd", str(home / "Maildir")]
+    commands (another process at work) and answers nothing; a `(line,
+    upload)` pair sends the upload after the server's `> Go ahead`."""
+    extra = ["--config", str(config)] if config else []
+    argv = [IMAPD, "Maildir"] if which == "courier" else [BIN, "imapd", *extra, str(home / "Maildir")]
     env = dict(os.environ, PROTOCOL="SMAP1", TZ="UTC", HOME=str(home), IMAP_KEYWORDS="1",
                MAILDIR=str(home / "Maildir"), TCPREMOTEIP="127.0.0.1", TCPREMOTEPORT="4000")
+    if user:
+        env["AUTHENTICATED"] = user
     proc = subprocess.Popen(argv, cwd=home, env=env, stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     buf = b""
     deadline = time.monotonic() + 30
 
-    def reply():
+    def reply(go_ahead=False):
         nonlocal buf
         lines = []
         while True:
@@ -70,7 +74,7 @@ def run_smap(which, home, commands):
                 buf += chunk
             line, buf = buf.split(b"\n", 1)
             lines.append(line)
-            if reply_done(line):
+            if reply_done(line) or (go_ahead and line.startswith(b"> ")):
                 return lines
 
     try:
@@ -79,9 +83,17 @@ def run_smap(which, home, commands):
             if callable(cmd):
                 cmd()
                 continue
+            upload = None
+            if isinstance(cmd, tuple):
+                cmd, upload = cmd
             proc.stdin.write(cmd.encode() + b"\n")
             proc.stdin.flush()
-            answers.append(reply())
+            answer = reply(go_ahead=upload is not None)
+            if upload is not None and answer[-1].startswith(b"> "):
+                proc.stdin.write(upload)
+                proc.stdin.flush()
+                answer += reply()
+            answers.append(answer)
     finally:
         proc.stdin.close()
         proc.wait(10)
@@ -304,7 +316,7 @@ COPY_SESSION = [
 def unique_names_hidden(answer):
     """NEWUID= names a new file: unique per server (time, pid, inode)."""
     import re
-    return [re.sub(rb'"NEWUID=\d+\.M\d+P\d+[^"]*"', b'"NEWUID=(new)"', line) for line in answer]
+    return [re.sub(rb'"(NEW)?UID=\d+\.M\d+P\d+[^"]*"', b'"UID=(new)"', line) for line in answer]
 
 
 def flags_and_keywords(answer):
@@ -553,3 +565,100 @@ def test_idle_hears_imap_and_imap_hears_smap(make_server):
     imap.logout()
     smap.reply("LOGOUT")
     smap.close()
+
+
+FAKE_SENDMAIL = """#!/bin/sh
+{ echo "ARGV: $*"; cat; echo "--END--"; } >> "$(dirname "$0")/sent.log"
+[ -e "$(dirname "$0")/fail" ] && { echo "refused by the test" >&2; exit 1; }
+exit 0
+"""
+
+
+def smap_with_sendmail(which, home, commands, tools):
+    """run_smap with a recording sendmail in `tools` (Courier's SENDMAIL,
+    Courser's [maildir] sendmail)."""
+    sendmail = tools / "sendmail"
+    if not sendmail.exists():
+        sendmail.write_text(FAKE_SENDMAIL)
+        sendmail.chmod(0o755)
+    os.environ["SENDMAIL"] = str(sendmail)
+    config = home / "courser.toml"
+    config.write_text('[[listener]]\nprotocol = "imap"\naddress = "127.0.0.1:1"\n'
+                      '[auth]\nuserdb = "userdb"\n'
+                      f'[maildir]\nsendmail = "{sendmail} -oi -t"\n')
+    (home / "userdb").write_text("")
+    (home / "userdb").chmod(0o600)
+    try:
+        return run_smap(which, home, commands, config=config, user="me")
+    finally:
+        del os.environ["SENDMAIL"]
+
+
+ADD_SESSION = [
+    'ADD FOLDER INBOX Sent "" FLAGS=SEEN',
+    "ADD RCPTTO=a@x RCPTTO=b@x MAILFROM=me@x NOTIFY=success,delay,fail",
+    ("ADD {.40}", b"To: ann@example.com\r\nSubject: re: hi\r\n\r\nplain line\r\n.\r\n"),
+    ("ADD {.}", b"nothing\n.\n"),
+    "ADD RCPTTO=c@x", "RSET", 'ADD FOLDER INBOX nope ""', 'ADD FOLDER foo ""',
+    "OPEN INBOX Sent", "FETCH 1 FLAGS CONTENTS.PEEK=ALL",
+]
+
+
+def test_add_saves_and_mails_as_courier_does(tmp_path):
+    """ADD's batches: FOLDER, FLAGS, RCPTTO, MAILFROM, NOTIFY, a
+    dot-stuffed upload saved and mailed (sendmail's argv as Courier's but
+    for the order of recipients), an upload neither saved nor mailed,
+    RSET, bad folders."""
+    need(IMAPD, "courier-imap")
+    got, logs = {}, {}
+    for which in ("courier", "courser"):
+        home = tmp_path / which
+        make_maildir(home)
+        tools = tmp_path / f"{which}-tools"
+        tools.mkdir()
+        got[which] = [unique_names_hidden(a) for a in smap_with_sendmail(which, home, ADD_SESSION, tools)]
+        logs[which] = (tools / "sent.log").read_text()
+    for cmd, courier, courser in zip(["(greeting)"] + ADD_SESSION, got["courier"], got["courser"]):
+        assert courser == courier, (cmd, courier, courser)
+    assert logs["courier"].replace("b@x a@x", "a@x b@x") == logs["courser"]
+    assert logs["courser"].startswith("ARGV: -oi -f me@x -N success,delay,fail a@x b@x\nTo: ann@example.com\n")
+
+
+def test_add_uploads_that_courier_gets_wrong(tmp_path):
+    """Binary chunks (Courier's hang), a `..` line (Courier drops both
+    dots), INTERNALDATE, a message sendmail refuses (not saved), and an
+    option smuggled in as a recipient (refused)."""
+    home = tmp_path / "courser"
+    make_maildir(home)
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    steps = {
+        "binary": ('ADD FOLDER INBOX Lists a "" "INTERNALDATE=Mon, 01 Jan 2001 10:00:00 +0000" {6/20}',
+                   b"Subjec8\nt: bin\n\n6\nhello\n\n"),
+        "folder": 'ADD FOLDER INBOX Sent ""',
+        "dots": ("ADD {.}", b"..\r\n..x\r\n.\r\n"),
+        "open": "OPEN INBOX Lists a",
+        "fetch binary": "FETCH 1 INTERNALDATE CONTENTS.PEEK=ALL",
+        "open sent": "OPEN INBOX Sent",
+        "fetch dots": "FETCH 1 CONTENTS.PEEK=ALL",
+        "refuse": lambda: (tools / "fail").touch(),
+        "refused batch": 'ADD FOLDER INBOX Sent "" RCPTTO=x@y',
+        "refused": ("ADD {.}", b"refused\n.\n"),
+        "sneaky batch": "ADD RCPTTO=-X/tmp/x",
+        "sneaky": ("ADD {.}", b"sneaky\n.\n"),
+        "count": "STATUS FULL INBOX Sent",
+    }
+    answers = smap_with_sendmail("courser", home, list(steps.values()), tools)[1:]
+    got = dict(zip([k for k, v in steps.items() if not callable(v)], answers))
+    assert got["binary"][0] == b"> Go ahead" and got["binary"][-1] == b"+OK Message saved"
+    assert got["binary"][1].startswith(b'* ADD "UID=')
+    assert got["fetch binary"] == [b"{20/20} FETCH 1 CONTENTS", b"Subject: bin", b"", b"hello", b"",
+                                   b'* FETCH 1 "INTERNALDATE=Mon, 01 Jan 2001 10:00:00 +0000"',
+                                   b"+OK Message retrieved."]
+    assert got["fetch dots"] == [b"{5/5} FETCH 1 CONTENTS", b".", b".x", b"", b"+OK Message retrieved."]
+    assert got["refused"][-1].startswith(b"-ERR ") and b"refused by the test" in got["refused"][-1]
+    assert got["sneaky"][-1].startswith(b"-ERR ") and b"not a mail address" in got["sneaky"][-1]
+    # Nothing refused was saved.
+    assert got["count"] == [b"* STATUS EXISTS=1 UNSEEN=1", b"+OK Folder status retrieved"]
+    log = (tools / "sent.log").read_text()
+    assert "ARGV: -oi -f me x@y\nrefused\n--END--" in log and "sneaky" not in log

@@ -16,9 +16,24 @@ use crate::mailstore::{StoreError, StoreResult};
 /// Mails a message.
 pub trait Sendmail: Send + Sync {
     /// Mails `message` (its bytes as stored) for `sender`, the login of
-    /// the session's user. Blocks until it is handed on; a failure is
-    /// [`StoreError::NotSent`] (the implementation logs why).
+    /// the session's user, to the recipients its header names. Blocks
+    /// until it is handed on; a failure is [`StoreError::NotSent`] (the
+    /// implementation logs why).
     fn send(&self, sender: &str, message: &mut dyn Read) -> StoreResult<()>;
+    /// Mails `message` to exactly `envelope`'s recipients (SMAP's ADD),
+    /// as [`Sendmail::send`] does otherwise.
+    fn send_to(&self, envelope: &Envelope<'_>, message: &mut dyn Read) -> StoreResult<()>;
+}
+
+/// Where [`Sendmail::send_to`] sends.
+#[derive(Debug, Clone, Copy)]
+pub struct Envelope<'a> {
+    /// The envelope sender (`-f`); empty for the mailer's default.
+    pub from: &'a str,
+    /// Delivery status notifications asked for (sendmail's `-N`).
+    pub notify: Option<&'a str>,
+    /// The recipients.
+    pub recipients: &'a [String],
 }
 
 /// The Outbox folder and how messages put into it are mailed.
@@ -118,6 +133,9 @@ mod tests {
     struct Nothing;
     impl Sendmail for Nothing {
         fn send(&self, _: &str, _: &mut dyn Read) -> StoreResult<()> {
+            Ok(())
+        }
+        fn send_to(&self, _: &Envelope<'_>, _: &mut dyn Read) -> StoreResult<()> {
             Ok(())
         }
     }

@@ -789,21 +789,26 @@ impl MaildirConfig {
         if self.outbox.is_empty() {
             return Ok(None);
         }
-        if self.sendmail_timeout_secs == 0 {
-            return Err("sendmail_timeout_secs must be at least 1".into());
-        }
-        let sendmail = crate::sendmail::SendmailCommand::new(
-            &self.sendmail,
-            &self.outbox_sender_header,
-            Duration::from_secs(self.sendmail_timeout_secs),
-        )?;
         let outbox = courser_imap::outbox::Outbox::new(
             &self.outbox,
             self.outbox_multiple_send,
-            std::sync::Arc::new(sendmail),
+            std::sync::Arc::new(self.sendmail()?),
         )
         .map_err(|e| format!("outbox: {e}"))?;
         Ok(Some(outbox))
+    }
+
+    /// The mailer (`sendmail` and the keys after it): the Outbox's, and
+    /// SMAP's ADD.
+    pub fn sendmail(&self) -> Result<crate::sendmail::SendmailCommand, String> {
+        if self.sendmail_timeout_secs == 0 {
+            return Err("sendmail_timeout_secs must be at least 1".into());
+        }
+        crate::sendmail::SendmailCommand::new(
+            &self.sendmail,
+            &self.outbox_sender_header,
+            Duration::from_secs(self.sendmail_timeout_secs),
+        )
     }
 }
 
@@ -993,6 +998,12 @@ impl Config {
         self.maildir
             .outbox()
             .map_err(|e| format!("[maildir] {e}"))?;
+        if self.imap.smap {
+            // SMAP's ADD mails with it.
+            self.maildir
+                .sendmail()
+                .map_err(|e| format!("[maildir] sendmail: {e}"))?;
+        }
         if self.imap.max_message_size == 0 {
             return Err("[imap] max_message_size must be at least 1".into());
         }

@@ -48,8 +48,22 @@ fn configure(session: &mut Session, shared: &Shared) {
     // (validated when the configuration was loaded)
     session.send_from_outbox(shared.config.maildir.outbox().ok().flatten());
     session.remember_orders_in(shared.orders.clone());
-    let smap = shared.config.imap.smap;
-    session.offer_smap(smap.then(|| Arc::new(courser_smap::session::Smap) as _));
+    session.offer_smap(
+        shared
+            .config
+            .imap
+            .smap
+            .then(|| smap_starter(&shared.config)),
+    );
+}
+
+/// What turns a session into an SMAP one, under `config`.
+pub fn smap_starter(config: &crate::config::Config) -> courser_imap::session::dialect::Starter {
+    // (validated when the configuration was loaded with SMAP on; without
+    // a mailer ADD can only save)
+    let sendmail = config.maildir.sendmail().ok().map(|s| Arc::new(s) as _);
+    let max = usize::try_from(config.imap.max_message_size).unwrap_or(usize::MAX);
+    Arc::new(courser_smap::session::Smap::new(sendmail, max))
 }
 
 impl Driver for Imap {

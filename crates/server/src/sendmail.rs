@@ -19,7 +19,7 @@ use std::process::{Child, ChildStdin, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use courser_imap::mailstore::{StoreError, StoreResult};
-use courser_imap::outbox::Sendmail;
+use courser_imap::outbox::{Envelope, Sendmail};
 use courser_protocol::Untrusted;
 use rustix::event::{poll, PollFd, PollFlags, Timespec};
 
@@ -100,14 +100,46 @@ impl SendmailCommand {
         format!("{}: {sender}\n", self.header).into_bytes()
     }
 
-    /// Runs the command for `sender` with `message` on its input; `Err`
-    /// says why it failed, for the log.
-    fn run(&self, sender: &str, message: &mut dyn Read) -> Result<Outcome, String> {
-        // A line break would start a header of the sender's making.
-        if sender.chars().any(char::is_control) {
-            return Err("the sender name holds a control character".into());
+    /// The command for SMAP's ADD: the configured program (without its
+    /// options, which are the Outbox's: `-t` would add the recipients the
+    /// header names), `-oi`, `-f` and `-N` from `envelope`, then the
+    /// recipients. Words that would read as options or break the
+    /// command line are refused.
+    pub fn argv_to<'a>(&'a self, envelope: &Envelope<'a>) -> Result<Vec<&'a str>, String> {
+        let bad = |a: &str| {
+            a.is_empty() || a.starts_with('-') || a.chars().any(|c| c.is_control() || c == ' ')
+        };
+        if envelope.recipients.is_empty() {
+            return Err("no recipient".into());
         }
-        let argv = self.argv(sender);
+        if let Some(r) = envelope.recipients.iter().find(|r| bad(r)) {
+            return Err(format!("{r:?} is not a mail address"));
+        }
+        let mut argv = vec![self.words[0].as_str(), "-oi"];
+        if !envelope.from.is_empty() {
+            if bad(envelope.from) {
+                return Err(format!("{:?} is not a mail address", envelope.from));
+            }
+            argv.extend(["-f", envelope.from]);
+        }
+        if let Some(notify) = envelope.notify {
+            if bad(notify) {
+                return Err(format!("{notify:?} is not a list of DSN options"));
+            }
+            argv.extend(["-N", notify]);
+        }
+        argv.extend(envelope.recipients.iter().map(String::as_str));
+        Ok(argv)
+    }
+
+    /// Runs `argv` with `preamble` and then `message` on its input; `Err`
+    /// says why it failed, for the log.
+    fn run(
+        &self,
+        argv: &[&str],
+        preamble: Vec<u8>,
+        message: &mut dyn Read,
+    ) -> Result<Outcome, String> {
         let program = argv[0];
         let (output, output_w) = io::pipe().map_err(|e| format!("pipe: {e}"))?;
         let errors_w = output_w.try_clone().map_err(|e| format!("pipe: {e}"))?;
@@ -127,7 +159,7 @@ impl SendmailCommand {
         let stdin = child.stdin.take();
         let mut input = Input {
             stdin,
-            message: LocalLines::new(self.preamble(sender), message),
+            message: LocalLines::new(preamble, message),
             pending: Vec::new(),
             at: 0,
             failed: None,
@@ -184,26 +216,44 @@ struct Outcome {
 
 impl Sendmail for SendmailCommand {
     fn send(&self, sender: &str, message: &mut dyn Read) -> StoreResult<()> {
-        match self.run(sender, message) {
-            Ok(outcome) => {
-                tracing::info!(user = %Untrusted(sender), "sent a message from the Outbox");
-                if !outcome.said.is_empty() {
-                    tracing::info!(
-                        user = %Untrusted(sender),
-                        "sendmail said: {}",
-                        Untrusted(&outcome.said)
-                    );
-                }
-                Ok(())
-            }
-            Err(why) => {
-                tracing::error!(
+        // A line break would start a header of the sender's making.
+        let sent = if sender.chars().any(char::is_control) {
+            Err("the sender name holds a control character".into())
+        } else {
+            self.run(&self.argv(sender), self.preamble(sender), message)
+        };
+        logged(sender, "from the Outbox", sent)
+    }
+
+    fn send_to(&self, envelope: &Envelope<'_>, message: &mut dyn Read) -> StoreResult<()> {
+        let sent = self
+            .argv_to(envelope)
+            .and_then(|argv| self.run(&argv, Vec::new(), message));
+        logged(envelope.from, "for SMAP's ADD", sent)
+    }
+}
+
+/// Logs how sending went (`what`: on whose behalf), and answers.
+fn logged(sender: &str, what: &str, sent: Result<Outcome, String>) -> StoreResult<()> {
+    match sent {
+        Ok(outcome) => {
+            tracing::info!(user = %Untrusted(sender), "sent a message {what}");
+            if !outcome.said.is_empty() {
+                tracing::info!(
                     user = %Untrusted(sender),
-                    "error sending a message from the Outbox: {}",
-                    Untrusted(&why)
+                    "sendmail said: {}",
+                    Untrusted(&outcome.said)
                 );
-                Err(StoreError::NotSent(why))
             }
+            Ok(())
+        }
+        Err(why) => {
+            tracing::error!(
+                user = %Untrusted(sender),
+                "error sending a message {what}: {}",
+                Untrusted(&why)
+            );
+            Err(StoreError::NotSent(why))
         }
     }
 }

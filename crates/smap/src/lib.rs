@@ -11,10 +11,12 @@
 //! - [`path`]: folder paths (word lists) and the folder names they map to;
 //! - [`set`]: message sets, and the number lists of `* EXPUNGE`/`* SEARCH`.
 
+pub mod add;
 pub mod contents;
 pub mod path;
 pub mod reason;
 pub mod search;
 pub mod session;
 pub mod set;
+pub mod upload;
 pub mod words;

@@ -11,18 +11,23 @@
 use std::path::PathBuf;
 use std::time::SystemTime;
 
+use std::sync::Arc;
+
 use courser_imap::mailstore::{
-    settable, AclList, Extent, FlagOp, Flags, MailFolder, MailStore, Rights, StoreError,
+    settable, AclList, Extent, FlagOp, Flags, Gate, MailFolder, MailStore, Rights, StoreError,
     StoreResult,
 };
+use courser_imap::outbox::{Envelope, Sendmail};
 use courser_imap::session::dialect::{Dialect, DialectStart, DialectStep};
 use courser_imap::session::search_messages;
 use courser_maildir::acl::courier_minimum;
 
+use crate::add::{self, Batch};
 use crate::contents;
 use crate::path::{self, Place};
 use crate::reason::reason;
 use crate::set::{self, MessageSet};
+use crate::upload::{Done, Upload};
 use crate::words::{quote_into, Words};
 
 /// The longest command line read (Courier's buffer is 8 KiB); a longer
@@ -30,27 +35,47 @@ use crate::words::{quote_into, Words};
 const MAX_LINE: usize = 8192;
 
 /// Starts SMAP sessions: what an IMAP session offering SMAP1 is given.
-#[derive(Debug, Default)]
-pub struct Smap;
+pub struct Smap {
+    sendmail: Option<Arc<dyn Sendmail>>,
+    max_message: usize,
+}
+
+impl Smap {
+    /// Sessions whose ADD mails with `sendmail` (none: ADD only saves)
+    /// and takes messages of up to `max_message` bytes.
+    pub fn new(sendmail: Option<Arc<dyn Sendmail>>, max_message: usize) -> Smap {
+        Smap {
+            sendmail,
+            max_message,
+        }
+    }
+}
 
 impl DialectStart for Smap {
     fn capability(&self) -> &'static str {
         "SMAP1"
     }
 
-    fn start(&self, store: Box<dyn MailStore>) -> Box<dyn Dialect> {
+    fn start(&self, user: &str, store: Box<dyn MailStore>) -> Box<dyn Dialect> {
         Box::new(SmapSession {
+            user: user.to_owned(),
             store,
             open: None,
             over: false,
             discarding: false,
             idling: false,
+            batch: None,
+            upload: None,
+            sendmail: self.sendmail.clone(),
+            max_message: self.max_message,
         })
     }
 }
 
 /// One logged-in SMAP connection.
 pub struct SmapSession {
+    /// The login: ADD's envelope sender unless it names one.
+    user: String,
     store: Box<dyn MailStore>,
     open: Option<Open>,
     over: bool,
@@ -58,6 +83,12 @@ pub struct SmapSession {
     discarding: bool,
     /// In IDLE: changes are reported as they happen, until RESUME.
     idling: bool,
+    /// The ADD lines so far.
+    batch: Option<Batch>,
+    /// The message an ADD is uploading.
+    upload: Option<Upload>,
+    sendmail: Option<Arc<dyn Sendmail>>,
+    max_message: usize,
 }
 
 /// The open folder and the client's numbering of it.
@@ -74,6 +105,14 @@ impl Dialect for SmapSession {
 
     fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> DialectStep {
         while !self.over {
+            if let Some(upload) = &mut self.upload {
+                let Some(done) = upload.feed(input) else {
+                    break;
+                };
+                self.upload = None;
+                self.added(done, out);
+                continue;
+            }
             let Some(end) = input.iter().position(|&b| b == b'\n') else {
                 if input.len() > MAX_LINE {
                     input.clear();
@@ -128,7 +167,12 @@ impl SmapSession {
     fn command(&mut self, line: &[u8], out: &mut Vec<u8>) {
         let mut words = Words::new(line);
         let verb = words.next_word().to_ascii_uppercase();
+        if verb != b"ADD" {
+            // Any other command drops an ADD batch.
+            self.batch = None;
+        }
         match verb.as_slice() {
+            b"ADD" => self.add(&mut words, out),
             b"LOGOUT" => {
                 out.extend_from_slice(
                     b"* BYE Courier-SMAP server shutting down\n+OK LOGOUT completed\n",
@@ -630,6 +674,134 @@ impl SmapSession {
         }
     }
 
+    /// One ADD line (§5.12): its parameters join the batch; the upload
+    /// word starts the message, which [`Dialect::receive`] then reads.
+    fn add(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+        let keywords = self.store.keywords_enabled();
+        let batch = self.batch.get_or_insert_with(Batch::default);
+        let mut answer = "So far, so good...";
+        loop {
+            let word = String::from_utf8_lossy(&words.next_word()).into_owned();
+            if word.is_empty() {
+                break;
+            }
+            if word.starts_with('{') {
+                let Some(upload) = Upload::start(&word, self.max_message) else {
+                    self.batch = None;
+                    out.extend_from_slice(b"-ERR Syntax error.\n");
+                    return;
+                };
+                out.extend_from_slice(b"> Go ahead\n");
+                self.upload = Some(upload);
+                return;
+            }
+            let (name, value) = match word.split_once('=') {
+                Some((name, value)) => (name.to_ascii_uppercase(), Some(value)),
+                None => (word.to_ascii_uppercase(), None),
+            };
+            if name == "FOLDER" && value.is_none() {
+                let folder = match path::read(words).and_then(|p| path::place(&p)) {
+                    Ok(Place::Own(folder)) => folder,
+                    _ => {
+                        out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
+                        return;
+                    }
+                };
+                // (A folder that does not exist is taken, as by Courier:
+                // saving the message fails.)
+                if !self.store.my_rights(&folder).is_ok_and(|r| r.has(b'i')) {
+                    batch.folder = None;
+                    return access_denied(b'i', out);
+                }
+                batch.folder = Some(folder);
+                answer = "Will add to this folder";
+            } else if let Some(value) = value {
+                answer = add::set(batch, &name, value, keywords).unwrap_or(answer);
+            }
+        }
+        out.extend_from_slice(format!("+OK {answer}\n").as_bytes());
+    }
+
+    /// The upload is in: save the message in the batch's folder and mail
+    /// it to its recipients — both or neither: a message that cannot be
+    /// mailed is not saved — and say so.
+    fn added(&mut self, done: Done, out: &mut Vec<u8>) {
+        let batch = self.batch.take().unwrap_or_default();
+        let message = match done {
+            Done::Message(message) => message,
+            Done::TooBig => {
+                let text = format!("-ERR Message is bigger than {} bytes\n", self.max_message);
+                out.extend_from_slice(text.as_bytes());
+                return;
+            }
+            Done::Malformed => {
+                out.extend_from_slice(b"-ERR Syntax error.\n");
+                return;
+            }
+        };
+        let from = batch.from.clone().unwrap_or_else(|| self.user.clone());
+        let envelope = Envelope {
+            from: &from,
+            notify: batch.notify.as_deref(),
+            recipients: &batch.recipients,
+        };
+        let sendmail = self.sendmail.clone();
+        let mut send = |m: &mut dyn std::io::Read| match &sendmail {
+            Some(s) => s.send_to(&envelope, m),
+            None => Err(StoreError::NotSent("no mailer is configured".into())),
+        };
+        let saved = match &batch.folder {
+            Some(folder) => {
+                let gate: Option<Gate<'_>> = if batch.recipients.is_empty() {
+                    None
+                } else {
+                    Some(&mut send)
+                };
+                self.save(folder, &batch, &message, gate)
+            }
+            None if batch.recipients.is_empty() => Ok(None),
+            None => send(&mut message.as_slice()).map(|()| None),
+        };
+        match saved {
+            Ok(base) => {
+                if let Some(base) = base {
+                    out.extend_from_slice(b"* ADD ");
+                    quote_into(out, format!("UID={base}").as_bytes());
+                    out.push(b'\n');
+                }
+                out.extend_from_slice(b"+OK Message saved\n");
+            }
+            Err(StoreError::NotSent(why)) => {
+                out.extend_from_slice(format!("-ERR {why}\n").as_bytes())
+            }
+            Err(e) => out.extend_from_slice(format!("-ERR {}\n", reason(&e)).as_bytes()),
+        }
+    }
+
+    /// Saves an uploaded message into `folder` with the batch's flags and
+    /// keywords as far as the rights there allow, `gate` seeing it first;
+    /// its base name (SMAP's UID).
+    fn save(
+        &self,
+        folder: &str,
+        batch: &Batch,
+        message: &[u8],
+        gate: Option<Gate<'_>>,
+    ) -> StoreResult<Option<String>> {
+        let may = settable(&self.store.my_rights(folder).unwrap_or_default());
+        let flags = Flags::from_bits(batch.flags.bits() & may.flags.bits());
+        let keywords: &[String] = if may.keywords { &batch.keywords } else { &[] };
+        let len = message.len() as u64;
+        let mut target =
+            self.store
+                .begin_append(folder, len, flags, keywords, batch.internal_date)?;
+        target.write(message)?;
+        let appended = target.finish(gate)?;
+        Ok(appended
+            .placed
+            .map(|p| courser_maildir::flags::base_name(&p.file).to_owned()))
+    }
+
     /// STORE (§5.11): each setting applies to the whole set in turn; what
     /// the user's rights do not allow is left out without an error, as
     /// in Courier. Only messages that changed are reported (Courier
@@ -891,7 +1063,7 @@ fn access_denied(right: u8, out: &mut Vec<u8>) {
 
 /// A `FLAGS=` value: SMAP's flag names, comma-separated (unknown ones
 /// ignored).
-fn parse_flags(value: &str) -> Flags {
+pub(crate) fn parse_flags(value: &str) -> Flags {
     let mut flags = Flags::EMPTY;
     for name in value.split(',') {
         match name.to_ascii_uppercase().as_str() {

@@ -207,7 +207,7 @@ impl Session {
         self.user = Some(user.to_owned());
         self.state = State::Authenticated;
         if let Some(smap) = self.smap.as_ref().filter(|_| tag == SMAP_TAG) {
-            let dialect = smap.start(store);
+            let dialect = smap.start(user, store);
             dialect.greeting(out);
             self.dialect = Some(dialect);
             return;

@@ -42,8 +42,8 @@ pub enum DialectStep {
 pub trait DialectStart: Send + Sync {
     /// The capability an IMAP greeting advertises for it (`SMAP1`).
     fn capability(&self) -> &'static str;
-    /// The session of a user who just logged in, on their `store`.
-    fn start(&self, store: Box<dyn MailStore>) -> Box<dyn Dialect>;
+    /// The session of `user`, who just logged in, on their `store`.
+    fn start(&self, user: &str, store: Box<dyn MailStore>) -> Box<dyn Dialect>;
 }
 
 /// A shared [`DialectStart`].

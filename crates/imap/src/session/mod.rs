@@ -305,7 +305,7 @@ impl Session {
     ) -> Session {
         let mut session = Session::new(config);
         session.user = Some(user.to_owned());
-        session.dialect = Some(start.start(store));
+        session.dialect = Some(start.start(user, store));
         session.state = State::Authenticated;
         session
     }

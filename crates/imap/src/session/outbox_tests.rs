@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::tests::{config, run, store};
 use super::Session;
 use crate::mailstore::{AclUser, MaildirStore, StoreError, StoreResult};
-use crate::outbox::{Outbox, Sendmail};
+use crate::outbox::{Envelope, Outbox, Sendmail};
 
 const MSG: &[u8] = b"To: b@example.org\r\nSubject: out\r\n\r\nbody\r\n";
 
@@ -21,6 +21,11 @@ struct Recorder {
 }
 
 impl Sendmail for Recorder {
+    /// (Not the Outbox's way of sending; recorded all the same.)
+    fn send_to(&self, envelope: &Envelope<'_>, message: &mut dyn Read) -> StoreResult<()> {
+        self.send(envelope.from, message)
+    }
+
     fn send(&self, sender: &str, message: &mut dyn Read) -> StoreResult<()> {
         let mut bytes = Vec::new();
         message
