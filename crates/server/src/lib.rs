@@ -19,6 +19,7 @@ pub mod authd;
 pub mod backend_config;
 mod bounded;
 pub mod config;
+pub mod courier_import;
 pub mod courier_rc;
 mod driver;
 pub mod failures;

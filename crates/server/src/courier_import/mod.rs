@@ -1,0 +1,1266 @@
+//! `courser import-courier`: a commented `courser.toml` from Courier's
+//! configuration (`imapd`, `imapd-ssl`, `pop3d`, `pop3d-ssl`,
+//! `authdaemonrc`, and through `authmodulelist` the auth modules' rc files
+//! and the userdb).
+//!
+//! The files are read as Courier's start scripts read them ([`shell`]).
+//! Debian's start scripts give each daemon the environment of `imapd` then
+//! `imapd-ssl` (`pop3d` then `pop3d-ssl`), so a setting in the `-ssl` file
+//! wins. Settings Courser has once for every protocol (the certificate,
+//! the maildir path, the default domain) come from IMAP's files when an
+//! IMAP service is started, else from POP3's; POP3's own value, where it
+//! differs, is listed as not mapped, with the reason.
+//!
+//! Every assignment appears in the output: a mapped one in the comment
+//! above the key it sets, every other one in the closing list with the
+//! reason it is not mapped. The output is meant to load unchanged: what
+//! would not (a certificate that does not load, an auth module's rc file
+//! Courser cannot convert) is written as comments instead, and said in the
+//! warnings.
+
+pub mod shell;
+
+use std::collections::{HashMap, HashSet};
+use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::path::{Path, PathBuf};
+
+use courser_auth::courier_rc::{ldap_config, leading_number, sql_config, IdFiles, RcFile};
+
+use crate::config::{ClientIdentity, Protocol, TlsConfig, TlsVersion};
+use crate::Error;
+use shell::ShellFile;
+
+/// The generated configuration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Imported {
+    /// The `courser.toml` text.
+    pub toml: String,
+    /// What an operator should look at (also in the text, as comments).
+    pub warnings: Vec<String>,
+}
+
+/// Reads Courier's configuration in `dir` (usually `/etc/courier`).
+/// Fails when a file exists but cannot be read, or when the result would
+/// have no listener or no account source.
+pub fn import(dir: &Path) -> Result<Imported, Error> {
+    let dir = std::path::absolute(dir).map_err(|e| config_error(dir, e.to_string()))?;
+    if !dir.is_dir() {
+        return Err(config_error(&dir, "not a directory".into()));
+    }
+    let mut importer = Importer::read(&dir)?;
+    importer.run()?;
+    Ok(importer.finish())
+}
+
+fn config_error(path: &Path, message: String) -> Error {
+    Error::Config {
+        path: path.to_owned(),
+        message,
+    }
+}
+
+/// The files, in the order the start scripts source them.
+const IMAP: [&str; 2] = ["imapd", "imapd-ssl"];
+const POP3: [&str; 2] = ["pop3d", "pop3d-ssl"];
+const AUTH: [&str; 1] = ["authdaemonrc"];
+
+/// One service Courier starts: its file, switch, and socket settings.
+struct Service {
+    protocol: Protocol,
+    file: &'static str,
+    env: [&'static str; 2],
+    start: &'static str,
+    address: &'static str,
+    port: &'static str,
+    default_port: u16,
+}
+
+static SERVICES: [Service; 4] = [
+    Service {
+        protocol: Protocol::Imap,
+        file: "imapd",
+        env: IMAP,
+        start: "IMAPDSTART",
+        address: "ADDRESS",
+        port: "PORT",
+        default_port: 143,
+    },
+    Service {
+        protocol: Protocol::Imaps,
+        file: "imapd-ssl",
+        env: IMAP,
+        start: "IMAPDSSLSTART",
+        address: "SSLADDRESS",
+        port: "SSLPORT",
+        default_port: 993,
+    },
+    Service {
+        protocol: Protocol::Pop3,
+        file: "pop3d",
+        env: POP3,
+        start: "POP3DSTART",
+        address: "ADDRESS",
+        port: "PORT",
+        default_port: 110,
+    },
+    Service {
+        protocol: Protocol::Pop3s,
+        file: "pop3d-ssl",
+        env: POP3,
+        start: "POP3DSSLSTART",
+        address: "SSLADDRESS",
+        port: "SSLPORT",
+        default_port: 995,
+    },
+];
+
+/// A setting's effective value and where it was set.
+#[derive(Debug, Clone)]
+struct Setting {
+    file: &'static str,
+    line: usize,
+    name: String,
+    value: String,
+}
+
+impl Setting {
+    /// `imapd:12 MAXDAEMONS="40"`, for comments.
+    fn cite(&self) -> String {
+        format!("{}:{} {}={:?}", self.file, self.line, self.name, self.value)
+    }
+
+    fn atoi(&self) -> i64 {
+        leading_number(&self.value).unwrap_or(0)
+    }
+}
+
+/// The generated text, by section.
+#[derive(Default)]
+struct Out {
+    listeners: Vec<String>,
+    tls: Vec<String>,
+    auth: Vec<String>,
+    backends: Vec<String>,
+    limits: Vec<String>,
+    server: Vec<String>,
+    imap: Vec<String>,
+    pop3: Vec<String>,
+    maildir: Vec<String>,
+}
+
+/// `# why` then `key = value`.
+fn set(lines: &mut Vec<String>, key: &str, value: impl Into<toml::Value>, why: &str) {
+    for l in why.lines() {
+        lines.push(format!("# {l}"));
+    }
+    lines.push(format!("{key} = {}", value.into()));
+}
+
+/// Lines as comments (a block that would not load).
+fn commented(lines: &[String]) -> Vec<String> {
+    lines
+        .iter()
+        .map(|l| {
+            if l.starts_with('#') {
+                l.clone()
+            } else {
+                format!("#   {l}")
+            }
+        })
+        .collect()
+}
+
+struct Importer {
+    dir: PathBuf,
+    /// Parsed files by name; absent files are missing.
+    files: HashMap<&'static str, ShellFile>,
+    /// `(file, name)` of settings the output already cites.
+    used: HashSet<(&'static str, String)>,
+    /// Reasons for settings left unmapped, where the general table would
+    /// not say enough.
+    reasons: HashMap<(&'static str, String), String>,
+    /// The services started, in [`SERVICES`] order.
+    started: Vec<&'static Service>,
+    out: Out,
+    warnings: Vec<String>,
+}
+
+impl Importer {
+    fn read(dir: &Path) -> Result<Importer, Error> {
+        let mut files = HashMap::new();
+        for group in [&IMAP[..], &POP3[..], &AUTH[..]] {
+            // Each group is one environment: later files see earlier ones.
+            let mut env = HashMap::new();
+            for &name in group {
+                let path = dir.join(name);
+                let bytes = match std::fs::read(&path) {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(config_error(&path, format!("cannot read: {e}"))),
+                };
+                let text = String::from_utf8_lossy(&bytes);
+                files.insert(name, shell::parse(&text, &mut env));
+            }
+        }
+        if !IMAP.iter().chain(&POP3).any(|f| files.contains_key(f)) {
+            return Err(config_error(
+                dir,
+                "none of imapd, imapd-ssl, pop3d, pop3d-ssl is here: not a Courier \
+                 configuration directory"
+                    .into(),
+            ));
+        }
+        Ok(Importer {
+            dir: dir.to_owned(),
+            files,
+            used: HashSet::new(),
+            reasons: HashMap::new(),
+            started: Vec::new(),
+            out: Out::default(),
+            warnings: Vec::new(),
+        })
+    }
+
+    /// The last assignment of `name` in the files of `env`.
+    fn get(&self, env: &[&'static str], name: &str) -> Option<Setting> {
+        env.iter().rev().find_map(|&file| {
+            let f = self.files.get(file)?;
+            let a = f.assignments.iter().rev().find(|a| a.name == name)?;
+            Some(Setting {
+                file,
+                line: a.line,
+                name: name.to_owned(),
+                value: a.value.clone(),
+            })
+        })
+    }
+
+    /// [`Importer::get`], marking `name` as cited in every file of `env`.
+    /// An empty value is `None` and stays uncited: the closing list says
+    /// it is empty.
+    fn take(&mut self, env: &[&'static str], name: &str) -> Option<Setting> {
+        let value = self.get(env, name).filter(|v| !v.value.is_empty())?;
+        for &file in env {
+            self.used.insert((file, name.to_owned()));
+        }
+        Some(value)
+    }
+
+    /// The environment settings shared by every protocol come from.
+    fn primary(&self) -> [&'static str; 2] {
+        if self.started.iter().any(|s| s.env == IMAP) || self.started.is_empty() {
+            IMAP
+        } else {
+            POP3
+        }
+    }
+
+    /// A setting Courser has once: the primary environment's value. The
+    /// other environment's is cited too when it is the same, else listed
+    /// as not mapped with the reason.
+    fn take_global(&mut self, name: &str) -> Option<Setting> {
+        let primary = self.primary();
+        let other = if primary == IMAP { POP3 } else { IMAP };
+        let value = self.take(&primary, name);
+        let theirs = self.get(&other, name).filter(|v| !v.value.is_empty());
+        if let Some(theirs) = theirs {
+            let same = value.as_ref().map(|v| &v.value) == Some(&theirs.value);
+            if same {
+                self.take(&other, name);
+            } else {
+                let why = format!(
+                    "Courser has one {name} for every protocol and uses {}'s ({})",
+                    primary[0],
+                    value
+                        .as_ref()
+                        .map_or("unset".into(), |v| format!("{:?}", v.value)),
+                );
+                for file in other {
+                    self.reasons.insert((file, name.to_owned()), why.clone());
+                }
+            }
+        }
+        value
+    }
+
+    fn warn(&mut self, w: String) {
+        self.warnings.push(w);
+    }
+
+    fn run(&mut self) -> Result<(), Error> {
+        for s in &SERVICES {
+            if !self.files.contains_key(s.file) {
+                continue;
+            }
+            let start = self.get(&s.env, s.start);
+            // Debian's init scripts start a service whose switch says yes;
+            // the start script itself ignores it.
+            let on = start
+                .as_ref()
+                .is_none_or(|v| v.value.eq_ignore_ascii_case("yes"));
+            if on {
+                self.started.push(s);
+            } else if let Some(v) = self.take(&s.env, s.start) {
+                self.out.listeners.push(format!(
+                    "# {}: not started ({}), so no {} listener",
+                    s.file,
+                    v.cite(),
+                    s.protocol
+                ));
+            }
+        }
+        let tls = self.tls();
+        self.listeners(tls);
+        if self.out.listeners.iter().all(|l| l.starts_with('#')) {
+            return Err(config_error(
+                &self.dir,
+                "no Courier service is started here with a usable address and port, \
+                 so there is nothing to listen on"
+                    .into(),
+            ));
+        }
+        self.auth()?;
+        self.limits();
+        self.imap();
+        self.pop3();
+        self.maildir();
+        Ok(())
+    }
+
+    /// `[tls]`, if a certificate is configured and loads; `Some(error)`
+    /// when it does not.
+    fn tls(&mut self) -> Result<(), String> {
+        let Some(cert) = self.take_global("TLS_CERTFILE") else {
+            self.out.tls.push(
+                "# TLS_CERTFILE is not set: no [tls], so no STARTTLS and no TLS ports".into(),
+            );
+            return Err("TLS_CERTFILE is not set".into());
+        };
+        let key = self.take_global("TLS_PRIVATE_KEYFILE");
+        let protocol = self.take_global("TLS_PROTOCOL");
+        let starttls_protocol = self.take_global("TLS_STARTTLS_PROTOCOL");
+        let verify = self.take_global("TLS_VERIFYPEER");
+        let trust = self.take_global("TLS_TRUSTCERTS");
+        let external = self.take_global("TLS_EXTERNAL");
+        let mut lines = Vec::new();
+        let cert_path = PathBuf::from(&cert.value);
+        set(
+            &mut lines,
+            "certificate",
+            cert.value.clone(),
+            &format!(
+                "{}: Courier's file holds the key and the chain in one PEM; Courser\n\
+                 reads the certificates from `certificate` and the key from `private_key`,\n\
+                 which may name the same file.",
+                cert.cite()
+            ),
+        );
+        let key_path = match &key {
+            Some(k) if !k.value.is_empty() => {
+                set(&mut lines, "private_key", k.value.clone(), &k.cite());
+                PathBuf::from(&k.value)
+            }
+            _ => {
+                set(
+                    &mut lines,
+                    "private_key",
+                    cert.value.clone(),
+                    "the key is in TLS_CERTFILE (TLS_PRIVATE_KEYFILE is not set)",
+                );
+                cert_path.clone()
+            }
+        };
+        let mut min_version = TlsVersion::Tls12;
+        let versions: Vec<&Setting> = [&protocol, &starttls_protocol]
+            .into_iter()
+            .flatten()
+            .filter(|s| !s.value.is_empty())
+            .collect();
+        let cites = versions
+            .iter()
+            .map(|s| s.cite())
+            .collect::<Vec<_>>()
+            .join(", ");
+        if !versions.is_empty() && versions.iter().all(|s| s.value.starts_with("TLSv1.3")) {
+            min_version = TlsVersion::Tls13;
+            set(&mut lines, "min_version", "1.3", &cites);
+        } else {
+            set(
+                &mut lines,
+                "min_version",
+                "1.2",
+                &format!(
+                    "{}: Courser accepts TLS 1.2 and 1.3 only; older versions Courier may\n\
+                     allow are not offered",
+                    if cites.is_empty() {
+                        "TLS_PROTOCOL is not set".to_owned()
+                    } else {
+                        cites
+                    }
+                ),
+            );
+        }
+        let mode = verify
+            .as_ref()
+            .map_or("NONE".to_owned(), |v| v.value.to_ascii_uppercase());
+        let mut client_ca = None;
+        if mode == "PEER" || mode == "REQUIREPEER" {
+            match trust.as_ref().filter(|t| Path::new(&t.value).is_file()) {
+                Some(t) => {
+                    let mut why = format!(
+                        "{}, {}",
+                        verify.as_ref().map_or(String::new(), Setting::cite),
+                        t.cite()
+                    );
+                    if mode == "REQUIREPEER" {
+                        why.push_str(
+                            "\nCourser asks for a client certificate but does not refuse clients\n\
+                             without one (they log in with a password as usual)",
+                        );
+                        self.warn(
+                            "TLS_VERIFYPEER=REQUIREPEER: Courser does not refuse TLS clients \
+                             without a certificate"
+                                .into(),
+                        );
+                    }
+                    set(&mut lines, "client_ca", t.value.clone(), &why);
+                    client_ca = Some(PathBuf::from(&t.value));
+                }
+                None => {
+                    let w = format!(
+                        "TLS_VERIFYPEER={mode} needs TLS_TRUSTCERTS to name a PEM file of CAs \
+                         (a directory is not supported): client certificates are not asked for"
+                    );
+                    lines.push(format!("# {w}"));
+                    self.warn(w);
+                }
+            }
+        } else {
+            lines.push(format!(
+                "# {}: no client certificates are asked for{}",
+                verify
+                    .as_ref()
+                    .map_or("TLS_VERIFYPEER is not set".into(), Setting::cite),
+                trust.as_ref().map_or(String::new(), |t| format!(
+                    ", so {} is not needed",
+                    t.cite()
+                ))
+            ));
+        }
+        let mut client_identity = ClientIdentity::default();
+        if let Some(e) = external.as_ref().filter(|e| !e.value.is_empty()) {
+            let (name, identity) = match e.value.to_ascii_lowercase().as_str() {
+                "emailaddress" => ("email", ClientIdentity::Email),
+                "cn" => ("cn", ClientIdentity::Cn),
+                _ => ("email-or-cn", ClientIdentity::EmailOrCn),
+            };
+            client_identity = identity;
+            set(
+                &mut lines,
+                "client_identity",
+                name,
+                &format!(
+                    "{}: the account named by a verified client certificate (SASL EXTERNAL)",
+                    e.cite()
+                ),
+            );
+        }
+        let config = TlsConfig {
+            certificate: cert_path,
+            private_key: key_path,
+            min_version,
+            sni: Vec::new(),
+            client_ca,
+            client_identity,
+        };
+        match crate::tls::server_config(&config) {
+            Ok(_) => {
+                self.out.tls = lines;
+                Ok(())
+            }
+            Err(e) => {
+                let why = format!("the certificate does not load: {e}");
+                self.out.tls.push(format!(
+                    "# [tls] is left out: {why}. Without it there is no STARTTLS and no TLS port."
+                ));
+                self.out.tls.push("# [tls]".into());
+                self.out.tls.extend(commented(&lines));
+                self.warn(why.clone());
+                Err(why)
+            }
+        }
+    }
+
+    fn listeners(&mut self, tls: Result<(), String>) {
+        for s in self.started.clone() {
+            let start = self.take(&s.env, s.start);
+            let address = self.take(&s.env, s.address);
+            let port = self.take(&s.env, s.port);
+            let mut cites: Vec<String> = [&start, &address, &port]
+                .into_iter()
+                .flatten()
+                .map(Setting::cite)
+                .collect();
+            if s.protocol.implicit_tls() {
+                if let Err(why) = &tls {
+                    self.out
+                        .listeners
+                        .push(format!("# {}: {} is not served: {why}", s.file, s.protocol));
+                    continue;
+                }
+            } else {
+                let (name, offered) = match s.protocol {
+                    Protocol::Imap => ("IMAPDSTARTTLS", "STARTTLS"),
+                    _ => ("POP3_STARTTLS", "STLS"),
+                };
+                let starttls = self.take(&s.env, name);
+                let yes = starttls
+                    .as_ref()
+                    .is_some_and(|v| v.value.starts_with(['y', 'Y']));
+                cites.push(match (&starttls, &tls) {
+                    (_, Err(_)) => format!("no {offered}: there is no [tls]"),
+                    (Some(v), Ok(())) if yes => format!("{}: {offered} offered", v.cite()),
+                    (v, Ok(())) => format!(
+                        "{}: Courser offers {offered} anyway, whenever [tls] is set",
+                        v.as_ref()
+                            .map_or(format!("{name} is not set"), Setting::cite)
+                    ),
+                });
+            }
+            let ip = match address.as_ref().map(|a| a.value.as_str()) {
+                None | Some("0") | Some("") => IpAddr::V6(Ipv6Addr::UNSPECIFIED),
+                Some(a) => match a.parse::<IpAddr>() {
+                    Ok(ip) => ip,
+                    Err(_) => {
+                        let w = format!(
+                            "{}: {a:?} is not an IP address: no {} listener",
+                            address.as_ref().map_or(String::new(), Setting::cite),
+                            s.protocol
+                        );
+                        self.out.listeners.push(format!("# {w}"));
+                        self.warn(w);
+                        continue;
+                    }
+                },
+            };
+            let ports = port
+                .as_ref()
+                .map_or(s.default_port.to_string(), |p| p.value.clone());
+            for item in ports.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                match listen_address(ip, item) {
+                    Some(at) => {
+                        self.out.listeners.push(format!(
+                            "# {}{}",
+                            cites.join(", "),
+                            if ip.is_unspecified() && !item.contains('.') {
+                                " (all addresses: [::] is IPv6 and IPv4)"
+                            } else {
+                                ""
+                            }
+                        ));
+                        self.out.listeners.push("[[listener]]".into());
+                        self.out.listeners.push(format!(
+                            "protocol = {}",
+                            toml::Value::from(s.protocol.as_str())
+                        ));
+                        self.out
+                            .listeners
+                            .push(format!("address = {}", toml::Value::from(at.to_string())));
+                        self.out.listeners.push(String::new());
+                    }
+                    None => {
+                        let w = format!(
+                            "{}: {item:?} is not a port (or ADDRESS.PORT): no {} listener for it",
+                            s.file, s.protocol
+                        );
+                        self.out.listeners.push(format!("# {w}"));
+                        self.warn(w);
+                    }
+                }
+            }
+        }
+    }
+
+    fn auth(&mut self) -> Result<(), Error> {
+        if let Some(d) = self
+            .take_global("DEFDOMAIN")
+            .filter(|d| !d.value.is_empty())
+        {
+            match d.value.strip_prefix('@').filter(|rest| !rest.is_empty()) {
+                Some(domain) => set(&mut self.out.auth, "default_domain", domain, &d.cite()),
+                None => {
+                    let w = format!(
+                        "{}: Courser appends \"@domain\" only; set [auth] default_domain by hand",
+                        d.cite()
+                    );
+                    self.out.auth.push(format!("# {w}"));
+                    self.warn(w);
+                }
+            }
+        }
+        if let Some(o) = self
+            .take(&AUTH, "DEFAULTOPTIONS")
+            .filter(|o| !o.value.is_empty())
+        {
+            set(
+                &mut self.out.auth,
+                "default_options",
+                o.value.clone(),
+                &o.cite(),
+            );
+        }
+        let Some(list) = self.module_list()? else {
+            return Err(config_error(
+                &self.dir.join("authdaemonrc"),
+                "missing, or without authmodulelist: no account source to import".into(),
+            ));
+        };
+        let mut served = 0;
+        for module in list.value.split_whitespace() {
+            match self.backend(module) {
+                Ok(lines) => {
+                    served += 1;
+                    self.out.backends.push(format!(
+                        "# {}: module {module} (tried in this order)",
+                        list.cite()
+                    ));
+                    self.out.backends.push("[[auth.backend]]".into());
+                    self.out.backends.extend(lines);
+                    self.out.backends.push(String::new());
+                }
+                Err(why) => {
+                    let w = format!("authmodulelist: {module}: {why}");
+                    self.out.backends.push(format!("# {w}"));
+                    self.out.backends.push(String::new());
+                    self.warn(w);
+                }
+            }
+        }
+        if served == 0 {
+            return Err(config_error(
+                &self.dir.join("authdaemonrc"),
+                format!(
+                    "{}: no module Courser can serve, so no account source",
+                    list.cite()
+                ),
+            ));
+        }
+        if served > 1 {
+            set(
+                &mut self.out.auth,
+                "courier_fallthrough",
+                true,
+                "authdaemond tries the next module after a wrong password; so does Courser with this",
+            );
+        }
+        Ok(())
+    }
+
+    /// `authmodulelist` as authdaemond reads it: its own line reader, not
+    /// the shell (the last line counts, `#` starts a comment anywhere, a
+    /// value in `"` ends at the next `"`).
+    fn module_list(&mut self) -> Result<Option<Setting>, Error> {
+        const NAME: &str = "authmodulelist";
+        self.used.insert(("authdaemonrc", NAME.into()));
+        let path = self.dir.join("authdaemonrc");
+        let text = match std::fs::read(&path) {
+            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(config_error(&path, format!("cannot read: {e}"))),
+        };
+        let mut found = None;
+        for (i, line) in text.lines().enumerate() {
+            let line = line.split('#').next().unwrap_or("");
+            let Some((name, value)) = line.split_once('=') else {
+                continue;
+            };
+            if name != NAME {
+                continue;
+            }
+            let value = value.trim_start();
+            let value = match value.strip_prefix('"') {
+                Some(v) => v.split('"').next().unwrap_or(""),
+                None => value,
+            };
+            found = Some(Setting {
+                file: "authdaemonrc",
+                line: i + 1,
+                name: NAME.into(),
+                value: value.to_owned(),
+            });
+        }
+        Ok(found)
+    }
+
+    /// One `[[auth.backend]]` table's lines for an authlib module, or why
+    /// there is none.
+    fn backend(&mut self, module: &str) -> Result<Vec<String>, String> {
+        let mut lines = Vec::new();
+        match module {
+            "authuserdb" => {
+                let path = self.dir.join("userdb");
+                lines.push("type = \"userdb\"".into());
+                let mut why = "Courier's userdb source (file or directory)".to_owned();
+                if !path.exists() {
+                    let compiled = self.dir.join("userdb.dat");
+                    let w = if compiled.exists() {
+                        format!(
+                            "{} does not exist: Courser reads the userdb source, not Courier's \
+                             compiled {}; put the source back (or `courser userdb` it) before \
+                             serving",
+                            path.display(),
+                            compiled.display()
+                        )
+                    } else {
+                        format!(
+                            "{} does not exist yet: until it does, this backend knows no account",
+                            path.display()
+                        )
+                    };
+                    why = format!("WARNING: {w}");
+                    self.warn(w);
+                }
+                set(&mut lines, "path", path.display().to_string(), &why);
+            }
+            "authpam" => {
+                lines.push(
+                    "# PAM service: the protocol's name (imap, pop3), as Courier does".into(),
+                );
+                lines.push("type = \"pam\"".into());
+            }
+            "authshadow" => {
+                lines.push("# /etc/passwd with the passwords in /etc/shadow".into());
+                lines.push("type = \"passwd\"".into());
+            }
+            "authpwd" => {
+                lines.push("type = \"passwd\"".into());
+                set(
+                    &mut lines,
+                    "shadow",
+                    "",
+                    "authpwd: the passwords are in /etc/passwd itself",
+                );
+            }
+            "authpgsql" | "authmysql" | "authsqlite" | "authldap" => {
+                let rc_name = format!("{module}rc");
+                let path = self.dir.join(&rc_name);
+                let rc = RcFile::load(&path).map_err(|e| e.to_string())?;
+                let converted = if module == "authldap" {
+                    ldap_config(&rc, &IdFiles::default()).map(|i| i.warnings)
+                } else {
+                    sql_config(&rc).map(|i| i.warnings)
+                };
+                let notes = converted.map_err(|e| format!("{}: {e}", path.display()))?;
+                lines.push(format!(
+                    "type = \"{}\"",
+                    if module == "authldap" { "ldap" } else { "sql" }
+                ));
+                let mut why = format!(
+                    "the settings are read from {rc_name} whenever the config is loaded\n\
+                     (its passwords stay there); keys set here override the file's"
+                );
+                for n in &notes {
+                    why.push_str(&format!("\n{rc_name}: {n}"));
+                }
+                set(
+                    &mut lines,
+                    crate::courier_rc::KEY,
+                    path.display().to_string(),
+                    &why,
+                );
+            }
+            "authpipe" => {
+                let program = self.dir.join("authlib/authProg");
+                lines.push("type = \"authpipe\"".into());
+                set(
+                    &mut lines,
+                    "program",
+                    program.display().to_string(),
+                    "authpipe's program at Courier's default place: check it",
+                );
+                self.warn(format!(
+                    "authpipe: the program is assumed at {}; check it",
+                    program.display()
+                ));
+            }
+            "authcustom" => {
+                return Err("not supported: site-written C code inside authdaemond; \
+                            an authpipe program can do the same"
+                    .into())
+            }
+            "authvchkpw" => {
+                return Err(
+                    "not supported: vpopmail (Courier dropped it too in 0.60.4); \
+                            convert with vchkpw2userdb"
+                        .into(),
+                )
+            }
+            other => return Err(format!("unknown module {other:?}, ignored")),
+        }
+        Ok(lines)
+    }
+
+    fn limits(&mut self) {
+        let mut total = 0;
+        let mut per_ip = 0;
+        let mut parts = Vec::new();
+        for s in self.started.clone() {
+            let max = self.take(&s.env, "MAXDAEMONS");
+            let ip = self.take(&s.env, "MAXPERIP");
+            let max_n = max.as_ref().map_or(40, Setting::atoi).max(1);
+            let ip_n = ip.as_ref().map_or(4, Setting::atoi).max(1);
+            total += max_n;
+            per_ip += ip_n;
+            parts.push(format!(
+                "{} {max_n}/{ip_n} ({}, {})",
+                s.file,
+                max.as_ref()
+                    .map_or("MAXDAEMONS unset: 40".into(), Setting::cite),
+                ip.as_ref()
+                    .map_or("MAXPERIP unset: 4".into(), Setting::cite),
+            ));
+        }
+        let why = format!(
+            "Courier limits each daemon on its own; Courser counts all listeners together,\n\
+             so these are the sums of MAXDAEMONS / MAXPERIP: {}",
+            parts.join(", ")
+        );
+        set(&mut self.out.limits, "max_connections", total, &why);
+        set(
+            &mut self.out.limits,
+            "max_connections_per_ip",
+            per_ip,
+            "the sum of MAXPERIP, above",
+        );
+        set(
+            &mut self.out.limits,
+            "max_connections_per_user_ip",
+            per_ip,
+            "Courier has no per-account limit: as many as one address may open",
+        );
+    }
+
+    /// A Courier switch (`atoi(value) != 0`) to a boolean key.
+    fn switch(&mut self, env: &[&'static str], name: &str) -> Option<(bool, String)> {
+        self.take(env, name).map(|s| (s.atoi() != 0, s.cite()))
+    }
+
+    fn imap(&mut self) {
+        if let Some(h) = self.take_global("HOSTNAME").filter(|h| !h.value.is_empty()) {
+            set(&mut self.out.server, "hostname", h.value.clone(), &h.cite());
+        }
+        let required = self.switch(&IMAP, "IMAP_TLS_REQUIRED");
+        let (on, why) =
+            required.unwrap_or((false, "IMAP_TLS_REQUIRED is not set (Courier: 0)".into()));
+        tls_required(
+            &mut self.out.imap,
+            on,
+            &why,
+            "LOGIN and AUTHENTICATE",
+            "STARTTLS",
+        );
+        let cap = self.take(&IMAP, "IMAP_CAPABILITY");
+        let cap_tls = self.take(&IMAP, "IMAP_CAPABILITY_TLS");
+        let disable = self.switch(&IMAP, "IMAP_DISABLETHREADSORT");
+        let mut sort_thread = true;
+        let mut why = Vec::new();
+        if let Some(c) = &cap {
+            let offers = |c: &Setting| {
+                c.value.split_whitespace().any(|w| {
+                    w.eq_ignore_ascii_case("SORT") || w.to_ascii_uppercase().starts_with("THREAD=")
+                })
+            };
+            if !offers(c) && !cap_tls.as_ref().is_some_and(offers) {
+                sort_thread = false;
+                why.push(format!("{}: without SORT and THREAD", c.cite()));
+            }
+            why.push(format!(
+                "{}{}: the rest is Courser's to decide: it advertises every\n\
+                 extension it implements, and AUTH= mechanisms from its backends ({})",
+                c.cite(),
+                cap_tls
+                    .as_ref()
+                    .map_or(String::new(), |t| format!(", {}", t.cite())),
+                capability_notes(&c.value)
+            ));
+        }
+        if let Some((true, c)) = &disable {
+            sort_thread = false;
+            why.push(format!(
+                "{c}: Courier advertised SORT and THREAD but refused them; Courser leaves them out"
+            ));
+        } else if let Some((false, c)) = &disable {
+            why.push(c.clone());
+        }
+        if !why.is_empty() {
+            set(
+                &mut self.out.imap,
+                "sort_thread",
+                sort_thread,
+                &why.join("\n"),
+            );
+        }
+        if let Some((on, c)) = self.switch(&IMAP, "IMAP_ACL") {
+            set(
+                &mut self.out.imap,
+                "acl",
+                on,
+                &format!("{c}: ACL and ACL2=UNION advertised"),
+            );
+        }
+        if let Some((on, c)) = self.switch(&IMAP, "IMAP_MOVE_EXPUNGE_TO_TRASH") {
+            set(&mut self.out.imap, "move_expunge_to_trash", on, &c);
+        }
+        if let Some(i) = self.take(&IMAP, "IMAP_IDLE_TIMEOUT") {
+            let secs = i.atoi();
+            if secs > 0 {
+                set(
+                    &mut self.out.imap,
+                    "idle_poll_secs",
+                    secs,
+                    &format!(
+                        "{}: how often IDLE looks for changes where inotify cannot",
+                        i.cite()
+                    ),
+                );
+            } else {
+                self.reasons.insert(
+                    (i.file, i.name.clone()),
+                    "not a number of seconds: Courser's default (60) kept".into(),
+                );
+            }
+        }
+        if let Some(s) = self.take(&IMAP, "SMAP_CAPABILITY") {
+            let w = format!(
+                "{}: not supported yet: Courser has no SMAP; SMAP clients cannot connect",
+                s.cite()
+            );
+            self.out.imap.push(format!("# {w}"));
+            if !s.value.is_empty() {
+                self.warn(w);
+            }
+        }
+    }
+
+    fn pop3(&mut self) {
+        if !self.files.contains_key("pop3d") && !self.files.contains_key("pop3d-ssl") {
+            return;
+        }
+        let required = self.switch(&POP3, "POP3_TLS_REQUIRED");
+        let (on, why) =
+            required.unwrap_or((false, "POP3_TLS_REQUIRED is not set (Courier: 0)".into()));
+        tls_required(&mut self.out.pop3, on, &why, "USER, PASS and AUTH", "STLS");
+    }
+
+    fn maildir(&mut self) {
+        let out = &mut Vec::new();
+        if let Some(p) = self
+            .take_global("MAILDIRPATH")
+            .filter(|p| !p.value.is_empty())
+        {
+            set(out, "default_path", p.value.clone(), &p.cite());
+        }
+        if let Some(k) = self.take(&IMAP, "IMAP_KEYWORDS") {
+            let n = k.atoi();
+            let why = match n {
+                0 => format!("{}: no custom keywords", k.cite()),
+                1 => k.cite(),
+                _ => format!(
+                    "{}: Courser has one way to update keywords, safe with concurrent updates",
+                    k.cite()
+                ),
+            };
+            set(out, "keywords", n != 0, &why);
+        }
+        if let Some(t) = self
+            .take(&IMAP, "IMAP_TRASHFOLDERNAME")
+            .filter(|t| !t.value.is_empty())
+        {
+            set(out, "trash", t.value.clone(), &t.cite());
+        }
+        match self.take(&IMAP, "IMAP_EMPTYTRASH") {
+            Some(e) => set(out, "empty_trash", e.value.clone(), &e.cite()),
+            None => set(
+                out,
+                "empty_trash",
+                "",
+                "IMAP_EMPTYTRASH is not set: Courier purges nothing",
+            ),
+        }
+        if let Some(i) = self
+            .take(&IMAP, "IMAP_SHAREDINDEXFILE")
+            .filter(|i| !i.value.is_empty())
+        {
+            set(
+                out,
+                "shared_index",
+                i.value.clone(),
+                &format!("{}: virtual shared folders", i.cite()),
+            );
+        }
+        if let Some((on, c)) = self.switch(&IMAP, "IMAP_SHAREDMUNGENAMES") {
+            set(out, "shared_munge_names", on, &c);
+        }
+        let outbox = self.take(&IMAP, "OUTBOX").filter(|o| !o.value.is_empty());
+        let sendmail = self.take(&IMAP, "SENDMAIL").filter(|s| !s.value.is_empty());
+        let header = self.take(&IMAP, "HEADERFROM");
+        let multiple = self.switch(&IMAP, "OUTBOX_MULTIPLE_SEND");
+        let mut lines = Vec::new();
+        if let Some(o) = &outbox {
+            set(
+                &mut lines,
+                "outbox",
+                o.value.clone(),
+                &format!("{}: mailed with sendmail", o.cite()),
+            );
+        }
+        if let Some(s) = &sendmail {
+            set(
+                &mut lines,
+                "sendmail",
+                format!("{} -oi -t", s.value),
+                &format!(
+                    "{}: Courier runs it as `$SENDMAIL -oi -t -f <login>`",
+                    s.cite()
+                ),
+            );
+        }
+        if let Some(h) = &header {
+            set(
+                &mut lines,
+                "outbox_sender_header",
+                h.value.clone(),
+                &h.cite(),
+            );
+        }
+        if let Some((on, c)) = multiple {
+            set(&mut lines, "outbox_multiple_send", on, &c);
+        }
+        let check = crate::config::MaildirConfig {
+            outbox: outbox.as_ref().map_or(String::new(), |o| o.value.clone()),
+            sendmail: sendmail
+                .as_ref()
+                .map_or(crate::config::MaildirConfig::default().sendmail, |s| {
+                    format!("{} -oi -t", s.value)
+                }),
+            outbox_sender_header: header.as_ref().map_or(
+                crate::config::MaildirConfig::default().outbox_sender_header,
+                |h| h.value.clone(),
+            ),
+            ..Default::default()
+        };
+        match check.outbox() {
+            Ok(_) => out.extend(lines),
+            Err(e) => {
+                let w = format!("the Outbox settings do not work in Courser ({e}): left out");
+                out.push(format!("# {w}"));
+                out.extend(commented(&lines));
+                self.warn(w);
+            }
+        }
+        self.out.maildir = std::mem::take(out);
+    }
+
+    /// The text: the sections, then every setting not cited, with why.
+    fn finish(mut self) -> Imported {
+        let mut text = format!(
+            "# courser.toml written by `courser import-courier --from {}`.\n\
+             # Each key says which Courier setting it comes from; the settings it does\n\
+             # not map are listed at the end with the reason. Check it with\n\
+             # `courser check-config --config FILE`.\n\n",
+            self.dir.display()
+        );
+        let o = &self.out;
+        text.push_str(&o.listeners.join("\n"));
+        text.push('\n');
+        for (header, lines) in [
+            ("[tls]", &o.tls),
+            ("[auth]", &o.auth),
+            ("", &o.backends),
+            ("[limits]", &o.limits),
+            ("[server]", &o.server),
+            ("[imap]", &o.imap),
+            ("[pop3]", &o.pop3),
+            ("[maildir]", &o.maildir),
+        ] {
+            if lines.is_empty() {
+                continue;
+            }
+            // A section of comments only gets no header of its own.
+            if !header.is_empty() && lines.iter().any(|l| !l.starts_with('#')) {
+                text.push_str(header);
+                text.push('\n');
+            }
+            text.push_str(&lines.join("\n"));
+            text.push_str("\n\n");
+        }
+        text.push_str("# ---- Courier settings not mapped ----\n");
+        let dir = self.dir.clone();
+        for file in IMAP.iter().chain(&POP3).chain(&AUTH) {
+            let Some(f) = self.files.get(file) else {
+                text.push_str(&format!("# {file}: not found in {}\n", dir.display()));
+                continue;
+            };
+            for (line, problem) in &f.problems {
+                let w = format!("{file}:{line}: {problem}");
+                text.push_str(&format!("# {w}\n"));
+                self.warnings.push(w);
+            }
+            for a in &f.assignments {
+                if self.used.contains(&(*file, a.name.clone())) {
+                    continue;
+                }
+                let why = self
+                    .reasons
+                    .get(&(*file, a.name.clone()))
+                    .cloned()
+                    .unwrap_or_else(|| unmapped_reason(&a.name, &a.value));
+                text.push_str(&format!(
+                    "# {file}:{} {}={:?}: {why}\n",
+                    a.line, a.name, a.value
+                ));
+            }
+        }
+        Imported {
+            toml: text,
+            warnings: self.warnings,
+        }
+    }
+}
+
+/// `require_tls_for_login`, with what it means.
+fn tls_required(out: &mut Vec<String>, on: bool, cite: &str, commands: &str, starttls: &str) {
+    let why = if on {
+        format!("{cite}: {commands} only after {starttls} (loopback excepted)")
+    } else {
+        format!(
+            "{cite}: passwords are accepted on unencrypted connections, as Courier did;\n\
+             Courser's default (true) refuses {commands} before {starttls} except on loopback"
+        )
+    };
+    set(out, "require_tls_for_login", on, &why);
+}
+
+/// What `IMAP_CAPABILITY` asks for that Courser does not switch.
+fn capability_notes(value: &str) -> String {
+    let words: Vec<&str> = value
+        .split_whitespace()
+        .filter(|w| {
+            let w = w.to_ascii_uppercase();
+            w != "SORT" && !w.starts_with("THREAD=")
+        })
+        .collect();
+    if words.is_empty() {
+        "nothing else asked for".into()
+    } else {
+        format!("asked for: {}", words.join(" "))
+    }
+}
+
+/// Why a setting has no Courser key.
+fn unmapped_reason(name: &str, value: &str) -> String {
+    if value.is_empty() {
+        return "empty: nothing to map".into();
+    }
+    let reason = match name {
+        "PIDFILE" | "SSLPIDFILE" => "not needed: systemd (or the caller) tracks the process",
+        "LOGGEROPTS" | "SSLLOGGEROPTS" => {
+            "not needed: Courser logs to standard error (the journal); COURSER_LOG sets the level"
+        }
+        "COURIERTLS" | "TLS_CACHEFILE" | "TLS_CACHESIZE" | "TLS_DHPARAMS" | "TLS_DHCERTFILE"
+        | "TLS_MIN_DH_BITS" => {
+            "not needed: TLS is built in (rustls), with an in-memory session cache and no DH parameters"
+        }
+        "TLS_CIPHER_LIST" | "TLS_PRIORITY" => {
+            "not supported: Courser offers rustls's safe cipher suites only"
+        }
+        "TLS_TIMEOUT" => "not needed: Courier does not implement it either",
+        "TLS_ALPN" => "not needed: Courser does not negotiate ALPN",
+        "IMAP_CAPABILITY_ORIG" | "IMAP_CAPABILITY_TLS_ORIG" | "POP3AUTH_ORIG"
+        | "POP3AUTH_TLS_ORIG" | "authmodulelistorig" => {
+            "not needed: a copy for Courier's web administration tool; the server does not read it"
+        }
+        "POP3AUTH" | "POP3AUTH_TLS" => {
+            "not needed: Courser advertises the SASL mechanisms its backends support"
+        }
+        "TCPDOPTS" => return tcpd_options(value),
+        "IMAPACCESSFILE" => {
+            "not converted yet: write Courier's imapaccess allow/deny entries as [access] rules"
+        }
+        "IMAP_PROXY" | "POP3_PROXY" | "PROXY_HOSTNAME" | "IMAP_PROXY_FOREIGN" => {
+            if value.is_empty() || value == "0" {
+                "off in Courier too"
+            } else {
+                "not supported yet: Courser's proxy mode is configured differently"
+            }
+        }
+        "IMAP_MAILBOX_SANITY_CHECK" => {
+            "not needed: Courser serves a maildir only as the account's own uid (or the run_as user)"
+        }
+        "IMAP_UMASK" => "not needed: Courser creates files with Courier's modes itself",
+        "IMAP_ULIMITD" => "different mechanism: [imap] max_message_size bounds a message; set memory limits in the systemd unit",
+        "IMAP_USELOCKS" => "not needed: Courser's folder index updates need no lock file",
+        "IMAP_ENHANCEDIDLE" => {
+            "not needed: Courier no longer reads it; Courser uses inotify where it can, as Courier does"
+        }
+        "IMAP_CHECK_ALL_FOLDERS" | "IMAP_OBSOLETE_CLIENT" | "IMAP_LOG_DELETIONS"
+        | "POP3_LOG_DELETIONS" | "AUTH_MKHOMEDIR_SKEL" | "IMAP_ID_FIELDS" | "IMAPDEBUGFILE"
+        | "MIME_UNICODE_MESSAGE_TYPE" | "UTF8" => {
+            if value.is_empty() || value == "0" {
+                "off in Courier too"
+            } else {
+                "not supported yet"
+            }
+        }
+        "IMAP_BROKENUIDV" | "POP3DEBUGNOSAVE" => "not needed: a test hook of Courier's",
+        "daemons" => {
+            "not needed: Courser sizes its authentication threads itself ([auth] login_threads)"
+        }
+        "authdaemonvar" => "not needed: Courser's authentication process is its own",
+        "DEBUG_LOGIN" => "not needed: run with COURSER_LOG=debug to see login details",
+        "IMAP_STARTTLS" | "IMAP_TLS" | "POP3_TLS" => "not needed: the start scripts derive it",
+        n if n.starts_with("AUTHSERVICE") => {
+            "not supported: the PAM service is always the protocol's name (imap, pop3)"
+        }
+        n if n.starts_with("LDAP") => {
+            "an environment setting for libldap: give an ldap backend's CA as its ca_certificate"
+        }
+        _ => "not a setting Courser knows: ignored",
+    };
+    reason.to_owned()
+}
+
+/// What couriertcpd's options mean for Courser.
+fn tcpd_options(value: &str) -> String {
+    let mut notes = Vec::new();
+    for w in value.split_whitespace() {
+        let opt = w.split('=').next().unwrap_or(w);
+        notes.push(match opt {
+            "-nodnslookup" | "-noidentlookup" => {
+                format!("{w}: Courser never looks names or idents up")
+            }
+            "-haproxy" => format!(
+                "{w}: set proxy_protocol = true and proxy_protocol_from on the listeners by hand"
+            ),
+            _ => format!("{w}: not supported"),
+        });
+    }
+    if notes.is_empty() {
+        "no options".into()
+    } else {
+        notes.join("; ")
+    }
+}
+
+/// `PORT` list item (`143` or `ADDRESS.143`) on `ip`.
+fn listen_address(ip: IpAddr, item: &str) -> Option<SocketAddr> {
+    let (ip, port) = match item.rsplit_once('.') {
+        Some((a, p)) => (a.parse().ok()?, p),
+        None => (ip, item),
+    };
+    let port: u16 = port.parse().ok().filter(|&p| p != 0)?;
+    Some(SocketAddr::new(ip, port))
+}
+
+#[cfg(test)]
+mod tests;
