@@ -503,9 +503,11 @@ impl Importer {
                 .collect();
             if s.protocol.implicit_tls() {
                 if let Err(why) = &tls {
-                    self.out
-                        .listeners
-                        .push(format!("# {}: {} is not served: {why}", s.file, s.protocol));
+                    self.out.listeners.push(format!(
+                        "# {}: {} is not served: {why}",
+                        cites.join(", "),
+                        s.protocol
+                    ));
                     continue;
                 }
             } else {
@@ -1071,8 +1073,8 @@ impl Importer {
             self.dir.display()
         );
         let o = &self.out;
-        text.push_str(&o.listeners.join("\n"));
-        text.push('\n');
+        text.push_str(o.listeners.join("\n").trim_end());
+        text.push_str("\n\n");
         for (header, lines) in [
             ("[tls]", &o.tls),
             ("[auth]", &o.auth),
@@ -1091,7 +1093,7 @@ impl Importer {
                 text.push_str(header);
                 text.push('\n');
             }
-            text.push_str(&lines.join("\n"));
+            text.push_str(lines.join("\n").trim_end());
             text.push_str("\n\n");
         }
         text.push_str("# ---- Courier settings not mapped ----\n");
@@ -1108,6 +1110,20 @@ impl Importer {
             }
             for a in &f.assignments {
                 if self.used.contains(&(*file, a.name.clone())) {
+                    // Cited unless a later assignment replaced it.
+                    let env = [&IMAP[..], &POP3[..], &AUTH[..]]
+                        .into_iter()
+                        .find(|env| env.contains(file))
+                        .unwrap_or(&AUTH[..]);
+                    match self.get(env, &a.name) {
+                        Some(last) if (last.file, last.line) != (*file, a.line) => {
+                            text.push_str(&format!(
+                                "# {file}:{} {}={:?}: replaced by {}:{}, which counts\n",
+                                a.line, a.name, a.value, last.file, last.line
+                            ));
+                        }
+                        _ => {}
+                    }
                     continue;
                 }
                 let why = self
