@@ -121,12 +121,20 @@ struct Setting {
     line: usize,
     name: String,
     value: String,
+    /// Where the other protocol's files set the same value.
+    same_in: Option<(&'static str, usize)>,
 }
 
 impl Setting {
     /// `imapd:12 MAXDAEMONS="40"`, for comments.
     fn cite(&self) -> String {
-        format!("{}:{} {}={:?}", self.file, self.line, self.name, self.value)
+        let same = self.same_in.map_or(String::new(), |(f, l)| {
+            format!(" (and {f}:{l} {}=, the same)", self.name)
+        });
+        format!(
+            "{}:{} {}={:?}{same}",
+            self.file, self.line, self.name, self.value
+        )
     }
 
     fn atoi(&self) -> i64 {
@@ -231,6 +239,7 @@ impl Importer {
                 line: a.line,
                 name: name.to_owned(),
                 value: a.value.clone(),
+                same_in: None,
             })
         })
     }
@@ -261,12 +270,15 @@ impl Importer {
     fn take_global(&mut self, name: &str) -> Option<Setting> {
         let primary = self.primary();
         let other = if primary == IMAP { POP3 } else { IMAP };
-        let value = self.take(&primary, name);
+        let mut value = self.take(&primary, name);
         let theirs = self.get(&other, name).filter(|v| !v.value.is_empty());
         if let Some(theirs) = theirs {
             let same = value.as_ref().map(|v| &v.value) == Some(&theirs.value);
             if same {
                 self.take(&other, name);
+                if let Some(v) = &mut value {
+                    v.same_in = Some((theirs.file, theirs.line));
+                }
             } else {
                 let why = format!(
                     "Courser has one {name} for every protocol and uses {}'s ({})",
@@ -689,6 +701,7 @@ impl Importer {
                 line: i + 1,
                 name: NAME.into(),
                 value: value.to_owned(),
+                same_in: None,
             });
         }
         Ok(found)
@@ -848,6 +861,15 @@ impl Importer {
     }
 
     fn imap(&mut self) {
+        set(
+            &mut self.out.server,
+            "process_model",
+            "per-user",
+            "Courier runs each session as its account's uid and gid; so does per-user.\n\
+             If every account has one uid (virtual mailboxes), process_model = \"shared\"\n\
+             with run_as = \"<that user>\" serves more connections with less memory.\n\
+             Accounts with a uid below first_valid_uid (default 500) are refused.",
+        );
         if let Some(h) = self.take_global("HOSTNAME").filter(|h| !h.value.is_empty()) {
             set(&mut self.out.server, "hostname", h.value.clone(), &h.cite());
         }
