@@ -11,14 +11,14 @@ import os
 import poplib
 import re
 import shutil
-import ssl
 import subprocess
 import tempfile
 from pathlib import Path
 
 import pytest
 
-from conftest import BIN, PER_USER_FIRST_UID, ReadyNotice, free_port
+from conftest import (BIN, PER_USER_FIRST_UID, ReadyNotice, free_port, insecure_tls,
+                      stop_process)
 
 ETC = Path("/etc/courier")
 FILES = ("imapd", "imapd-ssl", "pop3d", "pop3d-ssl", "authdaemonrc")
@@ -205,19 +205,7 @@ class Served:
         ready.wait(self.proc, self.log_path)
 
     def stop(self):
-        self.proc.terminate()
-        try:
-            self.proc.wait(10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-        self.log.close()
-
-
-def tls_context():
-    ctx = ssl.create_default_context()
-    ctx.check_hostname = False
-    ctx.verify_mode = ssl.CERT_NONE
-    return ctx
+        stop_process(self.proc, self.log)
 
 
 def caps_of(client):
@@ -260,7 +248,7 @@ def serve_and_compare(tmp_path, src, ports, home, ids, expect_text):
         # Keywords off: no \* in PERMANENTFLAGS, as with Courier.
         assert ("\\*" in permanent) == ("\\*" in courier_flags), (permanent, courier_flags)
 
-        tls = imaplib.IMAP4_SSL("127.0.0.1", ports["imaps"], ssl_context=tls_context(),
+        tls = imaplib.IMAP4_SSL("127.0.0.1", ports["imaps"], ssl_context=insecure_tls(),
                                 timeout=30)
         tls.login("alice", PASSWORD)
         tls.logout()
@@ -269,7 +257,7 @@ def serve_and_compare(tmp_path, src, ports, home, ids, expect_text):
         pop.user("alice")
         pop.pass_(PASSWORD)
         pop.quit()
-        pops = poplib.POP3_SSL("127.0.0.1", ports["pop3s"], context=tls_context(),
+        pops = poplib.POP3_SSL("127.0.0.1", ports["pop3s"], context=insecure_tls(),
                                timeout=30)
         pops.user("alice")
         pops.pass_(PASSWORD)
