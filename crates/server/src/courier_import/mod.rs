@@ -22,11 +22,13 @@ pub mod shell;
 
 use std::collections::{HashMap, HashSet};
 use std::net::{IpAddr, Ipv6Addr, SocketAddr};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 use courser_auth::courier_rc::{ldap_config, leading_number, sql_config, IdFiles, RcFile};
+use courser_auth::{Backend, UserdbBackend};
 
-use crate::config::{ClientIdentity, Protocol, TlsConfig, TlsVersion};
+use crate::config::{ClientIdentity, Protocol, ServerConfig, TlsConfig, TlsVersion};
 use crate::Error;
 use shell::ShellFile;
 
@@ -189,6 +191,8 @@ struct Importer {
     reasons: HashMap<(&'static str, String), String>,
     /// The services started, in [`SERVICES`] order.
     started: Vec<&'static Service>,
+    /// The lowest account uid in the userdb, if it has accounts.
+    lowest_uid: Option<u32>,
     out: Out,
     warnings: Vec<String>,
 }
@@ -224,6 +228,7 @@ impl Importer {
             used: HashSet::new(),
             reasons: HashMap::new(),
             started: Vec::new(),
+            lowest_uid: None,
             out: Out::default(),
             warnings: Vec::new(),
         })
@@ -282,7 +287,7 @@ impl Importer {
             } else {
                 let why = format!(
                     "Courser has one {name} for every protocol and uses {}'s ({})",
-                    primary[0],
+                    if primary == IMAP { "IMAP" } else { "POP3" },
                     value
                         .as_ref()
                         .map_or("unset".into(), |v| format!("{:?}", v.value)),
@@ -736,6 +741,27 @@ impl Importer {
                     self.warn(w);
                 }
                 set(&mut lines, "path", path.display().to_string(), &why);
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(&path).map_or(0, |m| m.permissions().mode());
+                if mode & 0o077 != 0 {
+                    let w = format!(
+                        "{} is readable by group or others: Courser refuses such a userdb, \
+                         as makeuserdb does (chmod 600, or 700 for a directory)",
+                        path.display()
+                    );
+                    lines.push(format!("# WARNING: {w}"));
+                    self.warn(w);
+                }
+                // Listing the accounts is enough to know their uids.
+                let mut lowest = self.lowest_uid;
+                let backend = UserdbBackend::new(&path).allow_public_permissions();
+                let listed = backend.enumerate(&mut |a| {
+                    lowest = Some(lowest.map_or(a.uid, |l| l.min(a.uid)));
+                    ControlFlow::Continue(())
+                });
+                if listed.is_ok() {
+                    self.lowest_uid = lowest;
+                }
             }
             "authpam" => {
                 lines.push(
@@ -870,6 +896,24 @@ impl Importer {
              with run_as = \"<that user>\" serves more connections with less memory.\n\
              Accounts with a uid below first_valid_uid (default 500) are refused.",
         );
+        let lowest = ServerConfig::default().first_valid_uid;
+        if let Some(uid) = self.lowest_uid.filter(|&u| u < lowest) {
+            // uid 0 is never served, whatever this says.
+            set(
+                &mut self.out.server,
+                "first_valid_uid",
+                uid.max(1),
+                &format!(
+                    "the userdb has accounts with uid {uid}, below Courser's default lowest ({lowest}); Courier serves them"
+                ),
+            );
+            if uid == 0 {
+                self.warn(
+                    "the userdb has an account with uid 0: Courser never serves a session as root"
+                        .into(),
+                );
+            }
+        }
         if let Some(h) = self.take_global("HOSTNAME").filter(|h| !h.value.is_empty()) {
             set(&mut self.out.server, "hostname", h.value.clone(), &h.cite());
         }

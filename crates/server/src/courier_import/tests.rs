@@ -72,6 +72,18 @@ fn mapping_table() {
             &[
                 "protocol = \"imap\"\naddress = \"[::]:143\"",
                 "empty_trash = \"\"",
+                "process_model = \"per-user\"",
+            ],
+        ),
+        (
+            &[(
+                "userdb",
+                "vmail\tuid=110|gid=110|home=/var/mail/v\nroot\tuid=0|gid=0|home=/root\n",
+            )],
+            &[
+                "first_valid_uid = 1",
+                "accounts with uid 0",
+                "readable by group or others",
             ],
         ),
         (
