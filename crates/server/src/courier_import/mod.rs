@@ -341,7 +341,55 @@ impl Importer {
         self.imap();
         self.pop3();
         self.maildir();
+        self.access_file();
         Ok(())
+    }
+
+    /// Courier's access list is not converted: say whether that loses
+    /// anything.
+    fn access_file(&mut self) {
+        let Some(a) = self
+            .get(&IMAP, "IMAPACCESSFILE")
+            .filter(|a| !a.value.is_empty())
+        else {
+            return;
+        };
+        // Relative to the folder, as if the start script ran there.
+        let path = self.dir.join(&a.value);
+        let path = path.as_path();
+        let texts: Vec<String> = match std::fs::read_dir(path) {
+            Ok(entries) => entries
+                .flatten()
+                .filter(|e| !e.file_name().to_string_lossy().ends_with('~'))
+                .filter_map(|e| std::fs::read(e.path()).ok())
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .collect(),
+            Err(_) => std::fs::read(path)
+                .map(|b| vec![String::from_utf8_lossy(&b).into_owned()])
+                .unwrap_or_default(),
+        };
+        let entries = texts
+            .iter()
+            .flat_map(|t| t.lines())
+            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+            .count();
+        let why = if entries == 0 {
+            "no entries: every address may connect, as without [access] rules".to_owned()
+        } else {
+            let w = format!(
+                "{}: NOT CONVERTED: it has {entries} entries allowing or denying addresses; \
+                 write them as [access] rules (first match wins: most specific first) \
+                 before switching",
+                a.cite()
+            );
+            self.warn(w);
+            format!(
+                "NOT CONVERTED: {entries} entries; write them as [access] rules before switching"
+            )
+        };
+        for file in IMAP {
+            self.reasons.insert((file, a.name.clone()), why.clone());
+        }
     }
 
     /// `[tls]`, if a certificate is configured and loads; `Some(error)`
@@ -1232,11 +1280,23 @@ fn capability_notes(value: &str) -> String {
             w != "SORT" && !w.starts_with("THREAD=")
         })
         .collect();
-    if words.is_empty() {
-        "nothing else asked for".into()
+    let mut notes = if words.is_empty() {
+        "nothing else asked for".to_owned()
     } else {
         format!("asked for: {}", words.join(" "))
+    };
+    // What Courser always offers, which Courier could leave out.
+    let anyway: Vec<&str> = ["UIDPLUS", "CHILDREN", "NAMESPACE", "QUOTA", "IDLE"]
+        .into_iter()
+        .filter(|c| !words.iter().any(|w| w.eq_ignore_ascii_case(c)))
+        .collect();
+    if !anyway.is_empty() {
+        notes.push_str(&format!(
+            "; offered anyway, Courser cannot turn them off: {}",
+            anyway.join(" ")
+        ));
     }
+    notes
 }
 
 /// Why a setting has no Courser key.
@@ -1266,9 +1326,7 @@ fn unmapped_reason(name: &str, value: &str) -> String {
             "not needed: Courser advertises the SASL mechanisms its backends support"
         }
         "TCPDOPTS" => return tcpd_options(value),
-        "IMAPACCESSFILE" => {
-            "not converted yet: write Courier's imapaccess allow/deny entries as [access] rules"
-        }
+        "IMAPACCESSFILE" => "cannot be read, so not converted: write its entries as [access] rules",
         "IMAP_PROXY" | "POP3_PROXY" | "PROXY_HOSTNAME" | "IMAP_PROXY_FOREIGN" => {
             if value.is_empty() || value == "0" {
                 "off in Courier too"

@@ -104,7 +104,11 @@ fn mapping_table() {
         ),
         (
             &[("imapd", "IMAP_CAPABILITY=\"IMAP4rev1 IDLE\"\n")],
-            &["sort_thread = false", "asked for: IMAP4rev1 IDLE"],
+            &[
+                "sort_thread = false",
+                "asked for: IMAP4rev1 IDLE; offered anyway, Courser cannot turn them off: \
+                 UIDPLUS CHILDREN NAMESPACE QUOTA",
+            ],
         ),
         (
             &[(
@@ -112,6 +116,20 @@ fn mapping_table() {
                 "IMAP_CAPABILITY=\"IMAP4rev1 SORT\"\nIMAP_DISABLETHREADSORT=0\n",
             )],
             &["sort_thread = true"],
+        ),
+        (
+            &[
+                ("imapd", "IMAPACCESSFILE=imapaccess\n"),
+                ("imapaccess", "# nothing\n\n"),
+            ],
+            &["IMAPACCESSFILE=\"imapaccess\": no entries"],
+        ),
+        (
+            &[
+                ("imapd", "IMAPACCESSFILE=imapaccess\n"),
+                ("imapaccess", "192.0.2\tdeny\n*\tallow\n"),
+            ],
+            &["IMAPACCESSFILE=\"imapaccess\": NOT CONVERTED: 2 entries"],
         ),
         (&[("imapd", "IMAP_KEYWORDS=0\n")], &["keywords = false"]),
         (&[("imapd", "IMAP_KEYWORDS=2\n")], &["keywords = true"]),
