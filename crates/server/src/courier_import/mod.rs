@@ -28,7 +28,9 @@ use std::path::{Path, PathBuf};
 use courser_auth::courier_rc::{ldap_config, leading_number, sql_config, IdFiles, RcFile};
 use courser_auth::{Backend, UserdbBackend};
 
-use crate::config::{ClientIdentity, Protocol, ServerConfig, TlsConfig, TlsVersion};
+use crate::config::{
+    ClientIdentity, Protocol, ServerConfig, SniCertificate, TlsConfig, TlsVersion,
+};
 use crate::Error;
 use shell::ShellFile;
 
@@ -530,14 +532,31 @@ impl Importer {
                 ),
             );
         }
-        let config = TlsConfig {
-            certificate: cert_path,
-            private_key: key_path,
+        let mut config = TlsConfig {
+            certificate: cert_path.clone(),
+            private_key: key_path.clone(),
             min_version,
             sni: Vec::new(),
             client_ca,
             client_identity,
         };
+        let sni = self.sni_certificates(&config, &cert_path, key.is_some().then_some(&key_path));
+        for (sni, why) in &sni {
+            lines.push(String::new());
+            lines.push(format!("# {why}"));
+            lines.push("[[tls.sni]]".into());
+            lines.push(format!("name = {}", toml::Value::from(sni.name.as_str())));
+            for (k, p) in [
+                ("certificate", &sni.certificate),
+                ("private_key", &sni.private_key),
+            ] {
+                lines.push(format!(
+                    "{k} = {}",
+                    toml::Value::from(p.display().to_string())
+                ));
+            }
+        }
+        config.sni = sni.into_iter().map(|(s, _)| s).collect();
         match crate::tls::server_config(&config) {
             Ok(_) => {
                 self.out.tls = lines;
@@ -554,6 +573,73 @@ impl Importer {
                 Err(why)
             }
         }
+    }
+
+    /// Courier's per-host certificates, `<TLS_CERTFILE>.<host name>` (and
+    /// `<TLS_PRIVATE_KEYFILE>.<host name>`), as `[[tls.sni]]` entries that
+    /// load. Per-address ones (`….192.0.2.1`) have no Courser equivalent.
+    fn sni_certificates(
+        &mut self,
+        base: &TlsConfig,
+        cert: &Path,
+        key: Option<&PathBuf>,
+    ) -> Vec<(SniCertificate, String)> {
+        let (Some(dir), Some(stem)) = (cert.parent(), cert.file_name()) else {
+            return Vec::new();
+        };
+        let prefix = format!("{}.", stem.to_string_lossy());
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
+        };
+        let mut names: Vec<String> = entries
+            .flatten()
+            .filter_map(|e| {
+                let name = e.file_name().to_string_lossy().into_owned();
+                name.strip_prefix(&prefix).map(str::to_owned)
+            })
+            .collect();
+        names.sort();
+        let mut found = Vec::new();
+        for host in names {
+            let certificate = dir.join(format!("{prefix}{host}"));
+            if host.parse::<IpAddr>().is_ok() {
+                let w = format!(
+                    "{}: a certificate for clients connecting to {host}: Courser chooses \
+                     certificates by the name clients ask for only; not used",
+                    certificate.display()
+                );
+                self.warn(w);
+                continue;
+            }
+            // A host name has a dot; `.bak` or `.dpkg-old` is no host.
+            if !host.contains('.') || rustls_pki_types::DnsName::try_from(host.as_str()).is_err() {
+                continue;
+            }
+            let private_key = key.map_or(certificate.clone(), |k| {
+                PathBuf::from(format!("{}.{host}", k.display()))
+            });
+            let alone = TlsConfig {
+                certificate: certificate.clone(),
+                private_key: private_key.clone(),
+                sni: Vec::new(),
+                ..base.clone()
+            };
+            match crate::tls::server_config(&alone) {
+                Ok(_) => found.push((
+                    SniCertificate {
+                        name: host.clone(),
+                        certificate,
+                        private_key,
+                    },
+                    format!("Courier's certificate for clients asking for {host} (SNI)"),
+                )),
+                Err(e) => self.warn(format!(
+                    "{}: Courier's certificate for {host} does not load, not used: {e}",
+                    certificate.display()
+                )),
+            }
+        }
+        found
     }
 
     fn listeners(&mut self, tls: Result<(), String>) {

@@ -305,6 +305,10 @@ fn mapping_table() {
              TLS_PROTOCOL=TLSv1.3\nTLS_STARTTLS_PROTOCOL=\"$TLS_PROTOCOL\"\nMAILDIRPATH=Mail\n",
         ),
         ("cert.pem", &pem),
+        ("cert.pem.mail.example.org", &pem),
+        ("cert.pem.192.0.2.1", &pem),
+        ("cert.pem.bak", "not a certificate"),
+        ("cert.pem.broken.example.org", "not a certificate"),
     ]);
     // The start script runs in /etc/courier; a relative path here is
     // relative to where the import runs, so make it absolute.
@@ -315,7 +319,15 @@ fn mapping_table() {
         ssl.replace("=cert.pem", &format!("={}", cert.display())),
     )
     .unwrap();
-    let toml = import_checked(dir.path()).toml;
+    let imported = import_checked(dir.path());
+    let toml = imported.toml;
+    let warnings = imported.warnings.join("\n");
+    assert!(
+        warnings.contains("cert.pem.192.0.2.1: a certificate for clients connecting to 192.0.2.1"),
+        "{warnings}"
+    );
+    assert!(warnings.contains("cert.pem.broken.example.org: Courier's certificate for broken.example.org does not load"), "{warnings}");
+    assert!(!toml.contains("bak"), "{toml}");
     for f in [
         "protocol = \"imaps\"\naddress = \"127.0.0.1:993\"",
         &format!("certificate = \"{}\"", cert.display()),
@@ -323,6 +335,8 @@ fn mapping_table() {
         "min_version = \"1.3\"",
         "STARTTLS offered",
         "default_path = \"Mail\"",
+        "[[tls.sni]]\nname = \"mail.example.org\"",
+        &format!("private_key = \"{}.mail.example.org\"", cert.display()),
     ] {
         assert!(toml.contains(f), "no {f:?} in\n{toml}");
     }
