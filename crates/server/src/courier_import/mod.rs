@@ -203,8 +203,17 @@ impl Importer {
     fn read(dir: &Path) -> Result<Importer, Error> {
         let mut files = HashMap::new();
         for group in [&IMAP[..], &POP3[..], &AUTH[..]] {
-            // Each group is one environment: later files see earlier ones.
-            let mut env = HashMap::new();
+            // Each group is one environment: later files see earlier ones,
+            // and all see what Debian's start scripts set before them.
+            let mut env: HashMap<String, String> = [
+                ("prefix", "/usr"),
+                ("exec_prefix", "/usr"),
+                ("bindir", "/usr/bin"),
+                ("sbindir", "/usr/sbin"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
             for &name in group {
                 let path = dir.join(name);
                 let bytes = match std::fs::read(&path) {

@@ -195,6 +195,10 @@ fn mapping_table() {
             &["default_path = \".maildir\""],
         ),
         (
+            &[("imapd", "SENDMAIL=${sbindir}/sendmail\n")],
+            &["sendmail = \"/usr/sbin/sendmail -oi -t\""],
+        ),
+        (
             &[("imapd", "HOSTNAME=mail.example.org\n")],
             &["[server]\n", "hostname = \"mail.example.org\""],
         ),
