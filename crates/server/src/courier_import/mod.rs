@@ -1060,16 +1060,7 @@ impl Importer {
         if let Some(h) = self.take_global("HOSTNAME").filter(|h| !h.value.is_empty()) {
             set(&mut self.out.server, "hostname", h.value.clone(), &h.cite());
         }
-        let required = self.switch(&IMAP, "IMAP_TLS_REQUIRED");
-        let (on, why) =
-            required.unwrap_or((false, "IMAP_TLS_REQUIRED is not set (Courier: 0)".into()));
-        tls_required(
-            &mut self.out.imap,
-            on,
-            &why,
-            "LOGIN and AUTHENTICATE",
-            "STARTTLS",
-        );
+        self.tls_required(Protocol::Imap);
         let cap = self.take(&IMAP, "IMAP_CAPABILITY");
         let cap_tls = self.take(&IMAP, "IMAP_CAPABILITY_TLS");
         let disable = self.switch(&IMAP, "IMAP_DISABLETHREADSORT");
@@ -1157,10 +1148,41 @@ impl Importer {
         if !self.files.contains_key("pop3d") && !self.files.contains_key("pop3d-ssl") {
             return;
         }
-        let required = self.switch(&POP3, "POP3_TLS_REQUIRED");
-        let (on, why) =
-            required.unwrap_or((false, "POP3_TLS_REQUIRED is not set (Courier: 0)".into()));
-        tls_required(&mut self.out.pop3, on, &why, "USER, PASS and AUTH", "STLS");
+        self.tls_required(Protocol::Pop3);
+    }
+
+    /// `require_tls_for_login` from `IMAP_TLS_REQUIRED` or
+    /// `POP3_TLS_REQUIRED`, with what it means.
+    fn tls_required(&mut self, protocol: Protocol) {
+        let (env, name, commands, starttls) = match protocol {
+            Protocol::Imap => (
+                IMAP,
+                "IMAP_TLS_REQUIRED",
+                "LOGIN and AUTHENTICATE",
+                "STARTTLS",
+            ),
+            _ => (POP3, "POP3_TLS_REQUIRED", "USER, PASS and AUTH", "STLS"),
+        };
+        let (on, cite) = self
+            .switch(&env, name)
+            .unwrap_or((false, format!("{name} is not set (Courier: 0)")));
+        let why = if on {
+            format!("{cite}: {commands} only after {starttls} (loopback excepted)")
+        } else {
+            self.warn(format!(
+                "{cite}: {protocol} passwords stay accepted on unencrypted connections, as with \
+                 Courier; set [{protocol}] require_tls_for_login = true once clients use TLS"
+            ));
+            format!(
+                "{cite}: passwords are accepted on unencrypted connections, as Courier did;\n\
+                 Courser's default (true) refuses {commands} before {starttls} except on loopback"
+            )
+        };
+        let out = match protocol {
+            Protocol::Imap => &mut self.out.imap,
+            _ => &mut self.out.pop3,
+        };
+        set(out, "require_tls_for_login", on, &why);
     }
 
     fn maildir(&mut self) {
@@ -1351,19 +1373,6 @@ impl Importer {
             warnings: self.warnings,
         }
     }
-}
-
-/// `require_tls_for_login`, with what it means.
-fn tls_required(out: &mut Vec<String>, on: bool, cite: &str, commands: &str, starttls: &str) {
-    let why = if on {
-        format!("{cite}: {commands} only after {starttls} (loopback excepted)")
-    } else {
-        format!(
-            "{cite}: passwords are accepted on unencrypted connections, as Courier did;\n\
-             Courser's default (true) refuses {commands} before {starttls} except on loopback"
-        )
-    };
-    set(out, "require_tls_for_login", on, &why);
 }
 
 /// What `IMAP_CAPABILITY` asks for that Courser does not switch.
