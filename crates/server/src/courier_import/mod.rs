@@ -306,6 +306,7 @@ impl Importer {
                 for file in other {
                     self.reasons.insert((file, name.to_owned()), why.clone());
                 }
+                self.warn(format!("{}: {why}", theirs.cite()));
             }
         }
         value
