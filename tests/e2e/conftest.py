@@ -52,6 +52,27 @@ def free_port():
         return port
 
 
+def insecure_tls():
+    """A client TLS context that accepts the tests' self-signed
+    certificates."""
+    ctx = ssl.create_default_context()
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    return ctx
+
+
+def stop_process(proc, log):
+    """Terminates a server process (killed if it does not end within
+    10 s) and closes its log."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+    log.close()
+
+
 class ReadyNotice:
     """A systemd-style NOTIFY_SOCKET: `courser serve` sends READY=1 once
     every listener (and the metrics endpoint) accepts, which an open
@@ -244,10 +265,8 @@ failure_delay_secs = 0
         return c
 
     def connect_tls(self, user="alice"):
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        c = imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port, ssl_context=ctx, timeout=30)
+        c = imaplib.IMAP4_SSL("127.0.0.1", self.imaps_port, ssl_context=insecure_tls(),
+                              timeout=30)
         c.login(user, USERS[user])
         return c
 
@@ -261,10 +280,7 @@ failure_delay_secs = 0
 
     def pop3_tls(self, user="alice"):
         """A poplib client over implicit TLS (POP3S), logged in."""
-        ctx = ssl.create_default_context()
-        ctx.check_hostname = False
-        ctx.verify_mode = ssl.CERT_NONE
-        c = poplib.POP3_SSL("127.0.0.1", self.pop3s_port, context=ctx, timeout=30)
+        c = poplib.POP3_SSL("127.0.0.1", self.pop3s_port, context=insecure_tls(), timeout=30)
         c.user(user)
         c.pass_(USERS[user])
         return c
@@ -294,13 +310,7 @@ failure_delay_secs = 0
                 os.killpg(self.proc.pid, signal.SIGTERM)
             except ProcessLookupError:
                 pass
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-        self.log.close()
+        stop_process(self.proc, self.log)
 
     def log_text(self):
         return (self.root / "server.log").read_text(errors="replace")

@@ -52,6 +52,8 @@ enum Command {
     Pw(cmd::pw::Args),
     /// Manage a userdb file (Courier's userdb).
     Userdb(cmd::userdb::Args),
+    /// Write a commented configuration from Courier's files (/etc/courier).
+    ImportCourier(cmd::import_courier::Args),
     /// Look up or authenticate one account (Courier's authtest).
     Authtest(cmd::authtest::Args),
     /// List every account of every backend (Courier's authenumerate).
@@ -189,6 +191,7 @@ fn main() -> ExitCode {
         Command::Deliver(args) => cmd::deliver::run(args),
         Command::Pw(args) => cmd::pw::run(args),
         Command::Userdb(args) => cmd::userdb::run(args),
+        Command::ImportCourier(args) => cmd::import_courier::run(args),
         Command::Authtest(args) => cmd::authtest::run(args),
         Command::Authenumerate(args) => cmd::authenumerate::run(args),
         Command::SharedIndex(args) => cmd::shared_index::run(args),

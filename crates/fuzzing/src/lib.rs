@@ -15,6 +15,7 @@
 
 pub mod auth;
 pub mod authd;
+pub mod courier;
 pub mod imap;
 pub mod maildir;
 pub mod mime;
@@ -51,4 +52,5 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("authd_wire", authd::wire),
     ("sasl_server", sasl::server),
     ("scram_messages", scram::messages),
+    ("courier_shell", courier::shell),
 ];

@@ -21,6 +21,7 @@ pub mod backend_config;
 mod bounded;
 pub mod config;
 pub mod courier_log;
+pub mod courier_import;
 pub mod courier_rc;
 mod driver;
 pub mod failures;

@@ -229,8 +229,9 @@ impl RcFile {
 }
 
 /// The integer at the start of `v` (sign and digits), as C++'s `>>` reads
-/// it; `None` when there are no digits or it does not fit.
-fn leading_number(v: &str) -> Option<i64> {
+/// it (and C's `atoi`, which Courier's servers use for their switches);
+/// `None` when there are no digits or it does not fit.
+pub fn leading_number(v: &str) -> Option<i64> {
     let v = v.trim_start_matches(is_space);
     let (negative, digits) = match v.as_bytes().first() {
         Some(b'-') => (true, &v[1..]),

@@ -6,6 +6,7 @@ pub mod authenumerate;
 pub mod authtest;
 pub mod deliver;
 pub mod demo;
+pub mod import_courier;
 pub mod maildirmake;
 pub mod preauth;
 pub mod pw;

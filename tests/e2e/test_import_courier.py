@@ -1,0 +1,304 @@
+"""`courser import-courier` on Debian's own /etc/courier (from the
+courier-imap, courier-pop and courier-authlib packages) and on edited
+copies: the result passes check-config unchanged, and `courser serve`
+with it answers on the listeners Courier's settings name, with the
+capabilities they imply, for an account of the Courier userdb. Courier's
+own imapd, run on the same files, says what those capabilities are."""
+
+import crypt
+import imaplib
+import os
+import poplib
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from conftest import (BIN, PER_USER_FIRST_UID, ReadyNotice, free_port, insecure_tls,
+                      stop_process)
+
+ETC = Path("/etc/courier")
+FILES = ("imapd", "imapd-ssl", "pop3d", "pop3d-ssl", "authdaemonrc")
+PASSWORD = "alice-pw"
+
+
+def need_debian_files():
+    if os.getuid() != 0:
+        pytest.skip("needs root: Debian's authdaemonrc is readable by root only")
+    missing = [f for f in FILES if not (ETC / f).exists()]
+    if missing or not Path("/usr/bin/imapd").exists():
+        pytest.skip(f"Debian's Courier packages are not installed ({missing}): "
+                    "apt-get install courier-imap courier-pop courier-authlib-userdb")
+
+
+def courser(*args, check=True):
+    r = subprocess.run([BIN, *args], capture_output=True, text=True)
+    if check:
+        assert r.returncode == 0, f"{args}: {r.stderr}"
+    return r
+
+
+def imported(src, out):
+    """Imports `src` into `out`, checks the result, returns (text, stderr)."""
+    r = courser("import-courier", "--from", str(src), "--out", str(out))
+    checked = courser("check-config", "--config", str(out), check=False)
+    assert checked.returncode == 0, f"check-config refused it: {checked.stderr}\n{out.read_text()}"
+    return out.read_text(), r.stderr
+
+
+def set_vars(path, **values):
+    """Sets Courier variables in a copied rc file: replaces the live
+    assignment, or appends one."""
+    text = path.read_text()
+    for name, value in values.items():
+        line = f"{name}={value}"
+        pattern = re.compile(rf"^{name}=.*$", re.M)
+        if pattern.search(text):
+            text = pattern.sub(lambda _: line, text)
+        else:
+            text += f"\n{line}\n"
+    path.write_text(text)
+
+
+def test_debian_files_as_packaged(tmp_path):
+    need_debian_files()
+    text, err = imported(ETC, tmp_path / "courser.toml")
+    # Debian gives POP3 its own certificate; Courser serves one for all.
+    assert "pop3d-ssl" in err and "TLS_CERTFILE" in err, err
+    for f in ('address = "[::]:143"', 'address = "[::]:993"', 'address = "[::]:110"',
+              'address = "[::]:995"', 'certificate = "/etc/courier/imapd.pem"',
+              'private_key = "/etc/courier/imapd.pem"', 'trash = "Trash"',
+              'empty_trash = "Trash:7"', "keywords = true", "acl = true",
+              'process_model = "per-user"', "[[auth.backend]]"):
+        assert f in text, f"{f} not in\n{text}"
+    # Every live assignment of Debian's files is in the output.
+    for name in FILES:
+        for n, line in enumerate((ETC / name).read_text().splitlines(), 1):
+            m = re.match(r"([A-Za-z_][A-Za-z0-9_]*)=", line)
+            if m:
+                assert f"{name}:{n} {m.group(1)}=" in text, f"{name}:{n} {line}"
+    # No overwriting without --force; with it, the file is replaced whole.
+    again = courser("import-courier", "--from", str(ETC), "--out",
+                    str(tmp_path / "courser.toml"), check=False)
+    assert again.returncode != 0 and "--force" in again.stderr
+    (tmp_path / "courser.toml").write_text("old")
+    courser("import-courier", "--from", str(ETC), "--out", str(tmp_path / "courser.toml"),
+            "--force")
+    assert (tmp_path / "courser.toml").read_text() == text
+    # Without --out it prints the same text.
+    assert courser("import-courier", "--from", str(ETC)).stdout == text
+
+
+def test_bad_input_is_refused_clearly(tmp_path):
+    need_debian_files()
+    src = tmp_path / "courier"
+    src.mkdir()
+    out = tmp_path / "courser.toml"
+    r = courser("import-courier", "--from", str(src), "--out", str(out), check=False)
+    assert r.returncode != 0 and "not a Courier configuration directory" in r.stderr
+    for name in FILES:
+        shutil.copy(ETC / name, src / name)
+    set_vars(src / "authdaemonrc", authmodulelist='"authcustom"')
+    r = courser("import-courier", "--from", str(src), "--out", str(out), check=False)
+    assert r.returncode != 0 and "no module Courser can serve" in r.stderr, r.stderr
+    assert not out.exists()
+    # A garbage line and an unknown module are comments; the rest imports.
+    set_vars(src / "authdaemonrc", authmodulelist='"authnosuch authpam"')
+    with open(src / "imapd", "a") as f:
+        f.write("this is not a setting\nIMAP_KEYWORDS='0\n")
+    text, err = imported(src, out)
+    assert 'unknown module "authnosuch"' in text
+    assert "`this is not a setting` is not a NAME=value assignment" in text
+    assert "unterminated '" in text and "unterminated '" in err
+    # A file that cannot be read is an error naming it (root reads any
+    # file: a directory stands in for an unreadable one).
+    (src / "pop3d").unlink()
+    (src / "pop3d").mkdir()
+    r = courser("import-courier", "--from", str(src), check=False)
+    assert r.returncode != 0 and "pop3d" in r.stderr, r.stderr
+
+
+def courier_capabilities(src, maildir):
+    """What Debian's Courier imapd says (CAPABILITY, PERMANENTFLAGS)
+    with the environment the copied files give, run preauthenticated."""
+    script = f"set -a; . {src}/imapd; . {src}/imapd-ssl; exec /usr/bin/imapd {maildir}"
+    r = subprocess.run(
+        ["env", "-i", f"MAILDIR={maildir}", "sh", "-c", script],
+        input=b"a CAPABILITY\r\nb SELECT INBOX\r\nc LOGOUT\r\n",
+        capture_output=True, cwd=maildir.parent, timeout=30,
+    )
+    out = r.stdout.decode()
+    caps = re.search(r"^\* CAPABILITY (.*?)\r?$", out, re.M).group(1).split()
+    flags = re.search(r"PERMANENTFLAGS \(([^)]*)\)", out).group(1)
+    return set(caps), flags
+
+
+@pytest.fixture
+def courier_copy():
+    """Debian's files copied and edited to serve on loopback ports, with
+    a userdb holding one account (its own uid, as Courier serves it).
+    Yields (folder, Courier's copy, ports, home, account ids)."""
+    need_debian_files()
+    # Not pytest's tmp_path: the account's session must reach its home.
+    root = Path(tempfile.mkdtemp(prefix="courser-import-"))
+    try:
+        yield (root, *courier_files(root))
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def courier_files(root):
+    src = root / "courier"
+    src.mkdir()
+    for name in FILES:
+        shutil.copy(ETC / name, src / name)
+    ports = {p: free_port() for p in ("imap", "imaps", "pop3", "pop3s")}
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
+         str(src / "key.pem"), "-out", str(src / "cert.pem"), "-days", "2",
+         "-subj", "/CN=localhost"],
+        check=True, capture_output=True,
+    )
+    # Courier's habit: key and certificate in one PEM.
+    pem = src / "imapd.pem"
+    pem.write_text((src / "key.pem").read_text() + (src / "cert.pem").read_text())
+    pem.chmod(0o600)
+    set_vars(src / "imapd", ADDRESS="127.0.0.1", PORT=ports["imap"], IMAPDSTART="YES")
+    set_vars(src / "imapd-ssl", SSLADDRESS="127.0.0.1", SSLPORT=ports["imaps"],
+             IMAPDSSLSTART="YES", TLS_CERTFILE=pem)
+    set_vars(src / "pop3d", ADDRESS="127.0.0.1", PORT=ports["pop3"], POP3DSTART="YES")
+    set_vars(src / "pop3d-ssl", SSLADDRESS="127.0.0.1", SSLPORT=ports["pop3s"],
+             POP3DSSLSTART="YES", TLS_CERTFILE=pem)
+    uid = gid = PER_USER_FIRST_UID
+    home = root / "home" / "alice"
+    maildir = home / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (maildir / sub).mkdir(parents=True)
+    hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
+    userdb = src / "userdb"
+    userdb.write_text(f"alice\tuid={uid}|gid={gid}|home={home}|mail={maildir}|"
+                      f"systempw={hashed}\n")
+    userdb.chmod(0o600)
+    set_vars(src / "authdaemonrc", authmodulelist='"authuserdb"')
+    for d in (root, root / "home"):
+        d.chmod(0o711)
+    return src, ports, home, (uid, gid)
+
+
+def own(home, ids):
+    for dirpath, _, filenames in os.walk(home):
+        os.chown(dirpath, *ids)
+        for f in filenames:
+            os.chown(os.path.join(dirpath, f), *ids)
+    home.chmod(0o700)
+
+
+class Served:
+    def __init__(self, config, root):
+        self.log_path = root / "server.log"
+        self.log = open(self.log_path, "ab")
+        ready = ReadyNotice(root)
+        self.proc = subprocess.Popen([BIN, "serve", "--config", str(config)],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=ready.env())
+        ready.wait(self.proc, self.log_path)
+
+    def stop(self):
+        stop_process(self.proc, self.log)
+
+
+def caps_of(client):
+    typ, data = client.capability()
+    assert typ == "OK"
+    return set(data[0].decode().split())
+
+
+def serve_and_compare(tmp_path, src, ports, home, ids, expect_text):
+    """Imports `src`, serves it, and checks the four listeners and what
+    IMAP advertises against Courier's imapd on the same files."""
+    courier_caps, courier_flags = courier_capabilities(src, home / "Maildir")
+    own(home, ids)
+    text, err = imported(src, tmp_path / "courser.toml")
+    for f in expect_text:
+        assert f in text, f"{f} not in\n{text}"
+    server = Served(tmp_path / "courser.toml", tmp_path)
+    try:
+        plain = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=30)
+        before = caps_of(plain)
+        assert "STARTTLS" in before
+        plain.login("alice", PASSWORD)
+        after = caps_of(plain)
+        typ, _ = plain.select("INBOX")
+        assert typ == "OK"
+        flags = plain.untagged_responses.get("OK", [])
+        permanent = next((f.decode() for f in flags if b"PERMANENTFLAGS" in f), "")
+        plain.logout()
+        # What Courier advertised after login, Courser does too, except
+        # what Courser decides by design: SORT/THREAD when Courier refuses
+        # them anyway, and SMAP (not built yet).
+        dropped = {c for c in courier_caps
+                   if c.startswith(("THREAD=", "SMAP")) or c == "SORT"}
+        if "sort_thread = false" not in text:
+            dropped = {c for c in dropped if c.startswith("SMAP")}
+        missing = courier_caps - dropped - after
+        assert not missing, f"Courier advertised {missing}, Courser does not: {after}"
+        if "sort_thread = false" in text:
+            assert "SORT" not in after and not any(c.startswith("THREAD=") for c in after)
+        # Keywords off: no \* in PERMANENTFLAGS, as with Courier.
+        assert ("\\*" in permanent) == ("\\*" in courier_flags), (permanent, courier_flags)
+
+        tls = imaplib.IMAP4_SSL("127.0.0.1", ports["imaps"], ssl_context=insecure_tls(),
+                                timeout=30)
+        tls.login("alice", PASSWORD)
+        tls.logout()
+        pop = poplib.POP3("127.0.0.1", ports["pop3"], timeout=30)
+        assert "STLS" in pop.capa()
+        pop.user("alice")
+        pop.pass_(PASSWORD)
+        pop.quit()
+        pops = poplib.POP3_SSL("127.0.0.1", ports["pop3s"], context=insecure_tls(),
+                               timeout=30)
+        pops.user("alice")
+        pops.pass_(PASSWORD)
+        pops.quit()
+        # A wrong password is refused.
+        bad = imaplib.IMAP4("127.0.0.1", ports["imap"], timeout=30)
+        with pytest.raises(imaplib.IMAP4.error):
+            bad.login("alice", "wrong")
+        bad.logout()
+    finally:
+        server.stop()
+    return text, err
+
+
+def test_edited_copy_serves_with_debian_defaults(courier_copy):
+    root, src, ports, home, ids = courier_copy
+    serve_and_compare(root, src, ports, home, ids, [
+        f'address = "127.0.0.1:{ports["imap"]}"', "sort_thread = true", "keywords = true",
+    ])
+
+
+def test_edited_copy_with_courier_options(courier_copy):
+    root, src, ports, home, ids = courier_copy
+    set_vars(src / "imapd", IMAP_TRASHFOLDERNAME='"Deleted Items"',
+             IMAP_EMPTYTRASH='"Deleted Items:30"', IMAP_KEYWORDS=0,
+             IMAP_DISABLETHREADSORT=1, SMAP_CAPABILITY="SMAP1",
+             MAXDAEMONS=7, MAXPERIP=3)
+    # userdb first, then PostgreSQL from Courier's own rc file (only
+    # consulted for logins userdb does not know).
+    (src / "authpgsqlrc").write_text(
+        "##NAME: MARKER:0\nPGSQL_CONNECTION host=127.0.0.1 port=1 dbname=mail user=courier\n"
+        "PGSQL_USER_TABLE passwd\nPGSQL_CRYPT_PWFIELD crypt\n")
+    set_vars(src / "authdaemonrc", authmodulelist='"authuserdb authpgsql"')
+    text, err = serve_and_compare(root, src, ports, home, ids, [
+        'trash = "Deleted Items"', 'empty_trash = "Deleted Items:30"', "keywords = false",
+        "sort_thread = false", f'courier_rc = "{src}/authpgsqlrc"', 'type = "sql"',
+        "courier_fallthrough = true", "max_connections = 94", "max_connections_per_ip = 14",
+        'SMAP_CAPABILITY="SMAP1": not supported yet',
+    ])
+    assert "SMAP" in err
+    # The connection (and its password) stays in the rc file.
+    assert "host=127.0.0.1" not in text
