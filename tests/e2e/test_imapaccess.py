@@ -124,3 +124,30 @@ def test_check_config_reports_lines_courier_never_matches_and_a_reload_rereads(m
     check = subprocess.run([BIN, "check-config", "--config", str(server.config)],
                            capture_output=True, text=True, timeout=30)
     assert check.returncode != 0 and "second entry" in check.stderr, check.stderr
+
+
+def test_an_access_file_only_root_reads_is_read_at_start_and_kept_at_reload(make_server):
+    """Debian's /etc/courier/imapaccess is root's (mode 750): read before
+    root is given up, and kept at a reload the server can no longer read
+    it at."""
+    import os
+    import pytest
+    if os.geteuid() != 0:
+        pytest.skip("needs root")
+    server = make_server()
+    write_access(server, "127.0.0.5\tdeny\n")
+    restart_with_access(server)
+    (server.root / "imapaccess").chmod(0o700)
+    for f in (server.root / "imapaccess").iterdir():
+        os.chown(f, 0, 0)
+    os.chown(server.root / "imapaccess", 0, 0)
+    server.stop()
+    server.start()
+    assert first_line(server.imap_port, "127.0.0.5").startswith(b"* BYE [UNAVAILABLE] Access denied")
+    server.proc.send_signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and "configuration reloaded" not in server.log_text():
+        time.sleep(0.1)
+    assert "the entries read at start stay" in server.log_text()
+    assert first_line(server.imap_port, "127.0.0.5").startswith(b"* BYE [UNAVAILABLE] Access denied")
+    assert first_line(server.imap_port, "127.0.0.6").startswith(b"* OK")

@@ -238,11 +238,10 @@ def serve_and_compare(tmp_path, src, ports, home, ids, expect_text):
         plain.logout()
         # What Courier advertised after login, Courser does too, except
         # what Courser decides by design: SORT/THREAD when Courier refuses
-        # them anyway, and SMAP (not built yet).
-        dropped = {c for c in courier_caps
-                   if c.startswith(("THREAD=", "SMAP")) or c == "SORT"}
+        # them anyway.
+        dropped = {c for c in courier_caps if c.startswith("THREAD=") or c == "SORT"}
         if "sort_thread = false" not in text:
-            dropped = {c for c in dropped if c.startswith("SMAP")}
+            dropped = set()
         missing = courier_caps - dropped - after
         assert not missing, f"Courier advertised {missing}, Courser does not: {after}"
         if "sort_thread = false" in text:
@@ -297,8 +296,7 @@ def test_edited_copy_with_courier_options(courier_copy):
         'trash = "Deleted Items"', 'empty_trash = "Deleted Items:30"', "keywords = false",
         "sort_thread = false", f'courier_rc = "{src}/authpgsqlrc"', 'type = "sql"',
         "courier_fallthrough = true", "max_connections = 94", "max_connections_per_ip = 14",
-        'SMAP_CAPABILITY="SMAP1": not supported yet',
+        "smap = true",
     ])
-    assert "SMAP" in err
     # The connection (and its password) stays in the rc file.
     assert "host=127.0.0.1" not in text

@@ -10,7 +10,7 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::watch;
 
-use crate::access;
+use crate::access::{self, AccessRules};
 use crate::config::{Config, ListenerConfig, ProcessModel, Protocol};
 use crate::courier_log::{self, Event, Program};
 use crate::imap::Imap;
@@ -48,18 +48,19 @@ struct ProcessParts {
 }
 
 impl ProcessParts {
-    /// What connections share under `config`: its settings, and these
-    /// parts, which live as long as the process.
+    /// What connections share under `config` (its `access` rules read
+    /// already): its settings, and these parts, which live as long as the
+    /// process.
     fn shared(
         &self,
         config: Config,
         tls: Option<Arc<rustls::ServerConfig>>,
+        access: AccessRules,
     ) -> Result<Shared, Error> {
         let invalid = |message: String| Error::Config {
             path: "[access]/[limits]".into(),
             message,
         };
-        let (access, _) = config.access_rules().map_err(invalid)?;
         let trusted = config.trusted_networks().map_err(invalid)?;
         self.limits.set_maxima(&config.limits);
         Ok(Shared {
@@ -158,6 +159,8 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         }
         _ => (None, None),
     };
+    // Courier's access file may be readable by root only (Debian's is).
+    let access = config.access_rules().map_err(access_error)?.0;
     // Ports are bound: give up root before any client byte is read.
     let enforce_uid = privilege::drop_root(&config)?;
     privilege::raise_open_files_limit();
@@ -176,7 +179,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         logins: LoginPool::new(config.auth.login_threads, config.auth.login_queue),
     };
     let metrics_config = config.metrics.clone();
-    let current = Arc::new(RwLock::new(Arc::new(process.shared(config, tls)?)));
+    let current = Arc::new(RwLock::new(Arc::new(process.shared(config, tls, access)?)));
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("courser")
@@ -277,8 +280,12 @@ async fn handle_signals(
 }
 
 fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
-    let (old_listeners, old_metrics) = match current.read() {
-        Ok(s) => (s.config.listeners.clone(), s.config.metrics.clone()),
+    let (old_listeners, old_metrics, old_access) = match current.read() {
+        Ok(s) => (
+            s.config.listeners.clone(),
+            s.config.metrics.clone(),
+            s.access.clone(),
+        ),
         Err(_) => return,
     };
     // The authentication process reads the file (it may be root, and
@@ -292,7 +299,8 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
         });
     let built = read.and_then(|config| {
         let tls = config.tls.as_ref().map(tls::server_config).transpose()?;
-        process.shared(config, tls)
+        let access = reloaded_access(&config, &old_access)?;
+        process.shared(config, tls, access)
     });
     match built {
         Ok(shared) => {
@@ -320,6 +328,39 @@ fn reload(current: &RwLock<Arc<Shared>>, process: &ProcessParts, path: &Path) {
             tracing::info!("SIGHUP: configuration reloaded from {}", path.display());
         }
         Err(e) => tracing::error!("SIGHUP: keeping the old configuration: {e}"),
+    }
+}
+
+/// The access rules of a reloaded `config`. Courier's access file may be
+/// one only root reads (Debian's is), which this process, no longer root,
+/// cannot read again: then the file read before stays, with the new
+/// rule list.
+fn reloaded_access(config: &Config, old: &AccessRules) -> Result<AccessRules, Error> {
+    let file = &config.access.imapaccess;
+    let unreadable = !file.as_os_str().is_empty()
+        && std::fs::read_dir(file)
+            .map(drop)
+            .or_else(|_| std::fs::File::open(file).map(drop))
+            .is_err_and(|e| e.kind() == std::io::ErrorKind::PermissionDenied);
+    if !unreadable {
+        return Ok(config.access_rules().map_err(access_error)?.0);
+    }
+    tracing::warn!(
+        file = %file.display(),
+        "SIGHUP: this process may not read the access file; the entries read at start stay"
+    );
+    let rules = AccessRules::parse(&config.access.rules).map_err(access_error)?;
+    Ok(match old.imapaccess() {
+        Some(entries) => rules.with_imapaccess(entries.clone()),
+        None => rules,
+    })
+}
+
+/// A configuration error in `[access]`.
+fn access_error(message: String) -> Error {
+    Error::Config {
+        path: "[access]".into(),
+        message,
     }
 }
 

@@ -72,6 +72,11 @@ impl AccessRules {
         }
     }
 
+    /// Courier's access file, when one was read.
+    pub fn imapaccess(&self) -> Option<&ImapAccess> {
+        self.imapaccess.as_ref()
+    }
+
     /// Whether `ip` may connect, over IMAP when `imap` (Courier's access
     /// file is imapd's: its POP3 server has none), and its per-address
     /// connection limit when the access file sets one. A connection the

@@ -158,6 +158,7 @@ struct Out {
     auth: Vec<String>,
     backends: Vec<String>,
     limits: Vec<String>,
+    access: Vec<String>,
     server: Vec<String>,
     imap: Vec<String>,
     pop3: Vec<String>,
@@ -361,50 +362,46 @@ impl Importer {
         Ok(())
     }
 
-    /// Courier's access list is not converted: say whether that loses
-    /// anything.
+    /// Courier's access file, read as it is by `[access] imapaccess`;
+    /// what in it Courser ignores is said, and a file Courser cannot read
+    /// is not converted (and said so).
     fn access_file(&mut self) {
         let Some(a) = self
-            .get(&IMAP, "IMAPACCESSFILE")
+            .take(&IMAP, "IMAPACCESSFILE")
             .filter(|a| !a.value.is_empty())
         else {
             return;
         };
         // Relative to the folder, as if the start script ran there.
         let path = self.dir.join(&a.value);
-        let path = path.as_path();
-        let texts: Vec<String> = match std::fs::read_dir(path) {
-            Ok(entries) => entries
-                .flatten()
-                .filter(|e| !e.file_name().to_string_lossy().ends_with('~'))
-                .filter_map(|e| std::fs::read(e.path()).ok())
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .collect(),
-            Err(_) => std::fs::read(path)
-                .map(|b| vec![String::from_utf8_lossy(&b).into_owned()])
-                .unwrap_or_default(),
-        };
-        let entries = texts
-            .iter()
-            .flat_map(|t| t.lines())
-            .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-            .count();
-        let why = if entries == 0 {
-            "no entries: every address may connect, as without [access] rules".to_owned()
-        } else {
-            let w = format!(
-                "{}: NOT CONVERTED: it has {entries} entries allowing or denying addresses; \
-                 write them as [access] rules (first match wins: most specific first) \
-                 before switching",
-                a.cite()
+        if !path.exists() {
+            self.reasons.insert(
+                (a.file, a.name.clone()),
+                "no such file or directory: every address may connect, as in Courier".into(),
             );
-            self.warn(w);
-            format!(
-                "NOT CONVERTED: {entries} entries; write them as [access] rules before switching"
-            )
-        };
-        for file in IMAP {
-            self.reasons.insert((file, a.name.clone()), why.clone());
+            return;
+        }
+        match crate::access::imapaccess::load(&path) {
+            Ok(loaded) => {
+                let mut why = a.cite();
+                for w in loaded.warnings {
+                    why.push_str(&format!("\n(ignored, as by Courier or Courser: {w})"));
+                }
+                set(
+                    &mut self.out.access,
+                    "imapaccess",
+                    path.display().to_string(),
+                    &why,
+                );
+            }
+            Err(e) => {
+                let w = format!(
+                    "{}: NOT CONVERTED: {e}; fix the file, then set [access] imapaccess",
+                    a.cite()
+                );
+                self.out.access.push(format!("# {w}"));
+                self.warn(w);
+            }
         }
     }
 
@@ -649,14 +646,9 @@ impl Importer {
             }
         }
         if let Some(s) = self.take(&IMAP, "SMAP_CAPABILITY") {
-            let w = format!(
-                "{}: not supported yet: Courser has no SMAP; SMAP clients cannot connect",
-                s.cite()
-            );
-            self.out.imap.push(format!("# {w}"));
-            if !s.value.is_empty() {
-                self.warn(w);
-            }
+            // Courier offers SMAP when the setting is not empty.
+            let on = !s.value.is_empty();
+            set(&mut self.out.imap, "smap", on, &s.cite());
         }
     }
 
@@ -827,6 +819,7 @@ impl Importer {
             ("[auth]", &o.auth),
             ("", &o.backends),
             ("[limits]", &o.limits),
+            ("[access]", &o.access),
             ("[server]", &o.server),
             ("[imap]", &o.imap),
             ("[pop3]", &o.pop3),

@@ -27,7 +27,6 @@ pub(super) fn unmapped_reason(name: &str, value: &str) -> String {
             "not needed: Courser advertises the SASL mechanisms its backends support"
         }
         "TCPDOPTS" => return tcpd_options(value),
-        "IMAPACCESSFILE" => "cannot be read, so not converted: write its entries as [access] rules",
         "IMAP_PROXY" | "POP3_PROXY" | "PROXY_HOSTNAME" | "IMAP_PROXY_FOREIGN" => {
             if value.is_empty() || value == "0" {
                 "off in Courier too"

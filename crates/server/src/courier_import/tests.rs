@@ -122,14 +122,27 @@ fn mapping_table() {
                 ("imapd", "IMAPACCESSFILE=imapaccess\n"),
                 ("imapaccess", "# nothing\n\n"),
             ],
-            &["IMAPACCESSFILE=\"imapaccess\": no entries"],
+            &["imapaccess = "],
         ),
         (
             &[
                 ("imapd", "IMAPACCESSFILE=imapaccess\n"),
-                ("imapaccess", "192.0.2\tdeny\n*\tallow\n"),
+                ("imapaccess", "192.0.2\tdeny\n*\tallow,DEFDOMAIN=@x\n"),
             ],
-            &["IMAPACCESSFILE=\"imapaccess\": NOT CONVERTED: 2 entries"],
+            &[
+                "imapaccess = ",
+                "(ignored, as by Courier or Courser: DEFDOMAIN is set",
+            ],
+        ),
+        (
+            &[
+                ("imapd", "IMAPACCESSFILE=imapaccess\n"),
+                ("imapaccess", "1.2.3\tdeny\n1.2.3\tallow\n"),
+            ],
+            &[
+                "IMAPACCESSFILE=\"imapaccess\": NOT CONVERTED:",
+                "line 2: a second entry",
+            ],
         ),
         (&[("imapd", "IMAP_KEYWORDS=0\n")], &["keywords = false"]),
         (&[("imapd", "IMAP_KEYWORDS=2\n")], &["keywords = true"]),
@@ -212,10 +225,7 @@ fn mapping_table() {
                 "shared_munge_names = true",
             ],
         ),
-        (
-            &[("imapd", "SMAP_CAPABILITY=SMAP1\n")],
-            &["SMAP_CAPABILITY=\"SMAP1\": not supported yet"],
-        ),
+        (&[("imapd", "SMAP_CAPABILITY=SMAP1\n")], &["smap = true"]),
         (
             &[("imapd", "garbage here\nPIDFILE=/run/x.pid\nFOO=bar\n")],
             &[
