@@ -20,7 +20,6 @@ packages=(
   roundcube-core roundcube-sqlite3 php-cli php-sqlite3 chromium chromium-driver
   # Authentication backends (tests/e2e/test_auth_backends.py starts each in
   # a throwaway directory on loopback and stops it at the end):
-  libpam0g-dev       # courser links libpam (PAM backend)
   postgresql mariadb-server sqlite3 slapd ldap-utils
   courier-authdaemon courier-authlib-userdb   # Courier's authdaemond, makeuserdb
 )
