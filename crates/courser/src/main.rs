@@ -52,6 +52,9 @@ enum Command {
     Pw(cmd::pw::Args),
     /// Manage a userdb file (Courier's userdb).
     Userdb(cmd::userdb::Args),
+    /// Change an account's password in the backend that holds it
+    /// (Courier's authpasswd): old and new password on standard input.
+    Passwd(cmd::passwd::Args),
     /// Look up or authenticate one account (Courier's authtest).
     Authtest(cmd::authtest::Args),
     /// List every account of every backend (Courier's authenumerate).
@@ -189,6 +192,10 @@ fn main() -> ExitCode {
         Command::Deliver(args) => cmd::deliver::run(args),
         Command::Pw(args) => cmd::pw::run(args),
         Command::Userdb(args) => cmd::userdb::run(args),
+        Command::Passwd(args) => {
+            init_logging();
+            cmd::passwd::run(args)
+        }
         Command::Authtest(args) => cmd::authtest::run(args),
         Command::Authenumerate(args) => cmd::authenumerate::run(args),
         Command::SharedIndex(args) => cmd::shared_index::run(args),
