@@ -14,6 +14,7 @@ packages=(
   whois              # mkpasswd, for password-scheme vectors
   fail2ban           # fail2ban-regex: log lines cannot be forged (test_prelogin.py)
   faketime           # a server a week ahead: Trash emptied (test_trash.py)
+  lintian            # checks the Debian package (test_deb.py)
   exim4-daemon-light # a real sendmail for the Outbox (test_outbox.py)
   # Roundcube on PHP's built-in server, driven by headless Chromium
   # through Selenium (test_roundcube.py):

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod cmd;
 
@@ -63,6 +63,10 @@ enum Command {
     /// and install it atomically (Courier's authenumerate,
     /// sharedindexsplit and sharedindexinstall).
     SharedIndex(cmd::shared_index::Args),
+    /// Maintenance: write the man pages (generated from these
+    /// definitions) into a folder, for packaging.
+    #[command(hide = true)]
+    Man(cmd::man::Args),
     /// Internal: the authentication process `courser serve` starts (see
     /// courser_server::authd); its channel to the front end is standard
     /// input, to the spawner standard output.
@@ -197,6 +201,7 @@ fn main() -> ExitCode {
             cmd::passwd::run(args)
         }
         Command::Authtest(args) => cmd::authtest::run(args),
+        Command::Man(args) => cmd::man::run(args, Cli::command()),
         Command::Authenumerate(args) => cmd::authenumerate::run(args),
         Command::SharedIndex(args) => cmd::shared_index::run(args),
         Command::AuthServer { config } => {

@@ -7,6 +7,7 @@ pub mod authtest;
 pub mod deliver;
 pub mod demo;
 pub mod maildirmake;
+pub mod man;
 pub mod passwd;
 pub mod preauth;
 pub mod pw;
