@@ -931,6 +931,36 @@ def courier_authdaemond(accounts):
             (etc / name).chmod(mode)
 
 
+def test_passwd_through_courier_authdaemond(make_server, accounts, courier_authdaemond):
+    """`courser passwd` with an authdaemond backend sends PASSWD; Courier's
+    authdaemond checks the old password and its authuserdb stores the new
+    one, which then opens the account through the daemon."""
+    server = make_server(f'\n[[auth.backend]]\ntype = "authdaemond"\n'
+                         f'socket = "{courier_authdaemond.socket}"\n')
+    user = accounts.hashed()[0]
+    old = accounts.users[user]["password"]
+
+    def passwd(old_pw, new_pw):
+        return subprocess.run([BIN, "passwd", "--config", str(server.config), "-s", "imap", user],
+                              input=f"{old_pw}\n{new_pw}\n", capture_output=True, text=True,
+                              timeout=60)
+
+    # Courier's userdb tool, which the daemon runs, leaves its lock file.
+    lock = Path("/etc/courier/.lock.userdb")
+    lock_before = lock.exists()
+    try:
+        r = passwd("wrong", "Changed-Pw2")
+        assert r.returncode == 1 and "wrong login or password" in r.stderr, r.stderr
+        assert imap_login(server, user, old) == "OK"
+        r = passwd(old, "Changed-Pw2")
+        assert r.returncode == 0, r.stderr
+        assert imap_login(server, user, "Changed-Pw2") == "OK", server.log_text()[-2000:]
+        assert "AUTHENTICATIONFAILED" in imap_login(server, user, old)
+    finally:
+        if not lock_before:
+            lock.unlink(missing_ok=True)
+
+
 def test_courier_authdaemond(make_server, accounts, courier_authdaemond):
     server = make_server(f'\n[[auth.backend]]\ntype = "authdaemond"\n'
                          f'socket = "{courier_authdaemond.socket}"\ncram = true\n')
