@@ -249,13 +249,14 @@ unsafe extern "C" fn converse(
 pub fn authenticate(service: &str, login: &str, password: &[u8]) -> Result<(), PamError> {
     let api = api().map_err(PamError::Library)?;
     let service = CString::new(service).map_err(|_| PamError::Nul("PAM service name"))?;
-    let mut answers = Answers {
+    let answers = Answers {
         login: CString::new(login).map_err(|_| PamError::Nul("login"))?,
         password: CString::new(password).map_err(|_| PamError::Nul("password"))?,
     };
     let conv = Conv {
         conv: converse,
-        appdata: (&mut answers as *mut Answers).cast(),
+        // Only read through (converse takes a shared reference).
+        appdata: (&answers as *const Answers).cast_mut().cast(),
     };
     let mut handle: *mut Handle = std::ptr::null_mut();
     // SAFETY: every pointer passed outlives the transaction, which ends
