@@ -89,6 +89,62 @@ def test_contents_and_control(deb):
             assert not shared, (package, shared)
 
 
+# Records its call; `deb-systemd-helper debian-installed` answers "no",
+# as on a first installation.
+FAKE_TOOL = """#!/bin/sh
+echo "$(basename "$0") $*" >> "$FAKE_LOG"
+[ "$1" != debian-installed ]
+"""
+
+
+def run_postinst(deb, tmp, *args, held=False):
+    """The package's postinst as dpkg runs it, on a stand-in systemd: the
+    running-systemd test points at a folder of the test's, and the tools
+    it calls are recorders. `held`: a server listens on port 143.
+    Returns (calls, standard error)."""
+    control = tmp / "control"
+    subprocess.run(["dpkg-deb", "-e", str(deb), str(control)], check=True)
+    systemd = tmp / "run-systemd"
+    systemd.mkdir(exist_ok=True)
+    script = (control / "postinst").read_text().replace("/run/systemd/system", str(systemd))
+    assert str(systemd) in script
+    (tmp / "postinst").write_text(script)
+    bin_dir = tmp / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for tool in ("deb-systemd-helper", "deb-systemd-invoke", "systemctl", "adduser"):
+        (bin_dir / tool).write_text(FAKE_TOOL)
+    listening = "LISTEN 0 128 *:143 *:*" if held else ""
+    (bin_dir / "ss").write_text(FAKE_TOOL + f"echo '{listening}' | grep . || true\n")
+    (bin_dir / "getent").write_text("#!/bin/sh\nexit 0\n")  # the user exists
+    for f in bin_dir.iterdir():
+        f.chmod(0o755)
+    log = tmp / "calls"
+    log.write_text("")
+    env = dict(os.environ, PATH=f"{bin_dir}:/usr/bin:/bin", FAKE_LOG=str(log))
+    r = subprocess.run(["sh", str(tmp / "postinst"), *args], env=env,
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    return log.read_text().splitlines(), r.stderr
+
+
+def test_postinst_starts_only_when_the_ports_are_free(deb, tmp_path):
+    calls, err = run_postinst(deb, tmp_path, "configure", "")
+    assert "deb-systemd-helper enable courser.service" in calls, calls
+    assert "deb-systemd-invoke start courser.service" in calls, calls
+    assert not err
+    # Courier (or anyone) on 143: neither enabled nor started, and why.
+    calls, err = run_postinst(deb, tmp_path, "configure", "", held=True)
+    assert not [c for c in calls if c.endswith(" enable courser.service")
+                or c.startswith("deb-systemd-invoke")], calls
+    assert "port 143 or 110 is in use" in err and "README.Debian" in err, err
+    # An upgrade restarts a running server, and only a running one.
+    calls, err = run_postinst(deb, tmp_path, "configure", "0.0.1-1", held=True)
+    assert "deb-systemd-invoke try-restart courser.service" in calls, calls
+    assert "deb-systemd-invoke start courser.service" not in calls
+    assert not any(c.startswith("ss") for c in calls), calls
+    assert not err
+
+
 def test_lintian(deb):
     if not shutil.which("lintian"):
         pytest.skip("lintian is not installed")
