@@ -827,6 +827,29 @@ def test_pam(make_server, accounts):
     assert "SYS/TEMP" in pop3_login(server, PAM_USER, PAM_PASSWORD)
 
 
+def test_pam_without_libpam_stops_the_start(tmp_path):
+    """libpam is opened at run time: where it cannot be (hidden here in a
+    private mount namespace), a configured PAM backend stops the start
+    with the library's name and the reason, instead of failing logins."""
+    need_root()
+    unshare, = need("unshare")
+    lib = Path("/lib/x86_64-linux-gnu/libpam.so.0")
+    if not lib.exists():
+        lib = Path(next(iter(glob.glob("/usr/lib/*/libpam.so.0")), "/nonexistent"))
+    if not lib.exists():
+        need("libpam.so.0")
+    config = tmp_path / "courser.toml"
+    config.write_text(f'[[listener]]\nprotocol = "imap"\naddress = "127.0.0.1:{free_port()}"\n'
+                      '[[auth.backend]]\ntype = "pam"\n[server]\nrun_as = "nobody"\n')
+    hide = f'mount --bind /dev/null "{lib.resolve()}" && exec "$0" serve --config "$1"'
+    r = subprocess.run([unshare, "--mount", "--propagation", "private", "sh", "-c", hide,
+                        BIN, str(config)], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0, r
+    # The reason (dlerror's) follows the library's name.
+    reason = r.stderr.partition("(pam): PAM: cannot load libpam.so.0: ")[2]
+    assert reason.split("\n")[0].strip(), r.stderr
+
+
 # ---------------------------------------------------------------- authdaemond
 
 def answers(path):

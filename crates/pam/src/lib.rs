@@ -119,7 +119,12 @@ struct Api {
 
 impl Api {
     fn open(name: &str) -> Result<Api, String> {
-        let cannot = |e: libloading::Error| format!("PAM: cannot load {name}: {e}");
+        // libloading's message is generic ("dlopen failed"); dlerror's
+        // text, which says why, is its source.
+        let cannot = |e: libloading::Error| match std::error::Error::source(&e) {
+            Some(why) => format!("PAM: cannot load {name}: {why}"),
+            None => format!("PAM: cannot load {name}: {e}"),
+        };
         // SAFETY: opening libpam runs its initialisers, which only set up
         // its own state; the signatures below are Linux-PAM's
         // (<security/pam_appl.h>), and copying the function pointers out

@@ -31,7 +31,7 @@ pub fn backend(config: &BackendConfig) -> Result<Arc<dyn Backend>, String> {
         )),
         BackendConfig::Pam(s) => {
             let pam = courser_auth::pam::PamBackend::new(s.service.clone()).passwd_file(&s.passwd);
-            pam.check().map_err(|e| e.to_string())?;
+            pam.check()?;
             Arc::new(pam)
         }
         BackendConfig::Sql(s) => Arc::new(SqlBackend::new(s.clone())?),
