@@ -453,7 +453,8 @@ def sighup(server):
         time.sleep(0.05)
 
 
-def test_sqlite(make_server, accounts):
+def sqlite_db(accounts):
+    """The accounts in an SQLite file the serving user can read."""
     import sqlite3
     db = accounts.root / "users.db"
     con = sqlite3.connect(db)
@@ -461,6 +462,39 @@ def test_sqlite(make_server, accounts):
     con.commit()
     con.close()
     os.chmod(db, 0o644)
+    return db
+
+
+def courser_passwd(config, user, old, new):
+    """`courser passwd` for `user`'s imap password, as webmail would run it."""
+    return subprocess.run([BIN, "passwd", "--config", str(config), "-s", "imap", user],
+                          input=f"{old}\n{new}\n", capture_output=True, text=True, timeout=60)
+
+
+def test_passwd_in_sqlite(make_server, accounts):
+    """`courser passwd` updates the account's row; a custom select_clause
+    refuses, saying why."""
+    db = sqlite_db(accounts)
+    server = make_server(sql_backend(f"sqlite://{db}"))
+    user, old = "s0", accounts.users["s0"]["password"]
+
+    def passwd(config, old_pw, new_pw):
+        return courser_passwd(config, user, old_pw, new_pw)
+
+    r = passwd(server.config, "wrong", "Sql-New-Pw3")
+    assert r.returncode == 1 and "wrong login or password" in r.stderr, r.stderr
+    r = passwd(server.config, old, "Sql-New-Pw3")
+    assert r.returncode == 0, r.stderr
+    assert imap_login(server, user, "Sql-New-Pw3") == "OK", server.log_text()[-2000:]
+    assert "AUTHENTICATIONFAILED" in imap_login(server, user, old)
+    custom = make_server(sql_backend(f"sqlite://{db}", custom=True))
+    r = passwd(custom.config, "Sql-New-Pw3", "Other-Pw4")
+    assert r.returncode == 1, r
+    assert "cannot change passwords of accounts found by a select_clause" in r.stderr, r.stderr
+
+
+def test_sqlite(make_server, accounts):
+    db = sqlite_db(accounts)
     server = make_server(sql_backend(f"sqlite://{db}"))
     check_logins(server, accounts, cram=True, scram=True)
     custom = make_server(sql_backend(f"sqlite://{db}", custom=True))
@@ -964,9 +998,7 @@ def test_passwd_through_courier_authdaemond(make_server, accounts, courier_authd
     old = accounts.users[user]["password"]
 
     def passwd(old_pw, new_pw):
-        return subprocess.run([BIN, "passwd", "--config", str(server.config), "-s", "imap", user],
-                              input=f"{old_pw}\n{new_pw}\n", capture_output=True, text=True,
-                              timeout=60)
+        return courser_passwd(server.config, user, old_pw, new_pw)
 
     # Courier's userdb tool, which the daemon runs, leaves its lock file.
     lock = Path("/etc/courier/.lock.userdb")

@@ -7,8 +7,9 @@
 //! asked in the server's order ([`courser_auth::Authenticator::change_password`]):
 //! the one that accepts the old password stores the new one — userdb
 //! (the source file under Courier's lock, compiled again if the userdb
-//! is compiled), authpipe and authdaemond (their `PASSWD` request). SQL,
-//! LDAP, passwd/shadow and PAM refuse with a message saying so. A wrong
+//! is compiled), SQL (an `UPDATE` of the account's row), authpipe and
+//! authdaemond (their `PASSWD` request). LDAP, passwd/shadow and PAM, and
+//! SQL with a custom query, refuse with a message saying so. A wrong
 //! old password waits the configured failure delay before the answer, as
 //! a failed login does, and changes nothing. Each attempt is logged.
 
