@@ -246,7 +246,7 @@ impl Backend for UserdbBackend {
     }
 
     /// Rewrites the record's secrets in the source file that holds it
-    /// ([`Record::new_secrets`]; under Courier's lock, as `courser userdb
+    /// (`Record::new_secrets`; under Courier's lock, as `courser userdb
     /// set` does), then compiles again when the userdb is compiled, so
     /// the change takes effect at once.
     fn change_password(
