@@ -18,13 +18,13 @@ packages=(
   rsyslog            # a private rsyslogd writes mail.log for fail2ban (test_courier_log.py)
   faketime           # a server a week ahead: Trash emptied (test_trash.py);
                      # a half-hour autologout in seconds (test_courier_log.py)
+  lintian            # checks the Debian package (test_deb.py)
   exim4-daemon-light # a real sendmail for the Outbox (test_outbox.py)
   # Roundcube on PHP's built-in server, driven by headless Chromium
   # through Selenium (test_roundcube.py):
   roundcube-core roundcube-sqlite3 php-cli php-sqlite3 chromium chromium-driver
   # Authentication backends (tests/e2e/test_auth_backends.py starts each in
   # a throwaway directory on loopback and stops it at the end):
-  libpam0g-dev       # courser links libpam (PAM backend)
   postgresql mariadb-server sqlite3 slapd ldap-utils
   courier-authdaemon courier-authlib-userdb   # Courier's authdaemond, makeuserdb
 )

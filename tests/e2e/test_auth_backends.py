@@ -453,7 +453,8 @@ def sighup(server):
         time.sleep(0.05)
 
 
-def test_sqlite(make_server, accounts):
+def sqlite_db(accounts):
+    """The accounts in an SQLite file the serving user can read."""
     import sqlite3
     db = accounts.root / "users.db"
     con = sqlite3.connect(db)
@@ -461,6 +462,39 @@ def test_sqlite(make_server, accounts):
     con.commit()
     con.close()
     os.chmod(db, 0o644)
+    return db
+
+
+def courser_passwd(config, user, old, new):
+    """`courser passwd` for `user`'s imap password, as webmail would run it."""
+    return subprocess.run([BIN, "passwd", "--config", str(config), "-s", "imap", user],
+                          input=f"{old}\n{new}\n", capture_output=True, text=True, timeout=60)
+
+
+def test_passwd_in_sqlite(make_server, accounts):
+    """`courser passwd` updates the account's row; a custom select_clause
+    refuses, saying why."""
+    db = sqlite_db(accounts)
+    server = make_server(sql_backend(f"sqlite://{db}"))
+    user, old = "s0", accounts.users["s0"]["password"]
+
+    def passwd(config, old_pw, new_pw):
+        return courser_passwd(config, user, old_pw, new_pw)
+
+    r = passwd(server.config, "wrong", "Sql-New-Pw3")
+    assert r.returncode == 1 and "wrong login or password" in r.stderr, r.stderr
+    r = passwd(server.config, old, "Sql-New-Pw3")
+    assert r.returncode == 0, r.stderr
+    assert imap_login(server, user, "Sql-New-Pw3") == "OK", server.log_text()[-2000:]
+    assert "AUTHENTICATIONFAILED" in imap_login(server, user, old)
+    custom = make_server(sql_backend(f"sqlite://{db}", custom=True))
+    r = passwd(custom.config, "Sql-New-Pw3", "Other-Pw4")
+    assert r.returncode == 1, r
+    assert "cannot change passwords of accounts found by a select_clause" in r.stderr, r.stderr
+
+
+def test_sqlite(make_server, accounts):
+    db = sqlite_db(accounts)
     server = make_server(sql_backend(f"sqlite://{db}"))
     check_logins(server, accounts, cram=True, scram=True)
     custom = make_server(sql_backend(f"sqlite://{db}", custom=True))
@@ -827,6 +861,29 @@ def test_pam(make_server, accounts):
     assert "SYS/TEMP" in pop3_login(server, PAM_USER, PAM_PASSWORD)
 
 
+def test_pam_without_libpam_stops_the_start(tmp_path):
+    """libpam is opened at run time: where it cannot be (hidden here in a
+    private mount namespace), a configured PAM backend stops the start
+    with the library's name and the reason, instead of failing logins."""
+    need_root()
+    unshare, = need("unshare")
+    lib = Path("/lib/x86_64-linux-gnu/libpam.so.0")
+    if not lib.exists():
+        lib = Path(next(iter(glob.glob("/usr/lib/*/libpam.so.0")), "/nonexistent"))
+    if not lib.exists():
+        need("libpam.so.0")
+    config = tmp_path / "courser.toml"
+    config.write_text(f'[[listener]]\nprotocol = "imap"\naddress = "127.0.0.1:{free_port()}"\n'
+                      '[[auth.backend]]\ntype = "pam"\n[server]\nrun_as = "nobody"\n')
+    hide = f'mount --bind /dev/null "{lib.resolve()}" && exec "$0" serve --config "$1"'
+    r = subprocess.run([unshare, "--mount", "--propagation", "private", "sh", "-c", hide,
+                        BIN, str(config)], capture_output=True, text=True, timeout=60)
+    assert r.returncode != 0, r
+    # The reason (dlerror's) follows the library's name.
+    reason = r.stderr.partition("(pam): PAM: cannot load libpam.so.0: ")[2]
+    assert reason.split("\n")[0].strip(), r.stderr
+
+
 # ---------------------------------------------------------------- authdaemond
 
 def answers(path):
@@ -929,6 +986,34 @@ def courier_authdaemond(accounts):
         for name, (data, mode) in saved.items():
             (etc / name).write_bytes(data)
             (etc / name).chmod(mode)
+
+
+def test_passwd_through_courier_authdaemond(make_server, accounts, courier_authdaemond):
+    """`courser passwd` with an authdaemond backend sends PASSWD; Courier's
+    authdaemond checks the old password and its authuserdb stores the new
+    one, which then opens the account through the daemon."""
+    server = make_server(f'\n[[auth.backend]]\ntype = "authdaemond"\n'
+                         f'socket = "{courier_authdaemond.socket}"\n')
+    user = accounts.hashed()[0]
+    old = accounts.users[user]["password"]
+
+    def passwd(old_pw, new_pw):
+        return courser_passwd(server.config, user, old_pw, new_pw)
+
+    # Courier's userdb tool, which the daemon runs, leaves its lock file.
+    lock = Path("/etc/courier/.lock.userdb")
+    lock_before = lock.exists()
+    try:
+        r = passwd("wrong", "Changed-Pw2")
+        assert r.returncode == 1 and "wrong login or password" in r.stderr, r.stderr
+        assert imap_login(server, user, old) == "OK"
+        r = passwd(old, "Changed-Pw2")
+        assert r.returncode == 0, r.stderr
+        assert imap_login(server, user, "Changed-Pw2") == "OK", server.log_text()[-2000:]
+        assert "AUTHENTICATIONFAILED" in imap_login(server, user, old)
+    finally:
+        if not lock_before:
+            lock.unlink(missing_ok=True)
 
 
 def test_courier_authdaemond(make_server, accounts, courier_authdaemond):

@@ -13,6 +13,10 @@
 //! * no socket, refused connection, timeout, a closed connection without
 //!   a reply, or garbage → [`AuthError::Unavailable`].
 //!
+//! `PASSWD` ([`crate::Backend::change_password`]) forwards a password
+//! change; the daemon checks the old password and its modules store the
+//! new one.
+//!
 //! `ENUMERATE` ([`crate::Backend::enumerate`]) streams the daemon's list
 //! (every module's accounts, `DEFAULTOPTIONS` merged) line by line; a
 //! list without its final `.` is incomplete, an error.
@@ -152,12 +156,42 @@ pub(crate) fn wire_auth(c: &impl WireClient, request: Request) -> Result<Verdict
     let login = match &request {
         Request::Login { login, .. } => login.clone(),
         Request::Cram { cram, .. } => cram.login.clone(),
-        Request::Pre { login, .. } => login.clone(),
+        Request::Pre { login, .. } | Request::Passwd { login, .. } => login.clone(),
     };
     Ok(match to_entry(c.options(), c.call(&request)?, &login)? {
         None => Verdict::Unknown,
         Some(e) => Verdict::Accepted(e.account),
     })
+}
+
+/// `PASSWD`: the other side checks `old` and stores `new`. `FAIL` after
+/// the old password was accepted means no module there could change it.
+pub(crate) fn wire_passwd(
+    c: &impl WireClient,
+    service: &str,
+    login: &str,
+    old: &[u8],
+    new: &[u8],
+) -> Result<(), AuthError> {
+    let request = Request::Passwd {
+        service: service.into(),
+        login: login.into(),
+        old: old.to_vec(),
+        new: new.to_vec(),
+    };
+    let encoded = request
+        .encode()
+        .map_err(|_| AuthError::NewPasswordRefused("it holds a TAB, which PASSWD cannot carry"))?;
+    let changed = c.exchange(&encoded, false, |mut r| wire::read_passwd_reply(&mut r))?;
+    tracing::debug!(backend = %c.options().name, ?request, changed, "wire call");
+    if changed {
+        Ok(())
+    } else {
+        Err(AuthError::Unsupported {
+            backend: c.options().name.clone(),
+            operation: "change this password (PASSWD answered FAIL)",
+        })
+    }
 }
 
 /// Implements [`Backend`] for a [`WireClient`].
@@ -200,6 +234,16 @@ macro_rules! wire_backend {
                     cram: cram.clone(),
                 };
                 $crate::authdaemond::wire_auth(self, request)
+            }
+
+            fn change_password(
+                &self,
+                service: &str,
+                login: &str,
+                old: &[u8],
+                new: &[u8],
+            ) -> Result<(), $crate::error::AuthError> {
+                $crate::authdaemond::wire_passwd(self, service, login, old, new)
             }
 
             fn supports_cram(&self) -> bool {

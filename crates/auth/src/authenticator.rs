@@ -281,6 +281,59 @@ impl Authenticator {
         login: &str,
         password: &[u8],
     ) -> Checked<Account> {
+        self.password_run(login, password, |b, login| {
+            b.authenticate(service, login, password)
+        })
+    }
+
+    /// Changes the password of `login` for `service` from `old` to `new`
+    /// (Courier's `auth_passwd`): the backends are asked in order, as for
+    /// a login with `old`; the one that accepts it stores `new`
+    /// ([`Backend::change_password`]). A wrong `old` or an unknown login
+    /// is [`AuthError::Failed`] with nothing changed, padded like a failed
+    /// login; a backend that cannot store passwords answers
+    /// [`AuthError::Unsupported`]. A `new` password that is empty, holds
+    /// a NUL or line break, or is longer than the maximum is
+    /// [`AuthError::NewPasswordRefused`] before any backend is asked.
+    pub fn change_password(
+        &self,
+        service: &str,
+        login: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<Account, AuthError> {
+        if new.is_empty() {
+            return Err(AuthError::NewPasswordRefused("it is empty"));
+        }
+        if new.iter().any(|&b| matches!(b, 0 | b'\n' | b'\r')) {
+            return Err(AuthError::NewPasswordRefused(
+                "it holds a NUL or a line break",
+            ));
+        }
+        if new.len() > self.max_password_len.unwrap_or(DEFAULT_MAX_PASSWORD_LEN) {
+            return Err(AuthError::NewPasswordRefused(
+                "it is longer than the maximum",
+            ));
+        }
+        self.password_run(login, old, |b, login| {
+            let verdict = b.authenticate(service, login, old)?;
+            if let Verdict::Accepted(_) = &verdict {
+                b.change_password(service, login, old, new)?;
+            }
+            Ok(verdict)
+        })
+        .waited()
+    }
+
+    /// Runs `check` (with the normalised login) over the backends for a
+    /// password check, refusing over-long passwords unchecked and padding
+    /// an unknown login's failure to the usual time of a known one.
+    fn password_run(
+        &self,
+        login: &str,
+        password: &[u8],
+        mut check: impl FnMut(&dyn Backend, &str) -> Result<Verdict, AuthError>,
+    ) -> Checked<Account> {
         let login = match self.normalize_login(login) {
             Ok(login) => login,
             Err(e) => return Checked::now(Err(e)),
@@ -296,7 +349,7 @@ impl Authenticator {
         let known = |v: &Verdict| !matches!(v, Verdict::Unknown);
         let mut answered = false;
         let result = self.run(|b| {
-            let verdict = b.authenticate(service, &login, password)?;
+            let verdict = check(b, &login)?;
             answered |= known(&verdict);
             Ok(verdict)
         });
@@ -797,5 +850,47 @@ mod tests {
             .verify("imap", &external("zed"))
             .unwrap_err()
             .is_temporary());
+    }
+
+    #[test]
+    fn a_password_change_goes_to_the_backend_that_accepts_the_old_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("userdb");
+        std::fs::write(&path, format!("bob\tuid=1|gid=1|home=/b|systempw={TWO}\n")).unwrap();
+        let userdb = crate::userdb::UserdbBackend::new(&path).allow_public_permissions();
+        let auth = Authenticator::new()
+            .with_backend(Mem::default().user("ann", ONE))
+            .with_backend(userdb);
+        // Wrong old password, unknown login: failed, nothing written.
+        let before = std::fs::read(&path).unwrap();
+        assert_eq!(
+            auth.change_password("imap", "bob", b"one", b"new"),
+            Err(AuthError::Failed)
+        );
+        assert_eq!(
+            auth.change_password("imap", "nobody", b"two", b"new"),
+            Err(AuthError::Failed)
+        );
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // A new password that cannot be stored is refused before any check.
+        for bad in [&b""[..], b"a\nb", b"a\0b"] {
+            assert!(matches!(
+                auth.change_password("imap", "bob", b"two", bad),
+                Err(AuthError::NewPasswordRefused(_))
+            ));
+        }
+        assert_eq!(std::fs::read(&path).unwrap(), before);
+        // A backend that cannot store passwords says so.
+        assert!(matches!(
+            auth.change_password("imap", "ann", b"one", b"new"),
+            Err(AuthError::Unsupported { .. })
+        ));
+        let bob = auth.change_password("imap", "bob", b"two", b"new").unwrap();
+        assert_eq!(bob.login, "bob");
+        assert_eq!(
+            auth.authenticate("imap", "bob", "two"),
+            Err(AuthError::Failed)
+        );
+        assert!(auth.authenticate("imap", "bob", "new").is_ok());
     }
 }

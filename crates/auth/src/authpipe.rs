@@ -184,6 +184,8 @@ while IFS= read -r line; do
     "PRE . imap ann") printf 'UID=1\nGID=2\nHOME=/h\nADDRESS=ann\nPASSWD2=one\n.\n' ;;
     ENUMERATE) printf '# authpipe\n\nann\t1\t2\t/h\t\tx=1\nbob\t3\t4\t/b\t/m\t\n.\n' ;;
     PRE*) printf 'FAIL\n' ;;
+    "PASSWD imap	ann	one	two") printf 'OK\n' ;;
+    PASSWD*) printf 'FAIL\n' ;;
     AUTH*)
       body=$(head -c "${line#AUTH }")
       case "$body" in
@@ -228,6 +230,18 @@ done
         assert_eq!(
             pipe.authenticate("imap", "ann", b"o\nne"),
             Ok(Verdict::Rejected)
+        );
+        // PASSWD: the program's OK or FAIL; FAIL is a refusal, not a wrong password.
+        assert_eq!(pipe.change_password("imap", "ann", b"one", b"two"), Ok(()));
+        assert!(matches!(
+            pipe.change_password("imap", "ann", b"one", b"three"),
+            Err(AuthError::Unsupported { .. })
+        ));
+        assert_eq!(
+            pipe.change_password("imap", "ann", b"one", b"t\two"),
+            Err(AuthError::NewPasswordRefused(
+                "it holds a TAB, which PASSWD cannot carry"
+            ))
         );
         let missing = AuthpipeBackend::new("/nonexistent/authProg", Vec::new());
         assert!(missing.lookup("imap", "ann").unwrap_err().is_temporary());

@@ -216,6 +216,27 @@ pub trait Backend: Send + Sync + fmt::Debug {
         false
     }
 
+    /// Changes `login`'s password for `service` to `new` (Courier's
+    /// `auth_passwd`, the `PASSWD` request). The caller has just checked
+    /// `old` with this backend's [`Backend::authenticate`]; backends whose
+    /// protocol carries the old password (authpipe, authdaemond) send it
+    /// and the other side checks it again. Blocking.
+    /// The default answers [`AuthError::Unsupported`]: a backend that
+    /// cannot store a password says so.
+    fn change_password(
+        &self,
+        service: &str,
+        login: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<(), AuthError> {
+        let _ = (service, login, old, new);
+        Err(AuthError::Unsupported {
+            backend: self.name().to_owned(),
+            operation: "change passwords",
+        })
+    }
+
     /// Lists every account this backend knows (Courier's
     /// `auth_enumerate`), handing each to `each` as it is read, in the
     /// backend's own order. Only what an enumeration carries is filled

@@ -45,6 +45,10 @@ pub enum AuthError {
         /// What it cannot do (`enumerate accounts`).
         operation: &'static str,
     },
+    /// A password change was refused before any backend saw it: the new
+    /// password cannot be stored (empty, a NUL or line break, too long).
+    #[error("new password refused: {0}")]
+    NewPasswordRefused(&'static str),
 }
 
 impl AuthError {

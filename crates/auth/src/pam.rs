@@ -2,8 +2,8 @@
 //! stack for a configurable service name (`/etc/pam.d/<service>`), the
 //! identity (uid, gid, home) comes from the passwd file, as authpam does.
 //!
-//! PAM is reached through the `nonstick` crate, whose safe API keeps
-//! every `unsafe` block inside that crate; this module has none. PAM
+//! PAM is reached through [`courser_pam`], which opens `libpam.so.0` at
+//! run time and keeps every `unsafe` block; this module has none. PAM
 //! modules such as pam_unix need root to read `/etc/shadow` and may
 //! block (pam_unix waits about two seconds after a wrong password), so a
 //! server that drops privileges runs this backend in its authentication
@@ -14,16 +14,16 @@
 //!
 //! Mapping: success of `pam_authenticate` + `pam_acct_mgmt` → accepted;
 //! `PAM_AUTH_ERR`, `PAM_USER_UNKNOWN`, `PAM_MAXTRIES`, expired or
-//! locked accounts, `PAM_PERM_DENIED` → rejected; anything else (no such
+//! locked accounts, `PAM_PERM_DENIED` → rejected
+//! ([`courser_pam::Failure::is_rejection`]); anything else (no such
 //! service file, a module that cannot reach its directory,
-//! `PAM_AUTHINFO_UNAVAIL`, `PAM_TRY_AGAIN`…) → temporary failure. A
-//! login that is not in the passwd file is unknown to this backend.
+//! `PAM_AUTHINFO_UNAVAIL`, `PAM_TRY_AGAIN`, libpam missing…) → temporary
+//! failure. A login that is not in the passwd file is unknown to this
+//! backend.
 
-use std::ffi::{OsStr, OsString};
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use nonstick::{AuthnFlags, ConversationAdapter, ErrorCode, Transaction as _, TransactionBuilder};
+use courser_pam::PamError;
 
 use crate::backend::{Backend, Entry, Verdict};
 use crate::error::AuthError;
@@ -46,47 +46,18 @@ impl PamBackend {
         }
     }
 
+    /// Checks that libpam can be opened, for a clear error at start-up
+    /// rather than at the first login; the error names the library and
+    /// says why.
+    pub fn check(&self) -> Result<(), String> {
+        courser_pam::library()
+    }
+
     /// The passwd file that gives the account's identity.
     pub fn passwd_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.passwd = path.into();
         self
     }
-}
-
-/// Answers PAM's prompts: the user name to a visible prompt, the
-/// password to a hidden one.
-struct Answers {
-    login: OsString,
-    password: OsString,
-}
-
-impl ConversationAdapter for Answers {
-    fn prompt(&self, _request: impl AsRef<OsStr>) -> nonstick::Result<OsString> {
-        Ok(self.login.clone())
-    }
-    fn masked_prompt(&self, _request: impl AsRef<OsStr>) -> nonstick::Result<OsString> {
-        Ok(self.password.clone())
-    }
-    fn error_msg(&self, message: impl AsRef<OsStr>) {
-        tracing::debug!("PAM: {}", message.as_ref().to_string_lossy());
-    }
-    fn info_msg(&self, message: impl AsRef<OsStr>) {
-        tracing::debug!("PAM: {}", message.as_ref().to_string_lossy());
-    }
-}
-
-fn is_rejection(code: ErrorCode) -> bool {
-    matches!(
-        code,
-        ErrorCode::AuthenticationError
-            | ErrorCode::UserUnknown
-            | ErrorCode::MaxTries
-            | ErrorCode::PermissionDenied
-            | ErrorCode::AccountExpired
-            | ErrorCode::NewAuthTokRequired
-            | ErrorCode::AuthTokExpired
-            | ErrorCode::CredentialsInsufficient
-    )
 }
 
 impl Backend for PamBackend {
@@ -116,23 +87,12 @@ impl Backend for PamBackend {
         if pam_service.is_empty() || pam_service.contains(['\0', '/']) {
             return Err(AuthError::unavailable("pam", "bad PAM service name"));
         }
-        let answers = Answers {
-            login: OsString::from(login),
-            password: OsStr::from_bytes(password).to_owned(),
-        };
-        let run = || -> nonstick::Result<()> {
-            let mut tx = TransactionBuilder::new_with_service(pam_service)
-                .username(login)
-                .build(answers.into_conversation())?;
-            tx.authenticate(AuthnFlags::SILENT | AuthnFlags::DISALLOW_NULL_AUTHTOK)?;
-            tx.account_management(AuthnFlags::SILENT)
-        };
-        match one_at_a_time(run) {
+        match one_at_a_time(|| courser_pam::authenticate(pam_service, login, password)) {
             Ok(()) => Ok(Verdict::Accepted(entry.account)),
-            Err(code) if is_rejection(code) => Ok(Verdict::Rejected),
-            Err(code) => Err(AuthError::unavailable(
+            Err(PamError::Pam(f)) if f.is_rejection() => Ok(Verdict::Rejected),
+            Err(e) => Err(AuthError::unavailable(
                 "pam",
-                format!("PAM service {pam_service}: {code:?}"),
+                format!("PAM service {pam_service}: {e}"),
             )),
         }
     }

@@ -168,6 +168,30 @@ impl Scheme {
     /// Courier.
     pub const DEFAULT: Scheme = Scheme::Yescrypt;
 
+    /// The scheme that wrote a stored value, when it is one this module
+    /// can write again (`{CRYPT}` looked through): a password change keeps
+    /// the account's scheme, as Courier's `authcryptpasswd` does with its
+    /// hint. `None` for formats only verified here (`{MD5}`, `{SHA}`, DES…).
+    pub fn of_stored(stored: &str) -> Option<Scheme> {
+        let stored = strip_prefix_ci(stored, "{CRYPT}").unwrap_or(stored);
+        let prefixes = [
+            ("$y$", Scheme::Yescrypt),
+            ("$2a$", Scheme::Bcrypt),
+            ("$2b$", Scheme::Bcrypt),
+            ("$2y$", Scheme::Bcrypt),
+            ("$6$", Scheme::Sha512Crypt),
+            ("$5$", Scheme::Sha256Crypt),
+            ("$1$", Scheme::Md5Crypt),
+            ("{SSHA}", Scheme::Ssha),
+            ("{SHA512}", Scheme::Sha512),
+            ("{SHA256}", Scheme::Sha256),
+        ];
+        prefixes
+            .into_iter()
+            .find(|(p, _)| strip_prefix_ci(stored, p).is_some())
+            .map(|(_, s)| s)
+    }
+
     /// The canonical name accepted by [`Scheme::from_str`].
     pub fn name(self) -> &'static str {
         match self {
@@ -502,5 +526,23 @@ mod tests {
         assert_eq!("{SSHA}".parse::<Scheme>(), Ok(Scheme::Ssha));
         assert_eq!("$6$".parse::<Scheme>(), Ok(Scheme::Sha512Crypt));
         assert!("des".parse::<Scheme>().is_err());
+    }
+
+    #[test]
+    fn a_change_keeps_the_scheme_it_can_write() {
+        for scheme in Scheme::ALL {
+            let stored = hash(scheme, b"pw").unwrap();
+            let expected = match scheme {
+                Scheme::Hmac(_) | Scheme::Scram(_) => None,
+                s => Some(s),
+            };
+            assert_eq!(Scheme::of_stored(&stored), expected, "{stored}");
+        }
+        assert_eq!(
+            Scheme::of_stored("{crypt}$6$salt$x"),
+            Some(Scheme::Sha512Crypt)
+        );
+        assert_eq!(Scheme::of_stored("{MD5}CY9rzUYh03PK3k6DJie09g=="), None);
+        assert_eq!(Scheme::of_stored("abJnggxhB/yWI"), None);
     }
 }

@@ -27,6 +27,11 @@
 //! `@domain` to logins without `@` for the query, and gives `$(domain)`
 //! its value when the login has none.
 //!
+//! A password change ([`Backend::change_password`]) updates the crypt
+//! and clear columns of the account's row (`UPDATE table SET … WHERE
+//! login = ? [AND (where_clause)]`, values bound); with a custom
+//! `select_clause` it is refused.
+//!
 //! The backend owns a small tokio runtime (one worker thread) for sqlx
 //! and a lazily connecting pool; calls are synchronous, as the
 //! [`Backend`] trait wants. A database that cannot be reached within the
@@ -43,6 +48,7 @@ use crate::account::{Account, Options};
 use crate::backend::{Backend, Entry};
 use crate::enumerate::{receive, Streamed, IN_FLIGHT};
 use crate::error::AuthError;
+use crate::password::{self, HashError, Scheme};
 
 /// Settings of one SQL backend (Courier's names in the field docs).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -343,27 +349,93 @@ impl SqlBackend {
     }
 
     fn fetch(&self, query: String, bind: Option<String>) -> Result<Option<AnyRow>, AuthError> {
-        let unavailable = |e: String| AuthError::unavailable("sql", e);
-        let runtime = self
-            .runtime
-            .as_ref()
-            .ok_or_else(|| unavailable("shut down".into()))?;
-        let pool = self.pool.clone();
-        let (tx, rx) = mpsc::channel();
-        runtime.spawn(async move {
+        self.on_runtime(move |pool| async move {
             // Audited: the default query binds the login; a configured
             // query gets only escaped substitutions (see `substitute`).
             let mut q = sqlx::query(sqlx::AssertSqlSafe(query));
             if let Some(b) = bind {
                 q = q.bind(b);
             }
-            let _ = tx.send(q.fetch_optional(&pool).await);
+            q.fetch_optional(&pool).await
+        })
+    }
+
+    /// Runs `statement` with `binds` (in order); the rows it changed.
+    fn execute(&self, statement: String, binds: Vec<String>) -> Result<u64, AuthError> {
+        self.on_runtime(move |pool| async move {
+            // Audited: values are bound; only the configured names and
+            // the escaped substitutions of `where_clause` are in the text.
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(statement));
+            for b in binds {
+                q = q.bind(b);
+            }
+            q.execute(&pool).await.map(|done| done.rows_affected())
+        })
+    }
+
+    /// Runs `work` on the backend's runtime and waits for it, at most the
+    /// timeout (and a second).
+    fn on_runtime<T, F, Fut>(&self, work: F) -> Result<T, AuthError>
+    where
+        T: Send + 'static,
+        F: FnOnce(AnyPool) -> Fut,
+        Fut: std::future::Future<Output = Result<T, sqlx::Error>> + Send + 'static,
+    {
+        let unavailable = |e: String| AuthError::unavailable("sql", e);
+        let runtime = self
+            .runtime
+            .as_ref()
+            .ok_or_else(|| unavailable("shut down".into()))?;
+        let (tx, rx) = mpsc::channel();
+        let task = work(self.pool.clone());
+        runtime.spawn(async move {
+            let _ = tx.send(task.await);
         });
         match rx.recv_timeout(self.config.timeout() + Duration::from_secs(1)) {
-            Ok(Ok(row)) => Ok(row),
+            Ok(Ok(answer)) => Ok(answer),
             Ok(Err(e)) => Err(unavailable(e.to_string())),
             Err(_) => Err(unavailable("no answer in time".into())),
         }
+    }
+
+    /// `UPDATE table SET crypt = ?, clear = ? WHERE login = ?
+    /// [AND (where_clause)]` over the configured columns (the
+    /// placeholders numbered for PostgreSQL), and the values to bind.
+    fn change_statement(
+        &self,
+        service: &str,
+        login: &str,
+        values: &[(&str, String)],
+    ) -> (String, Vec<String>) {
+        let (full, local, domain) = self.login_parts(login);
+        let placeholder = |i: usize| match self.dialect {
+            Dialect::Postgres => format!("${i}"),
+            Dialect::Mysql | Dialect::Sqlite => "?".into(),
+        };
+        let sets: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(i, (column, _))| format!("{column} = {}", placeholder(i + 1)))
+            .collect();
+        let c = &self.config;
+        let mut statement = format!(
+            "UPDATE {} SET {} WHERE {} = {}",
+            c.user_table,
+            sets.join(", "),
+            c.login_field,
+            placeholder(values.len() + 1)
+        );
+        if let Some(w) = c.where_clause.as_deref().filter(|w| !w.trim().is_empty()) {
+            let vars = [
+                ("local_part", local.as_str()),
+                ("domain", domain.as_str()),
+                ("service", service),
+            ];
+            statement.push_str(&format!(" AND ({})", substitute(w, self.dialect, &vars)));
+        }
+        let mut binds: Vec<String> = values.iter().map(|(_, v)| v.clone()).collect();
+        binds.push(full);
+        (statement, binds)
     }
 }
 
@@ -460,6 +532,59 @@ impl Backend for SqlBackend {
         Ok(Some(entry))
     }
 
+    /// Updates the account's row: the crypt column gets a hash in the
+    /// scheme of the value there (else [`Scheme::DEFAULT`]), the clear
+    /// column the password. Not with a custom `select_clause`: where the
+    /// account lives is then the query's secret (Courier needs its
+    /// `*_CHPASS_CLAUSE` there, which Courser does not take).
+    fn change_password(
+        &self,
+        service: &str,
+        login: &str,
+        _old: &[u8],
+        new: &[u8],
+    ) -> Result<(), AuthError> {
+        let refuse = |operation| AuthError::Unsupported {
+            backend: "sql".into(),
+            operation,
+        };
+        if self.config.select_clause.is_some() {
+            return Err(refuse(
+                "change passwords of accounts found by a select_clause",
+            ));
+        }
+        let new_text = std::str::from_utf8(new)
+            .map_err(|_| AuthError::NewPasswordRefused("it is not UTF-8"))?;
+        let mut values = Vec::new();
+        if let Some(column) = &self.config.crypt_pwfield {
+            let stored = self.lookup(service, login)?.and_then(|e| e.password);
+            let scheme = stored
+                .as_deref()
+                .and_then(Scheme::of_stored)
+                .unwrap_or(Scheme::DEFAULT);
+            let hashed = password::hash(scheme, new).map_err(|e| match e {
+                HashError::BadPassword => {
+                    AuthError::NewPasswordRefused("it holds a NUL or a line break")
+                }
+                e => AuthError::unavailable("sql", e.to_string()),
+            })?;
+            values.push((column.as_str(), hashed));
+        }
+        if let Some(column) = &self.config.clear_pwfield {
+            values.push((column.as_str(), new_text.to_owned()));
+        }
+        if values.is_empty() {
+            return Err(refuse(
+                "change passwords without a crypt_pwfield or clear_pwfield",
+            ));
+        }
+        let (statement, binds) = self.change_statement(service, login, &values);
+        match self.execute(statement, binds)? {
+            0 => Err(AuthError::unavailable("sql", "the UPDATE changed no row")),
+            _ => Ok(()),
+        }
+    }
+
     fn supports_cram(&self) -> bool {
         self.config.clear_pwfield.is_some() || self.config.select_clause.is_some()
     }
@@ -538,6 +663,32 @@ mod tests {
         ));
         assert_eq!(b.authenticate("imap", "ann", b"two"), Ok(Verdict::Rejected));
         assert_eq!(b.lookup("imap", "o'brien").unwrap(), None);
+        // A change: both columns, the crypt one in its old scheme.
+        b.change_password("imap", "ann", b"one", b"n'ew").unwrap();
+        let e = b.lookup("imap", "ann").unwrap().unwrap();
+        assert_eq!(e.clear_password.as_deref(), Some("n'ew"));
+        let crypt = e.password.unwrap();
+        assert!(
+            crypt.starts_with("$y$"),
+            "{{MD5RAW}} is not written: {crypt}"
+        );
+        assert!(crate::password::verify(b"n'ew", &crypt));
+        assert_eq!(b.authenticate("imap", "ann", b"one"), Ok(Verdict::Rejected));
+        let mut bob_only = config.clone();
+        bob_only.where_clause = Some("id = 'bob@$(domain)'".into());
+        let bob_only = SqlBackend::new(bob_only).unwrap();
+        assert!(bob_only
+            .change_password("imap", "ann", b"n'ew", b"x")
+            .unwrap_err()
+            .is_temporary());
+        assert_eq!(
+            b.lookup("imap", "ann")
+                .unwrap()
+                .unwrap()
+                .clear_password
+                .as_deref(),
+            Some("n'ew")
+        );
         // The list: rows without a home or a uid left out.
         let list = |b: &SqlBackend| crate::enumerate::collect(b);
         let all = list(&b).unwrap();
@@ -577,6 +728,10 @@ mod tests {
         let b = SqlBackend::new(config).unwrap();
         assert!(b.lookup("imap", "ann").unwrap().is_some());
         assert_eq!(b.lookup("imap", "x' OR '1'='1").unwrap(), None);
+        assert!(matches!(
+            b.change_password("imap", "ann", b"one", b"two"),
+            Err(AuthError::Unsupported { .. })
+        ));
         let missing = SqlBackend::new(SqlConfig::new("sqlite:///nonexistent/dir/x.db")).unwrap();
         assert!(missing.lookup("imap", "ann").unwrap_err().is_temporary());
         assert!(crate::enumerate::collect(&missing)

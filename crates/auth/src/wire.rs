@@ -5,9 +5,11 @@
 //! ```text
 //! request:  [NAME=value\n]*  PRE . <service> <login>\n
 //!                            AUTH <len>\n<service>\n<authtype>\n<data>
+//!                            PASSWD <service>\t<login>\t<old>\t<new>\n
 //! reply:    FAIL\n
 //!        |  USERNAME=…\n UID=…\n GID=…\n HOME=…\n ADDRESS=…\n NAME=…\n
 //!           MAILDIR=…\n QUOTA=…\n PASSWD=…\n PASSWD2=…\n OPTIONS=…\n .\n
+//! reply to PASSWD:  OK\n | FAIL\n
 //! ```
 //!
 //! Both directions live here: the clients ([`crate::authdaemond`],
@@ -60,6 +62,18 @@ pub enum Request {
         /// The decoded CRAM response.
         cram: CramResponse,
     },
+    /// `PASSWD service\tlogin\told\tnew`: change a password (answered
+    /// `OK` or `FAIL`, [`read_passwd_reply`]).
+    Passwd {
+        /// Service name.
+        service: String,
+        /// The login.
+        login: String,
+        /// The current password.
+        old: Vec<u8>,
+        /// The new password.
+        new: Vec<u8>,
+    },
 }
 
 /// Logins are client text: escaped ([`Untrusted`]), as in every log line.
@@ -77,6 +91,9 @@ impl std::fmt::Debug for Request {
                     cram.hash.name(),
                     Untrusted(&cram.login)
                 )
+            }
+            Request::Passwd { service, login, .. } => {
+                write!(f, "PASSWD {service} {}", Untrusted(login))
             }
         }
     }
@@ -146,6 +163,32 @@ impl Request {
                 );
                 Ok(with_auth_header(body.into_bytes()))
             }
+            Request::Passwd {
+                service,
+                login,
+                old,
+                new,
+            } => {
+                let fields = [
+                    (service.as_bytes(), "service"),
+                    (login.as_bytes(), "login"),
+                    (old, "password"),
+                    (new, "new password"),
+                ];
+                let mut line = b"PASSWD ".to_vec();
+                for (i, (value, what)) in fields.into_iter().enumerate() {
+                    check_field(value, what)?;
+                    if value.contains(&b'\t') {
+                        return Err(WireError::Unencodable("TAB in a PASSWD request"));
+                    }
+                    if i > 0 {
+                        line.push(b'\t');
+                    }
+                    line.extend_from_slice(value);
+                }
+                line.push(b'\n');
+                Ok(line)
+            }
         }
     }
 
@@ -154,7 +197,8 @@ impl Request {
         match self {
             Request::Pre { service, .. }
             | Request::Login { service, .. }
-            | Request::Cram { service, .. } => service,
+            | Request::Cram { service, .. }
+            | Request::Passwd { service, .. } => service,
         }
     }
 }
@@ -236,6 +280,19 @@ pub fn read_reply(r: &mut impl BufRead) -> Result<Reply, WireError> {
             return Err(WireError::Protocol("reply record too long".into()));
         }
         fields.push((name.to_owned(), value.to_owned()));
+    }
+}
+
+/// Reads the answer to `PASSWD`: `true` for `OK`, `false` for `FAIL`.
+pub fn read_passwd_reply(r: &mut impl BufRead) -> Result<bool, WireError> {
+    match read_line(r)?.as_deref() {
+        None => Err(WireError::Io("connection closed before the reply".into())),
+        Some(b"OK") => Ok(true),
+        Some(line) if line.starts_with(b"FAIL") => Ok(false),
+        Some(line) => Err(WireError::Protocol(format!(
+            "unexpected PASSWD reply {:?}",
+            truncate(&String::from_utf8_lossy(line))
+        ))),
     }
 }
 
@@ -352,8 +409,8 @@ pub fn encode_entry(entry: &Entry, with_secrets: bool) -> Vec<u8> {
     out.into_bytes()
 }
 
-/// Reads one request (server side): optional metadata lines, then `PRE`
-/// or `AUTH`. `Ok(None)` at a clean end of input. Unknown commands are
+/// Reads one request (server side): optional metadata lines, then `PRE`,
+/// `AUTH` or `PASSWD`. `Ok(None)` at a clean end of input. Unknown commands are
 /// [`WireError::Protocol`].
 pub fn read_request(r: &mut impl BufRead) -> Result<Option<Request>, WireError> {
     for _ in 0..=MAX_LINES {
@@ -393,6 +450,15 @@ pub fn read_request(r: &mut impl BufRead) -> Result<Option<Request>, WireError> 
                 r.read_exact(&mut body)?;
                 parse_auth_body(&body).map(Some)
             }
+            "PASSWD" => match rest.split('\t').collect::<Vec<_>>()[..] {
+                [service, login, old, new] if !login.is_empty() => Ok(Some(Request::Passwd {
+                    service: service.to_owned(),
+                    login: login.to_owned(),
+                    old: old.as_bytes().to_vec(),
+                    new: new.as_bytes().to_vec(),
+                })),
+                _ => Err(WireError::Protocol("malformed PASSWD".into())),
+            },
             _ => Err(WireError::Protocol("unknown request".into())),
         };
     }
@@ -468,6 +534,12 @@ mod tests {
                     digest_hex: "ab".repeat(32),
                 },
             },
+            Request::Passwd {
+                service: "webmail".into(),
+                login: "j d".into(),
+                old: b"o l d".to_vec(),
+                new: b"n=e|w".to_vec(),
+            },
         ];
         for r in reqs {
             let mut bytes = b"TCPREMOTEIP=1.2.3.4\n".to_vec();
@@ -487,6 +559,21 @@ mod tests {
             password: b"p\nw".to_vec(),
         };
         assert!(bad.encode().is_err());
+        let passwd = |old: &[u8]| Request::Passwd {
+            service: "imap".into(),
+            login: "a".into(),
+            old: old.to_vec(),
+            new: b"new".to_vec(),
+        };
+        assert_eq!(passwd(b"o").encode().unwrap(), b"PASSWD imap\ta\to\tnew\n");
+        assert!(passwd(b"o\tx").encode().is_err());
+        assert!(passwd(b"o\nx").encode().is_err());
+        let reply = |b: &[u8]| read_passwd_reply(&mut Cursor::new(b.to_vec()));
+        assert_eq!(reply(b"OK\n"), Ok(true));
+        assert_eq!(reply(b"FAIL\n"), Ok(false));
+        assert!(reply(b"UID=1\n").is_err());
+        assert!(reply(b"").is_err());
+        assert!(read_request(&mut Cursor::new(b"PASSWD imap\ta\tb\n".to_vec())).is_err());
     }
 
     #[test]

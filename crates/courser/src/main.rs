@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 
 mod cmd;
 
@@ -54,6 +54,9 @@ enum Command {
     Userdb(cmd::userdb::Args),
     /// Write a commented configuration from Courier's files (/etc/courier).
     ImportCourier(cmd::import_courier::Args),
+    /// Change an account's password in the backend that holds it
+    /// (Courier's authpasswd): old and new password on standard input.
+    Passwd(cmd::passwd::Args),
     /// Look up or authenticate one account (Courier's authtest).
     Authtest(cmd::authtest::Args),
     /// List every account of every backend (Courier's authenumerate).
@@ -62,6 +65,10 @@ enum Command {
     /// and install it atomically (Courier's authenumerate,
     /// sharedindexsplit and sharedindexinstall).
     SharedIndex(cmd::shared_index::Args),
+    /// Maintenance: write the man pages (generated from these
+    /// definitions) into a folder, for packaging.
+    #[command(hide = true)]
+    Man(cmd::man::Args),
     /// Internal: the authentication process `courser serve` starts (see
     /// courser_server::authd); its channel to the front end is standard
     /// input, to the spawner standard output.
@@ -192,7 +199,12 @@ fn main() -> ExitCode {
         Command::Pw(args) => cmd::pw::run(args),
         Command::Userdb(args) => cmd::userdb::run(args),
         Command::ImportCourier(args) => cmd::import_courier::run(args),
+        Command::Passwd(args) => {
+            init_logging();
+            cmd::passwd::run(args)
+        }
         Command::Authtest(args) => cmd::authtest::run(args),
+        Command::Man(args) => cmd::man::run(args, Cli::command()),
         Command::Authenumerate(args) => cmd::authenumerate::run(args),
         Command::SharedIndex(args) => cmd::shared_index::run(args),
         Command::AuthServer { config } => {

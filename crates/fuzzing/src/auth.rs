@@ -37,7 +37,8 @@ pub fn userdb(data: &[u8]) {
 }
 
 /// The authdaemond/authpipe wire format: requests ([`wire::read_request`])
-/// and replies ([`wire::read_reply`], [`wire::record_to_entry`]).
+/// and replies ([`wire::read_reply`], [`wire::record_to_entry`],
+/// [`wire::read_passwd_reply`]).
 ///
 /// Checks: no panic and bounded reads (lines, records and `AUTH`
 /// payloads within [`MAX_LINE`], [`MAX_LINES`], [`MAX_AUTH_LEN`]); a
@@ -58,6 +59,8 @@ pub fn wire(data: &[u8]) {
             Ok(None) | Err(_) => break,
         }
     }
+    // The answer to PASSWD: one bounded line, never a panic.
+    let _ = wire::read_passwd_reply(&mut Cursor::new(data));
     // A reply.
     let mut input = Cursor::new(data);
     if let Ok(Reply::Record(fields)) = wire::read_reply(&mut input) {

@@ -30,7 +30,9 @@ pub fn backend(config: &BackendConfig) -> Result<Arc<dyn Backend>, String> {
             Some(s.shadow.clone()).filter(|p| !p.as_os_str().is_empty()),
         )),
         BackendConfig::Pam(s) => {
-            Arc::new(courser_auth::pam::PamBackend::new(s.service.clone()).passwd_file(&s.passwd))
+            let pam = courser_auth::pam::PamBackend::new(s.service.clone()).passwd_file(&s.passwd);
+            pam.check()?;
+            Arc::new(pam)
         }
         BackendConfig::Sql(s) => Arc::new(SqlBackend::new(s.clone())?),
         BackendConfig::Ldap(s) => Arc::new(LdapBackend::new(s.clone())?),

@@ -175,6 +175,13 @@ impl UserdbFile {
         })
     }
 
+    /// The first record for `name` in this file, if any.
+    pub fn record(&self, name: &str) -> Result<Option<Record>, EditError> {
+        let lines = self.read_lines()?;
+        Ok(Self::find(&lines, name)
+            .map(|i| Record::parse(lines[i].split_once('\t').map_or("", |(_, r)| r))))
+    }
+
     /// `userdb NAME set field=value...`: creates the entry or updates the
     /// given fields (existing fields keep their place; new ones are
     /// appended).

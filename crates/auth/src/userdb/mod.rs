@@ -35,6 +35,7 @@ pub use source::Userdb;
 use crate::backend::{Backend, Entry};
 use crate::enumerate::Sink;
 use crate::error::AuthError;
+use crate::password::HashError;
 use compiled::CompiledUserdb;
 use source::Stamp;
 
@@ -242,6 +243,46 @@ impl Backend for UserdbBackend {
                 Ok(None)
             }
         }
+    }
+
+    /// Rewrites the record's secrets in the source file that holds it
+    /// (`Record::new_secrets`; under Courier's lock, as `courser userdb
+    /// set` does), then compiles again when the userdb is compiled, so
+    /// the change takes effect at once.
+    fn change_password(
+        &self,
+        service: &str,
+        login: &str,
+        _old: &[u8],
+        new: &[u8],
+    ) -> Result<(), AuthError> {
+        let unavailable = |reason: String| AuthError::unavailable("userdb", reason);
+        let mut found = None;
+        for file in source::files(&self.path).map_err(unavailable)? {
+            let file = edit::UserdbFile::new(file);
+            if let Some(record) = file.record(login).map_err(|e| unavailable(e.to_string()))? {
+                found = Some((file, record));
+                break;
+            }
+        }
+        let Some((file, record)) = found else {
+            return Err(unavailable(format!(
+                "{login} is compiled but not in the source {}",
+                self.path.display()
+            )));
+        };
+        let fields = record.new_secrets(service, new).map_err(|e| match e {
+            HashError::BadPassword => {
+                AuthError::NewPasswordRefused("it holds a NUL or a line break")
+            }
+            e => unavailable(e.to_string()),
+        })?;
+        file.set(login, &fields)
+            .map_err(|e| unavailable(e.to_string()))?;
+        if self.compiled.exists() {
+            compiled::compile(&self.path).map_err(unavailable)?;
+        }
+        Ok(())
     }
 
     fn supports_cram(&self) -> bool {

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use crate::account::{Account, Options};
 use crate::backend::Entry;
 use crate::cram::{CramHash, HmacContext};
+use crate::password::{self, HashError, Scheme};
 use crate::scram::{ScramHash, ScramKeys};
 
 /// Which challenge-response secrets some record holds: what a userdb can
@@ -144,6 +145,47 @@ impl Record {
             scram_sha1: has(&format!("{}pw", scram_field(ScramHash::Sha1))),
             scram_sha256: has(&format!("{}pw", scram_field(ScramHash::Sha256))),
         }
+    }
+
+    /// The fields to set so that every secret [`Record::entry`] takes for
+    /// `service` comes from `new`: the password field it reads
+    /// (`<service>pw`, else `systempw`), hashed in that field's scheme
+    /// when [`Scheme::of_stored`] knows it (else [`Scheme::DEFAULT`]), and
+    /// each CRAM or SCRAM secret it reads, derived again — none left
+    /// that still opens the account with the old password.
+    pub(crate) fn new_secrets(
+        &self,
+        service: &str,
+        new: &[u8],
+    ) -> Result<Vec<(String, String)>, HashError> {
+        let read = |specific: String, generic: String| {
+            if self.secret(&specific).is_some() {
+                specific
+            } else {
+                generic
+            }
+        };
+        let field = read(format!("{service}pw"), "systempw".into());
+        let scheme = self
+            .secret(&field)
+            .and_then(Scheme::of_stored)
+            .unwrap_or(Scheme::DEFAULT);
+        let mut fields = vec![(field, password::hash(scheme, new)?)];
+        let derived = CramHash::ALL
+            .into_iter()
+            .map(|h| (format!("hmac-{}pw", h.name()), Scheme::Hmac(h)))
+            .chain(
+                ScramHash::ALL
+                    .into_iter()
+                    .map(|h| (format!("{}pw", scram_field(h)), Scheme::Scram(h))),
+            );
+        for (generic, scheme) in derived {
+            let field = read(format!("{service}-{generic}"), generic);
+            if self.secret(&field).is_some() {
+                fields.push((field, password::hash(scheme, new)?));
+            }
+        }
+        Ok(fields)
     }
 
     /// The account this record describes for login `login`.

@@ -203,6 +203,18 @@ pub(crate) fn stamp(path: &Path) -> Result<Stamp, String> {
     }
 }
 
+/// The source files of the userdb at `path`: itself, or a directory's
+/// files by [`directory_files`]' rules.
+pub(crate) fn files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    let meta = fs::metadata(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    if !meta.is_dir() {
+        return Ok(vec![path.to_owned()]);
+    }
+    let mut files = Vec::new();
+    directory_files(path, &mut files, &mut Vec::new())?;
+    Ok(files)
+}
+
 /// Reads and parses the userdb at `path`. A missing path is an empty
 /// userdb (Courier: no `userdb.dat`, nobody found). With
 /// `require_private`, a source with group or world permissions is refused,

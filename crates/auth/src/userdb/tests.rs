@@ -287,3 +287,80 @@ fn enumeration_lists_what_makes_an_account_in_both_forms() {
     .expect("enumerate");
     assert_eq!(n, 1);
 }
+
+#[test]
+fn a_password_change_rewrites_every_secret_the_service_reads() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("userdb");
+    fs::create_dir(&path).unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o700)).unwrap();
+    let hmac =
+        crate::password::hash(crate::password::Scheme::Hmac(CramHash::Md5), b"secret").unwrap();
+    write(
+        &path.join("a"),
+        "ann\tuid=1|gid=1|home=/a|systempw={SHA256}x\n",
+    );
+    write(
+        &path.join("b"),
+        &format!(
+            "# kept\njohn\tuid=1000|gid=100|home=/home/john|systempw={IMAP_ONLY}|\
+             pop3pw={SECRET}|hmac-md5pw={hmac}|gecos=John\n"
+        ),
+    );
+    let b = UserdbBackend::new(&path);
+    b.change_password("imap", "john", b"secret", b"n3w")
+        .unwrap();
+    let text = fs::read_to_string(path.join("b")).unwrap();
+    assert!(text.starts_with("# kept\njohn\tuid=1000|"), "{text}");
+    assert!(
+        text.contains("|systempw=$1$"),
+        "the old scheme is kept: {text}"
+    );
+    assert_eq!(
+        b.authenticate("imap", "john", b"secret"),
+        Ok(Verdict::Rejected)
+    );
+    assert!(matches!(
+        b.authenticate("imap", "john", b"n3w"),
+        Ok(Verdict::Accepted(_))
+    ));
+    // pop3 has its own password, which an imap change leaves alone.
+    assert!(matches!(
+        b.authenticate("pop3", "john", b"secret"),
+        Ok(Verdict::Accepted(_))
+    ));
+    // The CRAM key follows the new password.
+    let key = b
+        .lookup("imap", "john")
+        .unwrap()
+        .unwrap()
+        .cram_key(CramHash::Md5)
+        .unwrap();
+    let expected = crate::cram::HmacContext::from_password(CramHash::Md5, b"n3w");
+    assert_eq!(key.to_hex(), expected.to_hex());
+    assert!(fs::read_to_string(path.join("a"))
+        .unwrap()
+        .ends_with("systempw={SHA256}x\n"));
+}
+
+#[test]
+fn a_password_change_of_a_compiled_userdb_compiles_again() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("userdb");
+    write(
+        &path,
+        &format!("john\tuid=1|gid=1|home=/j|systempw={SECRET}\n"),
+    );
+    compiled::compile(&path).unwrap();
+    let b = UserdbBackend::new(&path);
+    b.change_password("login", "john", b"secret", b"n3w")
+        .unwrap();
+    assert!(matches!(
+        b.authenticate("imap", "john", b"n3w"),
+        Ok(Verdict::Accepted(_))
+    ));
+    assert_eq!(
+        b.authenticate("imap", "john", b"secret"),
+        Ok(Verdict::Rejected)
+    );
+}

@@ -19,6 +19,21 @@ pub struct Source {
     pub config: Option<PathBuf>,
 }
 
+/// One account a tool acts on, where it is, and for which service.
+#[derive(clap::Args, Debug)]
+pub struct Target {
+    /// Where the accounts are.
+    #[command(flatten)]
+    pub source: Source,
+    /// Service name: selects `<service>pw` over `systempw`, as a login to
+    /// that service would (Courier's default is `login`; the servers use
+    /// `imap` and `pop3`).
+    #[arg(short = 's', long, default_value = "login")]
+    pub service: String,
+    /// The login name.
+    pub user: String,
+}
+
 impl Source {
     /// The authenticator over the chosen backends.
     pub fn authenticator(&self) -> Result<Authenticator, String> {
@@ -28,6 +43,21 @@ impl Source {
                 .map_err(|e| e.to_string())
                 .and_then(|c| courser_server::auth::authenticator(&c.auth)),
         }
+    }
+
+    /// How long a failed login waits before its answer: the
+    /// configuration's `[auth] failure_delay_secs`, or its default.
+    pub fn failure_delay(&self) -> Result<std::time::Duration, String> {
+        let seconds = match &self.config {
+            None => courser_server::config::AuthConfig::default().failure_delay_secs,
+            Some(path) => {
+                courser_server::config::Config::load(path)
+                    .map_err(|e| e.to_string())?
+                    .auth
+                    .failure_delay_secs
+            }
+        };
+        Ok(std::time::Duration::from_secs(seconds))
     }
 
     /// `[maildir] shared_index` of the configuration, if set: the shared

@@ -23,27 +23,26 @@ use std::process::ExitCode;
 
 use courser_auth::tools;
 
-use super::accounts::Source;
+use super::accounts::Target;
 
 /// Arguments of `courser authtest`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Where the accounts are.
+    /// The account.
     #[command(flatten)]
-    pub source: Source,
-    /// Service name: selects `<service>pw` over `systempw` (Courier's
-    /// default is `login`; the servers use `imap` and `pop3`).
-    #[arg(short = 's', long, default_value = "login")]
-    pub service: String,
-    /// The login name.
-    pub user: String,
+    pub target: Target,
     /// The password to check; without it the account is only looked up.
     pub password: Option<String>,
 }
 
 /// Runs the command.
 pub fn run(args: Args) -> ExitCode {
-    let auth = match args.source.authenticator() {
+    let Target {
+        source,
+        service,
+        user,
+    } = &args.target;
+    let auth = match source.authenticator() {
         Ok(a) => a,
         Err(e) => {
             eprintln!("courser authtest: {e}");
@@ -52,11 +51,11 @@ pub fn run(args: Args) -> ExitCode {
     };
     let result = match &args.password {
         None => auth
-            .lookup(&args.service, &args.user)
+            .lookup(service, user)
             .map(|a| tools::authtest_report(&a, None, None)),
-        Some(pw) => auth.authenticate(&args.service, &args.user, pw).map(|a| {
+        Some(pw) => auth.authenticate(service, user, pw).map(|a| {
             let stored = auth
-                .lookup_entry(&args.service, &args.user)
+                .lookup_entry(service, user)
                 .ok()
                 .flatten()
                 .and_then(|e| e.password);

@@ -8,6 +8,8 @@ pub mod deliver;
 pub mod demo;
 pub mod import_courier;
 pub mod maildirmake;
+pub mod man;
+pub mod passwd;
 pub mod preauth;
 pub mod pw;
 pub mod shared_index;

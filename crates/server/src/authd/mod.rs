@@ -97,6 +97,10 @@ impl AuthProcess {
         let child = command
             .spawn()
             .map_err(|e| fail(format!("cannot start the auth server: {e}")))?;
+        // The command holds our copy of the child's ends: while it lives,
+        // a child that exits at start (a backend it cannot build) would
+        // never show as end of file, and the start would wait for ever.
+        drop(command);
         let process = AuthProcess {
             child,
             channel: ours.try_clone().map_err(Error::Runtime)?,
