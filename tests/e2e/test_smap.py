@@ -565,6 +565,8 @@ def test_idle_hears_imap_and_imap_hears_smap(make_server):
     imap.logout()
     smap.reply("LOGOUT")
     smap.close()
+    login = [l for l in server.log_text().splitlines() if "LOGIN" in l and "SMAP1" in l]
+    assert login, "the LOGIN line names SMAP1"
 
 
 FAKE_SENDMAIL = """#!/bin/sh
@@ -662,3 +664,21 @@ def test_add_uploads_that_courier_gets_wrong(tmp_path):
     assert got["count"] == [b"* STATUS EXISTS=1 UNSEEN=1", b"+OK Folder status retrieved"]
     log = (tools / "sent.log").read_text()
     assert "ARGV: -oi -f me x@y\nrefused\n--END--" in log and "sneaky" not in log
+
+
+def test_smap_in_the_per_user_model(make_server):
+    """The session moves to the account's own process with its SMAP
+    login: the worker answers `+OK SMAP1 LOGIN Ok.` and serves SMAP as
+    the account."""
+    if os.geteuid() != 0:
+        pytest.skip("the per-user model switches uids as root")
+    server = make_server(per_user=True, extra_config="\n[imap]\nsmap = true\n")
+    server.deliver(b"Subject: one\n\nx\n")
+    smap = SmapClient(server)
+    assert smap.reply("OPEN INBOX") == [b"* EXISTS 1", b"+OK Folder opened"]
+    assert smap.reply("STORE 1 +FLAGS=SEEN") == [b'* FETCH 1 FLAGS=SEEN', b"+OK Folder status updated"]
+    assert smap.reply("CREATE INBOX made") == [b"+OK Folder created"]
+    made = server.maildir() / ".made"
+    assert made.is_dir() and made.stat().st_uid == server.account_ids["alice"][0]
+    assert smap.reply("LOGOUT")[-1] == b"+OK LOGOUT completed"
+    smap.close()

@@ -154,15 +154,16 @@ impl Driver for Imap {
         let Some(store) = open_mail(session, login, "maildir", maildir, open, out).await else {
             return false;
         };
+        let protocol = session.login_dialect().unwrap_or("IMAP");
         tracing::info!(
             user = %Untrusted(login),
             ip = %conn.peer.ip(),
             port = conn.peer.port(),
-            protocol = "IMAP",
+            protocol,
             tls = conn.tls,
             "LOGIN"
         );
-        crate::courier_log::logged_in(&shared.config.log, conn, Service::Imap, login);
+        crate::courier_log::logged_in(&shared.config.log, conn, Service::Imap, protocol, login);
         let mut store = MaildirStore::new(store, user);
         if let Some(index) = shared_index {
             store = store.with_shared(index);

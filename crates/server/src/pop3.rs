@@ -124,7 +124,7 @@ impl Driver for Pop3 {
             stls = conn.stls,
             "LOGIN"
         );
-        crate::courier_log::logged_in(&shared.config.log, conn, Service::Pop3, login);
+        crate::courier_log::logged_in(&shared.config.log, conn, Service::Pop3, "POP3", login);
         session.login_succeeded(login, Box::new(drop), out);
         true
     }

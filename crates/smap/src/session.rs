@@ -2,11 +2,12 @@
 //! [`MailStore`]: it reads LF-terminated command lines and answers each
 //! with zero or more `*` lines and one `+OK`/`-ERR` line.
 //!
-//! Commands served so far: LOGOUT, RSET, NOOP, LIST, STATUS, OPEN and
-//! SOPEN (without snapshots yet: a snapshot id is read and the folder
-//! opened in full, which the protocol allows for an unknown id), CLOSE
-//! and FETCH of message attributes. Every other command is answered
-//! `-ERR Syntax error.`, as Courier answers commands it does not know.
+//! Every command of spec §5 is served, answered as Courier's imapd
+//! answers it except where Courier is wrong (spec §10, noted at each
+//! place). Not yet: snapshots (SOPEN reads the id and opens the folder in
+//! full, which the protocol allows for an unknown id) and the `public`
+//! hierarchy. Commands Courier does not know are answered `-ERR Syntax
+//! error.`, as by Courier.
 
 use std::path::PathBuf;
 use std::time::SystemTime;
@@ -101,6 +102,10 @@ struct Open {
 impl Dialect for SmapSession {
     fn greeting(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(b"+OK SMAP1 LOGIN Ok.\n");
+    }
+
+    fn store(&self) -> &dyn MailStore {
+        self.store.as_ref()
     }
 
     fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> DialectStep {

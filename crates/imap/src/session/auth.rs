@@ -201,6 +201,20 @@ impl Session {
         session
     }
 
+    /// The protocol the login under way continues in when it is not
+    /// IMAP: `SMAP1` for a `\SMAP1 LOGIN` where SMAP is offered.
+    pub fn login_dialect(&self) -> Option<&'static str> {
+        let tag = match &self.pending {
+            Some(Pending::Login(tag)) => tag,
+            Some(Pending::Relay(state)) => &state.tag,
+            _ => return None,
+        };
+        self.smap
+            .as_ref()
+            .filter(|_| tag == SMAP_TAG)
+            .map(|s| s.capability())
+    }
+
     /// The server accepted the credentials: `user` now owns `store`.
     pub fn login_succeeded(&mut self, user: &str, store: Box<dyn MailStore>, out: &mut Vec<u8>) {
         let tag = self.take_login_tag();

@@ -14,6 +14,9 @@ use crate::mailstore::MailStore;
 pub trait Dialect: Send {
     /// The session's first words: its answer to the login.
     fn greeting(&self, out: &mut Vec<u8>);
+    /// The account's mail (what the server's housekeeping at login and
+    /// logout, Courier's emptying of old Trash, works on).
+    fn store(&self) -> &dyn MailStore;
     /// Feeds client input (consuming what it used), answers into `out`.
     fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> DialectStep;
     /// The session has ended (the server closes after the output).

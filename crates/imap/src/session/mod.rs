@@ -730,8 +730,12 @@ impl Session {
         Reply::ok(out, tag, text);
     }
 
+    /// The account's mail (the other protocol's, after its login).
     fn store_ref(&self) -> Option<&dyn MailStore> {
-        self.store.as_deref()
+        match &self.dialect {
+            Some(dialect) => Some(dialect.store()),
+            None => self.store.as_deref(),
+        }
     }
 
     fn enable(&mut self, tag: &str, capabilities: &[String], out: &mut Vec<u8>) {

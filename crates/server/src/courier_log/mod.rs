@@ -134,8 +134,11 @@ pub enum Event<'a> {
         user: &'a str,
         /// Who.
         client: Client,
-        /// IMAP's line names the protocol, POP3's does not.
+        /// The protocol: POP3's line does not name it, IMAP's does
+        /// (`protocol=IMAP`, or `SMAP1` for an SMAP login).
         service: Service,
+        /// The name an IMAP listener's line gives (`IMAP`, `SMAP1`).
+        protocol: &'a str,
         /// The connection is inside TLS (implicit or started in-band).
         tls: bool,
     },
@@ -233,6 +236,7 @@ pub fn line(event: &Event<'_>) -> (Severity, String) {
             user,
             client,
             service,
+            protocol,
             tls,
         } => {
             let _ = write!(
@@ -243,7 +247,7 @@ pub fn line(event: &Event<'_>) -> (Severity, String) {
                 client.port
             );
             if service == Service::Imap {
-                s.push_str(", protocol=IMAP");
+                let _ = write!(s, ", protocol={protocol}");
             }
             if tls {
                 s.push_str(tls_suffix(service));
@@ -333,11 +337,19 @@ fn tls_suffix(service: Service) -> &'static str {
 }
 
 /// The LOGIN line of a session of `service` on `conn`.
-pub(crate) fn logged_in(config: &LogConfig, conn: &Conn, service: Service, user: &str) {
+/// `protocol`: what an IMAP listener's line names (`IMAP`, `SMAP1`).
+pub(crate) fn logged_in(
+    config: &LogConfig,
+    conn: &Conn,
+    service: Service,
+    protocol: &str,
+    user: &str,
+) {
     let event = Event::Login {
         user,
         client: conn.client(),
         service,
+        protocol,
         tls: conn.tls,
     };
     emit(config, conn.program(service), &event);

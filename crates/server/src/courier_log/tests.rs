@@ -37,9 +37,21 @@ fn login_lines() {
             user: "ann",
             client: client(),
             service,
+            protocol: "IMAP",
             tls,
         })
     };
+    let smap = text(Event::Login {
+        user: "ann",
+        client: client(),
+        service: Service::Imap,
+        protocol: "SMAP1",
+        tls: false,
+    });
+    assert_eq!(
+        smap,
+        "LOGIN, user=ann, ip=[::ffff:192.0.2.7], port=[50312], protocol=SMAP1"
+    );
     assert_eq!(
         login(Service::Imap, false),
         "LOGIN, user=ann, ip=[::ffff:192.0.2.7], port=[50312], protocol=IMAP"
@@ -61,6 +73,7 @@ fn login_lines() {
             user: "ann",
             client: client(),
             service: Service::Imap,
+            protocol: "IMAP",
             tls: false
         })
         .0,
