@@ -682,3 +682,79 @@ def test_smap_in_the_per_user_model(make_server):
     assert made.is_dir() and made.stat().st_uid == server.account_ids["alice"][0]
     assert smap.reply("LOGOUT")[-1] == b"+OK LOGOUT completed"
     smap.close()
+
+
+def snapshot_id(answer):
+    [line] = [l for l in answer if l.startswith(b"* SNAPSHOT ")]
+    return line.split(b'"')[1].decode()
+
+
+def four_messages(home):
+    md = home / "Maildir"
+    for sub in ("cur", "new", "tmp"):
+        (md / sub).mkdir(parents=True)
+    for i in range(1, 5):
+        (md / "cur" / f"100{i}.M{i}P1.host:2,").write_bytes(f"Subject: m{i}\n\nbody {i}\n".encode())
+    return md
+
+
+def change_outside(md):
+    """Another process: message 1 goes, message 3 is seen, one arrives."""
+    (md / "cur" / "1001.M1P1.host:2,").unlink()
+    os.rename(md / "cur" / "1003.M3P1.host:2,", md / "cur" / "1003.M3P1.host:2,S")
+    (md / "new" / "1009.M9P1.host").write_bytes(b"Subject: new\n\nx\n")
+
+
+@pytest.mark.parametrize("writer,reader", [("courier", "courser"), ("courser", "courier"),
+                                           ("courser", "courser")])
+def test_a_snapshot_reopens_with_only_the_changes_whoever_wrote_it(tmp_path, writer, reader):
+    """SOPEN "" then a quiet NOOP saves a snapshot (Courier's file, in
+    courierimapsnapshots/); after changes made meanwhile, SOPEN with its
+    id sends only those changes — whether Courier or Courser wrote the
+    snapshot and whichever reads it — and both readers answer alike."""
+    need(IMAPD, "courier-imap")
+    home = tmp_path / "home"
+    md = four_messages(home)
+    first = run_smap(writer, home, ['SOPEN "" INBOX', "STORE 2 +KEYWORDS=k1", "NOOP", "NOOP"])
+    assert first[1] == [b"* EXISTS 4", b"+OK Folder opened"]
+    saved = snapshot_id(first[3])
+    assert first[4] == [b"+OK Folder updated"], "no snapshot without a change"
+    assert (md / "courierimapsnapshots" / saved).is_file()
+    change_outside(md)
+    state = tmp_path / "state"
+    shutil.copytree(home, state)
+    answers = {}
+    for which in ("courier", "courser"):
+        shutil.rmtree(home)
+        shutil.copytree(state, home)
+        answers[which] = run_smap(which, home, [f"SOPEN {saved} INBOX", "FETCH 1-4 FLAGS KEYWORDS"])[1:]
+    assert answers[reader][0] == [
+        f'* SNAPSHOTEXISTS "{saved}"'.encode(),
+        b"* EXPUNGE 1",
+        b"* EXISTS 4",
+        b'* FETCH 2 FLAGS=SEEN "KEYWORDS="',
+        b"+OK Folder updated",
+    ]
+    assert answers["courser"] == answers["courier"]
+
+
+def test_snapshot_chains_keep_two_and_bad_ids_open_in_full(tmp_path):
+    """Each quiet NOOP after a change saves the next snapshot and removes
+    the one before the last; an id that names nothing, a foreign file or
+    one from another UIDVALIDITY opens the folder in full."""
+    home = tmp_path / "home"
+    md = four_messages(home)
+    got = run_smap("courser", home, ['SOPEN "" INBOX', "NOOP", "STORE 1 +FLAGS=SEEN", "NOOP",
+                                     "STORE 2 +FLAGS=SEEN", "NOOP", "NOOP"])
+    ids = [snapshot_id(a) for a in got[2:] if any(l.startswith(b"* SNAPSHOT ") for l in a)]
+    assert len(ids) == 3 and got[-1] == [b"+OK Folder updated"]
+    left = sorted(p.name for p in (md / "courierimapsnapshots").iterdir())
+    assert left == sorted(ids[1:])
+    (md / "courierimapsnapshots" / "junk").write_text("not a snapshot")
+    for bad in ["nothing-here", "junk", "../courierimapuiddb", '""']:
+        got = run_smap("courser", home, [f"SOPEN {bad} INBOX"])
+        assert got[1] == [b"* EXISTS 4", b"+OK Folder opened"], bad
+    assert not (md / "courierimapsnapshots" / "junk").exists(), "cleaned at SOPEN"
+    text = (md / "courierimapsnapshots" / ids[2]).read_text()
+    (md / "courierimapsnapshots" / ids[2]).write_text(text.replace(text.split()[2], "1", 1))
+    assert run_smap("courser", home, [f"SOPEN {ids[2]} INBOX"])[1] == [b"* EXISTS 4", b"+OK Folder opened"]

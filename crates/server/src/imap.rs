@@ -53,17 +53,20 @@ fn configure(session: &mut Session, shared: &Shared) {
             .config
             .imap
             .smap
-            .then(|| smap_starter(&shared.config)),
+            .then(|| smap_starter(&shared.config, &shared.hostname)),
     );
 }
 
 /// What turns a session into an SMAP one, under `config`.
-pub fn smap_starter(config: &crate::config::Config) -> courser_imap::session::dialect::Starter {
+pub fn smap_starter(
+    config: &crate::config::Config,
+    hostname: &str,
+) -> courser_imap::session::dialect::Starter {
     // (validated when the configuration was loaded with SMAP on; without
     // a mailer ADD can only save)
     let sendmail = config.maildir.sendmail().ok().map(|s| Arc::new(s) as _);
     let max = usize::try_from(config.imap.max_message_size).unwrap_or(usize::MAX);
-    Arc::new(courser_smap::session::Smap::new(sendmail, max))
+    Arc::new(courser_smap::session::Smap::new(sendmail, max, hostname))
 }
 
 impl Driver for Imap {

@@ -18,5 +18,6 @@ pub mod reason;
 pub mod search;
 pub mod session;
 pub mod set;
+pub mod snapshot;
 pub mod upload;
 pub mod words;

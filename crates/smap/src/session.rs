@@ -4,9 +4,7 @@
 //!
 //! Every command of spec §5 is served, answered as Courier's imapd
 //! answers it except where Courier is wrong (spec §10, noted at each
-//! place). Not yet: snapshots (SOPEN reads the id and opens the folder in
-//! full, which the protocol allows for an unknown id) and the `public`
-//! hierarchy. Commands Courier does not know are answered `-ERR Syntax
+//! place). Not yet: the `public` hierarchy. Commands Courier does not know are answered `-ERR Syntax
 //! error.`, as by Courier.
 
 use std::path::PathBuf;
@@ -28,6 +26,7 @@ use crate::contents;
 use crate::path::{self, Place};
 use crate::reason::reason;
 use crate::set::{self, MessageSet};
+use crate::snapshot;
 use crate::upload::{Done, Upload};
 use crate::words::{quote_into, Words};
 
@@ -39,15 +38,18 @@ const MAX_LINE: usize = 8192;
 pub struct Smap {
     sendmail: Option<Arc<dyn Sendmail>>,
     max_message: usize,
+    hostname: String,
 }
 
 impl Smap {
     /// Sessions whose ADD mails with `sendmail` (none: ADD only saves)
-    /// and takes messages of up to `max_message` bytes.
-    pub fn new(sendmail: Option<Arc<dyn Sendmail>>, max_message: usize) -> Smap {
+    /// and takes messages of up to `max_message` bytes, on host
+    /// `hostname` (in the names of snapshot files).
+    pub fn new(sendmail: Option<Arc<dyn Sendmail>>, max_message: usize, hostname: &str) -> Smap {
         Smap {
             sendmail,
             max_message,
+            hostname: hostname.to_owned(),
         }
     }
 }
@@ -69,6 +71,7 @@ impl DialectStart for Smap {
             upload: None,
             sendmail: self.sendmail.clone(),
             max_message: self.max_message,
+            hostname: self.hostname.clone(),
         })
     }
 }
@@ -90,6 +93,7 @@ pub struct SmapSession {
     upload: Option<Upload>,
     sendmail: Option<Arc<dyn Sendmail>>,
     max_message: usize,
+    hostname: String,
 }
 
 /// The open folder and the client's numbering of it.
@@ -97,6 +101,8 @@ struct Open {
     folder: Box<dyn MailFolder>,
     /// UIDs in the client's message order: message n is `view[n - 1]`.
     view: Vec<u32>,
+    /// Opened with SOPEN: snapshots are saved.
+    snapshots: Option<Snapshots>,
 }
 
 impl Dialect for SmapSession {
@@ -176,6 +182,13 @@ impl SmapSession {
             // Any other command drops an ADD batch.
             self.batch = None;
         }
+        if verb != b"NOOP" {
+            // It may change what the client holds: the next quiet NOOP
+            // saves a snapshot.
+            if let Some(s) = self.open.as_mut().and_then(|o| o.snapshots.as_mut()) {
+                s.dirty = true;
+            }
+        }
         match verb.as_slice() {
             b"ADD" => self.add(&mut words, out),
             b"LOGOUT" => {
@@ -186,17 +199,18 @@ impl SmapSession {
             }
             b"RSET" => out.extend_from_slice(b"+OK Reset\n"),
             b"NOOP" => {
+                let before = out.len();
                 self.report_changes(out);
+                let changed = out.len() != before;
+                self.save_snapshot(changed, out);
                 out.extend_from_slice(b"+OK Folder updated\n");
             }
             b"LIST" => self.list(&mut words, out),
             b"STATUS" => self.status(&mut words, out),
-            b"OPEN" => self.open(&mut words, out),
+            b"OPEN" => self.open(&mut words, None, out),
             b"SOPEN" => {
-                // The snapshot id; snapshots are not kept yet, and an
-                // unknown id opens the folder in full.
-                words.next_word();
-                self.open(&mut words, out);
+                let id = String::from_utf8_lossy(&words.next_word()).into_owned();
+                self.open(&mut words, Some(id), out);
             }
             b"IDLE" => {
                 out.extend_from_slice(b"+OK Entering idle mode\n");
@@ -334,7 +348,11 @@ impl SmapSession {
         }
     }
 
-    fn open(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
+    /// OPEN and SOPEN (§5.6, §6): `snapshot` is SOPEN's id (`Some("")`
+    /// for none yet). A snapshot of this folder that can be read sends
+    /// only what changed since it was taken (`* SNAPSHOTEXISTS`, then the
+    /// changes, `+OK Folder updated`); otherwise the folder opens in full.
+    fn open(&mut self, words: &mut Words<'_>, snapshot: Option<String>, out: &mut Vec<u8>) {
         // The open folder is closed even when the new one cannot open.
         self.open = None;
         let Some(name) = self.own_folder(words, "Invalid folder", "Cannot open the folder", out)
@@ -344,18 +362,152 @@ impl SmapSession {
         if !self.permitted(&name, b'r', out) {
             return;
         }
-        match self.store.open_folder(&name, true) {
-            Ok(folder) => {
-                let view = folder.uids();
-                out.extend_from_slice(
-                    format!("* EXISTS {}\n+OK Folder opened\n", view.len()).as_bytes(),
-                );
-                self.open = Some(Open { folder, view });
+        let folder = match self.store.open_folder(&name, true) {
+            Ok(folder) => folder,
+            Err(e) => {
+                let text = format!("-ERR Cannot open the folder: {}\n", reason(&e));
+                out.extend_from_slice(text.as_bytes());
+                return;
             }
-            Err(e) => out.extend_from_slice(
-                format!("-ERR Cannot open the folder: {}\n", reason(&e)).as_bytes(),
-            ),
+        };
+        let mut snapshots = match (&snapshot, folder.cache_dir()) {
+            (Some(_), Some(dir)) => Some(Snapshots {
+                dir: dir.to_path_buf(),
+                current: None,
+                last: None,
+                dirty: true,
+            }),
+            _ => None,
+        };
+        let restored = match (&snapshot, &mut snapshots) {
+            (Some(id), Some(s)) => {
+                let saved = snapshot::read(&s.dir, id, |uid| folder.base_name(uid))
+                    .filter(|saved| saved.uidvalidity == folder.uidvalidity());
+                if saved.is_some() {
+                    snapshot::touch(&s.dir, id);
+                    s.current = Some(id.clone());
+                }
+                snapshot::clean(&s.dir);
+                saved
+            }
+            _ => None,
+        };
+        let Some(saved) = restored else {
+            let view = folder.uids();
+            out.extend_from_slice(
+                format!("* EXISTS {}\n+OK Folder opened\n", view.len()).as_bytes(),
+            );
+            self.open = Some(Open {
+                folder,
+                view,
+                snapshots,
+            });
+            return;
+        };
+        out.extend_from_slice(b"* SNAPSHOTEXISTS ");
+        quote_into(out, snapshot.unwrap_or_default().as_bytes());
+        out.push(b'\n');
+        if let Some(s) = &mut snapshots {
+            s.last = saved.previous.clone();
         }
+        let keywords = self.store.keywords_enabled();
+        // The client holds the snapshot's view: it hears what changed
+        // since, as a NOOP tells it.
+        let gone: Vec<usize> = saved
+            .messages
+            .iter()
+            .enumerate()
+            .filter(|(_, m)| folder.message(m.uid).is_none())
+            .map(|(i, _)| i)
+            .collect();
+        set::write_expunged(out, &gone);
+        let kept: Vec<&snapshot::Entry> = saved
+            .messages
+            .iter()
+            .filter(|m| folder.message(m.uid).is_some())
+            .collect();
+        let mut view: Vec<u32> = kept.iter().map(|m| m.uid).collect();
+        let known: std::collections::HashSet<u32> = view.iter().copied().collect();
+        let added: Vec<u32> = folder
+            .uids()
+            .into_iter()
+            .filter(|u| !known.contains(u))
+            .collect();
+        view.extend(&added);
+        if !added.is_empty() {
+            out.extend_from_slice(format!("* EXISTS {}\n", view.len()).as_bytes());
+        }
+        for (n, was) in kept.iter().enumerate() {
+            let Some(now) = folder.message(was.uid) else {
+                continue;
+            };
+            if now.flags != was.flags || (keywords && now.keywords != was.keywords.as_slice()) {
+                let items = Items {
+                    flags: true,
+                    keywords,
+                    ..Items::default()
+                };
+                write_attributes(out, folder.as_ref(), n, was.uid, items);
+            }
+        }
+        out.extend_from_slice(b"+OK Folder updated\n");
+        self.open = Some(Open {
+            folder,
+            view,
+            snapshots,
+        });
+    }
+
+    /// NOOP with snapshots on: when nothing changed since the last look
+    /// but the client's view did since the last snapshot, a new snapshot
+    /// is saved (`* SNAPSHOT id`), the one before the last removed.
+    fn save_snapshot(&mut self, changed: bool, out: &mut Vec<u8>) {
+        let keywords = self.store.keywords_enabled();
+        let Some(open) = &mut self.open else {
+            return;
+        };
+        let Some(s) = &mut open.snapshots else {
+            return;
+        };
+        if changed || !s.dirty {
+            s.dirty |= changed;
+            return;
+        }
+        let folder = open.folder.as_ref();
+        let messages = open
+            .view
+            .iter()
+            .filter_map(|&uid| {
+                let m = folder.message(uid)?;
+                Some(snapshot::Entry {
+                    uid,
+                    flags: m.flags,
+                    keywords: m.keywords.to_vec(),
+                })
+            })
+            .collect();
+        let saved = snapshot::Snapshot {
+            uidvalidity: folder.uidvalidity(),
+            nextuid: folder.uidnext(),
+            previous: s.current.clone(),
+            messages,
+        };
+        let written = snapshot::write(&s.dir, &self.hostname, &saved, keywords, |uid| {
+            folder.base_name(uid)
+        });
+        // A snapshot that cannot be written is no error: the client opens
+        // in full next time.
+        let Ok(id) = written else {
+            return;
+        };
+        if let Some(last) = s.last.take() {
+            snapshot::remove(&s.dir, &last);
+        }
+        s.last = s.current.replace(id.clone());
+        s.dirty = false;
+        out.extend_from_slice(b"* SNAPSHOT ");
+        quote_into(out, id.as_bytes());
+        out.push(b'\n');
     }
 
     /// §4: what changed in the open folder since the client last looked,
@@ -992,6 +1144,18 @@ impl SmapSession {
         }
         out.extend_from_slice(b"+OK Message retrieved.\n");
     }
+}
+
+/// A folder's snapshots as SOPEN left them (§6).
+struct Snapshots {
+    /// The folder's directory.
+    dir: PathBuf,
+    /// The snapshot the client holds.
+    current: Option<String>,
+    /// The one `current` followed, removed when the next is saved.
+    last: Option<String>,
+    /// The client's view changed since `current`.
+    dirty: bool,
 }
 
 /// CONTENTS without `.PEEK`: the message at 0-based `n` becomes seen,

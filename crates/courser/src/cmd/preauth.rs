@@ -136,7 +136,7 @@ pub fn imapd(args: ImapdArgs) -> ExitCode {
     }
     // As Courier's imapd, `PROTOCOL=SMAP1` makes the session an SMAP one.
     let session = if std::env::var("PROTOCOL").as_deref() == Ok("SMAP1") {
-        let smap = courser_server::imap::smap_starter(&config);
+        let smap = courser_server::imap::smap_starter(&config, HOSTNAME);
         Session::preauthenticated_in(session_config, &user, smap.as_ref(), Box::new(store))
     } else {
         Session::preauthenticated(session_config, &user, Box::new(store))
