@@ -137,7 +137,8 @@ fn parse(text: &[u8], base_of: impl Fn(u32) -> Option<String>) -> Option<Snapsho
 
 /// The flags of a file name's info (`2,FS`).
 fn flags_of(info: &str) -> Flags {
-    info.strip_prefix("2,").map_or(Flags::EMPTY, Flags::from_letters)
+    info.strip_prefix("2,")
+        .map_or(Flags::EMPTY, Flags::from_letters)
 }
 
 /// The info a file with `flags` has (`2,FS`).
