@@ -758,3 +758,34 @@ def test_snapshot_chains_keep_two_and_bad_ids_open_in_full(tmp_path):
     text = (md / "courierimapsnapshots" / ids[2]).read_text()
     (md / "courierimapsnapshots" / ids[2]).write_text(text.replace(text.split()[2], "1", 1))
     assert run_smap("courser", home, [f"SOPEN {ids[2]} INBOX"])[1] == [b"* EXISTS 4", b"+OK Folder opened"]
+
+
+def test_bad_input_gets_an_error_and_changes_nothing(tmp_path):
+    """An overlong line, unknown commands, words that name nothing, an ADD
+    dropped by another command and a client that hangs up in the middle
+    of an upload: errors, the session goes on, nothing is stored."""
+    home = tmp_path / "courser"
+    md = make_maildir(home)
+    before = folder_state(md)
+    got = run_smap("courser", home, [
+        "NOOP " + "x" * 20000,
+        "FROBNICATE",
+        "OPEN INBOX \x01",
+        'ADD FOLDER INBOX ""',
+        "NOOP",
+        ("ADD {.}", b"never\n.\n"),
+        "STATUS FULL INBOX",
+    ])
+    assert got[1] == [b"-ERR Command line too long."]
+    assert got[2] == [b"-ERR Syntax error."]
+    assert got[3][-1].startswith(b"-ERR")
+    assert got[4] == [b"+OK Will add to this folder"]
+    # NOOP dropped the batch: the upload is neither saved nor mailed.
+    assert got[6] == [b"> Go ahead", b"+OK Message saved"]
+    assert got[7] == [b"* STATUS EXISTS=3 UNSEEN=2", b"+OK Folder status retrieved"]
+    # A client gone mid-upload leaves nothing behind.
+    env = dict(os.environ, PROTOCOL="SMAP1", HOME=str(home), MAILDIR=str(md))
+    subprocess.run([BIN, "imapd", str(md)], input=b'ADD FOLDER INBOX "" {.}\nhalf a mess',
+                   env=env, capture_output=True, timeout=30)
+    assert folder_state(md) == before
+    assert not list((md / "tmp").iterdir())
