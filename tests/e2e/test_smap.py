@@ -46,15 +46,16 @@ def reply_done(line):
     return line.startswith(b"+OK") or line.startswith(b"-ERR")
 
 
-def run_smap(which, home, commands, config=None, user=None):
+def run_smap(which, home, commands, config=None, user=None, maildir="Maildir", env=None):
     """Runs `commands` (lines) one at a time; returns the reply lines to
     each, the greeting first. A callable among them is called between
     commands (another process at work) and answers nothing; a `(line,
     upload)` pair sends the upload after the server's `> Go ahead`."""
     extra = ["--config", str(config)] if config else []
-    argv = [IMAPD, "Maildir"] if which == "courier" else [BIN, "imapd", *extra, str(home / "Maildir")]
+    argv = [IMAPD, maildir] if which == "courier" else [BIN, "imapd", *extra, str(home / maildir)]
     env = dict(os.environ, PROTOCOL="SMAP1", TZ="UTC", HOME=str(home), IMAP_KEYWORDS="1",
-               MAILDIR=str(home / "Maildir"), TCPREMOTEIP="127.0.0.1", TCPREMOTEPORT="4000")
+               MAILDIR=str(home / maildir), TCPREMOTEIP="127.0.0.1", TCPREMOTEPORT="4000",
+               **(env or {}))
     if user:
         env["AUTHENTICATED"] = user
     proc = subprocess.Popen(argv, cwd=home, env=env, stdin=subprocess.PIPE,
@@ -789,3 +790,32 @@ def test_bad_input_gets_an_error_and_changes_nothing(tmp_path):
                    env=env, capture_output=True, timeout=30)
     assert folder_state(md) == before
     assert not list((md / "tmp").iterdir())
+
+
+def test_the_public_hierarchy_as_couriers(tmp_path):
+    """`public` is the virtual shared folders (IMAP's `#shared.`): groups
+    show as directories, an account whose INBOX another may look up as a
+    folder; it opens, and its status is read, by its public path. Courier's
+    own test suite's tree: three accounts, groups `a` and `b`."""
+    from test_shared_virtual import ACCOUNTS, make_tree
+    need(IMAPD, "courier-imap")
+    got = {}
+    for which in ("courier", "courser"):
+        base = tmp_path / which
+        base.mkdir()
+        make_tree(base)
+        env = {"IMAP_SHAREDINDEXFILE": str(base / "idx" / "index")}
+        as_user = lambda user, commands: run_smap(
+            which, base, commands, user=user, maildir=ACCOUNTS[user], env=env)
+        as_user("user1", ['SETACL INBOX "" anyone lr', "CREATE INBOX sub",
+                          'SETACL INBOX sub "" anyone lr'])
+        got[which] = as_user("user2", [
+            "LIST", "LIST public", "LIST public a", "LIST public a user1", "LIST public b",
+            "OPEN public a user1", "STATUS FULL public a user1 sub", "OPEN public b user0",
+            "LIST public nope",
+        ])
+    for cmd, courier, courser in zip(["(greeting)", "LIST", "LIST public", "LIST public a",
+                                      "LIST public a user1", "LIST public b", "OPEN public a user1",
+                                      "STATUS", "OPEN user0", "LIST nope"],
+                                     got["courier"], got["courser"]):
+        assert normalized(courser) == normalized(courier), (cmd, courier, courser)

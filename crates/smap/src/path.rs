@@ -14,11 +14,12 @@ use crate::words::Words;
 /// Where a folder path leads.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Place {
-    /// `INBOX …`: the account's own folder, by its IMAP name.
-    Own(String),
-    /// `public …`: the virtual shared folders, by the words after
-    /// `public`.
-    Public(Vec<String>),
+    /// A folder, by its IMAP name: `INBOX …` is the account's own
+    /// (`INBOX.a.b`), `public g a …` a virtual shared folder
+    /// (`#shared.g.a…`, IMAP's name for the same place).
+    Named(String),
+    /// `public` alone: the top of the shared folders.
+    Public,
 }
 
 /// Why a path names no folder. Each reads as Courier's `EINVAL` text,
@@ -40,6 +41,9 @@ pub enum PathError {
 /// The name of the public hierarchy's top level.
 pub const PUBLIC: &str = "public";
 
+/// IMAP's name for the same hierarchy (with its separator).
+pub const SHARED: &str = "#shared.";
+
 /// Reads a path's words up to the first empty word.
 pub fn read(words: &mut Words<'_>) -> Result<Vec<String>, PathError> {
     let mut path = Vec::new();
@@ -55,21 +59,22 @@ pub fn read(words: &mut Words<'_>) -> Result<Vec<String>, PathError> {
 /// The folder `path` names.
 pub fn place(path: &[String]) -> Result<Place, PathError> {
     let (top, rest) = path.split_first().ok_or(PathError::Empty)?;
-    match top.as_str() {
-        "INBOX" => {
-            let mut name = String::from("INBOX");
-            for word in rest {
-                if word.contains(['.', '/', '\0']) || word.chars().any(char::is_control) {
-                    return Err(PathError::Word);
-                }
-                name.push('.');
-                name.push_str(word);
-            }
-            Ok(Place::Own(name))
+    let mut name = match top.as_str() {
+        "INBOX" => String::from("INBOX"),
+        PUBLIC if rest.is_empty() => return Ok(Place::Public),
+        PUBLIC => String::from(SHARED),
+        _ => return Err(PathError::Top),
+    };
+    for (i, word) in rest.iter().enumerate() {
+        if word.contains(['.', '/', '\0']) || word.chars().any(char::is_control) {
+            return Err(PathError::Word);
         }
-        PUBLIC => Ok(Place::Public(rest.to_vec())),
-        _ => Err(PathError::Top),
+        if i > 0 || top != PUBLIC {
+            name.push('.');
+        }
+        name.push_str(word);
     }
+    Ok(Place::Named(name))
 }
 
 /// The path words of an own folder's IMAP name (`INBOX.a.b` → `INBOX a b`).
@@ -87,16 +92,17 @@ mod tests {
 
     #[test]
     fn paths_map_onto_imap_names() {
-        assert_eq!(path("INBOX"), Ok(Place::Own("INBOX".into())));
+        assert_eq!(path("INBOX"), Ok(Place::Named("INBOX".into())));
         assert_eq!(
             path("INBOX \"Saved Mail\" 2002 \"\" INBOX x"),
-            Ok(Place::Own("INBOX.Saved Mail.2002".into()))
+            Ok(Place::Named("INBOX.Saved Mail.2002".into()))
         );
-        assert_eq!(path("INBOX a:b~c"), Ok(Place::Own("INBOX.a:b~c".into())));
+        assert_eq!(path("INBOX a:b~c"), Ok(Place::Named("INBOX.a:b~c".into())));
         assert_eq!(
             path("public g ann"),
-            Ok(Place::Public(vec!["g".into(), "ann".into()]))
+            Ok(Place::Named("#shared.g.ann".into()))
         );
+        assert_eq!(path("public"), Ok(Place::Public));
         assert_eq!(path(""), Err(PathError::Empty));
         assert_eq!(path("inbox"), Err(PathError::Top));
         assert_eq!(path("INBOX a.b"), Err(PathError::Word));

@@ -4,7 +4,8 @@
 //!
 //! Every command of spec §5 is served, answered as Courier's imapd
 //! answers it except where Courier is wrong (spec §10, noted at each
-//! place). Not yet: the `public` hierarchy. Commands Courier does not know are answered `-ERR Syntax
+//! place); `public` paths are IMAP's `#shared.` folders. Not yet: words
+//! with `.` or `/` in folder names. Commands Courier does not know are answered `-ERR Syntax
 //! error.`, as by Courier.
 
 use std::path::PathBuf;
@@ -249,12 +250,17 @@ impl SmapSession {
         out: &mut Vec<u8>,
     ) -> Option<String> {
         let (what, reason) = match path::read(words).and_then(|p| path::place(&p)) {
-            Ok(Place::Own(name)) => match self.store.folder_exists(&name) {
+            Ok(Place::Named(name)) => match self.store.folder_exists(&name) {
                 Ok(true) => return Some(name),
+                // A public path that leads nowhere names no folder at
+                // all, as Courier's lookup of it fails.
+                Ok(false) if name.starts_with(path::SHARED) => {
+                    (invalid, "No such file or directory".to_owned())
+                }
                 Ok(false) => (missing, "No such file or directory".to_owned()),
                 Err(e) => (missing, reason(&e)),
             },
-            Ok(Place::Public(_)) => (invalid, "Operation not supported".to_owned()),
+            Ok(Place::Public) => (invalid, "Invalid argument".to_owned()),
             Err(e) => (invalid, e.to_string()),
         };
         out.extend_from_slice(format!("-ERR {what}: {reason}\n").as_bytes());
@@ -285,9 +291,9 @@ impl SmapSession {
             list_line(out, path::PUBLIC, "Public Folders", false, true);
         } else if path[0] == "INBOX" {
             self.list_own(&path, out);
+        } else if path[0] == path::PUBLIC {
+            self.list_public(&path[1..], out);
         }
-        // The public hierarchy lists nothing until virtual shared
-        // folders are served over SMAP.
         out.extend_from_slice(b"+OK LIST completed\n");
     }
 
@@ -321,6 +327,28 @@ impl SmapSession {
             if self.store.my_rights(&name).is_ok_and(|r| r.has(b'l')) {
                 list_line(out, &child, &child, folder, directory);
             }
+        }
+    }
+
+    /// The children of a public path (`public` and the words after):
+    /// groups as `DIRECTORY`, an account whose INBOX the user may see as
+    /// `FOLDER` (and `DIRECTORY` with folders below), its folders.
+    fn list_public(&self, below: &[String], out: &mut Vec<u8>) {
+        let mut under = String::from("#shared");
+        for word in below {
+            under.push('.');
+            under.push_str(word);
+        }
+        for entry in self.store.shared_folders(&under, Some(below.len() + 1)) {
+            let Some(child) = entry
+                .name
+                .strip_prefix(&under)
+                .and_then(|rest| rest.strip_prefix('.'))
+                .filter(|rest| !rest.contains('.'))
+            else {
+                continue;
+            };
+            list_line(out, child, child, entry.selectable, entry.has_children);
         }
     }
 
@@ -560,7 +588,7 @@ impl SmapSession {
     /// no directories apart from folders).
     fn create(&mut self, verb: &[u8], words: &mut Words<'_>, out: &mut Vec<u8>) {
         let name = match path::read(words).and_then(|p| path::place(&p)) {
-            Ok(Place::Own(name)) => name,
+            Ok(Place::Named(name)) => name,
             _ => {
                 out.extend_from_slice(b"-ERR Cannot create folder: Invalid argument\n");
                 return;
@@ -598,7 +626,7 @@ impl SmapSession {
     /// +OK, spec §10).
     fn delete(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
         let name = match path::read(words).and_then(|p| path::place(&p)) {
-            Ok(Place::Own(name)) => name,
+            Ok(Place::Named(name)) => name,
             _ => {
                 out.extend_from_slice(b"-ERR Unable to delete folder: Invalid argument\n");
                 return;
@@ -640,13 +668,13 @@ impl SmapSession {
             }
             to => to.and_then(|p| path::place(&p)),
         };
-        let Ok(Place::Own(from)) = from else {
+        let Ok(Place::Named(from)) = from else {
             return access_denied(b'x', out);
         };
         if !self.permitted(&from, b'x', out) {
             return;
         }
-        let Ok(Place::Own(to)) = to else {
+        let Ok(Place::Named(to)) = to else {
             return access_denied(b'c', out);
         };
         let parent = to.rsplit_once('.').map_or("", |(p, _)| p);
@@ -691,7 +719,7 @@ impl SmapSession {
             }
         };
         let dest = match path::read(words).and_then(|p| path::place(&p)) {
-            Ok(Place::Own(dest)) => dest,
+            Ok(Place::Named(dest)) => dest,
             _ => {
                 out.extend_from_slice(b"-ERR Cannot copy messages: Invalid argument\n");
                 return;
@@ -758,7 +786,7 @@ impl SmapSession {
     /// ACL and GETACL path (§5.5): the user's rights on the folder (any
     /// right that shows it suffices), or its whole ACL (needs `a`).
     fn show_acl(&mut self, whole: bool, words: &mut Words<'_>, out: &mut Vec<u8>) {
-        let Ok(Place::Own(name)) = path::read(words).and_then(|p| path::place(&p)) else {
+        let Ok(Place::Named(name)) = path::read(words).and_then(|p| path::place(&p)) else {
             out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
             return;
         };
@@ -794,7 +822,7 @@ impl SmapSession {
     /// take the owner or the administrators below their minimum is
     /// refused with `* ACLMINIMUM`.
     fn set_acl(&mut self, delete: bool, words: &mut Words<'_>, out: &mut Vec<u8>) {
-        let Ok(Place::Own(name)) = path::read(words).and_then(|p| path::place(&p)) else {
+        let Ok(Place::Named(name)) = path::read(words).and_then(|p| path::place(&p)) else {
             out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
             return;
         };
@@ -858,7 +886,7 @@ impl SmapSession {
             };
             if name == "FOLDER" && value.is_none() {
                 let folder = match path::read(words).and_then(|p| path::place(&p)) {
-                    Ok(Place::Own(folder)) => folder,
+                    Ok(Place::Named(folder)) => folder,
                     _ => {
                         out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
                         return;
