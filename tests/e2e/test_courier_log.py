@@ -309,10 +309,11 @@ COURIER_IMAPD = "/usr/bin/imapd"
 COURIER_POP3D = "/usr/lib/courier/courier/courierpop3d"
 
 
-def courier_lines(program, commands):
+def courier_lines(program, commands, protocol=None):
     """The lines Debian's Courier `program` logs for a session of
     `commands` on a maildir holding MULTIPART, started as its login
-    program starts it (after the login), without its logger's `INFO: `."""
+    program starts it (after the login), without its logger's `INFO: `;
+    `protocol`: Courier's PROTOCOL (SMAP1)."""
     home = Path(tempfile.mkdtemp(prefix="courser-courier-"))
     try:
         for sub in ("cur", "new", "tmp"):
@@ -320,6 +321,8 @@ def courier_lines(program, commands):
         (home / "Maildir" / "new" / "1.test").write_bytes(MULTIPART)
         env = {"PATH": "/usr/bin:/bin", "AUTHENTICATED": "alice", "IMAPLOGINTAG": "z",
                "TCPREMOTEIP": "::ffff:127.0.0.1", "TCPREMOTEPORT": "4242"}
+        if protocol:
+            env["PROTOCOL"] = protocol
         r = subprocess.run([program, "Maildir"], cwd=home, input=commands, env=env,
                            capture_output=True, timeout=60)
         return [line.removeprefix("INFO: ") for line in r.stderr.decode().splitlines()
@@ -448,3 +451,32 @@ def test_without_a_syslog_socket_the_lines_go_to_standard_error(make_server):
         assert log.count(f"cannot send to the syslog socket {missing}") == 1, log
     finally:
         shutil.rmtree(missing.parent, ignore_errors=True)
+
+
+SMAP_SESSION = (
+    b"OPEN INBOX\n"
+    b"FETCH 1 CONTENTS.PEEK=HEADERS CONTENTS.PEEK=RAWHEADERS(SUBJECT)\n"
+    b"FETCH 1 CONTENTS.PEEK=BODY[1.1] CONTENTS.PEEK=MIME(CONTENT-TYPE)\n"
+    b"FETCH 1 CONTENTS.PEEK=ALL[1.2] CONTENTS.PEEK=BODY.DECODED[1.2]\n"
+    b"LOGOUT\n"
+)
+
+
+def test_smap_sessions_log_as_courier_s(make_server, syslog):
+    """An SMAP login is `protocol=SMAP1`, and its LOGOUT counts the
+    header lines and bodies it sent as Courier's imapd counts them."""
+    if not os.access(COURIER_IMAPD, os.X_OK):
+        if FULL:
+            pytest.fail(f"{COURIER_IMAPD} is missing (scripts/test.sh installs courier-imap)")
+        pytest.skip(f"{COURIER_IMAPD} is not installed")
+    server = make_server(syslog.config() + "\n[imap]\nsmap = true\n")
+    server.deliver(MULTIPART)
+    talk(server.imap_port, [(b'\\SMAP1 LOGIN alice "alice-pw"\r\n', b"+OK")], SMAP_SESSION,
+         b"+OK LOGOUT")
+    syslog.wait_for(r"imapd: LOGOUT, .*")
+    ours = [comparable(text) for _, _, prog, text in syslog.snapshot()
+            if prog == "imapd" and text.startswith(("LOGIN,", "LOGOUT,"))]
+    theirs = [comparable(line).replace("ip=[127.0.0.1]", "ip=[::ffff:127.0.0.1]")
+              for line in courier_lines(COURIER_IMAPD, SMAP_SESSION, protocol="SMAP1")]
+    assert ours[0].endswith("protocol=SMAP1")
+    assert ours == theirs

@@ -14,6 +14,7 @@
 //! a dot-stuffed reply that starts with `.` is stuffed (Courier stuffs
 //! only header names).
 
+use courser_imap::session::Transferred;
 use courser_mime::{parse, Part};
 
 /// Bytes per chunk of a binary reply (Courier's buffer).
@@ -94,12 +95,19 @@ impl Request {
 pub struct BadMimeId;
 
 /// Writes `request`'s reply for message number `n` (1-based), whose
-/// bytes are `msg`.
-pub fn write(out: &mut Vec<u8>, n: usize, msg: &[u8], request: &Request) -> Result<(), BadMimeId> {
+/// bytes are `msg`; the message bytes sent, counted as Courier counts
+/// them for its LOGOUT line (header lines as sent, bodies' bytes).
+pub fn write(
+    out: &mut Vec<u8>,
+    n: usize,
+    msg: &[u8],
+    request: &Request,
+) -> Result<Transferred, BadMimeId> {
     let parsed = parse(msg);
+    let mut sent = Transferred::default();
     if request.entity == Entity::Mime {
-        write_mime(out, n, msg, &parsed.root, None, &request.headers);
-        return Ok(());
+        sent.headers = write_mime(out, n, msg, &parsed.root, None, &request.headers);
+        return Ok(sent);
     }
     let part = find(&parsed.root, &request.mime_id).ok_or(BadMimeId)?;
     let end = part.body_end.min(msg.len());
@@ -115,10 +123,12 @@ pub fn write(out: &mut Vec<u8>, n: usize, msg: &[u8], request: &Request) -> Resu
                 part.body_start.saturating_sub(part.header_start)
             };
             out.extend_from_slice(format!("{{.{size}}} FETCH {n} {word}\n").as_bytes());
-            write_headers(out, msg, part, &request.headers, raw);
+            sent.headers = write_headers(out, msg, part, &request.headers, raw);
         }
-        Entity::Body => write_binary(out, n, &msg[part.body_start.min(end)..end], None),
-        Entity::All => write_binary(out, n, &msg[part.header_start.min(end)..end], None),
+        Entity::Body => sent.body = write_binary(out, n, &msg[part.body_start.min(end)..end], None),
+        Entity::All => {
+            sent.body = write_binary(out, n, &msg[part.header_start.min(end)..end], None)
+        }
         Entity::BodyDecoded => {
             let body = &msg[part.body_start.min(end)..end];
             let decoded = courser_mime::decode::decode_transfer(&part.encoding, body);
@@ -127,11 +137,11 @@ pub fn write(out: &mut Vec<u8>, n: usize, msg: &[u8], request: &Request) -> Resu
             } else {
                 body.len()
             };
-            write_binary(out, n, &decoded, Some(estimate));
+            sent.body = write_binary(out, n, &decoded, Some(estimate));
         }
         Entity::Mime => unreachable!("answered above"),
     }
-    Ok(())
+    Ok(sent)
 }
 
 /// The entity a MIME id names (Courier's reading of ids: the first
@@ -172,7 +182,7 @@ fn write_mime(
     part: &Part,
     id: Option<(&str, &str)>,
     headers: &str,
-) {
+) -> u64 {
     let end = part.body_end.min(msg.len());
     let body = &msg[part.body_start.min(end)..end];
     let lines = body.iter().filter(|&&b| b == b'\n').count();
@@ -189,7 +199,7 @@ fn write_mime(
         }
     }
     out.push(b'\n');
-    write_headers(out, msg, part, headers, false);
+    let mut sent = write_headers(out, msg, part, headers, false);
     // The message itself numbers as 1 for its children; the message in a
     // message/rfc822 part is its part's 0th.
     let own = id.map_or("1", |(id, _)| id);
@@ -197,13 +207,14 @@ fn write_mime(
     let base = if part.is("message", "rfc822") { 0 } else { 1 };
     for (i, child) in part.children().iter().enumerate() {
         let child_id = format!("{own}.{}", i + base);
-        write_mime(out, n, msg, child, Some((&child_id, parent)), headers);
+        sent += write_mime(out, n, msg, child, Some((&child_id, parent)), headers);
     }
+    sent
 }
 
 /// An entity's header fields that `wanted` names, one per line (unfolded
-/// unless `raw`), dot-stuffed, then the `.` line.
-fn write_headers(out: &mut Vec<u8>, msg: &[u8], part: &Part, wanted: &str, raw: bool) {
+/// unless `raw`), dot-stuffed, then the `.` line; their bytes.
+fn write_headers(out: &mut Vec<u8>, msg: &[u8], part: &Part, wanted: &str, raw: bool) -> u64 {
     let mut text = Vec::new();
     for (name, value) in part.header_fields(msg) {
         if name.is_empty() || !wanted_header(wanted, name) {
@@ -226,6 +237,7 @@ fn write_headers(out: &mut Vec<u8>, msg: &[u8], part: &Part, wanted: &str, raw: 
         out.extend_from_slice(line);
     }
     out.extend_from_slice(b".\n");
+    text.len() as u64
 }
 
 /// A folded value on one line: each line break and the white space after
@@ -277,11 +289,11 @@ fn wanted_header(wanted: &str, name: &[u8]) -> bool {
 /// A binary reply: `{X/Y} FETCH n CONTENTS`, the first chunk, then each
 /// further chunk's size on a line and its bytes, then an empty line. `Y`
 /// is `estimate` or the length. Nothing to send: `{.0} … CONTENTS` and
-/// an empty dot-stuffed body.
-fn write_binary(out: &mut Vec<u8>, n: usize, data: &[u8], estimate: Option<usize>) {
+/// an empty dot-stuffed body. The bytes of `data`.
+fn write_binary(out: &mut Vec<u8>, n: usize, data: &[u8], estimate: Option<usize>) -> u64 {
     if data.is_empty() {
         out.extend_from_slice(format!("{{.0}} FETCH {n} CONTENTS\n.\n").as_bytes());
-        return;
+        return 0;
     }
     let total = estimate.unwrap_or(data.len());
     for (i, chunk) in data.chunks(CHUNK).enumerate() {
@@ -295,6 +307,7 @@ fn write_binary(out: &mut Vec<u8>, n: usize, data: &[u8], estimate: Option<usize
         out.extend_from_slice(chunk);
     }
     out.push(b'\n');
+    data.len() as u64
 }
 
 #[cfg(test)]
@@ -310,7 +323,7 @@ Content-Transfer-Encoding: base64\n\naGVsbG8K\n--b--\n";
         let request = Request::parse(item).unwrap().unwrap();
         let mut out = Vec::new();
         match write(&mut out, 1, MSG, &request) {
-            Ok(()) => String::from_utf8(out).unwrap(),
+            Ok(_) => String::from_utf8(out).unwrap(),
             Err(BadMimeId) => "bad".into(),
         }
     }
@@ -331,6 +344,12 @@ Content-Transfer-Encoding: base64\n\naGVsbG8K\n--b--\n";
 
     #[test]
     fn headers_are_unfolded_and_stuffed() {
+        let request = Request::parse("CONTENTS=HEADERS(SUBJECT)")
+            .unwrap()
+            .unwrap();
+        let sent = write(&mut Vec::new(), 1, MSG, &request).unwrap();
+        // Courier counts each line as sent: "Subject: a folded\n".
+        assert_eq!((sent.headers, sent.body), (18, 0));
         let headers = reply("CONTENTS.PEEK=HEADERS(SUBJECT,.ODD)");
         assert_eq!(
             headers,
@@ -373,7 +392,7 @@ Content-Transfer-Encoding: base64\n\naGVsbG8K\n--b--\n";
     fn big_bodies_go_in_chunks_and_empty_ones_as_an_empty_text() {
         let mut out = Vec::new();
         let data = vec![b'x'; CHUNK + 10];
-        write_binary(&mut out, 3, &data, None);
+        assert_eq!(write_binary(&mut out, 3, &data, None), CHUNK as u64 + 10);
         let head = format!("{{{CHUNK}/{}}} FETCH 3 CONTENTS\n", CHUNK + 10);
         assert!(out.starts_with(head.as_bytes()));
         assert!(out.ends_with(b"x10\nxxxxxxxxxx\n"));

@@ -19,7 +19,7 @@ use courser_imap::mailstore::{
 };
 use courser_imap::outbox::{Envelope, Sendmail};
 use courser_imap::session::dialect::{Dialect, DialectStart, DialectStep};
-use courser_imap::session::search_messages;
+use courser_imap::session::{search_messages, Transferred};
 use courser_maildir::acl::courier_minimum;
 
 use crate::add::{self, Batch};
@@ -73,6 +73,7 @@ impl DialectStart for Smap {
             sendmail: self.sendmail.clone(),
             max_message: self.max_message,
             hostname: self.hostname.clone(),
+            sent: Transferred::default(),
         })
     }
 }
@@ -95,6 +96,8 @@ pub struct SmapSession {
     sendmail: Option<Arc<dyn Sendmail>>,
     max_message: usize,
     hostname: String,
+    /// Message bytes FETCH sent (the LOGOUT line's `headers=`, `body=`).
+    sent: Transferred,
 }
 
 /// The open folder and the client's numbering of it.
@@ -113,6 +116,10 @@ impl Dialect for SmapSession {
 
     fn store(&self) -> &dyn MailStore {
         self.store.as_ref()
+    }
+
+    fn transferred(&self) -> Transferred {
+        self.sent
     }
 
     fn receive(&mut self, input: &mut Vec<u8>, out: &mut Vec<u8>) -> DialectStep {
@@ -1143,10 +1150,16 @@ impl SmapSession {
                             contents::write(out, n + 1, &msg, &request)
                                 .map_err(|_| "Invalid argument".to_owned())
                         });
-                    if let Err(why) = sent {
-                        let text = format!("-ERR Cannot retrieve message: {why}\n");
-                        out.extend_from_slice(text.as_bytes());
-                        return;
+                    match sent {
+                        Ok(sent) => {
+                            self.sent.headers += sent.headers;
+                            self.sent.body += sent.body;
+                        }
+                        Err(why) => {
+                            let text = format!("-ERR Cannot retrieve message: {why}\n");
+                            out.extend_from_slice(text.as_bytes());
+                            return;
+                        }
                     }
                     if !request.peek && may_see {
                         mark_seen(open.folder.as_mut(), n, uid, out);

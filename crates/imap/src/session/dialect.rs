@@ -26,6 +26,8 @@ pub trait Dialect: Send {
     /// Something in [`Dialect::watch_paths`] may have changed while the
     /// session idles: report it into `out`.
     fn idle_changed(&mut self, out: &mut Vec<u8>);
+    /// The message bytes the session has sent, for the LOGOUT line.
+    fn transferred(&self) -> super::Transferred;
     /// Gives back memory held beyond what a waiting session needs.
     fn shrink_buffers(&mut self) {}
 }

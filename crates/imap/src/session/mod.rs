@@ -373,7 +373,10 @@ impl Session {
 
     /// The message bytes FETCH has sent so far.
     pub fn transferred(&self) -> Transferred {
-        self.sent
+        match &self.dialect {
+            Some(dialect) => dialect.transferred(),
+            None => self.sent,
+        }
     }
 
     /// Whether the session has logged out (the server closes after output).
