@@ -578,8 +578,9 @@ impl SmapSession {
         if !changes.added.is_empty() {
             out.extend_from_slice(format!("* EXISTS {}\n", open.view.len()).as_bytes());
         }
-        for uid in &changes.flags_changed {
-            if let Some(n) = open.view.iter().position(|u| u == uid) {
+        // (One pass over the view, not one search of it per change.)
+        for (n, uid) in open.view.iter().enumerate() {
+            if changes.flags_changed.binary_search(uid).is_ok() {
                 let items = Items {
                     flags: true,
                     keywords,
@@ -756,14 +757,17 @@ impl SmapSession {
                 return;
             }
         };
-        for ((source, _), appended) in copied.pairs.iter().zip(&copied.placed) {
-            let Some(n) = open.view.iter().position(|u| u == source) else {
+        let placed: std::collections::HashMap<u32, &str> = copied
+            .pairs
+            .iter()
+            .zip(&copied.placed)
+            .filter_map(|((source, _), a)| Some((*source, a.placed.as_ref()?.file.as_str())))
+            .collect();
+        for (n, source) in open.view.iter().enumerate() {
+            let Some(file) = placed.get(source) else {
                 continue;
             };
-            let Some(placed) = &appended.placed else {
-                continue;
-            };
-            let base = courser_maildir::flags::base_name(&placed.file);
+            let base = courser_maildir::flags::base_name(file);
             out.extend_from_slice(format!("* COPY {} ", n + 1).as_bytes());
             quote_into(out, format!("NEWUID={base}").as_bytes());
             out.push(b'\n');
@@ -1142,9 +1146,18 @@ impl SmapSession {
                 };
                 for n in set.positions(open.view.len()).collect::<Vec<_>>() {
                     let uid = open.view[n];
+                    // The message's own header needs no more of the file.
+                    let extent = match request.entity {
+                        contents::Entity::Headers | contents::Entity::RawHeaders
+                            if matches!(request.mime_id.as_str(), "" | "1") =>
+                        {
+                            Extent::Header
+                        }
+                        _ => Extent::Whole,
+                    };
                     let sent = open
                         .folder
-                        .read_message(uid, Extent::Whole)
+                        .read_message(uid, extent)
                         .map_err(|e| reason(&e))
                         .and_then(|msg| {
                             contents::write(out, n + 1, &msg, &request)

@@ -68,13 +68,11 @@ pub fn read(
     parse(&text, base_of)
 }
 
-fn parse(text: &[u8], base_of: impl Fn(u32) -> Option<String>) -> Option<Snapshot> {
-    let text = std::str::from_utf8(text).ok()?;
-    let mut lines = text.split('\n');
-    let header = lines.next()?;
-    let (numbers, previous) = match header.split_once(':') {
+/// A snapshot's first line: `(count, uidvalidity, nextuid, previous)`.
+fn header(line: &str) -> Option<(u32, u32, u32, Option<String>)> {
+    let (numbers, previous) = match line.split_once(':') {
         Some((n, p)) => (n, Some(p.to_owned())),
-        None => (header, None),
+        None => (line, None),
     };
     let numbers: Vec<u32> = numbers
         .split_whitespace()
@@ -84,9 +82,13 @@ fn parse(text: &[u8], base_of: impl Fn(u32) -> Option<String>) -> Option<Snapsho
     let [version, count, uidvalidity, nextuid] = numbers[..] else {
         return None;
     };
-    if version != VERSION {
-        return None;
-    }
+    (version == VERSION).then_some((count, uidvalidity, nextuid, previous))
+}
+
+fn parse(text: &[u8], base_of: impl Fn(u32) -> Option<String>) -> Option<Snapshot> {
+    let text = std::str::from_utf8(text).ok()?;
+    let mut lines = text.split('\n');
+    let (count, uidvalidity, nextuid, previous) = header(lines.next()?)?;
     let mut messages = Vec::with_capacity(count as usize);
     let mut by_name: HashMap<String, usize> = HashMap::new();
     for _ in 0..count {
@@ -257,11 +259,14 @@ pub fn clean(folder_dir: &Path) {
         if name.starts_with('.') {
             continue;
         }
-        let header = std::fs::read(entry.path())
+        // Only the first line: a big folder's snapshots are big.
+        let mut first = String::new();
+        let previous = std::fs::File::open(entry.path())
+            .and_then(|f| std::io::BufRead::read_line(&mut std::io::BufReader::new(f), &mut first))
             .ok()
-            .and_then(|t| parse(&t, |_| None))
-            .map(|s| s.previous);
-        match (header, entry.metadata().and_then(|m| m.modified())) {
+            .and_then(|_| header(first.trim_end_matches('\n')))
+            .map(|(_, _, _, previous)| previous);
+        match (previous, entry.metadata().and_then(|m| m.modified())) {
             (Some(previous), Ok(mtime)) => found.push((name, previous, mtime)),
             _ => {
                 let _ = std::fs::remove_file(entry.path());
