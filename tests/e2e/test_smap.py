@@ -819,3 +819,41 @@ def test_the_public_hierarchy_as_couriers(tmp_path):
                                       "STATUS", "OPEN user0", "LIST nope"],
                                      got["courier"], got["courser"]):
         assert normalized(courser) == normalized(courier), (cmd, courier, courser)
+
+
+# Folders as IMAP makes them (`:` and `~` kept as they are) and as SMAP
+# does (`.` and `/` inside a word escaped as \056 and \057).
+ODD_FOLDERS = (".x:y", ".t~u", ".a\\056b", ".a\\056b.c")
+
+ODD_SESSION = [
+    "LIST INBOX", "LIST INBOX a.b",
+    "CREATE INBOX s/t", "CREATE INBOX k:l", "CREATE INBOX x:y", "CREATE INBOX a.b",
+    "STATUS FULL INBOX x:y", "STATUS FULL INBOX a.b c", "OPEN INBOX t~u", "CLOSE",
+    'RENAME INBOX x:y "" INBOX p.q', 'RENAME INBOX a.b "" INBOX m/n', "LIST INBOX", "LIST INBOX m/n",
+    "DELETE INBOX t~u", "DELETE INBOX s/t", 'COPY 1 "" INBOX p.q', "OPEN INBOX",
+    'COPY 1 "" INBOX p.q', "STATUS FULL INBOX p.q", "LIST INBOX",
+]
+
+
+def test_folder_words_with_dots_slashes_and_colons_as_couriers(tmp_path):
+    """Any character may be in a word: Courier stores `INBOX a.b` as
+    `.a\\056b`, finds a folder made over IMAP (`.x:y`) by its words, and
+    lists every folder by its decoded words. The directories must come out
+    the same."""
+    need(IMAPD, "courier-imap")
+    got = {}
+    for which in ("courier", "courser"):
+        home = tmp_path / which
+        md = make_maildir(home)
+        for folder in ODD_FOLDERS:
+            for sub in ("cur", "new", "tmp"):
+                (md / folder / sub).mkdir(parents=True)
+            (md / folder / "maildirfolder").touch()
+        answers = run_smap(which, home, ODD_SESSION)
+        got[which] = [unique_names_hidden(normalized(a)) for a in answers]
+    for cmd, courier, courser in zip(["(greeting)"] + ODD_SESSION, got["courier"], got["courser"]):
+        assert courser == courier, (cmd, courier, courser)
+    dirs = {which: sorted(d for d in os.listdir(tmp_path / which / "Maildir") if d[0] == ".")
+            for which in got}
+    assert dirs["courser"] == dirs["courier"]
+    assert (tmp_path / "courser" / "Maildir" / ".m\\057n.c").is_dir()

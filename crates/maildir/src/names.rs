@@ -1,4 +1,10 @@
 //! Maildir++ folder names: IMAP name (`INBOX.a.b`) ↔ directory (`.a.b`).
+//!
+//! The components are kept as they are, as Courier's IMAP server keeps
+//! them: `INBOX.x:y` is the directory `.x:y`, and a directory `.a\056b`
+//! (written by SMAP, which escapes `. / ~ : \` as `\ooo`) is the IMAP
+//! folder `INBOX.a\056b`. Decoding those escapes would give the IMAP name
+//! `INBOX.a.b`, which names another folder.
 
 use crate::error::{Error, Result};
 
@@ -10,11 +16,6 @@ pub const SEP: char = '.';
 /// True if `name` is INBOX (case-insensitive).
 pub fn is_inbox(name: &str) -> bool {
     name.eq_ignore_ascii_case(INBOX)
-}
-
-/// Characters stored as `\ooo` inside a component on disk.
-fn needs_escape(c: char) -> bool {
-    matches!(c, '.' | '/' | '~' | ':' | '\\') || c.is_control()
 }
 
 /// Splits a folder name below INBOX into its components, validated.
@@ -55,59 +56,15 @@ pub fn components(name: &str) -> Result<Vec<&str>> {
     Ok(v)
 }
 
-/// Encodes one component for the file system (`\ooo` escapes).
-pub fn encode_component(c: &str) -> String {
-    let mut s = String::with_capacity(c.len());
-    for ch in c.chars() {
-        if needs_escape(ch) && ch.is_ascii() {
-            s.push_str(&format!("\\{:03o}", ch as u32));
-        } else {
-            s.push(ch);
-        }
-    }
-    s
-}
-
-/// Decodes `\ooo` escapes of a component read from disk. Malformed escapes
-/// are kept literally.
-pub fn decode_component(c: &str) -> String {
-    let b = c.as_bytes();
-    let mut out = String::with_capacity(c.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'\\' && i + 4 <= b.len() {
-            let oct = c.get(i + 1..i + 4).unwrap_or("");
-            if oct.len() == 3 && oct.bytes().all(|x| (b'0'..=b'7').contains(&x)) {
-                if let Ok(v) = u8::from_str_radix(oct, 8) {
-                    out.push(char::from(v));
-                    i += 4;
-                    continue;
-                }
-            }
-        }
-        // push the whole UTF-8 char starting at i
-        let ch_len = c[i..].chars().next().map(char::len_utf8).unwrap_or(1);
-        out.push_str(&c[i..i + ch_len]);
-        i += ch_len;
-    }
-    out
-}
-
 /// Directory name (relative to the main maildir) of a folder: `""` for
 /// INBOX, `.a.b` for `INBOX.a.b`.
 pub fn dir_name(name: &str) -> Result<String> {
-    let comps = components(name)?;
-    let mut s = String::new();
-    for c in comps {
-        s.push('.');
-        s.push_str(&encode_component(c));
-    }
-    Ok(s)
+    Ok(canonical(name)?[INBOX.len()..].to_owned())
 }
 
 /// The IMAP name of a folder directory entry (`.a.b` → `INBOX.a.b`), or
 /// `None` if the entry is not a folder name (`.`, `..`, `..x`, empty
-/// components, non-UTF-8).
+/// components, control characters).
 pub fn name_from_dir(dir: &str) -> Option<String> {
     let rest = dir.strip_prefix('.')?;
     if rest.is_empty() || rest.starts_with('.') {
@@ -115,11 +72,11 @@ pub fn name_from_dir(dir: &str) -> Option<String> {
     }
     let mut s = String::from(INBOX);
     for c in rest.split('.') {
-        if c.is_empty() {
+        if c.is_empty() || c.chars().any(char::is_control) {
             return None;
         }
         s.push(SEP);
-        s.push_str(&decode_component(c));
+        s.push_str(c);
     }
     Some(s)
 }
@@ -158,8 +115,11 @@ mod tests {
         assert_eq!(dir_name("inbox").unwrap(), "");
         assert_eq!(dir_name("INBOX.a.b").unwrap(), ".a.b");
         assert_eq!(dir_name("Inbox.Sent").unwrap(), ".Sent");
-        assert_eq!(dir_name("INBOX.x:y").unwrap(), ".x\\072y");
-        assert_eq!(name_from_dir(".x\\072y.z").unwrap(), "INBOX.x:y.z");
+        // Courier's IMAP names: nothing escaped, nothing decoded.
+        assert_eq!(dir_name("INBOX.x:y~z\\w").unwrap(), ".x:y~z\\w");
+        assert_eq!(name_from_dir(".x\\072y.z").unwrap(), "INBOX.x\\072y.z");
+        assert_eq!(name_from_dir(".a\\056b").unwrap(), "INBOX.a\\056b");
+        assert!(name_from_dir(".a\nb").is_none());
         assert_eq!(name_from_dir(".Entwürfe").unwrap(), "INBOX.Entwürfe");
         assert!(name_from_dir("..x").is_none());
         assert!(name_from_dir(".").is_none());

@@ -4,10 +4,11 @@
 //!
 //! Courier writes each word below `INBOX` into the folder's directory
 //! name in its "x-smap-modutf8" form: UTF-8, with control characters and
-//! `. / ~ : \` as `\ooo`. The maildir store does the same for the
-//! characters an IMAP name may hold (`~ : \`), so a path maps onto the
-//! IMAP name `INBOX.w1.w2`. A word with `.` or `/` in it has no IMAP name
-//! (the dot is IMAP's separator) and is refused for now.
+//! `. / ~ : \` as `\ooo`. The maildir store keeps IMAP names as the
+//! directory names are (Courier's IMAP does the same), so `INBOX a.b`
+//! is the IMAP folder `INBOX.a\056b`. A folder made over IMAP holds
+//! those characters unescaped (`.x:y`); a path whose escaped name does not
+//! exist is looked up among the folders by its words, as Courier does.
 
 use crate::words::Words;
 
@@ -32,8 +33,8 @@ pub enum PathError {
     /// The first word is neither `INBOX` nor `public`.
     #[error("Invalid argument")]
     Top,
-    /// A word that is not UTF-8, or holds a character no folder name
-    /// may (NUL), or one Courser cannot store yet (`.`, `/`).
+    /// A word that is not UTF-8, or a public path's word holding a
+    /// character its IMAP name cannot (`.`, `/`, control characters).
     #[error("Invalid argument")]
     Word,
 }
@@ -66,20 +67,65 @@ pub fn place(path: &[String]) -> Result<Place, PathError> {
         _ => return Err(PathError::Top),
     };
     for (i, word) in rest.iter().enumerate() {
-        if word.contains(['.', '/', '\0']) || word.chars().any(char::is_control) {
-            return Err(PathError::Word);
-        }
-        if i > 0 || top != PUBLIC {
+        if top == PUBLIC {
+            // Shared folders are named by the shared index, in IMAP's
+            // terms; their words are taken as they are.
+            if word.contains(['.', '/']) || word.chars().any(char::is_control) {
+                return Err(PathError::Word);
+            }
+            if i > 0 {
+                name.push('.');
+            }
+            name.push_str(word);
+        } else {
             name.push('.');
+            encode_word(word, &mut name);
         }
-        name.push_str(word);
     }
     Ok(Place::Named(name))
 }
 
-/// The path words of an own folder's IMAP name (`INBOX.a.b` → `INBOX a b`).
-pub fn words_of(name: &str) -> Vec<&str> {
-    name.split('.').collect()
+/// The path words of an own folder's IMAP name (`INBOX.a\056b` →
+/// `INBOX a.b`).
+pub fn words_of(name: &str) -> Vec<String> {
+    name.split('.').map(decode_word).collect()
+}
+
+/// Appends `word` in the x-smap-modutf8 form.
+fn encode_word(word: &str, out: &mut String) {
+    for c in word.chars() {
+        if matches!(c, '.' | '/' | '~' | ':' | '\\') || c < ' ' {
+            out.push_str(&format!("\\{:03o}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+}
+
+/// A directory name's component with its `\ooo` escapes decoded; a
+/// backslash not followed by three octal digits stays as it is.
+fn decode_word(component: &str) -> String {
+    let mut out = String::with_capacity(component.len());
+    let mut rest = component;
+    while let Some(at) = rest.find('\\') {
+        out.push_str(&rest[..at]);
+        let octal = rest
+            .get(at + 1..at + 4)
+            .filter(|d| d.bytes().all(|b| (b'0'..=b'7').contains(&b)))
+            .and_then(|d| u8::from_str_radix(d, 8).ok());
+        match octal {
+            Some(byte) if byte.is_ascii() => {
+                out.push(char::from(byte));
+                rest = &rest[at + 4..];
+            }
+            _ => {
+                out.push('\\');
+                rest = &rest[at + 1..];
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
@@ -97,7 +143,12 @@ mod tests {
             path("INBOX \"Saved Mail\" 2002 \"\" INBOX x"),
             Ok(Place::Named("INBOX.Saved Mail.2002".into()))
         );
-        assert_eq!(path("INBOX a:b~c"), Ok(Place::Named("INBOX.a:b~c".into())));
+        assert_eq!(
+            path("INBOX a:b~c a.b/c\\d"),
+            Ok(Place::Named(
+                "INBOX.a\\072b\\176c.a\\056b\\057c\\134d".into()
+            ))
+        );
         assert_eq!(
             path("public g ann"),
             Ok(Place::Named("#shared.g.ann".into()))
@@ -105,7 +156,9 @@ mod tests {
         assert_eq!(path("public"), Ok(Place::Public));
         assert_eq!(path(""), Err(PathError::Empty));
         assert_eq!(path("inbox"), Err(PathError::Top));
-        assert_eq!(path("INBOX a.b"), Err(PathError::Word));
-        assert_eq!(words_of("INBOX.a.b"), ["INBOX", "a", "b"]);
+        assert_eq!(path("public a.b"), Err(PathError::Word));
+        assert_eq!(words_of("INBOX.a\\056b.c:d"), ["INBOX", "a.b", "c:d"]);
+        assert_eq!(words_of("INBOX.x\\9y\\05"), ["INBOX", "x\\9y\\05"]);
+        assert_eq!(words_of("INBOX.\\377"), ["INBOX", "\\377"]);
     }
 }

@@ -256,7 +256,7 @@ impl SmapSession {
         missing: &str,
         out: &mut Vec<u8>,
     ) -> Option<String> {
-        let (what, reason) = match path::read(words).and_then(|p| path::place(&p)) {
+        let (what, reason) = match locate(&*self.store, words) {
             Ok(Place::Named(name)) => match self.store.folder_exists(&name) {
                 Ok(true) => return Some(name),
                 // A public path that leads nowhere names no folder at
@@ -310,27 +310,28 @@ impl SmapSession {
         let Ok(folders) = self.store.list_folders() else {
             return;
         };
-        // (child name, is a folder, has folders below)
-        let mut found: Vec<(String, bool, bool)> = Vec::new();
+        // (child word, its IMAP name, is a folder, has folders below)
+        let mut found: Vec<(String, String, bool, bool)> = Vec::new();
         for entry in folders.iter().filter(|e| e.selectable) {
-            let words = path::words_of(&entry.name);
+            let mut words = path::words_of(&entry.name);
             if words.len() <= path.len() || words[..path.len()] != *path {
                 continue;
             }
-            let child = words[path.len()];
             let deeper = words.len() > path.len() + 1;
+            let child = words.swap_remove(path.len());
             match found.iter_mut().find(|f| f.0 == child) {
                 Some(f) => {
-                    f.1 |= !deeper;
-                    f.2 |= deeper;
+                    f.2 |= !deeper;
+                    f.3 |= deeper;
                 }
-                None => found.push((child.to_owned(), !deeper, deeper)),
+                None => {
+                    let name = entry.name.split('.').take(path.len() + 1);
+                    let name = name.collect::<Vec<_>>().join(".");
+                    found.push((child, name, !deeper, deeper));
+                }
             }
         }
-        for (child, folder, directory) in found {
-            let mut name = path.join(".");
-            name.push('.');
-            name.push_str(&child);
+        for (child, name, folder, directory) in found {
             if self.store.my_rights(&name).is_ok_and(|r| r.has(b'l')) {
                 list_line(out, &child, &child, folder, directory);
             }
@@ -595,7 +596,7 @@ impl SmapSession {
     /// needed on the parent; only CREATE makes anything (Maildir++ has
     /// no directories apart from folders).
     fn create(&mut self, verb: &[u8], words: &mut Words<'_>, out: &mut Vec<u8>) {
-        let name = match path::read(words).and_then(|p| path::place(&p)) {
+        let name = match locate(&*self.store, words) {
             Ok(Place::Named(name)) => name,
             _ => {
                 out.extend_from_slice(b"-ERR Cannot create folder: Invalid argument\n");
@@ -633,7 +634,7 @@ impl SmapSession {
     /// folder. A folder that does not exist is an error (Courier says
     /// +OK, spec §10).
     fn delete(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
-        let name = match path::read(words).and_then(|p| path::place(&p)) {
+        let name = match locate(&*self.store, words) {
             Ok(Place::Named(name)) => name,
             _ => {
                 out.extend_from_slice(b"-ERR Unable to delete folder: Invalid argument\n");
@@ -666,7 +667,7 @@ impl SmapSession {
     /// RENAME old "" new (§5.4): `x` on the old folder, `c` on the new
     /// one's parent; the folder moves with the folders below it.
     fn rename(&mut self, words: &mut Words<'_>, out: &mut Vec<u8>) {
-        let from = path::read(words).and_then(|p| path::place(&p));
+        let from = locate(&*self.store, words);
         let to = match path::read(words) {
             // Debian's Courier (5.0) words it so; later ones say
             // "Invalid destination folder name".
@@ -674,7 +675,7 @@ impl SmapSession {
                 out.extend_from_slice(b"-ERR Invalid argument\n");
                 return;
             }
-            to => to.and_then(|p| path::place(&p)),
+            to => to.and_then(|p| place(&*self.store, &p)),
         };
         let Ok(Place::Named(from)) = from else {
             return access_denied(b'x', out);
@@ -726,7 +727,7 @@ impl SmapSession {
                 return;
             }
         };
-        let dest = match path::read(words).and_then(|p| path::place(&p)) {
+        let dest = match locate(&*self.store, words) {
             Ok(Place::Named(dest)) => dest,
             _ => {
                 out.extend_from_slice(b"-ERR Cannot copy messages: Invalid argument\n");
@@ -797,7 +798,7 @@ impl SmapSession {
     /// ACL and GETACL path (§5.5): the user's rights on the folder (any
     /// right that shows it suffices), or its whole ACL (needs `a`).
     fn show_acl(&mut self, whole: bool, words: &mut Words<'_>, out: &mut Vec<u8>) {
-        let Ok(Place::Named(name)) = path::read(words).and_then(|p| path::place(&p)) else {
+        let Ok(Place::Named(name)) = locate(&*self.store, words) else {
             out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
             return;
         };
@@ -833,7 +834,7 @@ impl SmapSession {
     /// take the owner or the administrators below their minimum is
     /// refused with `* ACLMINIMUM`.
     fn set_acl(&mut self, delete: bool, words: &mut Words<'_>, out: &mut Vec<u8>) {
-        let Ok(Place::Named(name)) = path::read(words).and_then(|p| path::place(&p)) else {
+        let Ok(Place::Named(name)) = locate(&*self.store, words) else {
             out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
             return;
         };
@@ -896,7 +897,7 @@ impl SmapSession {
                 None => (word.to_ascii_uppercase(), None),
             };
             if name == "FOLDER" && value.is_none() {
-                let folder = match path::read(words).and_then(|p| path::place(&p)) {
+                let folder = match locate(&*self.store, words) {
                     Ok(Place::Named(folder)) => folder,
                     _ => {
                         out.extend_from_slice(b"-ERR Invalid folder: Invalid argument\n");
@@ -1474,6 +1475,30 @@ fn rfc2822_date(time: SystemTime) -> String {
         rem / 60 % 60,
         rem % 60
     )
+}
+
+/// The folder the path read from `words` names ([`place`]).
+fn locate(store: &dyn MailStore, words: &mut Words<'_>) -> Result<Place, path::PathError> {
+    place(store, &path::read(words)?)
+}
+
+/// The folder `path` names: its escaped name ([`path::place`]), or
+/// else, as Courier looks, an existing own folder whose name has the
+/// same words (one made over IMAP, with `:` or `~` unescaped).
+fn place(store: &dyn MailStore, path: &[String]) -> Result<Place, path::PathError> {
+    let place = path::place(path)?;
+    let Place::Named(name) = &place else {
+        return Ok(place);
+    };
+    if name.starts_with(path::SHARED) || store.folder_exists(name).unwrap_or(true) {
+        return Ok(place);
+    }
+    let found = store.list_folders().ok().and_then(|folders| {
+        folders
+            .into_iter()
+            .find(|f| f.selectable && path::words_of(&f.name) == path)
+    });
+    Ok(found.map_or(place, |f| Place::Named(f.name)))
 }
 
 #[cfg(test)]
