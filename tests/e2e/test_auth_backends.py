@@ -653,7 +653,7 @@ suffix "dc=example,dc=com"
 rootdn "cn=admin,dc=example,dc=com"
 rootpw secret
 directory {d}/db
-access to attrs=userPassword by self read by anonymous auth by * none
+access to attrs=userPassword by self write by anonymous auth by * none
 access to * by * read
 """)
     ldif = ["dn: dc=example,dc=com\nobjectClass: dcObject\nobjectClass: organization\n"
@@ -685,6 +685,16 @@ access to * by * read
     class Slapd:
         uri = f"ldap://127.0.0.1:{port}"
         stop = daemon.stop
+
+        def user_password(self, user):
+            """The entry's userPassword, read with slapcat."""
+            out = run(["/usr/sbin/slapcat", "-f", str(conf), "-a", f"(uid={user})"]).stdout
+            for line in out.replace("\n ", "").splitlines():
+                if line.startswith("userPassword:: "):
+                    return base64.b64decode(line.split(" ", 1)[1]).decode()
+                if line.startswith("userPassword: "):
+                    return line.split(" ", 1)[1]
+            return None
 
     try:
         yield Slapd()
@@ -761,6 +771,44 @@ def test_ldap_authbind(make_server, accounts, slapd):
     check_logins(server, accounts, cram=False, skip={"{MD5RAW}", "{SHA256}", "{SHA512}"})
     slapd.stop()
     check_unavailable(server, accounts)
+
+
+def test_passwd_in_ldap(make_server, accounts, slapd):
+    """`courser passwd` replaces the clear and crypt attributes, as
+    Courier's authldap does: the hash in the old value's scheme, with
+    `{CRYPT}` before crypt(3) forms. With authbind the change is made
+    bound as the account, so the directory's rules decide (this one lets
+    an entry write its own userPassword)."""
+    server = make_server(ldap_backend(slapd.uri, authbind=False))
+    for user, new, scheme in (("s0", "Ldap-New-Pw3", "{CRYPT}$6$"), ("s7", "Ldap-New-Pw4", "{SSHA}")):
+        old = accounts.users[user]["password"]
+        r = courser_passwd(server.config, user, "wrong", new)
+        assert r.returncode == 1 and "wrong login or password" in r.stderr, r.stderr
+        r = courser_passwd(server.config, user, old, new)
+        assert r.returncode == 0, r.stderr
+        assert slapd.user_password(user).startswith(scheme), slapd.user_password(user)
+        assert imap_login(server, user, new) == "OK", server.log_text()[-2000:]
+        assert "AUTHENTICATIONFAILED" in imap_login(server, user, old)
+        # CRAM reads the clear attribute: written too.
+        assert imap_login(server, user, new, "CRAM-MD5") == "OK"
+    # slapd checks the hashes written above itself.
+    bound = make_server(ldap_backend(slapd.uri, authbind=True))
+    assert imap_login(bound, "s0", "Ldap-New-Pw3") == "OK", bound.log_text()[-2000:]
+    assert imap_login(bound, "s7", "Ldap-New-Pw4") == "OK"
+    old = accounts.users["clear"]["password"]
+    r = courser_passwd(bound.config, "clear", "wrong", "Bound-Pw5")
+    assert r.returncode == 1 and "wrong login or password" in r.stderr, r.stderr
+    r = courser_passwd(bound.config, "clear", old, "Bound-Pw5")
+    assert r.returncode == 0, r.stderr
+    assert imap_login(bound, "clear", "Bound-Pw5") == "OK", bound.log_text()[-2000:]
+    assert "AUTHENTICATIONFAILED" in imap_login(bound, "clear", old)
+    # The rules do not let an entry write its clear attribute: the one
+    # modify is refused whole, and nothing changes.
+    strict = make_server(ldap_backend(slapd.uri, authbind=True) + 'clearpw = "description"\n')
+    r = courser_passwd(strict.config, "clear", "Bound-Pw5", "Strict-Pw6")
+    assert r.returncode == 1 and "password NOT changed" in r.stderr, r.stderr
+    assert "nsufficient" in r.stderr, r.stderr
+    assert imap_login(bound, "clear", "Bound-Pw5") == "OK"
 
 
 # ---------------------------------------------------------------- authpipe

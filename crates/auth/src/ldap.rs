@@ -24,16 +24,18 @@
 //! directory that cannot be reached, or answers with an error other than
 //! "invalid credentials", is [`AuthError::Unavailable`].
 
+use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use ldap3::{ldap_escape, LdapConnAsync, LdapConnSettings, Scope, SearchEntry};
+use ldap3::{ldap_escape, LdapConnAsync, LdapConnSettings, Mod, Scope, SearchEntry};
 
 use crate::account::{Account, Options};
 use crate::backend::{Backend, Entry, Verdict};
 use crate::enumerate::{receive, Streamed, IN_FLIGHT};
 use crate::error::AuthError;
+use crate::password;
 
 /// Settings of one LDAP backend (Courier's authldaprc names in the docs).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -456,6 +458,62 @@ impl LdapBackend {
             }
         })
     }
+
+    /// The values a password change writes: the clear attribute gets the
+    /// password, the crypt attribute a hash in the scheme of the value
+    /// there (`{CRYPT}` before crypt(3) forms, as RFC 2307 directories
+    /// store them), else `{CRYPT}` yescrypt. Courier's authldap writes
+    /// the same two attributes.
+    fn new_password_values(
+        &self,
+        found: &SearchEntry,
+        new: &[u8],
+    ) -> Result<Vec<(String, String)>, AuthError> {
+        let c = &self.config;
+        let mut values = Vec::new();
+        if let Some(attr) = &c.clearpw {
+            let clear = std::str::from_utf8(new)
+                .map_err(|_| AuthError::NewPasswordRefused("it is not UTF-8"))?;
+            values.push((attr.clone(), clear.to_owned()));
+        }
+        if let Some(attr) = &c.cryptpw {
+            let stored = found.attrs.get(attr).and_then(|v| v.first());
+            let hashed = password::rehash("ldap", stored.map(String::as_str), new)?;
+            let value = if hashed.starts_with('{') {
+                hashed
+            } else {
+                format!("{{CRYPT}}{hashed}")
+            };
+            values.push((attr.clone(), value));
+        }
+        Ok(values)
+    }
+
+    /// Replaces `values` in the entry `dn`, connected as `bind`.
+    fn modify(
+        &self,
+        dn: String,
+        bind: (String, String),
+        values: Vec<(String, String)>,
+    ) -> Result<(), AuthError> {
+        let c = &self.config;
+        let (uris, settings, timeout) = (c.uri.clone(), self.settings(), c.timeout());
+        self.run(async move {
+            let mut ldap = Self::connect(uris, settings, timeout, Some(bind)).await?;
+            let mods = values
+                .into_iter()
+                .map(|(attr, value)| Mod::Replace(attr, HashSet::from([value])))
+                .collect();
+            let result = ldap
+                .with_timeout(timeout)
+                .modify(&dn, mods)
+                .await
+                .and_then(|r| r.success())
+                .map_err(|e| format!("modify {dn}: {e}"));
+            let _ = ldap.unbind().await;
+            result.map(drop)
+        })
+    }
 }
 
 impl Backend for LdapBackend {
@@ -505,6 +563,43 @@ impl Backend for LdapBackend {
 
     fn supports_cram(&self) -> bool {
         !self.config.authbind && self.config.clearpw.is_some()
+    }
+
+    /// Writes the new password into the clear and crypt attributes
+    /// ([`LdapBackend::new_password_values`]). With `authbind` the change
+    /// is made bound as the account itself (with `old`), so the
+    /// directory's own access rules decide, as Courier's authldap does;
+    /// else as `binddn`.
+    fn change_password(
+        &self,
+        _service: &str,
+        login: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<(), AuthError> {
+        let c = &self.config;
+        let login = self.login_with_domain(login);
+        let Found::One(found) = self.search(&login)? else {
+            return Err(AuthError::Failed);
+        };
+        let values = self.new_password_values(&found, new)?;
+        if values.is_empty() {
+            return Err(AuthError::Unsupported {
+                backend: "ldap".into(),
+                operation: "change passwords without a cryptpw or clearpw attribute",
+            });
+        }
+        let bind = if c.authbind {
+            let old = String::from_utf8(old.to_vec()).map_err(|_| AuthError::Failed)?;
+            (found.dn.clone(), old)
+        } else {
+            let dn = c.binddn.clone().ok_or(AuthError::Unsupported {
+                backend: "ldap".into(),
+                operation: "change passwords without a binddn or authbind",
+            })?;
+            (dn, c.bindpw.clone().unwrap_or_default())
+        };
+        self.modify(found.dn.clone(), bind, values)
     }
 
     fn enumerate(&self, each: &mut crate::enumerate::Sink<'_>) -> Result<(), AuthError> {

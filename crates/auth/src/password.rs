@@ -285,6 +285,25 @@ pub enum HashError {
     BadPassword,
 }
 
+/// A new password's hash in the scheme of the value `stored` now (else
+/// [`Scheme::DEFAULT`]), for a backend's password change; errors as
+/// `backend`'s.
+pub(crate) fn rehash(
+    backend: &str,
+    stored: Option<&str>,
+    new: &[u8],
+) -> Result<String, crate::AuthError> {
+    let scheme = stored
+        .and_then(Scheme::of_stored)
+        .unwrap_or(Scheme::DEFAULT);
+    hash(scheme, new).map_err(|e| match e {
+        HashError::BadPassword => {
+            crate::AuthError::NewPasswordRefused("it holds a NUL or a line break")
+        }
+        e => crate::AuthError::unavailable(backend, e.to_string()),
+    })
+}
+
 /// Hashes `password` with `scheme` and a fresh random salt, producing the
 /// string to store (for [`Scheme::Hmac`], the hex context).
 pub fn hash(scheme: Scheme, password: &[u8]) -> Result<String, HashError> {

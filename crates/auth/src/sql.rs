@@ -48,7 +48,7 @@ use crate::account::{Account, Options};
 use crate::backend::{Backend, Entry};
 use crate::enumerate::{receive, Streamed, IN_FLIGHT};
 use crate::error::AuthError;
-use crate::password::{self, HashError, Scheme};
+use crate::password;
 
 /// Settings of one SQL backend (Courier's names in the field docs).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -558,16 +558,7 @@ impl Backend for SqlBackend {
         let mut values = Vec::new();
         if let Some(column) = &self.config.crypt_pwfield {
             let stored = self.lookup(service, login)?.and_then(|e| e.password);
-            let scheme = stored
-                .as_deref()
-                .and_then(Scheme::of_stored)
-                .unwrap_or(Scheme::DEFAULT);
-            let hashed = password::hash(scheme, new).map_err(|e| match e {
-                HashError::BadPassword => {
-                    AuthError::NewPasswordRefused("it holds a NUL or a line break")
-                }
-                e => AuthError::unavailable("sql", e.to_string()),
-            })?;
+            let hashed = password::rehash("sql", stored.as_deref(), new)?;
             values.push((column.as_str(), hashed));
         }
         if let Some(column) = &self.config.clear_pwfield {
