@@ -807,7 +807,7 @@ def test_passwd_in_ldap(make_server, accounts, slapd):
     strict = make_server(ldap_backend(slapd.uri, authbind=True) + 'clearpw = "description"\n')
     r = courser_passwd(strict.config, "clear", "Bound-Pw5", "Strict-Pw6")
     assert r.returncode == 1 and "password NOT changed" in r.stderr, r.stderr
-    assert "nsufficient" in r.stderr, r.stderr
+    assert "ldap refused the change" in r.stderr and "nsufficient" in r.stderr, r.stderr
     assert imap_login(bound, "clear", "Bound-Pw5") == "OK"
 
 
@@ -876,17 +876,22 @@ PAM_USER = "courser-pamtest"
 PAM_PASSWORD = "Pam-Test-Pw1"
 
 
+def pam_user():
+    """The system account PAM tests log in as, with its known password."""
+    try:
+        pwd.getpwnam(PAM_USER)
+    except KeyError:
+        run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", PAM_USER])
+    run(["chpasswd"], input=f"{PAM_USER}:{PAM_PASSWORD}\n")
+
+
 def test_pam(make_server, accounts):
     need_root()
     need("useradd", "chpasswd")
     if not Path("/lib/x86_64-linux-gnu/security/pam_unix.so").exists() and not glob.glob(
             "/usr/lib/*/security/pam_unix.so") and not glob.glob("/lib/*/security/pam_unix.so"):
         need("pam_unix.so")
-    try:
-        pwd.getpwnam(PAM_USER)
-    except KeyError:
-        run(["useradd", "--no-create-home", "--shell", "/usr/sbin/nologin", PAM_USER])
-    run(["chpasswd"], input=f"{PAM_USER}:{PAM_PASSWORD}\n")
+    pam_user()
     service = "courser-test"
     Path(f"/etc/pam.d/{service}").write_text(
         "auth required pam_unix.so nodelay\naccount required pam_unix.so\n")
@@ -907,6 +912,55 @@ def test_pam(make_server, accounts):
     time.sleep(0.2)
     assert "UNAVAILABLE" in imap_login(server, PAM_USER, PAM_PASSWORD)
     assert "SYS/TEMP" in pop3_login(server, PAM_USER, PAM_PASSWORD)
+
+
+def shadow_hash(user):
+    for line in Path("/etc/shadow").read_text().splitlines():
+        if line.startswith(user + ":"):
+            return line.split(":")[1]
+    return None
+
+
+def test_passwd_through_pam(make_server, accounts):
+    """`courser passwd` changes a system password through the service's
+    `password` modules (pam_chauthtok): the old password is checked again,
+    pam_unix writes /etc/shadow in its configured scheme, and a stack that
+    refuses the new password changes nothing and says why."""
+    need_root()
+    need("useradd", "chpasswd")
+    pam_user()
+    auth = "auth required pam_unix.so nodelay\naccount required pam_unix.so\n"
+    Path("/etc/pam.d/courser-test-pw").write_text(auth + "password required pam_unix.so yescrypt\n")
+    Path("/etc/pam.d/courser-test-deny").write_text(auth + "password requisite pam_deny.so\n")
+    home = accounts.users["clear"]["home"]
+    passwd = accounts.root / "pam-passwd"
+    passwd.write_text(f"{PAM_USER}:x:{accounts.uid}:{accounts.gid}:Pam:{home}:/bin/sh\n")
+
+    def server(service):
+        return make_server(f'\n[[auth.backend]]\ntype = "pam"\nservice = "{service}"\n'
+                           f'passwd = "{passwd}"\n')
+
+    try:
+        deny = server("courser-test-deny")
+        before = shadow_hash(PAM_USER)
+        r = courser_passwd(deny.config, PAM_USER, PAM_PASSWORD, "Pam-New-Pw2")
+        assert r.returncode == 1, r
+        assert "authentication backend pam refused the change" in r.stderr, r.stderr
+        assert shadow_hash(PAM_USER) == before
+        s = server("courser-test-pw")
+        r = courser_passwd(s.config, PAM_USER, "wrong", "Pam-New-Pw2")
+        assert r.returncode == 1 and "wrong login or password" in r.stderr, r.stderr
+        assert shadow_hash(PAM_USER) == before
+        r = courser_passwd(s.config, PAM_USER, PAM_PASSWORD, "Pam-New-Pw2")
+        assert r.returncode == 0, r.stderr
+        after = shadow_hash(PAM_USER)
+        assert after != before and after.startswith("$y$"), after
+        assert imap_login(s, PAM_USER, "Pam-New-Pw2") == "OK", s.log_text()[-2000:]
+        assert "AUTHENTICATIONFAILED" in imap_login(s, PAM_USER, PAM_PASSWORD)
+    finally:
+        pam_user()
+        for name in ("courser-test-pw", "courser-test-deny"):
+            Path(f"/etc/pam.d/{name}").unlink(missing_ok=True)
 
 
 def test_pam_without_libpam_stops_the_start(tmp_path):

@@ -49,6 +49,16 @@ pub enum AuthError {
     /// password cannot be stored (empty, a NUL or line break, too long).
     #[error("new password refused: {0}")]
     NewPasswordRefused(&'static str),
+    /// The backend's store refused the change it was asked for (PAM's
+    /// password modules found the new password too weak, a directory's
+    /// access rules or password policy said no). Nothing was changed.
+    #[error("authentication backend {backend} refused the change: {reason}")]
+    ChangeRefused {
+        /// Name of the backend (`pam`, `ldap`).
+        backend: String,
+        /// The store's own reason. Never contains a password.
+        reason: String,
+    },
 }
 
 impl AuthError {

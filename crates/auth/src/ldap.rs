@@ -489,7 +489,10 @@ impl LdapBackend {
         Ok(values)
     }
 
-    /// Replaces `values` in the entry `dn`, connected as `bind`.
+    /// Replaces `values` in the entry `dn`, connected as `bind`. The
+    /// directory's refusals (its access rules, a password policy) are
+    /// [`AuthError::ChangeRefused`]; LDAP applies a modify whole or not
+    /// at all.
     fn modify(
         &self,
         dn: String,
@@ -498,7 +501,7 @@ impl LdapBackend {
     ) -> Result<(), AuthError> {
         let c = &self.config;
         let (uris, settings, timeout) = (c.uri.clone(), self.settings(), c.timeout());
-        self.run(async move {
+        let refused = self.run(async move {
             let mut ldap = Self::connect(uris, settings, timeout, Some(bind)).await?;
             let mods = values
                 .into_iter()
@@ -508,11 +511,24 @@ impl LdapBackend {
                 .with_timeout(timeout)
                 .modify(&dn, mods)
                 .await
-                .and_then(|r| r.success())
                 .map_err(|e| format!("modify {dn}: {e}"));
             let _ = ldap.unbind().await;
-            result.map(drop)
-        })
+            let result = result?;
+            match result.rc {
+                0 => Ok(None),
+                // constraintViolation, insufficientAccessRights,
+                // unwillingToPerform
+                19 | 50 | 53 => Ok(Some(format!("{result}"))),
+                _ => Err(format!("modify {dn}: {result}")),
+            }
+        })?;
+        match refused {
+            None => Ok(()),
+            Some(reason) => Err(AuthError::ChangeRefused {
+                backend: "ldap".into(),
+                reason,
+            }),
+        }
     }
 }
 

@@ -53,6 +53,16 @@ impl PamBackend {
         courser_pam::library()
     }
 
+    /// The PAM service for a login to `service`: the configured one, else
+    /// the protocol's.
+    fn pam_service<'a>(&'a self, service: &'a str) -> Result<&'a str, AuthError> {
+        let pam_service = self.service.as_deref().unwrap_or(service);
+        if pam_service.is_empty() || pam_service.contains(['\0', '/']) {
+            return Err(AuthError::unavailable("pam", "bad PAM service name"));
+        }
+        Ok(pam_service)
+    }
+
     /// The passwd file that gives the account's identity.
     pub fn passwd_file(mut self, path: impl Into<PathBuf>) -> Self {
         self.passwd = path.into();
@@ -83,13 +93,40 @@ impl Backend for PamBackend {
         if password.contains(&0) || login.contains('\0') {
             return Ok(Verdict::Rejected);
         }
-        let pam_service = self.service.as_deref().unwrap_or(service);
-        if pam_service.is_empty() || pam_service.contains(['\0', '/']) {
-            return Err(AuthError::unavailable("pam", "bad PAM service name"));
-        }
+        let pam_service = self.pam_service(service)?;
         match one_at_a_time(|| courser_pam::authenticate(pam_service, login, password)) {
             Ok(()) => Ok(Verdict::Accepted(entry.account)),
             Err(PamError::Pam(f)) if f.is_rejection() => Ok(Verdict::Rejected),
+            Err(e) => Err(AuthError::unavailable(
+                "pam",
+                format!("PAM service {pam_service}: {e}"),
+            )),
+        }
+    }
+
+    /// Changes the password through the service's `password` modules
+    /// (`pam_chauthtok`) in one transaction that first checks `old`
+    /// again. Courier changes system passwords by running `passwd(1)`
+    /// under an expect script; PAM's own interface does the same without
+    /// one, and applies the site's quality rules (pam_pwquality).
+    fn change_password(
+        &self,
+        service: &str,
+        login: &str,
+        old: &[u8],
+        new: &[u8],
+    ) -> Result<(), AuthError> {
+        let pam_service = self.pam_service(service)?;
+        match one_at_a_time(|| courser_pam::change_password(pam_service, login, old, new)) {
+            Ok(()) => Ok(()),
+            Err(PamError::Pam(f)) if f.is_rejection() => Err(AuthError::Failed),
+            Err(PamError::Pam(f)) if f.is_password_refusal() => Err(AuthError::ChangeRefused {
+                backend: "pam".into(),
+                reason: f.text,
+            }),
+            Err(PamError::Nul(_)) => Err(AuthError::NewPasswordRefused(
+                "it holds a NUL or a line break",
+            )),
             Err(e) => Err(AuthError::unavailable(
                 "pam",
                 format!("PAM service {pam_service}: {e}"),

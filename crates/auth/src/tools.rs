@@ -43,7 +43,9 @@ pub fn authtest_failure(err: &AuthError) -> String {
         AuthError::Unavailable { backend, reason } => {
             format!("Authentication FAILED: Resource temporarily unavailable ({backend}: {reason})")
         }
-        AuthError::Unsupported { .. } | AuthError::NewPasswordRefused(_) => {
+        AuthError::Unsupported { .. }
+        | AuthError::NewPasswordRefused(_)
+        | AuthError::ChangeRefused { .. } => {
             format!("Authentication FAILED: {err}")
         }
     }

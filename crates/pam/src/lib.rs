@@ -5,14 +5,15 @@
 //!
 //! This crate is the project's one audited `unsafe` module for PAM: the
 //! C declarations (Linux-PAM's `<security/pam_appl.h>`), the
-//! conversation callback and the handle's life are here, behind one safe
-//! function, [`authenticate`]. Its caller runs one transaction at a time
-//! per process (PAM modules keep global state).
+//! conversation callback and the handle's life are here, behind two safe
+//! functions, [`authenticate`] and [`change_password`]. Their caller runs
+//! one transaction at a time per process (PAM modules keep global state).
 //!
 //! Only Linux-PAM's layout is supported: its conversation receives an
 //! array of pointers to messages (Solaris and OpenPAM read the same
 //! argument as a pointer to an array).
 
+use std::cell::RefCell;
 use std::ffi::{c_char, c_int, c_void, CStr, CString};
 use std::sync::OnceLock;
 
@@ -26,6 +27,7 @@ pub const LIBRARY: &str = "libpam.so.0";
 mod code {
     pub const SUCCESS: i32 = 0;
     pub const BUF_ERR: i32 = 5;
+    pub const NEW_AUTHTOK_REQD: i32 = 12;
     pub const CONV_ERR: i32 = 19;
 }
 
@@ -60,6 +62,13 @@ impl Failure {
         // PERM_DENIED 6, AUTH_ERR 7, CRED_INSUFFICIENT 8, USER_UNKNOWN 10,
         // MAXTRIES 11, NEW_AUTHTOK_REQD 12, ACCT_EXPIRED 13, AUTHTOK_EXPIRED 27.
         matches!(self.code, 6 | 7 | 8 | 10 | 11 | 12 | 13 | 27)
+    }
+
+    /// Whether the code says a new password was refused
+    /// (`PAM_AUTHTOK_ERR` 20: too weak, reused, mistyped), or the old one
+    /// (`PAM_AUTHTOK_RECOVERY_ERR` 21).
+    pub fn is_password_refusal(&self) -> bool {
+        matches!(self.code, 20 | 21)
     }
 }
 
@@ -111,6 +120,7 @@ struct Api {
     end: unsafe extern "C" fn(*mut Handle, c_int) -> c_int,
     authenticate: unsafe extern "C" fn(*mut Handle, c_int) -> c_int,
     acct_mgmt: unsafe extern "C" fn(*mut Handle, c_int) -> c_int,
+    chauthtok: unsafe extern "C" fn(*mut Handle, c_int) -> c_int,
     strerror: unsafe extern "C" fn(*mut Handle, c_int) -> *const c_char,
     // The function pointers above stay valid while this is loaded, and
     // it is never unloaded (it lives in a static).
@@ -136,6 +146,7 @@ impl Api {
                 end: *library.get(b"pam_end\0").map_err(cannot)?,
                 authenticate: *library.get(b"pam_authenticate\0").map_err(cannot)?,
                 acct_mgmt: *library.get(b"pam_acct_mgmt\0").map_err(cannot)?,
+                chauthtok: *library.get(b"pam_chauthtok\0").map_err(cannot)?,
                 strerror: *library.get(b"pam_strerror\0").map_err(cannot)?,
                 _library: library,
             })
@@ -158,10 +169,36 @@ fn api() -> Result<&'static Api, String> {
 }
 
 /// What the conversation answers: the login to a visible prompt, the
-/// password to a hidden one.
+/// password to a hidden one. While a password is changed
+/// (`changing` set), a hidden prompt for the current or old password gets
+/// `password` and any other (`New password:`, `Retype new password:`)
+/// gets `new`: pam_unix asks for the current one only when not run as
+/// root. libpam's prompts are English here, as Courser never calls
+/// `setlocale`. Error messages the modules send (pam_pwquality's reasons)
+/// are kept for the failure's text.
 struct Answers {
     login: CString,
     password: CString,
+    new: Option<CString>,
+    changing: std::cell::Cell<bool>,
+    errors: RefCell<Vec<String>>,
+}
+
+impl Answers {
+    /// The answer to a hidden prompt.
+    fn hidden(&self, prompt: &str) -> &CString {
+        let prompt = prompt.to_ascii_lowercase();
+        match &self.new {
+            Some(new)
+                if self.changing.get()
+                    && !prompt.contains("current")
+                    && !prompt.contains("old") =>
+            {
+                new
+            }
+            _ => &self.password,
+        }
+    }
 }
 
 /// Copies `text` into memory from `malloc`, which PAM frees.
@@ -220,14 +257,21 @@ unsafe extern "C" fn converse(
             free_replies(replies, i);
             return code::CONV_ERR;
         }
+        let text = if (*message).text.is_null() {
+            std::borrow::Cow::Borrowed("")
+        } else {
+            CStr::from_ptr((*message).text).to_string_lossy()
+        };
         let answer = match (*message).style {
-            PROMPT_ECHO_OFF => &answers.password,
+            PROMPT_ECHO_OFF => answers.hidden(&text),
             PROMPT_ECHO_ON => &answers.login,
-            ERROR_MSG | TEXT_INFO => {
-                if !(*message).text.is_null() {
-                    let text = CStr::from_ptr((*message).text).to_string_lossy();
-                    tracing::debug!("PAM: {text}");
-                }
+            ERROR_MSG => {
+                tracing::debug!("PAM: {text}");
+                answers.errors.borrow_mut().push(text.into_owned());
+                continue;
+            }
+            TEXT_INFO => {
+                tracing::debug!("PAM: {text}");
                 continue;
             }
             _ => {
@@ -252,11 +296,34 @@ unsafe extern "C" fn converse(
 /// Blocking (modules may sleep after a wrong password); not to be run
 /// concurrently with another transaction in the same process.
 pub fn authenticate(service: &str, login: &str, password: &[u8]) -> Result<(), PamError> {
+    transaction(service, login, password, None)
+}
+
+/// One PAM transaction that changes `login`'s password from `old` to
+/// `new`: `old` is checked as by [`authenticate`] (an expired password
+/// may still be changed), then `pam_chauthtok` stores `new` through the
+/// service's `password` modules. A refusal carries the modules' own
+/// reasons (pam_pwquality's "BAD PASSWORD: …") in its text. The same
+/// rules as [`authenticate`] for blocking and concurrency.
+pub fn change_password(service: &str, login: &str, old: &[u8], new: &[u8]) -> Result<(), PamError> {
+    let new = CString::new(new).map_err(|_| PamError::Nul("new password"))?;
+    transaction(service, login, old, Some(new))
+}
+
+fn transaction(
+    service: &str,
+    login: &str,
+    password: &[u8],
+    new: Option<CString>,
+) -> Result<(), PamError> {
     let api = api().map_err(PamError::Library)?;
     let service = CString::new(service).map_err(|_| PamError::Nul("PAM service name"))?;
     let answers = Answers {
         login: CString::new(login).map_err(|_| PamError::Nul("login"))?,
         password: CString::new(password).map_err(|_| PamError::Nul("password"))?,
+        new,
+        changing: std::cell::Cell::new(false),
+        errors: RefCell::new(Vec::new()),
     };
     let conv = Conv {
         conv: converse,
@@ -270,16 +337,23 @@ pub fn authenticate(service: &str, login: &str, password: &[u8]) -> Result<(), P
     let status = unsafe {
         let started = (api.start)(service.as_ptr(), answers.login.as_ptr(), &conv, &mut handle);
         if started != code::SUCCESS || handle.is_null() {
-            return Err(failure(api, handle, started).into());
+            return Err(failure(api, handle, started, &[]).into());
         }
         let mut status = (api.authenticate)(handle, SILENT | DISALLOW_NULL_AUTHTOK);
         if status == code::SUCCESS {
             status = (api.acct_mgmt)(handle, SILENT);
+            if answers.new.is_some() && status == code::NEW_AUTHTOK_REQD {
+                status = code::SUCCESS;
+            }
+        }
+        if status == code::SUCCESS && answers.new.is_some() {
+            answers.changing.set(true);
+            status = (api.chauthtok)(handle, SILENT);
         }
         let result = if status == code::SUCCESS {
             Ok(())
         } else {
-            Err(failure(api, handle, status))
+            Err(failure(api, handle, status, &answers.errors.borrow()))
         };
         (api.end)(handle, status);
         result
@@ -287,17 +361,21 @@ pub fn authenticate(service: &str, login: &str, password: &[u8]) -> Result<(), P
     status.map_err(PamError::from)
 }
 
-/// The failure for `status`, with its text.
+/// The failure for `status`, with its text and the modules' `errors`.
 ///
 /// SAFETY: `handle` is null or a live handle; pam_strerror returns a
 /// static string (null-tolerant for `handle` in Linux-PAM).
-unsafe fn failure(api: &Api, handle: *mut Handle, status: c_int) -> Failure {
+unsafe fn failure(api: &Api, handle: *mut Handle, status: c_int, errors: &[String]) -> Failure {
     let text = (api.strerror)(handle, status);
-    let text = if text.is_null() {
+    let mut text = if text.is_null() {
         String::from("unknown PAM error")
     } else {
         CStr::from_ptr(text).to_string_lossy().into_owned()
     };
+    for error in errors {
+        text.push_str(": ");
+        text.push_str(error);
+    }
     Failure { code: status, text }
 }
 
@@ -343,6 +421,30 @@ mod tests {
             authenticate("imap", "a", b"x\0y"),
             Err(PamError::Nul("password"))
         );
+        assert_eq!(
+            change_password("imap", "a", b"x", b"y\0"),
+            Err(PamError::Nul("new password"))
+        );
+    }
+
+    #[test]
+    fn hidden_prompts_get_the_old_password_until_the_change_then_the_new_one() {
+        let answers = Answers {
+            login: CString::new("a").unwrap(),
+            password: CString::new("old").unwrap(),
+            new: Some(CString::new("new").unwrap()),
+            changing: std::cell::Cell::new(false),
+            errors: RefCell::new(Vec::new()),
+        };
+        assert_eq!(answers.hidden("Password: ").as_bytes(), b"old");
+        answers.changing.set(true);
+        assert_eq!(answers.hidden("Current password: ").as_bytes(), b"old");
+        assert_eq!(
+            answers.hidden("(current) UNIX password: ").as_bytes(),
+            b"old"
+        );
+        assert_eq!(answers.hidden("New password: ").as_bytes(), b"new");
+        assert_eq!(answers.hidden("Retype new password: ").as_bytes(), b"new");
     }
 
     #[test]
