@@ -67,6 +67,8 @@ export COURSER_FULL_TESTS=1
 # Style gates first: they fail fast and cost little.
 cargo fmt --all --check
 cargo clippy --workspace --all-targets -- -D warnings
+# Doc comments link to what they name: a broken or private link fails here.
+RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --quiet
 # Licenses, duplicate crates and sources (deny.toml). RustSec advisories
 # need the advisory database from GitHub, which this machine may not reach:
 # a fresh copy is used when it can be fetched, a copy already on the

@@ -11,7 +11,7 @@
 //!
 //! The account list ([`Backend::enumerate`]) searches with
 //! `enumerate_filter` (Courier's `LDAP_ENUMERATE_FILTER`), else `filter`,
-//! else `(<mail>=*)`, in pages of [`PAGE`] entries, streamed; each value
+//! else `(<mail>=*)`, in pages of `PAGE` entries, streamed; each value
 //! of the mail attribute is one account, as in Courier. An entry without
 //! a home or without a usable uid/gid is left out. A search the
 //! directory ends with an error (a size or time limit) is an error, not a
@@ -582,7 +582,7 @@ impl Backend for LdapBackend {
     }
 
     /// Writes the new password into the clear and crypt attributes
-    /// ([`LdapBackend::new_password_values`]). With `authbind` the change
+    /// (`new_password_values`). With `authbind` the change
     /// is made bound as the account itself (with `old`), so the
     /// directory's own access rules decide, as Courier's authldap does;
     /// else as `binddn`.

@@ -8,7 +8,7 @@
 //! block (pam_unix waits about two seconds after a wrong password), so a
 //! server that drops privileges runs this backend in its authentication
 //! process, which keeps root. PAM modules are not thread-safe: every
-//! transaction in a process runs one at a time ([`one_at_a_time`]). The
+//! transaction in a process runs one at a time (`one_at_a_time`). The
 //! PAM service name is the configured one, or the protocol's (`imap`,
 //! `pop3`) — never a name a client or the front end chose.
 //!

@@ -533,7 +533,7 @@ impl Backend for SqlBackend {
     }
 
     /// Updates the account's row: the crypt column gets a hash in the
-    /// scheme of the value there (else [`Scheme::DEFAULT`]), the clear
+    /// scheme of the value there (else [`crate::password::Scheme::DEFAULT`]), the clear
     /// column the password. Not with a custom `select_clause`: where the
     /// account lives is then the query's secret (Courier needs its
     /// `*_CHPASS_CLAUSE` there, which Courser does not take).

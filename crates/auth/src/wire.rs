@@ -14,7 +14,7 @@
 //!
 //! Both directions live here: the clients ([`crate::authdaemond`],
 //! [`crate::authpipe`]) encode requests and parse replies, and the server
-//! side ([`crate::helper`], test doubles) parses requests and encodes
+//! side (the server's authentication helper, test doubles) parses requests and encodes
 //! replies. Everything read is bounded ([`MAX_LINE`], [`MAX_LINES`],
 //! [`MAX_AUTH_LEN`]).
 

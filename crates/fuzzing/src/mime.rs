@@ -81,7 +81,7 @@ fn paths(parsed: &ParsedMessage) -> Vec<Vec<u32>> {
     out
 }
 
-/// The MIME scanner ([`parse`]) with everything FETCH and SEARCH build on
+/// The MIME scanner ([`parse()`]) with everything FETCH and SEARCH build on
 /// it.
 ///
 /// Checks: no panic; offsets are ordered, nested and within the message;

@@ -4,7 +4,7 @@ use std::fmt;
 
 /// The IMAP system flags that maildir stores as info letters.
 ///
-/// `\Recent` is not a stored flag: see [`crate::Message::recent`].
+/// `\Recent` is not a stored flag: see [`crate::Folder::is_recent`].
 #[derive(Clone, Copy, Default, PartialEq, Eq, Hash)]
 pub struct Flags(u8);
 

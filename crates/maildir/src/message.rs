@@ -59,7 +59,7 @@ impl Message {
     }
 
     /// RFC822.SIZE from the file name's `,W=` tag, if it has one (Courser
-    /// and Dovecot write it; without it, see [`Folder::rfc822_size`]).
+    /// and Dovecot write it; without it, see [`crate::Folder::rfc822_size`]).
     pub fn rfc822_size_tag(&self) -> Option<u64> {
         crlf_size_tag(&self.file)
     }

@@ -279,7 +279,7 @@ impl<'a> LocalLines<'a> {
         }
     }
 
-    /// The next piece (at most [`CHUNK`] octets read), empty at the end.
+    /// The next piece (at most `CHUNK` octets read), empty at the end.
     pub fn next_chunk(&mut self) -> io::Result<Vec<u8>> {
         if !self.preamble.is_empty() {
             let p = std::mem::take(&mut self.preamble);

@@ -245,7 +245,7 @@ impl Driver {
 /// and ended by `.`); listings, sizes, UIDLs and bodies match the
 /// maildrop; a deleted message is never listed, sent or deleted again,
 /// and QUIT removes exactly the deleted ones; RETR, not TOP, marks a
-/// message seen; one call never queues more than [`MAX_QUEUED`]; and the
+/// message seen; one call never queues more than `MAX_QUEUED`; and the
 /// answers do not depend on read boundaries.
 pub fn session(data: &[u8]) {
     let Some((&flags, script)) = data.split_first() else {

@@ -166,7 +166,7 @@ pub struct Transferred {
     /// BODY[...MIME].
     pub headers: u64,
     /// Every other message section (RFC822, RFC822.TEXT, BODY[],
-    /// BODY[TEXT], BODY[HEADER] and the parts), partial fetches counted
+    /// `BODY[TEXT]`, `BODY[HEADER]` and the parts), partial fetches counted
     /// by what was sent.
     pub body: u64,
 }

@@ -191,7 +191,7 @@ fn finish(tmp: TmpFile, mut f: File, data: &[u8], dest: &Path, mkdir: Option<&Pa
 
 /// Changes the ACL of folder `dir` under the account's lock (the main
 /// maildir's `tmp/courier.lock`, or only the in-process lock without
-/// `dot_lock`): reads it, lets `edit` change it, writes it (see [`write`]
+/// `dot_lock`): reads it, lets `edit` change it, writes it (see [`write()`]
 /// for the check) and returns the new list.
 pub fn update(
     maildir: &Path,

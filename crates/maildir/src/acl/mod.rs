@@ -8,7 +8,7 @@
 //!   the minimum-rights check of writes ([`Error::AclMinimumRights`]).
 //! * [`Login`]: the identifiers a session's user holds on a folder, and
 //!   its rights there.
-//! * [`read`], [`write`], [`update`], [`reset`], [`delete`],
+//! * [`read`], [`write()`], [`update`], [`reset`], [`delete`],
 //!   [`rename_hier`]: the files, with Courier's inheritance and
 //!   `courierimaphieracl/`.
 //!

@@ -5,7 +5,7 @@
 //! scripts) work unchanged. They come beside Courser's own log, which
 //! stays as it is.
 //!
-//! [`line`] words an [`Event`] (sans-IO); [`emit`] sends it through
+//! [`line()`] words an [`Event`] (sans-IO); `emit` sends it through
 //! [`syslog`] when the format is on.
 
 pub mod syslog;
