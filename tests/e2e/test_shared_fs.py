@@ -192,8 +192,9 @@ def test_sharable_maildir_through_the_server(make_server, per_user):
         assert left == ["m2:2,"], left
         untagged, _ = c.cmd("FETCH 1 (FLAGS)", ok=True)
         assert b"\\Deleted" not in b"".join(untagged), untagged
-        # nor does it move: no copy is left behind in INBOX
-        untagged, _ = c.cmd("MOVE 1 INBOX")
+        # nor does it move: NO [NOPERM], and no copy is left behind in INBOX
+        untagged, tagged = c.cmd("MOVE 1 INBOX", ok="NO")
+        assert b"[NOPERM]" in tagged, tagged
         assert not any(b"EXPUNGE" in u for u in untagged), untagged
         assert sorted(os.listdir(root / "share" / ".rw" / "cur")) == ["m2:2,"]
         untagged, _ = c.cmd("STATUS INBOX (MESSAGES)", ok=True)

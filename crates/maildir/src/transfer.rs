@@ -27,6 +27,9 @@ pub struct CopyResult {
     pub uidvalidity: u32,
     /// `(source uid, destination uid)` for each message copied/moved.
     pub pairs: Vec<(u32, u32)>,
+    /// Source UIDs a MOVE left where they are because this process may
+    /// not remove them (another's message in a sticky sharable folder).
+    pub stayed: Vec<u32>,
     /// The new messages as an APPEND leaves them, in `pairs` order: a
     /// copy into the folder the session has selected is taken in
     /// without a rescan ([`Folder::took_in`](crate::Folder::took_in)).
@@ -187,6 +190,7 @@ impl Folder {
         let dest_source = crate::sharable::covers(dest)
             .then(|| crate::sharable::source_of(&ddir))
             .flatten();
+        let mut stayed = Vec::new();
         let (uidvalidity, dest_uids) =
             scan::place_with_uids(&ddir, &host, store.inner.opts.use_locks, plan.len(), |i| {
                 let (_, src, dst) = &plan[i];
@@ -195,8 +199,13 @@ impl Folder {
                     Some(source) => (source.join("cur").join(dst), source.as_path()),
                     None => (dcur.join(dst), ddir.as_path()),
                 };
-                if !self.put_file(&from, &to, tmp_dir, &host, mv)? {
-                    return Ok(None);
+                match self.put_file(&from, &to, tmp_dir, &host, mv)? {
+                    Put::Done => {}
+                    Put::Gone => return Ok(None),
+                    Put::Stayed => {
+                        stayed.push(plan[i].0.uid);
+                        return Ok(None);
+                    }
                 }
                 if dest_source.is_some() {
                     let link = dcur.join(dst);
@@ -237,6 +246,7 @@ impl Folder {
             CopyResult {
                 uidvalidity,
                 pairs,
+                stayed,
                 placed,
             },
             moved,
@@ -244,14 +254,23 @@ impl Folder {
     }
 }
 
+/// What became of one message file put into another folder.
+enum Put {
+    /// It is there (and, for MOVE, gone from here).
+    Done,
+    /// It was gone already.
+    Gone,
+    /// MOVE of a shared message this process may not remove: it stays,
+    /// and its copy was taken back.
+    Stayed,
+}
+
 impl Folder {
     /// Puts message file `from` of this folder at `to`: renamed for MOVE
     /// or hard-linked where the file system allows, else copied through
     /// `tmp_dir`'s `tmp/` with its mtime (INTERNALDATE). A shared folder's
     /// messages are always copied (they are links into the sharable
-    /// folder), and MOVE then removes them as EXPUNGE would. False when
-    /// `from` is gone, or stays (MOVE of a shared message this process
-    /// may not remove).
+    /// folder), and MOVE then removes them as EXPUNGE would.
     fn put_file(
         &self,
         from: &Path,
@@ -259,12 +278,12 @@ impl Folder {
         tmp_dir: &Path,
         host: &str,
         mv: bool,
-    ) -> Result<bool> {
+    ) -> Result<Put> {
         if self.linked.is_none() {
             if mv {
                 match fs::rename(from, to) {
-                    Ok(()) => return Ok(true),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                    Ok(()) => return Ok(Put::Done),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Put::Gone),
                     Err(e) if e.raw_os_error() != Some(rustix::io::Errno::XDEV.raw_os_error()) => {
                         return Err(Error::io(from, e))
                     }
@@ -276,9 +295,9 @@ impl Folder {
                     if mv {
                         let _ = fs::remove_file(from);
                     }
-                    return Ok(true);
+                    return Ok(Put::Done);
                 }
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Put::Gone),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Err(Error::io(to, e)),
                 // another file system, or no links: copied below
                 Err(_) => {}
@@ -286,7 +305,7 @@ impl Folder {
         }
         let mut file = match self.open_file(from) {
             Ok(f) => f,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(false),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Put::Gone),
             Err(e) => return Err(Error::io(from, e)),
         };
         let mut data = Vec::new();
@@ -303,8 +322,8 @@ impl Folder {
         // sticky sharable folder) does not move: its copy goes again.
         if mv && !matches!(self.remove_file(from), Ok(None)) {
             let _ = fs::remove_file(to);
-            return Ok(false);
+            return Ok(Put::Stayed);
         }
-        Ok(true)
+        Ok(Put::Done)
     }
 }

@@ -539,7 +539,7 @@ impl MemoryFolder {
         Ok(CopyResult {
             uidvalidity,
             pairs,
-            placed: Vec::new(),
+            ..CopyResult::default()
         })
     }
 }

@@ -127,7 +127,18 @@ impl Session {
                         let moved: Vec<u32> = result.pairs.iter().map(|p| p.0).collect();
                         sel.view.note_expunged(&moved);
                         s.sync_with(sel, true, Look::Fast, out);
-                        Reply::ok(out, tag, &format!("{verb} completed"));
+                        if result.stayed.is_empty() {
+                            Reply::ok(out, tag, &format!("{verb} completed"));
+                        } else {
+                            // RFC 6851 §3.3: each message moved or left
+                            // alone, and a NO when not all could move.
+                            Reply::no(
+                                out,
+                                tag,
+                                Some(Code::NoPerm),
+                                "Some messages stay: you may not remove them from this shared folder",
+                            );
+                        }
                     } else {
                         s.announce_changes(sel, uid, out);
                         match code {
