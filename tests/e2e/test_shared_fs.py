@@ -23,6 +23,7 @@ which the client then sees).
 """
 
 import os
+from pathlib import Path
 import re
 import subprocess
 
@@ -151,6 +152,12 @@ def test_sharable_maildir_through_the_server(make_server, per_user):
         server.chown()
     else:
         os.chmod(root, 0o755)
+    # A quota of her own, which mail in a shared folder does not count
+    # against: no quota root there.
+    maildir = Path(server.homes["alice"]) / "Maildir"
+    (maildir / "maildirsize").write_text("1000000S\n0 0\n")
+    owner = maildir.stat()
+    os.chown(maildir / "maildirsize", owner.st_uid, owner.st_gid)
     c = server.raw(login="alice")
     untagged, _ = c.cmd('LIST "" "shared.*"', ok=True)
     names = sorted(u.rstrip(b"\r\n") for u in untagged)
@@ -159,6 +166,10 @@ def test_sharable_maildir_through_the_server(make_server, per_user):
                      b'* LIST (\\Noselect \\HasChildren) "." "shared.pub"'], names
     c.cmd("SUBSCRIBE shared.pub.ro", ok=True)
     c.cmd("SUBSCRIBE shared.pub.rw", ok=True)
+    untagged, _ = c.cmd("GETQUOTAROOT shared.pub.ro", ok=True)
+    assert [u.rstrip() for u in untagged] == [b'* QUOTAROOT "shared.pub.ro"'], untagged
+    untagged, _ = c.cmd("GETQUOTAROOT INBOX", ok=True)
+    assert untagged[0].rstrip() == b'* QUOTAROOT "INBOX" ROOT', untagged
     untagged, _ = c.cmd("MYRIGHTS shared.pub.ro", ok=True)
     assert untagged[0].rstrip() == (b'* MYRIGHTS "shared.pub.ro" '
                                     + (b'lrsw' if per_user else b'dilrsw')), untagged

@@ -92,12 +92,19 @@ pub fn canonical(name: &str) -> Result<String> {
     Ok(s)
 }
 
+/// True for the names of shared folders (`#shared.…` virtual ones,
+/// `shared.…` of sharable maildirs): another account's or a common
+/// maildir, not the user's own.
+pub fn is_shared(name: &str) -> bool {
+    crate::shared_index::covers(name) || crate::sharable::covers(name)
+}
+
 /// The one spelling of a name a session may use: an own folder's
 /// canonical one ([`canonical`]), or a shared folder's (`#shared.…`,
 /// `shared.…`: names are case-sensitive there) as given. Subscriptions
 /// keep names so.
 pub fn spelling(name: &str) -> Result<String> {
-    if crate::shared_index::covers(name) || crate::sharable::covers(name) {
+    if is_shared(name) {
         if name.chars().any(char::is_control) || name.len() > 4000 {
             return Err(Error::invalid(name, "not a folder name"));
         }

@@ -3,7 +3,7 @@
 
 use std::collections::HashSet;
 
-use courser_maildir::{sharable, shared_index};
+use courser_maildir::names;
 
 use super::reply::Reply;
 use super::select::Look;
@@ -45,7 +45,7 @@ impl Session {
             let trash = s
                 .magic_trash
                 .as_deref()
-                .filter(|t| *t != open && !shared_index::covers(open) && !sharable::covers(open));
+                .filter(|t| *t != open && !names::is_shared(open));
             let result = match (trash, s.store.as_deref()) {
                 (Some(trash), Some(store)) => to_trash(sel, store, trash, only.as_deref()),
                 _ => sel.folder.expunge(only.as_deref()),

@@ -4,6 +4,8 @@
 //! refused: the limit is the administrator's (`courser maildirmake -q`,
 //! or the account's `quota` option at delivery).
 
+use courser_maildir::names;
+
 use super::acl::Missing;
 use super::reply::Reply;
 use super::Session;
@@ -27,10 +29,13 @@ fn resources(q: &QuotaUsage) -> Vec<(&'static str, u64, u64)> {
 }
 
 impl Session {
-    /// GETQUOTAROOT (RFC 9208 §4.3.2): the root of every folder is ROOT
-    /// when the account has a quota, none otherwise. Of a folder the user
-    /// has no right on that shows it (as for MYRIGHTS), nothing is said
-    /// but that it is not there.
+    /// GETQUOTAROOT (RFC 9208 §4.3.2): the root of every own folder is
+    /// ROOT when the account has a quota, none otherwise. A shared folder
+    /// has none: the user's quota does not count what is stored there
+    /// (Courier names an empty root `PUBLIC` or `SHARED` for them; an
+    /// empty list says the same in RFC 9208's terms). Of a folder the
+    /// user has no right on that shows it (as for MYRIGHTS), nothing is
+    /// said but that it is not there.
     pub(super) fn getquotaroot(&mut self, tag: &str, mailbox: &str, out: &mut Vec<u8>) {
         let hidden = Missing::Folder;
         if !self.exists(tag, mailbox, hidden, out)
@@ -46,11 +51,11 @@ impl Session {
             Err(e) => return self.store_error(tag, &e, out),
         };
         match &quota {
-            Some(q) => {
+            Some(q) if !names::is_shared(mailbox) => {
                 respond::quotaroot(out, mailbox, &[ROOT], self.utf8_enabled);
                 respond::quota(out, ROOT, &resources(q));
             }
-            None => respond::quotaroot(out, mailbox, &[], self.utf8_enabled),
+            _ => respond::quotaroot(out, mailbox, &[], self.utf8_enabled),
         }
         self.finish_ok(tag, "GETQUOTAROOT completed", out);
     }
