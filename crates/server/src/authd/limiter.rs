@@ -20,10 +20,16 @@
 //!
 //! A check counts as a failure from the moment it is let through until
 //! its outcome is known, so a burst of guesses sent at once gets no
-//! further than one sent in turn. A refusal happens before any lookup,
-//! on counts that unknown logins earn like known ones, so it tells
-//! nothing about an account.
+//! further than one sent in turn. When only such checks in progress
+//! fill the free failures, the next one is told [`Refusal::Busy`]: the
+//! caller waits for them to settle and asks again, so that a user whose
+//! client opens many connections at once (correct passwords all) is not
+//! refused, while a burst of wrong guesses still meets the window once
+//! they have settled. A refusal happens before any lookup, on counts
+//! that unknown logins earn like known ones, so it tells nothing about an
+//! account.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
@@ -69,6 +75,58 @@ pub enum Refusal {
     /// The front end as a whole fails too many logins per second.
     #[error("more than {0} failed logins per second from the front end")]
     Rate(u32),
+    /// Checks in progress for the address or the login fill its free
+    /// failures: worth asking again once one of them has settled.
+    #[error("the checks in progress for this {0} fill its free failures")]
+    Busy(&'static str),
+}
+
+/// Checks let through and not settled yet, per address key and login.
+#[derive(Debug, Default)]
+struct InFlight {
+    addresses: HashMap<IpAddr, u32>,
+    logins: HashMap<String, u32>,
+}
+
+impl InFlight {
+    /// A login as [`FailureCounts`] keys it (long ones cut).
+    fn login_key(login: &str) -> String {
+        login.chars().take(128).collect()
+    }
+
+    fn of(&self, what: &str, key: Option<IpAddr>, login: &str) -> u32 {
+        match (what, key) {
+            ("address", Some(ip)) => self.addresses.get(&ip).copied().unwrap_or(0),
+            ("login", _) => self
+                .logins
+                .get(&Self::login_key(login))
+                .copied()
+                .unwrap_or(0),
+            _ => 0,
+        }
+    }
+
+    fn add(&mut self, key: Option<IpAddr>, login: &str) {
+        if let Some(ip) = key {
+            *self.addresses.entry(ip).or_default() += 1;
+        }
+        *self.logins.entry(Self::login_key(login)).or_default() += 1;
+    }
+
+    fn remove(&mut self, key: Option<IpAddr>, login: &str) {
+        fn down<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u32>, k: K) {
+            if let std::collections::hash_map::Entry::Occupied(mut e) = map.entry(k) {
+                *e.get_mut() -= 1;
+                if *e.get() == 0 {
+                    e.remove();
+                }
+            }
+        }
+        if let Some(ip) = key {
+            down(&mut self.addresses, ip);
+        }
+        down(&mut self.logins, Self::login_key(login));
+    }
 }
 
 /// Failure counts and the front end's failure budget.
@@ -76,6 +134,7 @@ pub enum Refusal {
 pub struct Limiter {
     settings: Settings,
     counts: FailureCounts,
+    in_flight: InFlight,
     /// Failed checks the front end may still have this second; negative
     /// when parallel checks overdrew it.
     tokens: f64,
@@ -88,6 +147,7 @@ impl Limiter {
         let tokens = f64::from(settings.auth.max_failures_per_sec);
         Limiter {
             counts: FailureCounts::leaking(settings.leak()),
+            in_flight: InFlight::default(),
             settings,
             tokens,
             refilled: now,
@@ -137,11 +197,18 @@ impl Limiter {
                 let window = failure_delay(&self.settings.auth, count.failures - free + 1);
                 let open = count.last + window;
                 if now < open {
+                    let settled = count
+                        .failures
+                        .saturating_sub(self.in_flight.of(what, key, login));
+                    if settled < free {
+                        return Err(Refusal::Busy(what));
+                    }
                     return Err(Refusal::Window(what, open - now));
                 }
             }
         }
         self.counts.record(key, login, now);
+        self.in_flight.add(key, login);
         if rate > 0 {
             self.tokens = (self.tokens - 1.0).max(-f64::from(rate));
         }
@@ -154,6 +221,7 @@ impl Limiter {
     /// could not be made (a backend down) is taken back whole.
     pub fn settle(&mut self, ip: IpAddr, login: &str, outcome: Outcome) {
         let key = self.key(ip);
+        self.in_flight.remove(key, login);
         if outcome == Outcome::Wrong {
             return;
         }
@@ -254,6 +322,16 @@ mod tests {
         let a = ip("192.0.2.1");
         let admitted = (0..20).filter(|_| l.admit(a, "ann", t).is_ok()).count();
         assert_eq!(admitted, 5);
+        // The rest are told to wait for those: right passwords settle and
+        // let them through…
+        assert_eq!(l.admit(a, "ann", t), Err(Refusal::Busy("address")));
+        l.settle(a, "ann", Outcome::Right);
+        assert_eq!(l.admit(a, "ann", t), Ok(()));
+        // …wrong ones leave the window, which no longer says wait.
+        for _ in 0..5 {
+            l.settle(a, "ann", Outcome::Wrong);
+        }
+        assert!(matches!(l.admit(a, "ann", t), Err(Refusal::Window(..))));
         // Right passwords and unchecked ones are taken back.
         let (mut l, t) = limiter(2, 0);
         for outcome in [Outcome::Right, Outcome::Unchecked, Outcome::Right] {

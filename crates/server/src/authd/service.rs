@@ -14,7 +14,7 @@ use std::os::fd::{AsFd, OwnedFd};
 use std::os::unix::net::UnixStream;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Condvar, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use courser_auth::sasl::Credentials;
@@ -37,6 +37,10 @@ pub(crate) fn checkers() -> usize {
 }
 /// Requests waiting for a checker before the reader stops reading.
 const QUEUE: usize = 1024;
+/// How long a check waits for the same login's or address's checks in
+/// progress (a client opening many connections at once) before it is
+/// refused. Checks settle in a hash's time; this only bounds a stuck one.
+const BUSY_WAIT: Duration = Duration::from_secs(10);
 
 /// What the configuration says to serve.
 struct Served {
@@ -70,6 +74,8 @@ struct State {
     exchanges: Mutex<Exchanges>,
     /// Failure counts and the front end's failure budget.
     limiter: Mutex<Limiter>,
+    /// Signalled when a check settles, for checks told to wait.
+    settled: Condvar,
     config_path: Option<PathBuf>,
 }
 
@@ -80,12 +86,40 @@ impl State {
             tickets: Mutex::new(Tickets::default()),
             exchanges: Mutex::new(Exchanges::default()),
             limiter: Mutex::new(Limiter::new(limits, Instant::now())),
+            settled: Condvar::new(),
             config_path,
         }
     }
 
     fn limiter(&self) -> std::sync::MutexGuard<'_, Limiter> {
         self.limiter.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Lets a password check for `login` from `peer` through, or refuses
+    /// it; told [`limiter::Refusal::Busy`], waits (at most [`BUSY_WAIT`])
+    /// for checks in progress to settle and asks again.
+    fn admit(&self, peer: IpAddr, login: &str) -> Result<(), limiter::Refusal> {
+        let deadline = Instant::now() + BUSY_WAIT;
+        let mut limiter = self.limiter();
+        loop {
+            let now = Instant::now();
+            match limiter.admit(peer, login, now) {
+                Err(limiter::Refusal::Busy(_)) if now < deadline => {
+                    limiter = match self.settled.wait_timeout(limiter, deadline - now) {
+                        Ok((guard, _)) => guard,
+                        Err(poisoned) => poisoned.into_inner().0,
+                    };
+                }
+                answer => return answer,
+            }
+        }
+    }
+
+    /// Counts how a check [`State::admit`] let through ended, and wakes
+    /// the checks waiting for it.
+    fn settle(&self, peer: IpAddr, login: &str, outcome: Outcome) {
+        self.limiter().settle(peer, login, outcome);
+        self.settled.notify_all();
     }
 
     fn exchanges(&self) -> std::sync::MutexGuard<'_, Exchanges> {
@@ -339,14 +373,14 @@ fn guess(
     login: &str,
     check: impl FnOnce() -> Checked<Account>,
 ) -> Result<Checked<Account>, limiter::Refusal> {
-    state.limiter().admit(peer, login, Instant::now())?;
+    state.admit(peer, login)?;
     let checked = check();
     let outcome = match &checked.result {
         Ok(_) => Outcome::Right,
         Err(e) if e.is_temporary() => Outcome::Unchecked,
         Err(_) => Outcome::Wrong,
     };
-    state.limiter().settle(peer, login, outcome);
+    state.settle(peer, login, outcome);
     Ok(checked)
 }
 
@@ -429,14 +463,14 @@ fn scram_step(state: &State, number: u64, data: &[u8]) -> Response {
     let guess = open.exchange.awaits_proof();
     let login = open.exchange.login().to_owned();
     if guess {
-        if let Err(refusal) = state.limiter().admit(open.peer, &login, now) {
+        if let Err(refusal) = state.admit(open.peer, &login) {
             return refused(&refusal);
         }
     }
     let answer = match open.exchange.step(data) {
         ExchangeStep::Challenge(data) => {
             if guess {
-                state.limiter().settle(open.peer, &login, Outcome::Right);
+                state.settle(open.peer, &login, Outcome::Right);
             }
             Response::Challenge {
                 exchange: number,
