@@ -1,6 +1,6 @@
-//! The PROXY protocol header parser ([`courser_server::proxy::parse`]).
+//! The PROXY protocol header parser ([`courser_server::proxy_protocol::parse`]).
 
-use courser_server::proxy::{parse, Parsed};
+use courser_server::proxy_protocol::{parse, Parsed};
 
 /// PROXY protocol v1/v2 headers.
 ///

@@ -3,6 +3,7 @@
 //! starts, words a refused login, opens the account's maildir, waits in
 //! IDLE and ends, with Courier's LOGIN and LOGOUT lines.
 
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use courser_protocol::Untrusted;
 use crate::driver::Driver;
 use crate::login::open_mail;
 use crate::peruser::handoff::Handoff;
+use crate::proxy::dialogue::LoggedIn;
 use crate::refused::Refused;
 use crate::service::Service;
 use crate::session::off_executor;
@@ -48,11 +50,9 @@ fn configure(session: &mut Session, shared: &Shared) {
     // (validated when the configuration was loaded)
     session.send_from_outbox(shared.config.maildir.outbox().ok().flatten());
     session.remember_orders_in(shared.orders.clone());
+    // A proxy relays IMAP logins only: SMAP is the backend's to offer.
     session.offer_smap(
-        shared
-            .config
-            .imap
-            .smap
+        (shared.config.imap.smap && shared.proxy.is_none())
             .then(|| smap_starter(&shared.config, &shared.hostname)),
     );
 }
@@ -85,7 +85,7 @@ impl Driver for Imap {
             hostname: shared.hostname.clone(),
             limits: shared.config.imap.limits(),
         });
-        session.offer_mechanisms(shared.auth.mechanisms());
+        session.offer_mechanisms(crate::proxy::mechanisms(shared));
         configure(&mut session, shared);
         session
     }
@@ -131,7 +131,24 @@ impl Driver for Imap {
             Refused::Locked => {
                 session.login_refused(Code::Unavailable, crate::arrival::LOCKED, out)
             }
+            Refused::Unreachable => {
+                session.login_refused(Code::Unavailable, crate::proxy::UNREACHABLE, out)
+            }
         }
+    }
+
+    fn forwarded_client(session: &Session) -> Option<(SocketAddr, Option<String>)> {
+        let ip: IpAddr = session.client_id_field("x-originating-ip")?.parse().ok()?;
+        let port = session
+            .client_id_field("x-originating-port")
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0);
+        let id = session.client_id_field("x-session-id").map(str::to_owned);
+        Some((SocketAddr::new(ip.to_canonical(), port), id))
+    }
+
+    fn relayed(session: &mut Session, logged_in: &LoggedIn, out: &mut Vec<u8>) {
+        session.login_relayed(logged_in.capabilities.clone(), &logged_in.text, out);
     }
 
     async fn open(

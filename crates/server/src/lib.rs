@@ -35,6 +35,8 @@ pub mod peruser;
 pub mod pop3;
 pub mod privilege;
 pub mod proxy;
+pub mod proxy_config;
+pub mod proxy_protocol;
 pub mod refused;
 pub mod runtime;
 pub mod sendmail;

@@ -21,6 +21,7 @@ use courser_protocol::Untrusted;
 use crate::driver::Driver;
 use crate::login::open_mail;
 use crate::peruser::handoff::Handoff;
+use crate::proxy::dialogue::LoggedIn;
 use crate::refused::Refused;
 use crate::service::Service;
 use crate::shared::Shared;
@@ -59,7 +60,7 @@ impl Driver for Pop3 {
             hostname: shared.hostname.clone(),
             limits: Default::default(),
         });
-        session.offer_mechanisms(shared.auth.mechanisms());
+        session.offer_mechanisms(crate::proxy::mechanisms(shared));
         session
     }
 
@@ -95,7 +96,14 @@ impl Driver for Pop3 {
             // RFC 2449 §8.1.1 IN-USE would claim a lock; this is a limit.
             Refused::Limited(reason) => session.login_refused(Code::SysTemp, reason, out),
             Refused::Locked => session.login_refused(Code::SysTemp, crate::arrival::LOCKED, out),
+            Refused::Unreachable => {
+                session.login_refused(Code::SysTemp, crate::proxy::UNREACHABLE, out)
+            }
         }
+    }
+
+    fn relayed(session: &mut Session, logged_in: &LoggedIn, out: &mut Vec<u8>) {
+        session.login_relayed(&logged_in.text, out);
     }
 
     /// Opens the maildrop.

@@ -234,6 +234,14 @@ impl Session {
         respond::ok(out, &format!("Logged in, {n} messages ({octets} octets)"));
     }
 
+    /// The login was relayed to a backend that accepted it (proxy mode):
+    /// the client hears the backend's `+OK` text. The session serves no
+    /// further commands.
+    pub fn login_relayed(&mut self, text: &str, out: &mut Vec<u8>) {
+        self.pending = None;
+        respond::ok(out, text);
+    }
+
     /// The login failed: `temporary` when a backend or the maildrop was
     /// unavailable (`[SYS/TEMP]`), else wrong credentials (`[AUTH]`, RFC
     /// 3206). The client may try again.

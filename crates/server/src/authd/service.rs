@@ -292,7 +292,24 @@ fn answer(state: &State, request: Request) -> Response {
                 }
             };
             let account = match checked.result {
-                Ok(account) => account,
+                Ok(account) => {
+                    if let Credentials::Password {
+                        authzid: Some(as_account),
+                        login,
+                        ..
+                    } = &credentials
+                    {
+                        if as_account != login {
+                            tracing::info!(
+                                master = %courser_protocol::Untrusted(login),
+                                user = %courser_protocol::Untrusted(&account.login),
+                                service = service.as_str(),
+                                "master user logs in as an account"
+                            );
+                        }
+                    }
+                    account
+                }
                 // The wait that hides an unknown login is the front end's
                 // to sleep (asynchronously); a checker here is never
                 // parked on it.
