@@ -314,11 +314,20 @@ fn answer(state: &State, request: Request) -> Response {
                 // to sleep (asynchronously); a checker here is never
                 // parked on it.
                 Err(e) => {
+                    // The front end sees a failed login; why is said here.
+                    if let AuthError::NotMasterUser { login, account } = &e {
+                        tracing::warn!(
+                            login = %courser_protocol::Untrusted(login),
+                            account = %courser_protocol::Untrusted(account),
+                            service = service.as_str(),
+                            "refused: a login that is not a master user named another account"
+                        );
+                    }
                     return Response::Failed {
                         temporary: e.is_temporary(),
                         reason: e.to_string(),
                         wait_ms: millis(checked.pad),
-                    }
+                    };
                 }
             };
             let ticket = if ticket && served.per_user {
