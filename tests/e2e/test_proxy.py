@@ -545,3 +545,18 @@ def test_check_config_prints_and_validates_the_proxy_section(tmp_path):
     out = subprocess.run([BIN, "check-config", "--config", str(bad)],
                          capture_output=True, text=True)
     assert out.returncode != 0 and "imap_port" in out.stdout + out.stderr
+
+
+def test_metrics_count_sessions_per_backend(cluster):
+    port = free_port()
+    c = cluster(proxy_extra=f'\n[metrics]\naddress = "127.0.0.1:{port}"\n')
+    c.imap("alice").logout()
+    c.imap("alice").logout()
+    node = c.node_of("alice")
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+    assert re.search(
+        r'courser_proxy_sessions_total\{[^}]*backend="%s"[^}]*\} 2' % re.escape(node), text), text
+    for n in NODES:
+        wait_for(lambda: f'courser_proxy_backend_up{{backend="{n}"}} 1' in urllib.request.urlopen(
+            f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode(), f"{n} up")

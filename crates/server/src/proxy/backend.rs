@@ -273,8 +273,11 @@ async fn converse(
             })?;
             dialogue.tls_started(&mut out);
         }
-        stream.write_all(&out).await.map_err(unreachable)?;
-        out.clear();
+        if !out.is_empty() {
+            stream.write_all(&out).await.map_err(unreachable)?;
+            stream.flush().await.map_err(unreachable)?;
+            out.clear();
+        }
         match progress {
             Progress::Wait | Progress::StartTls => {}
             Progress::Done(logged_in) => return Ok((stream, logged_in)),

@@ -172,17 +172,22 @@ impl Dialogue {
         let mut from = 0;
         loop {
             let Some(lf) = memchr::memchr(b'\n', &self.buf[from..]).map(|i| from + i) else {
-                if self.buf.len() > MAX_LINE {
+                if self.buf.len() >= MAX_LINE {
                     return Err("backend line too long".into());
                 }
                 return Ok(None);
             };
+            // However the bytes were split into reads, a line over the
+            // limit fails the same way.
+            if lf >= MAX_LINE {
+                return Err("backend line too long".into());
+            }
             let literal = match self.service {
                 Service::Imap => literal_length(&self.buf[..lf]),
                 Service::Pop3 => None,
             };
             match literal {
-                Some(n) if lf + 1 + n > MAX_LINE => return Err("backend literal too long".into()),
+                Some(n) if lf + 1 + n > MAX_LINE => return Err("backend line too long".into()),
                 Some(n) if self.buf.len() < lf + 1 + n => return Ok(None),
                 Some(n) => from = lf + 1 + n,
                 None => {

@@ -9,9 +9,8 @@
 //! ([`relay`]) until either side ends.
 //!
 //! A `mailhost` account whose host is down gets a temporary failure:
-//! its mail lives there and nowhere else. (Courier's proxy, whose
-//! `mailhost` this is, fails such a login too rather than serving the
-//! account elsewhere.)
+//! its mail lives there and nowhere else, and another node would show an
+//! empty or stale mailbox (our choice; Courier's was not checked).
 
 pub mod backend;
 pub mod dialogue;

@@ -16,7 +16,7 @@ use super::{Proxy, Route};
 use crate::proxy_config::BackendTls;
 use crate::service::Service;
 use crate::shared::Shared;
-use crate::stream::{send, Conn, Goodbyes};
+use crate::stream::{send, Conn, Goodbyes, WRITE_TIMEOUT};
 
 /// Logs `login` (its `mailhost`, and the client's `password` when the
 /// proxy logs in with the client's credentials) in on its backend:
@@ -181,8 +181,16 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         }
         if !to_backend.is_empty() {
             ending.client_sent(&to_backend);
-            if upstream.write_all(&to_backend).await.is_err() {
-                break "backend gone";
+            let write = async {
+                upstream.write_all(&to_backend).await?;
+                upstream.flush().await
+            };
+            // A backend that stops reading must not hold the session.
+            if !matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(()))) {
+                tracing::warn!(user = %Untrusted(user), backend = %node, "the backend stopped taking the client's input; telling the client");
+                to_client.extend_from_slice(lost(service));
+                send(&mut client, &mut to_client, &mut conn.bytes_out).await;
+                break "backend stuck";
             }
             to_backend.clear();
         }
