@@ -560,3 +560,39 @@ def test_metrics_count_sessions_per_backend(cluster):
     for n in NODES:
         wait_for(lambda: f'courser_proxy_backend_up{{backend="{n}"}} 1' in urllib.request.urlopen(
             f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode(), f"{n} up")
+
+
+def test_pop3_bad_input_before_login_gets_the_usual_answers(cluster):
+    c = cluster()
+    s = socket.create_connection(("127.0.0.1", c.front_pop3), timeout=30)
+    assert read_line(s).startswith(b"+OK")
+    for line in [b"BOGUS\r\n", b"PASS x\r\n", b"STAT\r\n", b"USER\r\n"]:
+        s.sendall(line)
+        got = read_line(s)
+        assert got.startswith(b"-ERR"), (line, got)
+    s.sendall(b"USER alice\r\nPASS wrong\r\n")
+    read_line(s)
+    assert read_line(s).startswith(b"-ERR [AUTH]")
+    for node in c.nodes.values():
+        assert "LOGIN" not in node.text()
+    s.sendall(b"USER alice\r\nPASS alice-pw\r\nQUIT\r\n")
+    read_line(s)
+    assert read_line(s).startswith(b"+OK Logged in")
+    assert read_line(s).startswith(b"+OK")
+    s.close()
+
+
+def test_a_backend_that_refuses_the_login_leaves_the_client_free_to_retry(cluster):
+    # The proxy logs in as a master user the nodes do not know.
+    c = cluster(proxy_extra='login = "master"\nmaster_user = "proxy"\n'
+                            'master_password_file = "master.secret"\n',
+                files={"master.secret": "proxy-secret\n"})
+    s = c.raw()
+    s.sendall(b"a LOGIN alice alice-pw\r\n")
+    answer = read_until(s, b"a ")[-1]
+    assert answer.startswith(b"a NO [UNAVAILABLE]"), answer
+    # The connection stays usable, and no node left the ring for it.
+    s.sendall(b"b NOOP\r\n")
+    assert read_until(s, b"b ")[-1].startswith(b"b OK")
+    assert "refused the login" in c.proxy.text()
+    assert "out of the ring" not in c.proxy.text()
