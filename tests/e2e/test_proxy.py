@@ -71,7 +71,7 @@ class Cluster:
     """Three backends and a proxy front end over one maildir tree."""
 
     def __init__(self, backend_extra="", proxy_extra="", listener_extra="",
-                 tls=None, files=None, mailhost="127.0.0.3"):
+                 tls=None, files=None, mailhost="127.0.0.3", san=True):
         """`tls`: None, "implicit" or "starttls" between proxy and nodes;
         `files`: written into the cluster's folder before anything starts."""
         self.root = Path(tempfile.mkdtemp(prefix="courser-proxy-"))
@@ -105,7 +105,7 @@ class Cluster:
         tls_section = ""
         tls_listeners = ""
         if tls:
-            self.make_certificates()
+            self.make_certificates(san)
             tls_section = '[tls]\ncertificate = "node-cert.pem"\nprivate_key = "node-key.pem"\n'
         self.backends = {}
         for n in NODES:
@@ -168,9 +168,9 @@ up_after = 2
         self.nodes = {n: Process(self.root, n, self.backends[n]) for n in NODES}
         self.proxy = Process(self.root, "proxy", self.front)
 
-    def make_certificates(self):
-        """A CA, a node certificate it signed for the three addresses, and
-        a second CA that signed nothing here."""
+    def make_certificates(self, san):
+        """A CA, a node certificate it signed for the three addresses (for
+        none with `san` false), and a second CA that signed nothing here."""
         r = self.root
 
         def run(*args):
@@ -182,8 +182,8 @@ up_after = 2
                 "-subj", f"/CN=Test {ca}")
         run("openssl", "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "node-key.pem",
             "-out", "node.csr", "-subj", "/CN=backend")
-        (r / "san.ext").write_text(
-            "subjectAltName=" + ",".join(f"IP:{n}" for n in NODES) + "\n")
+        names = ",".join(f"IP:{n}" for n in NODES) if san else "DNS:elsewhere.invalid"
+        (r / "san.ext").write_text(f"subjectAltName={names}\n")
         run("openssl", "x509", "-req", "-in", "node.csr", "-CA", "ca.pem",
             "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", "node-cert.pem",
             "-days", "2", "-extfile", "san.ext")
@@ -441,6 +441,25 @@ def test_tls_to_backends_is_verified(cluster):
     with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
         c.imap("alice")
     assert re.search(r"(?i)certificate|UnknownIssuer", c.proxy.text())
+
+
+def test_verify_hostname_can_be_turned_off_but_the_chain_still_counts(cluster):
+    c = cluster(tls="implicit", san=False)
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        c.imap("alice")
+    assert re.search(r"(?i)NotValidForName|not valid for", c.proxy.text())
+    config = c.proxy.config.read_text().replace(
+        'ca_file = "ca.pem"', 'ca_file = "ca.pem"\nverify_hostname = false')
+    c.proxy.config.write_text(config)
+    c.proxy.stop()
+    c.proxy.start()
+    c.imap("alice").logout()
+    # The wrong CA is refused with or without names.
+    c.proxy.config.write_text(config.replace('"ca.pem"', '"other-ca.pem"'))
+    c.proxy.stop()
+    c.proxy.start()
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        c.imap("alice")
 
 
 def test_starttls_to_backends(cluster):

@@ -1,5 +1,5 @@
 //! The front end's half of a proxied session: logging in on the
-//! account's backend ([`open`]), then copying bytes both ways ([`run`])
+//! account's backend (`open`), then copying bytes both ways (`run`)
 //! with the protocol's idle timeout, until either side ends. A backend
 //! that goes away without saying goodbye leaves the client with one
 //! (`* BYE`, `-ERR`), so it reconnects and lands on a live node.
