@@ -615,3 +615,25 @@ def test_a_backend_that_refuses_the_login_leaves_the_client_free_to_retry(cluste
     assert read_until(s, b"b ")[-1].startswith(b"b OK")
     assert "refused the login" in c.proxy.text()
     assert "out of the ring" not in c.proxy.text()
+
+
+def test_sighup_takes_a_node_out_of_the_pool_and_only_its_accounts_move(cluster):
+    c = cluster()
+    users = [u for u in USERS if u.startswith("user")]
+    placed = {}
+    for user in users:
+        c.imap(user).logout()
+        placed[user] = c.node_of(user)
+    gone = placed[users[0]]
+    config = c.proxy.config.read_text()
+    pool = re.search(r"backends = (\[.*\])", config).group(1)
+    kept = [n for n in NODES if n != gone]
+    c.proxy.config.write_text(config.replace(pool, str(kept).replace("'", '"')))
+    c.proxy.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: "configuration reloaded" in c.proxy.text(), "the reload")
+    for user in users:
+        c.imap(user).logout()
+        if placed[user] == gone:
+            assert c.node_of(user) in kept
+        else:
+            assert c.node_of(user) == placed[user], user
