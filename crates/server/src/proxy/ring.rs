@@ -80,11 +80,6 @@ impl Ring {
         }
         order
     }
-
-    /// The first node for `key` that `up` accepts.
-    pub fn pick(&self, key: &str, up: impl Fn(&str) -> bool) -> Option<&str> {
-        self.candidates(key).into_iter().find(|n| up(n))
-    }
 }
 
 #[cfg(test)]
@@ -93,6 +88,13 @@ mod tests {
 
     fn pool(names: &[&str]) -> Vec<String> {
         names.iter().map(|s| s.to_string()).collect()
+    }
+
+    impl Ring {
+        /// The first node for `key` that `up` accepts.
+        fn pick(&self, key: &str, up: impl Fn(&str) -> bool) -> Option<&str> {
+            self.candidates(key).into_iter().find(|n| up(n))
+        }
     }
 
     fn logins() -> Vec<String> {
