@@ -23,7 +23,9 @@ from conftest import BIN, ReadyNotice, free_port, stop_process
 NODES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 USERS = {f"user{i}": f"pw{i}" for i in range(12)}
 USERS.update({"alice": "alice-pw", "bob": "bob-pw", "pinned": "pinned-pw",
-              "proxy": "proxy-secret"})
+              "listed": "listed-pw", "proxy": "proxy-secret"})
+# A list of mail hosts (the option repeated); nothing listens on 127.0.0.5.
+MAILHOSTS = {"listed": "127.0.0.5,mailhost=127.0.0.4"}
 # A source address of its own, so the real client is told from the proxy.
 CLIENT_IP = "127.0.0.9"
 
@@ -93,7 +95,8 @@ class Cluster:
             for sub in ("cur", "new", "tmp"):
                 (maildir / sub).mkdir(parents=True, exist_ok=True)
             hashed = crypt.crypt(pw, crypt.mksalt(crypt.METHOD_SHA512))
-            options = f"|options=mailhost={mailhost}" if user == "pinned" else ""
+            hosts = mailhost if user == "pinned" else MAILHOSTS.get(user)
+            options = f"|options=mailhost={hosts}" if hosts else ""
             lines.append(f"{user}\tuid={uid}|gid={gid}|home={maildir.parent}"
                          f"|mail={maildir}|systempw={hashed}{options}\n")
         (self.root / "userdb").write_text("".join(lines))
@@ -346,6 +349,9 @@ def test_mailhost_routes_and_hashing_spreads_stably(cluster):
     c = cluster()
     c.imap("pinned").logout()
     assert c.node_of("pinned") == "127.0.0.3"
+    # A list is tried in order, as Courier's proxy tries its hosts.
+    c.imap("listed").logout()
+    assert c.node_of("listed") == "127.0.0.4"
     placed = {}
     for user in [u for u in USERS if u.startswith("user")]:
         c.imap(user).logout()

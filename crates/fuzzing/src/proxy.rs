@@ -2,7 +2,7 @@
 //! and proxy mode's backend login dialogue
 //! ([`courser_server::proxy::dialogue::Dialogue`]).
 
-use courser_server::proxy::dialogue::{Dialogue, Plan, Progress};
+use courser_server::proxy::dialogue::{Dialogue, LoginAs, Plan, Progress};
 use courser_server::proxy_protocol::{parse, Parsed};
 use courser_server::service::Service;
 
@@ -35,7 +35,8 @@ pub fn header(data: &[u8]) {
 }
 
 /// What a backend says during a login, as the proxy reads it. The first
-/// byte picks the protocol, STARTTLS and ID; the rest is the backend's.
+/// byte picks the protocol, STARTTLS, ID and the credentials; the rest is
+/// the backend's.
 ///
 /// Checks: no panic; what the proxy sends stays small (its commands
 /// only, never an echo of the input); and the result does not depend on
@@ -57,10 +58,21 @@ pub fn dialogue(data: &[u8]) {
         } else {
             vec![("x-originating-ip".to_owned(), "192.0.2.1".to_owned())]
         };
+        let user = "user".to_owned();
+        let password = b"pass word".to_vec();
+        let login = if flags & 8 == 0 {
+            LoginAs::Client { user, password }
+        } else {
+            LoginAs::Master {
+                user,
+                master: "proxy".into(),
+                password,
+            }
+        };
         let plan = Plan {
             starttls: flags & 2 != 0,
             id,
-            plain: b"\0user\0password".to_vec(),
+            login,
         };
         Dialogue::new(service, plan)
     };

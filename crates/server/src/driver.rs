@@ -363,12 +363,18 @@ async fn relay_login<D: Driver>(
         local: conn.local.unwrap_or(conn.peer),
         session: relay::session_id(),
     };
-    let mailhost = account.options.mailhost();
+    // Repeated (`mailhost=a,mailhost=b`) it is a list, tried in order.
+    let mailhosts: Vec<&str> = account
+        .options
+        .get_all("mailhost")
+        .filter(|h| !h.is_empty())
+        .collect();
+    let mailhost = (!mailhosts.is_empty()).then(|| mailhosts.join(","));
     match relay::open(
         proxy,
         D::SERVICE,
         login,
-        mailhost,
+        mailhost.as_deref(),
         password.as_deref(),
         &client,
     )

@@ -1,10 +1,16 @@
 //! The proxy's side of a backend's login, sans I/O: [`Dialogue`] takes
 //! the backend's bytes and says what to send and what to do next —
 //! greeting, STARTTLS/STLS, IMAP ID with the client's address (RFC 2971,
-//! the fields Dovecot's proxy sends), SASL PLAIN (RFC 4616; IMAP
-//! AUTHENTICATE, RFC 3501 §6.2.2; POP3 AUTH, RFC 5034), and for IMAP the
+//! the fields Dovecot's proxy sends), the login, and for IMAP the
 //! capabilities after login (RFC 3501 §7.2.1), which the client must get
 //! instead of the front end's pre-login list.
+//!
+//! With the client's credentials the login is IMAP LOGIN or POP3
+//! USER/PASS, as Courier's proxy sends them (Courier's backends offer no
+//! SASL by default); a master user needs an authorization identity, so
+//! SASL PLAIN (RFC 4616; IMAP AUTHENTICATE, RFC 3501 §6.2.2; POP3 AUTH,
+//! RFC 5034), which also carries credentials the plain commands cannot
+//! (a line break or NUL).
 //!
 //! Commands use tags of their own (`P1`…); the client's tag is put back
 //! by the front end on the answer it relays.
@@ -22,15 +28,66 @@ pub struct Plan {
     pub starttls: bool,
     /// IMAP ID fields sent before the login (none: no ID).
     pub id: Vec<(String, String)>,
+    /// Whose credentials.
+    pub login: LoginAs,
+}
+
+/// The credentials a backend login uses.
+#[derive(Clone)]
+pub enum LoginAs {
+    /// The client's own.
+    Client {
+        /// The account.
+        user: String,
+        /// The client's password.
+        password: Vec<u8>,
+    },
+    /// A master user's, for the account.
+    Master {
+        /// The account.
+        user: String,
+        /// The master user's login.
+        master: String,
+        /// Its password.
+        password: Vec<u8>,
+    },
+}
+
+impl LoginAs {
     /// The SASL PLAIN message: `authzid NUL authcid NUL password`.
-    pub plain: Vec<u8>,
+    fn plain(&self) -> Vec<u8> {
+        let (authzid, authcid, password) = match self {
+            LoginAs::Client { user, password } => ("", user, password),
+            LoginAs::Master {
+                user,
+                master,
+                password,
+            } => (user.as_str(), master, password),
+        };
+        [authzid.as_bytes(), authcid.as_bytes(), password].join(&0u8)
+    }
+
+    /// The client's user and password, when a plain command line can carry
+    /// them.
+    fn as_line(&self) -> Option<(&str, &[u8])> {
+        let LoginAs::Client { user, password } = self else {
+            return None;
+        };
+        let fits = |b: &[u8]| !b.is_empty() && !b.iter().any(|c| matches!(c, b'\r' | b'\n' | 0));
+        (fits(user.as_bytes()) && fits(password)).then_some((user.as_str(), password.as_slice()))
+    }
 }
 
 impl std::fmt::Debug for Plan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let login = match &self.login {
+            LoginAs::Client { user, .. } => format!("client {user}"),
+            LoginAs::Master { user, master, .. } => format!("{master} for {user}"),
+        };
         f.debug_struct("Plan")
             .field("starttls", &self.starttls)
             .field("id", &self.id)
+            .field("login", &login)
             .finish_non_exhaustive()
     }
 }
@@ -86,7 +143,12 @@ enum State {
     Greeting,
     StartTls,
     Id,
+    /// AUTHENTICATE/AUTH sent, waiting for the go-ahead.
     Authenticate,
+    /// POP3 USER sent.
+    User,
+    /// The credentials sent (PLAIN message, LOGIN, PASS): waiting for
+    /// the verdict.
     Plain,
     Capability,
     Over,
@@ -212,10 +274,7 @@ impl Dialogue {
             if self.state != State::Authenticate {
                 return Failure::protocol(format!("unexpected continuation: {text}"));
             }
-            self.state = State::Plain;
-            let encoded = base64::engine::general_purpose::STANDARD.encode(&self.plan.plain);
-            out.extend_from_slice(encoded.as_bytes());
-            out.extend_from_slice(b"\r\n");
+            self.send_plain(out);
             return Progress::Wait;
         }
         let expected = match self.state {
@@ -223,7 +282,7 @@ impl Dialogue {
             State::Id => "P2",
             State::Authenticate | State::Plain => "P3",
             State::Capability => "P4",
-            State::Greeting | State::Over => "",
+            State::Greeting | State::User | State::Over => "",
         };
         if tag != expected {
             return Failure::protocol(format!("unexpected line: {text}"));
@@ -308,10 +367,16 @@ impl Dialogue {
             State::StartTls if ok => Progress::StartTls,
             State::StartTls => Failure::protocol(format!("STLS refused: {text}")),
             State::Authenticate if text == "+" || text.starts_with("+ ") => {
+                self.send_plain(out);
+                Progress::Wait
+            }
+            State::User if ok => {
                 self.state = State::Plain;
-                let encoded = base64::engine::general_purpose::STANDARD.encode(&self.plan.plain);
-                out.extend_from_slice(encoded.as_bytes());
-                out.extend_from_slice(b"\r\n");
+                if let Some((_, password)) = self.plan.login.as_line() {
+                    out.extend_from_slice(b"PASS ");
+                    out.extend_from_slice(password);
+                    out.extend_from_slice(b"\r\n");
+                }
                 Progress::Wait
             }
             State::Authenticate | State::Plain if ok => Progress::Done(LoggedIn {
@@ -319,7 +384,7 @@ impl Dialogue {
                 text: rest,
                 rest: Vec::new(),
             }),
-            State::Authenticate | State::Plain if text.starts_with("-ERR") => {
+            State::Authenticate | State::User | State::Plain if text.starts_with("-ERR") => {
                 Progress::Failed(Failure {
                     refused: true,
                     why: text.into_owned(),
@@ -351,9 +416,9 @@ impl Dialogue {
                 if i > 0 {
                     out.push(b' ');
                 }
-                quoted(k, out);
+                quoted(k.as_bytes(), out);
                 out.push(b' ');
-                quoted(v, out);
+                quoted(v.as_bytes(), out);
             }
             out.extend_from_slice(b")\r\n");
         } else {
@@ -362,13 +427,39 @@ impl Dialogue {
     }
 
     fn authenticate(&mut self, out: &mut Vec<u8>) {
-        self.state = State::Authenticate;
         // What the backend listed before the login is not the list after.
         self.capabilities = None;
-        out.extend_from_slice(match self.service {
-            Service::Imap => b"P3 AUTHENTICATE PLAIN\r\n",
-            Service::Pop3 => b"AUTH PLAIN\r\n",
-        });
+        match (self.plan.login.as_line(), self.service) {
+            (Some((user, password)), Service::Imap) => {
+                self.state = State::Plain;
+                out.extend_from_slice(b"P3 LOGIN ");
+                quoted(user.as_bytes(), out);
+                out.push(b' ');
+                quoted(password, out);
+                out.extend_from_slice(b"\r\n");
+            }
+            (Some((user, _)), Service::Pop3) => {
+                self.state = State::User;
+                out.extend_from_slice(b"USER ");
+                out.extend_from_slice(user.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            (None, service) => {
+                self.state = State::Authenticate;
+                out.extend_from_slice(match service {
+                    Service::Imap => b"P3 AUTHENTICATE PLAIN\r\n",
+                    Service::Pop3 => b"AUTH PLAIN\r\n",
+                });
+            }
+        }
+    }
+
+    /// The answer to the go-ahead of AUTHENTICATE/AUTH PLAIN.
+    fn send_plain(&mut self, out: &mut Vec<u8>) {
+        self.state = State::Plain;
+        let encoded = base64::engine::general_purpose::STANDARD.encode(self.plan.login.plain());
+        out.extend_from_slice(encoded.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
 }
 
@@ -406,10 +497,12 @@ fn words(s: &str) -> Vec<String> {
     s.split_ascii_whitespace().map(str::to_owned).collect()
 }
 
-/// An IMAP quoted string (our own values: addresses, ports, ids).
-fn quoted(s: &str, out: &mut Vec<u8>) {
+/// An IMAP quoted string (RFC 3501 §4.3), backslash escapes as Courier's
+/// proxy writes them; line breaks and NULs (which no quoted string
+/// carries) are left out — credentials with them go by SASL instead.
+fn quoted(s: &[u8], out: &mut Vec<u8>) {
     out.push(b'"');
-    for b in s.bytes().filter(|b| !matches!(b, b'\r' | b'\n' | 0)) {
+    for &b in s.iter().filter(|b| !matches!(b, b'\r' | b'\n' | 0)) {
         if matches!(b, b'"' | b'\\') {
             out.push(b'\\');
         }

@@ -8,9 +8,11 @@
 //! client's login with the backend's answer, and copies bytes both ways
 //! ([`relay`]) until either side ends.
 //!
-//! A `mailhost` account whose host is down gets a temporary failure:
-//! its mail lives there and nowhere else, and another node would show an
-//! empty or stale mailbox (our choice; Courier's was not checked).
+//! A `mailhost` account whose hosts are all down gets a temporary
+//! failure: its mail lives there and nowhere else, and another node would
+//! show an empty or stale mailbox. Courier's proxy does the same: it
+//! tries each of the account's mail hosts in turn and fails the login
+//! when none answers (spec/imapd-config.md §6).
 
 pub mod backend;
 pub mod dialogue;
@@ -23,6 +25,7 @@ use std::net::IpAddr;
 use std::sync::Arc;
 
 use crate::proxy_config::{LoginMethod, ProxyConfig};
+use dialogue::LoginAs;
 
 /// What proxy mode needs, built from `[proxy]` at start and on SIGHUP.
 pub struct Proxy {
@@ -49,8 +52,8 @@ impl std::fmt::Debug for Proxy {
 /// Where a login goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// The account's `mailhost`.
-    Mailhost(String),
+    /// The account's `mailhost` list (comma-separated), tried in order.
+    Mailhost(Vec<String>),
     /// Pool nodes in the order to try them (the first up node first).
     Pool(Vec<String>),
 }
@@ -98,7 +101,14 @@ impl Proxy {
     /// goes.
     pub fn route(&self, login: &str, mailhost: Option<&str>) -> Route {
         match mailhost {
-            Some(host) => Route::Mailhost(host.to_owned()),
+            Some(hosts) => Route::Mailhost(
+                hosts
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
             None => {
                 let order = self.ring.candidates(login);
                 // Up nodes first, in ring order; down ones only as a last
@@ -110,27 +120,22 @@ impl Proxy {
         }
     }
 
-    /// The SASL PLAIN message for `account`: as the master user, or with
-    /// the client's `password`. `None` with the client's credentials when
-    /// the client proved itself without a password.
-    pub fn plain(&self, account: &str, password: Option<&[u8]>) -> Option<Vec<u8>> {
-        let mut plain = Vec::new();
-        match (self.config.login, &self.master_password) {
-            (LoginMethod::Master, Some(secret)) => {
-                plain.extend_from_slice(account.as_bytes());
-                plain.push(0);
-                plain.extend_from_slice(self.config.master_user.as_bytes());
-                plain.push(0);
-                plain.extend_from_slice(secret);
-            }
-            _ => {
-                plain.push(0);
-                plain.extend_from_slice(account.as_bytes());
-                plain.push(0);
-                plain.extend_from_slice(password?);
-            }
-        }
-        Some(plain)
+    /// The credentials for `account`'s backend login: the master user's,
+    /// or the client's `password`. `None` with the client's credentials
+    /// when the client proved itself without a password.
+    pub fn login_as(&self, account: &str, password: Option<&[u8]>) -> Option<LoginAs> {
+        let user = account.to_owned();
+        Some(match (self.config.login, &self.master_password) {
+            (LoginMethod::Master, Some(secret)) => LoginAs::Master {
+                user,
+                master: self.config.master_user.clone(),
+                password: secret.clone(),
+            },
+            _ => LoginAs::Client {
+                user,
+                password: password?.to_vec(),
+            },
+        })
     }
 
     /// Only password mechanisms can be relayed with the client's own
@@ -188,7 +193,14 @@ mod tests {
     #[test]
     fn mailhost_wins_and_down_nodes_go_last() {
         let p = proxy(&["a", "b", "c"]);
-        assert_eq!(p.route("alice", Some("mx9")), Route::Mailhost("mx9".into()));
+        assert_eq!(
+            p.route("alice", Some("mx9")),
+            Route::Mailhost(vec!["mx9".into()])
+        );
+        assert_eq!(
+            p.route("alice", Some("mx9, mx8,")),
+            Route::Mailhost(vec!["mx9".into(), "mx8".into()])
+        );
         let Route::Pool(all) = p.route("alice", None) else {
             panic!()
         };
@@ -201,10 +213,13 @@ mod tests {
     }
 
     #[test]
-    fn plain_messages() {
+    fn client_credentials_need_a_password() {
         let p = proxy(&["a"]);
-        assert_eq!(p.plain("ann", Some(b"pw")).unwrap(), b"\0ann\0pw");
-        assert_eq!(p.plain("ann", None), None);
+        assert!(matches!(
+            p.login_as("ann", Some(b"pw")),
+            Some(LoginAs::Client { user, password }) if user == "ann" && password == b"pw"
+        ));
+        assert!(p.login_as("ann", None).is_none());
         assert!(p.needs_password());
     }
 

@@ -19,9 +19,10 @@ use crate::shared::Shared;
 use crate::stream::{send, Conn, Goodbyes, WRITE_TIMEOUT};
 
 /// Logs `login` (its `mailhost`, and the client's `password` when the
-/// proxy logs in with the client's credentials) in on its backend:
-/// the mailhost, or the first pool node on its ring that answers (a node
-/// that cannot be reached leaves the ring and the next one is tried).
+/// proxy logs in with the client's credentials) in on its backend: the
+/// first of its mailhosts that answers (Courier's order), or the first
+/// pool node on its ring that answers (a node that cannot be reached
+/// leaves the ring and the next one is tried).
 pub(crate) async fn open(
     proxy: &Proxy,
     service: Service,
@@ -30,23 +31,24 @@ pub(crate) async fn open(
     password: Option<&[u8]>,
     client: &Client,
 ) -> Result<Backend, String> {
-    let Some(plain) = proxy.plain(login, password) else {
+    let Some(login_as) = proxy.login_as(login, password) else {
         return Err("the client proved itself without a password, which the \
                     backend login (login = \"client\") needs"
             .into());
     };
     let route = proxy.route(login, mailhost);
     let nodes = match &route {
-        Route::Mailhost(host) => vec![host.clone()],
-        Route::Pool(nodes) if nodes.is_empty() => return Err("no backends configured".into()),
-        Route::Pool(nodes) => nodes.clone(),
+        Route::Mailhost(hosts) | Route::Pool(hosts) if hosts.is_empty() => {
+            return Err("no backend to try".into())
+        }
+        Route::Mailhost(hosts) | Route::Pool(hosts) => hosts.clone(),
     };
     let mut why = Vec::new();
     for node in &nodes {
         let plan = Plan {
             starttls: proxy.config.tls == BackendTls::Starttls,
             id: id_fields(proxy, service, client),
-            plain: plain.clone(),
+            login: login_as.clone(),
         };
         match backend::log_in(proxy, node, service, client, plan).await {
             Ok(backend) => return Ok(backend),

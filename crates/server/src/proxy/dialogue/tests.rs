@@ -11,7 +11,22 @@ fn plan(starttls: bool, id: bool) -> Plan {
         } else {
             Vec::new()
         },
-        plain: b"alice\0proxy\0secret".to_vec(),
+        login: master(),
+    }
+}
+
+fn master() -> LoginAs {
+    LoginAs::Master {
+        user: "alice".into(),
+        master: "proxy".into(),
+        password: b"secret".to_vec(),
+    }
+}
+
+fn client(password: &[u8]) -> LoginAs {
+    LoginAs::Client {
+        user: "alice".into(),
+        password: password.to_vec(),
     }
 }
 
@@ -195,4 +210,70 @@ fn greetings() {
     assert_eq!(literal_length(b"x {3+}"), Some(3));
     assert_eq!(literal_length(b"x {}"), None);
     assert_eq!(literal_length(b"x {a}"), None);
+}
+
+#[test]
+fn client_credentials_go_as_login_and_user_pass_as_courier_sends_them() {
+    let mut d = Dialogue::new(
+        Service::Imap,
+        Plan {
+            login: client(b"p\"w\\x \xc3\xa9"),
+            ..plan(false, false)
+        },
+    );
+    let (_, sent) = feed(&mut d, "* OK hi\r\n");
+    assert_eq!(
+        sent.as_bytes(),
+        b"P3 LOGIN \"alice\" \"p\\\"w\\\\x \xc3\xa9\"\r\n"
+    );
+    let (p, sent) = feed(&mut d, "P3 OK [CAPABILITY IMAP4rev1] in\r\n");
+    assert!(sent.is_empty());
+    assert!(matches!(p, Progress::Done(l) if l.capabilities == ["IMAP4rev1"]));
+
+    let mut d = Dialogue::new(
+        Service::Pop3,
+        Plan {
+            login: client(b"pw word"),
+            ..plan(false, false)
+        },
+    );
+    let (_, sent) = feed(&mut d, "+OK hi\r\n");
+    assert_eq!(sent, "USER alice\r\n");
+    let (_, sent) = feed(&mut d, "+OK\r\n");
+    assert_eq!(sent, "PASS pw word\r\n");
+    assert!(matches!(feed(&mut d, "+OK in\r\n").0, Progress::Done(_)));
+    let mut d = Dialogue::new(
+        Service::Pop3,
+        Plan {
+            login: client(b"pw"),
+            ..plan(false, false)
+        },
+    );
+    feed(&mut d, "+OK hi\r\n");
+    assert!(matches!(
+        feed(&mut d, "-ERR no such user\r\n").0,
+        Progress::Failed(Failure { refused: true, .. })
+    ));
+}
+
+#[test]
+fn credentials_no_command_line_carries_go_by_sasl() {
+    for service in [Service::Imap, Service::Pop3] {
+        let mut d = Dialogue::new(
+            service,
+            Plan {
+                login: client(b"line\nbreak"),
+                ..plan(false, false)
+            },
+        );
+        let greeting = match service {
+            Service::Imap => "* OK hi\r\n",
+            Service::Pop3 => "+OK hi\r\n",
+        };
+        let (_, sent) = feed(&mut d, greeting);
+        assert!(sent.contains("PLAIN"), "{sent}");
+        let (_, sent) = feed(&mut d, "+ \r\n");
+        let expected = base64::engine::general_purpose::STANDARD.encode(b"\0alice\0line\nbreak");
+        assert_eq!(sent, format!("{expected}\r\n"));
+    }
 }
