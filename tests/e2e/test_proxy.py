@@ -643,3 +643,31 @@ def test_sighup_takes_a_node_out_of_the_pool_and_only_its_accounts_move(cluster)
             assert c.node_of(user) in kept
         else:
             assert c.node_of(user) == placed[user], user
+
+
+@pytest.mark.parametrize("method", ["client", "master"])
+def test_smap_through_the_proxy(cluster, method):
+    smap = "\n[imap]\nsmap = true\n"
+    master = ('login = "master"\nmaster_user = "proxy"\n'
+              'master_password_file = "master.secret"\n')
+    c = cluster(backend_extra='master_users = ["proxy"]' + smap,
+                proxy_extra=(master if method == "master" else "") + smap,
+                files={"master.secret": "proxy-secret\n"})
+    s = socket.create_connection(("127.0.0.1", c.front_imap), timeout=30)
+    f = s.makefile("rb")
+    assert b" SMAP1" in f.readline()
+    s.sendall(b'\\SMAP1 LOGIN alice "wrong"\r\n')
+    assert f.readline().startswith(b"-ERR ")
+    s.sendall(b'\\SMAP1 LOGIN alice "alice-pw"\r\n')
+    assert f.readline() == b"+OK SMAP1 LOGIN Ok.\n"
+    s.sendall(b"LIST\n")
+    lines = [f.readline() for _ in range(4)]
+    assert lines[0] == b'* LIST "INBOX" "New Mail" FOLDER\n' and lines[3] == b"+OK LIST completed\n"
+    s.sendall(b"OPEN INBOX\n")
+    assert f.readline() == b"* EXISTS 0\n" and f.readline() == b"+OK Folder opened\n"
+    s.sendall(b"LOGOUT\n")
+    assert f.readline() == b"* BYE Courier-SMAP server shutting down\n"
+    assert f.readline() == b"+OK LOGOUT completed\n"
+    assert f.readline() == b""
+    node = c.node_of("alice")
+    assert 'protocol="SMAP1"' in c.nodes[node].text()

@@ -35,8 +35,8 @@ pub fn header(data: &[u8]) {
 }
 
 /// What a backend says during a login, as the proxy reads it. The first
-/// byte picks the protocol, STARTTLS, ID and the credentials; the rest is
-/// the backend's.
+/// byte picks the protocol, STARTTLS, ID, the credentials and SMAP; the
+/// rest is the backend's.
 ///
 /// Checks: no panic; what the proxy sends stays small (its commands
 /// only, never an echo of the input); and the result does not depend on
@@ -73,6 +73,7 @@ pub fn dialogue(data: &[u8]) {
             starttls: flags & 2 != 0,
             id,
             login,
+            smap: flags & 16 != 0,
         };
         Dialogue::new(service, plan)
     };

@@ -88,6 +88,11 @@ pub(crate) trait Driver: 'static {
         let _ = session;
         None
     }
+    /// The login under way continues in SMAP1 (IMAP's `\SMAP1 LOGIN`).
+    fn smap_login(session: &Self::Session) -> bool {
+        let _ = session;
+        false
+    }
     /// Answers a login the account's backend accepted (proxy mode) with
     /// the backend's answer.
     fn relayed(session: &mut Self::Session, logged_in: &LoggedIn, out: &mut Vec<u8>);
@@ -376,7 +381,7 @@ async fn relay_login<D: Driver>(
         login,
         mailhost.as_deref(),
         password.as_deref(),
-        &client,
+        (&client, D::smap_login(session)),
     )
     .await
     {

@@ -50,9 +50,11 @@ fn configure(session: &mut Session, shared: &Shared) {
     // (validated when the configuration was loaded)
     session.send_from_outbox(shared.config.maildir.outbox().ok().flatten());
     session.remember_orders_in(shared.orders.clone());
-    // A proxy relays IMAP logins only: SMAP is the backend's to offer.
     session.offer_smap(
-        (shared.config.imap.smap && shared.proxy.is_none())
+        shared
+            .config
+            .imap
+            .smap
             .then(|| smap_starter(&shared.config, &shared.hostname)),
     );
 }
@@ -145,6 +147,10 @@ impl Driver for Imap {
             .unwrap_or(0);
         let id = session.client_id_field("x-session-id").map(str::to_owned);
         Some((SocketAddr::new(ip.to_canonical(), port), id))
+    }
+
+    fn smap_login(session: &Session) -> bool {
+        session.login_dialect().is_some()
     }
 
     fn relayed(session: &mut Session, logged_in: &LoggedIn, out: &mut Vec<u8>) {

@@ -13,7 +13,10 @@
 //! (a line break or NUL).
 //!
 //! Commands use tags of their own (`P1`…); the client's tag is put back
-//! by the front end on the answer it relays.
+//! by the front end on the answer it relays. A client logging in to
+//! Courier's SMAP1 on the IMAP port gets an SMAP login on the backend:
+//! `\SMAP1 LOGIN` or `\SMAP1 AUTHENTICATE` (challenges start `>`),
+//! answered `+OK`/`-ERR` (spec/smap.md §2).
 
 use base64::Engine as _;
 
@@ -30,6 +33,8 @@ pub struct Plan {
     pub id: Vec<(String, String)>,
     /// Whose credentials.
     pub login: LoginAs,
+    /// IMAP: log in to SMAP1 (the client did).
+    pub smap: bool,
 }
 
 /// The credentials a backend login uses.
@@ -266,6 +271,9 @@ impl Dialogue {
 
     fn imap_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Progress {
         let text = String::from_utf8_lossy(line);
+        if self.plan.smap && matches!(self.state, State::Authenticate | State::Plain) {
+            return self.smap_line(&text, out);
+        }
         let (tag, rest) = text.split_once(' ').unwrap_or((&text, ""));
         if tag == "*" {
             return self.imap_untagged(rest, out);
@@ -354,6 +362,33 @@ impl Dialogue {
         }
     }
 
+    /// An SMAP login's answer: untagged lines, `>` challenges, then
+    /// `+OK` or `-ERR`.
+    fn smap_line(&mut self, text: &str, out: &mut Vec<u8>) -> Progress {
+        if let Some(rest) = text.strip_prefix("+OK") {
+            return Progress::Done(LoggedIn {
+                capabilities: Vec::new(),
+                text: rest.trim_start().to_owned(),
+                rest: Vec::new(),
+            });
+        }
+        if text.starts_with("-ERR") {
+            return Progress::Failed(Failure {
+                refused: true,
+                why: text.to_owned(),
+            });
+        }
+        if self.state == State::Authenticate && (text == ">" || text.starts_with("> ")) {
+            self.send_plain(out);
+            return Progress::Wait;
+        }
+        match text.strip_prefix("* ") {
+            Some(bye) if bye.starts_with("BYE") => Failure::protocol(format!("backend said {bye}")),
+            Some(_) => Progress::Wait,
+            None => Failure::protocol(format!("unexpected SMAP line: {text}")),
+        }
+    }
+
     fn pop3_line(&mut self, line: &[u8], out: &mut Vec<u8>) -> Progress {
         let text = String::from_utf8_lossy(line);
         let ok = text == "+OK" || text.starts_with("+OK ");
@@ -429,10 +464,12 @@ impl Dialogue {
     fn authenticate(&mut self, out: &mut Vec<u8>) {
         // What the backend listed before the login is not the list after.
         self.capabilities = None;
+        let tag: &[u8] = if self.plan.smap { b"\\SMAP1" } else { b"P3" };
         match (self.plan.login.as_line(), self.service) {
             (Some((user, password)), Service::Imap) => {
                 self.state = State::Plain;
-                out.extend_from_slice(b"P3 LOGIN ");
+                out.extend_from_slice(tag);
+                out.extend_from_slice(b" LOGIN ");
                 quoted(user.as_bytes(), out);
                 out.push(b' ');
                 quoted(password, out);
@@ -444,12 +481,14 @@ impl Dialogue {
                 out.extend_from_slice(user.as_bytes());
                 out.extend_from_slice(b"\r\n");
             }
-            (None, service) => {
+            (None, Service::Imap) => {
                 self.state = State::Authenticate;
-                out.extend_from_slice(match service {
-                    Service::Imap => b"P3 AUTHENTICATE PLAIN\r\n",
-                    Service::Pop3 => b"AUTH PLAIN\r\n",
-                });
+                out.extend_from_slice(tag);
+                out.extend_from_slice(b" AUTHENTICATE PLAIN\r\n");
+            }
+            (None, Service::Pop3) => {
+                self.state = State::Authenticate;
+                out.extend_from_slice(b"AUTH PLAIN\r\n");
             }
         }
     }

@@ -19,7 +19,8 @@ use crate::shared::Shared;
 use crate::stream::{send, Conn, Goodbyes, WRITE_TIMEOUT};
 
 /// Logs `login` (its `mailhost`, and the client's `password` when the
-/// proxy logs in with the client's credentials) in on its backend: the
+/// proxy logs in with the client's credentials; `smap`: to SMAP1, as the
+/// client did) in on its backend: the
 /// first of its mailhosts that answers (Courier's order), or the first
 /// pool node on its ring that answers (a node that cannot be reached
 /// leaves the ring and the next one is tried).
@@ -29,7 +30,7 @@ pub(crate) async fn open(
     login: &str,
     mailhost: Option<&str>,
     password: Option<&[u8]>,
-    client: &Client,
+    (client, smap): (&Client, bool),
 ) -> Result<Backend, String> {
     let Some(login_as) = proxy.login_as(login, password) else {
         return Err("the client proved itself without a password, which the \
@@ -49,6 +50,7 @@ pub(crate) async fn open(
             starttls: proxy.config.tls == BackendTls::Starttls,
             id: id_fields(proxy, service, client),
             login: login_as.clone(),
+            smap,
         };
         match backend::log_in(proxy, node, service, client, plan).await {
             Ok(backend) => return Ok(backend),

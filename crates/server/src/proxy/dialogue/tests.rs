@@ -12,6 +12,7 @@ fn plan(starttls: bool, id: bool) -> Plan {
             Vec::new()
         },
         login: master(),
+        smap: false,
     }
 }
 
@@ -276,4 +277,42 @@ fn credentials_no_command_line_carries_go_by_sasl() {
         let expected = base64::engine::general_purpose::STANDARD.encode(b"\0alice\0line\nbreak");
         assert_eq!(sent, format!("{expected}\r\n"));
     }
+}
+
+#[test]
+fn smap_logins() {
+    let smap = |login| Plan {
+        login,
+        smap: true,
+        ..plan(false, true)
+    };
+    let mut d = Dialogue::new(Service::Imap, smap(client(b"pw")));
+    feed(&mut d, "* OK [CAPABILITY IMAP4rev1 SMAP1] hi\r\n");
+    // ID goes first, as IMAP; the login is SMAP's.
+    let (_, sent) = feed(&mut d, "P2 OK ID completed\r\n");
+    assert_eq!(sent, "\\SMAP1 LOGIN \"alice\" \"pw\"\r\n");
+    assert_eq!(
+        feed(&mut d, "+OK SMAP1 LOGIN Ok.\n").0,
+        Progress::Done(LoggedIn {
+            capabilities: Vec::new(),
+            text: "SMAP1 LOGIN Ok.".into(),
+            rest: Vec::new(),
+        })
+    );
+    let mut d = Dialogue::new(Service::Imap, smap(master()));
+    feed(&mut d, "* OK hi\r\n");
+    let (_, sent) = feed(&mut d, "P2 OK ID completed\r\n");
+    assert_eq!(sent, "\\SMAP1 AUTHENTICATE PLAIN\r\n");
+    let (_, sent) = feed(&mut d, "> \r\n");
+    assert_eq!(sent, format!("{PLAIN_B64}\r\n"));
+    assert!(matches!(
+        feed(&mut d, "-ERR Login failed.\r\n").0,
+        Progress::Failed(Failure { refused: true, .. })
+    ));
+    let mut d = Dialogue::new(Service::Imap, smap(client(b"pw")));
+    feed(&mut d, "* OK hi\r\nP2 OK ID\r\n");
+    assert!(matches!(
+        feed(&mut d, "P3 OK what\r\n").0,
+        Progress::Failed(Failure { refused: false, .. })
+    ));
 }
