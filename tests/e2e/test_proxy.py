@@ -73,7 +73,7 @@ class Cluster:
     """Three backends and a proxy front end over one maildir tree."""
 
     def __init__(self, backend_extra="", proxy_extra="", listener_extra="",
-                 tls=None, files=None, mailhost="127.0.0.3", san=True):
+                 tls=None, files=None, mailhost="127.0.0.3", san=True, backend_delay=0):
         """`tls`: None, "implicit" or "starttls" between proxy and nodes;
         `files`: written into the cluster's folder before anything starts."""
         self.root = Path(tempfile.mkdtemp(prefix="courser-proxy-"))
@@ -131,7 +131,7 @@ address = "{n}:{self.pop3_port}"
 {tls_section}
 [auth]
 userdb = "userdb"
-failure_delay_secs = 0
+failure_delay_secs = {backend_delay}
 {backend_extra}
 {run_as}
 """
@@ -608,10 +608,13 @@ def test_pop3_bad_input_before_login_gets_the_usual_answers(cluster):
 
 
 def test_a_backend_that_refuses_the_login_leaves_the_client_free_to_retry(cluster):
-    # The proxy logs in as a master user the nodes do not know.
+    # The proxy logs in as a master user the nodes do not know, and the
+    # nodes take longer to refuse (their failure delay) than the proxy
+    # gives a node to greet: a slow refusal is no sign of a dead node.
     c = cluster(proxy_extra='login = "master"\nmaster_user = "proxy"\n'
-                            'master_password_file = "master.secret"\n',
-                files={"master.secret": "proxy-secret\n"})
+                            'master_password_file = "master.secret"\n'
+                            'connect_timeout_secs = 1\n',
+                files={"master.secret": "proxy-secret\n"}, backend_delay=2)
     s = c.raw()
     s.sendall(b"a LOGIN alice alice-pw\r\n")
     answer = read_until(s, b"a ")[-1]

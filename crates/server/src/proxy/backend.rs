@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
@@ -12,6 +13,7 @@ use rustls::{CertificateError, DigitallySignedStruct, RootCertStore, SignatureSc
 use rustls_pki_types::pem::PemObject;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use tokio::time::Instant;
 
 use super::dialogue::{self, Dialogue, Failure, LoggedIn, Plan, Progress};
 use super::{bare_host, Proxy};
@@ -204,8 +206,14 @@ async fn start_tls<S: Io + 'static>(
     Ok(Box::new(stream))
 }
 
-/// Connects to `node` and logs in following `plan`, all within the
-/// connect timeout.
+/// How long a backend that greeted may take over the rest of the login
+/// (its password check may be slow, or slowed down on purpose after
+/// failures): a slow login is not a sign that the node is down.
+const LOGIN_WAIT: Duration = Duration::from_secs(60);
+
+/// Connects to `node` and logs in following `plan`: connecting and the
+/// greeting within `connect_timeout_secs` (else the node counts as
+/// unreachable), the rest within [`LOGIN_WAIT`].
 pub async fn log_in(
     proxy: &Proxy,
     node: &str,
@@ -213,32 +221,37 @@ pub async fn log_in(
     client: &Client,
     plan: Plan,
 ) -> Result<Backend, Unavailable> {
-    let timeout = proxy.config.connect_timeout();
-    let work = async {
-        let stream = connect(proxy, node, service, Some(client))
-            .await
-            .map_err(Unavailable::Unreachable)?;
-        converse(proxy, node, stream, Dialogue::new(service, plan)).await
+    let greeting_by = Instant::now() + proxy.config.connect_timeout();
+    let connected =
+        tokio::time::timeout_at(greeting_by, connect(proxy, node, service, Some(client)));
+    let stream = match connected.await {
+        Ok(stream) => stream.map_err(Unavailable::Unreachable)?,
+        Err(_) => return Err(no_answer(proxy)),
     };
-    match tokio::time::timeout(timeout, work).await {
-        Ok(result) => result.map(|(stream, logged_in)| Backend {
-            node: node.to_owned(),
-            stream,
-            logged_in,
-        }),
-        Err(_) => Err(Unavailable::Unreachable(format!(
-            "no answer within {} s",
-            timeout.as_secs()
-        ))),
-    }
+    let dialogue = Dialogue::new(service, plan);
+    let (stream, logged_in) = converse(proxy, node, stream, dialogue, greeting_by).await?;
+    Ok(Backend {
+        node: node.to_owned(),
+        stream,
+        logged_in,
+    })
 }
 
-/// Runs the login dialogue over `stream`.
+fn no_answer(proxy: &Proxy) -> Unavailable {
+    Unavailable::Unreachable(format!(
+        "no greeting within {} s",
+        proxy.config.connect_timeout_secs
+    ))
+}
+
+/// Runs the login dialogue over `stream`: greeted by `greeting_by`, then
+/// logged in within [`LOGIN_WAIT`].
 async fn converse(
     proxy: &Proxy,
     node: &str,
     mut stream: Box<dyn Io>,
     mut dialogue: Dialogue,
+    greeting_by: Instant,
 ) -> Result<(Box<dyn Io>, LoggedIn), Unavailable> {
     let mut chunk = vec![0u8; 4096];
     let mut out = Vec::new();
@@ -251,8 +264,24 @@ async fn converse(
         }
     };
     let unreachable = |e: std::io::Error| Unavailable::Unreachable(e.to_string());
+    let mut login_by = None;
     loop {
-        let n = stream.read(&mut chunk).await.map_err(unreachable)?;
+        let deadline = match (dialogue.greeted(), login_by) {
+            (false, _) => greeting_by,
+            (true, Some(by)) => by,
+            (true, None) => *login_by.insert(Instant::now() + LOGIN_WAIT),
+        };
+        let n = match tokio::time::timeout_at(deadline, stream.read(&mut chunk)).await {
+            Ok(read) => read.map_err(unreachable)?,
+            Err(_) if dialogue.greeted() => {
+                let why = format!("no answer to the login within {} s", LOGIN_WAIT.as_secs());
+                return Err(Unavailable::Login(Failure {
+                    refused: false,
+                    why,
+                }));
+            }
+            Err(_) => return Err(no_answer(proxy)),
+        };
         if n == 0 {
             let why = "closed the connection during the login".to_owned();
             return Err(failed(
@@ -265,12 +294,16 @@ async fn converse(
         }
         let progress = dialogue.receive(&chunk[..n], &mut out);
         if progress == Progress::StartTls {
-            stream = start_tls(proxy, node, stream).await.map_err(|why| {
-                Unavailable::Login(Failure {
-                    refused: false,
-                    why,
-                })
-            })?;
+            let handshake = start_tls(proxy, node, stream);
+            let done = tokio::time::timeout_at(login_by.unwrap_or(greeting_by), handshake).await;
+            stream = done
+                .unwrap_or_else(|_| Err("no TLS handshake in time".into()))
+                .map_err(|why| {
+                    Unavailable::Login(Failure {
+                        refused: false,
+                        why,
+                    })
+                })?;
             dialogue.tls_started(&mut out);
         }
         if !out.is_empty() {
