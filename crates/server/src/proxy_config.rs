@@ -217,7 +217,7 @@ impl ProxyConfig {
             .collect()
     }
 
-    /// How long a backend may take to answer a probe or a login step.
+    /// How long a backend may take to accept a connection and greet.
     pub fn connect_timeout(&self) -> Duration {
         Duration::from_secs(self.connect_timeout_secs)
     }
