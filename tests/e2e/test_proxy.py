@@ -405,7 +405,7 @@ def test_proxy_v2_gives_the_backend_the_real_client(cluster):
     assert "out of the ring" not in c.proxy.text()
 
 
-def test_id_fields_count_only_from_trusted_proxies(cluster):
+def test_id_and_xclient_count_only_from_trusted_proxies(cluster):
     c = cluster(backend_extra='\n[proxy]\ntrusted_proxies = ["127.0.0.0/29"]\n')
     s = c.raw(source=CLIENT_IP)
     s.sendall(b"a LOGIN alice alice-pw\r\n")
@@ -418,6 +418,18 @@ def test_id_fields_count_only_from_trusted_proxies(cluster):
     session = re.search(r"session=(\S+)", [l for l in c.proxy.text().splitlines()
                                            if "LOGIN (proxied)" in l][-1]).group(1)
     assert session in text
+    # POP3: the same by XCLIENT.
+    p = socket.create_connection(("127.0.0.1", c.front_pop3), timeout=30,
+                                 source_address=(CLIENT_IP, 0))
+    read_line(p)
+    p.sendall(b"USER bob\r\nPASS bob-pw\r\n")
+    read_line(p)
+    assert read_line(p).startswith(b"+OK Logged in")
+    bob = c.node_of("bob")
+    pop_logins = [l for l in c.nodes[bob].text().splitlines()
+                  if "LOGIN" in l and "bob" in l and "POP3" in l]
+    assert f"ip={CLIENT_IP}" in pop_logins[-1], pop_logins
+    p.close()
     # A client claiming an address itself, from outside the trusted range.
     d = socket.create_connection((node, c.imap_port), timeout=30,
                                  source_address=(CLIENT_IP, 0))
@@ -427,6 +439,13 @@ def test_id_fields_count_only_from_trusted_proxies(cluster):
     text = c.nodes[node].text()
     assert "not in [proxy] trusted_proxies: ignored" in text
     assert "192.0.2.66" not in [l for l in text.splitlines() if "LOGIN" in l and "bob" in l][-1]
+    d.close()
+    # POP3 from outside: no [XCLIENT] offered, and the command is unknown.
+    d = socket.create_connection((node, c.pop3_port), timeout=30,
+                                 source_address=(CLIENT_IP, 0))
+    assert b"[XCLIENT]" not in read_line(d)
+    d.sendall(b"XCLIENT ADDR=192.0.2.66\r\n")
+    assert read_line(d).startswith(b"-ERR")
     d.close()
 
 

@@ -81,9 +81,9 @@ pub(crate) trait Driver: 'static {
     fn autologout(shared: &Shared) -> Duration;
     /// Answers a login [`admit`] refused, in the protocol's words.
     fn refuse(session: &mut Self::Session, refused: Refused, out: &mut Vec<u8>);
-    /// The client's address as the IMAP ID of a proxy in front names it
-    /// (`x-originating-ip`, `x-originating-port`), with the proxy's
-    /// session id; none in protocols without ID.
+    /// The client's address as a proxy in front names it (IMAP ID's
+    /// `x-originating-ip` and `-port`, POP3 XCLIENT's `ADDR` and `PORT`),
+    /// with the proxy's session id.
     fn forwarded_client(session: &Self::Session) -> Option<(SocketAddr, Option<String>)> {
         let _ = session;
         None
@@ -331,12 +331,16 @@ async fn log_in<D: Driver>(
     }
 }
 
-/// A trusted proxy's ID names the real client: logins, limits, failure
-/// delays and logs see it from here on.
+/// A trusted proxy's ID (IMAP) or XCLIENT (POP3) names the real client:
+/// logins, limits, failure delays and logs see it from here on.
 fn believe_proxy<D: Driver>(session: &D::Session, conn: &mut Conn, shared: &Shared) {
     let Some((client, proxy_session)) = D::forwarded_client(session) else {
         return;
     };
+    if conn.peer == client {
+        // Believed at an earlier login attempt.
+        return;
+    }
     if !crate::access::in_any(&shared.trusted_proxies, conn.peer.ip()) {
         tracing::info!(proxy = %conn.peer, claimed = %client, "ID names a client, but the sender is not in [proxy] trusted_proxies: ignored");
         return;

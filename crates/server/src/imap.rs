@@ -3,7 +3,7 @@
 //! starts, words a refused login, opens the account's maildir, waits in
 //! IDLE and ends, with Courier's LOGIN and LOGOUT lines.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -140,13 +140,11 @@ impl Driver for Imap {
     }
 
     fn forwarded_client(session: &Session) -> Option<(SocketAddr, Option<String>)> {
-        let ip: IpAddr = session.client_id_field("x-originating-ip")?.parse().ok()?;
-        let port = session
-            .client_id_field("x-originating-port")
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0);
-        let id = session.client_id_field("x-session-id").map(str::to_owned);
-        Some((SocketAddr::new(ip.to_canonical(), port), id))
+        crate::proxy::forwarded_client(
+            session.client_id_field("x-originating-ip")?,
+            session.client_id_field("x-originating-port"),
+            session.client_id_field("x-session-id"),
+        )
     }
 
     fn smap_login(session: &Session) -> bool {

@@ -7,6 +7,7 @@
 //! A connection that drops or times out never reaches the UPDATE state
 //! (RFC 1939 §6): nothing is deleted.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -61,6 +62,10 @@ impl Driver for Pop3 {
             limits: Default::default(),
         });
         session.offer_mechanisms(crate::proxy::mechanisms(shared));
+        session.offer_xclient(crate::access::in_any(
+            &shared.trusted_proxies,
+            conn.peer.ip(),
+        ));
         session
     }
 
@@ -100,6 +105,14 @@ impl Driver for Pop3 {
                 session.login_refused(Code::SysTemp, crate::proxy::UNREACHABLE, out)
             }
         }
+    }
+
+    fn forwarded_client(session: &Session) -> Option<(SocketAddr, Option<String>)> {
+        crate::proxy::forwarded_client(
+            session.forwarded_field("ADDR")?,
+            session.forwarded_field("PORT"),
+            session.forwarded_field("SESSION"),
+        )
     }
 
     fn relayed(session: &mut Session, logged_in: &LoggedIn, out: &mut Vec<u8>) {

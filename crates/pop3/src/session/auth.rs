@@ -56,6 +56,11 @@ impl Session {
             C::Pass(password) => return self.pass(password, out),
             C::Auth { mechanism, initial } => return self.auth(mechanism, initial, out),
             C::Apop => respond::err(out, None, "APOP is not supported"),
+            C::Xclient(fields) if self.xclient => {
+                self.forwarded = fields;
+                respond::ok(out, "Updated");
+            }
+            C::Xclient(_) => respond::err(out, None, "Invalid command"),
             _ => respond::err(out, None, "Command not valid before login"),
         }
         Action::Continue

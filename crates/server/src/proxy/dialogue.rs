@@ -29,7 +29,9 @@ const MAX_LINE: usize = 64 * 1024;
 pub struct Plan {
     /// STARTTLS (IMAP) or STLS (POP3) after the greeting.
     pub starttls: bool,
-    /// IMAP ID fields sent before the login (none: no ID).
+    /// IMAP ID fields sent before the login (none: no ID); to a POP3
+    /// backend whose greeting offers `[XCLIENT]`, the client's address,
+    /// port and the session id go by XCLIENT (Dovecot's POP3 proxy).
     pub id: Vec<(String, String)>,
     /// Whose credentials.
     pub login: LoginAs,
@@ -172,6 +174,8 @@ pub struct Dialogue {
     ok_text: String,
     /// The backend greeted properly.
     greeted: bool,
+    /// POP3: the greeting offered XCLIENT.
+    xclient: bool,
 }
 
 impl Dialogue {
@@ -185,6 +189,7 @@ impl Dialogue {
             capabilities: None,
             ok_text: String::new(),
             greeted: false,
+            xclient: false,
         }
     }
 
@@ -395,7 +400,13 @@ impl Dialogue {
         let rest = text.get(4..).unwrap_or("").to_owned();
         match self.state {
             State::Greeting if ok => {
+                self.xclient = rest.starts_with("[XCLIENT]");
                 self.after_greeting(out);
+                Progress::Wait
+            }
+            // XCLIENT is optional, like ID.
+            State::Id => {
+                self.authenticate(out);
                 Progress::Wait
             }
             State::Greeting => Failure::protocol(format!("bad greeting: {text}")),
@@ -444,6 +455,28 @@ impl Dialogue {
     }
 
     fn after_tls(&mut self, out: &mut Vec<u8>) {
+        if self.service == Service::Pop3 && self.xclient {
+            let fields: Vec<String> = self
+                .plan
+                .id
+                .iter()
+                .filter_map(|(k, v)| {
+                    let name = match k.as_str() {
+                        "x-originating-ip" => "ADDR",
+                        "x-originating-port" => "PORT",
+                        "x-session-id" => "SESSION",
+                        _ => return None,
+                    };
+                    // (Our own values; a space would split the attribute.)
+                    Some(format!("{name}={}", v.replace([' ', '\r', '\n'], "")))
+                })
+                .collect();
+            if !fields.is_empty() {
+                self.state = State::Id;
+                out.extend_from_slice(format!("XCLIENT {}\r\n", fields.join(" ")).as_bytes());
+                return;
+            }
+        }
         if self.service == Service::Imap && !self.plan.id.is_empty() {
             self.state = State::Id;
             out.extend_from_slice(b"P2 ID (");

@@ -161,6 +161,19 @@ pub fn mechanisms(shared: &crate::shared::Shared) -> Vec<courser_auth::Mechanism
     }
 }
 
+/// The client a proxy in front names (`ip`, `port`; unknown port 0),
+/// with its session id; `None` when `ip` is no address.
+pub(crate) fn forwarded_client(
+    ip: &str,
+    port: Option<&str>,
+    session: Option<&str>,
+) -> Option<(std::net::SocketAddr, Option<String>)> {
+    let ip: IpAddr = ip.parse().ok()?;
+    let port = port.and_then(|p| p.parse().ok()).unwrap_or(0);
+    let addr = std::net::SocketAddr::new(ip.to_canonical(), port);
+    Some((addr, session.map(str::to_owned)))
+}
+
 /// A configured backend name carries a port (`host:port`,
 /// `[v6]:port`), which `[proxy]` takes from `imap_port`/`pop3_port`.
 pub fn host_has_port(name: &str) -> bool {
@@ -221,6 +234,19 @@ mod tests {
         ));
         assert!(p.login_as("ann", None).is_none());
         assert!(p.needs_password());
+    }
+
+    #[test]
+    fn forwarded_clients() {
+        assert_eq!(
+            forwarded_client("::ffff:192.0.2.1", Some("4000"), Some("s1")),
+            Some(("192.0.2.1:4000".parse().unwrap(), Some("s1".into())))
+        );
+        assert_eq!(
+            forwarded_client("2001:db8::1", Some("x"), None),
+            Some(("[2001:db8::1]:0".parse().unwrap(), None))
+        );
+        assert_eq!(forwarded_client("mail.example", None, None), None);
     }
 
     #[test]

@@ -48,7 +48,7 @@ pub(crate) async fn open(
     for node in &nodes {
         let plan = Plan {
             starttls: proxy.config.tls == BackendTls::Starttls,
-            id: id_fields(proxy, service, client),
+            id: id_fields(proxy, client),
             login: login_as.clone(),
             smap,
         };
@@ -72,10 +72,11 @@ pub(crate) async fn open(
     Err(why.join("; "))
 }
 
-/// The IMAP ID fields Dovecot's proxy sends, for the backend's logs,
-/// limits and failure delays.
-fn id_fields(proxy: &Proxy, service: Service, client: &Client) -> Vec<(String, String)> {
-    if service != Service::Imap || !proxy.config.send_id {
+/// The IMAP ID fields Dovecot's proxy sends (POP3 sends the client's
+/// part of them by XCLIENT), for the backend's logs, limits and failure
+/// delays.
+fn id_fields(proxy: &Proxy, client: &Client) -> Vec<(String, String)> {
+    if !proxy.config.send_id {
         return Vec::new();
     }
     [

@@ -173,7 +173,7 @@ fn pop3_login() {
     assert_eq!(feed(&mut d, "+OK Begin TLS\r\n").0, Progress::StartTls);
     let mut out = Vec::new();
     d.tls_started(&mut out);
-    // No ID in POP3.
+    // No ID in POP3, and no XCLIENT without the greeting's offer.
     assert_eq!(out, b"AUTH PLAIN\r\n");
     let (_, sent) = feed(&mut d, "+ \r\n");
     assert_eq!(sent, format!("{PLAIN_B64}\r\n"));
@@ -315,4 +315,20 @@ fn smap_logins() {
         feed(&mut d, "P3 OK what\r\n").0,
         Progress::Failed(Failure { refused: false, .. })
     ));
+}
+
+#[test]
+fn pop3_xclient_when_the_greeting_offers_it() {
+    let mut d = Dialogue::new(
+        Service::Pop3,
+        Plan {
+            login: client(b"pw"),
+            ..plan(false, true)
+        },
+    );
+    let (_, sent) = feed(&mut d, "+OK [XCLIENT] ready\r\n");
+    assert_eq!(sent, "XCLIENT ADDR=192.0.2.7 SESSION=ab\"c\r\n");
+    // Refused or not, the login goes on.
+    let (_, sent) = feed(&mut d, "-ERR no\r\n");
+    assert_eq!(sent, "USER alice\r\n");
 }
