@@ -324,6 +324,9 @@ def test_post_login_capabilities_are_the_backends(cluster):
     assert read_until(s, b"c ")[-1].startswith(b"c OK")
     s.sendall(b"d LOGOUT\r\n")
     assert read_until(s, b"d ")[-1].startswith(b"d OK")
+    # An orderly end: nothing of the proxy's own after the backend's.
+    assert read_line(s) == b""
+    assert "dropped the session" not in c.proxy.text()
     d.close()
 
 

@@ -100,8 +100,9 @@ pub(crate) fn session_id() -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// Whether the last bytes each way say the session ended on purpose: the
-/// backend's `* BYE` (IMAP) or the client's `QUIT` (POP3).
+/// Whether the session was ended on purpose: the backend said `* BYE`
+/// (IMAP) or the client sent `QUIT` (POP3). Once seen it stays: the
+/// tagged answer after a BYE may come in a later read.
 #[derive(Debug, Default)]
 pub(crate) struct Ending {
     backend_bye: bool,
@@ -111,12 +112,12 @@ pub(crate) struct Ending {
 impl Ending {
     /// Bytes the backend sent.
     pub(crate) fn backend_sent(&mut self, bytes: &[u8]) {
-        self.backend_bye = memchr::memmem::find(bytes, b"* BYE").is_some();
+        self.backend_bye |= memchr::memmem::find(bytes, b"* BYE").is_some();
     }
 
     /// Bytes the client sent.
     pub(crate) fn client_sent(&mut self, bytes: &[u8]) {
-        self.client_quit = bytes
+        self.client_quit |= bytes
             .split(|&b| b == b'\n')
             .any(|line| line.trim_ascii().eq_ignore_ascii_case(b"QUIT"));
     }
@@ -258,14 +259,15 @@ mod tests {
     #[test]
     fn endings() {
         let mut e = Ending::default();
-        e.backend_sent(b"* BYE logging out\r\nA1 OK done\r\n");
-        assert!(e.orderly(Service::Imap));
         e.backend_sent(b"* 1 EXISTS\r\n");
         assert!(!e.orderly(Service::Imap));
-        e.client_sent(b"LIST\r\nquit\r\n");
-        assert!(e.orderly(Service::Pop3));
+        e.backend_sent(b"* BYE logging out\r\n");
+        e.backend_sent(b"A1 OK done\r\n");
+        assert!(e.orderly(Service::Imap));
         e.client_sent(b"QUITE\r\n");
         assert!(!e.orderly(Service::Pop3));
+        e.client_sent(b"LIST\r\nquit\r\n");
+        assert!(e.orderly(Service::Pop3));
     }
 
     #[test]
