@@ -75,6 +75,8 @@ pub struct Authenticator {
     max_password_len: Option<usize>,
     password_checks: Arc<CheckTime>,
     scram_lookups: Arc<CheckTime>,
+    /// Logins that may log in as another account.
+    master_users: Vec<String>,
 }
 
 /// A check's outcome and how much longer the caller should wait before
@@ -180,6 +182,14 @@ impl Authenticator {
     /// [`DEFAULT_MAX_PASSWORD_LEN`].
     pub fn max_password_length(mut self, bytes: usize) -> Self {
         self.max_password_len = Some(bytes);
+        self
+    }
+
+    /// Logins that may log in as any account: a PLAIN authorization
+    /// identity other than the login is accepted from these only, with
+    /// their own password ([`Authenticator::verify`]).
+    pub fn master_users(mut self, logins: Vec<String>) -> Self {
+        self.master_users = logins;
         self
     }
 
@@ -377,7 +387,11 @@ impl Authenticator {
         self.run(|b| b.authenticate_cram(service, &cram))
     }
 
-    /// Checks the credentials a SASL exchange produced. EXTERNAL was
+    /// Checks the credentials a SASL exchange produced. A PLAIN
+    /// authorization identity other than the login logs in as that
+    /// account when the login is a master user whose password is right
+    /// (the account's own password is not asked); from anyone else it is
+    /// [`AuthError::NotMasterUser`]. EXTERNAL was
     /// checked by the TLS layer, and for it this is the account lookup
     /// (so a login removed meanwhile still fails). A SCRAM exchange is
     /// judged by the process that ran it ([`crate::scram::Exchange`]),
@@ -390,6 +404,23 @@ impl Authenticator {
     /// the caller.
     pub fn verify_unpadded(&self, service: &str, credentials: &Credentials) -> Checked<Account> {
         match credentials {
+            Credentials::Password {
+                authzid: Some(account),
+                login,
+                password,
+            } if account != login => {
+                if !self.master_users.iter().any(|m| m == login) {
+                    return Checked::now(Err(AuthError::NotMasterUser {
+                        login: login.clone(),
+                        account: account.clone(),
+                    }));
+                }
+                let master = self.authenticate_unpadded(service, login, password.as_ref());
+                Checked {
+                    result: master.result.and_then(|_| self.lookup(service, account)),
+                    pad: master.pad,
+                }
+            }
             Credentials::Password {
                 login, password, ..
             } => self.authenticate_unpadded(service, login, password.as_ref()),
@@ -697,6 +728,39 @@ mod tests {
             .result,
             Err(AuthError::PasswordTooLong { length: 5, max: 4 })
         ));
+    }
+
+    #[test]
+    fn master_users_log_in_as_others_with_their_own_password() {
+        let a = Authenticator::new()
+            .with_backend(Mem::default().user("ann", ONE).user("proxy", TWO))
+            .master_users(vec!["proxy".into()]);
+        let as_ann = |login: &str, password: &[u8]| Credentials::Password {
+            authzid: Some("ann".into()),
+            login: login.into(),
+            password: password.to_vec(),
+        };
+        assert_eq!(
+            a.verify("imap", &as_ann("proxy", b"two")).map(|x| x.login),
+            Ok("ann".into())
+        );
+        assert_eq!(
+            a.verify("imap", &as_ann("proxy", b"one")),
+            Err(AuthError::Failed)
+        );
+        // Not a master user: refused, even with the right password.
+        assert!(matches!(
+            a.verify("imap", &as_ann("bob", b"one")),
+            Err(AuthError::NotMasterUser { .. })
+        ));
+        let mut to_nobody = as_ann("proxy", b"two");
+        if let Credentials::Password { authzid, .. } = &mut to_nobody {
+            *authzid = Some("nobody".into());
+        }
+        assert_eq!(a.verify("imap", &to_nobody), Err(AuthError::Failed));
+        // Without master users nobody may.
+        let plain = Authenticator::new().with_backend(Mem::default().user("proxy", TWO));
+        assert!(plain.verify("imap", &as_ann("proxy", b"two")).is_err());
     }
 
     #[test]

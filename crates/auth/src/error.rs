@@ -45,6 +45,15 @@ pub enum AuthError {
         /// What it cannot do (`enumerate accounts`).
         operation: &'static str,
     },
+    /// A PLAIN authorization identity other than the login, from a login
+    /// that is not a master user: refused without checking anything.
+    #[error("{login} may not log in as {account}: not a master user")]
+    NotMasterUser {
+        /// The authentication identity.
+        login: String,
+        /// The account it asked for.
+        account: String,
+    },
     /// A password change was refused before any backend saw it: the new
     /// password cannot be stored (empty, a NUL or line break, too long).
     #[error("new password refused: {0}")]

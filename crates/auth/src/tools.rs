@@ -37,7 +37,7 @@ pub fn authtest_report(account: &Account, encrypted: Option<&str>, clear: Option
 /// `EAGAIN` for a temporary failure, to which we add the reason).
 pub fn authtest_failure(err: &AuthError) -> String {
     match err {
-        AuthError::Failed | AuthError::PasswordTooLong { .. } => {
+        AuthError::Failed | AuthError::PasswordTooLong { .. } | AuthError::NotMasterUser { .. } => {
             "Authentication FAILED: Operation not permitted".into()
         }
         AuthError::Unavailable { backend, reason } => {

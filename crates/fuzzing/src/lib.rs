@@ -49,6 +49,7 @@ pub const TARGETS: &[(&str, Target)] = &[
     ("auth_userdb", auth::userdb),
     ("auth_wire", auth::wire),
     ("proxy_header", proxy::header),
+    ("proxy_dialogue", proxy::dialogue),
     ("authd_wire", authd::wire),
     ("sasl_server", sasl::server),
     ("scram_messages", scram::messages),

@@ -63,6 +63,7 @@ pub fn backend_list(config: &AuthConfig) -> Vec<BackendConfig> {
 /// Builds the authenticator.
 pub fn authenticator(config: &AuthConfig) -> Result<Authenticator, String> {
     let mut auth = Authenticator::new()
+        .master_users(config.master_users.clone())
         .courier_fallthrough(config.courier_fallthrough)
         .max_password_length(config.max_password_length);
     if let Some(o) = &config.default_options {

@@ -51,6 +51,9 @@ pub struct Config {
     /// The login and logout lines' format.
     #[serde(default)]
     pub log: LogConfig,
+    /// Proxy mode, and the proxies a backend trusts.
+    #[serde(default)]
+    pub proxy: crate::proxy_config::ProxyConfig,
 }
 
 /// `[log]`: which format the login, logout and connection lines take.
@@ -325,6 +328,13 @@ pub struct AuthConfig {
     /// Account sources in the order they are tried (`[[auth.backend]]`).
     #[serde(default, rename = "backend")]
     pub backends: Vec<crate::backend_config::BackendConfig>,
+    /// Logins that may log in as any account: SASL PLAIN with the
+    /// account as authorization identity and a master user's own
+    /// password (what a proxy in front of this server uses with
+    /// `[proxy] login = "master"`). Empty: an authorization identity
+    /// other than the login is refused.
+    #[serde(default)]
+    pub master_users: Vec<String>,
 }
 
 fn default_failure_delay() -> u64 {
@@ -361,6 +371,7 @@ impl Default for AuthConfig {
             default_options: None,
             courier_fallthrough: false,
             backends: Vec::new(),
+            master_users: Vec::new(),
         }
     }
 }
@@ -941,6 +952,7 @@ impl Config {
         if let Some(userdb) = &mut self.auth.userdb {
             resolve(userdb);
         }
+        self.proxy.resolve_paths(base);
         // (Per-user workers run in the account's home.)
         resolve(&mut self.log.syslog_socket);
         for p in [
@@ -1012,6 +1024,12 @@ impl Config {
         }
         if self.pop3.autologout_secs < 10 * 60 {
             return Err("[pop3] autologout_secs must be at least 600 (RFC 1939 §3)".into());
+        }
+        self.proxy.validate()?;
+        if self.proxy.enabled && self.server.process_model == ProcessModel::PerUser {
+            return Err("[proxy] proxy mode needs process_model = \"shared\" \
+                        (sessions are relayed, no mail is opened here)"
+                .into());
         }
         if let Some(m) = &self.metrics {
             if !m.address.ip().is_loopback() {

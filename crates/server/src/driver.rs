@@ -3,6 +3,7 @@
 //! session from one stream until it ends, asks for TLS or moves to a
 //! per-user worker, and logs the session in on the way ([`log_in`]).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,11 +11,15 @@ use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite};
 
 use courser_auth::sasl::Credentials;
+use courser_protocol::Untrusted;
 
 use crate::limits::UserSlot;
 use crate::login::{admit, scram_step};
 use crate::peruser::handoff::Handoff;
 use crate::peruser::{HandOff, Worker};
+use crate::proxy::backend::{Backend, Client};
+use crate::proxy::dialogue::LoggedIn;
+use crate::proxy::relay::{self, Relayed};
 use crate::refused::Refused;
 use crate::service::Service;
 use crate::session::{off_executor, ProtocolSession, Step};
@@ -30,6 +35,8 @@ pub(crate) enum Outcome<S> {
     /// Logged in; the session continues in a worker process (per-user
     /// model).
     HandOff(HandOff<S>),
+    /// Logged in on a backend (proxy mode): the session is relayed.
+    Relayed(Relayed<S>),
 }
 
 /// How a login command ended.
@@ -43,6 +50,9 @@ pub(crate) enum LoginResult {
     /// Logged in; the session moves to this worker process (per-user
     /// model), which answers the command.
     Worker(Worker, UserSlot),
+    /// Logged in on the account's backend (proxy mode); the client has
+    /// its answer.
+    Relayed(Box<Backend>, UserSlot, String),
 }
 
 /// One protocol's connection driver ([`crate::imap`], [`crate::pop3`]).
@@ -71,6 +81,21 @@ pub(crate) trait Driver: 'static {
     fn autologout(shared: &Shared) -> Duration;
     /// Answers a login [`admit`] refused, in the protocol's words.
     fn refuse(session: &mut Self::Session, refused: Refused, out: &mut Vec<u8>);
+    /// The client's address as a proxy in front names it (IMAP ID's
+    /// `x-originating-ip` and `-port`, POP3 XCLIENT's `ADDR` and `PORT`),
+    /// with the proxy's session id.
+    fn forwarded_client(session: &Self::Session) -> Option<(SocketAddr, Option<String>)> {
+        let _ = session;
+        None
+    }
+    /// The login under way continues in SMAP1 (IMAP's `\SMAP1 LOGIN`).
+    fn smap_login(session: &Self::Session) -> bool {
+        let _ = session;
+        false
+    }
+    /// Answers a login the account's backend accepted (proxy mode) with
+    /// the backend's answer.
+    fn relayed(session: &mut Self::Session, logged_in: &LoggedIn, out: &mut Vec<u8>);
     /// Opens `login`'s mail in `maildir` and completes the session's
     /// login, logging it the way Courier does; false (after answering)
     /// when the mail cannot be opened. `options` are the account's
@@ -158,6 +183,7 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                 return Outcome::StartTls(stream);
             }
             Step::Login { tag, credentials } => {
+                believe_proxy::<D>(session, conn, shared);
                 let evicted = conn.evicted();
                 let result = tokio::select! {
                     result = log_in::<D>(session, credentials, conn, shared, &mut out) => Some(result),
@@ -188,6 +214,18 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
                             worker,
                             tag,
                             pipelined: std::mem::take(&mut input),
+                        });
+                    }
+                    LoginResult::Relayed(backend, slot, user) => {
+                        conn.user_slot = Some(slot);
+                        if !send(&mut stream, &mut out, &mut conn.bytes_out).await {
+                            return Outcome::Closed;
+                        }
+                        return Outcome::Relayed(Relayed {
+                            stream,
+                            backend,
+                            pipelined: std::mem::take(&mut input),
+                            user,
                         });
                     }
                 }
@@ -265,6 +303,11 @@ async fn log_in<D: Driver>(
 ) -> LoginResult {
     let service = D::SERVICE.as_str();
     let program = conn.program(D::SERVICE);
+    // Proxy mode with the client's own credentials relays its password.
+    let password = match &credentials {
+        Credentials::Password { password, .. } => Some(password.clone()),
+        _ => None,
+    };
     let admitted = match admit(service, program, credentials, conn.peer, conn.tls, shared).await {
         Ok(admitted) => admitted,
         Err(refused) => {
@@ -272,6 +315,9 @@ async fn log_in<D: Driver>(
             return LoginResult::Refused;
         }
     };
+    if let Some(proxy) = &shared.proxy {
+        return relay_login::<D>(session, proxy, admitted, password, conn, out).await;
+    }
     match admitted.worker {
         Some(worker) => LoginResult::Worker(worker, admitted.slot),
         None => {
@@ -281,6 +327,93 @@ async fn log_in<D: Driver>(
             } else {
                 LoginResult::Refused
             }
+        }
+    }
+}
+
+/// A trusted proxy's ID (IMAP) or XCLIENT (POP3) names the real client:
+/// logins, limits, failure delays and logs see it from here on.
+fn believe_proxy<D: Driver>(session: &D::Session, conn: &mut Conn, shared: &Shared) {
+    let Some((client, proxy_session)) = D::forwarded_client(session) else {
+        return;
+    };
+    if conn.peer == client {
+        // Believed at an earlier login attempt.
+        return;
+    }
+    if !crate::access::in_any(&shared.trusted_proxies, conn.peer.ip()) {
+        tracing::info!(proxy = %conn.peer, claimed = %client, "ID names a client, but the sender is not in [proxy] trusted_proxies: ignored");
+        return;
+    }
+    tracing::info!(
+        proxy = %conn.peer,
+        ip = %client.ip(),
+        port = client.port(),
+        session = %Untrusted(proxy_session.as_deref().unwrap_or("-")),
+        "client address from the proxy's ID"
+    );
+    conn.peer = client;
+}
+
+/// Proxy mode: logs the admitted account in on its backend and answers
+/// the client with the backend's answer.
+async fn relay_login<D: Driver>(
+    session: &mut D::Session,
+    proxy: &crate::proxy::Proxy,
+    admitted: crate::login::Admitted,
+    password: Option<Vec<u8>>,
+    conn: &Conn,
+    out: &mut Vec<u8>,
+) -> LoginResult {
+    let account = admitted.account;
+    let login = account.login.as_str();
+    let client = Client {
+        peer: conn.peer,
+        local: conn.local.unwrap_or(conn.peer),
+        session: relay::session_id(),
+    };
+    // Repeated (`mailhost=a,mailhost=b`) it is a list, tried in order.
+    let mailhosts: Vec<&str> = account
+        .options
+        .get_all("mailhost")
+        .filter(|h| !h.is_empty())
+        .collect();
+    let mailhost = (!mailhosts.is_empty()).then(|| mailhosts.join(","));
+    match relay::open(
+        proxy,
+        D::SERVICE,
+        login,
+        mailhost.as_deref(),
+        password.as_deref(),
+        (&client, D::smap_login(session)),
+    )
+    .await
+    {
+        Ok(backend) => {
+            tracing::info!(
+                user = %Untrusted(login),
+                ip = %conn.peer.ip(),
+                port = conn.peer.port(),
+                protocol = D::SERVICE.as_str(),
+                backend = %backend.node,
+                mailhost = mailhost.is_some(),
+                session = %client.session,
+                "LOGIN (proxied)"
+            );
+            crate::metrics::proxied(D::SERVICE, &backend.node);
+            D::relayed(session, &backend.logged_in, out);
+            LoginResult::Relayed(Box::new(backend), admitted.slot, account.login.clone())
+        }
+        Err(why) => {
+            tracing::warn!(
+                user = %Untrusted(login),
+                ip = %conn.peer.ip(),
+                protocol = D::SERVICE.as_str(),
+                session = %client.session,
+                "LOGIN FAILED (temporary): no backend: {why}"
+            );
+            D::refuse(session, Refused::Unreachable, out);
+            LoginResult::Refused
         }
     }
 }

@@ -3,6 +3,7 @@
 //! starts, words a refused login, opens the account's maildir, waits in
 //! IDLE and ends, with Courier's LOGIN and LOGOUT lines.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,7 @@ use courser_protocol::Untrusted;
 use crate::driver::Driver;
 use crate::login::open_mail;
 use crate::peruser::handoff::Handoff;
+use crate::proxy::dialogue::LoggedIn;
 use crate::refused::Refused;
 use crate::service::Service;
 use crate::session::off_executor;
@@ -85,7 +87,7 @@ impl Driver for Imap {
             hostname: shared.hostname.clone(),
             limits: shared.config.imap.limits(),
         });
-        session.offer_mechanisms(shared.auth.mechanisms());
+        session.offer_mechanisms(crate::proxy::mechanisms(shared));
         configure(&mut session, shared);
         session
     }
@@ -131,7 +133,26 @@ impl Driver for Imap {
             Refused::Locked => {
                 session.login_refused(Code::Unavailable, crate::arrival::LOCKED, out)
             }
+            Refused::Unreachable => {
+                session.login_refused(Code::Unavailable, crate::proxy::UNREACHABLE, out)
+            }
         }
+    }
+
+    fn forwarded_client(session: &Session) -> Option<(SocketAddr, Option<String>)> {
+        crate::proxy::forwarded_client(
+            session.client_id_field("x-originating-ip")?,
+            session.client_id_field("x-originating-port"),
+            session.client_id_field("x-session-id"),
+        )
+    }
+
+    fn smap_login(session: &Session) -> bool {
+        session.login_dialect().is_some()
+    }
+
+    fn relayed(session: &mut Session, logged_in: &LoggedIn, out: &mut Vec<u8>) {
+        session.login_relayed(logged_in.capabilities.clone(), &logged_in.text, out);
     }
 
     async fn open(

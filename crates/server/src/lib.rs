@@ -8,7 +8,10 @@
 //! driver ([`imap`], [`pop3`]), which the shared connection driver runs:
 //! it feeds socket bytes to the sans-IO session, verifies credentials
 //! ([`login`]), and in the per-user model hands the session to a worker
-//! process ([`peruser`]). What every connection shares is a
+//! process ([`peruser`]); in proxy mode it logs the account in on its
+//! backend and relays the session there ([`proxy`]; the PROXY protocol
+//! header, read and written, is [`proxy_protocol`]). What every
+//! connection shares is a
 //! [`shared::Shared`]; IMAP IDLE waits for folder changes through
 //! [`watch::Watcher`].
 #![forbid(unsafe_code)]
@@ -35,6 +38,8 @@ pub mod peruser;
 pub mod pop3;
 pub mod privilege;
 pub mod proxy;
+pub mod proxy_config;
+pub mod proxy_protocol;
 pub mod refused;
 pub mod runtime;
 pub mod sendmail;

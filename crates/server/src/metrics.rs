@@ -36,6 +36,10 @@ pub const LOGIN_DURATION: &str = "courser_login_duration_seconds";
 /// Commands, by protocol and command name: the time the session worked on
 /// each (waits for the client not included). Its `_count` counts commands.
 pub const COMMAND_DURATION: &str = "courser_command_duration_seconds";
+/// Sessions relayed to each backend (proxy mode).
+pub const PROXIED: &str = "courser_proxy_sessions_total";
+/// Whether each pool backend is in the ring (1) or out (0).
+pub const BACKEND_UP: &str = "courser_proxy_backend_up";
 
 /// Histogram buckets in seconds: 100 µs to 30 s.
 const BUCKETS: &[f64] = &[
@@ -121,6 +125,8 @@ fn describe() {
         metrics::Unit::Seconds,
         "Credential checks by the account backends"
     );
+    describe_counter!(PROXIED, "Sessions relayed to each backend");
+    describe_gauge!(BACKEND_UP, "Pool backends in the hash ring (1) or out (0)");
     describe_histogram!(
         COMMAND_DURATION,
         metrics::Unit::Seconds,
@@ -158,12 +164,22 @@ pub fn login(service: &'static str, refused: Option<Refused>) {
     let result = match refused {
         None => "ok",
         Some(Refused::Failed { temporary: false }) => "failed",
-        Some(Refused::Failed { temporary: true }) => "temporary_failure",
+        Some(Refused::Failed { temporary: true } | Refused::Unreachable) => "temporary_failure",
         Some(Refused::ServiceDisabled | Refused::WrongUid) => "refused",
         Some(Refused::Limited(_)) => "limited",
         Some(Refused::Locked) => "locked",
     };
     counter!(LOGINS, "protocol" => service, "result" => result).increment(1);
+}
+
+/// Counts a session relayed to `backend` (proxy mode).
+pub fn proxied(service: Service, backend: &str) {
+    counter!(PROXIED, "protocol" => service.as_str(), "backend" => backend.to_owned()).increment(1);
+}
+
+/// Records whether pool backend `backend` is in the ring.
+pub fn backend_up(backend: &str, up: bool) {
+    gauge!(BACKEND_UP, "backend" => backend.to_owned()).set(if up { 1.0 } else { 0.0 });
 }
 
 /// Records how long the account backends took to check credentials for

@@ -7,6 +7,7 @@
 //! A connection that drops or times out never reaches the UPDATE state
 //! (RFC 1939 §6): nothing is deleted.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -21,6 +22,7 @@ use courser_protocol::Untrusted;
 use crate::driver::Driver;
 use crate::login::open_mail;
 use crate::peruser::handoff::Handoff;
+use crate::proxy::dialogue::LoggedIn;
 use crate::refused::Refused;
 use crate::service::Service;
 use crate::shared::Shared;
@@ -59,7 +61,11 @@ impl Driver for Pop3 {
             hostname: shared.hostname.clone(),
             limits: Default::default(),
         });
-        session.offer_mechanisms(shared.auth.mechanisms());
+        session.offer_mechanisms(crate::proxy::mechanisms(shared));
+        session.offer_xclient(crate::access::in_any(
+            &shared.trusted_proxies,
+            conn.peer.ip(),
+        ));
         session
     }
 
@@ -95,7 +101,22 @@ impl Driver for Pop3 {
             // RFC 2449 §8.1.1 IN-USE would claim a lock; this is a limit.
             Refused::Limited(reason) => session.login_refused(Code::SysTemp, reason, out),
             Refused::Locked => session.login_refused(Code::SysTemp, crate::arrival::LOCKED, out),
+            Refused::Unreachable => {
+                session.login_refused(Code::SysTemp, crate::proxy::UNREACHABLE, out)
+            }
         }
+    }
+
+    fn forwarded_client(session: &Session) -> Option<(SocketAddr, Option<String>)> {
+        crate::proxy::forwarded_client(
+            session.forwarded_field("ADDR")?,
+            session.forwarded_field("PORT"),
+            session.forwarded_field("SESSION"),
+        )
+    }
+
+    fn relayed(session: &mut Session, logged_in: &LoggedIn, out: &mut Vec<u8>) {
+        session.login_relayed(&logged_in.text, out);
     }
 
     /// Opens the maildrop.

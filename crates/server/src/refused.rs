@@ -22,4 +22,7 @@ pub enum Refused {
     /// The account's home has the sticky bit set: Courier's maintenance
     /// lock ([`crate::arrival::home_locked`]).
     Locked,
+    /// Proxy mode: the account's backend could not be reached or would
+    /// not log it in.
+    Unreachable,
 }

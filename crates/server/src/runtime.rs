@@ -23,7 +23,7 @@ use crate::pop3::Pop3;
 use crate::shared::Shared;
 use crate::stream::Conn;
 use crate::watch::Watcher;
-use crate::{privilege, proxy, serve, tls, Error};
+use crate::{privilege, proxy_protocol, serve, tls, Error};
 use courser_imap::session::OrderCache;
 use courser_maildir::dircache::{DirCache, Weighed};
 use courser_maildir::SnapshotCache;
@@ -45,6 +45,8 @@ struct ProcessParts {
     listings: ListingCache,
     orders: OrderCache,
     logins: Arc<LoginPool>,
+    /// Which proxy backends are up (proxy mode).
+    health: Arc<crate::proxy::health::Health>,
 }
 
 impl ProcessParts {
@@ -62,6 +64,8 @@ impl ProcessParts {
             message,
         };
         let trusted = config.trusted_networks().map_err(invalid)?;
+        let trusted_proxies = config.proxy.trusted().map_err(invalid)?;
+        let proxy = crate::proxy::Proxy::new(&config.proxy, Arc::clone(&self.health))?;
         self.limits.set_maxima(&config.limits);
         Ok(Shared {
             access,
@@ -70,7 +74,6 @@ impl ProcessParts {
             auth: Arc::clone(&self.auth),
             watcher: self.watcher.clone(),
             hostname: hostname(&config),
-            enforce_uid: self.enforce_uid,
             limits: Arc::clone(&self.limits),
             shutdown: self.shutdown.clone(),
             spawner: self.spawner.clone(),
@@ -78,6 +81,14 @@ impl ProcessParts {
             listings: shared_cache(&self.listings, &config),
             orders: shared_cache(&self.orders, &config),
             logins: Arc::clone(&self.logins),
+            // A proxy serves accounts of any uid: their mail is elsewhere.
+            enforce_uid: if proxy.is_some() {
+                None
+            } else {
+                self.enforce_uid
+            },
+            proxy: proxy.map(Arc::new),
+            trusted_proxies,
             config,
         })
     }
@@ -177,6 +188,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
         listings: ListingCache::new(0, 0),
         orders: OrderCache::new(0, 0),
         logins: LoginPool::new(config.auth.login_threads, config.auth.login_queue),
+        health: Arc::default(),
     };
     let metrics_config = config.metrics.clone();
     let current = Arc::new(RwLock::new(Arc::new(process.shared(config, tls, access)?)));
@@ -204,6 +216,7 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
             tracing::info!("listening on {addr} ({}{proxy})", config.protocol);
             tokio::spawn(accept_loop(listener, config, Arc::clone(&current)));
         }
+        tokio::spawn(crate::proxy::probe::run(Arc::clone(&current)));
         // Signals are caught before anyone is told we are ready: a SIGHUP
         // right after READY=1 must reload, not kill (the default action).
         let signals = Signals::watch();
@@ -409,11 +422,15 @@ async fn read_proxy_header(
     use tokio::io::AsyncReadExt;
     let mut buf = Vec::new();
     loop {
-        match proxy::parse(&buf) {
-            proxy::Parsed::Done(proxy::Header::Proxied(addr), _) => return Ok(addr),
-            proxy::Parsed::Done(proxy::Header::Local, _) => return Ok(socket_peer),
-            proxy::Parsed::Invalid(why) => return Err(why.into()),
-            proxy::Parsed::NeedMore(total) => {
+        match proxy_protocol::parse(&buf) {
+            proxy_protocol::Parsed::Done(proxy_protocol::Header::Proxied(addr), _) => {
+                return Ok(addr)
+            }
+            proxy_protocol::Parsed::Done(proxy_protocol::Header::Local, _) => {
+                return Ok(socket_peer)
+            }
+            proxy_protocol::Parsed::Invalid(why) => return Err(why.into()),
+            proxy_protocol::Parsed::NeedMore(total) => {
                 let start = buf.len();
                 buf.resize(total, 0);
                 stream
@@ -490,7 +507,8 @@ async fn connection(
             return;
         }
     };
-    let conn = Conn::accepted(peer, protocol.implicit_tls(), slot);
+    let mut conn = Conn::accepted(peer, protocol.implicit_tls(), slot);
+    conn.local = stream.local_addr().ok();
     courier_log::emit(
         &shared.config.log,
         program,

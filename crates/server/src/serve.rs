@@ -93,6 +93,11 @@ async fn finish<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             crate::peruser::hand_over(handoff, D::SERVICE, conn, shared).await;
             true
         }
+        driver::Outcome::Relayed(relayed) => {
+            let timing = (D::autologout(shared), &D::GOODBYES);
+            crate::proxy::relay::run(relayed, D::SERVICE, timing, conn, shared).await;
+            true
+        }
         _ => false,
     }
 }

@@ -55,6 +55,11 @@ pub struct Shared {
     pub orders: Option<OrderCache>,
     /// The threads that check credentials (kept across reloads).
     pub logins: Arc<LoginPool>,
+    /// Proxy mode: logins are relayed to backends.
+    pub proxy: Option<Arc<crate::proxy::Proxy>>,
+    /// Proxies whose IMAP ID fields name the real client
+    /// (`[proxy] trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl Shared {
@@ -79,6 +84,8 @@ impl Shared {
             listings: None,
             orders: None,
             logins,
+            proxy: None,
+            trusted_proxies: Vec::new(),
             config,
         }
     }

@@ -12,6 +12,9 @@ use crate::shared::Shared;
 /// a per-user worker.
 pub(crate) struct Conn {
     pub peer: std::net::SocketAddr,
+    /// The address the client connected to, when known (proxy mode
+    /// passes it on).
+    pub local: Option<std::net::SocketAddr>,
     pub started: std::time::Instant,
     pub bytes_in: u64,
     pub bytes_out: u64,
@@ -48,6 +51,7 @@ impl Conn {
     ) -> Conn {
         Conn {
             peer,
+            local: None,
             started,
             bytes_in,
             bytes_out,

@@ -3,9 +3,10 @@
 use super::{Credentials, SaslError};
 
 /// Parses a PLAIN message. Exactly two NULs; a non-empty UTF-8 authcid;
-/// an authzid, when present, must equal the authcid (Courier ignores the
-/// authzid; we refuse a different one rather than silently log in as
-/// someone the client did not ask for).
+/// an authzid, when present, is kept: one other than the authcid is
+/// judged when the credentials are verified (only master users may log
+/// in as another account; Courier ignores the authzid, and we refuse
+/// rather than silently log in as someone the client did not ask for).
 pub(super) fn parse(msg: &[u8]) -> Result<Credentials, SaslError> {
     let mut parts = msg.split(|&b| b == 0);
     let (Some(authzid), Some(authcid), Some(password), None) =
@@ -22,11 +23,7 @@ pub(super) fn parse(msg: &[u8]) -> Result<Credentials, SaslError> {
     }
     let authzid = std::str::from_utf8(authzid)
         .map_err(|_| SaslError::Malformed("authorization identity is not UTF-8"))?;
-    let authzid = match authzid {
-        "" => None,
-        z if z == login => Some(z.to_owned()),
-        _ => return Err(SaslError::AuthzidNotPermitted),
-    };
+    let authzid = (!authzid.is_empty()).then(|| authzid.to_owned());
     Ok(Credentials::Password {
         authzid,
         login: login.to_owned(),

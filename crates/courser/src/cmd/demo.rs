@@ -240,6 +240,7 @@ pub fn run(args: Args) -> ExitCode {
         access: AccessConfig::default(),
         log: Default::default(),
         metrics: None,
+        proxy: Default::default(),
     };
     println!("Courser demo: files in {}", dir.display());
     println!("  IMAP  {imap}  (STARTTLS)   user demo, password demo");

@@ -231,6 +231,24 @@ impl Session {
         Reply::ok_code(out, &tag, Code::Capability(caps), "LOGIN completed");
     }
 
+    /// The login was relayed to a backend that accepted it (proxy mode):
+    /// the client hears the backend's answer under its own tag, with the
+    /// backend's capabilities (RFC 3501 §7.1: the list may change at
+    /// login, so a stale pre-login one must not stand); an SMAP login
+    /// hears the backend's `+OK` line as SMAP writes it (bare LF). The
+    /// session serves no further commands.
+    pub fn login_relayed(&mut self, capabilities: Vec<String>, text: &str, out: &mut Vec<u8>) {
+        let tag = self.take_login_tag();
+        self.state = State::Logout;
+        if tag == SMAP_TAG {
+            out.extend_from_slice(b"+OK ");
+            out.extend_from_slice(text.as_bytes());
+            out.push(b'\n');
+            return;
+        }
+        Reply::ok_code(out, &tag, Code::Capability(capabilities), text);
+    }
+
     /// The server refused the credentials. `temporary` when a backend was
     /// unreachable, so the client does not think the password is wrong.
     pub fn login_failed(&mut self, temporary: bool, out: &mut Vec<u8>) {

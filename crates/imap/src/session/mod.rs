@@ -153,6 +153,9 @@ pub struct Session {
     dialect: Option<Box<dyn dialect::Dialect>>,
     /// Message bytes FETCH has sent, for the LOGOUT line.
     sent: Transferred,
+    /// The ID fields the client sent before logging in (names in lower
+    /// case): a proxy in front names the real client there.
+    client_id: Vec<(String, String)>,
 }
 
 /// Message bytes FETCH sent, as Courier counts them for its LOGOUT line
@@ -205,6 +208,7 @@ impl Session {
             smap: None,
             dialect: None,
             sent: Transferred::default(),
+            client_id: Vec::new(),
         }
     }
 
@@ -364,6 +368,17 @@ impl Session {
                 "expiring old messages failed"
             ),
         }
+    }
+
+    /// A field of the ID the client sent before logging in (RFC 2971;
+    /// `name` in lower case): what a proxy in front says of the real
+    /// client (`x-originating-ip`, …). Believe it only from a trusted
+    /// proxy.
+    pub fn client_id_field(&self, name: &str) -> Option<&str> {
+        self.client_id
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The logged-in user, if any.
@@ -761,6 +776,13 @@ impl Session {
         out: &mut Vec<u8>,
     ) {
         if let Some(params) = parameters {
+            if matches!(self.state, State::NotAuthenticated) {
+                self.client_id = params
+                    .iter()
+                    .take(30)
+                    .filter_map(|(k, v)| Some((k.to_ascii_lowercase(), v.clone()?)))
+                    .collect();
+            }
             let fields: Vec<String> = params
                 .iter()
                 .take(30)

@@ -47,6 +47,9 @@ pub enum Command {
     Top(u32, u64),
     /// `UIDL [msg]` (RFC 1939 §7).
     Uidl(Option<u32>),
+    /// `XCLIENT NAME=value ...` (Dovecot's; from a trusted proxy, the
+    /// client it relays: `ADDR`, `PORT`, `SESSION`). Names in upper case.
+    Xclient(Vec<(String, String)>),
 }
 
 impl Command {
@@ -54,7 +57,7 @@ impl Command {
     /// server can use it as a metrics label.
     pub const NAMES: &'static [&'static str] = &[
         "CAPA", "QUIT", "STLS", "USER", "PASS", "AUTH", "APOP", "STAT", "LIST", "RETR", "DELE",
-        "NOOP", "RSET", "TOP", "UIDL",
+        "NOOP", "RSET", "TOP", "UIDL", "XCLIENT",
     ];
 
     /// The command's keyword, upper case, for logs and metrics.
@@ -75,6 +78,7 @@ impl Command {
             Command::Rset => "RSET",
             Command::Top(..) => "TOP",
             Command::Uidl(_) => "UIDL",
+            Command::Xclient(_) => "XCLIENT",
         }
     }
 }
@@ -94,6 +98,9 @@ pub enum ParseError {
     /// A message number or line count that is not a decimal number.
     #[error("Invalid message number")]
     BadNumber,
+    /// An XCLIENT argument that is not `NAME=value` in UTF-8.
+    #[error("Invalid attribute")]
+    BadAttribute,
 }
 
 /// Parses one command line.
@@ -103,10 +110,10 @@ pub fn command(line: &[u8]) -> Result<Command, ParseError> {
     let line = &line[start..];
     let kw_len = line.iter().position(is_blank).unwrap_or(line.len());
     let (keyword, rest) = line.split_at(kw_len);
-    if keyword.is_empty() || keyword.len() > 4 {
+    if keyword.is_empty() || keyword.len() > 7 {
         return Err(ParseError::Unknown);
     }
-    let mut kw = [0u8; 4];
+    let mut kw = [0u8; 7];
     for (d, s) in kw.iter_mut().zip(keyword) {
         *d = s.to_ascii_uppercase();
     }
@@ -170,6 +177,16 @@ pub fn command(line: &[u8]) -> Result<Command, ParseError> {
             let lines = args.get(1).ok_or(ParseError::Missing)?;
             Command::Top(n, lines_count(lines)?)
         }
+        b"XCLIENT" => {
+            arity(1, 16)?;
+            let pair = |a: &&[u8]| {
+                let text = std::str::from_utf8(a).ok()?;
+                let (name, value) = text.split_once('=')?;
+                (!name.is_empty()).then(|| (name.to_ascii_uppercase(), value.to_owned()))
+            };
+            let pairs: Option<Vec<_>> = args.iter().map(pair).collect();
+            Command::Xclient(pairs.ok_or(ParseError::BadAttribute)?)
+        }
         _ => return Err(ParseError::Unknown),
     })
 }
@@ -218,12 +235,29 @@ mod tests {
     }
 
     #[test]
+    fn xclient_attributes() {
+        assert_eq!(
+            command(b"xclient addr=192.0.2.7 Port=4000 SESSION="),
+            Ok(Command::Xclient(vec![
+                ("ADDR".into(), "192.0.2.7".into()),
+                ("PORT".into(), "4000".into()),
+                ("SESSION".into(), "".into()),
+            ]))
+        );
+        assert_eq!(command(b"XCLIENT"), Err(ParseError::Missing));
+        assert_eq!(command(b"XCLIENT ADDR"), Err(ParseError::BadAttribute));
+        assert_eq!(command(b"XCLIENT =x"), Err(ParseError::BadAttribute));
+        assert_eq!(command(b"XCLIENTS A=1"), Err(ParseError::Unknown));
+    }
+
+    #[test]
     fn every_name_is_listed_and_is_the_keyword() {
         for name in Command::NAMES {
             let line = match *name {
                 "USER" | "PASS" | "APOP" => format!("{name} x y"),
                 "RETR" | "DELE" => format!("{name} 1"),
                 "TOP" => format!("{name} 1 2"),
+                "XCLIENT" => format!("{name} ADDR=x"),
                 _ => name.to_string(),
             };
             let parsed = command(line.to_ascii_lowercase().as_bytes());

@@ -56,6 +56,11 @@ impl Session {
             C::Pass(password) => return self.pass(password, out),
             C::Auth { mechanism, initial } => return self.auth(mechanism, initial, out),
             C::Apop => respond::err(out, None, "APOP is not supported"),
+            C::Xclient(fields) if self.xclient => {
+                self.forwarded = fields;
+                respond::ok(out, "Updated");
+            }
+            C::Xclient(_) => respond::err(out, None, "Invalid command"),
             _ => respond::err(out, None, "Command not valid before login"),
         }
         Action::Continue
@@ -232,6 +237,14 @@ impl Session {
             .fold((0u64, 0u64), |(n, o), m| (n + 1, o.saturating_add(m.size)));
         self.enter_transaction(user, mailbox);
         respond::ok(out, &format!("Logged in, {n} messages ({octets} octets)"));
+    }
+
+    /// The login was relayed to a backend that accepted it (proxy mode):
+    /// the client hears the backend's `+OK` text. The session serves no
+    /// further commands.
+    pub fn login_relayed(&mut self, text: &str, out: &mut Vec<u8>) {
+        self.pending = None;
+        respond::ok(out, text);
     }
 
     /// The login failed: `temporary` when a backend or the maildrop was

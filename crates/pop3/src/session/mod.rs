@@ -134,6 +134,10 @@ pub struct Session {
     /// Stops new commands while the output is full (PIPELINING, RFC 2449
     /// §6.6).
     backpressure: Backpressure,
+    /// XCLIENT is accepted (the connection comes from a trusted proxy).
+    xclient: bool,
+    /// What XCLIENT said of the proxy's client (names in upper case).
+    forwarded: Vec<(String, String)>,
 }
 
 impl Session {
@@ -150,7 +154,26 @@ impl Session {
             tls_identity: None,
             clock: CommandClock::default(),
             backpressure: Backpressure::default(),
+            xclient: false,
+            forwarded: Vec::new(),
         }
+    }
+
+    /// The connection comes from a trusted proxy: the greeting says
+    /// `[XCLIENT]` and XCLIENT may name the client it relays, before
+    /// login (Dovecot's POP3 proxy protocol). Off by default: from
+    /// anyone else XCLIENT is an unknown command.
+    pub fn offer_xclient(&mut self, yes: bool) {
+        self.xclient = yes;
+    }
+
+    /// A field the trusted proxy's XCLIENT sent (`ADDR`, `PORT`,
+    /// `SESSION`).
+    pub fn forwarded_field(&self, name: &str) -> Option<&str> {
+        self.forwarded
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// A session already logged in as `user` (for a preauthenticated
@@ -169,6 +192,14 @@ impl Session {
     pub fn greeting(&self, out: &mut Vec<u8>) {
         if self.is_authenticated() {
             respond::ok(out, "Courser POP3 server ready, logged in");
+        } else if self.xclient {
+            respond::ok(
+                out,
+                &format!(
+                    "[XCLIENT] Courser POP3 server ready on {}",
+                    self.config.hostname
+                ),
+            );
         } else {
             respond::ok(
                 out,

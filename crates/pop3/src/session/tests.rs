@@ -349,3 +349,30 @@ fn pipelined_listings_wait_while_the_output_is_full() {
     assert!(rounds >= 20, "{rounds} rounds");
     assert!(input.is_empty());
 }
+
+#[test]
+fn xclient_only_from_a_trusted_proxy_and_only_before_login() {
+    let mut s = Session::new(config());
+    let mut greeting = Vec::new();
+    s.greeting(&mut greeting);
+    assert!(!String::from_utf8_lossy(&greeting).contains("[XCLIENT]"));
+    let (out, _) = run(&mut s, "XCLIENT ADDR=192.0.2.7 PORT=4000\r\n");
+    assert!(out.starts_with("-ERR"), "{out}");
+    assert_eq!(s.forwarded_field("ADDR"), None);
+
+    let mut s = Session::new(config());
+    s.offer_xclient(true);
+    let mut greeting = Vec::new();
+    s.greeting(&mut greeting);
+    assert!(greeting.starts_with(b"+OK [XCLIENT] "));
+    let (out, _) = run(&mut s, "XCLIENT ADDR=192.0.2.7 PORT=4000 SESSION=abc\r\n");
+    assert_eq!(out, "+OK Updated\r\n");
+    assert_eq!(s.forwarded_field("ADDR"), Some("192.0.2.7"));
+    assert_eq!(s.forwarded_field("SESSION"), Some("abc"));
+    let (out, _) = run(&mut s, "XCLIENT ADDR\r\n");
+    assert!(out.starts_with("-ERR"), "{out}");
+
+    let (mut s, _) = logged_in();
+    let (out, _) = run(&mut s, "XCLIENT ADDR=192.0.2.7\r\n");
+    assert!(out.starts_with("-ERR"), "{out}");
+}

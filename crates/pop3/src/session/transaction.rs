@@ -102,7 +102,7 @@ impl Session {
             C::Retr(n) => return self.start_transfer(n, None, out),
             C::Top(n, lines) => return self.start_transfer(n, Some(lines), out),
             C::Quit => return self.update(out),
-            C::User(_) | C::Pass(_) | C::Auth { .. } | C::Apop | C::Stls => {
+            C::User(_) | C::Pass(_) | C::Auth { .. } | C::Apop | C::Stls | C::Xclient(_) => {
                 respond::err(out, None, "Already logged in");
             }
             C::Capa => self.capa(out),

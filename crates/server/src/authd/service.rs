@@ -326,16 +326,42 @@ fn answer(state: &State, request: Request) -> Response {
                 }
             };
             let account = match checked.result {
-                Ok(account) => account,
+                Ok(account) => {
+                    if let Credentials::Password {
+                        authzid: Some(as_account),
+                        login,
+                        ..
+                    } = &credentials
+                    {
+                        if as_account != login {
+                            tracing::info!(
+                                master = %courser_protocol::Untrusted(login),
+                                user = %courser_protocol::Untrusted(&account.login),
+                                service = service.as_str(),
+                                "master user logs in as an account"
+                            );
+                        }
+                    }
+                    account
+                }
                 // The wait that hides an unknown login is the front end's
                 // to sleep (asynchronously); a checker here is never
                 // parked on it.
                 Err(e) => {
+                    // The front end sees a failed login; why is said here.
+                    if let AuthError::NotMasterUser { login, account } = &e {
+                        tracing::warn!(
+                            login = %courser_protocol::Untrusted(login),
+                            account = %courser_protocol::Untrusted(account),
+                            service = service.as_str(),
+                            "refused: a login that is not a master user named another account"
+                        );
+                    }
                     return Response::Failed {
                         temporary: e.is_temporary(),
                         reason: e.to_string(),
                         wait_ms: millis(checked.pad),
-                    }
+                    };
                 }
             };
             let ticket = if ticket && served.per_user {

@@ -1,7 +1,8 @@
 //! The HAProxy PROXY protocol, versions 1 and 2 (haproxy's
 //! `doc/proxy-protocol.txt`), read before anything else on a listener
 //! that enables it, so the real client address drives limits, access
-//! rules and logs.
+//! rules and logs; and written ([`encode_v2`]) by proxy mode in front of
+//! its connections to backends.
 //!
 //! Own parser rather than a crate: it is small, and it must consume
 //! exactly the header's bytes from the socket and nothing of the TLS or
@@ -142,6 +143,45 @@ fn parse_v2(buf: &[u8]) -> Parsed {
     }
 }
 
+/// A version 2 `PROXY` header saying the connection from `destination`'s
+/// peer was really made by `source` to `destination` (a TCP stream).
+/// Mixed families are written as IPv6 with IPv4-mapped addresses, as the
+/// specification asks.
+pub fn encode_v2(source: SocketAddr, destination: SocketAddr) -> Vec<u8> {
+    let mut out = V2_SIGNATURE.to_vec();
+    // Version 2, PROXY command.
+    out.push(0x21);
+    match (source.ip(), destination.ip()) {
+        (IpAddr::V4(src), IpAddr::V4(dst)) => {
+            // AF_INET, STREAM; 12 bytes of addresses.
+            out.extend_from_slice(&[0x11, 0, 12]);
+            out.extend_from_slice(&src.octets());
+            out.extend_from_slice(&dst.octets());
+        }
+        (src, dst) => {
+            // AF_INET6, STREAM; 36 bytes of addresses.
+            let v6 = |ip: IpAddr| match ip {
+                IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+                IpAddr::V6(v6) => v6,
+            };
+            out.extend_from_slice(&[0x21, 0, 36]);
+            out.extend_from_slice(&v6(src).octets());
+            out.extend_from_slice(&v6(dst).octets());
+        }
+    }
+    out.extend_from_slice(&source.port().to_be_bytes());
+    out.extend_from_slice(&destination.port().to_be_bytes());
+    out
+}
+
+/// A version 2 `LOCAL` header: the proxy's own connection (a health
+/// check), whose socket address applies.
+pub fn encode_v2_local() -> Vec<u8> {
+    let mut out = V2_SIGNATURE.to_vec();
+    out.extend_from_slice(&[0x20, 0, 0, 0]);
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,5 +221,27 @@ mod tests {
         let mut bad = V2_SIGNATURE.to_vec();
         bad.extend_from_slice(&[0x31, 0x11, 0, 0]);
         assert!(matches!(parse(&bad), Parsed::Invalid(_)));
+    }
+
+    #[test]
+    fn written_headers_read_back() {
+        let cases = [
+            ("203.0.113.7:40000", "10.0.0.1:143"),
+            ("[2001:db8::7]:40000", "[2001:db8::1]:993"),
+            // Mixed: written as IPv6, read back as the mapped address.
+            ("192.0.2.9:5", "[2001:db8::1]:110"),
+        ];
+        for (src, dst) in cases {
+            let (src, dst): (SocketAddr, SocketAddr) = (src.parse().unwrap(), dst.parse().unwrap());
+            let mut header = encode_v2(src, dst);
+            let len = header.len();
+            header.extend_from_slice(b"* OK behind it");
+            let Parsed::Done(Header::Proxied(read), used) = parse(&header) else {
+                panic!("{src}: not read back");
+            };
+            assert_eq!(used, len);
+            assert_eq!(SocketAddr::new(read.ip().to_canonical(), read.port()), src);
+        }
+        assert_eq!(parse(&encode_v2_local()), Parsed::Done(Header::Local, 16));
     }
 }

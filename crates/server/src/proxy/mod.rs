@@ -1,0 +1,268 @@
+//! Proxy mode: the front end authenticates the client as usual, then
+//! finds the account's backend — its `mailhost` option from whichever
+//! account source, else its place on the consistent-hash [`ring::Ring`]
+//! over the `[proxy] backends` pool, skipping nodes [`health::Health`]
+//! says are down — logs in there ([`dialogue::Dialogue`] over
+//! [`backend`]'s connection: PROXY v2, TLS, IMAP ID with the client's
+//! address, SASL PLAIN as the client or as a master user), answers the
+//! client's login with the backend's answer, and copies bytes both ways
+//! ([`relay`]) until either side ends.
+//!
+//! A `mailhost` account whose hosts are all down gets a temporary
+//! failure: its mail lives there and nowhere else, and another node would
+//! show an empty or stale mailbox. Courier's proxy does the same: it
+//! tries each of the account's mail hosts in turn and fails the login
+//! when none answers (spec/imapd-config.md §6).
+
+pub mod backend;
+pub mod dialogue;
+pub mod health;
+pub(crate) mod probe;
+pub mod relay;
+pub mod ring;
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use crate::proxy_config::{LoginMethod, ProxyConfig};
+use dialogue::LoginAs;
+
+/// What proxy mode needs, built from `[proxy]` at start and on SIGHUP.
+pub struct Proxy {
+    /// The settings.
+    pub config: ProxyConfig,
+    /// The pool's ring.
+    pub ring: ring::Ring,
+    /// Which pool nodes are up (kept across reloads).
+    pub health: Arc<health::Health>,
+    /// TLS to backends, when configured.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
+    /// The master user's password (`login = "master"`).
+    master_password: Option<Vec<u8>>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("backends", &self.ring.nodes())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Where a login goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    /// The account's `mailhost` list (comma-separated), tried in order.
+    Mailhost(Vec<String>),
+    /// Pool nodes in the order to try them (the first up node first).
+    Pool(Vec<String>),
+}
+
+impl Proxy {
+    /// Proxy mode under `config` (`None` when it is off), with the health
+    /// of the nodes kept in `health`.
+    pub fn new(
+        config: &ProxyConfig,
+        health: Arc<health::Health>,
+    ) -> Result<Option<Proxy>, crate::Error> {
+        if !config.enabled {
+            return Ok(None);
+        }
+        let tls = match (&config.ca_file, config.tls) {
+            (Some(ca), tls) if tls != crate::proxy_config::BackendTls::None => {
+                Some(backend::client_tls(ca, config.verify_hostname)?)
+            }
+            _ => None,
+        };
+        let master_password = match (&config.login, &config.master_password_file) {
+            (LoginMethod::Master, Some(path)) => {
+                let text = std::fs::read(path).map_err(|e| crate::Error::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
+                let end = text
+                    .iter()
+                    .position(|&b| b == b'\n' || b == b'\r')
+                    .unwrap_or(text.len());
+                Some(text[..end].to_vec())
+            }
+            _ => None,
+        };
+        Ok(Some(Proxy {
+            ring: ring::Ring::new(&config.backends, config.virtual_nodes),
+            config: config.clone(),
+            health,
+            tls,
+            master_password,
+        }))
+    }
+
+    /// Where `login` (as its account source spells it) with `mailhost`
+    /// goes.
+    pub fn route(&self, login: &str, mailhost: Option<&str>) -> Route {
+        match mailhost {
+            Some(hosts) => Route::Mailhost(
+                hosts
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|h| !h.is_empty())
+                    .map(str::to_owned)
+                    .collect(),
+            ),
+            None => {
+                let order = self.ring.candidates(login);
+                // Up nodes first, in ring order; down ones only as a last
+                // resort (all down: try anyway rather than refuse).
+                let (up, down): (Vec<&str>, Vec<&str>) =
+                    order.into_iter().partition(|n| self.health.is_up(n));
+                Route::Pool(up.into_iter().chain(down).map(str::to_owned).collect())
+            }
+        }
+    }
+
+    /// The credentials for `account`'s backend login: the master user's,
+    /// or the client's `password`. `None` with the client's credentials
+    /// when the client proved itself without a password.
+    pub fn login_as(&self, account: &str, password: Option<&[u8]>) -> Option<LoginAs> {
+        let user = account.to_owned();
+        Some(match (self.config.login, &self.master_password) {
+            (LoginMethod::Master, Some(secret)) => LoginAs::Master {
+                user,
+                master: self.config.master_user.clone(),
+                password: secret.clone(),
+            },
+            _ => LoginAs::Client {
+                user,
+                password: password?.to_vec(),
+            },
+        })
+    }
+
+    /// Only password mechanisms can be relayed with the client's own
+    /// credentials.
+    pub fn needs_password(&self) -> bool {
+        self.config.login == LoginMethod::Client
+    }
+}
+
+/// What a client whose backend cannot serve it is told.
+pub const UNREACHABLE: &str = "The mail server for this account is unavailable, try again later";
+
+/// The SASL mechanisms clients are offered: the account sources', and
+/// with the client's credentials relayed only those that carry a
+/// password.
+pub fn mechanisms(shared: &crate::shared::Shared) -> Vec<courser_auth::Mechanism> {
+    let all = shared.auth.mechanisms();
+    match &shared.proxy {
+        Some(proxy) if proxy.needs_password() => {
+            all.into_iter().filter(|m| m.sends_password()).collect()
+        }
+        _ => all,
+    }
+}
+
+/// The client a proxy in front names (`ip`, `port`; unknown port 0),
+/// with its session id; `None` when `ip` is no address.
+pub(crate) fn forwarded_client(
+    ip: &str,
+    port: Option<&str>,
+    session: Option<&str>,
+) -> Option<(std::net::SocketAddr, Option<String>)> {
+    let ip: IpAddr = ip.parse().ok()?;
+    let port = port.and_then(|p| p.parse().ok()).unwrap_or(0);
+    let addr = std::net::SocketAddr::new(ip.to_canonical(), port);
+    Some((addr, session.map(str::to_owned)))
+}
+
+/// A configured backend name carries a port (`host:port`,
+/// `[v6]:port`), which `[proxy]` takes from `imap_port`/`pop3_port`.
+pub fn host_has_port(name: &str) -> bool {
+    if let Some(rest) = name.strip_prefix('[') {
+        return !rest.ends_with(']');
+    }
+    name.parse::<IpAddr>().is_err() && name.contains(':')
+}
+
+/// The host to connect to for a configured name (brackets off).
+pub fn bare_host(name: &str) -> &str {
+    name.strip_prefix('[')
+        .and_then(|n| n.strip_suffix(']'))
+        .unwrap_or(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn proxy(backends: &[&str]) -> Proxy {
+        let config = ProxyConfig {
+            enabled: true,
+            backends: backends.iter().map(|s| s.to_string()).collect(),
+            ..ProxyConfig::default()
+        };
+        Proxy::new(&config, Arc::default()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn mailhost_wins_and_down_nodes_go_last() {
+        let p = proxy(&["a", "b", "c"]);
+        assert_eq!(
+            p.route("alice", Some("mx9")),
+            Route::Mailhost(vec!["mx9".into()])
+        );
+        assert_eq!(
+            p.route("alice", Some("mx9, mx8,")),
+            Route::Mailhost(vec!["mx9".into(), "mx8".into()])
+        );
+        let Route::Pool(all) = p.route("alice", None) else {
+            panic!()
+        };
+        assert_eq!(all.len(), 3);
+        p.health.unreachable(&all[0]);
+        let Route::Pool(after) = p.route("alice", None) else {
+            panic!()
+        };
+        assert_eq!(after, [all[1].clone(), all[2].clone(), all[0].clone()]);
+    }
+
+    #[test]
+    fn client_credentials_need_a_password() {
+        let p = proxy(&["a"]);
+        assert!(matches!(
+            p.login_as("ann", Some(b"pw")),
+            Some(LoginAs::Client { user, password }) if user == "ann" && password == b"pw"
+        ));
+        assert!(p.login_as("ann", None).is_none());
+        assert!(p.needs_password());
+    }
+
+    #[test]
+    fn forwarded_clients() {
+        assert_eq!(
+            forwarded_client("::ffff:192.0.2.1", Some("4000"), Some("s1")),
+            Some(("192.0.2.1:4000".parse().unwrap(), Some("s1".into())))
+        );
+        assert_eq!(
+            forwarded_client("2001:db8::1", Some("x"), None),
+            Some(("[2001:db8::1]:0".parse().unwrap(), None))
+        );
+        assert_eq!(forwarded_client("mail.example", None, None), None);
+    }
+
+    #[test]
+    fn backend_names() {
+        for (name, port) in [
+            ("10.0.0.1", false),
+            ("imap.example.org", false),
+            ("2001:db8::1", false),
+            ("[2001:db8::1]", false),
+            ("10.0.0.1:143", true),
+            ("imap:143", true),
+            ("[2001:db8::1]:143", true),
+        ] {
+            assert_eq!(host_has_port(name), port, "{name}");
+        }
+        assert_eq!(bare_host("[2001:db8::1]"), "2001:db8::1");
+        assert_eq!(bare_host("10.0.0.1"), "10.0.0.1");
+    }
+}
