@@ -213,7 +213,7 @@ const LOGIN_WAIT: Duration = Duration::from_secs(60);
 
 /// Connects to `node` and logs in following `plan`: connecting and the
 /// greeting within `connect_timeout_secs` (else the node counts as
-/// unreachable), the rest within [`LOGIN_WAIT`].
+/// unreachable), the rest within `LOGIN_WAIT`.
 pub async fn log_in(
     proxy: &Proxy,
     node: &str,
