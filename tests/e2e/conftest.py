@@ -110,6 +110,23 @@ class ReadyNotice:
         raise RuntimeError(f"courser {state}; its log ends:\n{tail}")
 
 
+class Served:
+    """`courser serve` (the binary at `binary`) with a config file of the
+    test's, its output in ROOT/server.log; ready once it says so."""
+
+    def __init__(self, config, root, binary=BIN):
+        self.log_path = Path(root) / "server.log"
+        self.log = open(self.log_path, "ab")
+        ready = ReadyNotice(root)
+        self.proc = subprocess.Popen([str(binary), "serve", "--config", str(config)],
+                                     stdout=self.log, stderr=subprocess.STDOUT,
+                                     env=ready.env())
+        ready.wait(self.proc, self.log_path)
+
+    def stop(self):
+        stop_process(self.proc, self.log)
+
+
 class Server:
     """A running server and the files behind it."""
 

@@ -23,6 +23,8 @@ from pathlib import Path
 
 import pytest
 
+from private_rsyslog import PrivateRsyslog
+
 FULL = os.environ.get("COURSER_FULL_TESTS") == "1"
 ROOT = os.geteuid() == 0
 FILTER = Path("/etc/fail2ban/filter.d/courier-auth.conf")
@@ -249,46 +251,22 @@ def test_rsyslog_s_mail_log_is_what_fail2ban_s_courier_auth_jail_reads(make_serv
     on a socket of its own here), and fail2ban-regex over that file."""
     need("rsyslogd")
     need("fail2ban-regex")
-    d = Path(tempfile.mkdtemp(prefix="courser-rsyslog-"))
-    d.chmod(0o755)
-    sock, mail_log = d / "log.sock", d / "mail.log"
-    (d / "rsyslog.conf").write_text(
-        f'global(workDirectory="{d}")\n'
-        'module(load="imuxsock" SysSock.Use="off")\n'
-        f'input(type="imuxsock" Socket="{sock}")\n'
-        # Debian's rsyslog.conf: mail.* to mail.log, traditional format.
-        f'mail.* action(type="omfile" File="{mail_log}" Template="RSYSLOG_TraditionalFileFormat")\n'
-    )
-    with open(d / "rsyslogd.out", "wb") as out:
-        rsyslogd = subprocess.Popen(
-            ["rsyslogd", "-n", "-f", str(d / "rsyslog.conf"), "-i", str(d / "pid")],
-            stdout=out, stderr=subprocess.STDOUT)
+    rsyslog = PrivateRsyslog()
     try:
-        deadline = time.time() + 20
-        while not sock.exists() and time.time() < deadline:
-            time.sleep(0.05)
-        assert sock.exists(), (d / "rsyslogd.out").read_text()
-        server = make_server(f'\n[log]\nformat = "courier"\nsyslog_socket = "{sock}"\n')
+        server = make_server(f'\n[log]\nformat = "courier"\nsyslog_socket = "{rsyslog.socket}"\n')
         server.connect("alice").logout()
         imap_login_fails(server, "alice")
         pop3_login_fails(server, "bob")
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            text = mail_log.read_text() if mail_log.exists() else ""
-            if text.count("LOGIN FAILED") == 2 and "LOGOUT" in text:
-                break
-            time.sleep(0.05)
+        text = rsyslog.wait_for(lambda t: t.count("LOGIN FAILED") == 2 and "LOGOUT" in t)
         assert re.search(r"(?m)^[A-Z][a-z]{2} [ \d]\d \d\d:\d\d:\d\d \S+ imapd: LOGOUT, user=alice, ", text), text
-        res = subprocess.run(["fail2ban-regex", "-o", "msg", str(mail_log), str(FILTER)],
+        res = subprocess.run(["fail2ban-regex", "-o", "msg", str(rsyslog.mail_log), str(FILTER)],
                              capture_output=True, text=True, timeout=120)
         matched = [line for line in res.stdout.splitlines() if line.strip()]
         assert len(matched) == 2, res.stdout + res.stderr
         assert " imapd: LOGIN FAILED, user=alice, ip=[::ffff:127.0.0.1]" in matched[0]
         assert " pop3d: LOGIN FAILED, user=bob, ip=[::ffff:127.0.0.1]" in matched[1]
     finally:
-        rsyslogd.terminate()
-        rsyslogd.wait(10)
-        shutil.rmtree(d, ignore_errors=True)
+        rsyslog.close()
 
 
 # A message with parts, for the differential test.

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN
+from deb_package import build_deb
 
 FULL = os.environ.get("COURSER_FULL_TESTS") == "1"
-ROOT = Path(__file__).resolve().parents[2]
 COURIER = ["courier-imap", "courier-pop", "courier-base"]
 
 pytestmark = pytest.mark.skipif(not FULL, reason="installs a package: COURSER_FULL_TESTS only")
@@ -29,18 +28,6 @@ def run(*args, **kw):
 def installed(package):
     r = run("dpkg-query", "-W", "-f=${Status}", package)
     return r.returncode == 0 and "install ok installed" in r.stdout
-
-
-def build_deb():
-    if os.environ.get("COURSER_DEB"):
-        return Path(os.environ["COURSER_DEB"])
-    binary = Path(BIN).resolve()
-    profile_dir = binary.parent
-    env = dict(os.environ, CARGO_TARGET_DIR=str(profile_dir.parent),
-               PROFILE="dev" if profile_dir.name == "debug" else profile_dir.name)
-    r = run(str(ROOT / "scripts" / "deb.sh"), "--no-build", env=env, cwd=ROOT, timeout=1800)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return Path(r.stdout.strip().splitlines()[-1])
 
 
 @pytest.fixture(scope="module")

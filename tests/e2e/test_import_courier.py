@@ -5,9 +5,7 @@ with it answers on the listeners Courier's settings name, with the
 capabilities they imply, for an account of the Courier userdb. Courier's
 own imapd, run on the same files, says what those capabilities are."""
 
-import crypt
 import imaplib
-import os
 import poplib
 import re
 import shutil
@@ -17,21 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (BIN, PER_USER_FIRST_UID, ReadyNotice, free_port, insecure_tls,
-                      stop_process)
+from conftest import BIN, Served, insecure_tls
+from courier_site import ETC, FILES, courier_files, need_debian_files, own, set_vars
 
-ETC = Path("/etc/courier")
-FILES = ("imapd", "imapd-ssl", "pop3d", "pop3d-ssl", "authdaemonrc")
 PASSWORD = "alice-pw"
-
-
-def need_debian_files():
-    if os.getuid() != 0:
-        pytest.skip("needs root: Debian's authdaemonrc is readable by root only")
-    missing = [f for f in FILES if not (ETC / f).exists()]
-    if missing or not Path("/usr/bin/imapd").exists():
-        pytest.skip(f"Debian's Courier packages are not installed ({missing}): "
-                    "apt-get install courier-imap courier-pop courier-authlib-userdb")
 
 
 def courser(*args, check=True):
@@ -49,20 +36,6 @@ def imported(src, out):
     return out.read_text(), r.stderr
 
 
-def set_vars(path, **values):
-    """Sets Courier variables in a copied rc file: replaces the live
-    assignment, or appends one."""
-    text = path.read_text()
-    for name, value in values.items():
-        line = f"{name}={value}"
-        pattern = re.compile(rf"^{name}=.*$", re.M)
-        if pattern.search(text):
-            text = pattern.sub(lambda _: line, text)
-        else:
-            text += f"\n{line}\n"
-    path.write_text(text)
-
-
 def test_debian_files_as_packaged(tmp_path):
     need_debian_files()
     text, err = imported(ETC, tmp_path / "courser.toml")
@@ -71,7 +44,7 @@ def test_debian_files_as_packaged(tmp_path):
     for f in ('address = "[::]:143"', 'address = "[::]:993"', 'address = "[::]:110"',
               'address = "[::]:995"', 'certificate = "/etc/courier/imapd.pem"',
               'private_key = "/etc/courier/imapd.pem"', 'trash = "Trash"',
-              'empty_trash = "Trash:7"', "keywords = true", "acl = true",
+              'empty_trash = "Trash:7"', "keywords = true", "acl = true", 'format = "courier"',
               'process_model = "per-user"', "[[auth.backend]]"):
         assert f in text, f"{f} not in\n{text}"
     # Every live assignment of Debian's files is in the output.
@@ -145,69 +118,10 @@ def courier_copy():
     # Not pytest's tmp_path: the account's session must reach its home.
     root = Path(tempfile.mkdtemp(prefix="courser-import-"))
     try:
-        yield (root, *courier_files(root))
+        src, ports, homes = courier_files(root, {"alice": (PASSWORD, "")})
+        yield (root, src, ports, *homes["alice"])
     finally:
         shutil.rmtree(root, ignore_errors=True)
-
-
-def courier_files(root):
-    src = root / "courier"
-    src.mkdir()
-    for name in FILES:
-        shutil.copy(ETC / name, src / name)
-    ports = {p: free_port() for p in ("imap", "imaps", "pop3", "pop3s")}
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout",
-         str(src / "key.pem"), "-out", str(src / "cert.pem"), "-days", "2",
-         "-subj", "/CN=localhost"],
-        check=True, capture_output=True,
-    )
-    # Courier's habit: key and certificate in one PEM.
-    pem = src / "imapd.pem"
-    pem.write_text((src / "key.pem").read_text() + (src / "cert.pem").read_text())
-    pem.chmod(0o600)
-    set_vars(src / "imapd", ADDRESS="127.0.0.1", PORT=ports["imap"], IMAPDSTART="YES")
-    set_vars(src / "imapd-ssl", SSLADDRESS="127.0.0.1", SSLPORT=ports["imaps"],
-             IMAPDSSLSTART="YES", TLS_CERTFILE=pem)
-    set_vars(src / "pop3d", ADDRESS="127.0.0.1", PORT=ports["pop3"], POP3DSTART="YES")
-    set_vars(src / "pop3d-ssl", SSLADDRESS="127.0.0.1", SSLPORT=ports["pop3s"],
-             POP3DSSLSTART="YES", TLS_CERTFILE=pem)
-    uid = gid = PER_USER_FIRST_UID
-    home = root / "home" / "alice"
-    maildir = home / "Maildir"
-    for sub in ("cur", "new", "tmp"):
-        (maildir / sub).mkdir(parents=True)
-    hashed = crypt.crypt(PASSWORD, crypt.mksalt(crypt.METHOD_SHA512))
-    userdb = src / "userdb"
-    userdb.write_text(f"alice\tuid={uid}|gid={gid}|home={home}|mail={maildir}|"
-                      f"systempw={hashed}\n")
-    userdb.chmod(0o600)
-    set_vars(src / "authdaemonrc", authmodulelist='"authuserdb"')
-    for d in (root, root / "home"):
-        d.chmod(0o711)
-    return src, ports, home, (uid, gid)
-
-
-def own(home, ids):
-    for dirpath, _, filenames in os.walk(home):
-        os.chown(dirpath, *ids)
-        for f in filenames:
-            os.chown(os.path.join(dirpath, f), *ids)
-    home.chmod(0o700)
-
-
-class Served:
-    def __init__(self, config, root):
-        self.log_path = root / "server.log"
-        self.log = open(self.log_path, "ab")
-        ready = ReadyNotice(root)
-        self.proc = subprocess.Popen([BIN, "serve", "--config", str(config)],
-                                     stdout=self.log, stderr=subprocess.STDOUT,
-                                     env=ready.env())
-        ready.wait(self.proc, self.log_path)
-
-    def stop(self):
-        stop_process(self.proc, self.log)
 
 
 def caps_of(client):

@@ -163,6 +163,7 @@ struct Out {
     imap: Vec<String>,
     pop3: Vec<String>,
     maildir: Vec<String>,
+    log: Vec<String>,
 }
 
 /// `# why` then `key = value`.
@@ -359,6 +360,7 @@ impl Importer {
         self.pop3();
         self.maildir();
         self.access_file();
+        self.log();
         Ok(())
     }
 
@@ -802,6 +804,42 @@ impl Importer {
         self.out.maildir = std::mem::take(out);
     }
 
+    /// Courier's daemons send their login lines to syslog (facility
+    /// mail) through courierlogger, named by `LOGGEROPTS`'s `-name=`;
+    /// fail2ban's courier-auth jail and log scripts read them, so Courser
+    /// writes the same lines. Its program names are Courier's defaults.
+    fn log(&mut self) {
+        let mut why = vec![
+            "Courier logs logins to syslog (courierlogger); Courser writes the same lines there,"
+                .to_owned(),
+            "so fail2ban's courier-auth jail and log scripts keep working".to_owned(),
+        ];
+        for (file, name, program) in [
+            ("imapd", "LOGGEROPTS", "imapd"),
+            ("imapd-ssl", "SSLLOGGEROPTS", "imapd-ssl"),
+            ("pop3d", "LOGGEROPTS", "pop3d"),
+            ("pop3d-ssl", "SSLLOGGEROPTS", "pop3d-ssl"),
+        ] {
+            let Some(v) = self.take(&[file], name) else {
+                continue;
+            };
+            if v.value
+                .split_whitespace()
+                .any(|o| o == format!("-name={program}"))
+            {
+                why.push(v.cite());
+            } else {
+                let w = format!(
+                    "{}: Courser's lines are named {program}, as Courier names them by default",
+                    v.cite()
+                );
+                why.push(w.clone());
+                self.warn(w);
+            }
+        }
+        set(&mut self.out.log, "format", "courier", &why.join("\n"));
+    }
+
     /// The text: the sections, then every setting not cited, with why.
     fn finish(mut self) -> Imported {
         let mut text = format!(
@@ -824,6 +862,7 @@ impl Importer {
             ("[imap]", &o.imap),
             ("[pop3]", &o.pop3),
             ("[maildir]", &o.maildir),
+            ("[log]", &o.log),
         ] {
             if lines.is_empty() {
                 continue;

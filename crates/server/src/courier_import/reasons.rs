@@ -7,9 +7,6 @@ pub(super) fn unmapped_reason(name: &str, value: &str) -> String {
     }
     let reason = match name {
         "PIDFILE" | "SSLPIDFILE" => "not needed: systemd (or the caller) tracks the process",
-        "LOGGEROPTS" | "SSLLOGGEROPTS" => {
-            "not needed: Courser logs to standard error (the journal); COURSER_LOG sets the level"
-        }
         "COURIERTLS" | "TLS_CACHEFILE" | "TLS_CACHESIZE" | "TLS_DHPARAMS" | "TLS_DHCERTFILE"
         | "TLS_MIN_DH_BITS" => {
             "not needed: TLS is built in (rustls), with an in-memory session cache and no DH parameters"
@@ -56,6 +53,8 @@ pub(super) fn unmapped_reason(name: &str, value: &str) -> String {
         "daemons" => {
             "not needed: Courser sizes its authentication threads itself ([auth] login_threads)"
         }
+        // The servers' own logger options are mapped to [log]; this is authdaemond's.
+        "LOGGEROPTS" => "not needed: Courser's authentication process logs to standard error",
         "authdaemonvar" => "not needed: Courser's authentication process is its own",
         "DEBUG_LOGIN" => "not needed: run with COURSER_LOG=debug to see login details",
         "IMAP_STARTTLS" | "IMAP_TLS" | "POP3_TLS" => "not needed: the start scripts derive it",

@@ -91,6 +91,10 @@ fn mapping_table() {
             &["address = \"[::]:143\"", "address = \"127.0.0.1:1143\""],
         ),
         (
+            &[("imapd", "LOGGEROPTS=\"-name=imapd\"\n")],
+            &["LOGGEROPTS=\"-name=imapd\"\nformat = \"courier\""],
+        ),
+        (
             &[("imapd", "ADDRESS=192.0.2.1\n")],
             &["address = \"192.0.2.1:143\""],
         ),
@@ -376,6 +380,28 @@ fn what_cannot_be_imported_is_an_error() {
     assert!(e.contains("not a Courier configuration directory"), "{e}");
     let e = import(&empty.path().join("nope")).unwrap_err().to_string();
     assert!(e.contains("not a directory"), "{e}");
+}
+
+#[test]
+fn courier_log_lines_whatever_the_logger_name() {
+    // Without LOGGEROPTS Courier still logs to syslog.
+    let toml = import_checked(courier_dir(&[]).path()).toml;
+    assert!(
+        toml.contains("\n[log]\n# Courier logs logins to syslog"),
+        "{toml}"
+    );
+    assert!(toml.contains("\nformat = \"courier\"\n"), "{toml}");
+    let dir = courier_dir(&[("pop3d", "PORT=110\nLOGGEROPTS=\"-name=mypop\"\n")]);
+    let imported = import_checked(dir.path());
+    assert!(imported.toml.contains("format = \"courier\""));
+    assert!(
+        imported
+            .warnings
+            .iter()
+            .any(|w| w.contains("-name=mypop") && w.contains("named pop3d")),
+        "{:?}",
+        imported.warnings
+    );
 }
 
 #[test]
