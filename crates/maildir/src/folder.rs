@@ -73,13 +73,40 @@ impl Changes {
 /// longer.
 const OWN_CHANGE_VERIFY: Duration = Duration::from_secs(1);
 
-/// Whether a change the session made to `cur/` at mtime `t` can be
-/// verified by a listing at `taken`.
-fn own_change_verifiable(t: SystemTime, taken: SystemTime) -> bool {
-    stamp::settled(t, taken)
-        && taken
-            .duration_since(t)
-            .is_ok_and(|d| d >= OWN_CHANGE_VERIFY)
+/// `cur/`'s mtime right after a change the session made, and when (by
+/// this host's clock) it was read.
+///
+/// Whether a listing comes late enough to verify the change is judged by
+/// this host's clock alone: the mtime is stamped by the file system's,
+/// which on a network file system is another host's and may be far
+/// ahead or behind. Compared with our clock, an mtime ahead of it made
+/// the change look too fresh to verify for ever, and a change by another
+/// node hidden behind it (one this node's cached attributes did not show
+/// before its own) was never seen.
+#[derive(Debug, Clone, Copy)]
+struct OwnChange {
+    mtime: SystemTime,
+    read_at: SystemTime,
+}
+
+impl OwnChange {
+    /// Whether a listing of `cur/` at `taken` verifies the change: it
+    /// comes at least [`OWN_CHANGE_VERIFY`] after it, and one clock tick
+    /// of the file system ([`stamp::tick`]), both on our clock.
+    fn verifiable(self, taken: SystemTime) -> bool {
+        taken
+            .duration_since(self.read_at)
+            .is_ok_and(|d| d >= OWN_CHANGE_VERIFY.max(stamp::tick(self.mtime)))
+    }
+
+    /// Whether a listing at `taken` comes at least one clock tick after
+    /// the change (by our clock), so that it shows anything done in the
+    /// same tick.
+    fn settled(self, taken: SystemTime) -> bool {
+        taken
+            .duration_since(self.read_at)
+            .is_ok_and(|d| d >= stamp::tick(self.mtime))
+    }
 }
 
 /// An opened folder.
@@ -118,7 +145,7 @@ pub struct Folder {
     /// (STORE, EXPUNGE, MOVE, its own APPEND or COPY into the folder), until
     /// a listing taken late enough after it verified nobody else changed
     /// `cur/` in the same clock tick (see [`Folder::changing_cur`]).
-    own_cur: Option<SystemTime>,
+    own_cur: Option<OwnChange>,
     /// What SELECT tells of the whole snapshot, worked out on first use
     /// and shared with every folder (and the process's scan cache) that
     /// holds the same snapshot; replaced whenever the messages change.
@@ -543,8 +570,17 @@ impl Folder {
             self.own.push((appended.uid, placed.file.clone()));
             // Placed already: what came before it is left to the
             // verifying listing (see `changing_cur`).
-            self.own_cur = self.cur_mtime();
+            self.own_cur = self.own_change();
         }
+    }
+
+    /// `cur/`'s mtime now, as the session's own latest change left it.
+    fn own_change(&self) -> Option<OwnChange> {
+        let mtime = self.cur_mtime()?;
+        Some(OwnChange {
+            mtime,
+            read_at: SystemTime::now(),
+        })
     }
 
     /// `cur/`'s mtime now.
@@ -570,19 +606,20 @@ impl Folder {
     pub(crate) fn changing_cur<R>(&mut self, change: impl FnOnce(&mut Self) -> R) -> R {
         let known = self
             .own_cur
+            .map(|o| o.mtime)
             .or_else(|| self.stamp.as_ref().and_then(|(s, _)| s.cur()));
         if self.cur_mtime() != known {
             self.cur_unlisted = true;
         }
         let result = change(self);
-        self.own_cur = self.cur_mtime();
+        self.own_cur = self.own_change();
         result
     }
 
     /// `cur/` was listed at `taken`: what the session had to verify, it has.
     fn listed_at(&mut self, taken: SystemTime) {
         self.cur_unlisted = false;
-        if self.own_cur.is_some_and(|t| stamp::settled(t, taken)) {
+        if self.own_cur.is_some_and(|o| o.settled(taken)) {
             self.own_cur = None;
         }
     }
@@ -616,9 +653,9 @@ impl Folder {
         // full refresh lists it once they are old enough to be verified.
         let own_tick = self
             .own_cur
-            .filter(|&t| !self.cur_unlisted && now.cur() == Some(t));
+            .filter(|o| !self.cur_unlisted && now.cur() == Some(o.mtime));
         let own_only = own_tick.is_some();
-        let lists = list_cur && own_tick.is_none_or(|t| own_change_verifiable(t, taken));
+        let lists = list_cur && own_tick.is_none_or(|o| o.verifiable(taken));
         if !moved.any() && own.is_empty() {
             return Ok(Some(Changes::default()));
         }
@@ -1262,4 +1299,61 @@ impl Folder {
 /// Keeps what index facts say of a message file, sparing a stat later.
 fn remember_stat(m: &Message, size: u64, modified: SystemTime) {
     let _ = m.stat.set(FileStat { size, modified });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FlagOp, Flags, Store, StoreOptions};
+    use std::fs::FileTimes;
+
+    fn set_cur_mtime(dir: &Path, t: SystemTime) {
+        fs::File::open(dir.join("cur"))
+            .and_then(|d| d.set_times(FileTimes::new().set_modified(t)))
+            .unwrap();
+    }
+
+    /// Another node flags a message; this node's cached attributes of
+    /// `cur/` still show the mtime it knew, so its own STORE right after
+    /// seems to be the only change. The file system's clock (another
+    /// host's) runs 30 s ahead of ours: the verifying listing must still
+    /// come, once enough time passed by our clock.
+    #[test]
+    fn a_change_hidden_behind_an_own_change_is_found_with_the_fs_clock_ahead() {
+        let d = tempfile::tempdir().unwrap();
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir(d.path().join(sub)).unwrap();
+        }
+        let store = Store::open(d.path(), StoreOptions::default()).unwrap();
+        for body in ["Subject: 1\n\none\n", "Subject: 2\n\ntwo\n"] {
+            store
+                .append("INBOX", body.as_bytes(), Flags::EMPTY, &[], None)
+                .unwrap();
+        }
+        let mut f = store.open_folder("INBOX", true).unwrap();
+        let first = f.messages()[0].clone();
+        let second = f.messages()[1].uid;
+        let known = f.cur_mtime().unwrap();
+
+        let cur = d.path().join("cur");
+        fs::rename(
+            cur.join(&first.file),
+            cur.join(format!("{}:2,S", first.base_name())),
+        )
+        .unwrap();
+        set_cur_mtime(d.path(), known);
+        f.store(&[second], FlagOp::Add, Flags::FLAGGED, &[])
+            .unwrap();
+
+        // The file system stamped that change by its own clock.
+        let ahead = SystemTime::now() + Duration::from_secs(30);
+        set_cur_mtime(d.path(), ahead);
+        let own = f.own_cur.as_mut().unwrap();
+        own.mtime = ahead;
+
+        std::thread::sleep(OWN_CHANGE_VERIFY + Duration::from_millis(100));
+        let changes = f.refresh().unwrap();
+        assert_eq!(changes.flags_changed, vec![first.uid]);
+        assert!(f.messages()[0].flags.contains(Flags::SEEN));
+    }
 }

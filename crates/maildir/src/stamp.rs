@@ -73,7 +73,14 @@ fn settled_within(t: SystemTime, taken: SystemTime, slack: Duration) -> bool {
 ///
 /// [`Folder::refresh`]: crate::Folder::refresh
 pub fn settled(t: SystemTime, taken: SystemTime) -> bool {
-    settled_within(t, taken, slack(has_fraction(t)))
+    settled_within(t, taken, tick(t))
+}
+
+/// How long after a change that left a timestamp at `t` another change
+/// can still leave it there: the file system's clock tick, as judged
+/// from `t` itself.
+pub(crate) fn tick(t: SystemTime) -> Duration {
+    slack(has_fraction(t))
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
