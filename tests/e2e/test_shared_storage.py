@@ -18,6 +18,10 @@ from `courierimapuiddb`), UIDVALIDITY never changed, and every node
 answers the same UID FETCH FLAGS. IDLE on one node reports a delivery
 made through another.
 
+The volume and the mounts are set up as docs/scale-out.md says (no
+client-side caches): with GlusterFS's defaults, nodes read UID lists
+another node had replaced and gave one UID to two messages.
+
 glusterd refuses loopback addresses for bricks, so the namespace's
 loopback device also carries 192.0.2.1 (TEST-NET-1): the traffic still
 never leaves the namespace. glusterd's state goes to the test directory
@@ -26,6 +30,7 @@ brick's log and socket land in /var/log/glusterfs and /run/gluster, and
 both are removed at the end.
 """
 
+import calendar
 import crypt
 import ctypes
 import imaplib
@@ -277,6 +282,11 @@ run_as = "nobody"
             stdout=self.logs[i], stderr=subprocess.STDOUT, env=env,
         )
         ready.wait(self.procs[i], log_path)
+        if i == SKEWED:
+            # Its log lines carry its clock: far behind ours.
+            stamp = re.match(r"(\S+?)(?:\.\d+)?Z ", log_path.read_text().splitlines()[-1])
+            logged = calendar.timegm(time.strptime(stamp.group(1), "%Y-%m-%dT%H:%M:%S"))
+            assert logged < time.time() - 20, stamp.group(0)
 
     def kill_node(self, i):
         self.procs[i].send_signal(signal.SIGKILL)
