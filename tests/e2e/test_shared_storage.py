@@ -594,6 +594,12 @@ def test_nodes_share_one_volume(cluster):
             time.sleep(0.2)
         killed_at = time.time()
         cluster.kill_node(victim)
+        # The others still log in and list folders meanwhile.
+        for i in range(len(NODES)):
+            if i != victim:
+                c = cluster.connect(i)
+                assert c.list()[0] == "OK"
+                c.logout()
         time.sleep(3)
         restarted_at = time.time()
         cluster.start_node(victim)
@@ -606,14 +612,19 @@ def test_nodes_share_one_volume(cluster):
     assert not any(t.is_alive() for t in threads), "a worker hung"
 
     assert not ledger.problems, "\n".join(ledger.problems) + "\n" + cluster.errors()
-    # The other nodes went on while the victim was down, and it served
-    # again after its restart.
+    # Mail came in through the other nodes while the victim was down, and
+    # they answered LOGIN and LIST (above). Their IMAP workers are not
+    # required to finish a command in those 3 s: under this load one
+    # takes a second or more, and a folder whose dot-lock the victim held
+    # when it died waits until it is back and breaks its own lock (or the
+    # lock is 120 s old), as with Courier. After the restart every node
+    # served IMAP again.
     for i in range(len(NODES)):
-        if i == victim:
-            assert any(t > restarted_at for t, _ in ledger.done[i]), "restarted node idle"
-        else:
+        if i != victim:
             assert any(killed_at < t < restarted_at for t, _ in ledger.done[i]), \
-                f"node {i} made no progress while node {victim} was down"
+                f"no delivery through node {i} while node {victim} was down"
+        assert any(t > restarted_at and op != "deliver" for t, op in ledger.done[i]), \
+            f"node {i} served no IMAP command after the restart"
     assert ops() >= 100, ledger.done
 
     time.sleep(ATTR_TIMEOUT_SECS + 1)
