@@ -109,6 +109,15 @@ impl OwnChange {
     }
 }
 
+/// The folder's timestamps at the session's latest look, when that was,
+/// and since when (by our clock) the folder has shown these timestamps.
+#[derive(Debug)]
+struct Looked {
+    stamp: Stamp,
+    taken: SystemTime,
+    since: SystemTime,
+}
+
 /// An opened folder.
 #[derive(Debug)]
 pub struct Folder {
@@ -129,7 +138,10 @@ pub struct Folder {
     /// messages, not in them, so that sessions share one snapshot however
     /// their \Recent differ.
     recent: Vec<u32>,
-    stamp: Option<(Stamp, SystemTime)>,
+    stamp: Option<Looked>,
+    /// On a network file system ([`stamp::remote`]): its timestamps are
+    /// judged by [`Stamp::moved_remote`].
+    remote: bool,
     /// The folder's index, opened on first use (a `Mutex` so that
     /// `&self` readers can record what they computed).
     index: Mutex<FolderIndex>,
@@ -199,6 +211,7 @@ impl Folder {
             crate::tmpfile::purge_tmp(&dir);
         }
         let index = FolderIndex::new(index::index_path(&account.opts.index, &account.root, &dir));
+        let remote = stamp::remote(&dir);
         let mut f = Folder {
             account,
             name,
@@ -209,6 +222,7 @@ impl Folder {
             messages: Arc::default(),
             recent: Vec::new(),
             stamp: None,
+            remote,
             index: Mutex::new(index),
             own: Vec::new(),
             cur_unlisted: false,
@@ -238,7 +252,7 @@ impl Folder {
         self.summary = shared.summary;
         self.uidvalidity = shared.uidvalidity;
         self.uidnext = shared.uidnext;
-        self.stamp = Some((shared.stamp, shared.taken));
+        self.looked(shared.stamp, shared.taken);
         true
     }
 
@@ -248,7 +262,7 @@ impl Folder {
         let Some(cache) = &self.account.opts.snapshots else {
             return;
         };
-        let Some((stamp, taken)) = &self.stamp else {
+        let Some(Looked { stamp, taken, .. }) = &self.stamp else {
             return;
         };
         if !self.rw || !cache.wants(self.messages.len()) {
@@ -516,7 +530,7 @@ impl Folder {
                 .map(|m| m.uid.saturating_add(1))
                 .unwrap_or(1),
         );
-        self.stamp = Some((stamp, taken));
+        self.looked(stamp, taken);
         self.listed_at(taken);
         self.share_scan();
         Ok(ch)
@@ -607,13 +621,26 @@ impl Folder {
         let known = self
             .own_cur
             .map(|o| o.mtime)
-            .or_else(|| self.stamp.as_ref().and_then(|(s, _)| s.cur()));
+            .or_else(|| self.stamp.as_ref().and_then(|l| l.stamp.cur()));
         if self.cur_mtime() != known {
             self.cur_unlisted = true;
         }
         let result = change(self);
         self.own_cur = self.own_change();
         result
+    }
+
+    /// Records the folder's timestamps `stamp`, seen at `taken`.
+    fn looked(&mut self, stamp: Stamp, taken: SystemTime) {
+        let since = match &self.stamp {
+            Some(old) if old.stamp == stamp => old.since,
+            _ => taken,
+        };
+        self.stamp = Some(Looked {
+            stamp,
+            taken,
+            since,
+        });
     }
 
     /// `cur/` was listed at `taken`: what the session had to verify, it has.
@@ -640,12 +667,16 @@ impl Folder {
     /// With `list_cur` false, `cur/` is not listed ([`Folder::refresh_fast`]).
     fn confirm_unchanged(&mut self, list_cur: bool) -> Result<Option<Changes>> {
         let own = std::mem::take(&mut self.own);
-        let Some((old, old_taken)) = &self.stamp else {
+        let Some(old) = &self.stamp else {
             return Ok(None);
         };
         let taken = SystemTime::now();
         let now = Stamp::take(&self.dir);
-        let mut moved = old.moved(*old_taken, &now);
+        let mut moved = if self.remote {
+            old.stamp.moved_remote(old.since, old.taken, &now)
+        } else {
+            old.stamp.moved(old.taken, &now)
+        };
         // What is yet to be listed, and the session's own changes until a
         // listing verified them, count as moves.
         moved.cur |= self.cur_unlisted || self.own_cur.is_some();
@@ -697,7 +728,7 @@ impl Folder {
         if moved.kw && self.account.opts.keywords {
             changes.flags_changed = self.reload_keywords(&changes.added)?;
         }
-        self.stamp = Some((now, taken));
+        self.looked(now, taken);
         Ok(Some(changes))
     }
 
@@ -1307,10 +1338,65 @@ mod tests {
     use crate::{FlagOp, Flags, Store, StoreOptions};
     use std::fs::FileTimes;
 
-    fn set_cur_mtime(dir: &Path, t: SystemTime) {
-        fs::File::open(dir.join("cur"))
+    fn set_mtime(path: &Path, t: SystemTime) {
+        fs::File::open(path)
             .and_then(|d| d.set_times(FileTimes::new().set_modified(t)))
             .unwrap();
+    }
+
+    fn set_cur_mtime(dir: &Path, t: SystemTime) {
+        set_mtime(&dir.join("cur"), t);
+    }
+
+    /// Another node marks `m` \Seen, and `cur/`'s mtime then shows
+    /// `mtime` (the same tick as before, or attributes cached here).
+    fn seen_elsewhere(dir: &Path, m: &Message, mtime: SystemTime) {
+        let cur = dir.join("cur");
+        fs::rename(
+            cur.join(&m.file),
+            cur.join(format!("{}:2,S", m.base_name())),
+        )
+        .unwrap();
+        set_cur_mtime(dir, mtime);
+    }
+
+    fn inbox_with(bodies: &[&str]) -> (tempfile::TempDir, Store) {
+        let d = tempfile::tempdir().unwrap();
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir(d.path().join(sub)).unwrap();
+        }
+        let store = Store::open(d.path(), StoreOptions::default()).unwrap();
+        for body in bodies {
+            store
+                .append("INBOX", body.as_bytes(), Flags::EMPTY, &[], None)
+                .unwrap();
+        }
+        (d, store)
+    }
+
+    /// On a network file system whose times are whole seconds and whose
+    /// clock is 30 s behind ours, another node flags a message in the
+    /// same second as the session's last look: `cur/`'s mtime stays as
+    /// it was. The next refresh must look again rather than take the
+    /// 30 s as proof that the timestamps had settled.
+    #[test]
+    fn a_same_second_change_is_found_with_the_fs_clock_behind() {
+        let (d, store) = inbox_with(&["Subject: 1\n\none\n"]);
+        let mut f = store.open_folder("INBOX", true).unwrap();
+        f.remote = true;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let behind = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs() - 30);
+        for p in ["cur", "new", UIDDB_FILE] {
+            set_mtime(&d.path().join(p), behind);
+        }
+        f.refresh().unwrap();
+
+        let first = f.messages()[0].clone();
+        seen_elsewhere(d.path(), &first, behind);
+        let changes = f.refresh().unwrap();
+        assert_eq!(changes.flags_changed, vec![first.uid]);
     }
 
     /// Another node flags a message; this node's cached attributes of
@@ -1320,28 +1406,13 @@ mod tests {
     /// come, once enough time passed by our clock.
     #[test]
     fn a_change_hidden_behind_an_own_change_is_found_with_the_fs_clock_ahead() {
-        let d = tempfile::tempdir().unwrap();
-        for sub in ["cur", "new", "tmp"] {
-            fs::create_dir(d.path().join(sub)).unwrap();
-        }
-        let store = Store::open(d.path(), StoreOptions::default()).unwrap();
-        for body in ["Subject: 1\n\none\n", "Subject: 2\n\ntwo\n"] {
-            store
-                .append("INBOX", body.as_bytes(), Flags::EMPTY, &[], None)
-                .unwrap();
-        }
+        let (d, store) = inbox_with(&["Subject: 1\n\none\n", "Subject: 2\n\ntwo\n"]);
         let mut f = store.open_folder("INBOX", true).unwrap();
         let first = f.messages()[0].clone();
         let second = f.messages()[1].uid;
         let known = f.cur_mtime().unwrap();
 
-        let cur = d.path().join("cur");
-        fs::rename(
-            cur.join(&first.file),
-            cur.join(format!("{}:2,S", first.base_name())),
-        )
-        .unwrap();
-        set_cur_mtime(d.path(), known);
+        seen_elsewhere(d.path(), &first, known);
         f.store(&[second], FlagOp::Add, Flags::FLAGGED, &[])
             .unwrap();
 
