@@ -17,7 +17,9 @@ packages=(
                      # lines (test_courier_log.py)
   rsyslog            # a private rsyslogd writes mail.log for fail2ban (test_courier_log.py)
   faketime           # a server a week ahead: Trash emptied (test_trash.py);
-                     # a half-hour autologout in seconds (test_courier_log.py)
+                     # a half-hour autologout in seconds (test_courier_log.py);
+                     # a node 30 s behind (test_shared_storage.py)
+  glusterfs-server glusterfs-client  # three nodes on one volume (test_shared_storage.py)
   lintian            # checks the Debian package (test_deb.py)
   exim4-daemon-light # a real sendmail for the Outbox (test_outbox.py)
   # Roundcube on PHP's built-in server, driven by headless Chromium

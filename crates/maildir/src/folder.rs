@@ -73,13 +73,49 @@ impl Changes {
 /// longer.
 const OWN_CHANGE_VERIFY: Duration = Duration::from_secs(1);
 
-/// Whether a change the session made to `cur/` at mtime `t` can be
-/// verified by a listing at `taken`.
-fn own_change_verifiable(t: SystemTime, taken: SystemTime) -> bool {
-    stamp::settled(t, taken)
-        && taken
-            .duration_since(t)
-            .is_ok_and(|d| d >= OWN_CHANGE_VERIFY)
+/// `cur/`'s mtime right after a change the session made, and when (by
+/// this host's clock) it was read.
+///
+/// Whether a listing comes late enough to verify the change is judged by
+/// this host's clock alone: the mtime is stamped by the file system's,
+/// which on a network file system is another host's and may be far
+/// ahead or behind. Compared with our clock, an mtime ahead of it made
+/// the change look too fresh to verify for ever, and a change by another
+/// node hidden behind it (one this node's cached attributes did not show
+/// before its own) was never seen.
+#[derive(Debug, Clone, Copy)]
+struct OwnChange {
+    mtime: SystemTime,
+    read_at: SystemTime,
+}
+
+impl OwnChange {
+    /// Whether a listing of `cur/` at `taken` verifies the change: it
+    /// comes at least [`OWN_CHANGE_VERIFY`] after it, and one clock tick
+    /// of the file system ([`stamp::tick`]), both on our clock.
+    fn verifiable(self, taken: SystemTime) -> bool {
+        taken
+            .duration_since(self.read_at)
+            .is_ok_and(|d| d >= OWN_CHANGE_VERIFY.max(stamp::tick(self.mtime)))
+    }
+
+    /// Whether a listing at `taken` comes at least one clock tick after
+    /// the change (by our clock), so that it shows anything done in the
+    /// same tick.
+    fn settled(self, taken: SystemTime) -> bool {
+        taken
+            .duration_since(self.read_at)
+            .is_ok_and(|d| d >= stamp::tick(self.mtime))
+    }
+}
+
+/// The folder's timestamps at the session's latest look, when that was,
+/// and since when (by our clock) the folder has shown these timestamps.
+#[derive(Debug)]
+struct Looked {
+    stamp: Stamp,
+    taken: SystemTime,
+    since: SystemTime,
 }
 
 /// An opened folder.
@@ -102,7 +138,10 @@ pub struct Folder {
     /// messages, not in them, so that sessions share one snapshot however
     /// their \Recent differ.
     recent: Vec<u32>,
-    stamp: Option<(Stamp, SystemTime)>,
+    stamp: Option<Looked>,
+    /// On a network file system ([`stamp::remote`]): its timestamps are
+    /// judged by [`Stamp::moved_remote`].
+    remote: bool,
     /// The folder's index, opened on first use (a `Mutex` so that
     /// `&self` readers can record what they computed).
     index: Mutex<FolderIndex>,
@@ -118,7 +157,7 @@ pub struct Folder {
     /// (STORE, EXPUNGE, MOVE, its own APPEND or COPY into the folder), until
     /// a listing taken late enough after it verified nobody else changed
     /// `cur/` in the same clock tick (see [`Folder::changing_cur`]).
-    own_cur: Option<SystemTime>,
+    own_cur: Option<OwnChange>,
     /// What SELECT tells of the whole snapshot, worked out on first use
     /// and shared with every folder (and the process's scan cache) that
     /// holds the same snapshot; replaced whenever the messages change.
@@ -172,6 +211,7 @@ impl Folder {
             crate::tmpfile::purge_tmp(&dir);
         }
         let index = FolderIndex::new(index::index_path(&account.opts.index, &account.root, &dir));
+        let remote = stamp::remote(&dir);
         let mut f = Folder {
             account,
             name,
@@ -182,6 +222,7 @@ impl Folder {
             messages: Arc::default(),
             recent: Vec::new(),
             stamp: None,
+            remote,
             index: Mutex::new(index),
             own: Vec::new(),
             cur_unlisted: false,
@@ -211,7 +252,7 @@ impl Folder {
         self.summary = shared.summary;
         self.uidvalidity = shared.uidvalidity;
         self.uidnext = shared.uidnext;
-        self.stamp = Some((shared.stamp, shared.taken));
+        self.looked(shared.stamp, shared.taken);
         true
     }
 
@@ -221,7 +262,7 @@ impl Folder {
         let Some(cache) = &self.account.opts.snapshots else {
             return;
         };
-        let Some((stamp, taken)) = &self.stamp else {
+        let Some(Looked { stamp, taken, .. }) = &self.stamp else {
             return;
         };
         if !self.rw || !cache.wants(self.messages.len()) {
@@ -489,7 +530,7 @@ impl Folder {
                 .map(|m| m.uid.saturating_add(1))
                 .unwrap_or(1),
         );
-        self.stamp = Some((stamp, taken));
+        self.looked(stamp, taken);
         self.listed_at(taken);
         self.share_scan();
         Ok(ch)
@@ -543,8 +584,17 @@ impl Folder {
             self.own.push((appended.uid, placed.file.clone()));
             // Placed already: what came before it is left to the
             // verifying listing (see `changing_cur`).
-            self.own_cur = self.cur_mtime();
+            self.own_cur = self.own_change();
         }
+    }
+
+    /// `cur/`'s mtime now, as the session's own latest change left it.
+    fn own_change(&self) -> Option<OwnChange> {
+        let mtime = self.cur_mtime()?;
+        Some(OwnChange {
+            mtime,
+            read_at: SystemTime::now(),
+        })
     }
 
     /// `cur/`'s mtime now.
@@ -570,19 +620,33 @@ impl Folder {
     pub(crate) fn changing_cur<R>(&mut self, change: impl FnOnce(&mut Self) -> R) -> R {
         let known = self
             .own_cur
-            .or_else(|| self.stamp.as_ref().and_then(|(s, _)| s.cur()));
+            .map(|o| o.mtime)
+            .or_else(|| self.stamp.as_ref().and_then(|l| l.stamp.cur()));
         if self.cur_mtime() != known {
             self.cur_unlisted = true;
         }
         let result = change(self);
-        self.own_cur = self.cur_mtime();
+        self.own_cur = self.own_change();
         result
+    }
+
+    /// Records the folder's timestamps `stamp`, seen at `taken`.
+    fn looked(&mut self, stamp: Stamp, taken: SystemTime) {
+        let since = match &self.stamp {
+            Some(old) if old.stamp == stamp => old.since,
+            _ => taken,
+        };
+        self.stamp = Some(Looked {
+            stamp,
+            taken,
+            since,
+        });
     }
 
     /// `cur/` was listed at `taken`: what the session had to verify, it has.
     fn listed_at(&mut self, taken: SystemTime) {
         self.cur_unlisted = false;
-        if self.own_cur.is_some_and(|t| stamp::settled(t, taken)) {
+        if self.own_cur.is_some_and(|o| o.settled(taken)) {
             self.own_cur = None;
         }
     }
@@ -603,12 +667,16 @@ impl Folder {
     /// With `list_cur` false, `cur/` is not listed ([`Folder::refresh_fast`]).
     fn confirm_unchanged(&mut self, list_cur: bool) -> Result<Option<Changes>> {
         let own = std::mem::take(&mut self.own);
-        let Some((old, old_taken)) = &self.stamp else {
+        let Some(old) = &self.stamp else {
             return Ok(None);
         };
         let taken = SystemTime::now();
         let now = Stamp::take(&self.dir);
-        let mut moved = old.moved(*old_taken, &now);
+        let mut moved = if self.remote {
+            old.stamp.moved_remote(old.since, old.taken, &now)
+        } else {
+            old.stamp.moved(old.taken, &now)
+        };
         // What is yet to be listed, and the session's own changes until a
         // listing verified them, count as moves.
         moved.cur |= self.cur_unlisted || self.own_cur.is_some();
@@ -616,9 +684,9 @@ impl Folder {
         // full refresh lists it once they are old enough to be verified.
         let own_tick = self
             .own_cur
-            .filter(|&t| !self.cur_unlisted && now.cur() == Some(t));
+            .filter(|o| !self.cur_unlisted && now.cur() == Some(o.mtime));
         let own_only = own_tick.is_some();
-        let lists = list_cur && own_tick.is_none_or(|t| own_change_verifiable(t, taken));
+        let lists = list_cur && own_tick.is_none_or(|o| o.verifiable(taken));
         if !moved.any() && own.is_empty() {
             return Ok(Some(Changes::default()));
         }
@@ -660,7 +728,7 @@ impl Folder {
         if moved.kw && self.account.opts.keywords {
             changes.flags_changed = self.reload_keywords(&changes.added)?;
         }
-        self.stamp = Some((now, taken));
+        self.looked(now, taken);
         Ok(Some(changes))
     }
 
@@ -1262,4 +1330,101 @@ impl Folder {
 /// Keeps what index facts say of a message file, sparing a stat later.
 fn remember_stat(m: &Message, size: u64, modified: SystemTime) {
     let _ = m.stat.set(FileStat { size, modified });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FlagOp, Flags, Store, StoreOptions};
+    use std::fs::FileTimes;
+
+    fn set_mtime(path: &Path, t: SystemTime) {
+        fs::File::open(path)
+            .and_then(|d| d.set_times(FileTimes::new().set_modified(t)))
+            .unwrap();
+    }
+
+    fn set_cur_mtime(dir: &Path, t: SystemTime) {
+        set_mtime(&dir.join("cur"), t);
+    }
+
+    /// Another node marks `m` \Seen, and `cur/`'s mtime then shows
+    /// `mtime` (the same tick as before, or attributes cached here).
+    fn seen_elsewhere(dir: &Path, m: &Message, mtime: SystemTime) {
+        let cur = dir.join("cur");
+        fs::rename(
+            cur.join(&m.file),
+            cur.join(format!("{}:2,S", m.base_name())),
+        )
+        .unwrap();
+        set_cur_mtime(dir, mtime);
+    }
+
+    fn inbox_with(bodies: &[&str]) -> (tempfile::TempDir, Store) {
+        let d = tempfile::tempdir().unwrap();
+        for sub in ["cur", "new", "tmp"] {
+            fs::create_dir(d.path().join(sub)).unwrap();
+        }
+        let store = Store::open(d.path(), StoreOptions::default()).unwrap();
+        for body in bodies {
+            store
+                .append("INBOX", body.as_bytes(), Flags::EMPTY, &[], None)
+                .unwrap();
+        }
+        (d, store)
+    }
+
+    /// On a network file system whose times are whole seconds and whose
+    /// clock is 30 s behind ours, another node flags a message in the
+    /// same second as the session's last look: `cur/`'s mtime stays as
+    /// it was. The next refresh must look again rather than take the
+    /// 30 s as proof that the timestamps had settled.
+    #[test]
+    fn a_same_second_change_is_found_with_the_fs_clock_behind() {
+        let (d, store) = inbox_with(&["Subject: 1\n\none\n"]);
+        let mut f = store.open_folder("INBOX", true).unwrap();
+        f.remote = true;
+        let now = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        let behind = SystemTime::UNIX_EPOCH + Duration::from_secs(now.as_secs() - 30);
+        for p in ["cur", "new", UIDDB_FILE] {
+            set_mtime(&d.path().join(p), behind);
+        }
+        f.refresh().unwrap();
+
+        let first = f.messages()[0].clone();
+        seen_elsewhere(d.path(), &first, behind);
+        let changes = f.refresh().unwrap();
+        assert_eq!(changes.flags_changed, vec![first.uid]);
+    }
+
+    /// Another node flags a message; this node's cached attributes of
+    /// `cur/` still show the mtime it knew, so its own STORE right after
+    /// seems to be the only change. The file system's clock (another
+    /// host's) runs 30 s ahead of ours: the verifying listing must still
+    /// come, once enough time passed by our clock.
+    #[test]
+    fn a_change_hidden_behind_an_own_change_is_found_with_the_fs_clock_ahead() {
+        let (d, store) = inbox_with(&["Subject: 1\n\none\n", "Subject: 2\n\ntwo\n"]);
+        let mut f = store.open_folder("INBOX", true).unwrap();
+        let first = f.messages()[0].clone();
+        let second = f.messages()[1].uid;
+        let known = f.cur_mtime().unwrap();
+
+        seen_elsewhere(d.path(), &first, known);
+        f.store(&[second], FlagOp::Add, Flags::FLAGGED, &[])
+            .unwrap();
+
+        // The file system stamped that change by its own clock.
+        let ahead = SystemTime::now() + Duration::from_secs(30);
+        set_cur_mtime(d.path(), ahead);
+        let own = f.own_cur.as_mut().unwrap();
+        own.mtime = ahead;
+
+        std::thread::sleep(OWN_CHANGE_VERIFY + Duration::from_millis(100));
+        let changes = f.refresh().unwrap();
+        assert_eq!(changes.flags_changed, vec![first.uid]);
+        assert!(f.messages()[0].flags.contains(Flags::SEEN));
+    }
 }

@@ -11,6 +11,7 @@ use std::path::Path;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::error::{Error, IoContext, Result};
+use crate::replaced;
 use crate::tmpfile::{write_atomic, TmpFile};
 
 /// Directory name of the keyword store inside a folder.
@@ -190,7 +191,7 @@ fn load_once(
     let tn = t / 300;
     let list_path = kwdir.join(LIST_FILE);
     let mut update_needed = false;
-    let mut map = match fs::read(&list_path) {
+    let mut map = match replaced::read(&list_path) {
         Ok(data) => {
             let kl = KeywordList::parse(&data);
             update_needed |= kl.had_garbage;

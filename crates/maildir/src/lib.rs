@@ -53,6 +53,7 @@ pub mod message_file;
 pub mod names;
 pub mod quota;
 pub mod recent;
+mod replaced;
 mod scan;
 pub mod sharable;
 pub mod shared_index;

@@ -11,6 +11,7 @@ use crate::filename::compare_names;
 use crate::flags::base_name;
 use crate::lock::FolderLock;
 use crate::recent;
+use crate::replaced;
 use crate::tmpfile::TmpFile;
 use crate::uid_append::InPlace;
 use crate::uiddb::{self, uidvalidity_for, UidDb, UIDDB_FILE};
@@ -74,7 +75,7 @@ pub(crate) fn list_dir(dir: &Path) -> Result<Vec<String>> {
 /// Reads the uiddb: `Ok(None)` when missing or unusable (corrupt header).
 pub(crate) fn read_db(dir: &Path) -> Result<Option<UidDb>> {
     let p = dir.join(UIDDB_FILE);
-    match fs::read(&p) {
+    match replaced::read(&p) {
         Ok(d) => Ok(UidDb::parse(&d)),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(&p, e)),
@@ -86,7 +87,7 @@ pub(crate) fn read_db(dir: &Path) -> Result<Option<UidDb>> {
 pub(crate) fn read_db_header(dir: &Path) -> Result<Option<(u32, u32)>> {
     let p = dir.join(UIDDB_FILE);
     let mut head = [0u8; 64];
-    let n = match fs::File::open(&p).and_then(|mut f| read_up_to(&mut f, &mut head)) {
+    let n = match replaced::read_with(&p, |f| read_up_to(f, &mut head)) {
         Ok(n) => n,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(Error::io(&p, e)),

@@ -73,7 +73,32 @@ fn settled_within(t: SystemTime, taken: SystemTime, slack: Duration) -> bool {
 ///
 /// [`Folder::refresh`]: crate::Folder::refresh
 pub fn settled(t: SystemTime, taken: SystemTime) -> bool {
-    settled_within(t, taken, slack(has_fraction(t)))
+    settled_within(t, taken, tick(t))
+}
+
+/// How long after a change that left a timestamp at `t` another change
+/// can still leave it there: the file system's clock tick, as judged
+/// from `t` itself.
+pub(crate) fn tick(t: SystemTime) -> Duration {
+    slack(has_fraction(t))
+}
+
+/// Whether `dir` is on a network file system (NFS, SMB, FUSE such as
+/// GlusterFS or sshfs): its timestamps come from another host's clock,
+/// and inotify does not see other hosts' changes. Unknown counts as
+/// network.
+pub fn remote(dir: &Path) -> bool {
+    const NFS_SUPER_MAGIC: i64 = 0x6969;
+    const SMB_SUPER_MAGIC: i64 = 0x517B;
+    const CIFS_MAGIC: i64 = 0xFF53_4D42;
+    const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
+    match rustix::fs::statfs(dir) {
+        Ok(st) => matches!(
+            st.f_type,
+            NFS_SUPER_MAGIC | SMB_SUPER_MAGIC | CIFS_MAGIC | FUSE_SUPER_MAGIC
+        ),
+        Err(_) => true,
+    }
 }
 
 fn mtime(p: &Path) -> Option<SystemTime> {
@@ -114,7 +139,21 @@ impl Stamp {
     /// that timestamp that a later change could have left it as it was.
     pub fn moved(&self, taken: SystemTime, now: &Stamp) -> Moved {
         let slack = slack(self.fine_grained());
-        let settled = |t: Option<SystemTime>| t.is_none_or(|t| settled_within(t, taken, slack));
+        self.moved_unless(now, |t| t.is_none_or(|t| settled_within(t, taken, slack)))
+    }
+
+    /// [`Stamp::moved`] on a file system whose timestamps another host's
+    /// clock sets ([`remote`]): how old a timestamp is cannot be told by
+    /// our clock, which may be far ahead of that host's. So every part
+    /// counts as changed until a look at the folder came one clock tick or
+    /// more after `since`, when these timestamps were first seen, both by
+    /// our clock; `taken` is the latest look.
+    pub fn moved_remote(&self, since: SystemTime, taken: SystemTime, now: &Stamp) -> Moved {
+        let settled = settled_within(since, taken, slack(self.fine_grained()));
+        self.moved_unless(now, |_| settled)
+    }
+
+    fn moved_unless(&self, now: &Stamp, settled: impl Fn(Option<SystemTime>) -> bool) -> Moved {
         Moved {
             cur: self.cur != now.cur || !settled(self.cur),
             new: self.new != now.new || !settled(self.new),

@@ -21,6 +21,7 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::Path;
 
+use crate::replaced;
 use crate::uiddb::UIDDB_FILE;
 
 /// Longest header read (`1 <u32> <u32>\n` is at most 24 bytes).
@@ -47,6 +48,10 @@ impl InPlace {
     /// Opens the folder's list, if it exists and is in a form that can
     /// be added to in place. Call with the folder lock held.
     pub(crate) fn open(dir: &Path) -> io::Result<Option<InPlace>> {
+        replaced::retried(|| InPlace::open_once(dir))
+    }
+
+    fn open_once(dir: &Path) -> io::Result<Option<InPlace>> {
         let file = match OpenOptions::new()
             .read(true)
             .write(true)

@@ -177,17 +177,7 @@ fn read_loop(mut inotify: Inotify, table: Arc<Mutex<Table>>) {
 /// Whether `path` is on a filesystem where inotify sees other hosts'
 /// changes; NFS and other network filesystems do not report them.
 pub fn inotify_reliable(path: &Path) -> bool {
-    const NFS_SUPER_MAGIC: i64 = 0x6969;
-    const SMB_SUPER_MAGIC: i64 = 0x517B;
-    const CIFS_MAGIC: i64 = 0xFF53_4D42;
-    const FUSE_SUPER_MAGIC: i64 = 0x6573_5546;
-    match rustix::fs::statfs(path) {
-        Ok(st) => !matches!(
-            st.f_type,
-            NFS_SUPER_MAGIC | SMB_SUPER_MAGIC | CIFS_MAGIC | FUSE_SUPER_MAGIC
-        ),
-        Err(_) => false,
-    }
+    !courser_maildir::stamp::remote(path)
 }
 
 #[cfg(test)]

@@ -8,7 +8,9 @@
 //!
 //! * `cur/`'s mtime is the one the listing saw, and the listing was taken
 //!   late enough after it that a later change would have moved it (the
-//!   rule an IMAP folder refresh trusts, [`courser_maildir::stamp::settled`]);
+//!   rule an IMAP folder refresh trusts, [`courser_maildir::stamp::settled`]),
+//!   which on a network file system cannot be told by our clock: there
+//!   no listing is kept ([`courser_maildir::stamp::remote`]);
 //! * the list is the same file: device, inode, length and mtime (Courier
 //!   and Courser replace it by renaming a new file over it).
 //!

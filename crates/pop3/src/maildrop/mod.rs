@@ -190,7 +190,13 @@ impl MaildirDrop {
                     infos: Arc::new(infos),
                 };
                 if let (Some(cache), Some(m)) = (cache, cur_mtime) {
-                    if saved && courser_maildir::stamp::settled(m, taken) {
+                    // On a network file system the mtime is another
+                    // host's clock's: whether it settled cannot be told
+                    // by ours, so nothing is kept.
+                    if saved
+                        && courser_maildir::stamp::settled(m, taken)
+                        && !courser_maildir::stamp::remote(dir)
+                    {
                         cache.put(dir, listing.clone());
                     }
                 }
