@@ -13,6 +13,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -299,6 +300,41 @@ def test_imap_and_pop3_sessions_work_through_the_proxy(cluster):
     assert relayed == direct.retr(1)[1]
     assert len(relayed) == 3002
     direct.quit()
+
+
+def test_an_upload_while_the_backend_answers_does_not_stall_the_relay(cluster):
+    """A client that uploads (APPEND with LITERAL+) while it reads the
+    answer to a big FETCH it sent first: the backend reads no input until
+    its answer is out, so a relay that waits to write the upload before
+    it reads the answer would stall both sides (until the 300 s write
+    timeout). Each direction is copied on its own."""
+    c = cluster()
+    # Bigger than what the sockets between them buffer (loopback's
+    # grow to a few MB).
+    big = b"Subject: big\r\n\r\n" + (b"x" * 998 + b"\r\n") * 24000
+    imap = c.imap("alice")
+    imap.append("INBOX", None, None, big)
+    imap.logout()
+    s = socket.create_connection(("127.0.0.1", c.front_imap), timeout=60)
+    read_line(s)
+    s.sendall(f"a LOGIN alice {USERS['alice']}\r\n".encode())
+    read_until(s, b"a ")
+    s.sendall(b"b SELECT INBOX\r\n")
+    read_until(s, b"b ")
+    upload = b"Subject: up\r\n\r\n" + (b"y" * 998 + b"\r\n") * 24000
+    writer = threading.Thread(target=s.sendall, args=(
+        b"c FETCH 1 BODY.PEEK[]\r\n"
+        + b"d APPEND INBOX {%d+}\r\n" % len(upload) + upload + b"\r\n",))
+    writer.start()
+    answer = b""
+    while b"\r\nd " not in answer:
+        chunk = s.recv(1 << 16)
+        assert chunk, answer[-300:]
+        answer += chunk
+    writer.join(60)
+    assert b"\r\nc OK" in answer and b"\r\nd OK" in answer, answer[-300:]
+    s.sendall(b"e LOGOUT\r\n")
+    s.close()
 
 
 def test_post_login_capabilities_are_the_backends(cluster):

@@ -4,6 +4,7 @@
 //! that goes away without saying goodbye leaves the client with one
 //! (`* BYE`, `-ERR`), so it reconnects and lands on a live node.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
@@ -155,6 +156,85 @@ pub(crate) struct Relayed<S> {
     pub user: String,
 }
 
+/// How one direction of a relay stopped.
+enum Stop {
+    /// Its reading side closed the connection (or it failed).
+    ReadEnd,
+    /// Its writing side took nothing for [`WRITE_TIMEOUT`], or failed.
+    WriteFailed,
+}
+
+/// Copies `from` to `to`, `first` first, until `from` ends or `to`
+/// stops taking bytes: counts what is read in `read` and written in
+/// `written`, shows each chunk to `seen`, and notes the time of every
+/// read (milliseconds since `start`) in `active`. Each direction has its
+/// own pump, so a side that is busy writing never keeps the relay from
+/// reading the other (a client uploading while its backend answers).
+async fn pump<R: AsyncRead + Unpin, W: AsyncWrite + Unpin>(
+    from: &mut R,
+    to: &mut W,
+    first: &[u8],
+    (read, written): (&mut u64, &mut u64),
+    seen: &mut Ending,
+    sees: fn(&mut Ending, &[u8]),
+    (active, start): (&AtomicU64, tokio::time::Instant),
+) -> Stop {
+    async fn put<W: AsyncWrite + Unpin>(to: &mut W, bytes: &[u8], written: &mut u64) -> bool {
+        let write = async {
+            to.write_all(bytes).await?;
+            to.flush().await
+        };
+        let ok = matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(())));
+        if ok {
+            *written += bytes.len() as u64;
+        }
+        ok
+    }
+    if !first.is_empty() {
+        sees(seen, first);
+        if !put(to, first, written).await {
+            return Stop::WriteFailed;
+        }
+    }
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        let n = match from.read(&mut buf).await {
+            Ok(n) if n > 0 => n,
+            _ => return Stop::ReadEnd,
+        };
+        let since = start.elapsed().as_millis();
+        active.store(u64::try_from(since).unwrap_or(u64::MAX), Ordering::Relaxed);
+        *read += n as u64;
+        sees(seen, &buf[..n]);
+        if !put(to, &buf[..n], written).await {
+            return Stop::WriteFailed;
+        }
+    }
+}
+
+/// Resolves once neither direction has read anything for `autologout`
+/// (reads noted in `active`, milliseconds since `start`).
+async fn idle_for(autologout: Duration, active: &AtomicU64, start: tokio::time::Instant) {
+    loop {
+        let last = Duration::from_millis(active.load(Ordering::Relaxed));
+        let due = start + last + autologout;
+        if tokio::time::Instant::now() >= due {
+            return;
+        }
+        tokio::time::sleep_until(due).await;
+    }
+}
+
+/// Why a relayed session ended.
+enum Why {
+    ClientClosed,
+    ClientGone,
+    BackendClosed,
+    BackendStuck,
+    Idle,
+    ShuttingDown,
+}
+
 /// Copies between the client and its backend until either side ends.
 pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     relayed: Relayed<S>,
@@ -164,7 +244,7 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     shared: &Shared,
 ) {
     let Relayed {
-        stream: mut client,
+        stream: client,
         backend,
         pipelined,
         user,
@@ -172,71 +252,78 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
     let user = user.as_str();
     let Backend {
         node,
-        stream: mut upstream,
+        stream: upstream,
         logged_in,
     } = *backend;
-    let mut ending = Ending::default();
-    let mut to_client = logged_in.rest;
-    let mut to_backend = pipelined;
-    let mut from_client = vec![0u8; 16 * 1024];
-    let mut from_backend = vec![0u8; 16 * 1024];
-    let mut backend_bytes = 0u64;
-    let why: &str = loop {
-        if !send(&mut client, &mut to_client, &mut conn.bytes_out).await {
-            break "client gone";
-        }
-        if !to_backend.is_empty() {
-            ending.client_sent(&to_backend);
-            let write = async {
-                upstream.write_all(&to_backend).await?;
-                upstream.flush().await
-            };
-            // A backend that stops reading must not hold the session.
-            if !matches!(tokio::time::timeout(WRITE_TIMEOUT, write).await, Ok(Ok(()))) {
-                tracing::warn!(user = %Untrusted(user), backend = %node, "the backend stopped taking the client's input; telling the client");
-                to_client.extend_from_slice(lost(service));
-                send(&mut client, &mut to_client, &mut conn.bytes_out).await;
-                break "backend stuck";
-            }
-            to_backend.clear();
-        }
-        let deadline = tokio::time::sleep(autologout);
+    let (mut client_in, mut client_out) = tokio::io::split(client);
+    let (mut backend_in, mut backend_out) = tokio::io::split(upstream);
+    let (mut from_client, mut from_backend) = (Ending::default(), Ending::default());
+    let (mut backend_bytes, mut to_backend_bytes) = (0u64, 0u64);
+    let start = tokio::time::Instant::now();
+    let active = AtomicU64::new(0);
+    let why = {
+        let up = pump(
+            &mut client_in,
+            &mut backend_out,
+            &pipelined,
+            (&mut conn.bytes_in, &mut to_backend_bytes),
+            &mut from_client,
+            Ending::client_sent,
+            (&active, start),
+        );
+        let down = pump(
+            &mut backend_in,
+            &mut client_out,
+            &logged_in.rest,
+            (&mut backend_bytes, &mut conn.bytes_out),
+            &mut from_backend,
+            Ending::backend_sent,
+            (&active, start),
+        );
         tokio::select! {
-            read = client.read(&mut from_client) => match read {
-                Ok(n) if n > 0 => {
-                    conn.bytes_in += n as u64;
-                    to_backend.extend_from_slice(&from_client[..n]);
-                }
-                _ => break "client closed",
+            stop = up => match stop {
+                Stop::ReadEnd => Why::ClientClosed,
+                Stop::WriteFailed => Why::BackendStuck,
             },
-            read = upstream.read(&mut from_backend) => match read {
-                Ok(n) if n > 0 => {
-                    backend_bytes += n as u64;
-                    ending.backend_sent(&from_backend[..n]);
-                    to_client.extend_from_slice(&from_backend[..n]);
-                }
-                _ if ending.orderly(service) => break "backend closed",
-                _ => {
-                    tracing::warn!(user = %Untrusted(user), backend = %node, "the backend dropped the session; telling the client");
-                    to_client.extend_from_slice(lost(service));
-                    send(&mut client, &mut to_client, &mut conn.bytes_out).await;
-                    break "backend lost";
-                }
+            stop = down => match stop {
+                Stop::ReadEnd => Why::BackendClosed,
+                Stop::WriteFailed => Why::ClientGone,
             },
-            () = deadline => {
-                conn.timed_out = true;
-                to_client.extend_from_slice(goodbyes.timed_out);
-                send(&mut client, &mut to_client, &mut conn.bytes_out).await;
-                break "idle timeout";
-            }
-            () = shared.shutting_down() => {
-                to_client.extend_from_slice(goodbyes.shutting_down);
-                send(&mut client, &mut to_client, &mut conn.bytes_out).await;
-                break "shutting down";
-            }
+            () = idle_for(autologout, &active, start) => Why::Idle,
+            () = shared.shutting_down() => Why::ShuttingDown,
         }
     };
-    let _ = upstream.shutdown().await;
+    let ending = Ending {
+        backend_bye: from_backend.backend_bye,
+        client_quit: from_client.client_quit,
+    };
+    let mut goodbye = Vec::new();
+    let why = match why {
+        Why::ClientClosed => "client closed",
+        Why::ClientGone => "client gone",
+        Why::BackendClosed if ending.orderly(service) => "backend closed",
+        Why::BackendClosed => {
+            tracing::warn!(user = %Untrusted(user), backend = %node, "the backend dropped the session; telling the client");
+            goodbye.extend_from_slice(lost(service));
+            "backend lost"
+        }
+        Why::BackendStuck => {
+            tracing::warn!(user = %Untrusted(user), backend = %node, "the backend stopped taking the client's input; telling the client");
+            goodbye.extend_from_slice(lost(service));
+            "backend stuck"
+        }
+        Why::Idle => {
+            conn.timed_out = true;
+            goodbye.extend_from_slice(goodbyes.timed_out);
+            "idle timeout"
+        }
+        Why::ShuttingDown => {
+            goodbye.extend_from_slice(goodbyes.shutting_down);
+            "shutting down"
+        }
+    };
+    send(&mut client_out, &mut goodbye, &mut conn.bytes_out).await;
+    let _ = backend_out.shutdown().await;
     tracing::info!(
         user = %Untrusted(user),
         ip = %conn.peer.ip(),
@@ -246,6 +333,7 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
         rcvd = conn.bytes_in,
         sent = conn.bytes_out,
         from_backend = backend_bytes,
+        to_backend = to_backend_bytes,
         time = conn.started.elapsed().as_secs(),
         reason = why,
         "LOGOUT (proxied)"
