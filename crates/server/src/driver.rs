@@ -14,6 +14,7 @@ use courser_auth::sasl::Credentials;
 use courser_protocol::Untrusted;
 
 use crate::limits::UserSlot;
+use crate::linger::{Lingering, ReadDirect, LINGER, MAX_ROUNDS};
 use crate::login::{admit, scram_step};
 use crate::peruser::handoff::Handoff;
 use crate::peruser::{HandOff, Worker};
@@ -24,7 +25,7 @@ use crate::refused::Refused;
 use crate::service::Service;
 use crate::session::{off_executor, ProtocolSession, Step};
 use crate::shared::Shared;
-use crate::stream::{receive_or_goodbye, send, Conn, Goodbyes};
+use crate::stream::{finish_send, receive_or_goodbye, send, send_now, Conn, Goodbyes};
 
 /// How a run over one stream ended.
 pub(crate) enum Outcome<S> {
@@ -131,7 +132,10 @@ pub(crate) trait Driver: 'static {
 /// Runs a session over `stream` until it ends, asks for TLS, or moves to
 /// a per-user worker; `greet` is false after STARTTLS/STLS (RFC 2595 §4)
 /// and after a hand-over.
-pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
+pub(crate) async fn run<
+    D: Driver,
+    S: AsyncRead + AsyncWrite + ReadDirect + Unpin + Send + 'static,
+>(
     mut stream: S,
     session: &mut D::Session,
     conn: &mut Conn,
@@ -147,21 +151,30 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
     // What the session asked for outside `receive` (a relayed SCRAM
     // message's answer), done before reading on.
     let mut pending = None;
+    // A blocking thread sent the answer but could not flush it all.
+    let mut unflushed = false;
     loop {
         let step = if let Some(step) = pending.take() {
             step
         } else if session.is_authenticated() {
-            let (mut taken_in, mut taken_out) =
-                (std::mem::take(&mut input), std::mem::take(&mut out));
-            let done = off_executor(session, move |s| {
-                let step = s.receive(&mut taken_in, &mut taken_out);
-                (step, taken_in, taken_out)
-            })
-            .await;
-            let Some((step, taken_in, taken_out)) = done else {
+            let visit = Visit {
+                input: std::mem::take(&mut input),
+                out: std::mem::take(&mut out),
+                chunk: std::mem::take(&mut chunk),
+                stream,
+            };
+            let Some((step, visit, moved)) = answer_on_thread(session, visit).await else {
                 return Outcome::Closed;
             };
-            (input, out) = (taken_in, taken_out);
+            Visit {
+                input,
+                out,
+                chunk,
+                stream,
+            } = visit;
+            conn.bytes_in += moved.received;
+            conn.bytes_out += moved.sent;
+            unflushed = moved.unflushed;
             step
         } else {
             session.receive(&mut input, &mut out)
@@ -170,9 +183,10 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
         for done in session.finished_commands() {
             crate::metrics::command(D::SERVICE, done.command, done.busy);
         }
-        if !send(&mut stream, &mut out, &mut conn.bytes_out).await {
+        if !finish_send(&mut stream, &mut out, &mut conn.bytes_out, unflushed).await {
             return Outcome::Closed;
         }
+        unflushed = false;
         match step {
             Step::Continue => {}
             Step::Close => return Outcome::Closed,
@@ -290,6 +304,73 @@ pub(crate) async fn run<D: Driver, S: AsyncRead + AsyncWrite + Unpin>(
             return Outcome::Closed;
         }
     }
+}
+
+/// What a logged-in session's visit to a blocking thread takes along.
+struct Visit<S> {
+    input: Vec<u8>,
+    out: Vec<u8>,
+    chunk: Vec<u8>,
+    stream: S,
+}
+
+/// Bytes a visit moved, and whether the stream still needs a flush.
+struct Moved {
+    received: u64,
+    sent: u64,
+    unflushed: bool,
+}
+
+/// Answers a logged-in session's input on a blocking thread and sends
+/// the answer from there; while the client sends its next command at
+/// once, answers that too ([`crate::linger`]). `None` when the session
+/// panicked.
+async fn answer_on_thread<
+    P: ProtocolSession,
+    S: AsyncWrite + ReadDirect + Unpin + Send + 'static,
+>(
+    session: &mut P,
+    mut visit: Visit<S>,
+) -> Option<(Step, Visit<S>, Moved)> {
+    off_executor(session, move |s| {
+        let mut moved = Moved {
+            received: 0,
+            sent: 0,
+            unflushed: false,
+        };
+        let mut place = None;
+        let mut rounds = 0;
+        let step = loop {
+            let step = s.receive(&mut visit.input, &mut visit.out);
+            moved.unflushed = send_now(&mut visit.stream, &mut visit.out, &mut moved.sent);
+            rounds += 1;
+            let answered = matches!(step, Step::Continue)
+                && !s.is_over()
+                && visit.out.is_empty()
+                && !moved.unflushed;
+            if !answered || rounds >= MAX_ROUNDS {
+                break step;
+            }
+            if s.has_pending_output() {
+                continue;
+            }
+            if place.is_none() {
+                place = Lingering::take();
+                if place.is_none() {
+                    break step;
+                }
+            }
+            match visit.stream.read_within(&mut visit.chunk, LINGER) {
+                Some(n) => {
+                    visit.input.extend_from_slice(&visit.chunk[..n]);
+                    moved.received += n as u64;
+                }
+                None => break step,
+            }
+        };
+        (step, visit, moved)
+    })
+    .await
 }
 
 /// Verifies credentials ([`admit`]) and completes the login here, or

@@ -337,7 +337,9 @@ fn log_logout(session: &Session, conn: &Conn, shared: &Shared) {
 /// Serves a session that is already authenticated over any stream (for
 /// `courser imapd` on standard input and output), configured from
 /// `shared`'s configuration as `courser serve`'s sessions are.
-pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
+pub async fn serve_preauthenticated<
+    S: AsyncRead + AsyncWrite + crate::linger::ReadDirect + Unpin + Send + 'static,
+>(
     stream: S,
     mut session: Session,
     shared: Arc<Shared>,

@@ -13,7 +13,9 @@
 //! header, read and written, is [`proxy_protocol`]). What every
 //! connection shares is a
 //! [`shared::Shared`]; IMAP IDLE waits for folder changes through
-//! [`watch::Watcher`].
+//! [`watch::Watcher`]. A logged-in session's commands run on blocking
+//! threads, which answer the client's next command too while it follows
+//! at once ([`linger`]).
 #![forbid(unsafe_code)]
 
 pub mod access;
@@ -31,6 +33,7 @@ pub mod failures;
 mod helper_process;
 pub mod imap;
 pub mod limits;
+pub mod linger;
 pub mod login;
 pub mod login_pool;
 pub mod metrics;

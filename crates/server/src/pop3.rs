@@ -158,7 +158,9 @@ impl Driver for Pop3 {
 
 /// Serves a session that is already logged in over any stream (for
 /// `courser pop3d` on standard input and output).
-pub async fn serve_preauthenticated<S: AsyncRead + AsyncWrite + Unpin>(
+pub async fn serve_preauthenticated<
+    S: AsyncRead + AsyncWrite + crate::linger::ReadDirect + Unpin + Send + 'static,
+>(
     stream: S,
     mut session: Session,
     shared: Arc<Shared>,

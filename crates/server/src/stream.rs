@@ -144,6 +144,56 @@ pub(crate) async fn send<S: AsyncWrite + Unpin>(
     ok
 }
 
+/// Writes as much of `out` as the connection takes now, without waiting
+/// (from a blocking thread, where a session just answered: the answer
+/// leaves at once instead of after the executor's next turn). What was
+/// written leaves `out` and counts in `sent`. Returns whether the stream
+/// still needs a flush ([`finish_send`] does what is left).
+pub(crate) fn send_now<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    out: &mut Vec<u8>,
+    sent: &mut u64,
+) -> bool {
+    use std::pin::Pin;
+    use std::task::{Context, Poll};
+    let mut cx = Context::from_waker(std::task::Waker::noop());
+    let mut written = 0;
+    while written < out.len() {
+        match Pin::new(&mut *stream).poll_write(&mut cx, &out[written..]) {
+            Poll::Ready(Ok(n)) if n > 0 => written += n,
+            // Full, closed or failed: the executor's write finds out.
+            _ => break,
+        }
+    }
+    out.drain(..written);
+    *sent += written as u64;
+    if written == 0 {
+        return false;
+    }
+    !matches!(
+        Pin::new(&mut *stream).poll_flush(&mut cx),
+        Poll::Ready(Ok(()))
+    )
+}
+
+/// Sends what [`send_now`] left: the rest of `out`, or only the flush.
+pub(crate) async fn finish_send<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    out: &mut Vec<u8>,
+    sent: &mut u64,
+    unflushed: bool,
+) -> bool {
+    if !out.is_empty() {
+        return send(stream, out, sent).await;
+    }
+    if !unflushed {
+        return true;
+    }
+    tokio::time::timeout(WRITE_TIMEOUT, stream.flush())
+        .await
+        .is_ok_and(|flushed| flushed.is_ok())
+}
+
 /// What [`receive`] saw.
 pub(crate) enum Received {
     /// Bytes were appended to the input.

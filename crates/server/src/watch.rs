@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, Weak};
 
-use inotify::{Inotify, WatchDescriptor, WatchMask, Watches};
+use inotify::{EventMask, Inotify, WatchDescriptor, WatchMask, Watches};
 use tokio::sync::Notify;
 
 /// The process-wide watcher.
@@ -51,8 +51,12 @@ impl Drop for Subscription {
     }
 }
 
+/// Every change of a directory's entries, and of the directory itself
+/// (a selected folder removed or renamed).
 const MASK: WatchMask = WatchMask::CREATE
     .union(WatchMask::DELETE)
+    .union(WatchMask::DELETE_SELF)
+    .union(WatchMask::MOVE_SELF)
     .union(WatchMask::MOVED_FROM)
     .union(WatchMask::MOVED_TO)
     .union(WatchMask::CLOSE_WRITE)
@@ -151,6 +155,16 @@ impl Watcher {
     }
 }
 
+impl Entry {
+    fn notify(&self) {
+        for sub in &self.subscribers {
+            if let Some(n) = sub.upgrade() {
+                n.notify_one();
+            }
+        }
+    }
+}
+
 fn read_loop(mut inotify: Inotify, table: Arc<Mutex<Table>>) {
     let mut buffer = vec![0u8; 16 * 1024];
     loop {
@@ -163,12 +177,11 @@ fn read_loop(mut inotify: Inotify, table: Arc<Mutex<Table>>) {
         };
         let Ok(table) = table.lock() else { return };
         for event in events {
-            if let Some(entry) = table.by_wd.get(&event.wd) {
-                for sub in &entry.subscribers {
-                    if let Some(n) = sub.upgrade() {
-                        n.notify_one();
-                    }
-                }
+            if event.mask.contains(EventMask::Q_OVERFLOW) {
+                // The kernel dropped events: any subscriber may have missed one.
+                table.by_wd.values().for_each(Entry::notify);
+            } else if let Some(entry) = table.by_wd.get(&event.wd) {
+                entry.notify();
             }
         }
     }
