@@ -1257,8 +1257,13 @@ impl Folder {
             None => {
                 let mut ra = ReadAhead::bulk();
                 let messages = &self.messages;
-                let built = TextColumn::build(lists, messages.len(), |i| {
-                    self.indexed_facts(&messages[i], &mut ra)
+                let built = TextColumn::build(lists, messages.len(), |i, add| {
+                    let m = &messages[i];
+                    let mut index = self.index.lock().unwrap_or_else(PoisonError::into_inner);
+                    if let Some(view) = index.lookup_texts(self.uidvalidity, messages, m, &mut ra) {
+                        remember_stat(m, view.stored_size, view.internal_date);
+                        add(&view);
+                    }
                 })?;
                 let built = Arc::new(built);
                 let mut columns = summary

@@ -3,7 +3,7 @@
 //! from the index once, later ones (of any string, by any session that
 //! shares the snapshot) only this column.
 
-use crate::index::{MessageFacts, Needle};
+use crate::index::{Needle, TextsView};
 
 /// Folders smaller than this are searched message by message: reading
 /// their index records costs little.
@@ -25,35 +25,39 @@ pub(crate) struct TextColumn {
 }
 
 impl TextColumn {
-    /// The column of `lists` for messages whose facts `each` gives, in
-    /// order (`None`: not in the index yet).
+    /// The column of `lists` for `count` messages: `each(i, add)` hands
+    /// message `i`'s record to `add`, or does not call it when the index
+    /// has none yet.
     pub fn build(
         lists: (usize, Option<usize>),
         count: usize,
-        mut each: impl FnMut(usize) -> Option<MessageFacts>,
+        mut each: impl FnMut(usize, &mut dyn FnMut(&TextsView<'_>)),
     ) -> Option<TextColumn> {
-        let mut c = TextColumn {
-            lists,
-            text: String::new(),
-            ends: Vec::with_capacity(count),
-            known: Vec::with_capacity(count),
-        };
+        let (own, addresses) = lists;
+        let mut text = String::new();
+        let mut ends = Vec::with_capacity(count);
+        let mut known = Vec::with_capacity(count);
         for i in 0..count {
-            let facts = each(i);
-            if let Some(f) = &facts {
-                let (own, addresses) = lists;
-                for t in f
+            let mut found = false;
+            each(i, &mut |view| {
+                found = true;
+                let texts = view
                     .texts(own)
-                    .chain(addresses.into_iter().flat_map(|a| f.texts(a)))
-                {
-                    c.text.push_str(t);
-                    c.text.push('\0');
+                    .chain(addresses.into_iter().flat_map(|a| view.texts(a)));
+                for t in texts {
+                    text.push_str(t);
+                    text.push('\0');
                 }
-            }
-            c.known.push(facts.is_some());
-            c.ends.push(u32::try_from(c.text.len()).ok()?);
+            });
+            known.push(found);
+            ends.push(u32::try_from(text.len()).ok()?);
         }
-        Some(c)
+        Some(TextColumn {
+            lists,
+            text,
+            ends,
+            known,
+        })
     }
 
     /// Whether message `i`'s texts hold `needle`; `None` if the index did

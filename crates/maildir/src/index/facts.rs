@@ -300,13 +300,6 @@ impl MessageFacts {
         self.header_has(field, &Needle::new(needle))
     }
 
-    /// The folded texts of list `list` of the texts section (the kept
-    /// fields, [`KEPT_FIELDS`], then the addresses of
-    /// [`ADDRESS_FIELDS`]).
-    pub(crate) fn texts(&self, list: usize) -> impl Iterator<Item = &str> {
-        nth_list(self.section(Section::Texts), list)
-    }
-
     /// [`MessageFacts::header_contains`] with the string made ready once.
     pub fn header_has(&self, field: &str, needle: &Needle) -> Option<bool> {
         let i = field_index(&KEPT_FIELDS, field)?;
@@ -447,20 +440,57 @@ impl<'a> OrderFacts<'a> {
     /// Reads them from encoded facts ([`MessageFacts::encode`]) without
     /// decoding the other sections; `None` if malformed.
     pub(crate) fn decode(encoded: &'a [u8]) -> Option<OrderFacts<'a>> {
-        let mut r = Reader::new(encoded);
-        let head = Head::decode(&mut r)?;
-        for _ in 0..Section::Order as usize {
-            r.bytes()?;
-        }
-        let keys = OrderKeys::decode(r.bytes()?)?;
-        r.is_empty().then_some(OrderFacts {
+        let (head, section) = in_place(encoded, Section::Order)?;
+        Some(OrderFacts {
             stored_size: head.stored_size,
             rfc822_size: head.rfc822_size,
             internal_date: head.internal_date,
             sent_time: head.sent_time,
-            keys,
+            keys: OrderKeys::decode(section)?,
         })
     }
+}
+
+/// The header texts SEARCH looks in, read in place from encoded facts
+/// (building a folder's [`crate::text_column`] decodes nothing else).
+pub(crate) struct TextsView<'a> {
+    /// Size of the file in bytes.
+    pub stored_size: u64,
+    /// INTERNALDATE.
+    pub internal_date: SystemTime,
+    section: &'a [u8],
+}
+
+impl<'a> TextsView<'a> {
+    /// Reads it from encoded facts; `None` if malformed.
+    pub(crate) fn decode(encoded: &'a [u8]) -> Option<TextsView<'a>> {
+        let (head, section) = in_place(encoded, Section::Texts)?;
+        Some(TextsView {
+            stored_size: head.stored_size,
+            internal_date: head.internal_date,
+            section,
+        })
+    }
+
+    /// The strings of list `list` (see [`search_lists`]).
+    pub(crate) fn texts(&self, list: usize) -> impl Iterator<Item = &'a str> {
+        nth_list(self.section, list)
+    }
+}
+
+/// The scalars of encoded facts and one section, the others skipped;
+/// `None` if malformed.
+fn in_place(encoded: &[u8], wanted: Section) -> Option<(Head, &[u8])> {
+    let mut r = Reader::new(encoded);
+    let head = Head::decode(&mut r)?;
+    let mut found = None;
+    for i in 0..SECTIONS {
+        let section = r.bytes()?;
+        if i == wanted as usize {
+            found = Some(section);
+        }
+    }
+    r.is_empty().then_some((head, found?))
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
-pub(crate) use facts::search_lists;
+pub(crate) use facts::{search_lists, TextsView};
 pub use facts::{MessageFacts, Needle, OrderFacts, OrderKeys, ADDRESS_FIELDS, KEPT_FIELDS};
 pub(crate) use file::ReadAhead;
 use file::{Batch, IndexFile, Record};
@@ -228,6 +228,17 @@ impl FolderIndex {
         ra: &'r mut ReadAhead,
     ) -> Option<OrderFacts<'r>> {
         OrderFacts::decode(self.record_of(uidvalidity, messages, m, ra)?)
+    }
+
+    /// The header texts SEARCH looks in of `m`'s record, read in place.
+    pub fn lookup_texts<'r>(
+        &'r mut self,
+        uidvalidity: u32,
+        messages: &[Message],
+        m: &Message,
+        ra: &'r mut ReadAhead,
+    ) -> Option<TextsView<'r>> {
+        TextsView::decode(self.record_of(uidvalidity, messages, m, ra)?)
     }
 
     /// The encoded facts of `m`'s record, if the index has one that
