@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, ReadyNotice, free_port, stop_process
+from test_courier_log import syslog  # noqa: F401 (a fixture)
 
 NODES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
 USERS = {f"user{i}": f"pw{i}" for i in range(12)}
@@ -732,3 +733,30 @@ def test_smap_through_the_proxy(cluster, method):
     assert f.readline() == b""
     node = c.node_of("alice")
     assert 'protocol="SMAP1"' in c.nodes[node].text()
+
+
+def test_the_proxy_logs_courier_s_login_line_of_a_relayed_session(cluster, syslog):
+    """As Courier's imaplogin and pop3login in proxy mode: the proxy logs
+    the LOGIN line, in Courier's words, of each session it relays (the
+    backend logs the session's own LOGIN and LOGOUT)."""
+    c = cluster(proxy_extra=syslog.config())
+    imap = c.imap("alice")
+    imap.noop()
+    imap.logout()
+    pop = poplib.POP3("127.0.0.1", c.front_pop3, timeout=30)
+    pop.user("bob")
+    pop.pass_(USERS["bob"])
+    pop.quit()
+    bad = imaplib.IMAP4("127.0.0.1", c.front_imap, timeout=30)
+    with pytest.raises(imaplib.IMAP4.error):
+        bad.login("alice", "wrong")
+    bad.logout()
+    ip = r"ip=\[::ffff:127\.0\.0\.1\], port=\[\d+\]"
+    syslog.wait_for(
+        rf"imapd: LOGIN, user=alice, {ip}, protocol=IMAP",
+        rf"pop3d: LOGIN, user=bob, {ip}",
+        rf"imapd: LOGIN FAILED, user=alice, {ip}",
+    )
+    # The proxy serves no mail: no LOGOUT line of its own.
+    assert not syslog.matching(r"(imapd|pop3d): LOGOUT, user=.*")
+

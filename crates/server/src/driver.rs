@@ -397,7 +397,7 @@ async fn log_in<D: Driver>(
         }
     };
     if let Some(proxy) = &shared.proxy {
-        return relay_login::<D>(session, proxy, admitted, password, conn, out).await;
+        return relay_login::<D>(session, proxy, admitted, password, conn, shared, out).await;
     }
     match admitted.worker {
         Some(worker) => LoginResult::Worker(worker, admitted.slot),
@@ -444,6 +444,7 @@ async fn relay_login<D: Driver>(
     admitted: crate::login::Admitted,
     password: Option<Vec<u8>>,
     conn: &Conn,
+    shared: &Shared,
     out: &mut Vec<u8>,
 ) -> LoginResult {
     let account = admitted.account;
@@ -481,6 +482,14 @@ async fn relay_login<D: Driver>(
                 session = %client.session,
                 "LOGIN (proxied)"
             );
+            // Courier's proxy logs the LOGIN line of a session it relays
+            // (the backend logs its own, and the LOGOUT).
+            let protocol = match (D::SERVICE, D::smap_login(session)) {
+                (_, true) => "SMAP1",
+                (Service::Imap, false) => "IMAP",
+                (Service::Pop3, false) => "POP3",
+            };
+            crate::courier_log::logged_in(&shared.config.log, conn, D::SERVICE, protocol, login);
             crate::metrics::proxied(D::SERVICE, &backend.node);
             D::relayed(session, &backend.logged_in, out);
             LoginResult::Relayed(Box::new(backend), admitted.slot, account.login.clone())
