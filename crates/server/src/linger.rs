@@ -1,7 +1,7 @@
 //! A logged-in session keeps its blocking thread for a moment after an
 //! answer, and reads the client's next command there.
 //!
-//! A logged-in command runs on a blocking thread ([`crate::session`]).
+//! A logged-in command runs on a blocking thread (off the executor).
 //! Going back to the executor after every answer costs two thread
 //! switches per command (the executor wakes for the socket, then hands
 //! the session to a blocking thread again), and on a busy machine each
