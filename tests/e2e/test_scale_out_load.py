@@ -23,6 +23,12 @@ INBOX.Deliveries through the proxy. Afterwards:
 - a login through the proxy of an account hashed to the killed node
   succeeds within 5 s of the kill (issue 18's bound).
 
+The sessions of the killed node's accounts that moved to other nodes
+wait for the folder locks its process held (a lock from another host
+counts as stale after 120 s). The restarted node removes them at start
+(its record of held locks in `index_dir` names them), so they wait about
+as long as the node is down, well within the clients' 60 s timeout.
+
 Throughput figures for docs/scale-out.md come from
 scripts/scale_out_bench.py, which builds the same setup.
 """
@@ -65,13 +71,6 @@ REROUTE_BOUND_SECS = 5
 MESSAGE_ID = re.compile(rb"Message-ID: (\S+)", re.I)
 
 
-def wait_for(predicate, what, timeout=60):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
-
-
 def connect(user):
     c = imaplib.IMAP4(*PROXY, timeout=60)
     c.login(user, USERS[user])
@@ -103,10 +102,7 @@ class Sessions:
 
 def watcher(ledger, sessions, users, stop):
     """Selects both folders of `users` in turn through the proxy, noting
-    every UID and UIDVALIDITY seen; reconnects after a BYE. (A SELECT
-    takes the folder's lock: on the restarted node that breaks the locks
-    its killed process left, which other nodes' sessions of the moved
-    accounts wait for.)"""
+    every UID and UIDVALIDITY seen; reconnects after a BYE."""
     c, n = None, 0
     while not stop.is_set():
         user = users[n % len(users)]
@@ -204,7 +200,6 @@ def test_fifty_clients_through_the_proxy_survive_a_killed_node(setup, tmp_path):
     try:
         time.sleep(KILL_AFTER_SECS)
         killed_at = time.monotonic()
-        logged = len(proxy.text())
         cluster.kill_node(VICTIM)
         # The account hashed to the victim logs in again, on another node.
         rerouted = None
@@ -217,17 +212,6 @@ def test_fifty_clients_through_the_proxy_survive_a_killed_node(setup, tmp_path):
                 time.sleep(0.05)
         time.sleep(max(0.0, DOWN_SECS - (time.monotonic() - killed_at)))
         cluster.start_node(VICTIM)
-        # New clients of the victim's accounts, once it is back in the
-        # ring: their SELECTs there break the locks the killed process
-        # left, which these accounts' sessions on other nodes wait for.
-        back = f"back in the ring backend={NODES[VICTIM]}"
-        wait_for(lambda: back in proxy.text()[logged:], "the node back in the ring")
-        for user in [u for u in USERS if NODES[VICTIM] in (placed[u], *MAILHOSTS.get(u, []))]:
-            c = connect(user)
-            for folder in FOLDERS:
-                assert c.select(folder)[0] == "OK"
-            c.logout()
-        unlocked = time.monotonic() - killed_at
         out, _ = bench.communicate(timeout=LOAD_SECS + 180)
     finally:
         stop.set()
@@ -237,8 +221,7 @@ def test_fifty_clients_through_the_proxy_survive_a_killed_node(setup, tmp_path):
             bench.kill()
     assert not any(t.is_alive() for t in threads), "a worker hung"
     print(out)
-    print(f"re-routed {moved} in {rerouted:.3f} s; the victim's accounts' folders used there"
-          f" again {unlocked:.1f} s after the kill")
+    print(f"re-routed {moved} in {rerouted:.3f} s")
     assert rerouted is not None and rerouted < REROUTE_BOUND_SECS, (rerouted, proxy.text()[-2000:])
     assert moved_to != NODES[VICTIM]
     assert not problems, problems
