@@ -39,6 +39,7 @@ from pathlib import Path
 import pytest
 
 from conftest import BIN, free_port
+from pg_server import postgres_server
 from sasl_client import Scram, pop3_auth, pop3_scram
 
 FULL = os.environ.get("COURSER_FULL_TESTS") == "1"
@@ -528,38 +529,8 @@ def test_sqlite(make_server, accounts):
 @pytest.fixture
 def postgres():
     (initdb,) = need(*(sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))[-1:] or ["initdb"]))
-    bindir = Path(initdb).parent
-    d = Path(tempfile.mkdtemp(prefix="courser-pg-"))
-    d.chmod(0o755)
-    as_pg = []
-    if os.getuid() == 0:
-        shutil.chown(d, "postgres", "postgres")
-        as_pg = ["runuser", "-u", "postgres", "--"]
-    port = free_port()
-    run(as_pg + [str(bindir / "initdb"), "-D", str(d / "data"), "-A", "trust",
-                 "-U", "postgres", "--no-sync"])
-    ctl = as_pg + [str(bindir / "pg_ctl"), "-D", str(d / "data"), "-l", str(d / "log")]
-    run(ctl + ["-w", "-o", f"-c listen_addresses=127.0.0.1 -p {port} -k {d} -c fsync=off",
-               "start"])
-
-    class Pg:
-        url = f"postgres://postgres@127.0.0.1:{port}/postgres?sslmode=disable"
-        socket_dir = d
-        tcp_port = port
-
-        def psql(self, sql):
-            run([str(bindir / "psql"), "-h", "127.0.0.1", "-p", str(port), "-U", "postgres",
-                 "-v", "ON_ERROR_STOP=1", "-q", "-c", sql])
-
-        def stop(self):
-            subprocess.run(ctl + ["-m", "immediate", "stop"], capture_output=True)
-
-    pg = Pg()
-    try:
+    with postgres_server(initdb) as pg:
         yield pg
-    finally:
-        pg.stop()
-        shutil.rmtree(d, ignore_errors=True)
 
 
 def test_postgresql(make_server, accounts, postgres):

@@ -19,9 +19,12 @@ const MAX_CHUNK: usize = 64 << 20;
 /// What went wrong talking to a server.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    /// The connection failed or closed.
+    /// The connection failed (reset, refused, ...).
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// The server closed the connection.
+    #[error("connection closed")]
+    Closed,
     /// The server did not answer within the timeout.
     #[error("timeout after {0:?}")]
     Timeout(Duration),
@@ -32,6 +35,23 @@ pub enum Error {
     /// succeed).
     #[error("server said: {0}")]
     Refused(String),
+}
+
+impl Error {
+    /// Whether the connection ended under the client (closed by the
+    /// server, reset, cut mid-literal), rather than the server answering
+    /// wrongly or too slowly.
+    pub fn connection_ended(&self) -> bool {
+        use std::io::ErrorKind::*;
+        match self {
+            Error::Closed => true,
+            Error::Io(e) => matches!(
+                e.kind(),
+                UnexpectedEof | ConnectionReset | ConnectionAborted | BrokenPipe
+            ),
+            _ => false,
+        }
+    }
 }
 
 /// Result type of this module.
@@ -90,6 +110,8 @@ pub struct Client {
     pub exists: u32,
     /// Capabilities from the last CAPABILITY response (upper case).
     pub caps: Vec<String>,
+    /// The text of an untagged `* BYE` the server sent, if any.
+    pub bye: Option<String>,
 }
 
 /// Quotes a string for IMAP (`"` and `\` escaped).
@@ -118,6 +140,7 @@ impl Client {
             timeout,
             exists: 0,
             caps: Vec::new(),
+            bye: None,
         };
         let greeting = c.read_line().await?;
         if !greeting.starts_with(b"* OK") {
@@ -241,11 +264,6 @@ impl Client {
             if self.tagged(tag, &line, &mut resp) {
                 return Ok(resp);
             }
-            if line.starts_with(b"* BYE") && !tag.is_empty() {
-                // A BYE before LOGOUT's OK is normal; anything else ends
-                // the session, which the next read reports.
-                continue;
-            }
             self.untagged(&line, &mut resp);
         }
     }
@@ -277,6 +295,15 @@ impl Client {
         let Some(rest) = line.strip_prefix(b"* ") else {
             return;
         };
+        if rest.len() >= 3
+            && rest[..3].eq_ignore_ascii_case(b"BYE")
+            && matches!(rest.get(3), None | Some(b' '))
+        {
+            // Before LOGOUT's OK it is normal; anywhere else it ends the
+            // session, which the next read reports.
+            self.bye = Some(lossy(rest));
+            return;
+        }
         let mut words = rest.splitn(3, |&b| b == b' ');
         let first = words.next().unwrap_or_default();
         let second = words.next().unwrap_or_default();
@@ -336,7 +363,7 @@ impl Client {
                 .read_until(b'\n', &mut out)
                 .await?;
             if n == 0 {
-                return Err(Error::Protocol("connection closed".into()));
+                return Err(Error::Closed);
             }
             if !out.ends_with(b"\n") {
                 return Err(Error::Protocol("line too long".into()));
@@ -392,6 +419,24 @@ mod tests {
         assert_eq!(literal_len(b"a APPEND x {3+}"), Some(3));
         assert_eq!(literal_len(b"* OK {x}"), None);
         assert_eq!(literal_len(b"* OK }"), None);
+    }
+
+    #[test]
+    fn bye_is_noted_and_other_lines_are_not() {
+        let mut c = Client {
+            io: BufStream::new(Box::new(tokio::io::duplex(64).0) as Box<dyn Stream>),
+            tag: 0,
+            timeout: Duration::from_secs(1),
+            exists: 0,
+            caps: Vec::new(),
+            bye: None,
+        };
+        let mut resp = Response::default();
+        c.untagged(b"* BYEBYE 3", &mut resp);
+        c.untagged(b"* 3 EXISTS", &mut resp);
+        assert_eq!((c.bye.as_deref(), c.exists), (None, 3));
+        c.untagged(b"* bye [UNAVAILABLE] gone", &mut resp);
+        assert_eq!(c.bye.as_deref(), Some("bye [UNAVAILABLE] gone"));
     }
 
     #[test]

@@ -48,6 +48,7 @@ mod gate;
 pub mod index;
 pub mod keywords;
 pub mod lock;
+pub mod lock_journal;
 mod message;
 pub mod message_file;
 pub mod names;

@@ -77,6 +77,9 @@ impl FolderLock {
         };
         if dot_lock {
             lock.file = lock.dot_lock(host)?;
+            if lock.file.is_some() {
+                crate::lock_journal::held(&lock.dir);
+            }
         }
         Ok(lock)
     }
@@ -127,21 +130,10 @@ impl FolderLock {
         let Ok(content) = fs::read(lockfile) else {
             return false; // vanished meanwhile: retry at once next round
         };
-        let content = String::from_utf8_lossy(&content);
-        let my_host = self.id.split_once(':').map(|x| x.1).unwrap_or("");
-        let stale = match content.split_once(':') {
-            Some((pid, host)) if host == my_host => match pid.trim().parse::<i32>() {
-                Ok(pid) if pid == std::process::id() as i32 => true,
-                Ok(pid) => match rustix::process::Pid::from_raw(pid) {
-                    Some(p) => matches!(
-                        rustix::process::test_kill_process(p),
-                        Err(rustix::io::Errno::SRCH)
-                    ),
-                    None => true,
-                },
-                Err(_) => self.older_than_timeout(lockfile),
-            },
-            _ => self.older_than_timeout(lockfile),
+        let stale = match holder_here(&String::from_utf8_lossy(&content), &self.id) {
+            Some(pid) if pid == std::process::id() as i32 => true,
+            Some(pid) => gone(pid),
+            None => self.older_than_timeout(lockfile),
         };
         stale && fs::remove_file(lockfile).is_ok()
     }
@@ -159,6 +151,45 @@ impl FolderLock {
     }
 }
 
+/// The pid in lock content `content` (`pid:host`) when the host is the
+/// one in `id` (this process's lock id).
+fn holder_here(content: &str, id: &str) -> Option<i32> {
+    let my_host = id.split_once(':').map(|x| x.1).unwrap_or("");
+    match content.split_once(':') {
+        Some((pid, host)) if host == my_host => pid.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+/// Whether no process `pid` runs here.
+fn gone(pid: i32) -> bool {
+    match rustix::process::Pid::from_raw(pid) {
+        Some(p) => matches!(
+            rustix::process::test_kill_process(p),
+            Err(rustix::io::Errno::SRCH)
+        ),
+        None => true,
+    }
+}
+
+/// Removes the lock of the folder at `dir` when a process of this host
+/// made it and is gone (see [`crate::lock_journal`]): without that, other
+/// hosts wait for a lock a crashed process left until it is
+/// [`STALE_AFTER`] old, or until this host opens the folder again. A lock
+/// of this process is left alone (it may be held now). True if removed.
+pub(crate) fn break_left_here(dir: &Path) -> bool {
+    let lockfile = dir.join(LOCK_FILE);
+    let Ok(content) = fs::read(&lockfile) else {
+        return false;
+    };
+    match holder_here(&String::from_utf8_lossy(&content), &lock_id()) {
+        Some(pid) if pid != std::process::id() as i32 && gone(pid) => {
+            fs::remove_file(&lockfile).is_ok()
+        }
+        _ => false,
+    }
+}
+
 impl Drop for FolderLock {
     fn drop(&mut self) {
         if let Some(f) = &self.file {
@@ -167,10 +198,40 @@ impl Drop for FolderLock {
                     let _ = fs::remove_file(f);
                 }
             }
+            crate::lock_journal::released(&self.dir);
         }
         let ip = in_process();
         let mut held = ip.held.lock().unwrap_or_else(|e| e.into_inner());
         held.remove(&self.dir);
         ip.cv.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_locks_of_gone_processes_of_this_host_are_broken_at_start() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir(d.path().join("tmp")).unwrap();
+        let lockfile = d.path().join(LOCK_FILE);
+        let host = lock_id().split_once(':').unwrap().1.to_string();
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let me = std::process::id();
+        for (content, broken) in [
+            (format!("{me}:{host}"), false),
+            (format!("1:{host}"), false),
+            (format!("{dead}:other-{host}"), false),
+            (format!("x:{host}"), false),
+            (format!("{dead}:{host}"), true),
+        ] {
+            fs::write(&lockfile, &content).unwrap();
+            assert_eq!(break_left_here(d.path()), broken, "{content}");
+            assert_eq!(lockfile.exists(), !broken, "{content}");
+        }
+        assert!(!break_left_here(d.path()));
     }
 }

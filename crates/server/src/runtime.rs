@@ -125,6 +125,21 @@ fn hostname(config: &Config) -> String {
 /// How long a graceful shutdown waits for sessions to say goodbye.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
+/// Keeps the record of held folder locks under the index directory
+/// `base` (local disk), after removing the locks an earlier process of
+/// this host left when it died: other nodes over the same maildirs would
+/// wait for them (see `courser_maildir::lock_journal`).
+fn record_folder_locks(base: &Path) {
+    match courser_maildir::lock_journal::start(&base.join("held-locks")) {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            removed = n,
+            "removed folder locks an earlier process of this host left"
+        ),
+        Err(e) => tracing::warn!("no record of held folder locks in {}: {e}", base.display()),
+    }
+}
+
 /// Runs the server in the foreground until SIGTERM or SIGINT. SIGHUP
 /// reloads `config_path` (certificates, limits, authentication and the
 /// other settings; listeners stay as bound at start).
@@ -175,6 +190,9 @@ pub fn run(config: Config, config_path: Option<PathBuf>) -> Result<(), Error> {
     // Ports are bound: give up root before any client byte is read.
     let enforce_uid = privilege::drop_root(&config)?;
     privilege::raise_open_files_limit();
+    if let courser_maildir::IndexPlace::Under(base) = config.maildir.index_place() {
+        record_folder_locks(&base);
+    }
     let (stop, shutdown) = watch::channel(false);
     let process = ProcessParts {
         _authd: authd,

@@ -17,6 +17,13 @@
 //! Latency is recorded per operation (the expunge pair as one), plus
 //! CONNECT (TCP/TLS and greeting), LOGIN, SELECT and LOGOUT.
 //!
+//! A session the server ends under the client (`* BYE`, as a proxy says
+//! when the backend went away, or a bare close or reset) is counted as
+//! such, not as a failed operation, and the client starts a new one; the
+//! result tells how many sessions completed, ended by BYE, were cut
+//! without one, or broke otherwise, and how many of the ended ones were
+//! followed by a successful LOGIN.
+//!
 //! By default each client sends its next operation as soon as the last is
 //! answered (closed loop): a faster server gets more operations, and its
 //! latencies are those of a busier machine. With a rate, each client
@@ -163,23 +170,24 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
         }));
     }
     let mut stats = Stats::new();
-    let mut failures = 0u64;
+    let mut endings = Endings::default();
     let mut first_failure = None;
     for t in tasks {
         match t.await {
-            Ok((s, f, why)) => {
+            Ok((s, e, why)) => {
                 for (k, v) in s {
                     stats.entry(k).or_default().merge(&v);
                 }
-                failures += f;
+                endings.add(&e);
                 first_failure = first_failure.or(why);
             }
             Err(e) => {
-                failures += 1;
+                endings.errors += 1;
                 first_failure.get_or_insert(format!("client task: {e}"));
             }
         }
     }
+    let failures = endings.broken();
     let secs = start.elapsed().as_secs_f64();
     let ops: u64 = stats
         .iter()
@@ -195,6 +203,12 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
         args.clients,
         ops as f64 / secs
     );
+    if endings.bye + endings.closed > 0 {
+        println!(
+            "sessions: {} completed, {} ended by BYE, {} cut without BYE, {} broken otherwise, {} of the ended followed by a login",
+            endings.completed, endings.bye, endings.closed, endings.errors, endings.reconnected
+        );
+    }
     println!(
         "{:<16} {:>8} {:>6} {:>9} {:>8} {:>8} {:>8} {:>8}",
         "command", "count", "err", "per s", "p50 ms", "p90 ms", "p99 ms", "max ms"
@@ -229,14 +243,100 @@ pub async fn run(common: &Common, args: Args) -> Outcome {
             "ops_per_sec": ops as f64 / secs,
             "errors": errors,
             "broken_sessions": failures,
+            "sessions": {
+                "completed": endings.completed,
+                "ended_by_bye": endings.bye,
+                "ended_by_close": endings.closed,
+                "errors": endings.errors,
+                "reconnected": endings.reconnected,
+            },
             "first_failure": first_failure,
             "commands": per_cmd,
         }),
     }
 }
 
-/// One client: sessions until the deadline. Returns its samples, broken
-/// sessions and the first reason a session broke.
+/// How many sessions ended which way, over all clients.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Endings {
+    /// Ran their operations and logged out.
+    pub completed: u64,
+    /// Ended by the server's `* BYE` (a proxy whose backend went away).
+    pub bye: u64,
+    /// Cut without a `* BYE`: closed or reset under the client.
+    pub closed: u64,
+    /// Broken by anything else: a refused LOGIN or SELECT, a timeout,
+    /// an answer the client could not follow.
+    pub errors: u64,
+    /// Sessions ended by BYE or cut after which their client's LOGIN
+    /// succeeded again.
+    pub reconnected: u64,
+}
+
+impl Endings {
+    fn add(&mut self, other: &Endings) {
+        self.completed += other.completed;
+        self.bye += other.bye;
+        self.closed += other.closed;
+        self.errors += other.errors;
+        self.reconnected += other.reconnected;
+    }
+
+    /// Sessions that did not complete.
+    pub fn broken(&self) -> u64 {
+        self.bye + self.closed + self.errors
+    }
+}
+
+/// How one session ended.
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    /// LOGOUT answered.
+    Completed,
+    /// The server said `* BYE` and closed; `logged_in`: after a LOGIN
+    /// that succeeded.
+    Bye { logged_in: bool },
+    /// The connection ended without a BYE.
+    Closed { logged_in: bool },
+    /// Anything else.
+    Error { logged_in: bool, why: String },
+}
+
+impl End {
+    /// Sorts out a session's error: a BYE the server sent counts first,
+    /// whatever failed after it.
+    fn of(bye: bool, logged_in: bool, e: &imap::Error) -> End {
+        if bye {
+            End::Bye { logged_in }
+        } else if e.connection_ended() {
+            End::Closed { logged_in }
+        } else {
+            End::Error {
+                logged_in,
+                why: e.to_string(),
+            }
+        }
+    }
+
+    fn logged_in(&self) -> bool {
+        match self {
+            End::Completed => true,
+            End::Bye { logged_in } | End::Closed { logged_in } => *logged_in,
+            End::Error { logged_in, .. } => *logged_in,
+        }
+    }
+
+    /// Whether the server ended the session under the client.
+    fn cut(&self) -> bool {
+        matches!(self, End::Bye { .. } | End::Closed { .. })
+    }
+}
+
+/// One client: sessions until the deadline, and one more when a session
+/// it ran was cut and no LOGIN has succeeded since (so that every cut
+/// session is followed by a login attempt).
+/// Returns its samples, how its sessions ended, and the first reason one
+/// broke other than a cut.
 #[allow(clippy::too_many_arguments)]
 async fn client(
     id: usize,
@@ -247,36 +347,56 @@ async fn client(
     deadline: Instant,
     mut pace: Option<Pace>,
     clients: usize,
-) -> (Stats, u64, Option<String>) {
+) -> (Stats, Endings, Option<String>) {
     let mut rng = Rng::new(0xC0FFEE ^ id as u64);
     let mut stats = Stats::new();
-    let mut broken = 0;
+    let mut endings = Endings::default();
     let mut why = None;
     // The first session is shorter by a share that depends on the client,
     // so that the clients' sessions do not all end, and log in and SELECT
     // again, at the same moment (a paced run would keep them in step).
     let mut ops = (per_session * (id + 1)).div_ceil(clients).max(1);
-    while Instant::now() < deadline {
+    // Cut sessions not yet followed by a successful LOGIN.
+    let mut unanswered = 0;
+    let mut late = false;
+    while Instant::now() < deadline || (unanswered > 0 && !late) {
+        late = Instant::now() >= deadline;
         let this = std::mem::replace(&mut ops, per_session);
-        if let Err(e) = session(
-            id,
-            common,
+        let plan = Plan {
             mix,
-            this,
             mailbox,
             deadline,
-            &mut rng,
-            &mut stats,
+        };
+        let end = session(
+            (id, common),
+            &plan,
+            this,
+            (&mut rng, &mut stats),
             pace.as_mut(),
         )
-        .await
-        {
-            broken += 1;
-            why.get_or_insert_with(|| e.to_string());
-            tokio::time::sleep(Duration::from_millis(100)).await;
+        .await;
+        if end.logged_in() {
+            endings.reconnected += unanswered;
+            unanswered = 0;
         }
+        if end.cut() {
+            unanswered += 1;
+        }
+        match end {
+            End::Completed => {
+                endings.completed += 1;
+                continue;
+            }
+            End::Bye { .. } => endings.bye += 1,
+            End::Closed { .. } => endings.closed += 1,
+            End::Error { why: w, .. } => {
+                endings.errors += 1;
+                why.get_or_insert(w);
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    (stats, broken, why)
+    (stats, endings, why)
 }
 
 /// Times one command; a NO/BAD counts as an error of that label.
@@ -284,42 +404,50 @@ async fn timed(
     stats: &mut Stats,
     label: &'static str,
     fut: impl std::future::Future<Output = imap::Result<imap::Response>>,
-) -> imap::Result<bool> {
+) -> imap::Result<imap::Response> {
     let t = Instant::now();
     match fut.await {
-        Ok(r) if r.ok() => {
-            stats.entry(label).or_default().record(t.elapsed());
-            Ok(true)
-        }
-        Ok(_) => {
-            stats.entry(label).or_default().error();
-            Ok(false)
+        Ok(r) => {
+            if r.ok() {
+                stats.entry(label).or_default().record(t.elapsed());
+            } else {
+                stats.entry(label).or_default().error();
+            }
+            Ok(r)
         }
         Err(e) => {
-            stats.entry(label).or_default().error();
+            // A session the server ended is counted as such, not as a
+            // failed operation.
+            if !e.connection_ended() {
+                stats.entry(label).or_default().error();
+            }
             Err(e)
         }
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-async fn session(
-    id: usize,
-    common: &Common,
-    mix: &[(Op, u32)],
-    per_session: usize,
-    mailbox: &str,
+/// What every session of a client does.
+struct Plan<'a> {
+    mix: &'a [(Op, u32)],
+    mailbox: &'a str,
     deadline: Instant,
-    rng: &mut Rng,
-    stats: &mut Stats,
-    mut pace: Option<&mut Pace>,
-) -> imap::Result<()> {
+}
+
+/// One session of `ops` operations: connect, LOGIN, SELECT, operations,
+/// LOGOUT.
+async fn session(
+    (id, common): (usize, &Common),
+    plan: &Plan<'_>,
+    ops: usize,
+    (rng, stats): (&mut Rng, &mut Stats),
+    pace: Option<&mut Pace>,
+) -> End {
     let t = Instant::now();
     let mut c = match Client::connect(&common.target, common.timeout).await {
         Ok(c) => c,
         Err(e) => {
             stats.entry("CONNECT").or_default().error();
-            return Err(e);
+            return End::of(false, false, &e);
         }
     };
     stats.entry("CONNECT").or_default().record(t.elapsed());
@@ -328,15 +456,41 @@ async fn session(
         imap::quote(&common.user(id)),
         imap::quote(&common.password)
     );
-    if !timed(stats, "LOGIN", c.command(&login)).await? {
-        return Err(imap::Error::Refused("LOGIN refused".into()));
+    match timed(stats, "LOGIN", c.command(&login)).await {
+        Ok(r) if r.ok() => {}
+        Ok(r) => {
+            return End::Error {
+                logged_in: false,
+                why: format!("LOGIN refused: {}", r.text),
+            }
+        }
+        Err(e) => return End::of(c.bye.is_some(), false, &e),
     }
+    match operations(&mut c, plan, ops, (rng, stats), pace).await {
+        Ok(()) => End::Completed,
+        Err(e) => End::of(c.bye.is_some(), true, &e),
+    }
+}
+
+/// SELECT, `ops` operations and LOGOUT of a logged-in session.
+async fn operations(
+    c: &mut Client,
+    &Plan {
+        mix,
+        mailbox,
+        deadline,
+    }: &Plan<'_>,
+    ops: usize,
+    (rng, stats): (&mut Rng, &mut Stats),
+    mut pace: Option<&mut Pace>,
+) -> imap::Result<()> {
     let select = format!("SELECT {}", imap::quote(mailbox));
-    if !timed(stats, "SELECT", c.command(&select)).await? {
-        return Err(imap::Error::Refused("SELECT refused".into()));
+    let r = timed(stats, "SELECT", c.command(&select)).await?;
+    if !r.ok() {
+        return Err(imap::Error::Refused(format!("SELECT refused: {}", r.text)));
     }
     let total: u32 = mix.iter().map(|(_, w)| w).sum();
-    for _ in 0..per_session {
+    for _ in 0..ops {
         if let Some(p) = pace.as_deref_mut() {
             p.turn().await;
         }
@@ -395,7 +549,9 @@ async fn session(
                     Ok(r) if r.ok() => stats.entry(op.label()).or_default().record(t.elapsed()),
                     Ok(_) => stats.entry(op.label()).or_default().error(),
                     Err(e) => {
-                        stats.entry(op.label()).or_default().error();
+                        if !e.connection_ended() {
+                            stats.entry(op.label()).or_default().error();
+                        }
                         return Err(e);
                     }
                 }
@@ -411,4 +567,26 @@ async fn session(
     }
     timed(stats, "LOGOUT", c.command("LOGOUT")).await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn endings_are_told_apart() {
+        let closed = imap::Error::Closed;
+        let reset = imap::Error::Io(std::io::ErrorKind::ConnectionReset.into());
+        let slow = imap::Error::Timeout(Duration::from_secs(1));
+        assert_eq!(End::of(true, true, &closed), End::Bye { logged_in: true });
+        assert_eq!(End::of(true, false, &slow), End::Bye { logged_in: false });
+        assert_eq!(
+            End::of(false, true, &reset),
+            End::Closed { logged_in: true }
+        );
+        assert!(End::of(false, true, &closed).cut());
+        let other = End::of(false, true, &slow);
+        assert!(!other.cut() && other.logged_in());
+        assert!(matches!(other, End::Error { .. }));
+    }
 }

@@ -20,7 +20,7 @@ mod file;
 
 use std::fs::DirBuilder;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 
@@ -59,7 +59,7 @@ pub enum IndexPlace {
 
 /// `%XX`-escapes everything but `[A-Za-z0-9._-]`: one path component
 /// that no other path escapes to.
-fn escape(p: &Path) -> String {
+pub(crate) fn escape(p: &Path) -> String {
     let mut s = String::new();
     for &b in p.as_os_str().as_bytes() {
         if b.is_ascii_alphanumeric() || b"._-".contains(&b) {
@@ -69,6 +69,21 @@ fn escape(p: &Path) -> String {
         }
     }
     s
+}
+
+/// The inverse of [`escape`]; `None` for a name it did not make.
+pub(crate) fn unescape(s: &str) -> Option<PathBuf> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
 }
 
 /// The index file of folder directory `dir` of the maildir at `root`, if
@@ -427,6 +442,10 @@ mod tests {
         );
         assert_eq!(escape(Path::new("a%2Fb")), "a%252Fb");
         assert_eq!(escape(Path::new(".Sent")), ".Sent");
+        let odd = Path::new("/a b%/c");
+        assert_eq!(unescape(&escape(odd)).as_deref(), Some(odd));
+        assert_eq!(unescape("%4"), None);
+        assert_eq!(unescape("%zz"), None);
     }
 
     #[test]
