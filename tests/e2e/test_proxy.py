@@ -77,7 +77,9 @@ class Cluster:
     def __init__(self, backend_extra="", proxy_extra="", listener_extra="",
                  tls=None, files=None, mailhost="127.0.0.3", san=True, backend_delay=0):
         """`tls`: None, "implicit" or "starttls" between proxy and nodes;
-        `files`: written into the cluster's folder before anything starts."""
+        `files`: written into the cluster's folder before anything starts;
+        in `backend_extra`, @NODE@, @IMAP@ and @POP3@ stand for each node's
+        address and the nodes' ports."""
         self.root = Path(tempfile.mkdtemp(prefix="courser-proxy-"))
         for name, text in (files or {}).items():
             (self.root / name).write_text(text)
@@ -134,7 +136,8 @@ address = "{n}:{self.pop3_port}"
 [auth]
 userdb = "userdb"
 failure_delay_secs = {backend_delay}
-{backend_extra}
+{backend_extra.replace("@NODE@", n).replace("@IMAP@", str(self.imap_port))
+              .replace("@POP3@", str(self.pop3_port))}
 {run_as}
 """
         self.front = f"""
@@ -759,4 +762,47 @@ def test_the_proxy_logs_courier_s_login_line_of_a_relayed_session(cluster, syslo
     )
     # The proxy serves no mail: no LOGOUT line of its own.
     assert not syslog.matching(r"(imapd|pop3d): LOGOUT, user=.*")
+
+
+def logins_served(node, user):
+    """How many logins of `user` the node served itself, and how many it
+    relayed (its log's LOGIN and LOGIN (proxied) lines)."""
+    text = node.text()
+    return (len(re.findall(rf'\bLOGIN user="?{user}"? ', text)),
+            len(re.findall(rf'LOGIN \(proxied\) user="?{user}"? ', text)))
+
+
+def test_every_node_a_proxy_serves_its_own_accounts_as_courier_s_mixed_model(cluster):
+    """Courier's IMAP_PROXY on every server of a site, with one config: a
+    server serves the accounts whose `mailhost` names it (PROXY_HOSTNAME,
+    here `local_names`) and those without one (no pool), and relays the
+    others; a list is tried in order up to this server's own name."""
+    extra = ('\n[proxy]\nenabled = true\nimap_port = @IMAP@\npop3_port = @POP3@\n'
+             'local_names = ["@NODE@"]\nprobe_interval_secs = 1\n')
+    # pinned: nothing listens on .5, then node .2.
+    c = cluster(backend_extra=extra, mailhost="127.0.0.5,mailhost=127.0.0.2")
+    two, three, four = (c.nodes[n] for n in NODES)
+
+    def login(node, user):
+        imap = imaplib.IMAP4(node, c.imap_port, timeout=30)
+        imap.login(user, USERS[user])
+        typ, _ = imap.select("INBOX")
+        assert typ == "OK"
+        imap.logout()
+
+    login("127.0.0.2", "alice")  # no mailhost, no pool: here
+    assert logins_served(two, "alice") == (1, 0)
+    login("127.0.0.2", "listed")  # .5 is down, then .4
+    assert logins_served(two, "listed") == (0, 1)
+    assert logins_served(four, "listed") == (1, 0)
+    login("127.0.0.2", "pinned")  # .5 is down, then its own name: here
+    assert logins_served(two, "pinned") == (1, 0)
+    login("127.0.0.3", "pinned")  # .5 is down, then .2 serves it
+    assert logins_served(three, "pinned") == (0, 1)
+    assert logins_served(two, "pinned") == (2, 0)
+    pop = poplib.POP3("127.0.0.3", c.pop3_port, timeout=30)
+    pop.user("listed")
+    pop.pass_(USERS["listed"])
+    pop.quit()
+    assert logins_served(four, "listed")[0] == 2
 

@@ -21,6 +21,7 @@ use crate::peruser::{HandOff, Worker};
 use crate::proxy::backend::{Backend, Client};
 use crate::proxy::dialogue::LoggedIn;
 use crate::proxy::relay::{self, Relayed};
+use crate::proxy::Plan;
 use crate::refused::Refused;
 use crate::service::Service;
 use crate::session::{off_executor, ProtocolSession, Step};
@@ -396,9 +397,26 @@ async fn log_in<D: Driver>(
             return LoginResult::Refused;
         }
     };
-    if let Some(proxy) = &shared.proxy {
-        return relay_login::<D>(session, proxy, admitted, password, conn, shared, out).await;
-    }
+    let admitted = match &shared.proxy {
+        Some(proxy) => {
+            let mailhosts: Vec<&str> = admitted.account.options.get_all("mailhost").collect();
+            match proxy.plan(&mailhosts, &shared.hostname) {
+                Plan::Here => admitted,
+                Plan::Relay {
+                    mailhost,
+                    then_here,
+                } => {
+                    let relay = (mailhost.as_deref(), then_here, password);
+                    match relay_login::<D>(session, proxy, admitted, relay, conn, shared, out).await
+                    {
+                        Ok(done) => return done,
+                        Err(admitted) => admitted,
+                    }
+                }
+            }
+        }
+        None => admitted,
+    };
     match admitted.worker {
         Some(worker) => LoginResult::Worker(worker, admitted.slot),
         None => {
@@ -436,36 +454,32 @@ fn believe_proxy<D: Driver>(session: &D::Session, conn: &mut Conn, shared: &Shar
     conn.peer = client;
 }
 
-/// Proxy mode: logs the admitted account in on its backend and answers
-/// the client with the backend's answer.
+/// Proxy mode: logs the admitted account in on its backend (`relay`:
+/// the `mailhost` list or the pool, whether this server takes the login
+/// when none answers, the client's password) and answers the client with
+/// the backend's answer. `Err` gives the login back to be served here.
 async fn relay_login<D: Driver>(
     session: &mut D::Session,
     proxy: &crate::proxy::Proxy,
     admitted: crate::login::Admitted,
-    password: Option<Vec<u8>>,
+    relay: (Option<&str>, bool, Option<Vec<u8>>),
     conn: &Conn,
     shared: &Shared,
     out: &mut Vec<u8>,
-) -> LoginResult {
-    let account = admitted.account;
+) -> Result<LoginResult, crate::login::Admitted> {
+    let (mailhost, then_here, password) = relay;
+    let account = &admitted.account;
     let login = account.login.as_str();
     let client = Client {
         peer: conn.peer,
         local: conn.local.unwrap_or(conn.peer),
         session: relay::session_id(),
     };
-    // Repeated (`mailhost=a,mailhost=b`) it is a list, tried in order.
-    let mailhosts: Vec<&str> = account
-        .options
-        .get_all("mailhost")
-        .filter(|h| !h.is_empty())
-        .collect();
-    let mailhost = (!mailhosts.is_empty()).then(|| mailhosts.join(","));
     match relay::open(
         proxy,
         D::SERVICE,
         login,
-        mailhost.as_deref(),
+        mailhost,
         password.as_deref(),
         (&client, D::smap_login(session)),
     )
@@ -492,7 +506,20 @@ async fn relay_login<D: Driver>(
             crate::courier_log::logged_in(&shared.config.log, conn, D::SERVICE, protocol, login);
             crate::metrics::proxied(D::SERVICE, &backend.node);
             D::relayed(session, &backend.logged_in, out);
-            LoginResult::Relayed(Box::new(backend), admitted.slot, account.login.clone())
+            let login = login.to_owned();
+            Ok(LoginResult::Relayed(
+                Box::new(backend),
+                admitted.slot,
+                login,
+            ))
+        }
+        Err(why) if then_here => {
+            tracing::warn!(
+                user = %Untrusted(login),
+                session = %client.session,
+                "no mailhost before this server answered, served here: {why}"
+            );
+            Err(admitted)
         }
         Err(why) => {
             tracing::warn!(
@@ -503,7 +530,7 @@ async fn relay_login<D: Driver>(
                 "LOGIN FAILED (temporary): no backend: {why}"
             );
             D::refuse(session, Refused::Unreachable, out);
-            LoginResult::Refused
+            Ok(LoginResult::Refused)
         }
     }
 }

@@ -102,6 +102,12 @@ pub struct ProxyConfig {
     /// Points per backend on the hash ring.
     #[serde(default = "default_virtual_nodes")]
     pub virtual_nodes: u32,
+    /// Names under which accounts' `mailhost` option means this server
+    /// (Courier's `PROXY_HOSTNAME`), besides its host name (`[server]
+    /// hostname`, else the system's): such logins are served here, so
+    /// every server of a site can run the same proxy configuration.
+    #[serde(default)]
+    pub local_names: Vec<String>,
     /// Backend side: the networks of proxies in front of this server
     /// whose IMAP ID fields (`x-originating-ip`, `x-originating-port`,
     /// `x-session-id`) are believed for logs, limits and failure delays.
@@ -155,6 +161,7 @@ impl Default for ProxyConfig {
             down_after: default_down_after(),
             up_after: default_up_after(),
             virtual_nodes: default_virtual_nodes(),
+            local_names: Vec::new(),
             trusted_proxies: Vec::new(),
         }
     }

@@ -28,7 +28,8 @@ pub(super) fn unmapped_reason(name: &str, value: &str) -> String {
             if value.is_empty() || value == "0" {
                 "off in Courier too"
             } else {
-                "not supported yet: Courser's proxy mode is configured differently"
+                "not imported: set [proxy] enabled = true, and local_names = [PROXY_HOSTNAME] \
+                 when this server also serves mail (docs/config.md, \"Proxy mode\")"
             }
         }
         "IMAP_MAILBOX_SANITY_CHECK" => {

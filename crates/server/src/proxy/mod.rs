@@ -58,7 +58,59 @@ pub enum Route {
     Pool(Vec<String>),
 }
 
+/// What proxy mode does with a login, Courier's way.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Plan {
+    /// Served here: the account's first `mailhost` names this server, or
+    /// it has none and there is no pool.
+    Here,
+    /// Relayed: to the `mailhost` list (comma-separated) when given, else
+    /// to the pool; `then_here`: the list stops before a name of this
+    /// server, which serves the login when every host before it failed.
+    Relay {
+        /// The hosts to try, in order.
+        mailhost: Option<String>,
+        /// Served here when none of them answers.
+        then_here: bool,
+    },
+}
+
 impl Proxy {
+    /// Where a login with the account's `mailhost` values goes (each may
+    /// be a comma-separated list; together they are tried in order).
+    /// As Courier's proxy: a host that is this server (`this_host` or one
+    /// of `[proxy] local_names`) ends the list and the login is served
+    /// here; an account without `mailhost` is served here when there is
+    /// no pool.
+    pub fn plan(&self, mailhosts: &[&str], this_host: &str) -> Plan {
+        let hosts: Vec<&str> = mailhosts
+            .iter()
+            .flat_map(|h| h.split(','))
+            .map(str::trim)
+            .filter(|h| !h.is_empty())
+            .collect();
+        let is_here = |h: &&str| {
+            h.eq_ignore_ascii_case(this_host)
+                || self
+                    .config
+                    .local_names
+                    .iter()
+                    .any(|n| n.eq_ignore_ascii_case(h))
+        };
+        match hosts.iter().position(is_here) {
+            Some(0) => Plan::Here,
+            Some(k) => Plan::Relay {
+                mailhost: Some(hosts[..k].join(",")),
+                then_here: true,
+            },
+            None if hosts.is_empty() && self.config.backends.is_empty() => Plan::Here,
+            None => Plan::Relay {
+                mailhost: (!hosts.is_empty()).then(|| hosts.join(",")),
+                then_here: false,
+            },
+        }
+    }
+
     /// Proxy mode under `config` (`None` when it is off), with the health
     /// of the nodes kept in `health`.
     pub fn new(
@@ -201,6 +253,34 @@ mod tests {
             ..ProxyConfig::default()
         };
         Proxy::new(&config, Arc::default()).unwrap().unwrap()
+    }
+
+    #[test]
+    fn a_mailhost_that_is_this_server_is_served_here_as_courier_does() {
+        let mut p = proxy(&[]);
+        p.config.local_names = vec!["imap1.example.org".into()];
+        let relay = |hosts: &str, then_here| Plan::Relay {
+            mailhost: Some(hosts.into()),
+            then_here,
+        };
+        assert_eq!(p.plan(&["IMAP1.example.org"], "node1"), Plan::Here);
+        assert_eq!(p.plan(&["node1"], "node1"), Plan::Here);
+        // Hosts before this server's name are tried first.
+        assert_eq!(p.plan(&["mx2, node1, mx3"], "node1"), relay("mx2", true));
+        assert_eq!(
+            p.plan(&["mx2", "imap1.example.org"], "node1"),
+            relay("mx2", true)
+        );
+        assert_eq!(p.plan(&["mx2,mx3", ""], "node1"), relay("mx2,mx3", false));
+        // No mailhost: served here without a pool, else the pool's.
+        assert_eq!(p.plan(&[], "node1"), Plan::Here);
+        assert_eq!(p.plan(&[""], "node1"), Plan::Here);
+        let pooled = proxy(&["a", "b"]);
+        let to_pool = Plan::Relay {
+            mailhost: None,
+            then_here: false,
+        };
+        assert_eq!(pooled.plan(&[], "node1"), to_pool);
     }
 
     #[test]
