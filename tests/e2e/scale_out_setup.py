@@ -74,6 +74,10 @@ imap_port = {PORT}
 probe_interval_secs = 1
 down_after = 1
 up_after = 2
+# The nodes share two cores with the GlusterFS brick and 50 clients (NOOP
+# p50 over a second): give a greeting longer than the default 5 s before
+# a node counts as down, as a site would for nodes this loaded.
+connect_timeout_secs = 10
 
 [server]
 run_as = "nobody"
