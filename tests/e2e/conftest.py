@@ -36,6 +36,17 @@ _PORT_RANGE = (20000, 32000)
 _PORTS = random.Random()
 
 
+def serving_ids():
+    """The uid and gid test mail belongs to: nobody's as root (the server
+    refuses to serve sessions as root and serves as nobody, as vmail would
+    in production), else our own."""
+    if os.getuid() == 0:
+        import pwd
+        nobody = pwd.getpwnam("nobody")
+        return nobody.pw_uid, nobody.pw_gid
+    return os.getuid(), os.getgid()
+
+
 def free_port():
     """A loopback port nothing is bound to now, outside the ephemeral
     range, never the same twice in one test run."""
@@ -142,15 +153,8 @@ class Server:
         self.pop3_port = free_port()
         self.pop3s_port = free_port()
         self.homes = {}
-        # As root the server refuses to serve sessions as root: it serves as
-        # nobody, who then owns the test files, as vmail would in production.
         self.as_root = os.getuid() == 0
-        if self.as_root:
-            import pwd
-            nobody = pwd.getpwnam("nobody")
-            uid, gid = nobody.pw_uid, nobody.pw_gid
-        else:
-            uid, gid = os.getuid(), os.getgid()
+        uid, gid = serving_ids()
         self.uid, self.gid = uid, gid
         # Per-user mode as root: every account has its own uid and gid.
         self.account_ids = {}

@@ -36,6 +36,7 @@ from pathlib import Path
 import pytest
 
 import preauth
+from conftest import serving_ids
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = os.environ.get("COURSER_BIN") or str(ROOT / "target" / "debug" / "courser")
@@ -739,13 +740,9 @@ def differences(msgs, got):
 def answers():
     tmp = Path(tempfile.mkdtemp(prefix="courser-diff-"))
     try:
+        uid, gid = serving_ids()
         if os.getuid() == 0:
-            import pwd
-            nobody = pwd.getpwnam("nobody")
-            uid, gid = nobody.pw_uid, nobody.pw_gid
             os.chmod(tmp, 0o755)
-        else:
-            uid, gid = os.getuid(), os.getgid()
         msgs = corpus(tmp)
         got = {}
         for name, run in (("courser", courser), ("courier", courier), ("dovecot", dovecot)):

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BIN, ReadyNotice, free_port, stop_process
+from conftest import BIN, ReadyNotice, free_port, serving_ids, stop_process
 from test_courier_log import syslog  # noqa: F401 (a fixture)
 
 NODES = ["127.0.0.2", "127.0.0.3", "127.0.0.4"]
@@ -87,12 +87,7 @@ class Cluster:
         for n in NODES:
             (self.root / n).mkdir()
         self.as_root = os.getuid() == 0
-        if self.as_root:
-            import pwd
-            nobody = pwd.getpwnam("nobody")
-            uid, gid = nobody.pw_uid, nobody.pw_gid
-        else:
-            uid, gid = os.getuid(), os.getgid()
+        uid, gid = self.ids = serving_ids()
         lines = []
         for user, pw in USERS.items():
             maildir = self.root / "home" / user / "Maildir"
@@ -196,6 +191,22 @@ up_after = 2
             "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", "node-cert.pem",
             "-days", "2", "-extfile", "san.ext")
 
+    def restart_proxy(self, config):
+        """Starts the proxy again with `config` as its configuration."""
+        self.proxy.config.write_text(config)
+        self.proxy.stop()
+        self.proxy.start()
+
+    def check_both_protocols(self):
+        """An IMAP and a POP3 session through the proxy work."""
+        imap = self.imap("alice")
+        assert imap.select("INBOX")[0] == "OK"
+        imap.logout()
+        pop = poplib.POP3("127.0.0.1", self.front_pop3, timeout=30)
+        pop.user("bob")
+        assert pop.pass_(USERS["bob"]).startswith(b"+OK")
+        pop.quit()
+
     def node_of(self, user):
         """The backend the proxy's log says `user`'s last login went to."""
         found = re.findall(r'LOGIN \(proxied\).*', self.proxy.text())
@@ -222,10 +233,7 @@ up_after = 2
         maildir = self.root / "home" / user / "Maildir"
         name = f"{time.time():.6f}.P{os.getpid()}R{os.urandom(4).hex()}.test"
         (maildir / "tmp" / name).write_bytes(data)
-        if self.as_root:
-            import pwd
-            nobody = pwd.getpwnam("nobody")
-            os.lchown(maildir / "tmp" / name, nobody.pw_uid, nobody.pw_gid)
+        os.lchown(maildir / "tmp" / name, *self.ids)
         os.rename(maildir / "tmp" / name, maildir / "new" / name)
 
     def stop(self):
@@ -494,18 +502,10 @@ def test_id_and_xclient_count_only_from_trusted_proxies(cluster):
 
 def test_tls_to_backends_is_verified(cluster):
     c = cluster(tls="implicit")
-    imap = c.imap("alice")
-    assert imap.select("INBOX")[0] == "OK"
-    imap.logout()
-    pop = poplib.POP3("127.0.0.1", c.front_pop3, timeout=30)
-    pop.user("bob")
-    assert pop.pass_(USERS["bob"]).startswith(b"+OK")
-    pop.quit()
+    c.check_both_protocols()
     # A proxy that trusts another CA refuses every backend.
-    config = c.proxy.config.read_text().replace('ca_file = "ca.pem"', 'ca_file = "other-ca.pem"')
-    c.proxy.config.write_text(config)
-    c.proxy.stop()
-    c.proxy.start()
+    c.restart_proxy(c.proxy.config.read_text().replace('ca_file = "ca.pem"',
+                                                       'ca_file = "other-ca.pem"'))
     with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
         c.imap("alice")
     assert re.search(r"(?i)certificate|UnknownIssuer", c.proxy.text())
@@ -518,27 +518,17 @@ def test_verify_hostname_can_be_turned_off_but_the_chain_still_counts(cluster):
     assert re.search(r"(?i)NotValidForName|not valid for", c.proxy.text())
     config = c.proxy.config.read_text().replace(
         'ca_file = "ca.pem"', 'ca_file = "ca.pem"\nverify_hostname = false')
-    c.proxy.config.write_text(config)
-    c.proxy.stop()
-    c.proxy.start()
+    c.restart_proxy(config)
     c.imap("alice").logout()
     # The wrong CA is refused with or without names.
-    c.proxy.config.write_text(config.replace('"ca.pem"', '"other-ca.pem"'))
-    c.proxy.stop()
-    c.proxy.start()
+    c.restart_proxy(config.replace('"ca.pem"', '"other-ca.pem"'))
     with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
         c.imap("alice")
 
 
 def test_starttls_to_backends(cluster):
     c = cluster(tls="starttls")
-    imap = c.imap("alice")
-    assert imap.select("INBOX")[0] == "OK"
-    imap.logout()
-    pop = poplib.POP3("127.0.0.1", c.front_pop3, timeout=30)
-    pop.user("bob")
-    assert pop.pass_(USERS["bob"]).startswith(b"+OK")
-    pop.quit()
+    c.check_both_protocols()
 
 
 def test_a_killed_backend_ends_its_sessions_and_its_accounts_move_and_return(cluster):

@@ -25,6 +25,7 @@ from pathlib import Path
 import pytest
 
 import test_differential as diff
+from conftest import serving_ids
 
 START = 1_700_000_000
 
@@ -199,13 +200,9 @@ def answers_of(raw):
 def answers():
     tmp = Path(tempfile.mkdtemp(prefix="courser-sort-"))
     try:
+        uid, gid = serving_ids()
         if os.getuid() == 0:
-            import pwd
-            nobody = pwd.getpwnam("nobody")
-            uid, gid = nobody.pw_uid, nobody.pw_gid
             os.chmod(tmp, 0o755)
-        else:
-            uid, gid = os.getuid(), os.getgid()
         got = {}
         for name, run in (("courser", diff.courser), ("dovecot", diff.dovecot),
                           ("courier", diff.courier)):
