@@ -12,7 +12,7 @@ use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use courser_protocol::Untrusted;
 
 use super::backend::{self, Backend, Client, Unavailable};
-use super::dialogue::Plan;
+use super::dialogue::{Failure, Plan};
 use super::{Proxy, Route};
 use crate::proxy_config::BackendTls;
 use crate::service::Service;
@@ -24,7 +24,8 @@ use crate::stream::{send, Conn, Goodbyes, WRITE_TIMEOUT};
 /// client did) in on its backend: the
 /// first of its mailhosts that answers (Courier's order), or the first
 /// pool node on its ring that answers (a node that cannot be reached
-/// leaves the ring and the next one is tried).
+/// leaves the ring and the next one is tried; so is the next after one
+/// that hangs up during the login). Refused credentials end the search.
 pub(crate) async fn open(
     proxy: &Proxy,
     service: Service,
@@ -62,12 +63,17 @@ pub(crate) async fn open(
                 }
                 why.push(format!("{node}: unreachable: {e}"));
             }
-            // A backend that answers but refuses is not down; another
-            // node would not know the account's mail either.
-            Err(e @ Unavailable::Login(_)) => {
+            // A backend that refuses the credentials is not down, and
+            // another node would refuse them too.
+            Err(e @ Unavailable::Login(Failure { refused: true, .. })) => {
                 why.push(format!("{node}: {e}"));
                 break;
             }
+            // One that hung up or said BYE after its greeting (killed or
+            // stopped while the login ran) may be going down: the next
+            // one is tried, and the probes judge whether it left the
+            // ring.
+            Err(e @ Unavailable::Login(_)) => why.push(format!("{node}: {e}")),
         }
     }
     Err(why.join("; "))
@@ -343,6 +349,7 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::Arc;
 
     #[test]
     fn endings() {
@@ -356,6 +363,106 @@ mod tests {
         assert!(!e.orderly(Service::Pop3));
         e.client_sent(b"LIST\r\nquit\r\n");
         assert!(e.orderly(Service::Pop3));
+    }
+
+    /// A scripted backend on `ip`:`port` (bound before it returns): it
+    /// greets, then answers each line with `answer(line)`, hanging up
+    /// where that is `None`. Counts its connections in `seen`.
+    async fn backend(
+        ip: &str,
+        port: u16,
+        answer: fn(&str) -> Option<String>,
+    ) -> (u16, Arc<AtomicU64>) {
+        use tokio::io::AsyncBufReadExt;
+        let listener = tokio::net::TcpListener::bind((ip, port)).await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(AtomicU64::new(0));
+        let counted = seen.clone();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counted.fetch_add(1, Ordering::Relaxed);
+                tokio::spawn(async move {
+                    let mut stream = tokio::io::BufReader::new(stream);
+                    let greeting = b"* OK [CAPABILITY IMAP4rev1] ready\r\n";
+                    stream.get_mut().write_all(greeting).await?;
+                    let mut line = String::new();
+                    while stream.read_line(&mut line).await? > 0 {
+                        let Some(reply) = answer(line.trim_end()) else {
+                            return Ok(());
+                        };
+                        stream.get_mut().write_all(reply.as_bytes()).await?;
+                        line.clear();
+                    }
+                    Ok::<_, std::io::Error>(())
+                });
+            }
+        });
+        (port, seen)
+    }
+
+    fn tag(line: &str) -> &str {
+        line.split(' ').next().unwrap_or_default()
+    }
+
+    /// Answers ID and logs in.
+    fn serves(line: &str) -> Option<String> {
+        Some(format!(
+            "{} OK [CAPABILITY IMAP4rev1 IDLE] done\r\n",
+            tag(line)
+        ))
+    }
+
+    /// Answers ID, then goes away during the login, as a killed node.
+    fn dies_at_login(line: &str) -> Option<String> {
+        (!line.contains(" LOGIN ")).then(|| serves(line).unwrap_or_default())
+    }
+
+    /// Answers ID, then refuses the credentials.
+    fn refuses(line: &str) -> Option<String> {
+        Some(match line.contains(" LOGIN ") {
+            true => format!("{} NO [AUTHENTICATIONFAILED] no\r\n", tag(line)),
+            false => serves(line).unwrap_or_default(),
+        })
+    }
+
+    async fn log_in_via(first: fn(&str) -> Option<String>) -> (Result<String, String>, u64) {
+        let (port, _) = backend("127.0.0.2", 0, first).await;
+        let (_, second) = backend("127.0.0.3", port, serves).await;
+        let config = crate::proxy_config::ProxyConfig {
+            enabled: true,
+            imap_port: port,
+            ..Default::default()
+        };
+        let proxy = Proxy::new(&config, Arc::default()).unwrap().unwrap();
+        let client = Client {
+            peer: "192.0.2.1:4000".parse().unwrap(),
+            local: "192.0.2.2:143".parse().unwrap(),
+            session: session_id(),
+        };
+        let opened = open(
+            &proxy,
+            Service::Imap,
+            "ann",
+            Some("127.0.0.2,127.0.0.3"),
+            Some(b"pw"),
+            (&client, false),
+        )
+        .await;
+        let node = opened.map(|b| b.node);
+        (node, second.load(Ordering::Relaxed))
+    }
+
+    #[tokio::test]
+    async fn a_backend_that_dies_during_the_login_hands_it_to_the_next() {
+        let (node, _) = log_in_via(dies_at_login).await;
+        assert_eq!(node.unwrap(), "127.0.0.3");
+    }
+
+    #[tokio::test]
+    async fn refused_credentials_are_not_tried_elsewhere() {
+        let (node, tried_second) = log_in_via(refuses).await;
+        assert!(node.unwrap_err().contains("AUTHENTICATIONFAILED"));
+        assert_eq!(tried_second, 0);
     }
 
     #[test]
