@@ -537,7 +537,7 @@ impl Dialogue {
 
 /// The length of the literal a line announces at its end (`{n}` or
 /// `{n+}` before the CRLF).
-fn literal_length(line: &[u8]) -> Option<usize> {
+pub(super) fn literal_length(line: &[u8]) -> Option<usize> {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
     let inner = line.strip_suffix(b"}")?;
     let open = inner.iter().rposition(|&b| b == b'{')?;

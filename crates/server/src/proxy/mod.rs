@@ -16,6 +16,7 @@
 
 pub mod backend;
 pub mod dialogue;
+mod ending;
 pub mod health;
 pub(crate) mod probe;
 pub mod relay;

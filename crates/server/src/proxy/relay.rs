@@ -13,6 +13,7 @@ use courser_protocol::Untrusted;
 
 use super::backend::{self, Backend, Client, Unavailable};
 use super::dialogue::{Failure, Plan};
+use super::ending::Ending;
 use super::{Proxy, Route};
 use crate::proxy_config::BackendTls;
 use crate::service::Service;
@@ -105,37 +106,6 @@ pub(crate) fn session_id() -> String {
     // Without randomness the id is only less unique: it is for logs.
     let _ = getrandom::fill(&mut bytes);
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
-}
-
-/// Whether the session was ended on purpose: the backend said `* BYE`
-/// (IMAP) or the client sent `QUIT` (POP3). Once seen it stays: the
-/// tagged answer after a BYE may come in a later read.
-#[derive(Debug, Default)]
-pub(crate) struct Ending {
-    backend_bye: bool,
-    client_quit: bool,
-}
-
-impl Ending {
-    /// Bytes the backend sent.
-    pub(crate) fn backend_sent(&mut self, bytes: &[u8]) {
-        self.backend_bye |= memchr::memmem::find(bytes, b"* BYE").is_some();
-    }
-
-    /// Bytes the client sent.
-    pub(crate) fn client_sent(&mut self, bytes: &[u8]) {
-        self.client_quit |= bytes
-            .split(|&b| b == b'\n')
-            .any(|line| line.trim_ascii().eq_ignore_ascii_case(b"QUIT"));
-    }
-
-    /// The session ended as the protocol ends it.
-    pub(crate) fn orderly(&self, service: Service) -> bool {
-        match service {
-            Service::Imap => self.backend_bye,
-            Service::Pop3 => self.client_quit,
-        }
-    }
 }
 
 /// What the client hears when its backend went away.
@@ -299,10 +269,7 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
             () = shared.shutting_down() => Why::ShuttingDown,
         }
     };
-    let ending = Ending {
-        backend_bye: from_backend.backend_bye,
-        client_quit: from_client.client_quit,
-    };
+    let ending = Ending::joined(from_backend, from_client);
     let mut goodbye = Vec::new();
     let why = match why {
         Why::ClientClosed => "client closed",
@@ -350,20 +317,6 @@ pub(crate) async fn run<S: AsyncRead + AsyncWrite + Unpin>(
 mod tests {
     use super::*;
     use std::sync::Arc;
-
-    #[test]
-    fn endings() {
-        let mut e = Ending::default();
-        e.backend_sent(b"* 1 EXISTS\r\n");
-        assert!(!e.orderly(Service::Imap));
-        e.backend_sent(b"* BYE logging out\r\n");
-        e.backend_sent(b"A1 OK done\r\n");
-        assert!(e.orderly(Service::Imap));
-        e.client_sent(b"QUITE\r\n");
-        assert!(!e.orderly(Service::Pop3));
-        e.client_sent(b"LIST\r\nquit\r\n");
-        assert!(e.orderly(Service::Pop3));
-    }
 
     /// A scripted backend on `ip`:`port` (bound before it returns): it
     /// greets, then answers each line with `answer(line)`, hanging up
