@@ -45,6 +45,8 @@ pub struct Incoming {
     /// Into a shared folder's local copy: the sharable folder, which gets
     /// the message (the local copy a link to it).
     source: Option<PathBuf>,
+    /// [`Incoming::claim_recent`] was called.
+    claim: bool,
 }
 
 impl std::fmt::Debug for Incoming {
@@ -97,6 +99,7 @@ impl Store {
             written: 0,
             crlf: CrlfLen::default(),
             source,
+            claim: false,
         })
     }
 
@@ -128,6 +131,13 @@ fn check_quota(inner: &Account, dir: &std::path::Path, flags: Flags, bytes: i64)
 }
 
 impl Incoming {
+    /// The session appending has this folder open read-write and takes
+    /// the message in ([`crate::Folder::took_in`]) when it is stored: it
+    /// is \Recent to that session, and listed for no other.
+    pub fn claim_recent(&mut self) {
+        self.claim = true;
+    }
+
     /// Adds the next octets of the message.
     pub fn write(&mut self, data: &[u8]) -> Result<()> {
         self.file.write_all(data).at(&self.tmp.path)?;
@@ -153,6 +163,7 @@ impl Incoming {
             written: size,
             crlf,
             source,
+            claim,
         } = self;
         if let Some(t) = internal_date {
             file.set_modified(t).at(&tmp.path)?;
@@ -195,8 +206,9 @@ impl Incoming {
         }
         let dest = dir.join("cur").join(&file);
         let mut tmp = Some(tmp);
+        let placing = (1, !claim);
         let (uidvalidity, uids) =
-            scan::place_with_uids(&dir, host, inner.opts.use_locks, 1, |_| {
+            scan::place_with_uids(&dir, host, inner.opts.use_locks, placing, |_| {
                 let t = tmp
                     .take()
                     .ok_or_else(|| Error::io(&dest, io::Error::other("internal: tmp reused")))?;
@@ -225,6 +237,7 @@ impl Incoming {
             uidvalidity,
             uid,
             placed: Some(Placed { dir, file }),
+            recent_claimed: claim,
         })
     }
 }

@@ -13,6 +13,11 @@ pub struct Appended {
     /// Where the message went, for [`Folder::took_in`](crate::Folder::took_in)
     /// (`None` from stores that keep no files).
     pub placed: Option<Placed>,
+    /// Its UID was not listed as unclaimed \Recent ([`crate::recent`]):
+    /// the session that placed it has the folder open and claims it when
+    /// it takes the message in. A message no session takes in then loses
+    /// \Recent, as deleting the list does.
+    pub recent_claimed: bool,
 }
 
 /// A message file put into a folder's `cur/`.

@@ -83,6 +83,17 @@ const OWN_CHANGE_VERIFY: Duration = Duration::from_secs(1);
 /// the change look too fresh to verify for ever, and a change by another
 /// node hidden behind it (one this node's cached attributes did not show
 /// before its own) was never seen.
+/// A message the session placed in the folder itself, not taken in yet.
+#[derive(Debug)]
+struct Own {
+    uid: u32,
+    /// Its name in `cur/`.
+    file: String,
+    /// \Recent to this session without a claim from the list
+    /// ([`Appended::recent_claimed`]).
+    claimed: bool,
+}
+
 #[derive(Debug, Clone, Copy)]
 struct OwnChange {
     mtime: SystemTime,
@@ -148,7 +159,7 @@ pub struct Folder {
     /// Messages this session put here itself since its last look
     /// (`(uid, file)`, ascending): the next refresh takes them in without
     /// a rescan when nobody else changed the folder.
-    own: Vec<(u32, String)>,
+    own: Vec<Own>,
     /// A [`Folder::refresh_fast`] saw `cur/` change (or could not trust
     /// its timestamp) and did not list it, or the session found it changed
     /// by someone else before its own change: the next full refresh must.
@@ -404,10 +415,20 @@ impl Folder {
 
     /// Full rescan; replaces the snapshot and returns the differences.
     fn rescan(&mut self) -> Result<Changes> {
+        self.rescan_claiming(&[])
+    }
+
+    /// [`Folder::rescan`], where the messages `claimed` (UIDs, ascending)
+    /// are the session's own placements, \Recent to it already
+    /// ([`Appended::recent_claimed`]).
+    fn rescan_claiming(&mut self, claimed: &[u32]) -> Result<Changes> {
         let taken = SystemTime::now();
         let stamp = Stamp::take(&self.dir);
         let s = self.do_scan()?;
         let mut entries = s.entries;
+        if s.uidvalidity == self.uidvalidity {
+            scan::mark_recent(&mut entries, claimed);
+        }
         let mut uidnext = s.nextuid;
         if !self.rw {
             // provisional UIDs for files without one (not saved); keep the
@@ -543,10 +564,11 @@ impl Folder {
         if self.linked.is_some() {
             sharable::sync(&self.dir)?;
         }
+        let claimed = self.own_claimed();
         if let Some(changes) = self.confirm_unchanged(true)? {
             return Ok(changes);
         }
-        self.rescan()
+        self.rescan_claiming(&claimed)
     }
 
     /// Like [`Folder::refresh`], but without listing `cur/` when only it
@@ -560,10 +582,21 @@ impl Folder {
     /// still found by its base name, and one it removed answers as
     /// expunged.
     pub fn refresh_fast(&mut self) -> Result<Changes> {
+        let claimed = self.own_claimed();
         if let Some(changes) = self.confirm_unchanged(false)? {
             return Ok(changes);
         }
-        self.rescan()
+        self.rescan_claiming(&claimed)
+    }
+
+    /// The UIDs of the session's own placements not taken in yet that are
+    /// \Recent to it without a claim from the list.
+    fn own_claimed(&self) -> Vec<u32> {
+        self.own
+            .iter()
+            .filter(|o| o.claimed)
+            .map(|o| o.uid)
+            .collect()
     }
 
     /// Notes a message the session itself just stored (APPEND) so that
@@ -575,13 +608,17 @@ impl Folder {
             return;
         };
         let newest = self.messages.last().map_or(0, |m| m.uid);
-        let after = self.own.last().map_or(newest, |o| o.0);
+        let after = self.own.last().map_or(newest, |o| o.uid);
         if self.rw
             && placed.dir == self.dir
             && appended.uidvalidity == self.uidvalidity
             && appended.uid > after
         {
-            self.own.push((appended.uid, placed.file.clone()));
+            self.own.push(Own {
+                uid: appended.uid,
+                file: placed.file.clone(),
+                claimed: appended.recent_claimed,
+            });
             // Placed already: what came before it is left to the
             // verifying listing (see `changing_cur`).
             self.own_cur = self.own_change();
@@ -758,19 +795,24 @@ impl Folder {
     }
 
     /// Adds the session's own new messages to the snapshot. They are
-    /// \Recent to this session: it claims them from the folder's list of
-    /// unclaimed UIDs ([`crate::recent`]) under the folder lock, as a
-    /// rescan would.
-    fn take_in(&mut self, own: Vec<(u32, String)>) -> Result<Changes> {
-        let claimed = {
+    /// \Recent to this session: those placed unlisted are its claim
+    /// already; the others it claims from the folder's list of unclaimed
+    /// UIDs ([`crate::recent`]) under the folder lock, as a rescan would.
+    fn take_in(&mut self, own: Vec<Own>) -> Result<Changes> {
+        let listed = if own.iter().all(|o| o.claimed) {
+            Vec::new()
+        } else {
             let _lock = FolderLock::acquire(&self.dir, self.host(), self.account.opts.use_locks)?;
             recent::take(&self.dir, self.uidvalidity)?
         };
-        let added: Vec<u32> = own.iter().map(|o| o.0).collect();
-        self.recent
-            .extend(added.iter().filter(|u| claimed.binary_search(u).is_ok()));
+        let added: Vec<u32> = own.iter().map(|o| o.uid).collect();
+        self.recent.extend(
+            own.iter()
+                .filter(|o| o.claimed || listed.binary_search(&o.uid).is_ok())
+                .map(|o| o.uid),
+        );
         let messages = self.messages_mut();
-        for (uid, file) in own {
+        for Own { uid, file, .. } in own {
             messages.push(Message {
                 uid,
                 flags: flags_of(&file),
@@ -790,7 +832,7 @@ impl Folder {
 
     /// Whether `files` (a listing of cur/) are exactly the snapshot's
     /// and the session's own new ones.
-    fn lists_as(&self, files: &[String], own: &[(u32, String)]) -> bool {
+    fn lists_as(&self, files: &[String], own: &[Own]) -> bool {
         if files.len() != self.messages.len() + own.len() {
             return false;
         }
@@ -798,7 +840,7 @@ impl Folder {
             .messages
             .iter()
             .map(|m| m.file.as_str())
-            .chain(own.iter().map(|o| o.1.as_str()))
+            .chain(own.iter().map(|o| o.file.as_str()))
             .collect();
         files.iter().all(|f| known.contains(f.as_str()))
     }

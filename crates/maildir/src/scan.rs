@@ -288,7 +288,7 @@ pub(crate) fn scan(dir: &Path, host: &str, mode: ScanMode) -> Result<Scanned> {
 
 /// Marks the entries (sorted by UID) whose UID is in `uids` (sorted) as
 /// recent.
-fn mark_recent(entries: &mut [Entry], uids: &[u32]) {
+pub(crate) fn mark_recent(entries: &mut [Entry], uids: &[u32]) {
     if uids.is_empty() {
         return;
     }
@@ -300,15 +300,16 @@ fn mark_recent(entries: &mut [Entry], uids: &[u32]) {
 }
 
 /// Places new files into a folder's cur/ and gives each a UID at that
-/// moment, under the folder lock (UIDPLUS). Their UIDs are listed as not
-/// yet claimed \Recent ([`crate::recent`]). `place(i)` puts item `i` into
+/// moment, under the folder lock (UIDPLUS). With `list_recent` their UIDs
+/// are listed as not yet claimed \Recent ([`crate::recent`]); without,
+/// the caller claims them. `place(i)` puts item `i` into
 /// place and returns its base name, or `None` if it was skipped. Returns
 /// the UIDVALIDITY and the UID of each item (None = skipped).
 pub(crate) fn place_with_uids(
     dir: &Path,
     host: &str,
     use_locks: bool,
-    count: usize,
+    (count, list_recent): (usize, bool),
     mut place: impl FnMut(usize) -> Result<Option<String>>,
 ) -> Result<(u32, Vec<Option<u32>>)> {
     let _lock = FolderLock::acquire(dir, host, use_locks)?;
@@ -374,8 +375,10 @@ pub(crate) fn place_with_uids(
             db.nextuid = db.nextuid.max(next);
             write_db(dir, host, &db.serialize(), fresh)?;
         }
-        let placed: Vec<u32> = added.iter().map(|a| a.0).collect();
-        recent::record(dir, uidvalidity, &placed)?;
+        if list_recent {
+            let placed: Vec<u32> = added.iter().map(|a| a.0).collect();
+            recent::record(dir, uidvalidity, &placed)?;
+        }
     }
     match failure {
         Some(e) => Err(e),

@@ -191,8 +191,12 @@ impl Folder {
             .then(|| crate::sharable::source_of(&ddir))
             .flatten();
         let mut stayed = Vec::new();
+        // Into this very folder: the session takes the copies in itself
+        // (and they are \Recent to it).
+        let claim = self.read_write() && ddir == self.dir();
+        let placing = (plan.len(), !claim);
         let (uidvalidity, dest_uids) =
-            scan::place_with_uids(&ddir, &host, store.inner.opts.use_locks, plan.len(), |i| {
+            scan::place_with_uids(&ddir, &host, store.inner.opts.use_locks, placing, |i| {
                 let (_, src, dst) = &plan[i];
                 let from = cur.join(src);
                 let (to, tmp_dir) = match &dest_source {
@@ -231,6 +235,7 @@ impl Folder {
                         dir: ddir.clone(),
                         file: p.2.clone(),
                     }),
+                    recent_claimed: claim,
                 });
             }
         }

@@ -128,21 +128,45 @@ fn recent_goes_to_the_first_selecting_session_only() {
     assert!(recent(&second).is_empty());
     assert_eq!(s.status("INBOX.Box").unwrap().recent, 0);
 
-    // Placed into the folder a session has selected: its next refresh
-    // claims them (COPY within the folder, and APPEND).
+    // Placed into the folder a session has selected: the session's own
+    // COPY within the folder is its claim at once (it takes the copy in,
+    // as the IMAP session does); another's APPEND is listed, and the
+    // session's next refresh claims it.
     let c = first
         .copy_to(&[a.uid], &s, "INBOX.Box", Carry::ALL, None)
         .unwrap();
+    assert!(c.placed.iter().all(|p| p.recent_claimed));
+    for placed in &c.placed {
+        first.took_in(placed);
+    }
     let b = s
         .append("INBOX.Box", b"c\n", Flags::default(), &[], None)
         .unwrap();
-    assert_eq!(s.status("INBOX.Box").unwrap().recent, 2);
+    assert!(!b.recent_claimed);
+    assert_eq!(s.status("INBOX.Box").unwrap().recent, 1);
     first.refresh().unwrap();
     assert_eq!((c.pairs[0].1, b.uid), (3, 4));
     assert_eq!(recent(&first), vec![1, 2, 3, 4]);
     let mut second = second;
     second.refresh().unwrap();
     assert!(recent(&second).is_empty(), "claimed by the first session");
+
+    // The session's own APPEND into it: its claim at once, listed for
+    // nobody.
+    let mut m = s
+        .begin_append("INBOX.Box", 2, Flags::default(), &[], None)
+        .unwrap();
+    m.claim_recent();
+    m.write(b"e\n").unwrap();
+    let e = m.finish(None).unwrap();
+    assert!(e.recent_claimed);
+    assert!(!s.root().join(".Box/courserimaprecent").exists());
+    assert_eq!(s.status("INBOX.Box").unwrap().recent, 0);
+    first.took_in(&e);
+    first.refresh().unwrap();
+    assert_eq!(recent(&first), vec![1, 2, 3, 4, e.uid]);
+    second.refresh().unwrap();
+    assert!(recent(&second).is_empty());
 
     // STATUS of a folder without a uiddb makes one (its UIDVALIDITY
     // stays) but numbers nothing and leaves the messages recent for the

@@ -390,6 +390,10 @@ impl AppendTarget for Incoming {
         Incoming::write(self, data)
     }
 
+    fn claim_recent(&mut self) {
+        Incoming::claim_recent(self);
+    }
+
     fn finish(self: Box<Self>, gate: Option<Gate<'_>>) -> StoreResult<Appended> {
         Incoming::finish(*self, gate)
     }

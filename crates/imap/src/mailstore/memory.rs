@@ -429,6 +429,7 @@ impl AppendTarget for MemoryAppend {
             uidvalidity,
             uid,
             placed: None,
+            recent_claimed: false,
         })
     }
 }

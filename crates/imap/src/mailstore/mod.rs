@@ -313,6 +313,10 @@ pub trait MailStore: Send {
 pub trait AppendTarget: Send {
     /// Adds the next octets.
     fn write(&mut self, data: &[u8]) -> StoreResult<()>;
+    /// The session appending has the destination open read-write and
+    /// takes the message in ([`MailFolder::took_in`]) once it is stored:
+    /// the message is \Recent to that session, and to no other.
+    fn claim_recent(&mut self) {}
     /// Stores the complete message and gives it a UID, unless `gate`
     /// refuses it (then nothing is stored and its error returned).
     fn finish(self: Box<Self>, gate: Option<Gate<'_>>) -> StoreResult<Appended>;

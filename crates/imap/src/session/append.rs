@@ -135,7 +135,16 @@ impl Session {
         let began = store.begin_append(name, start.size, flags, &keywords, internal_date);
         self.rights_seen(name, &rights, out);
         match began {
-            Ok(incoming) => Some(incoming),
+            Ok(mut incoming) => {
+                // Into the folder open read-write here: `append_done` takes
+                // the message in, so it is this session's \Recent.
+                if self.is_selected(name)
+                    && matches!(&self.state, State::Selected(sel) if sel.folder.read_write())
+                {
+                    incoming.claim_recent();
+                }
+                Some(incoming)
+            }
             Err(e) => {
                 self.append_failed(tag, &e, out);
                 None

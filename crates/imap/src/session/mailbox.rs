@@ -139,7 +139,7 @@ impl Session {
         }
     }
 
-    fn is_selected(&self, name: &str) -> bool {
+    pub(super) fn is_selected(&self, name: &str) -> bool {
         match &self.state {
             State::Selected(sel) => {
                 let open = sel.folder.name();
