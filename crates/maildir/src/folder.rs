@@ -905,6 +905,43 @@ impl Folder {
             .and_then(|m| m.get(base_name(file)).cloned()))
     }
 
+    /// Gives message `m`'s file the flags `new_flags` makes of those it
+    /// has now: its name before, the flags, and its name after; `None`
+    /// when it is gone (expunged by someone else). A change is tried on
+    /// the name the snapshot knows first: that rename also shows nobody
+    /// renamed the file meanwhile. Else (or when someone had) the file is
+    /// found ([`Folder::locate`]) and the change made to its flags now.
+    fn reflag(
+        &self,
+        relist: &mut Option<HashMap<String, String>>,
+        m: &Message,
+        new_flags: impl Fn(Flags) -> Flags,
+    ) -> Result<Option<(String, Flags, String)>> {
+        let cur = self.dir.join("cur");
+        let rename = |from: &str, to: &str| match fs::rename(cur.join(from), cur.join(to)) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(Error::io(cur.join(from), e)),
+        };
+        let guess = new_flags(m.flags);
+        let to = merge_info(&m.file, guess);
+        if guess != m.flags && to != m.file && rename(&m.file, &to)? {
+            return Ok(Some((m.file.clone(), guess, to)));
+        }
+        let Some(actual) = self.locate(relist, &m.file)? else {
+            return Ok(None);
+        };
+        let target = new_flags(flags_of(&actual));
+        if target == flags_of(&actual) && actual == m.file && target == m.flags {
+            return Ok(Some((actual.clone(), target, actual)));
+        }
+        let to = merge_info(&actual, target);
+        if to != actual && !rename(&actual, &to)? {
+            return Ok(None);
+        }
+        Ok(Some((actual, target, to)))
+    }
+
     /// Changes flags and/or keywords of the given UIDs (STORE). Files are
     /// renamed to `base:2,<sorted letters>`; keywords go through the
     /// per-message update files. Returns the UIDs whose flags or keywords
@@ -971,7 +1008,6 @@ impl Folder {
                 return Err(Error::OverQuota);
             }
         }
-        let cur = self.dir.join("cur");
         let mut relist = None;
         let mut changed = Vec::new();
         let mut qdelta = (0i64, 0i64);
@@ -983,44 +1019,28 @@ impl Folder {
             } else {
                 m.keywords.clone()
             };
-            let mut did = false;
-            let mut file = m.file.clone();
-            // the file may have been renamed by someone else: apply the
-            // change to its current flags
-            let Some(actual) = self.locate(&mut relist, &m.file)? else {
-                continue; // expunged by someone else
-            };
-            let target_flags = new_flags(flags_of(&actual));
-            if target_flags != flags_of(&actual) || actual != m.file || target_flags != m.flags {
-                let new_name = merge_info(&actual, target_flags);
-                if new_name != actual {
-                    match fs::rename(cur.join(&actual), cur.join(&new_name)) {
-                        Ok(()) => {}
-                        Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                        Err(e) => {
-                            result = Err(Error::io(cur.join(&actual), e));
-                            break;
-                        }
-                    }
+            let (actual, target_flags, file) = match self.reflag(&mut relist, m, &new_flags) {
+                Ok(Some(done)) => done,
+                Ok(None) => continue, // expunged by someone else
+                Err(e) => {
+                    result = Err(e);
+                    break;
                 }
-                file = new_name;
-                did = target_flags != m.flags;
-                if counted {
+            };
+            let mut did = target_flags != m.flags;
+            if counted {
+                let sign = match (
+                    flags_of(&actual).contains(Flags::DELETED),
+                    target_flags.contains(Flags::DELETED),
+                ) {
+                    (false, true) => -1,
+                    (true, false) => 1,
+                    _ => 0,
+                };
+                if sign != 0 {
                     let sz = i64::try_from(self.stored_size(m)).unwrap_or(i64::MAX);
-                    match (
-                        flags_of(&actual).contains(Flags::DELETED),
-                        target_flags.contains(Flags::DELETED),
-                    ) {
-                        (false, true) => {
-                            qdelta.0 -= sz;
-                            qdelta.1 -= 1;
-                        }
-                        (true, false) => {
-                            qdelta.0 += sz;
-                            qdelta.1 += 1;
-                        }
-                        _ => {}
-                    }
+                    qdelta.0 += sign * sz;
+                    qdelta.1 += sign;
                 }
             }
             let mut new_keywords = None;
@@ -1419,6 +1439,40 @@ mod tests {
                 .unwrap();
         }
         (d, store)
+    }
+
+    /// A STORE from a snapshot older than another session's change of the
+    /// same message applies to the flags the file has now, whether its
+    /// own change renames the file (tried on the name it knew) or not.
+    #[test]
+    fn a_store_applies_to_the_flags_another_session_left() {
+        let (d, store) = inbox_with(&["Subject: 1\n\none\n", "Subject: 2\n\ntwo\n"]);
+        let mut stale = store.open_folder("INBOX", true).unwrap();
+        let first = stale.messages()[0].clone();
+        seen_elsewhere(d.path(), &first, SystemTime::now());
+        let changed = stale
+            .store(&[first.uid], FlagOp::Add, Flags::FLAGGED, &[])
+            .unwrap();
+        assert_eq!(changed, vec![first.uid]);
+        let flags = Flags::SEEN.union(Flags::FLAGGED);
+        assert_eq!(stale.messages()[0].flags, flags);
+        let files = list_dir(&d.path().join("cur")).unwrap();
+        assert!(files.contains(&format!("{}:2,FS", first.base_name())), "{files:?}");
+
+        // Here the snapshot says \Seen already: nothing to rename on the
+        // name it knows, yet another session took \Seen away.
+        let second = stale.messages()[1].clone();
+        stale
+            .store(&[second.uid], FlagOp::Add, Flags::SEEN, &[])
+            .unwrap();
+        let cur = d.path().join("cur");
+        let now = stale.messages()[1].file.clone();
+        fs::rename(cur.join(&now), cur.join(format!("{}:2,", second.base_name()))).unwrap();
+        let changed = stale
+            .store(&[second.uid], FlagOp::Add, Flags::SEEN, &[])
+            .unwrap();
+        assert!(changed.is_empty(), "the snapshot had \\Seen already");
+        assert!(cur.join(&now).exists(), "\\Seen is set on the file again");
     }
 
     /// On a network file system whose times are whole seconds and whose
