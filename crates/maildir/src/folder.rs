@@ -634,6 +634,34 @@ impl Folder {
         })
     }
 
+    /// A value that changes whenever an entry of the folder's directory
+    /// is added, removed or replaced (its ACL file, `courierimapacl`,
+    /// among them); `None` when that cannot be told: the directory changed
+    /// within the file system's clock tick, or is on a network file
+    /// system, whose times come from another host's clock. An error
+    /// ([`Error::NonExistent`]) once the directory is gone.
+    pub fn dir_version(&self) -> Result<Option<u128>> {
+        use std::os::unix::fs::MetadataExt;
+        let md = match fs::symlink_metadata(&self.dir) {
+            Ok(md) if md.is_dir() => md,
+            Ok(_) => return Err(Error::NonExistent(self.name.clone())),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(Error::NonExistent(self.name.clone()))
+            }
+            Err(e) => return Err(Error::io(&self.dir, e)),
+        };
+        let Ok(mtime) = md.modified() else {
+            return Ok(None);
+        };
+        if self.remote || !stamp::settled(mtime, SystemTime::now()) {
+            return Ok(None);
+        }
+        let Ok(since) = mtime.duration_since(SystemTime::UNIX_EPOCH) else {
+            return Ok(None);
+        };
+        Ok(Some(since.as_nanos() ^ (u128::from(md.ino()) << 64)))
+    }
+
     /// `cur/`'s mtime now.
     fn cur_mtime(&self) -> Option<SystemTime> {
         fs::metadata(self.dir.join("cur"))
@@ -1441,6 +1469,30 @@ mod tests {
         (d, store)
     }
 
+    /// The directory's version moves when its ACL file is replaced (as
+    /// SETACL writes it), is not told while the change is too fresh to
+    /// trust, and is an error once the folder is gone.
+    #[test]
+    fn the_directory_version_moves_with_the_acl_file() {
+        let (d, store) = inbox_with(&[]);
+        store.create_folder("INBOX.a").unwrap();
+        let f = store.open_folder("INBOX.a", true).unwrap();
+        let dir = d.path().join(".a");
+        let past = SystemTime::now() - Duration::from_secs(60);
+        set_mtime(&dir, past);
+        let v = f.dir_version().unwrap();
+        assert!(v.is_some());
+        assert_eq!(f.dir_version().unwrap(), v);
+        let acl = crate::acl::AclList::parse(b"owner aceilrstwx\nanyone lr\n");
+        crate::acl::write(d.path(), ".a", &acl, None).unwrap();
+        assert_eq!(f.dir_version().unwrap(), None, "just changed");
+        set_mtime(&dir, past + Duration::from_secs(1));
+        let after = f.dir_version().unwrap();
+        assert!(after.is_some() && after != v);
+        store.delete_folder("INBOX.a").unwrap();
+        assert!(matches!(f.dir_version(), Err(Error::NonExistent(_))));
+    }
+
     /// A STORE from a snapshot older than another session's change of the
     /// same message applies to the flags the file has now, whether its
     /// own change renames the file (tried on the name it knew) or not.
@@ -1457,7 +1509,10 @@ mod tests {
         let flags = Flags::SEEN.union(Flags::FLAGGED);
         assert_eq!(stale.messages()[0].flags, flags);
         let files = list_dir(&d.path().join("cur")).unwrap();
-        assert!(files.contains(&format!("{}:2,FS", first.base_name())), "{files:?}");
+        assert!(
+            files.contains(&format!("{}:2,FS", first.base_name())),
+            "{files:?}"
+        );
 
         // Here the snapshot says \Seen already: nothing to rename on the
         // name it knows, yet another session took \Seen away.
@@ -1467,7 +1522,11 @@ mod tests {
             .unwrap();
         let cur = d.path().join("cur");
         let now = stale.messages()[1].file.clone();
-        fs::rename(cur.join(&now), cur.join(format!("{}:2,", second.base_name()))).unwrap();
+        fs::rename(
+            cur.join(&now),
+            cur.join(format!("{}:2,", second.base_name())),
+        )
+        .unwrap();
         let changed = stale
             .store(&[second.uid], FlagOp::Add, Flags::SEEN, &[])
             .unwrap();

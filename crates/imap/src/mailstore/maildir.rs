@@ -468,6 +468,16 @@ impl MailFolder for MaildirFolder {
         self.folder.took_in(appended);
     }
 
+    fn acl_version(&self) -> StoreResult<Option<u128>> {
+        // The account's own folders keep their ACL in their directory;
+        // another account's and the filesystem shared folders' rights
+        // come from elsewhere too.
+        if self.shown.is_some() || sharable::covers(self.folder.name()) {
+            return Ok(None);
+        }
+        Ok(self.folder.dir_version()?)
+    }
+
     fn cache_dir(&self) -> Option<&Path> {
         Some(self.folder.dir())
     }

@@ -366,6 +366,13 @@ pub trait MailFolder: Send {
     }
     /// Every keyword in use, sorted.
     fn keywords(&self) -> Vec<String>;
+    /// A value that changes whenever the folder's ACL may have changed,
+    /// so that the session need not read an unchanged ACL before every
+    /// command: `Ok(None)` when that cannot be told now, an error
+    /// ([`StoreError::NonExistent`]) once the folder is gone.
+    fn acl_version(&self) -> StoreResult<Option<u128>> {
+        Ok(None)
+    }
     /// The folder's directory, naming it in process-wide caches (`None`:
     /// not to be cached).
     fn cache_dir(&self) -> Option<&std::path::Path> {

@@ -197,19 +197,28 @@ impl Session {
 
     /// Reads the selected folder's rights again before a command, so
     /// that what its owner changed meanwhile (in another session)
-    /// applies to it ([`Session::rights_seen`] tells the client). A
+    /// applies to it ([`Session::rights_seen`] tells the client), unless
+    /// the folder's [`MailFolder::acl_version`] shows its ACL as it was. A
     /// folder that is gone keeps them (reading the ACL of a name that is
     /// not there would store an inherited copy); one whose ACL cannot be
     /// read has none left, as in Courier.
     pub(super) fn reread_rights(&mut self, out: &mut Vec<u8>) {
-        let (State::Selected(sel), Some(store)) = (&self.state, self.store_ref()) else {
+        let (State::Selected(sel), Some(store)) = (&mut self.state, &self.store) else {
             return;
+        };
+        let version = match sel.folder.acl_version() {
+            Ok(Some(v)) if sel.acl_version == Some(v) => return,
+            Err(StoreError::NonExistent(_)) => return,
+            Ok(v) => v,
+            Err(_) => None,
         };
         let name = sel.folder.name().to_owned();
         if !store.folder_exists(&name).unwrap_or(false) {
             return;
         }
-        let r = store.my_rights(&name).unwrap_or_else(|e| {
+        let r = store.my_rights(&name);
+        sel.acl_version = version.filter(|_| r.is_ok());
+        let r = r.unwrap_or_else(|e| {
             tracing::warn!(
                 folder = %Untrusted(&name),
                 error = %Untrusted(&e.to_string()),

@@ -101,10 +101,15 @@ impl Session {
             None => None,
         };
         let name = start.mailbox.as_str();
-        let rights = match store.folder_exists(name) {
-            Ok(true) => store.my_rights(name),
-            Ok(false) => Err(StoreError::NonExistent(name.to_owned())),
-            Err(e) => Err(e),
+        let rights = match &self.state {
+            // Read for this command already (`append_start`); a folder
+            // gone meanwhile is found by `begin_append` below.
+            State::Selected(sel) if self.is_selected(name) => Ok(sel.rights.clone()),
+            _ => match store.folder_exists(name) {
+                Ok(true) => store.my_rights(name),
+                Ok(false) => Err(StoreError::NonExistent(name.to_owned())),
+                Err(e) => Err(e),
+            },
         };
         let rights = match rights {
             Ok(r) => r,

@@ -114,6 +114,8 @@ pub(crate) struct Selected {
     /// The user's rights on the folder, read again before each command
     /// ([`Session::reread_rights`]).
     rights: Rights,
+    /// [`MailFolder::acl_version`] when `rights` were read.
+    acl_version: Option<u128>,
 }
 
 /// One IMAP connection's protocol state.

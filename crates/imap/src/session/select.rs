@@ -59,6 +59,7 @@ impl Session {
             folder,
             view,
             rights,
+            acl_version: None,
         };
         self.announce_folder(&mut selected, out);
         let rw = selected.folder.read_write();

@@ -116,6 +116,39 @@ fn recent_goes_to_one_session_only() {
     assert!(out.contains("* SEARCH\r\n"), "{out}");
 }
 
+/// Rights changed in another session reach the selected folder's next
+/// command, also after commands that found the ACL unchanged.
+#[test]
+fn acl_changes_elsewhere_reach_the_selected_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let st = store(dir.path());
+    st.create_folder("INBOX.a").unwrap();
+    let folder = st.root().join(".a");
+    let mut a = session(st.clone());
+    let mut b = session(st);
+    run(&mut a, "a1 SELECT INBOX.a\r\n");
+    // Old enough to be trusted: the next commands skip reading the ACL.
+    let age = |ago| {
+        let t = std::time::SystemTime::now() - std::time::Duration::from_secs(ago);
+        let times = std::fs::FileTimes::new().set_modified(t);
+        std::fs::File::open(&folder)
+            .unwrap()
+            .set_times(times)
+            .unwrap();
+    };
+    age(60);
+    for tag in ["a2", "a3"] {
+        let out = run(&mut a, &format!("{tag} NOOP\r\n"));
+        assert!(!out.contains("MYRIGHTS"), "{out}");
+    }
+    let out = run(&mut b, "b1 SETACL INBOX.a owner -w\r\n");
+    assert!(out.contains("b1 OK"), "{out}");
+    // Seen settled too (the moved time is what tells).
+    age(30);
+    let out = run(&mut a, "a4 NOOP\r\n");
+    assert!(out.contains("[MYRIGHTS \"acdilrs\"]"), "{out}");
+}
+
 #[test]
 fn the_memory_store_keeps_the_recent_rule() {
     let st = memory(1);
