@@ -20,7 +20,7 @@ BIG_STEPS = [
     "SORT DATE", "SORT SUBJECT", "THREAD REFS", "POP3 LOGIN+UIDL", "LOGIN",
 ]
 MIXED_CMDS = [
-    "LOGIN", "SELECT", "FETCH ENVELOPE", "FETCH BODY", "STORE", "APPEND",
+    "CONNECT", "LOGIN", "SELECT", "FETCH ENVELOPE", "FETCH BODY", "STORE", "APPEND",
     "EXPUNGE", "NOOP", "LOGOUT",
 ]
 
@@ -357,6 +357,8 @@ def main():
     rate = next((data[(s, "warm", "paced")]["result"].get("rate") for s in servers if (s, "warm", "paced") in data), None)
     mixed_table(data, servers, out, "paced",
                 f"The same mix paced at {fmt(rate)} operations/s for every server (warm pass; latency in ms)")
+    mixed_table(data, servers, out, "steady",
+                "The same mix closed loop in one session per client (warm pass; ops/s and latency in ms)")
     login_table(data, servers, out)
     imaptest_table(results, servers, out)
     problems(data, out)
