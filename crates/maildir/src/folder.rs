@@ -73,16 +73,6 @@ impl Changes {
 /// longer.
 const OWN_CHANGE_VERIFY: Duration = Duration::from_secs(1);
 
-/// `cur/`'s mtime right after a change the session made, and when (by
-/// this host's clock) it was read.
-///
-/// Whether a listing comes late enough to verify the change is judged by
-/// this host's clock alone: the mtime is stamped by the file system's,
-/// which on a network file system is another host's and may be far
-/// ahead or behind. Compared with our clock, an mtime ahead of it made
-/// the change look too fresh to verify for ever, and a change by another
-/// node hidden behind it (one this node's cached attributes did not show
-/// before its own) was never seen.
 /// A message the session placed in the folder itself, not taken in yet.
 #[derive(Debug)]
 struct Own {
@@ -94,6 +84,16 @@ struct Own {
     claimed: bool,
 }
 
+/// `cur/`'s mtime right after a change the session made, and when (by
+/// this host's clock) it was read.
+///
+/// Whether a listing comes late enough to verify the change is judged by
+/// this host's clock alone: the mtime is stamped by the file system's,
+/// which on a network file system is another host's and may be far
+/// ahead or behind. Compared with our clock, an mtime ahead of it made
+/// the change look too fresh to verify for ever, and a change by another
+/// node hidden behind it (one this node's cached attributes did not show
+/// before its own) was never seen.
 #[derive(Debug, Clone, Copy)]
 struct OwnChange {
     mtime: SystemTime,
@@ -157,8 +157,8 @@ pub struct Folder {
     /// `&self` readers can record what they computed).
     index: Mutex<FolderIndex>,
     /// Messages this session put here itself since its last look
-    /// (`(uid, file)`, ascending): the next refresh takes them in without
-    /// a rescan when nobody else changed the folder.
+    /// (ascending by UID): the next refresh takes them in without a
+    /// rescan when nobody else changed the folder.
     own: Vec<Own>,
     /// A [`Folder::refresh_fast`] saw `cur/` change (or could not trust
     /// its timestamp) and did not list it, or the session found it changed
