@@ -16,6 +16,10 @@
 //!   UIDPLUS needs the UID at once) has no such event, so its UIDs are
 //!   listed in this folder's [`RECENT_FILE`] as they are placed; the next
 //!   read-write scan takes the list, marks them recent and removes it.
+//!   Where the placing session has the folder open read-write and takes
+//!   the message in itself (its APPEND into it, a COPY within it), the
+//!   UID is not listed: it is that session's claim at once
+//!   ([`crate::Appended::recent_claimed`]).
 //!   Courier ignores the file (it sees such mail as old, as it always
 //!   did), and deleting it only loses \Recent.
 //! * Read-only views (EXAMINE, STATUS) count what is not claimed yet — files
