@@ -1047,7 +1047,7 @@ impl Folder {
             } else {
                 m.keywords.clone()
             };
-            let (actual, target_flags, file) = match self.reflag(&mut relist, m, &new_flags) {
+            let (actual, target_flags, file) = match self.reflag(&mut relist, m, new_flags) {
                 Ok(Some(done)) => done,
                 Ok(None) => continue, // expunged by someone else
                 Err(e) => {

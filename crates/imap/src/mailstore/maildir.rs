@@ -475,7 +475,7 @@ impl MailFolder for MaildirFolder {
         if self.shown.is_some() || sharable::covers(self.folder.name()) {
             return Ok(None);
         }
-        Ok(self.folder.dir_version()?)
+        self.folder.dir_version()
     }
 
     fn cache_dir(&self) -> Option<&Path> {
