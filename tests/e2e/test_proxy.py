@@ -638,6 +638,19 @@ def test_metrics_count_sessions_per_backend(cluster):
         wait_for(lambda: f'courser_proxy_backend_up{{backend="{n}"}} 1' in urllib.request.urlopen(
             f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode(), f"{n} up")
 
+    # A login the front end let in counts as one once its backend took it:
+    # the pinned account's host down, it is a temporary failure, not ok.
+    def logins(result):
+        text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10).read().decode()
+        m = re.search(r'courser_logins_total\{[^}]*protocol="imap"[^}]*result="%s"[^}]*\} (\d+)'
+                      % result, text)
+        return int(m.group(1)) if m else 0
+    before = (logins("ok"), logins("temporary_failure"))
+    c.nodes["127.0.0.3"].kill9()
+    with pytest.raises(imaplib.IMAP4.error, match="UNAVAILABLE"):
+        c.imap("pinned")
+    assert (logins("ok"), logins("temporary_failure")) == (before[0], before[1] + 1)
+
 
 def test_pop3_bad_input_before_login_gets_the_usual_answers(cluster):
     c = cluster()

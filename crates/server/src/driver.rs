@@ -397,6 +397,28 @@ async fn log_in<D: Driver>(
             return LoginResult::Refused;
         }
     };
+    let result = serve_admitted::<D>(session, admitted, password, conn, shared, out).await;
+    // Counted once served: a proxied login when its backend took it, one
+    // served here when its mail opened (else both answered a temporary
+    // failure).
+    let failed = matches!(result, LoginResult::Refused);
+    crate::metrics::login(
+        service,
+        failed.then_some(Refused::Failed { temporary: true }),
+    );
+    result
+}
+
+/// Serves a login [`admit`] let in: relayed to its backend in proxy mode,
+/// in the worker started for it, or here.
+async fn serve_admitted<D: Driver>(
+    session: &mut D::Session,
+    admitted: crate::login::Admitted,
+    password: Option<Vec<u8>>,
+    conn: &Conn,
+    shared: &Arc<Shared>,
+    out: &mut Vec<u8>,
+) -> LoginResult {
     let admitted = match &shared.proxy {
         Some(proxy) => {
             let mailhosts: Vec<&str> = admitted.account.options.get_all("mailhost").collect();

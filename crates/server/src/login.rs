@@ -72,8 +72,10 @@ pub struct Admitted {
 /// counts the session against the per-account limits (the returned slot,
 /// held while logged in); and in the per-user model starts the worker
 /// process the session continues in (a worker that cannot start is a
-/// temporary failure). Logs and counts the outcome (a failed login also
-/// as `program` in Courier's format, when that is on).
+/// temporary failure). Logs the outcome (a failed login also as
+/// `program` in Courier's format, when that is on) and counts a refusal;
+/// a login let in is counted by the caller once it is served (here, in a
+/// worker, or on its backend in proxy mode).
 pub async fn admit(
     service: &'static str,
     program: Program,
@@ -83,7 +85,9 @@ pub async fn admit(
     shared: &Arc<Shared>,
 ) -> Result<Admitted, Refused> {
     let outcome = admit_uncounted(service, program, credentials, peer, tls, shared).await;
-    crate::metrics::login(service, outcome.as_ref().err().copied());
+    if let Err(refused) = outcome {
+        crate::metrics::login(service, Some(refused));
+    }
     outcome
 }
 
