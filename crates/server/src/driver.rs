@@ -484,7 +484,7 @@ async fn relay_login<D: Driver>(
     session: &mut D::Session,
     proxy: &crate::proxy::Proxy,
     admitted: crate::login::Admitted,
-    relay: (Option<&str>, bool, Option<Vec<u8>>),
+    relay: (Option<&[String]>, bool, Option<Vec<u8>>),
     conn: &Conn,
     shared: &Shared,
     out: &mut Vec<u8>,

@@ -53,7 +53,7 @@ impl std::fmt::Debug for Proxy {
 /// Where a login goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Route {
-    /// The account's `mailhost` list (comma-separated), tried in order.
+    /// The account's `mailhost` hosts, tried in order.
     Mailhost(Vec<String>),
     /// Pool nodes in the order to try them (the first up node first).
     Pool(Vec<String>),
@@ -65,12 +65,12 @@ pub enum Plan {
     /// Served here: the account's first `mailhost` names this server, or
     /// it has none and there is no pool.
     Here,
-    /// Relayed: to the `mailhost` list (comma-separated) when given, else
-    /// to the pool; `then_here`: the list stops before a name of this
-    /// server, which serves the login when every host before it failed.
+    /// Relayed: to the `mailhost` hosts when given, else to the pool;
+    /// `then_here`: the list stops before a name of this server, which
+    /// serves the login when every host before it failed.
     Relay {
         /// The hosts to try, in order.
-        mailhost: Option<String>,
+        mailhost: Option<Vec<String>>,
         /// Served here when none of them answers.
         then_here: bool,
     },
@@ -84,13 +84,14 @@ impl Proxy {
     /// here; an account without `mailhost` is served here when there is
     /// no pool.
     pub fn plan(&self, mailhosts: &[&str], this_host: &str) -> Plan {
-        let hosts: Vec<&str> = mailhosts
+        let hosts: Vec<String> = mailhosts
             .iter()
             .flat_map(|h| h.split(','))
             .map(str::trim)
             .filter(|h| !h.is_empty())
+            .map(str::to_owned)
             .collect();
-        let is_here = |h: &&str| {
+        let is_here = |h: &String| {
             h.eq_ignore_ascii_case(this_host)
                 || self
                     .config
@@ -101,12 +102,12 @@ impl Proxy {
         match hosts.iter().position(is_here) {
             Some(0) => Plan::Here,
             Some(k) => Plan::Relay {
-                mailhost: Some(hosts[..k].join(",")),
+                mailhost: Some(hosts[..k].to_vec()),
                 then_here: true,
             },
             None if hosts.is_empty() && self.config.backends.is_empty() => Plan::Here,
             None => Plan::Relay {
-                mailhost: (!hosts.is_empty()).then(|| hosts.join(",")),
+                mailhost: (!hosts.is_empty()).then_some(hosts),
                 then_here: false,
             },
         }
@@ -150,18 +151,11 @@ impl Proxy {
         }))
     }
 
-    /// Where `login` (as its account source spells it) with `mailhost`
-    /// goes.
-    pub fn route(&self, login: &str, mailhost: Option<&str>) -> Route {
+    /// Where `login` (as its account source spells it) with the
+    /// `mailhost` hosts ([`Proxy::plan`]'s) goes.
+    pub fn route(&self, login: &str, mailhost: Option<&[String]>) -> Route {
         match mailhost {
-            Some(hosts) => Route::Mailhost(
-                hosts
-                    .split(',')
-                    .map(str::trim)
-                    .filter(|h| !h.is_empty())
-                    .map(str::to_owned)
-                    .collect(),
-            ),
+            Some(hosts) => Route::Mailhost(hosts.to_vec()),
             None => {
                 let order = self.ring.candidates(login);
                 // Up nodes first, in ring order; down ones only as a last
@@ -261,7 +255,7 @@ mod tests {
         let mut p = proxy(&[]);
         p.config.local_names = vec!["imap1.example.org".into()];
         let relay = |hosts: &str, then_here| Plan::Relay {
-            mailhost: Some(hosts.into()),
+            mailhost: Some(hosts.split(',').map(str::to_owned).collect()),
             then_here,
         };
         assert_eq!(p.plan(&["IMAP1.example.org"], "node1"), Plan::Here);
@@ -287,13 +281,10 @@ mod tests {
     #[test]
     fn mailhost_wins_and_down_nodes_go_last() {
         let p = proxy(&["a", "b", "c"]);
+        let hosts = ["mx9".to_owned(), "mx8".to_owned()];
         assert_eq!(
-            p.route("alice", Some("mx9")),
-            Route::Mailhost(vec!["mx9".into()])
-        );
-        assert_eq!(
-            p.route("alice", Some("mx9, mx8,")),
-            Route::Mailhost(vec!["mx9".into(), "mx8".into()])
+            p.route("alice", Some(&hosts)),
+            Route::Mailhost(hosts.to_vec())
         );
         let Route::Pool(all) = p.route("alice", None) else {
             panic!()

@@ -31,7 +31,7 @@ pub(crate) async fn open(
     proxy: &Proxy,
     service: Service,
     login: &str,
-    mailhost: Option<&str>,
+    mailhost: Option<&[String]>,
     password: Option<&[u8]>,
     (client, smap): (&Client, bool),
 ) -> Result<Backend, String> {
@@ -396,7 +396,7 @@ mod tests {
             &proxy,
             Service::Imap,
             "ann",
-            Some("127.0.0.2,127.0.0.3"),
+            Some(&["127.0.0.2".to_owned(), "127.0.0.3".to_owned()]),
             Some(b"pw"),
             (&client, false),
         )
