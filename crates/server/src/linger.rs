@@ -213,6 +213,21 @@ mod tests {
         (stream, tls, socket)
     }
 
+    /// `read_within` on a blocking thread, as a lingering session calls
+    /// it: the stream back, and what was read.
+    async fn read_on_thread<S: ReadDirect + Send + 'static>(
+        mut stream: S,
+        wait: Duration,
+    ) -> (S, Option<Vec<u8>>) {
+        tokio::task::spawn_blocking(move || {
+            let mut buf = vec![0u8; 64];
+            let n = stream.read_within(&mut buf, wait);
+            (stream, n.map(|n| buf[..n].to_vec()))
+        })
+        .await
+        .unwrap()
+    }
+
     /// Encrypts `plain` as the client would send it.
     fn sealed(tls: &mut rustls::ClientConnection, plain: &[u8]) -> Vec<u8> {
         tls.writer().write_all(plain).unwrap();
@@ -225,31 +240,19 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn tls_read_directly_and_by_the_executor_stay_in_step() {
-        let (mut stream, mut client, mut socket) = tls_pair().await;
+        let (stream, mut client, mut socket) = tls_pair().await;
         // A whole record is read on a blocking thread.
         socket
             .write_all(&sealed(&mut client, b"a1 NOOP\r\n"))
             .unwrap();
-        let (mut stream, read) = tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0u8; 64];
-            let n = stream.read_within(&mut buf, Duration::from_secs(5));
-            (stream, n.map(|n| buf[..n].to_vec()))
-        })
-        .await
-        .unwrap();
+        let (stream, read) = read_on_thread(stream, Duration::from_secs(5)).await;
         assert_eq!(read.as_deref(), Some(&b"a1 NOOP\r\n"[..]));
         // Half a record: nothing yet on the blocking thread, and the rest
         // then arrives through the executor's reader intact.
         let wire = sealed(&mut client, b"a2 CHECK\r\n");
         let (head, tail) = wire.split_at(wire.len() / 2);
         socket.write_all(head).unwrap();
-        let (mut stream, read) = tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0u8; 64];
-            let n = stream.read_within(&mut buf, Duration::from_millis(200));
-            (stream, n)
-        })
-        .await
-        .unwrap();
+        let (mut stream, read) = read_on_thread(stream, Duration::from_millis(200)).await;
         assert_eq!(read, None);
         socket.write_all(tail).unwrap();
         let mut buf = vec![0u8; 64];
@@ -261,13 +264,7 @@ mod tests {
         // The client's close is left for the executor to see.
         client.send_close_notify();
         socket.write_all(&sealed(&mut client, b"")).unwrap();
-        let (mut stream, read) = tokio::task::spawn_blocking(move || {
-            let mut buf = vec![0u8; 64];
-            let n = stream.read_within(&mut buf, Duration::from_secs(5));
-            (stream, n)
-        })
-        .await
-        .unwrap();
+        let (mut stream, read) = read_on_thread(stream, Duration::from_secs(5)).await;
         assert_eq!(read, None);
         assert_eq!(stream.read(&mut buf).await.unwrap(), 0);
     }
