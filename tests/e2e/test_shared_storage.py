@@ -98,10 +98,13 @@ def imap_worker(cluster, ledger, node, name, stop, seed):
         try:
             if c is None:
                 c = cluster.connect(node)
+            # Every attempt gets its own number: an APPEND whose node died
+            # before it answered may be stored, and must not share its
+            # Message-ID with the next attempt's.
+            n += 1
             op = imap_op(ledger, node, c, rnd, name, n)
             with ledger.lock:
                 ledger.done[node].append((time.time(), op))
-            n += 1
         except (imaplib.IMAP4.abort, OSError, EOFError):
             # This node was killed (or is not back yet): reconnect.
             c = None
