@@ -76,10 +76,16 @@ impl FolderLock {
             id: lock_id(),
         };
         if dot_lock {
-            lock.file = lock.dot_lock(host)?;
-            if lock.file.is_some() {
-                crate::lock_journal::held(&lock.dir);
+            // Noted before it is taken, so that a process killed right
+            // after taking it leaves the note too; a note of a lock that
+            // another process holds is harmless (the sweep at start only
+            // removes a lock whose holder is gone).
+            crate::lock_journal::held(&lock.dir);
+            let taken = lock.dot_lock(host);
+            if !matches!(taken, Ok(Some(_))) {
+                crate::lock_journal::released(&lock.dir);
             }
+            lock.file = taken?;
         }
         Ok(lock)
     }
